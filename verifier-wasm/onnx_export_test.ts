@@ -10,7 +10,6 @@ function referenceLogits(file: GGUFFile, tokens: number[], rows: number[]): Floa
   const hp = llamaHParams(file);
   const { nEmbd: E, nHead: H, nHeadKv: HKV, headDim: D, nFF: FF, nVocab: V } = hp;
   const w = (n: string) => tensorToF32(file.tensorsByName.get(n)!);
-  const S = tokens.length;
   const matvec = (m: Float32Array, x: Float64Array, rowsN: number, cols: number) => {
     const y = new Float64Array(rowsN);
     for (let r = 0; r < rowsN; r++) {
