@@ -1,0 +1,463 @@
+//! SIMD (simd128) dot products and the weight-by-activation matmul for f32, f16 and q8_0 rows.
+//!
+//! Weights follow ggml's layout: a weight with dims [n_in, n_out] is n_out rows of n_in values;
+//! a q8_0 row is n_in/32 blocks of (f16 scale, 32 int8). Activations are row-major
+//! [tokens][n_in] f32. `y[t][r] = dot(row r, x[t])`, accumulated in f32.
+use crate::math::{f16_to_f32, round_f16};
+use crate::mem;
+use core::arch::wasm32::*;
+
+/// ggml type id of f32 tensors.
+pub const T_F32: u32 = 0;
+/// ggml type id of f16 tensors.
+pub const T_F16: u32 = 1;
+/// ggml type id of q8_0 tensors.
+pub const T_Q8_0: u32 = 8;
+/// Values per q8_0 block.
+pub const QK8_0: usize = 32;
+/// Bytes per q8_0 block.
+pub const Q8_0_BYTES: usize = 34;
+
+/// A weight matrix in linear memory.
+#[derive(Clone, Copy)]
+pub struct Weight {
+    pub ptr: *const u8,
+    pub ty: u32,
+}
+
+/// Bytes of one row of `n` values of type `ty`, or None for an unsupported type or a q8_0 row
+/// length that is not a multiple of 32.
+pub fn row_bytes(ty: u32, n: usize) -> Option<usize> {
+    match ty {
+        T_F32 => n.checked_mul(4),
+        T_F16 => n.checked_mul(2),
+        T_Q8_0 if n % QK8_0 == 0 => Some(n / QK8_0 * Q8_0_BYTES),
+        _ => None,
+    }
+}
+
+#[inline(always)]
+unsafe fn ld(p: *const f32) -> v128 {
+    v128_load(p as *const v128)
+}
+
+#[inline(always)]
+fn hsum(v: v128) -> f32 {
+    // Pairwise: (l0 + l2) + (l1 + l3).
+    let s = f32x4_add(v, i32x4_shuffle::<2, 3, 0, 1>(v, v));
+    f32x4_extract_lane::<0>(s) + f32x4_extract_lane::<1>(s)
+}
+
+/// Four f16 values (as u16 at `p`) widened to f32x4. Inf/NaN are kept.
+#[inline(always)]
+unsafe fn ld_f16x4(p: *const u16) -> v128 {
+    let h = u32x4_load_extend_u16x4(p);
+    let sign = i32x4_shl(v128_and(h, u32x4_splat(0x8000)), 16);
+    let em = v128_and(h, u32x4_splat(0x7fff));
+    let big = u32x4_ge(em, u32x4_splat(0x7c00));
+    let v = f32x4_mul(i32x4_shl(em, 13), f32x4_splat(f32::from_bits(0x7780_0000)));
+    let v = v128_or(v, v128_and(big, u32x4_splat(0x7f80_0000)));
+    v128_or(v, sign)
+}
+
+/// f32 dot product of `n` values.
+#[inline]
+pub unsafe fn dot_f32(a: *const f32, b: *const f32, n: usize) -> f32 {
+    let mut acc0 = f32x4_splat(0.0);
+    let mut acc1 = f32x4_splat(0.0);
+    let mut i = 0;
+    while i + 8 <= n {
+        acc0 = f32x4_add(acc0, f32x4_mul(ld(a.add(i)), ld(b.add(i))));
+        acc1 = f32x4_add(acc1, f32x4_mul(ld(a.add(i + 4)), ld(b.add(i + 4))));
+        i += 8;
+    }
+    if i + 4 <= n {
+        acc0 = f32x4_add(acc0, f32x4_mul(ld(a.add(i)), ld(b.add(i))));
+        i += 4;
+    }
+    let mut s = hsum(f32x4_add(acc0, acc1));
+    while i < n {
+        s += *a.add(i) * *b.add(i);
+        i += 1;
+    }
+    s
+}
+
+/// `o[i] += p * v[i]` for `n` values.
+#[inline]
+pub unsafe fn axpy(o: *mut f32, p: f32, v: *const f32, n: usize) {
+    let pv = f32x4_splat(p);
+    let mut i = 0;
+    while i + 4 <= n {
+        let r = f32x4_add(ld(o.add(i)), f32x4_mul(pv, ld(v.add(i))));
+        v128_store(o.add(i) as *mut v128, r);
+        i += 4;
+    }
+    while i < n {
+        *o.add(i) += p * *v.add(i);
+        i += 1;
+    }
+}
+
+#[inline(always)]
+unsafe fn tile<F4, F1>(t: usize, n_out: usize, y: *mut f32, f4: F4, f1: F1)
+where
+    F4: Fn(usize, usize) -> [f32; 4],
+    F1: Fn(usize, usize) -> f32,
+{
+    const TB: usize = 32;
+    let mut t0 = 0;
+    while t0 < t {
+        let tn = if t - t0 < TB { t - t0 } else { TB };
+        for r in 0..n_out {
+            let mut i = 0;
+            while i + 4 <= tn {
+                let v = f4(r, t0 + i);
+                for (k, vk) in v.iter().enumerate() {
+                    *y.add((t0 + i + k) * n_out + r) = *vk;
+                }
+                i += 4;
+            }
+            while i < tn {
+                *y.add((t0 + i) * n_out + r) = f1(r, t0 + i);
+                i += 1;
+            }
+        }
+        t0 += TB;
+    }
+}
+
+unsafe fn dot4_f32(w: *const f32, x: *const f32, stride: usize, n: usize) -> [f32; 4] {
+    let (x0, x1, x2, x3) = (x, x.add(stride), x.add(2 * stride), x.add(3 * stride));
+    let mut a0 = f32x4_splat(0.0);
+    let mut a1 = a0;
+    let mut a2 = a0;
+    let mut a3 = a0;
+    let mut i = 0;
+    while i + 4 <= n {
+        let wv = ld(w.add(i));
+        a0 = f32x4_add(a0, f32x4_mul(wv, ld(x0.add(i))));
+        a1 = f32x4_add(a1, f32x4_mul(wv, ld(x1.add(i))));
+        a2 = f32x4_add(a2, f32x4_mul(wv, ld(x2.add(i))));
+        a3 = f32x4_add(a3, f32x4_mul(wv, ld(x3.add(i))));
+        i += 4;
+    }
+    let mut s = [hsum(a0), hsum(a1), hsum(a2), hsum(a3)];
+    while i < n {
+        let wi = *w.add(i);
+        s[0] += wi * *x0.add(i);
+        s[1] += wi * *x1.add(i);
+        s[2] += wi * *x2.add(i);
+        s[3] += wi * *x3.add(i);
+        i += 1;
+    }
+    s
+}
+
+unsafe fn dot1_f16(w: *const u16, x: *const f32, n: usize) -> f32 {
+    let mut a0 = f32x4_splat(0.0);
+    let mut i = 0;
+    while i + 4 <= n {
+        a0 = f32x4_add(a0, f32x4_mul(ld_f16x4(w.add(i)), ld(x.add(i))));
+        i += 4;
+    }
+    let mut s = hsum(a0);
+    while i < n {
+        s += f16_to_f32(*w.add(i)) * *x.add(i);
+        i += 1;
+    }
+    s
+}
+
+unsafe fn dot4_f16(w: *const u16, x: *const f32, stride: usize, n: usize) -> [f32; 4] {
+    let (x0, x1, x2, x3) = (x, x.add(stride), x.add(2 * stride), x.add(3 * stride));
+    let mut a0 = f32x4_splat(0.0);
+    let mut a1 = a0;
+    let mut a2 = a0;
+    let mut a3 = a0;
+    let mut i = 0;
+    while i + 4 <= n {
+        let wv = ld_f16x4(w.add(i));
+        a0 = f32x4_add(a0, f32x4_mul(wv, ld(x0.add(i))));
+        a1 = f32x4_add(a1, f32x4_mul(wv, ld(x1.add(i))));
+        a2 = f32x4_add(a2, f32x4_mul(wv, ld(x2.add(i))));
+        a3 = f32x4_add(a3, f32x4_mul(wv, ld(x3.add(i))));
+        i += 4;
+    }
+    let mut s = [hsum(a0), hsum(a1), hsum(a2), hsum(a3)];
+    while i < n {
+        let wi = f16_to_f32(*w.add(i));
+        s[0] += wi * *x0.add(i);
+        s[1] += wi * *x1.add(i);
+        s[2] += wi * *x2.add(i);
+        s[3] += wi * *x3.add(i);
+        i += 1;
+    }
+    s
+}
+
+#[inline(always)]
+unsafe fn blk_d(b: *const u8) -> f32 {
+    f16_to_f32(core::ptr::read_unaligned(b as *const u16))
+}
+
+/// Integer dot of one q8_0 weight block (pre-widened halves) with 32 int8 activations.
+#[inline(always)]
+unsafe fn qdot(w: &[v128; 4], xq: *const i8) -> v128 {
+    let x0 = v128_load(xq as *const v128);
+    let x1 = v128_load(xq.add(16) as *const v128);
+    let s0 = i32x4_dot_i16x8(w[0], i16x8_extend_low_i8x16(x0));
+    let s1 = i32x4_dot_i16x8(w[1], i16x8_extend_high_i8x16(x0));
+    let s2 = i32x4_dot_i16x8(w[2], i16x8_extend_low_i8x16(x1));
+    let s3 = i32x4_dot_i16x8(w[3], i16x8_extend_high_i8x16(x1));
+    i32x4_add(i32x4_add(s0, s1), i32x4_add(s2, s3))
+}
+
+#[inline(always)]
+unsafe fn widen_block(b: *const u8) -> [v128; 4] {
+    let w0 = v128_load(b.add(2) as *const v128);
+    let w1 = v128_load(b.add(18) as *const v128);
+    [
+        i16x8_extend_low_i8x16(w0),
+        i16x8_extend_high_i8x16(w0),
+        i16x8_extend_low_i8x16(w1),
+        i16x8_extend_high_i8x16(w1),
+    ]
+}
+
+unsafe fn dot1_q8q8(w: *const u8, xq: *const i8, xd: *const f32, nb: usize) -> f32 {
+    let mut acc = f32x4_splat(0.0);
+    for b in 0..nb {
+        let wb = w.add(b * Q8_0_BYTES);
+        let wv = widen_block(wb);
+        let s = qdot(&wv, xq.add(b * QK8_0));
+        let d = f32x4_splat(blk_d(wb) * *xd.add(b));
+        acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(s), d));
+    }
+    hsum(acc)
+}
+
+unsafe fn dot4_q8q8(w: *const u8, xq: *const i8, xd: *const f32, n: usize, nb: usize) -> [f32; 4] {
+    let mut a = [f32x4_splat(0.0); 4];
+    for b in 0..nb {
+        let wb = w.add(b * Q8_0_BYTES);
+        let wv = widen_block(wb);
+        let dw = blk_d(wb);
+        for (k, ak) in a.iter_mut().enumerate() {
+            let s = qdot(&wv, xq.add(k * n + b * QK8_0));
+            let d = f32x4_splat(dw * *xd.add(k * nb + b));
+            *ak = f32x4_add(*ak, f32x4_mul(f32x4_convert_i32x4(s), d));
+        }
+    }
+    [hsum(a[0]), hsum(a[1]), hsum(a[2]), hsum(a[3])]
+}
+
+/// One q8_0 block dequantized: 8 f32x4 vectors of `d * q`.
+#[inline(always)]
+unsafe fn dequant_block(b: *const u8) -> [v128; 8] {
+    let d = f32x4_splat(blk_d(b));
+    let w = widen_block(b);
+    let mut out = [f32x4_splat(0.0); 8];
+    for j in 0..4 {
+        out[2 * j] = f32x4_mul(f32x4_convert_i32x4(i32x4_extend_low_i16x8(w[j])), d);
+        out[2 * j + 1] = f32x4_mul(f32x4_convert_i32x4(i32x4_extend_high_i16x8(w[j])), d);
+    }
+    out
+}
+
+unsafe fn dot1_q8f32(w: *const u8, x: *const f32, nb: usize) -> f32 {
+    let mut acc = f32x4_splat(0.0);
+    for b in 0..nb {
+        let wv = dequant_block(w.add(b * Q8_0_BYTES));
+        let xb = x.add(b * QK8_0);
+        for (j, wj) in wv.iter().enumerate() {
+            acc = f32x4_add(acc, f32x4_mul(*wj, ld(xb.add(4 * j))));
+        }
+    }
+    hsum(acc)
+}
+
+unsafe fn dot4_q8f32(w: *const u8, x: *const f32, n: usize, nb: usize) -> [f32; 4] {
+    let mut a = [f32x4_splat(0.0); 4];
+    for b in 0..nb {
+        let wv = dequant_block(w.add(b * Q8_0_BYTES));
+        for (k, ak) in a.iter_mut().enumerate() {
+            let xb = x.add(k * n + b * QK8_0);
+            for (j, wj) in wv.iter().enumerate() {
+                *ak = f32x4_add(*ak, f32x4_mul(*wj, ld(xb.add(4 * j))));
+            }
+        }
+    }
+    [hsum(a[0]), hsum(a[1]), hsum(a[2]), hsum(a[3])]
+}
+
+/// Quantizes `t` rows of `n` activations to q8_0 as ggml's x86 `quantize_row_q8_0` does:
+/// d = f16(amax / 127), q = round-half-even(x * (127 / amax)). Scales are stored as f32.
+unsafe fn quantize_q8(x: *const f32, t: usize, n: usize, qs: *mut i8, ds: *mut f32) {
+    let nb = n / QK8_0;
+    for r in 0..t {
+        for b in 0..nb {
+            let xb = x.add(r * n + b * QK8_0);
+            let mut m = f32x4_splat(0.0);
+            for j in 0..8 {
+                m = f32x4_max(m, f32x4_abs(ld(xb.add(4 * j))));
+            }
+            let m2 = f32x4_max(m, i32x4_shuffle::<2, 3, 0, 1>(m, m));
+            let amax = f32x4_extract_lane::<0>(m2).max(f32x4_extract_lane::<1>(m2));
+            let d = amax / 127.0;
+            *ds.add(r * nb + b) = round_f16(d);
+            let id = f32x4_splat(if amax != 0.0 { 127.0 / amax } else { 0.0 });
+            let q = qs.add(r * n + b * QK8_0);
+            let mut w = [i32x4_splat(0); 8];
+            for (j, wj) in w.iter_mut().enumerate() {
+                *wj = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(ld(xb.add(4 * j)), id)));
+            }
+            let h0 = i16x8_narrow_i32x4(w[0], w[1]);
+            let h1 = i16x8_narrow_i32x4(w[2], w[3]);
+            let h2 = i16x8_narrow_i32x4(w[4], w[5]);
+            let h3 = i16x8_narrow_i32x4(w[6], w[7]);
+            v128_store(q as *mut v128, i8x16_narrow_i16x8(h0, h1));
+            v128_store(q.add(16) as *mut v128, i8x16_narrow_i16x8(h2, h3));
+        }
+    }
+}
+
+/// `y[t][r] = dot(W row r, x[t])` for `t` rows of `n_in` activations and `n_out` weight rows.
+/// With `mirror`, activations are first converted as llama.cpp's CPU backend does: rounded to
+/// f16 for f16 weights, quantized to q8_0 for q8_0 weights. Returns false on a bad type or when
+/// scratch memory cannot be allocated.
+pub unsafe fn matmul(
+    w: Weight,
+    x: *const f32,
+    t: usize,
+    n_in: usize,
+    n_out: usize,
+    y: *mut f32,
+    mirror: bool,
+) -> bool {
+    let stride = match row_bytes(w.ty, n_in) {
+        Some(s) => s,
+        None => return false,
+    };
+    let m = mem::mark();
+    let ok = match w.ty {
+        T_F32 => {
+            let wp = w.ptr as *const f32;
+            tile(
+                t,
+                n_out,
+                y,
+                |r, i| dot4_f32(wp.add(r * n_in), x.add(i * n_in), n_in, n_in),
+                |r, i| dot_f32(wp.add(r * n_in), x.add(i * n_in), n_in),
+            );
+            true
+        }
+        T_F16 => {
+            let xs: *const f32 = if mirror {
+                match mem::alloc_f32(t * n_in) {
+                    Some(p) => {
+                        for i in 0..t * n_in {
+                            *p.add(i) = round_f16(*x.add(i));
+                        }
+                        p
+                    }
+                    None => {
+                        mem::reset(m);
+                        return false;
+                    }
+                }
+            } else {
+                x
+            };
+            let wp = w.ptr as *const u16;
+            tile(
+                t,
+                n_out,
+                y,
+                |r, i| dot4_f16(wp.add(r * n_in), xs.add(i * n_in), n_in, n_in),
+                |r, i| dot1_f16(wp.add(r * n_in), xs.add(i * n_in), n_in),
+            );
+            true
+        }
+        _ => {
+            let nb = n_in / QK8_0;
+            if mirror {
+                let qs = mem::alloc(t * n_in) as *mut i8;
+                let ds = mem::alloc_f32(t * nb);
+                match ds {
+                    Some(ds) if !qs.is_null() => {
+                        quantize_q8(x, t, n_in, qs, ds);
+                        tile(
+                            t,
+                            n_out,
+                            y,
+                            |r, i| {
+                                dot4_q8q8(w.ptr.add(r * stride), qs.add(i * n_in), ds.add(i * nb), n_in, nb)
+                            },
+                            |r, i| dot1_q8q8(w.ptr.add(r * stride), qs.add(i * n_in), ds.add(i * nb), nb),
+                        );
+                        true
+                    }
+                    _ => false,
+                }
+            } else {
+                tile(
+                    t,
+                    n_out,
+                    y,
+                    |r, i| dot4_q8f32(w.ptr.add(r * stride), x.add(i * n_in), n_in, nb),
+                    |r, i| dot1_q8f32(w.ptr.add(r * stride), x.add(i * n_in), nb),
+                );
+                true
+            }
+        }
+    };
+    mem::reset(m);
+    ok
+}
+
+/// Row `r` of a weight with rows of `n` values, dequantized to f32 into `out`.
+pub unsafe fn get_row(w: Weight, r: usize, n: usize, out: *mut f32) -> bool {
+    let stride = match row_bytes(w.ty, n) {
+        Some(s) => s,
+        None => return false,
+    };
+    let p = w.ptr.add(r * stride);
+    match w.ty {
+        T_F32 => core::ptr::copy_nonoverlapping(p as *const f32, out, n),
+        T_F16 => {
+            for i in 0..n {
+                *out.add(i) = f16_to_f32(core::ptr::read_unaligned((p as *const u16).add(i)));
+            }
+        }
+        _ => {
+            for b in 0..n / QK8_0 {
+                let wb = p.add(b * Q8_0_BYTES);
+                let d = blk_d(wb);
+                for j in 0..QK8_0 {
+                    *out.add(b * QK8_0 + j) = d * (*(wb.add(2 + j) as *const i8) as f32);
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Exported for tests and benchmarks: `y = W x` for `t` activation rows (see `matmul`).
+#[no_mangle]
+pub unsafe extern "C" fn kernel_matmul(
+    w: *const u8,
+    ty: u32,
+    x: *const f32,
+    t: usize,
+    n_in: usize,
+    n_out: usize,
+    y: *mut f32,
+    mirror: u32,
+) -> i32 {
+    if matmul(Weight { ptr: w, ty }, x, t, n_in, n_out, y, mirror != 0) {
+        0
+    } else {
+        -1
+    }
+}

@@ -1,0 +1,262 @@
+//! SHA-256d mining over an 80-byte block header: four nonces per v128 (one per u32 lane), the
+//! first 64-byte block compressed once per call (midstate) and the first three rounds of the
+//! second block (independent of the nonce) computed once too.
+//!
+//! Header: version u32 LE | prevHash 32 | merkleRoot 32 | time u32 LE | bits u32 LE | nonce u32 LE
+//! (offset 76). Proof of work holds when the digest, read as a big-endian 256-bit integer in
+//! digest byte order, is <= the 32-byte big-endian target.
+use core::arch::wasm32::*;
+
+const K: [u32; 64] = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+];
+
+const IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+static mut HASHES: u64 = 0;
+
+#[inline(always)]
+fn ssig0(x: u32) -> u32 {
+    x.rotate_right(7) ^ x.rotate_right(18) ^ (x >> 3)
+}
+#[inline(always)]
+fn ssig1(x: u32) -> u32 {
+    x.rotate_right(17) ^ x.rotate_right(19) ^ (x >> 10)
+}
+
+/// Scalar SHA-256 compression of one block of 16 big-endian words, starting `from` rounds in
+/// with working variables `s` (used for the precomputed rounds).
+fn rounds(s: &mut [u32; 8], w: &mut [u32; 64], from: usize, to: usize) {
+    for i in 16..to.max(16) {
+        w[i] = ssig1(w[i - 2])
+            .wrapping_add(w[i - 7])
+            .wrapping_add(ssig0(w[i - 15]))
+            .wrapping_add(w[i - 16]);
+    }
+    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *s;
+    for i in from..to {
+        let t1 = h
+            .wrapping_add(e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25))
+            .wrapping_add((e & f) ^ (!e & g))
+            .wrapping_add(K[i])
+            .wrapping_add(w[i]);
+        let t2 = (a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22))
+            .wrapping_add((a & b) ^ (a & c) ^ (b & c));
+        h = g;
+        g = f;
+        f = e;
+        e = d.wrapping_add(t1);
+        d = c;
+        c = b;
+        b = a;
+        a = t1.wrapping_add(t2);
+    }
+    *s = [a, b, c, d, e, f, g, h];
+}
+
+fn compress(state: &mut [u32; 8], block: &[u32; 16]) {
+    let mut w = [0u32; 64];
+    w[..16].copy_from_slice(block);
+    let mut s = *state;
+    rounds(&mut s, &mut w, 0, 64);
+    for i in 0..8 {
+        state[i] = state[i].wrapping_add(s[i]);
+    }
+}
+
+unsafe fn be32(p: *const u8) -> u32 {
+    u32::from_be_bytes([*p, *p.add(1), *p.add(2), *p.add(3)])
+}
+
+/// Scalar SHA-256d of the header with `nonce` in place; digest words H0..H7 (big-endian words).
+unsafe fn sha256d_words(header: *const u8, nonce: u32) -> [u32; 8] {
+    let mut b1 = [0u32; 16];
+    for (i, w) in b1.iter_mut().enumerate() {
+        *w = be32(header.add(4 * i));
+    }
+    let mut st = IV;
+    compress(&mut st, &b1);
+    let mut b2 = [0u32; 16];
+    for (i, w) in b2.iter_mut().take(3).enumerate() {
+        *w = be32(header.add(64 + 4 * i));
+    }
+    b2[3] = nonce.swap_bytes();
+    b2[4] = 0x8000_0000;
+    b2[15] = 640;
+    compress(&mut st, &b2);
+    let mut b3 = [0u32; 16];
+    b3[..8].copy_from_slice(&st);
+    b3[8] = 0x8000_0000;
+    b3[15] = 256;
+    let mut out = IV;
+    compress(&mut out, &b3);
+    out
+}
+
+fn meets(h: &[u32; 8], t: &[u32; 8]) -> bool {
+    for i in 0..8 {
+        if h[i] != t[i] {
+            return h[i] < t[i];
+        }
+    }
+    true
+}
+
+#[inline(always)]
+fn rotr(x: v128, n: u32) -> v128 {
+    v128_or(u32x4_shr(x, n), i32x4_shl(x, 32 - n))
+}
+#[inline(always)]
+fn add(a: v128, b: v128) -> v128 {
+    i32x4_add(a, b)
+}
+#[inline(always)]
+fn vsig0(x: v128) -> v128 {
+    v128_xor(v128_xor(rotr(x, 7), rotr(x, 18)), u32x4_shr(x, 3))
+}
+#[inline(always)]
+fn vsig1(x: v128) -> v128 {
+    v128_xor(v128_xor(rotr(x, 17), rotr(x, 19)), u32x4_shr(x, 10))
+}
+
+/// 64 SHA-256 rounds over vector lanes from round `from`, message words `w[0..16]` given
+/// (the rest expanded here), working variables `s`.
+#[inline(always)]
+fn vrounds(s: &mut [v128; 8], w: &mut [v128; 64], from: usize) {
+    for i in 16..64 {
+        w[i] = add(add(vsig1(w[i - 2]), w[i - 7]), add(vsig0(w[i - 15]), w[i - 16]));
+    }
+    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *s;
+    for i in from..64 {
+        let s1 = v128_xor(v128_xor(rotr(e, 6), rotr(e, 11)), rotr(e, 25));
+        let ch = v128_bitselect(f, g, e);
+        let t1 = add(add(add(h, s1), add(ch, u32x4_splat(K[i]))), w[i]);
+        let s0 = v128_xor(v128_xor(rotr(a, 2), rotr(a, 13)), rotr(a, 22));
+        let maj = v128_bitselect(c, a, v128_xor(a, b));
+        let t2 = add(s0, maj);
+        h = g;
+        g = f;
+        f = e;
+        e = add(d, t1);
+        d = c;
+        c = b;
+        b = a;
+        a = add(t1, t2);
+    }
+    *s = [a, b, c, d, e, f, g, h];
+}
+
+/// Searches nonces `start .. start+count` (no wrap past 2^32-1: the range is clipped) for the
+/// smallest nonce whose SHA-256d meets the target. Returns it, or -1.
+pub unsafe fn mine(header: *const u8, target: *const u8, start: u32, count: u32) -> i64 {
+    let end = (start as u64 + count as u64).min(1u64 << 32);
+    let mut t = [0u32; 8];
+    for (i, w) in t.iter_mut().enumerate() {
+        *w = be32(target.add(4 * i));
+    }
+    // Midstate of the first block, then three nonce-independent rounds of the second.
+    let mut b1 = [0u32; 16];
+    for (i, w) in b1.iter_mut().enumerate() {
+        *w = be32(header.add(4 * i));
+    }
+    let mut mid = IV;
+    compress(&mut mid, &b1);
+    let mut w2 = [0u32; 64];
+    for (i, w) in w2.iter_mut().take(3).enumerate() {
+        *w = be32(header.add(64 + 4 * i));
+    }
+    w2[4] = 0x8000_0000;
+    w2[15] = 640;
+    let mut pre = mid;
+    rounds(&mut pre, &mut w2, 0, 3);
+    let pre_v = pre.map(|v| u32x4_splat(v));
+    let mid_v = mid.map(|v| u32x4_splat(v));
+    let iv_v = IV.map(|v| u32x4_splat(v));
+    let t0 = u32x4_splat(t[0]);
+    let lane = u32x4(0, 1, 2, 3);
+    let mut n = start as u64;
+    let mut done: u64 = 0;
+    while n < end {
+        let nonces = i32x4_add(u32x4_splat(n as u32), lane);
+        // Nonce bytes are little-endian in the header; SHA-256 reads the word big-endian.
+        let wn = v128_or(
+            v128_or(i32x4_shl(nonces, 24), u32x4_shr(nonces, 24)),
+            v128_or(
+                i32x4_shl(v128_and(nonces, u32x4_splat(0xff00)), 8),
+                v128_and(u32x4_shr(nonces, 8), u32x4_splat(0xff00)),
+            ),
+        );
+        let mut w = [u32x4_splat(0); 64];
+        for i in 0..16 {
+            w[i] = u32x4_splat(w2[i]);
+        }
+        w[3] = wn;
+        let mut s = pre_v;
+        vrounds(&mut s, &mut w, 3);
+        let mut w3 = [u32x4_splat(0); 64];
+        for i in 0..8 {
+            w3[i] = add(s[i], mid_v[i]);
+        }
+        w3[8] = u32x4_splat(0x8000_0000);
+        w3[15] = u32x4_splat(256);
+        let mut s2 = iv_v;
+        vrounds(&mut s2, &mut w3, 0);
+        let h0 = add(s2[0], iv_v[0]);
+        let lanes = (end - n).min(4);
+        if v128_any_true(u32x4_le(h0, t0)) {
+            let hs = [
+                u32x4_extract_lane::<0>(h0),
+                u32x4_extract_lane::<1>(h0),
+                u32x4_extract_lane::<2>(h0),
+                u32x4_extract_lane::<3>(h0),
+            ];
+            for (j, hj) in hs.iter().enumerate().take(lanes as usize) {
+                if *hj <= t[0] {
+                    let nonce = (n + j as u64) as u32;
+                    if meets(&sha256d_words(header, nonce), &t) {
+                        HASHES += done + j as u64 + 1;
+                        return nonce as i64;
+                    }
+                }
+            }
+        }
+        done += lanes;
+        n += 4;
+    }
+    HASHES += done;
+    -1
+}
+
+/// Exported: search nonces (see `mine`). Returns the nonce found or -1.
+#[no_mangle]
+pub unsafe extern "C" fn sha_mine(header: *const u8, target: *const u8, start: u32, count: u32) -> i64 {
+    mine(header, target, start, count)
+}
+
+/// Exported: nonces hashed by `sha_mine` since the module was instantiated.
+#[no_mangle]
+pub unsafe extern "C" fn sha_hash_count() -> f64 {
+    HASHES as f64
+}
+
+/// Exported: scalar SHA-256d of the 80-byte header (nonce taken from the header) into `out[32]`.
+#[no_mangle]
+pub unsafe extern "C" fn sha_sha256d_header(header: *const u8, out: *mut u8) {
+    let nonce = u32::from_le_bytes([*header.add(76), *header.add(77), *header.add(78), *header.add(79)]);
+    let h = sha256d_words(header, nonce);
+    for (i, w) in h.iter().enumerate() {
+        let b = w.to_be_bytes();
+        for j in 0..4 {
+            *out.add(4 * i + j) = b[j];
+        }
+    }
+}
