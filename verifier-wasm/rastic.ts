@@ -1,0 +1,433 @@
+/**
+ * @module RASTiC's pure logic: the job record, the output commitment, the structural (record-only)
+ * checks, the choice of checked positions from randomness fixed after the commitment, the per-position
+ * score comparison against a backend's logits, and the calibrated tolerances.
+ *
+ * Everything here is runtime-neutral TypeScript (no Deno, Node or DOM APIs) so the bundled verifier
+ * runs it unchanged in Deno, Node and browsers. The orchestration (loading a backend, the one
+ * prefill pass) lives in mod.ts.
+ *
+ * Margins are measured in logit units: for T > 0 the sampler's score gap (best - claimed) times T,
+ * for T = 0 the logit gap. Backend noise perturbs logits, so a tolerance in logit units holds for
+ * every temperature.
+ */
+
+import { ByteWriter, fromHex } from "../chain/bytes.ts";
+import { sha256, sha256d } from "../chain/hash.ts";
+import {
+  gumbelNoise,
+  samplerScores,
+  samplingKey,
+  type SamplingParams,
+} from "./sampler.ts";
+
+/** The job record: exactly the JSON object `main.ts generate --json` prints. */
+export interface JobRecord {
+  /** Model id (lowercase hex Merkle root of the GGUF file's 1 MiB chunks). */
+  modelId: string;
+  /** Prompt token ids. */
+  promptTokens: number[];
+  /** Claimed output token ids. */
+  outputTokens: number[];
+  /** Why generation ended. */
+  finishReason: "stop" | "length";
+  /** Job seed (decimal string, safe integer, or bigint), 0 <= seed < 2^64. */
+  seed: string | number | bigint;
+  /** Job id, 64 lowercase hex characters. */
+  jobId: string;
+  /** Temperature (0 = greedy). */
+  temperature: number;
+  /** Top-k (0 = off). */
+  topK: number;
+  /** Top-p (1 = off). */
+  topP: number;
+  /** Maximum output tokens. */
+  maxTokens: number;
+  /** Generation timings (ignored by the verifier). */
+  timings?: unknown;
+}
+
+/** A job record validated and decoded for checking. */
+export interface ParsedJob {
+  /** The record as given. */
+  record: JobRecord;
+  /** Sampling parameters (seed as bigint, job id as bytes). */
+  params: SamplingParams;
+  /** 32-byte job id. */
+  jobId: Uint8Array;
+}
+
+/** How one checked position fared: pass, a near-tie (inconclusive) or a clear failure. */
+export type PositionStatus = "pass" | "near" | "fail";
+
+/** Why a position was checked. */
+export type CheckKind = "continuity" | "integrity" | "truncation";
+
+/** The result of checking one output position. */
+export interface CheckedPosition {
+  /** 0-based output index. */
+  position: number;
+  /** Why it was checked. */
+  kind: CheckKind;
+  /** The token the record claims. */
+  claimed: number;
+  /** The token the verifier's logits choose. */
+  best: number;
+  /** max(0, score gap) in logit units, widened by the filter gap when the claim was filtered. */
+  margin: number;
+  /** True when the claim is within epsilon. */
+  pass: boolean;
+  /** pass / near (between epsilon and the fraud threshold) / fail. */
+  status: PositionStatus;
+  /** Why the position did not pass. */
+  reason?: string;
+}
+
+/** A verifier backend pair: which runtime generated, which one checks. */
+export type BackendName = "llama" | "wasm" | "onnx";
+/** Weight storage types the tolerances are calibrated for. */
+export type WeightType = "f32" | "f16" | "q8_0";
+
+/**
+ * Calibrated epsilon (logit units) per generator -> verifier backend pair and weight type: a
+ * position passes when its margin is at most this. Chosen from `deno task calibrate` (method and
+ * data in docs/verification.md): epsilon = 2 x the largest honest margin observed for the pair and
+ * type, rounded up, at least 1e-3.
+ */
+export const EPSILON: Readonly<Record<string, Readonly<Record<WeightType, number>>>> = {
+  "llama->llama": { f32: 1e-3, f16: 1e-3, q8_0: 1e-3 },
+  "llama->wasm": { f32: 0.02, f16: 0.02, q8_0: 0.2 },
+  "llama->onnx": { f32: 0.02, f16: 0.02, q8_0: 0.2 },
+  "wasm->onnx": { f32: 0.02, f16: 0.02, q8_0: 0.02 },
+  "wasm->wasm": { f32: 1e-3, f16: 1e-3, q8_0: 1e-3 },
+  "onnx->onnx": { f32: 1e-3, f16: 1e-3, q8_0: 1e-3 },
+  "onnx->wasm": { f32: 0.02, f16: 0.02, q8_0: 0.02 },
+};
+
+/**
+ * The hard fraud threshold (logit units): a position is a provable failure only when its margin
+ * exceeds this, far above every calibrated epsilon (4 x the largest). Margins between a pair's
+ * epsilon and this are near-ties: inconclusive, never fraud.
+ */
+export const FRAUD_THRESHOLD: number = 4 *
+  Math.max(...Object.values(EPSILON).flatMap((e) => Object.values(e)));
+
+/** Outputs of at most this many tokens are checked at every position. */
+export const SHORT_OUTPUT = 16;
+
+/** The epsilon for a generator -> verifier pair and weight type. */
+export function epsilonFor(
+  generator: BackendName,
+  verifier: BackendName,
+  type: WeightType,
+): number {
+  const e = EPSILON[`${generator}->${verifier}`];
+  if (!e) throw new RangeError(`no calibrated epsilon for ${generator} -> ${verifier}`);
+  return e[type];
+}
+
+function isTokenArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((t) => Number.isSafeInteger(t) && t >= 0 && t <= 0xffffffff);
+}
+
+/**
+ * Validates a parsed JSON job record (strict: required fields with the right types and ranges) and
+ * decodes its seed and job id. Throws `TypeError`/`RangeError` naming the bad field.
+ */
+export function parseJobRecord(json: unknown): ParsedJob {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new TypeError("job record must be a JSON object");
+  }
+  const r = json as Record<string, unknown>;
+  if (typeof r.modelId !== "string" || !/^[0-9a-f]{64}$/.test(r.modelId)) {
+    throw new TypeError("job.modelId must be 64 lowercase hex characters");
+  }
+  if (!isTokenArray(r.promptTokens) || r.promptTokens.length === 0) {
+    throw new TypeError("job.promptTokens must be a non-empty array of token ids");
+  }
+  if (!isTokenArray(r.outputTokens)) throw new TypeError("job.outputTokens must be token ids");
+  if (r.finishReason !== "stop" && r.finishReason !== "length") {
+    throw new TypeError('job.finishReason must be "stop" or "length"');
+  }
+  let seed: bigint;
+  if (typeof r.seed === "bigint") seed = r.seed;
+  else if (typeof r.seed === "number" && Number.isSafeInteger(r.seed)) seed = BigInt(r.seed);
+  else if (typeof r.seed === "string" && /^(0|[1-9][0-9]*)$/.test(r.seed)) seed = BigInt(r.seed);
+  else throw new TypeError("job.seed must be a non-negative integer (number or decimal string)");
+  if (seed >= 1n << 64n) throw new RangeError("job.seed must be below 2^64");
+  if (typeof r.jobId !== "string" || !/^[0-9a-f]{64}$/.test(r.jobId)) {
+    throw new TypeError("job.jobId must be 64 lowercase hex characters");
+  }
+  const num = (name: string) => {
+    const v = r[name];
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new TypeError(`job.${name} must be a number`);
+    }
+    return v;
+  };
+  const temperature = num("temperature");
+  const topK = num("topK");
+  const topP = num("topP");
+  const maxTokens = num("maxTokens");
+  if (temperature < 0) throw new RangeError("job.temperature must be >= 0");
+  if (!Number.isInteger(topK) || topK < 0) throw new RangeError("job.topK must be an integer >= 0");
+  if (!(topP > 0 && topP <= 1)) throw new RangeError("job.topP must be in (0, 1]");
+  if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) {
+    throw new RangeError("job.maxTokens must be an integer >= 0");
+  }
+  const jobId = fromHex(r.jobId, 32);
+  const record = { ...r, seed: r.seed } as JobRecord;
+  return { record, jobId, params: { seed, jobId, temperature, topK, topP } };
+}
+
+/**
+ * The node's output commitment: SHA-256d(jobId (32 bytes) || CompactSize(n) || n token ids as
+ * u32 LE || finish reason u8 (0 = stop, 1 = length)).
+ */
+export function outputCommitment(
+  jobId: Uint8Array,
+  outputTokens: readonly number[],
+  finishReason: "stop" | "length",
+): Uint8Array {
+  if (jobId.length !== 32) throw new RangeError("jobId must be 32 bytes");
+  const w = new ByteWriter(32 + 9 + 4 * outputTokens.length + 1);
+  w.bytes(jobId).varint(outputTokens.length);
+  for (const t of outputTokens) w.u32(t);
+  w.u8(finishReason === "stop" ? 0 : 1);
+  return sha256d(w.finish());
+}
+
+/** Where position randomness comes from: the checker's own secret, or a public beacon. */
+export type Randomness = { secret: Uint8Array } | { beacon: Uint8Array };
+
+/**
+ * The 32-byte seed of position selection, fixed only after the commitment:
+ * SHA256(secret || commitment || jobId), or SHA256(beacon || commitment || jobId) where the beacon
+ * is a block hash mined after the commitment.
+ */
+export function selectionSeed(
+  randomness: Randomness,
+  commitment: Uint8Array,
+  jobId: Uint8Array,
+): Uint8Array {
+  const r = "secret" in randomness ? randomness.secret : randomness.beacon;
+  if (!(r instanceof Uint8Array) || r.length === 0) {
+    throw new RangeError("randomness must be non-empty bytes");
+  }
+  const msg = new Uint8Array(r.length + commitment.length + jobId.length);
+  msg.set(r, 0);
+  msg.set(commitment, r.length);
+  msg.set(jobId, r.length + commitment.length);
+  return sha256(msg);
+}
+
+/** Uniform integers in [0, bound) from SHA256(seed || counter u32 LE), by rejection on u64 words. */
+class SeededDraw {
+  #seed: Uint8Array;
+  #counter = 0;
+  #words: bigint[] = [];
+  constructor(seed: Uint8Array) {
+    this.#seed = seed;
+  }
+  #next(): bigint {
+    if (this.#words.length === 0) {
+      const msg = new Uint8Array(this.#seed.length + 4);
+      msg.set(this.#seed);
+      new DataView(msg.buffer).setUint32(this.#seed.length, this.#counter++, true);
+      const h = new DataView(sha256(msg).buffer);
+      for (let i = 3; i >= 0; i--) this.#words.push(h.getBigUint64(8 * i, true));
+    }
+    return this.#words.pop()!;
+  }
+  below(bound: number): number {
+    const b = BigInt(bound);
+    const limit = ((1n << 64n) / b) * b;
+    for (;;) {
+      const x = this.#next();
+      if (x < limit) return Number(x % b);
+    }
+  }
+}
+
+/** The positions to check and why. */
+export interface PositionPlan {
+  /** Ascending output indices. */
+  positions: number[];
+  /** Why each position (same order) is checked. */
+  kinds: CheckKind[];
+}
+
+/**
+ * Chooses the checked output positions. Always: 0 (continuity) and, for finish "stop", the last
+ * (truncation). Mode "all", or outputs of at most {@link SHORT_OUTPUT} tokens: every position.
+ * Mode "sampled": k distinct interior positions drawn uniformly (partial Fisher-Yates over the
+ * interior in ascending order, driven by {@link selectionSeed}).
+ */
+export function choosePositions(
+  n: number,
+  finishReason: "stop" | "length",
+  mode: "all" | "sampled",
+  k: number,
+  seed?: Uint8Array,
+): PositionPlan {
+  if (!Number.isSafeInteger(k) || k < 0) throw new RangeError("k must be an integer >= 0");
+  const kindOf = (p: number): CheckKind =>
+    p === 0 ? "continuity" : finishReason === "stop" && p === n - 1 ? "truncation" : "integrity";
+  let positions: number[];
+  if (n === 0) positions = [];
+  else if (mode === "all" || n <= SHORT_OUTPUT) positions = Array.from({ length: n }, (_, i) => i);
+  else {
+    if (!seed) throw new RangeError("sampled positions need a selection seed");
+    const lastInterior = finishReason === "stop" ? n - 2 : n - 1;
+    const pool = Array.from({ length: lastInterior }, (_, i) => i + 1);
+    const take = Math.min(k, pool.length);
+    const draw = new SeededDraw(seed);
+    for (let t = 0; t < take; t++) {
+      const j = t + draw.below(pool.length - t);
+      [pool[t], pool[j]] = [pool[j], pool[t]];
+    }
+    const set = new Set([0, ...pool.slice(0, take)]);
+    if (finishReason === "stop") set.add(n - 1);
+    positions = [...set].sort((a, b) => a - b);
+  }
+  return { positions, kinds: positions.map(kindOf) };
+}
+
+/** A failure found from the record alone (no model run needed). */
+export interface RecordFailure {
+  /** Output index concerned, when there is one. */
+  position?: number;
+  /** What is wrong. */
+  reason: string;
+}
+
+/**
+ * Structural checks of the record: token ids inside the vocabulary, at most maxTokens outputs,
+ * finish "length" has exactly maxTokens and no end token, finish "stop" ends with an end token
+ * and has none earlier. Each finding is provable from the record, so it is fraud.
+ */
+export function recordFailures(
+  job: JobRecord,
+  vocabSize: number,
+  endTokens: ReadonlySet<number>,
+): RecordFailure[] {
+  const out: RecordFailure[] = [];
+  const n = job.outputTokens.length;
+  job.outputTokens.forEach((t, i) => {
+    if (t >= vocabSize) out.push({ position: i, reason: `token ${t} is outside the vocabulary` });
+  });
+  if (n > job.maxTokens) {
+    out.push({ reason: `${n} output tokens exceed maxTokens ${job.maxTokens}` });
+  }
+  const lastEnd = job.finishReason === "stop" ? n - 1 : n;
+  for (let i = 0; i < lastEnd; i++) {
+    if (endTokens.has(job.outputTokens[i])) {
+      out.push({
+        position: i,
+        reason: `end token ${job.outputTokens[i]} before the end of output`,
+      });
+    }
+  }
+  if (job.finishReason === "length" && n !== job.maxTokens) {
+    out.push({ reason: `finish "length" with ${n} tokens, but maxTokens is ${job.maxTokens}` });
+  }
+  if (job.finishReason === "stop") {
+    if (n === 0) out.push({ reason: 'finish "stop" with no output (no end token)' });
+    else if (!endTokens.has(job.outputTokens[n - 1])) {
+      out.push({
+        position: n - 1,
+        reason: `finish "stop" but the last token ${job.outputTokens[n - 1]} is not an end token`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * How far (logit units) a token the sampler filtered out is from being kept. With all tokens in
+ * candidate order and r the token's rank: for top-k (r >= K), the gap to the K-th logit; for top-p,
+ * with a = the tokens it would still trail once inside the top-k window (min(r, K - 1)), `before` their
+ * mass and Z the window's mass with the token in it, T * ln(before / (topP * Z)) when positive.
+ */
+function filterGap(logits: Float32Array, params: SamplingParams, token: number): number {
+  const { temperature: T, topK, topP } = params;
+  const V = logits.length;
+  const order = Uint32Array.from({ length: V }, (_, i) => i)
+    .sort((a, b) => (logits[b] - logits[a]) || (a - b));
+  const r = order.indexOf(token);
+  const limitK = topK > 0 && topK < V;
+  let gap = 0;
+  if (limitK && r >= topK) gap = logits[order[topK - 1]] - logits[token];
+  if (topP < 1) {
+    const m = logits[order[0]] / T;
+    const p = (j: number) => Math.exp(logits[j] / T - m);
+    const a = limitK ? Math.min(r, topK - 1) : r;
+    let before = 0;
+    for (let i = 0; i < a; i++) before += p(order[i]);
+    let z = before + p(token);
+    const window = limitK ? topK : V;
+    for (let i = a, filled = a + 1; filled < window && i < V; i++) {
+      if (order[i] === token) continue;
+      z += p(order[i]);
+      filled++;
+    }
+    const target = topP * z;
+    if (before >= target && target > 0) gap = Math.max(gap, T * Math.log(before / target));
+  }
+  return Math.max(gap, 0);
+}
+
+/**
+ * Compares a claimed token against the verifier's logits at one output position. The margin is
+ * the claimed token's shortfall against the best score in logit units (plus, when the sampler's
+ * top-k/top-p filter drops the claim, its distance to the kept set); status is pass when it is at
+ * most `epsilon`, fail above `fraudThreshold`, near in between.
+ */
+export function checkPosition(
+  logits: Float32Array,
+  params: SamplingParams,
+  position: number,
+  kind: CheckKind,
+  claimed: number,
+  epsilon: number,
+  fraudThreshold: number,
+): CheckedPosition {
+  const scores = samplerScores(logits, params, position);
+  let best = 0;
+  for (let j = 1; j < scores.length; j++) if (scores[j] > scores[best]) best = j;
+  const T = params.temperature;
+  let claimedScore = scores[claimed];
+  let gap = 0;
+  if (claimedScore === -Infinity) {
+    gap = filterGap(logits, params, claimed);
+    claimedScore = logits[claimed] / T +
+      gumbelNoise(samplingKey(params.seed, params.jobId, position), claimed);
+  }
+  const raw = claimed === best ? 0 : (scores[best] - claimedScore) * (T === 0 ? 1 : T);
+  const margin = Math.max(0, raw, gap);
+  const status: PositionStatus = margin <= epsilon
+    ? "pass"
+    : margin > fraudThreshold
+    ? "fail"
+    : "near";
+  const result: CheckedPosition = {
+    position,
+    kind,
+    claimed,
+    best,
+    margin,
+    pass: status === "pass",
+    status,
+  };
+  if (status !== "pass") {
+    const what = gap > 0
+      ? `claimed token ${claimed} is outside the sampler's top-k/top-p set and`
+      : `claimed token ${claimed}`;
+    result.reason = `${what} trails token ${best} by ${margin.toPrecision(4)} logits ` +
+      (status === "fail"
+        ? `(> fraud threshold ${fraudThreshold})`
+        : `(near-tie: above epsilon ${epsilon}, below fraud threshold ${fraudThreshold})`);
+    if (kind === "truncation") result.reason = `end token not predicted: ${result.reason}`;
+  }
+  return result;
+}

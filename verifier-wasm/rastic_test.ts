@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { sha256d } from "../chain/hash.ts";
+import { sampleToken, type SamplingParams } from "./sampler.ts";
+import {
+  checkPosition,
+  choosePositions,
+  type JobRecord,
+  outputCommitment,
+  parseJobRecord,
+  recordFailures,
+  selectionSeed,
+  SHORT_OUTPUT,
+} from "./rastic.ts";
+
+const JOB_ID = "ab".repeat(32);
+
+function job(over: Partial<JobRecord> = {}): JobRecord {
+  return {
+    modelId: "00".repeat(32),
+    promptTokens: [1, 5],
+    outputTokens: [7, 8, 2],
+    finishReason: "stop",
+    seed: "42",
+    jobId: JOB_ID,
+    temperature: 0.8,
+    topK: 0,
+    topP: 1,
+    maxTokens: 10,
+    ...over,
+  };
+}
+
+Deno.test("parseJobRecord accepts the generate --json record and decodes seed and job id", () => {
+  const p = parseJobRecord(job({ seed: "18446744073709551615" }));
+  assert.equal(p.params.seed, 2n ** 64n - 1n);
+  assert.equal(p.jobId.length, 32);
+  assert.equal(parseJobRecord(job({ seed: 7 })).params.seed, 7n);
+});
+
+Deno.test("parseJobRecord rejects malformed records with typed errors", () => {
+  assert.throws(() => parseJobRecord(null), TypeError);
+  assert.throws(() => parseJobRecord(job({ jobId: "AB".repeat(32) })), TypeError);
+  assert.throws(() => parseJobRecord(job({ seed: "18446744073709551616" })), RangeError);
+  assert.throws(() => parseJobRecord(job({ seed: "01" })), TypeError);
+  assert.throws(() => parseJobRecord(job({ promptTokens: [] })), TypeError);
+  assert.throws(() => parseJobRecord(job({ outputTokens: [1.5] })), TypeError);
+  assert.throws(() => parseJobRecord(job({ finishReason: "eos" as "stop" })), TypeError);
+  assert.throws(() => parseJobRecord(job({ topP: 0 })), RangeError);
+  assert.throws(() => parseJobRecord(job({ temperature: -1 })), RangeError);
+});
+
+Deno.test("outputCommitment binds job id, tokens and finish reason in the documented layout", () => {
+  const id = new Uint8Array(32).fill(0xab);
+  const c = outputCommitment(id, [1, 256], "length");
+  const want = sha256d(
+    new Uint8Array([...id, 2, 1, 0, 0, 0, 0, 1, 0, 0, 1]),
+  );
+  assert.deepEqual(c, want);
+  assert.notDeepEqual(outputCommitment(id, [1, 256], "stop"), c);
+  assert.notDeepEqual(outputCommitment(id, [1, 257], "length"), c);
+});
+
+Deno.test("short outputs and mode all check every position", () => {
+  const short = choosePositions(SHORT_OUTPUT, "stop", "sampled", 3, new Uint8Array(32));
+  assert.deepEqual(short.positions, Array.from({ length: SHORT_OUTPUT }, (_, i) => i));
+  assert.equal(short.kinds[0], "continuity");
+  assert.equal(short.kinds[SHORT_OUTPUT - 1], "truncation");
+  assert.equal(choosePositions(100, "length", "all", 3).positions.length, 100);
+});
+
+Deno.test("sampled positions: continuity, truncation and k distinct interior draws from the seed", () => {
+  const seed = selectionSeed(
+    { secret: new Uint8Array([1, 2, 3]) },
+    new Uint8Array(32),
+    new Uint8Array(32),
+  );
+  const a = choosePositions(200, "stop", "sampled", 5, seed);
+  assert.deepEqual(a, choosePositions(200, "stop", "sampled", 5, seed));
+  assert.equal(a.positions.length, 7);
+  assert.equal(a.positions[0], 0);
+  assert.equal(a.positions[6], 199);
+  assert.ok(a.positions.slice(1, 6).every((p) => p >= 1 && p <= 198));
+  const b = choosePositions(200, "length", "sampled", 5, seed);
+  assert.equal(b.positions.length, 6);
+  assert.ok(b.kinds.every((k, i) => (i === 0 ? k === "continuity" : k === "integrity")));
+  const other = selectionSeed(
+    { beacon: new Uint8Array([9]) },
+    new Uint8Array(32),
+    new Uint8Array(32),
+  );
+  assert.notDeepEqual(choosePositions(200, "stop", "sampled", 5, other).positions, a.positions);
+});
+
+Deno.test("sampled positions are uniform over the interior", () => {
+  const counts = new Array(40).fill(0);
+  for (let i = 0; i < 2000; i++) {
+    const seed = selectionSeed(
+      { secret: new Uint8Array([i & 255, i >> 8]) },
+      new Uint8Array(32),
+      new Uint8Array(32),
+    );
+    for (const p of choosePositions(40, "length", "sampled", 3, seed).positions) counts[p]++;
+  }
+  assert.equal(counts[0], 2000);
+  const interior = counts.slice(1);
+  const mean = (2000 * 3) / 39;
+  for (const c of interior) {
+    assert.ok(Math.abs(c - mean) < 0.35 * mean, `count ${c} vs mean ${mean}`);
+  }
+});
+
+Deno.test("recordFailures finds truncation and record violations without a model", () => {
+  const ends = new Set([2]);
+  assert.deepEqual(recordFailures(job(), 300, ends), []);
+  assert.match(
+    recordFailures(job({ outputTokens: [7, 8] }), 300, ends)[0].reason,
+    /not an end token/,
+  );
+  assert.match(
+    recordFailures(job({ outputTokens: [7, 2, 9, 2] }), 300, ends)[0].reason,
+    /before the end/,
+  );
+  assert.match(
+    recordFailures(job({ finishReason: "length", outputTokens: [7, 8] }), 300, ends)[0].reason,
+    /maxTokens/,
+  );
+  assert.deepEqual(
+    recordFailures(job({ finishReason: "length", outputTokens: [7, 8], maxTokens: 2 }), 300, ends),
+    [],
+  );
+  assert.match(
+    recordFailures(job({ outputTokens: [7, 999, 2] }), 300, ends)[0].reason,
+    /vocabulary/,
+  );
+  assert.match(recordFailures(job({ outputTokens: [] }), 300, ends)[0].reason, /no output/);
+});
+
+function params(over: Partial<SamplingParams> = {}): SamplingParams {
+  return {
+    seed: 42n,
+    jobId: new Uint8Array(32).fill(0xab),
+    temperature: 0.7,
+    topK: 0,
+    topP: 1,
+    ...over,
+  };
+}
+
+function randomLogits(n: number, seed: number): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s / 2 ** 32) * 8 - 4;
+  });
+}
+
+Deno.test("checkPosition passes the sampled token and fails another by its logit-unit margin", () => {
+  for (const p of [params(), params({ temperature: 0 }), params({ topK: 20, topP: 0.9 })]) {
+    const logits = randomLogits(300, 11);
+    const tok = sampleToken(logits, p, 4);
+    const ok = checkPosition(logits, p, 4, "integrity", tok, 0.01, 0.8);
+    assert.equal(ok.status, "pass");
+    assert.equal(ok.best, tok);
+    assert.equal(ok.margin, 0);
+    const other = (tok + 1) % 300;
+    const bad = checkPosition(logits, p, 4, "integrity", other, 0.01, 0.8);
+    assert.ok(bad.margin > 0.01 && bad.status !== "pass");
+  }
+});
+
+Deno.test("checkPosition tolerates noise below epsilon and calls a near-tie near, not fail", () => {
+  const p = params({ temperature: 0 });
+  const logits = randomLogits(300, 5);
+  const tok = sampleToken(logits, p, 0);
+  const noisy = logits.slice();
+  const second =
+    Array.from(noisy.keys()).filter((j) => j !== tok).sort((a, b) => noisy[b] - noisy[a])[0];
+  noisy[second] = noisy[tok] + 0.005;
+  assert.equal(checkPosition(noisy, p, 0, "integrity", tok, 0.01, 0.8).status, "pass");
+  noisy[second] = noisy[tok] + 0.3;
+  const near = checkPosition(noisy, p, 0, "integrity", tok, 0.01, 0.8);
+  assert.equal(near.status, "near");
+  assert.match(near.reason!, /near-tie/);
+  noisy[second] = noisy[tok] + 2;
+  assert.equal(checkPosition(noisy, p, 0, "integrity", tok, 0.01, 0.8).status, "fail");
+});
+
+Deno.test("a token outside the top-k set fails by its distance to the kept set", () => {
+  const p = params({ topK: 5 });
+  const logits = randomLogits(300, 3);
+  const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
+  const outside = order[150];
+  const r = checkPosition(logits, p, 2, "integrity", outside, 0.01, 0.8);
+  assert.equal(r.status, "fail");
+  assert.ok(r.margin >= logits[order[4]] - logits[outside] - 1e-6);
+  assert.match(r.reason!, /top-k/);
+});
