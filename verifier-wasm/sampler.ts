@@ -1,0 +1,490 @@
+/**
+ * @module The one deterministic sampler of CamelidCoin (RASTiC's F), shared by generation and the
+ * verifier. Pure TypeScript, no platform APIs.
+ *
+ * For output position `position` (0-based index of the token being sampled):
+ * - key = SHA256("camelid/sample" (14 ASCII bytes) || seed (u64 LE) || jobId (32 bytes) ||
+ *   position (u32 LE)), 32 bytes.
+ * - Noise of token j: block b = floor(j / 8), D_b = SHA256(key || b (u32 LE)) (36-byte message),
+ *   x_j = big-endian u32 of D_b bytes [4 (j mod 8), 4 (j mod 8) + 4),
+ *   u_j = (x_j + 0.5) / 2^32 (exact in float64, strictly inside (0, 1)),
+ *   g_j = -ln(-ln(u_j)) in float64.
+ * - T = 0: greedy. score_j = logit_j; the token is argmax logit (ties: lowest id).
+ * - T > 0: candidates = tokens ordered by logit descending, then id ascending; keep the first
+ *   topK (0 = all); then top-p (topP < 1): with m = max logit / T, p_i = exp(logit_i / T - m),
+ *   Z = sum of p_i over the top-k set in ascending token id order, keep the shortest prefix (in
+ *   candidate order) whose running sum in candidate order reaches topP * Z. Kept tokens score
+ *   logit_j / T + g_j (float64: f32 logit widened, divided by T, then noise added); others score
+ *   -Infinity. The token is the argmax score, ties broken by the lowest id.
+ *
+ * Implementation note: noise only depends on (key, j), so `sampleToken` hashes only the blocks of
+ * tokens that can still win (a token whose logit / T + G_MAX is below the best score so far cannot),
+ * which is exact because G_MAX bounds every g_j from above.
+ */
+
+import { sha256 } from "../chain/hash.ts";
+
+/** Sampling parameters of a job. */
+export interface SamplingParams {
+  /** Job seed, 0 <= seed < 2^64. */
+  seed: bigint;
+  /** Job id, 32 bytes. */
+  jobId: Uint8Array;
+  /** Temperature T >= 0 (0 = greedy). */
+  temperature: number;
+  /** Keep only the K most likely tokens (0 = no limit). */
+  topK: number;
+  /** Nucleus mass in (0, 1] (1 = no limit). */
+  topP: number;
+}
+
+/** Domain tag of the per-position key. */
+export const SAMPLE_TAG: Uint8Array = new TextEncoder().encode("camelid/sample");
+/** Tokens per noise block (one SHA-256 yields eight u32 words). */
+export const NOISE_BLOCK = 8;
+
+/** Throws `TypeError`/`RangeError` unless `p` is a valid parameter set. */
+export function validateSamplingParams(p: SamplingParams): void {
+  if (typeof p.seed !== "bigint" || p.seed < 0n || p.seed >= 1n << 64n) {
+    throw new RangeError("seed must be a bigint in [0, 2^64)");
+  }
+  if (!(p.jobId instanceof Uint8Array) || p.jobId.length !== 32) {
+    throw new RangeError("jobId must be 32 bytes");
+  }
+  if (typeof p.temperature !== "number" || !Number.isFinite(p.temperature) || p.temperature < 0) {
+    throw new RangeError("temperature must be a finite number >= 0");
+  }
+  if (!Number.isInteger(p.topK) || p.topK < 0) {
+    throw new RangeError("topK must be an integer >= 0 (0 disables it)");
+  }
+  if (typeof p.topP !== "number" || !(p.topP > 0 && p.topP <= 1)) {
+    throw new RangeError("topP must be in (0, 1] (1 disables it)");
+  }
+}
+
+function checkPosition(position: number): void {
+  if (!Number.isInteger(position) || position < 0 || position > 0xffffffff) {
+    throw new RangeError("position must be an integer in [0, 2^32)");
+  }
+}
+
+/** The 32-byte per-position noise key. */
+export function samplingKey(seed: bigint, jobId: Uint8Array, position: number): Uint8Array {
+  if (typeof seed !== "bigint" || seed < 0n || seed >= 1n << 64n) {
+    throw new RangeError("seed must be a bigint in [0, 2^64)");
+  }
+  if (!(jobId instanceof Uint8Array) || jobId.length !== 32) {
+    throw new RangeError("jobId must be 32 bytes");
+  }
+  checkPosition(position);
+  const msg = new Uint8Array(SAMPLE_TAG.length + 8 + 32 + 4);
+  const dv = new DataView(msg.buffer);
+  msg.set(SAMPLE_TAG, 0);
+  dv.setBigUint64(SAMPLE_TAG.length, seed, true);
+  msg.set(jobId, SAMPLE_TAG.length + 8);
+  dv.setUint32(SAMPLE_TAG.length + 40, position, true);
+  return sha256(msg);
+}
+
+const K = new Int32Array([
+  0x428a2f98,
+  0x71374491,
+  0xb5c0fbcf,
+  0xe9b5dba5,
+  0x3956c25b,
+  0x59f111f1,
+  0x923f82a4,
+  0xab1c5ed5,
+  0xd807aa98,
+  0x12835b01,
+  0x243185be,
+  0x550c7dc3,
+  0x72be5d74,
+  0x80deb1fe,
+  0x9bdc06a7,
+  0xc19bf174,
+  0xe49b69c1,
+  0xefbe4786,
+  0x0fc19dc6,
+  0x240ca1cc,
+  0x2de92c6f,
+  0x4a7484aa,
+  0x5cb0a9dc,
+  0x76f988da,
+  0x983e5152,
+  0xa831c66d,
+  0xb00327c8,
+  0xbf597fc7,
+  0xc6e00bf3,
+  0xd5a79147,
+  0x06ca6351,
+  0x14292967,
+  0x27b70a85,
+  0x2e1b2138,
+  0x4d2c6dfc,
+  0x53380d13,
+  0x650a7354,
+  0x766a0abb,
+  0x81c2c92e,
+  0x92722c85,
+  0xa2bfe8a1,
+  0xa81a664b,
+  0xc24b8b70,
+  0xc76c51a3,
+  0xd192e819,
+  0xd6990624,
+  0xf40e3585,
+  0x106aa070,
+  0x19a4c116,
+  0x1e376c08,
+  0x2748774c,
+  0x34b0bcb5,
+  0x391c0cb3,
+  0x4ed8aa4a,
+  0x5b9cca4f,
+  0x682e6ff3,
+  0x748f82ee,
+  0x78a5636f,
+  0x84c87814,
+  0x8cc70208,
+  0x90befffa,
+  0xa4506ceb,
+  0xbef9a3f7,
+  0xc67178f2,
+]);
+const IV = new Int32Array([
+  0x6a09e667,
+  0xbb67ae85,
+  0x3c6ef372,
+  0xa54ff53a,
+  0x510e527f,
+  0x9b05688c,
+  0x1f83d9ab,
+  0x5be0cd19,
+]);
+
+/**
+ * Computes noise blocks for one key: SHA-256 of the fixed 36-byte message key || block (u32 LE),
+ * as a single padded 64-byte compression (checked against @noble/hashes in the tests).
+ */
+class NoiseHasher {
+  private readonly w = new Int32Array(64);
+  private readonly keyWords = new Int32Array(8);
+  private readonly out = new Uint32Array(8);
+  constructor(key: Uint8Array) {
+    for (let i = 0; i < 8; i++) {
+      this.keyWords[i] = (key[4 * i] << 24) | (key[4 * i + 1] << 16) | (key[4 * i + 2] << 8) |
+        key[4 * i + 3];
+    }
+  }
+  /** The eight u32 words (big-endian digest words) of block `b`. */
+  block(b: number): Uint32Array {
+    const w = this.w;
+    w.set(this.keyWords, 0);
+    // Counter bytes are little-endian; message words are read big-endian.
+    w[8] = ((b & 0xff) << 24) | (((b >>> 8) & 0xff) << 16) | (((b >>> 16) & 0xff) << 8) |
+      ((b >>> 24) & 0xff);
+    w[9] = 0x80000000 | 0;
+    w[10] =
+      w[11] =
+      w[12] =
+      w[13] =
+      w[14] =
+        0;
+    w[15] = 36 * 8;
+    for (let i = 16; i < 64; i++) {
+      const x = w[i - 15];
+      const y = w[i - 2];
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
+    }
+    let a = IV[0], bb = IV[1], c = IV[2], d = IV[3], e = IV[4], f = IV[5], g = IV[6], h = IV[7];
+    for (let i = 0; i < 64; i++) {
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const ch = (e & f) ^ (~e & g);
+      const t1 = (h + S1 + ch + K[i] + w[i]) | 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const maj = (a & bb) ^ (a & c) ^ (bb & c);
+      const t2 = (S0 + maj) | 0;
+      h = g;
+      g = f;
+      f = e;
+      e = (d + t1) | 0;
+      d = c;
+      c = bb;
+      bb = a;
+      a = (t1 + t2) | 0;
+    }
+    const o = this.out;
+    o[0] = (IV[0] + a) | 0;
+    o[1] = (IV[1] + bb) | 0;
+    o[2] = (IV[2] + c) | 0;
+    o[3] = (IV[3] + d) | 0;
+    o[4] = (IV[4] + e) | 0;
+    o[5] = (IV[5] + f) | 0;
+    o[6] = (IV[6] + g) | 0;
+    o[7] = (IV[7] + h) | 0;
+    return o;
+  }
+}
+
+/** Noise lookup for one key that hashes each block at most once in a row. */
+function noiseFn(key: Uint8Array): (token: number) => number {
+  const hasher = new NoiseHasher(key);
+  let cachedBlock = -1;
+  let words: Uint32Array = new Uint32Array(NOISE_BLOCK);
+  return (j: number) => {
+    const b = Math.floor(j / NOISE_BLOCK);
+    if (b !== cachedBlock) {
+      words = hasher.block(b);
+      cachedBlock = b;
+    }
+    return gumbelFromWord(words[j - b * NOISE_BLOCK]);
+  };
+}
+
+/** Gumbel value of a u32 word: g = -ln(-ln((x + 0.5) / 2^32)). */
+export function gumbelFromWord(x: number): number {
+  return -Math.log(-Math.log((x + 0.5) / 4294967296));
+}
+
+/** Largest possible noise value (x = 2^32 - 1), plus a margin against rounding. */
+export const G_MAX: number = gumbelFromWord(0xffffffff) + 1e-9;
+
+/** The eight Gumbel values of noise block `block` (tokens 8 block .. 8 block + 7). */
+export function gumbelBlock(key: Uint8Array, block: number): Float64Array {
+  if (!(key instanceof Uint8Array) || key.length !== 32) {
+    throw new RangeError("key must be 32 bytes");
+  }
+  if (!Number.isInteger(block) || block < 0 || block > 0xffffffff) {
+    throw new RangeError("block must be an integer in [0, 2^32)");
+  }
+  const words = new NoiseHasher(key).block(block);
+  const out = new Float64Array(NOISE_BLOCK);
+  for (let i = 0; i < NOISE_BLOCK; i++) out[i] = gumbelFromWord(words[i]);
+  return out;
+}
+
+/** Gumbel noise g_j of token `token` under `key`. */
+export function gumbelNoise(key: Uint8Array, token: number): number {
+  if (!Number.isInteger(token) || token < 0) throw new RangeError("token must be an integer >= 0");
+  return gumbelBlock(key, Math.floor(token / NOISE_BLOCK))[token % NOISE_BLOCK];
+}
+
+function checkLogits(logits: Float32Array): void {
+  if (!(logits instanceof Float32Array) || logits.length === 0) {
+    throw new TypeError("logits must be a non-empty Float32Array");
+  }
+  let finite = false;
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i];
+    if (v !== v || v === Infinity) throw new RangeError(`logit ${i} is ${v}`);
+    if (v !== -Infinity) finite = true;
+  }
+  if (!finite) throw new RangeError("every logit is -Infinity");
+}
+
+const SORT_F32 = new Float32Array(1);
+const SORT_U32 = new Uint32Array(SORT_F32.buffer);
+const ID_BITS = 2 ** 21;
+
+/**
+ * Token ids (all, or `ids`) ordered by logit descending, then id ascending (the candidate order).
+ * Uses one native Float64Array sort over packed keys: (2^32 - 1 - orderable(logit)) * 2^21 + id.
+ */
+function sortedOrder(logits: Float32Array, ids?: Uint32Array): Uint32Array {
+  const n = ids ? ids.length : logits.length;
+  if (logits.length > ID_BITS) {
+    const order = ids ?? Uint32Array.from({ length: n }, (_, i) => i);
+    return order.sort((a, b) => (logits[b] - logits[a]) || (a - b));
+  }
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const id = ids ? ids[i] : i;
+    const v = logits[id];
+    SORT_F32[0] = v === 0 ? 0 : v;
+    const b = SORT_U32[0];
+    const u = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+    keys[i] = (0xffffffff - u) * ID_BITS + id;
+  }
+  keys.sort();
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = keys[i] % ID_BITS;
+  return out;
+}
+
+/** The K best tokens in candidate order (K < vocab), by a bounded min-heap then a sort. */
+function topKHeap(logits: Float32Array, k: number): Uint32Array {
+  const heap = new Uint32Array(k);
+  let n = 0;
+  // "worse(a, b)": a ranks after b in candidate order.
+  const worse = (a: number, b: number) =>
+    logits[a] < logits[b] || (logits[a] === logits[b] && a > b);
+  const siftDown = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < n && worse(heap[l], heap[m])) m = l;
+      if (r < n && worse(heap[r], heap[m])) m = r;
+      if (m === i) return;
+      const t = heap[i];
+      heap[i] = heap[m];
+      heap[m] = t;
+      i = m;
+    }
+  };
+  for (let j = 0; j < logits.length; j++) {
+    if (n < k) {
+      let i = n++;
+      heap[i] = j;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!worse(heap[i], heap[p])) break;
+        const t = heap[i];
+        heap[i] = heap[p];
+        heap[p] = t;
+        i = p;
+      }
+    } else if (worse(heap[0], j)) {
+      heap[0] = j;
+      siftDown(0);
+    }
+  }
+  return sortedOrder(logits, heap);
+}
+
+/**
+ * The kept candidates for T > 0 in candidate order, or `null` when nothing is filtered
+ * (topK = 0 or >= vocab, and topP = 1).
+ */
+export function candidateTokens(logits: Float32Array, params: SamplingParams): Uint32Array | null {
+  const { temperature: T, topK, topP } = params;
+  const vocab = logits.length;
+  const limitK = topK > 0 && topK < vocab;
+  if (!limitK && topP >= 1) return null;
+  const topKOrder = (l: Float32Array, k: number) => limitK ? topKHeap(l, k) : sortedOrder(l);
+  if (topP >= 1) return topKOrder(logits, topK);
+  // Top-p: p_i = exp(logit_i / T - m), Z summed in ascending token id order over the top-k set.
+  const pool = limitK ? topKOrder(logits, topK) : null;
+  let m = -Infinity;
+  for (let j = 0; j < vocab; j++) if (logits[j] > m) m = logits[j];
+  m /= T;
+  const ids = pool ? pool.slice().sort() : null;
+  let z = 0;
+  if (ids) { for (const j of ids) z += Math.exp(logits[j] / T - m); }
+  else for (let j = 0; j < vocab; j++) z += Math.exp(logits[j] / T - m);
+  const target = topP * z;
+  // The kept prefix lies inside the group of tokens with logit / T >= m - c once the group's mass
+  // reaches the target (the group is itself a prefix of the candidate order), so only it is sorted.
+  for (let c = 16;; c *= 2) {
+    let group: Uint32Array;
+    if (pool) {
+      group = pool;
+    } else {
+      const sel: number[] = [];
+      for (let j = 0; j < vocab; j++) if (logits[j] / T >= m - c) sel.push(j);
+      if (sel.length < vocab) {
+        let mass = 0;
+        for (const j of sel) mass += Math.exp(logits[j] / T - m);
+        if (mass < target * (1 + 1e-9)) continue;
+      }
+      group = sortedOrder(logits, Uint32Array.from(sel));
+    }
+    let cum = 0;
+    for (let i = 0; i < group.length; i++) {
+      cum += Math.exp(logits[group[i]] / T - m);
+      if (cum >= target) return group.subarray(0, i + 1);
+    }
+    if (pool || group.length === vocab) return group;
+  }
+}
+
+/** Argmax of raw logits, ties to the lowest id. */
+function greedy(logits: Float32Array): number {
+  let best = 0;
+  for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
+  return best;
+}
+
+/**
+ * Scores of every token at output position `position`: logit (T = 0), or logit / T + g for kept
+ * tokens and -Infinity for filtered ones (T > 0). The sampled token is their argmax (lowest id on
+ * ties). Computes the noise of every kept token.
+ */
+export function samplerScores(
+  logits: Float32Array,
+  params: SamplingParams,
+  position: number,
+): Float64Array {
+  validateSamplingParams(params);
+  checkPosition(position);
+  checkLogits(logits);
+  const vocab = logits.length;
+  const scores = new Float64Array(vocab);
+  const T = params.temperature;
+  if (T === 0) {
+    scores.set(logits);
+    return scores;
+  }
+  const kept = candidateTokens(logits, params);
+  if (kept === null) {
+    const hasher = new NoiseHasher(samplingKey(params.seed, params.jobId, position));
+    for (let b = 0; b * NOISE_BLOCK < vocab; b++) {
+      const words = hasher.block(b);
+      const end = Math.min(vocab, (b + 1) * NOISE_BLOCK);
+      for (let j = b * NOISE_BLOCK; j < end; j++) {
+        scores[j] = logits[j] / T + gumbelFromWord(words[j - b * NOISE_BLOCK]);
+      }
+    }
+    return scores;
+  }
+  scores.fill(-Infinity);
+  const noise = noiseFn(samplingKey(params.seed, params.jobId, position));
+  for (const j of kept) scores[j] = logits[j] / T + noise(j);
+  return scores;
+}
+
+/** The sampled token id at output position `position` (see the module doc for the rule). */
+export function sampleToken(
+  logits: Float32Array,
+  params: SamplingParams,
+  position: number,
+): number {
+  validateSamplingParams(params);
+  checkPosition(position);
+  checkLogits(logits);
+  const T = params.temperature;
+  if (T === 0) return greedy(logits);
+  const noise = noiseFn(samplingKey(params.seed, params.jobId, position));
+  const kept = candidateTokens(logits, params);
+  if (kept !== null) {
+    // Candidate order is logit descending: stop once no later token can reach the best score.
+    let best = -Infinity;
+    let bestId = -1;
+    for (const j of kept) {
+      const base = logits[j] / T;
+      if (base + G_MAX < best) break;
+      const s = base + noise(j);
+      if (s > best || (s === best && j < bestId)) {
+        best = s;
+        bestId = j;
+      }
+    }
+    return bestId < 0 ? kept[0] : bestId;
+  }
+  const top = greedy(logits);
+  let best = logits[top] / T + noise(top);
+  let bestId = top;
+  const vocab = logits.length;
+  for (let j = 0; j < vocab; j++) {
+    const base = logits[j] / T;
+    if (base + G_MAX < best) continue;
+    const s = base + noise(j);
+    if (s > best || (s === best && j < bestId)) {
+      best = s;
+      bestId = j;
+    }
+  }
+  return bestId;
+}
