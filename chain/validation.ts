@@ -1,0 +1,173 @@
+/**
+ * @module Consensus checks, after Bitcoin Core's CheckTransaction, CheckBlock and ConnectBlock.
+ * Every rejection is a `ValidationError` whose `code` names the broken rule.
+ */
+
+import { ValidationError } from "./errors.ts";
+import { isMoneyRange } from "./amount.ts";
+import { encodeBlock, headerHashBytes, blockMerkleRoot, type Block, type BlockHeader } from "./block.ts";
+import { encodeTransaction, isCoinbase, signatureHash, type Transaction, txid } from "./tx.ts";
+import { MAX_BLOCK_SIZE, MAX_MONEY, MAX_TX_SIZE, type NetworkParams } from "./params.ts";
+import { checkProofOfWork } from "./pow.ts";
+import { PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH, parseOutputScript } from "./script.ts";
+import { publicKeyMatchesHash, verifyDigest } from "./keys.ts";
+import { toHex } from "./bytes.ts";
+import { DecodeError } from "./errors.ts";
+import { INITIAL_SUBSIDY } from "./params.ts";
+
+/** An unspent output as the UTXO set holds it. */
+export interface Coin {
+  /** Amount. */
+  value: bigint;
+  /** Locking script. */
+  scriptPubKey: Uint8Array;
+  /** Height of the block that created it. */
+  height: number;
+  /** True for coinbase outputs (subject to maturity). */
+  coinbase: boolean;
+}
+
+function fail(code: string, message: string): never {
+  throw new ValidationError(code, message);
+}
+
+/** Block subsidy at `height`: 50 coins halving every `halvingInterval` blocks. */
+export function blockSubsidy(height: number, params: NetworkParams): bigint {
+  const halvings = Math.floor(height / params.halvingInterval);
+  return halvings >= 64 ? 0n : INITIAL_SUBSIDY >> BigInt(halvings);
+}
+
+/** Context-free transaction checks (CheckTransaction). */
+export function checkTransaction(tx: Transaction): void {
+  if (tx.inputs.length === 0) fail("tx/no-inputs", "transaction has no inputs");
+  if (tx.outputs.length === 0) fail("tx/no-outputs", "transaction has no outputs");
+  if (encodeTransaction(tx).length > MAX_TX_SIZE) fail("tx/oversize", "transaction over size limit");
+  let total = 0n;
+  for (const [i, out] of tx.outputs.entries()) {
+    if (out.value < 0n) fail("tx/negative-output", `output ${i} is negative`);
+    if (out.value > MAX_MONEY) fail("tx/output-too-large", `output ${i} exceeds the money supply`);
+    total += out.value;
+    if (!isMoneyRange(total)) fail("tx/value-overflow", "sum of outputs exceeds the money supply");
+    try {
+      parseOutputScript(out.scriptPubKey);
+    } catch (e) {
+      fail("tx/bad-output-script", `output ${i}: ${(e as DecodeError).message}`);
+    }
+  }
+  const seen = new Set<string>();
+  for (const input of tx.inputs) {
+    const key = `${toHex(input.prevout.txid)}:${input.prevout.vout}`;
+    if (seen.has(key)) fail("tx/duplicate-inputs", `input ${key} is spent twice`);
+    seen.add(key);
+  }
+  if (isCoinbase(tx)) {
+    const n = tx.inputs[0].scriptSig.length;
+    if (n < 4 || n > 100) fail("tx/bad-coinbase-length", `coinbase scriptSig of ${n} bytes (4..100)`);
+  } else {
+    for (const input of tx.inputs) {
+      if (input.prevout.vout === 0xffffffff && input.prevout.txid.every((b) => b === 0)) {
+        fail("tx/null-prevout", "non-coinbase transaction spends the null outpoint");
+      }
+    }
+  }
+}
+
+/**
+ * Checks a transaction's inputs against the coins they spend (CheckTxInputs + script checks) and
+ * returns the fee. `coins[i]` is the coin input i spends, or undefined when missing or spent.
+ * `verifyScripts` may be false only for transactions whose signatures were already verified.
+ */
+export function checkTxInputs(
+  tx: Transaction,
+  coins: (Coin | undefined)[],
+  spendHeight: number,
+  params: NetworkParams,
+  verifyScripts = true,
+): bigint {
+  let valueIn = 0n;
+  for (const [i, coin] of coins.entries()) {
+    const prev = tx.inputs[i].prevout;
+    if (!coin) fail("tx/missing-inputs", `input ${i} spends missing or spent output ${toHex(prev.txid)}:${prev.vout}`);
+    if (coin.coinbase && spendHeight - coin.height < params.coinbaseMaturity) {
+      fail(
+        "tx/premature-coinbase-spend",
+        `input ${i} spends a coinbase of height ${coin.height} at height ${spendHeight} (maturity ${params.coinbaseMaturity})`,
+      );
+    }
+    valueIn += coin.value;
+    if (!isMoneyRange(coin.value) || !isMoneyRange(valueIn)) fail("tx/input-value-overflow", "input values out of range");
+    if (verifyScripts) verifyInputScript(tx, i, coin);
+  }
+  const valueOut = tx.outputs.reduce((s, o) => s + o.value, 0n);
+  if (valueIn < valueOut) fail("tx/in-below-out", `inputs ${valueIn} are less than outputs ${valueOut}`);
+  return valueIn - valueOut;
+}
+
+/** Checks input `index`'s unlocking data against the coin it spends. */
+export function verifyInputScript(tx: Transaction, index: number, coin: Coin): void {
+  let script;
+  try {
+    script = parseOutputScript(coin.scriptPubKey);
+  } catch (e) {
+    fail("tx/bad-spent-script", `input ${index}: ${(e as Error).message}`);
+  }
+  if (script.type !== "pay-to-address") fail("tx/unspendable", `input ${index} spends an unspendable output`);
+  const sig = tx.inputs[index].scriptSig;
+  if (sig.length !== PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH) {
+    fail("tx/bad-script-sig", `input ${index}: scriptSig must be 97 bytes (signature || public key)`);
+  }
+  const pubkey = sig.subarray(64);
+  if (!publicKeyMatchesHash(pubkey, script.pubKeyHash)) {
+    fail("tx/wrong-key", `input ${index}: public key does not match the address`);
+  }
+  const digest = signatureHash(tx, index, coin);
+  if (!verifyDigest(sig.subarray(0, 64), digest, pubkey)) {
+    fail("tx/bad-signature", `input ${index}: signature does not verify`);
+  }
+}
+
+/** Context-free block checks (CheckBlock): size, proof of work, Merkle root, coinbase placement. */
+export function checkBlock(block: Block, params: NetworkParams): void {
+  if (!checkProofOfWork(headerHashBytes(block.header), block.header.bits, params.powLimitBits)) {
+    fail("block/high-hash", "proof of work does not meet the target");
+  }
+  if (block.txs.length === 0) fail("block/no-transactions", "block has no transactions");
+  if (encodeBlock(block).length > MAX_BLOCK_SIZE) fail("block/oversize", "block over size limit");
+  const merkle = blockMerkleRoot(block.txs);
+  if (merkle.mutated) fail("block/mutated", "Merkle tree has a duplicated pair (CVE-2012-2459)");
+  if (toHex(merkle.root) !== toHex(block.header.merkleRoot)) fail("block/bad-merkle-root", "Merkle root mismatch");
+  if (!isCoinbase(block.txs[0])) fail("block/first-not-coinbase", "first transaction is not a coinbase");
+  const ids = new Set<string>();
+  for (const [i, tx] of block.txs.entries()) {
+    if (i > 0 && isCoinbase(tx)) fail("block/multiple-coinbase", `transaction ${i} is a second coinbase`);
+    checkTransaction(tx);
+    const id = txid(tx);
+    if (ids.has(id)) fail("block/duplicate-tx", `transaction ${id} appears twice`);
+    ids.add(id);
+  }
+}
+
+/** Header checks that need the chain: expected bits, median time past, future limit. */
+export function checkHeaderContext(
+  header: BlockHeader,
+  expectedBits: number,
+  medianTimePast: number,
+  now: number,
+  params: NetworkParams,
+): void {
+  if (header.bits !== expectedBits) {
+    fail("block/bad-diffbits", `bits 0x${header.bits.toString(16)}, expected 0x${expectedBits.toString(16)}`);
+  }
+  if (header.time <= medianTimePast) {
+    fail("block/time-too-old", `time ${header.time} is not after the median time past ${medianTimePast}`);
+  }
+  if (header.time > now + params.maxFutureBlockTime) {
+    fail("block/time-too-new", `time ${header.time} is more than ${params.maxFutureBlockTime}s in the future`);
+  }
+}
+
+/** The height a coinbase commits to (its scriptSig's first 4 bytes, u32 little-endian). */
+export function coinbaseHeight(coinbase: Transaction): number {
+  const s = coinbase.inputs[0].scriptSig;
+  return new DataView(s.buffer, s.byteOffset, 4).getUint32(0, true);
+}

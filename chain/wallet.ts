@@ -1,0 +1,68 @@
+/** @module Building and signing payments from a wallet's unspent outputs (coin selection, change). */
+
+import { fromHex } from "./bytes.ts";
+import { ValidationError } from "./errors.ts";
+import { addressFromPublicKey, publicKeyOf } from "./keys.ts";
+import { payToAddressScript } from "./script.ts";
+import { encodeTransaction, NO_JOB, signPayToAddressInput, type Transaction } from "./tx.ts";
+
+/** A spendable output as a wallet sees it. */
+export interface WalletUtxo {
+  /** Txid (hex). */
+  txid: string;
+  /** Output index. */
+  vout: number;
+  /** Value in base units. */
+  value: bigint;
+  /** Locking script. */
+  scriptPubKey: Uint8Array;
+}
+
+/** What to pay. */
+export interface PaymentRequest {
+  /** Candidate outputs owned by `secretKey`. */
+  utxos: WalletUtxo[];
+  /** Owner's secret key. */
+  secretKey: Uint8Array;
+  /** Recipient address. */
+  to: string;
+  /** Amount in base units. */
+  amount: bigint;
+  /** Fee in base units. */
+  fee: bigint;
+  /** Job id to stamp on the transaction (defaults to none). */
+  jobId?: Uint8Array;
+}
+
+/**
+ * Picks outputs (largest first) to cover amount + fee, pays the recipient, returns change to the
+ * sender's address, and signs every input. Throws `ValidationError` `wallet/insufficient-funds`.
+ */
+export function buildPayment(req: PaymentRequest): { tx: Transaction; bytes: Uint8Array } {
+  if (req.amount <= 0n) throw new RangeError("amount must be positive");
+  if (req.fee < 0n) throw new RangeError("fee must not be negative");
+  const need = req.amount + req.fee;
+  const sorted = [...req.utxos].sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
+  const chosen: WalletUtxo[] = [];
+  let total = 0n;
+  for (const u of sorted) {
+    if (total >= need) break;
+    chosen.push(u);
+    total += u.value;
+  }
+  if (total < need) {
+    throw new ValidationError("wallet/insufficient-funds", `spendable balance ${total} is below amount + fee ${need}`);
+  }
+  const change = total - need;
+  const from = addressFromPublicKey(publicKeyOf(req.secretKey));
+  const tx: Transaction = {
+    version: 1,
+    inputs: chosen.map((u) => ({ prevout: { txid: fromHex(u.txid, 32), vout: u.vout }, scriptSig: new Uint8Array(0), sequence: 0xffffffff })),
+    outputs: [{ value: req.amount, scriptPubKey: payToAddressScript(req.to) }],
+    lockTime: 0,
+    jobId: req.jobId ?? NO_JOB,
+  };
+  if (change > 0n) tx.outputs.push({ value: change, scriptPubKey: payToAddressScript(from) });
+  chosen.forEach((u, i) => signPayToAddressInput(tx, i, { value: u.value, scriptPubKey: u.scriptPubKey }, req.secretKey));
+  return { tx, bytes: encodeTransaction(tx) };
+}

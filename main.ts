@@ -1,0 +1,54 @@
+/** @module The CamelidCoin CLI: every role is a subcommand (`node`, `wallet`, `devnet`, `model`, `generate`, `verify`, ...). */
+
+import { Command, CommanderError } from "commander";
+import { configure, getConsoleSink, getJsonLinesFormatter, type LogLevel } from "@logtape/logtape";
+import { CamelidError } from "./chain/errors.ts";
+import { registerNodeCommand, registerWalletCommands } from "./relay/cli.ts";
+// -- role registrations (one import per role module) --
+
+/** Builds the CLI program with every subcommand registered. */
+export function buildProgram(): Command {
+  const program = new Command()
+    .name("camelid")
+    .description("CamelidCoin: pay untrusted compute nodes for LLM completions, and check the work cheaply")
+    .version("0.1.0")
+    .option("--log-level <level>", "log level: debug, info, warning, error", Deno.env.get("CAMELID_LOG") ?? "info")
+    .option("--log-json", "structured JSON Lines logs on stderr")
+    .showHelpAfterError();
+  registerNodeCommand(program);
+  registerWalletCommands(program);
+  // -- role registrations (one call per role module) --
+  return program;
+}
+
+async function setupLogging(level: string, json: boolean): Promise<void> {
+  const levels = ["debug", "info", "warning", "error"];
+  if (!levels.includes(level)) throw new RangeError(`--log-level must be one of ${levels.join(", ")}`);
+  await configure({
+    sinks: {
+      console: json ? getConsoleSink({ formatter: getJsonLinesFormatter() }) : getConsoleSink(),
+    },
+    loggers: [
+      { category: ["camelid"], lowestLevel: level as LogLevel, sinks: ["console"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
+    ],
+  });
+}
+
+if (import.meta.main) {
+  const program = buildProgram();
+  program.hook("preAction", async (cmd) => {
+    const opts = cmd.optsWithGlobals();
+    await setupLogging(opts.logLevel, !!opts.logJson);
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(Deno.args, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) Deno.exit(e.exitCode);
+    if (e instanceof CamelidError) console.error(`error (${e.code}): ${e.message}`);
+    else if (e instanceof RangeError || e instanceof TypeError) console.error(`error: ${e.message}`);
+    else console.error(e);
+    Deno.exit(1);
+  }
+}

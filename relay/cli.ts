@@ -1,0 +1,143 @@
+/** @module CLI commands of the node role: `node` and `wallet new | address | balance | send`. */
+
+import { Command, Option } from "commander";
+import { CamelidError } from "../chain/errors.ts";
+import { formatCoins, parseCoins } from "../chain/amount.ts";
+import { fromHex } from "../chain/bytes.ts";
+import { decodeAddress } from "../chain/keys.ts";
+import { buildPayment } from "../chain/wallet.ts";
+import { startNode } from "./node.ts";
+import { passphraseFromEnvironment, readKeystore, unlockWalletFile, walletPath, writeNewKeystore } from "./wallet_file.ts";
+
+/** Default data directory of a network. */
+export function defaultDataDir(network: string): string {
+  return `./.camelid/${network}`;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Registers `node`: start a full node. */
+export function registerNodeCommand(program: Command, extra?: (options: Record<string, unknown>) => Record<string, unknown>): void {
+  program.command("node")
+    .description("start a full node: chain in Deno KV, HTTP API, miner")
+    .addOption(new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"))
+    .option("--port <port>", "HTTP port", (v) => parsePort(v), 8787)
+    .option("--host <host>", "interface to bind", "127.0.0.1")
+    .option("--data-dir <dir>", "data directory (default ./.camelid/<network>)")
+    .option("--no-mine", "do not mine")
+    .option("--mine-to <address>", "mine to this address instead of the node wallet")
+    .option("--seed <url>", "seed node URL (repeatable)", collect, [])
+    .option("--peers-config <file>", "peer configuration file (JSON)")
+    .action(async (opts) => {
+      const options = {
+        network: opts.network,
+        dataDir: opts.dataDir ?? defaultDataDir(opts.network),
+        port: opts.port,
+        hostname: opts.host,
+        mine: opts.mine,
+        mineTo: opts.mineTo,
+        seeds: opts.seed,
+        peersConfig: opts.peersConfig,
+      };
+      if (options.mineTo) decodeAddress(options.mineTo);
+      const node = await startNode({ ...options, ...extra?.(options) });
+      const stop = async () => {
+        await node.close();
+        Deno.exit(0);
+      };
+      Deno.addSignalListener("SIGINT", stop);
+      Deno.addSignalListener("SIGTERM", stop);
+    });
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new RangeError(`invalid port "${v}"`);
+  return n;
+}
+
+async function api<T>(nodeUrl: string, path: string, init?: RequestInit): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${nodeUrl.replace(/\/$/, "")}${path}`, init);
+  } catch (e) {
+    throw new CamelidError("node/unreachable", `cannot reach the node at ${nodeUrl}: ${(e as Error).message}`);
+  }
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = body?.error ?? { code: `http/${res.status}`, message: res.statusText };
+    throw new CamelidError(err.code, `node answered ${res.status}: ${err.message}`);
+  }
+  return body as T;
+}
+
+interface AddressAnswer {
+  balance: string;
+  spendable: string;
+  utxos: { txid: string; vout: number; units: string; mature: boolean; spentInMempool: string | null; scriptPubKey: string }[];
+  unconfirmed: { txid: string; vout: number; units: string; scriptPubKey: string }[];
+}
+
+/** Registers `wallet new | address | balance | send`. */
+export function registerWalletCommands(program: Command): void {
+  const wallet = program.command("wallet").description("a passphrase-encrypted wallet (CAMELID_PASSPHRASE for scripts)");
+  const common = (c: Command) =>
+    c.addOption(new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"))
+      .option("--wallet <file>", "keystore file (default <data-dir>/wallet.json)")
+      .option("--data-dir <dir>", "data directory (default ./.camelid/<network>)");
+  const pathOf = (o: { wallet?: string; dataDir?: string; network: string }) =>
+    o.wallet ?? walletPath(o.dataDir ?? defaultDataDir(o.network));
+
+  common(wallet.command("new").description("create a new wallet (refuses to overwrite)")).action(async (o) => {
+    const path = pathOf(o);
+    const ks = await writeNewKeystore(path, passphraseFromEnvironment(`encrypt the new wallet ${path}`));
+    console.log(`Created wallet ${path}`);
+    console.log(`Address: ${ks.address}`);
+  });
+
+  common(wallet.command("address").description("print the wallet's address")).action(async (o) => {
+    console.log((await readKeystore(pathOf(o))).address);
+  });
+
+  common(wallet.command("balance").description("show the wallet's balance as the node sees it"))
+    .option("--node <url>", "node API URL", "http://127.0.0.1:8787")
+    .option("--json", "print JSON")
+    .action(async (o) => {
+      const ks = await readKeystore(pathOf(o));
+      const a = await api<AddressAnswer>(o.node, `/v1/addresses/${ks.address}`);
+      const pending = a.unconfirmed.reduce((s, u) => s + BigInt(u.units), 0n);
+      if (o.json) {
+        console.log(JSON.stringify({ address: ks.address, balance: a.balance, spendable: a.spendable, unconfirmed: formatCoins(pending) }));
+      } else {
+        console.log(`Address:     ${ks.address}`);
+        console.log(`Balance:     ${a.balance} CML (confirmed)`);
+        console.log(`Spendable:   ${a.spendable} CML (mature, not spent in the mempool)`);
+        console.log(`Unconfirmed: ${formatCoins(pending)} CML incoming`);
+      }
+    });
+
+  common(wallet.command("send").description("pay coins to an address"))
+    .requiredOption("--to <address>", "recipient address")
+    .requiredOption("--amount <coins>", "amount in coins, e.g. 1.5")
+    .option("--fee <coins>", "miner fee in coins", "0.0001")
+    .option("--node <url>", "node API URL", "http://127.0.0.1:8787")
+    .action(async (o) => {
+      decodeAddress(o.to);
+      const amount = parseCoins(o.amount);
+      const fee = parseCoins(o.fee);
+      const { keystore, secretKey } = await unlockWalletFile(pathOf(o));
+      const a = await api<AddressAnswer>(o.node, `/v1/addresses/${keystore.address}`);
+      const utxos = [
+        ...a.utxos.filter((u) => u.mature && !u.spentInMempool),
+        ...a.unconfirmed,
+      ].map((u) => ({ txid: u.txid, vout: u.vout, value: BigInt(u.units), scriptPubKey: fromHex(u.scriptPubKey) }));
+      const { bytes } = buildPayment({ utxos, secretKey, to: o.to, amount, fee });
+      const res = await api<{ txid: string }>(o.node, "/v1/txs", {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""),
+      });
+      console.log(`Sent ${formatCoins(amount)} CML to ${o.to} (fee ${formatCoins(fee)})`);
+      console.log(`txid ${res.txid}`);
+    });
+}

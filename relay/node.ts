@@ -1,0 +1,99 @@
+/**
+ * @module Starts a full node: Deno KV chain state, the HTTP API, and optionally the miner.
+ * Used by `main.ts node` and by tests that need a node in-process.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { ChainNode } from "../chain/node.ts";
+import { networkParams } from "../chain/params.ts";
+import { payToAddressScript } from "../chain/script.ts";
+import { type MiningLoop, type NonceSearcher, startMining } from "../chain/miner.ts";
+import { createApp } from "./app.ts";
+import { ensureNodeWallet } from "./wallet_file.ts";
+
+const log = getLogger(["camelid", "node"]);
+
+/** Options of {@link startNode}. */
+export interface NodeOptions {
+  /** Network name: main, test or dev. */
+  network: string;
+  /** Data directory (KV file, keystore). */
+  dataDir: string;
+  /** TCP port (0 picks a free one). */
+  port: number;
+  /** Interface to bind (default 127.0.0.1). */
+  hostname?: string;
+  /** Mine blocks. */
+  mine: boolean;
+  /** Address to mine to; defaults to the node wallet in the data directory. */
+  mineTo?: string;
+  /** Nonce search implementation for the miner. */
+  searcher?: NonceSearcher;
+  /** Seed node URLs (network). */
+  seeds?: string[];
+  /** Peer configuration file (network). */
+  peersConfig?: string;
+}
+
+/** A running node. */
+export interface RunningNode {
+  /** Base URL of the HTTP API. */
+  url: string;
+  /** The chain. */
+  chain: ChainNode;
+  /** The miner, when mining. */
+  miner: MiningLoop | null;
+  /** Stops mining and serving, closes KV. */
+  close(): Promise<void>;
+}
+
+/** Opens the chain in `dataDir`, serves the API and starts mining if asked. */
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  const params = networkParams(options.network);
+  await Deno.mkdir(options.dataDir, { recursive: true });
+  const kv = await Deno.openKv(`${options.dataDir}/chain.kv`);
+  const chain = await ChainNode.open({ params, kv });
+  let miner: MiningLoop | null = null;
+  let mineTo: string | null = null;
+  const app = createApp({
+    chain,
+    status: () => ({ mining: miner ? { address: mineTo, blocksFound: miner.found } : null }),
+  });
+  const server = Deno.serve({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port,
+    onListen: () => {},
+  }, app.fetch);
+  const addr = server.addr as Deno.NetAddr;
+  const url = `http://${addr.hostname}:${addr.port}`;
+  log.info("CamelidCoin node on {network}: height {height}, tip {tip}", {
+    network: params.name,
+    height: chain.tip().height,
+    tip: chain.tip().hash,
+  });
+  log.info("HTTP API listening on {url}/v1/status", { url });
+  chain.events.addEventListener("block", (e) => {
+    const { hash, height } = (e as CustomEvent).detail;
+    log.info("Block {height} {hash}", { height, hash });
+  });
+  if (options.mine) {
+    mineTo = options.mineTo ?? (await ensureNodeWallet(options.dataDir, params.name)).address;
+    log.info("Mining to {address}", { address: mineTo });
+    miner = startMining(chain, payToAddressScript(mineTo), {
+      searcher: options.searcher,
+      pace: params.retargetInterval === 0,
+    });
+  }
+  return {
+    url,
+    chain,
+    get miner() {
+      return miner;
+    },
+    close: async () => {
+      await miner?.stop();
+      await server.shutdown();
+      kv.close();
+    },
+  };
+}
