@@ -8,8 +8,8 @@ import {
   merkleNode,
   merkleTreeHash,
   MODEL_CHUNK_SIZE,
-  ModelIdHasher,
   modelIdFromBytes,
+  ModelIdHasher,
   verifyChunk,
 } from "./model_id.ts";
 
