@@ -1,0 +1,121 @@
+/**
+ * @module The `verify` subcommand: `main.ts verify --model FILE --job JOB.json [--backend
+ * wasm|onnx|llama] [--positions all|sampled] [--k N] [--json]`. Exit code 0 honest, 2 fraud,
+ * 3 inconclusive, 1 usage or other error. The llama.cpp backend is loaded by dynamic import here
+ * only, so the verifier module itself stays free of FFI.
+ */
+
+import type { Command } from "commander";
+import { fromHex } from "../chain/bytes.ts";
+import type { BackendName, Randomness } from "./rastic.ts";
+import { type Verdict, verify } from "./mod.ts";
+
+/** Exit codes of `verify`. */
+export const VERIFY_EXIT = { honest: 0, error: 1, fraud: 2, inconclusive: 3 } as const;
+
+/** Hooks for tests: where output goes and how the exit code is set. */
+export interface VerifyCliIO {
+  /** Writes a line of output (default: console.log). */
+  print?: (line: string) => void;
+  /** Sets the process exit code (default: `Deno.exitCode = code`). */
+  exit?: (code: number) => void;
+}
+
+/** Human-readable summary of a verdict. */
+export function formatVerdict(v: Verdict): string {
+  const lines = [
+    `verdict: ${v.verdict} (backend ${v.backend}, ${v.positions} positions, epsilon ${v.epsilon}, ` +
+    `fraud threshold ${v.fraudThreshold})`,
+  ];
+  for (const c of v.checked) {
+    lines.push(
+      `  ${String(c.position).padStart(5)} ${
+        c.kind.padEnd(11)
+      } claimed ${c.claimed} best ${c.best} ` +
+        `margin ${c.margin.toPrecision(3)} ${c.status}`,
+    );
+  }
+  for (const r of v.reasons) lines.push(`  reason: ${r}`);
+  lines.push(
+    `  prefill ${v.prefillTokens} tokens in ${v.timings.prefillMs.toFixed(1)} ms, ` +
+      `total ${v.timings.totalMs.toFixed(1)} ms`,
+  );
+  return lines.join("\n");
+}
+
+function intOption(name: string, v: string): number {
+  if (!/^\d+$/.test(v)) throw new RangeError(`--${name} must be a non-negative integer`);
+  return Number(v);
+}
+
+/** Registers `verify` on a commander program. */
+export function registerVerifyCommand(program: Command, io: VerifyCliIO = {}): Command {
+  const print = io.print ?? ((l: string) => console.log(l));
+  const exit = io.exit ?? ((c: number) => (Deno.exitCode = c));
+  return program
+    .command("verify")
+    .description(
+      "check a generated job record with RASTiC (exit 0 honest, 2 fraud, 3 inconclusive)",
+    )
+    .requiredOption("--model <file>", "GGUF model file the job names")
+    .requiredOption("--job <file>", "job record JSON (main.ts generate --json), or - for stdin")
+    .option("--backend <name>", "wasm | onnx | llama", "wasm")
+    .option("--positions <mode>", "all | sampled", "sampled")
+    .option("--k <n>", "interior positions to sample", "3")
+    .option("--secret <hex>", "checker secret for position selection (default: random)")
+    .option(
+      "--beacon <hex>",
+      "public beacon (a block hash after the commitment) instead of a secret",
+    )
+    .option("--threads <n>", "threads for the llama backend", "1")
+    .option("--json", "print the verdict as JSON")
+    .action(async (opts) => {
+      const backend = opts.backend as BackendName;
+      if (!["wasm", "onnx", "llama"].includes(backend)) {
+        throw new RangeError("--backend must be wasm, onnx or llama");
+      }
+      if (opts.positions !== "all" && opts.positions !== "sampled") {
+        throw new RangeError("--positions must be all or sampled");
+      }
+      const k = intOption("k", opts.k);
+      if (opts.secret && opts.beacon) throw new RangeError("give --secret or --beacon, not both");
+      let randomness: Randomness | undefined;
+      if (opts.secret) randomness = { secret: fromHex(opts.secret) };
+      if (opts.beacon) randomness = { beacon: fromHex(opts.beacon) };
+      const text = opts.job === "-"
+        ? await new Response(Deno.stdin.readable).text()
+        : await Deno.readTextFile(opts.job);
+      let job: unknown;
+      try {
+        job = JSON.parse(text);
+      } catch (e) {
+        throw new TypeError(`job file is not JSON: ${(e as Error).message}`);
+      }
+      const gguf = await Deno.readFile(opts.model);
+      let model: Uint8Array | { gguf: Uint8Array; backend: import("./backend.ts").PrefillBackend } =
+        gguf;
+      let llama: { dispose?(): void | Promise<void> } | undefined;
+      if (backend === "llama") {
+        const spec = "./llama_backend.ts";
+        const { LlamaBackend } = await import(spec) as typeof import("./llama_backend.ts");
+        const b = await LlamaBackend.create(opts.model, {
+          threads: intOption("threads", opts.threads),
+        });
+        llama = b;
+        model = { gguf, backend: b };
+      }
+      let verdict: Verdict;
+      try {
+        verdict = await verify(job, model, {
+          backend,
+          positions: opts.positions,
+          k,
+          randomness,
+        });
+      } finally {
+        await llama?.dispose?.();
+      }
+      print(opts.json ? JSON.stringify(verdict) : formatVerdict(verdict));
+      exit(VERIFY_EXIT[verdict.verdict]);
+    });
+}
