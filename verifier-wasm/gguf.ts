@@ -119,8 +119,8 @@ export interface GGUFMetadataEntry {
 /** Metadata keyed by name, in file order. */
 export type GGUFMetadata = Map<string, GGUFMetadataEntry>;
 
-/** One tensor: its directory entry plus a zero-copy view of its stored bytes. */
-export interface GGUFTensor {
+/** One tensor directory entry. */
+export interface GGUFTensorInfo {
   /** Tensor name, e.g. `blk.0.attn_q.weight`. */
   name: string;
   /** ggml type code ({@link GGMLType}). */
@@ -133,8 +133,28 @@ export interface GGUFTensor {
   elements: number;
   /** Offset of the data relative to the start of the data section. */
   offset: number;
+  /** Stored size in bytes. */
+  size: number;
+}
+
+/** One tensor: its directory entry plus a zero-copy view of its stored bytes. */
+export interface GGUFTensor extends GGUFTensorInfo {
   /** Stored bytes: a subarray of the input (no copy). */
   data: Uint8Array;
+}
+
+/** The parsed header of a GGUF file (metadata and tensor directory), without tensor data. */
+export interface GGUFDirectory {
+  /** Format version (always 3). */
+  version: number;
+  /** Tensor data alignment in bytes. */
+  alignment: number;
+  /** Absolute byte offset where the tensor data section starts. */
+  dataOffset: number;
+  /** Metadata entries in file order. */
+  metadata: GGUFMetadata;
+  /** Tensor directory in file order. */
+  tensors: GGUFTensorInfo[];
 }
 
 /** A parsed GGUF file. */
@@ -309,6 +329,45 @@ class Cursor {
  */
 export function readGGUF(bytes: Uint8Array): GGUFFile {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("readGGUF expects a Uint8Array");
+  const dir = readGGUFDirectory(bytes, bytes.length);
+  const tensors: GGUFTensor[] = dir.tensors.map((t) => ({
+    ...t,
+    data: bytes.subarray(dir.dataOffset + t.offset, dir.dataOffset + t.offset + t.size),
+  }));
+  return {
+    version: dir.version,
+    alignment: dir.alignment,
+    dataOffset: dir.dataOffset,
+    metadata: dir.metadata,
+    tensors,
+    tensorsByName: new Map(tensors.map((t) => [t.name, t])),
+  };
+}
+
+/**
+ * Parses the header (metadata and tensor directory) from `prefix`, the first bytes of a GGUF file
+ * of `fileLength` bytes, and checks every tensor range against `fileLength`. When the header does
+ * not fit in `prefix` it throws `DecodeError` `gguf/truncated` with `needMore` set on the error
+ * (read a longer prefix and retry); a file that is itself too short gets plain `gguf/truncated`.
+ */
+export function readGGUFDirectory(prefix: Uint8Array, fileLength: number): GGUFDirectory {
+  if (!(prefix instanceof Uint8Array)) {
+    throw new TypeError("readGGUFDirectory expects a Uint8Array");
+  }
+  if (!Number.isSafeInteger(fileLength) || fileLength < prefix.length) {
+    throw new RangeError("fileLength must be a safe integer >= prefix length");
+  }
+  try {
+    return parseDirectory(prefix, fileLength);
+  } catch (e) {
+    if (e instanceof DecodeError && e.code === "gguf/truncated" && prefix.length < fileLength) {
+      (e as DecodeError & { needMore?: boolean }).needMore = true;
+    }
+    throw e;
+  }
+}
+
+function parseDirectory(bytes: Uint8Array, fileLength: number): GGUFDirectory {
   const c = new Cursor(bytes);
   if (bytes.length < 4 || c.view.getUint32(0, true) !== GGUF_MAGIC) {
     throw new DecodeError("gguf/bad-magic", "not a GGUF file (missing 'GGUF' magic)");
@@ -413,56 +472,49 @@ export function readGGUF(bytes: Uint8Array): GGUFFile {
     end = t.offset + t.size;
   }
   const dataEnd = dataOffset + end;
-  if (dataEnd > bytes.length) {
+  if (dataEnd > fileLength) {
     throw new DecodeError(
       "gguf/truncated",
-      `truncated GGUF: tensor data ends at byte ${dataEnd} but the file has ${bytes.length}`,
+      `truncated GGUF: tensor data ends at byte ${dataEnd} but the file has ${fileLength}`,
     );
   }
   const maxLength = nTensors === 0
     ? dataOffset
     : dataOffset + Math.ceil(end / alignment) * alignment;
-  if (bytes.length > maxLength) {
+  if (fileLength > maxLength) {
     throw new DecodeError(
       "gguf/trailing-bytes",
-      `${bytes.length - maxLength} unexpected bytes after the last tensor`,
+      `${fileLength - maxLength} unexpected bytes after the last tensor`,
     );
   }
-  const tensors: GGUFTensor[] = infos.map((t) => ({
+  const tensors: GGUFTensorInfo[] = infos.map((t) => ({
     name: t.name,
     type: t.type,
     typeName: TYPE_LAYOUT.get(t.type)!.name,
     dims: t.dims,
     elements: t.elements,
     offset: t.offset,
-    data: bytes.subarray(dataOffset + t.offset, dataOffset + t.offset + t.size),
+    size: t.size,
   }));
-  return {
-    version,
-    alignment,
-    dataOffset,
-    metadata,
-    tensors,
-    tensorsByName: new Map(tensors.map((t) => [t.name, t])),
-  };
+  return { version, alignment, dataOffset, metadata, tensors };
 }
 
 /** Metadata value of `key`, or throws `DecodeError` (`gguf/missing-key`). */
-export function ggufValue(file: GGUFFile, key: string): GGUFValue {
+export function ggufValue(file: GGUFDirectory | GGUFFile, key: string): GGUFValue {
   const e = file.metadata.get(key);
   if (!e) throw new DecodeError("gguf/missing-key", `GGUF metadata lacks ${key}`);
   return e.value;
 }
 
 /** String metadata value of `key`; throws `DecodeError` when absent or not a string. */
-export function ggufString(file: GGUFFile, key: string): string {
+export function ggufString(file: GGUFDirectory | GGUFFile, key: string): string {
   const v = ggufValue(file, key);
   if (typeof v !== "string") throw new DecodeError("gguf/bad-key", `${key} is not a string`);
   return v;
 }
 
 /** Numeric metadata value of `key` (any integer or float type, bigint narrowed when safe). */
-export function ggufNumber(file: GGUFFile, key: string): number {
+export function ggufNumber(file: GGUFDirectory | GGUFFile, key: string): number {
   const v = ggufValue(file, key);
   if (typeof v === "number") return v;
   if (typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(2 ** 53)) {

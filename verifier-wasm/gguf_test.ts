@@ -13,6 +13,7 @@ import {
   ggufTensor,
   GGUFValueType,
   readGGUF,
+  readGGUFDirectory,
   tensorToF32,
 } from "./gguf.ts";
 
@@ -186,3 +187,18 @@ function findTensorTypeField(bytes: Uint8Array, name: string, nDims: number): nu
   }
   throw new Error("not found");
 }
+
+Deno.test("directory parsing from a prefix matches the full parse and asks for more when short", () => {
+  const full = readGGUF(sample);
+  const dir = readGGUFDirectory(sample.subarray(0, full.dataOffset), sample.length);
+  assert.deepEqual(dir.tensors, full.tensors.map(({ data: _d, ...info }) => info));
+  assert.equal(dir.dataOffset, full.dataOffset);
+  assert.throws(
+    () => readGGUFDirectory(sample.subarray(0, 40), sample.length),
+    (e: unknown) => e instanceof DecodeError && e.code === "gguf/truncated" && "needMore" in e,
+  );
+  expectDecode(
+    () => readGGUFDirectory(sample.subarray(0, full.dataOffset), full.dataOffset + 8),
+    "gguf/truncated",
+  );
+});
