@@ -30,7 +30,7 @@ import {
   decodeUndo,
   encodeUndo,
   type IndexEntry,
-  MAX_MUTATIONS,
+  batchMutations,
   type Mutation,
   utxoKey,
 } from "./store.ts";
@@ -367,7 +367,10 @@ export class ChainNode {
     };
     await this.store.apply([...chunks, { key: ["idx", hash], value: entry }]);
     this.#addToIndex(entry);
-    await this.#activateBestChain();
+    const failures = await this.#activateBestChain();
+    if (entry.invalid) {
+      throw failures.get(hash) ?? new ValidationError("block/bad-prevblk", `block ${hash} extends an invalid block`);
+    }
     return { status: this.isActive(hash) ? "connected" : "side", hash };
   }
 
@@ -408,7 +411,9 @@ export class ChainNode {
     return best;
   }
 
-  async #activateBestChain(): Promise<void> {
+  /** Switches to the most-work valid chain; returns the blocks found invalid on the way. */
+  async #activateBestChain(): Promise<Map<string, ValidationError>> {
+    const failures = new Map<string, ValidationError>();
     const oldTip = this.tip().hash;
     const disconnectedTxs: Transaction[] = [];
     const connected: string[] = [];
@@ -433,12 +438,13 @@ export class ChainNode {
         } catch (err) {
           if (!(err instanceof ValidationError)) throw err;
           log.warn("Block {hash} is invalid: {error}", { hash: e.hash, error: err.message });
+          failures.set(e.hash, err);
           await this.#markInvalid(e);
           break;
         }
       }
     }
-    if (this.tip().hash === oldTip) return;
+    if (this.tip().hash === oldTip) return failures;
     for (const h of connected) {
       if (!this.isActive(h)) continue;
       this.events.dispatchEvent(new CustomEvent("block", { detail: { hash: h, height: this.#index.get(h)!.height } }));
@@ -458,6 +464,7 @@ export class ChainNode {
         n: disconnectedTxs.length,
       });
     }
+    return failures;
   }
 
   async #markInvalid(e: IndexEntry): Promise<void> {
@@ -516,16 +523,17 @@ export class ChainNode {
       { key: ["tip"], value: e.hash },
       { key: ["undon", e.hash], value: undoChunks.length },
     ];
-    if (muts.length + undoChunks.length + finish.length <= MAX_MUTATIONS) {
-      await this.store.apply([...undoChunks, ...muts, ...finish]);
+    const whole = [...undoChunks, ...muts, ...finish];
+    if (batchMutations(whole).length === 1) {
+      await this.store.apply(whole);
     } else {
       await this.store.apply([...undoChunks, { key: ["undon", e.hash], value: undoChunks.length }, {
         key: ["pending"],
         value: { op: "connect", hash: e.hash },
       }]);
       this.#onCommitStep?.("connect:marked");
-      for (let i = 0; i < muts.length; i += MAX_MUTATIONS) {
-        await this.store.apply(muts.slice(i, i + MAX_MUTATIONS));
+      for (const batch of batchMutations(muts)) {
+        await this.store.apply(batch);
         this.#onCommitStep?.("connect:batch");
       }
       await this.store.apply([...finish, { key: ["pending"], value: null }]);

@@ -114,6 +114,50 @@ export function chunkMutations(prefix: Deno.KvKey, bytes: Uint8Array): Mutation[
   return out;
 }
 
+/** Total key bytes allowed in one atomic commit (KV allows 80 KiB; keys are estimated generously). */
+export const MAX_KEY_BYTES = 60_000;
+/** Total value bytes allowed in one atomic commit (KV allows 800 KiB). */
+export const MAX_VALUE_BYTES = 600_000;
+
+function keyBytes(key: Deno.KvKey): number {
+  let n = 8;
+  for (const part of key) n += part instanceof Uint8Array ? part.length + 2 : String(part).length + 4;
+  return n;
+}
+
+function valueBytes(value: unknown): number {
+  if (value instanceof Uint8Array) return value.length + 16;
+  if (value && typeof value === "object") {
+    let n = 32;
+    for (const v of Object.values(value)) n += v instanceof Uint8Array ? v.length + 8 : 40;
+    return n;
+  }
+  return 32;
+}
+
+/** Splits mutations, in order, into batches that each fit one KV atomic commit. */
+export function batchMutations(mutations: Mutation[]): Mutation[][] {
+  const out: Mutation[][] = [];
+  let cur: Mutation[] = [];
+  let keys = 0;
+  let values = 0;
+  for (const m of mutations) {
+    const k = keyBytes(m.key);
+    const v = m.value === null ? 0 : valueBytes(m.value);
+    if (cur.length && (cur.length >= MAX_MUTATIONS || keys + k > MAX_KEY_BYTES || values + v > MAX_VALUE_BYTES)) {
+      out.push(cur);
+      cur = [];
+      keys = 0;
+      values = 0;
+    }
+    cur.push(m);
+    keys += k;
+    values += v;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
 /** Thin typed layer over Deno KV for the chain. */
 export class ChainStore {
   /** The KV database. */
@@ -124,12 +168,11 @@ export class ChainStore {
     this.kv = kv;
   }
 
-  /** Applies mutations in atomic batches of at most MAX_MUTATIONS, in order. */
-  async apply(mutations: Mutation[], extra: Mutation[] = []): Promise<void> {
-    const all = [...mutations, ...extra];
-    for (let i = 0; i < all.length; i += MAX_MUTATIONS) {
+  /** Applies mutations in atomic batches (see {@link batchMutations}), in order. */
+  async apply(mutations: Mutation[]): Promise<void> {
+    for (const batch of batchMutations(mutations)) {
       const op = this.kv.atomic();
-      for (const m of all.slice(i, i + MAX_MUTATIONS)) {
+      for (const m of batch) {
         if (m.value === null) op.delete(m.key);
         else op.set(m.key, m.value);
       }

@@ -1,0 +1,85 @@
+/** @module Test helpers for chain tests: temporary KV stores, keys, in-process mining and spends. */
+
+import { ChainNode } from "../chain/node.ts";
+import { networkParams } from "../chain/params.ts";
+import { generateSecretKey, publicKeyOf } from "../chain/keys.ts";
+import { hash160 } from "../chain/hash.ts";
+import { payToHashScript } from "../chain/script.ts";
+import { type Block, decodeBlock, encodeBlock, blockMerkleRoot } from "../chain/block.ts";
+import { createBlockTemplate, searchNoncesTs } from "../chain/miner.ts";
+import { bitsToTarget, targetToBytes } from "../chain/pow.ts";
+import { encodeHeader } from "../chain/block.ts";
+import { encodeTransaction, NO_JOB, signPayToAddressInput, type Transaction, txid } from "../chain/tx.ts";
+import { fromHex } from "../chain/bytes.ts";
+
+/** A key pair with its pay-to-address script. */
+export interface TestKey {
+  /** Secret key. */
+  secret: Uint8Array;
+  /** Locking script paying to it. */
+  script: Uint8Array;
+}
+
+/** A fresh key. */
+export function newKey(): TestKey {
+  const secret = generateSecretKey();
+  return { secret, script: payToHashScript(hash160(publicKeyOf(secret))) };
+}
+
+/** Opens a dev ChainNode on a fresh KV file in a temp dir. */
+export async function openDevNode(dir?: string): Promise<{ node: ChainNode; kv: Deno.Kv; dir: string; close(): void }> {
+  const d = dir ?? await Deno.makeTempDir({ prefix: "camelid-chain-" });
+  const kv = await Deno.openKv(`${d}/chain.kv`);
+  const node = await ChainNode.open({ params: networkParams("dev"), kv });
+  return { node, kv, dir: d, close: () => kv.close() };
+}
+
+/** Re-solves the proof of work of a (modified) block in place and returns its bytes. */
+export function solve(block: Block): Uint8Array {
+  block.header.merkleRoot = blockMerkleRoot(block.txs).root;
+  const nonce = searchNoncesTs(encodeHeader(block.header), targetToBytes(bitsToTarget(block.header.bits)), 0, 1 << 20);
+  if (nonce === null) throw new Error("no nonce found");
+  block.header.nonce = nonce;
+  return encodeBlock(block);
+}
+
+/** A block template on the node's tip paying `to`, optionally edited, solved and encoded. */
+export function makeBlock(node: ChainNode, to: TestKey, edit?: (b: Block) => void, extraNonce = 0): Uint8Array {
+  const block = createBlockTemplate(node, to.script, extraNonce);
+  edit?.(block);
+  return solve(block);
+}
+
+/** Mines `n` blocks to `to` on the node's tip; returns their hashes. */
+export async function mine(node: ChainNode, to: TestKey, n: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await node.processBlock(makeBlock(node, to));
+    if (r.status !== "connected") throw new Error(`mined block not connected: ${r.status}`);
+    out.push(r.hash);
+  }
+  return out;
+}
+
+/** Signs a spend of outputs (each with its value) owned by `from`. */
+export function spend(
+  from: TestKey,
+  prevouts: { txid: string; vout: number; value: bigint }[],
+  outputs: { value: bigint; script: Uint8Array }[],
+): { tx: Transaction; bytes: Uint8Array; id: string } {
+  const tx: Transaction = {
+    version: 1,
+    inputs: prevouts.map((p) => ({ prevout: { txid: fromHex(p.txid, 32), vout: p.vout }, scriptSig: new Uint8Array(0), sequence: 0xffffffff })),
+    outputs: outputs.map((o) => ({ value: o.value, scriptPubKey: o.script })),
+    lockTime: 0,
+    jobId: NO_JOB,
+  };
+  prevouts.forEach((p, i) => signPayToAddressInput(tx, i, { value: p.value, scriptPubKey: from.script }, from.secret));
+  return { tx, bytes: encodeTransaction(tx), id: txid(tx) };
+}
+
+/** The coinbase txid of a stored block. */
+export async function coinbaseOf(node: ChainNode, hash: string): Promise<string> {
+  const block = decodeBlock((await node.getBlockBytes(hash))!);
+  return txid(block.txs[0]);
+}
