@@ -1,0 +1,33 @@
+/**
+ * @module Edge entry: a chain-less relay for `deno serve` on an edge host. No FFI, no file access:
+ * KV comes from `Deno.openKv()` with no path (the host's KV). Optional settings come from the
+ * environment when the host grants it: `CAMELID_NETWORK` (default dev), `CAMELID_SEEDS`
+ * (comma-separated URLs), `CAMELID_ADVERTISE_URL`.
+ *
+ * Run: `deno serve --unstable-kv --deny-ffi --deny-read --deny-write --allow-net relay/edge.ts`
+ */
+
+import { createRelayApp } from "./network.ts";
+
+function env(name: string): string | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+const kv = await Deno.openKv();
+const { app, network } = createRelayApp({
+  kv,
+  network: env("CAMELID_NETWORK") ?? "dev",
+  seeds: (env("CAMELID_SEEDS") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+  advertiseUrl: env("CAMELID_ADVERTISE_URL"),
+});
+await network.start();
+
+/** The `deno serve` handler. */
+export default { fetch: app.fetch } satisfies Deno.ServeDefaultExport;

@@ -1,0 +1,336 @@
+/**
+ * @module A WebSocket link between two nodes (Deno's native WebSocket, both directions): the hello
+ * handshake with signed challenges, frame size checks, per-link rate limit, ping/pong liveness.
+ *
+ * Handshake: the dialing side opens `GET /v1/ws?challenge=<32 bytes hex>`. The accepting side sends
+ * a hello that echoes that challenge and carries its own; the dialer answers with a hello echoing
+ * the acceptor's challenge. Each hello is a signed envelope, so each side learns the other's key and
+ * knows the other holds it. Only after both hellos does the link carry other messages.
+ */
+
+import { equalBytes, toHex } from "../chain/bytes.ts";
+import { CamelidError } from "../chain/errors.ts";
+import {
+  BROADCAST,
+  decodeEnvelope,
+  decodeHello,
+  decodeNonce,
+  encodeEnvelope,
+  encodeHello,
+  encodeNonce,
+  type Envelope,
+  type Hello,
+  verifyEnvelope,
+} from "./envelope.ts";
+import type { NodeIdentity } from "./identity.ts";
+import { type RelayLimits, TokenBucket } from "./limits.ts";
+
+/** WebSocket close codes used by links. */
+export const CloseCode = {
+  normal: 1000,
+  unsupported: 1003,
+  policy: 1008,
+  tooBig: 1009,
+  self: 4001,
+  duplicate: 4002,
+  discouraged: 4003,
+  network: 4004,
+  handshake: 4005,
+  idle: 4006,
+  full: 4007,
+} as const;
+
+/** A protocol violation by a peer: how many misbehaviour points it costs. */
+export class Misbehaviour extends CamelidError {
+  /** Misbehaviour points. */
+  readonly points: number;
+  /** HTTP status for the HTTP API. */
+  readonly status: number;
+  /** Creates a violation with a code, message, points and HTTP status. */
+  constructor(code: string, message: string, points: number, status: number) {
+    super(code, message);
+    this.points = points;
+    this.status = status;
+  }
+}
+
+/** What a link needs from its node. */
+export interface LinkHost {
+  /** Node identity. */
+  readonly identity: NodeIdentity;
+  /** Network magic. */
+  readonly magic: number;
+  /** Limits. */
+  readonly limits: RelayLimits;
+  /** Our hello fields (services, listen URL, height, user agent). */
+  helloInfo(): Omit<Hello, "echo" | "challenge">;
+  /** Called once the handshake completes; returns a close code to refuse the peer. */
+  onLinkOpen(link: Link): number | undefined;
+  /** Called for each envelope after the handshake. May throw {@link Misbehaviour}. */
+  onEnvelope(link: Link, env: Envelope, size: number): void | Promise<void>;
+  /** Called for a violation on the link. */
+  onMisbehaviour(link: Link, m: Misbehaviour): void;
+  /** Called when the link closes. */
+  onLinkClose(link: Link): void;
+}
+
+let nextLinkId = 1;
+
+/** One WebSocket link. */
+export class Link {
+  /** Process-unique id. */
+  readonly id: number = nextLinkId++;
+  /** Whether we dialed (outbound) or accepted (inbound). */
+  readonly direction: "inbound" | "outbound";
+  /** Remote IP address (inbound) or host (outbound). */
+  readonly remoteIp: string;
+  /** Base URL we dialed (outbound), or the peer's advertised URL after hello. */
+  url: string;
+  /** Peer key after the handshake. */
+  peerKey: Uint8Array | null = null;
+  /** Hex of the peer key after the handshake. */
+  peerKeyHex = "";
+  /** The peer's hello. */
+  hello: Hello | null = null;
+  /** Link state. */
+  state: "handshake" | "open" | "closed" = "handshake";
+  /** Misbehaviour points accumulated on this link. */
+  misbehaviour = 0;
+  /** Last time anything arrived, ms. */
+  lastReceived: number = Date.now();
+  /** Time the link opened, ms. */
+  readonly openedAt: number = Date.now();
+  /** Round-trip time of the last ping, ms. */
+  rttMs = -1;
+  /** Messages received and sent. */
+  stats = { received: 0, sent: 0 };
+
+  readonly #ws: WebSocket;
+  readonly #host: LinkHost;
+  readonly #bucket: TokenBucket;
+  readonly #myChallenge: Uint8Array;
+  #pingNonce: bigint | null = null;
+  #pingSent = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #queue: Promise<void> = Promise.resolve();
+
+  /**
+   * Wraps a WebSocket. For inbound links `peerChallenge` is the dialer's challenge from the URL;
+   * for outbound links `myChallenge` is the challenge we put in the URL.
+   */
+  constructor(opts: {
+    ws: WebSocket;
+    host: LinkHost;
+    direction: "inbound" | "outbound";
+    remoteIp: string;
+    url?: string;
+    myChallenge: Uint8Array;
+    peerChallenge?: Uint8Array;
+  }) {
+    this.#ws = opts.ws;
+    this.#ws.binaryType = "arraybuffer";
+    this.#host = opts.host;
+    this.direction = opts.direction;
+    this.remoteIp = opts.remoteIp;
+    this.url = opts.url ?? "";
+    this.#myChallenge = opts.myChallenge;
+    const l = opts.host.limits;
+    this.#bucket = new TokenBucket(l.messagesPerSecond, l.messageBurst);
+    const ws = this.#ws;
+    ws.onopen = () => {
+      if (this.direction === "inbound") this.#sendHello(opts.peerChallenge!, this.#myChallenge);
+    };
+    ws.onmessage = (ev) => this.#onFrame(ev);
+    ws.onclose = () => this.#closed();
+    ws.onerror = () => {};
+    if (ws.readyState === WebSocket.OPEN && this.direction === "inbound") {
+      this.#sendHello(opts.peerChallenge!, this.#myChallenge);
+    }
+    const handshakeDeadline = Date.now() + 10_000;
+    this.#timer = setInterval(() => this.#tick(handshakeDeadline), 1000);
+  }
+
+  /** Hex key or a placeholder before the handshake, for logs. */
+  get label(): string {
+    return this.peerKeyHex ? this.peerKeyHex.slice(0, 12) : `link#${this.id}`;
+  }
+
+  #sendHello(echo: Uint8Array, challenge: Uint8Array): void {
+    const info = this.#host.helloInfo();
+    const payload = encodeHello({ ...info, echo, challenge });
+    this.#sendRaw(
+      this.#host.identity.sign({
+        magic: this.#host.magic,
+        type: "hello",
+        to: this.peerKey ?? BROADCAST,
+        payload,
+      }),
+    );
+  }
+
+  #tick(handshakeDeadline: number): void {
+    const now = Date.now();
+    if (this.state === "handshake" && now > handshakeDeadline) {
+      this.close(CloseCode.handshake, "handshake timeout");
+      return;
+    }
+    if (this.state !== "open") return;
+    const l = this.#host.limits;
+    if (now - this.lastReceived > l.idleTimeoutMs) {
+      this.close(CloseCode.idle, "idle");
+      return;
+    }
+    if (this.#pingNonce === null && now - this.#pingSent >= l.pingIntervalMs) {
+      this.#pingNonce = BigInt.asUintN(64, BigInt(Math.floor(Math.random() * 2 ** 52)));
+      this.#pingSent = now;
+      this.send("ping", encodeNonce(this.#pingNonce));
+    }
+  }
+
+  #sendRaw(env: Envelope): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    try {
+      this.#ws.send(encodeEnvelope(env));
+      this.stats.sent++;
+    } catch {
+      // The socket closed under us; onclose cleans up.
+    }
+  }
+
+  /** Sends an envelope as is (for forwarding). */
+  forward(env: Envelope): void {
+    if (this.state === "open") this.#sendRaw(env);
+  }
+
+  /** Signs and sends a link-local message to the peer. */
+  send(type: Envelope["type"], payload: Uint8Array): void {
+    if (this.state !== "open" || !this.peerKey) return;
+    this.#sendRaw(
+      this.#host.identity.sign({ magic: this.#host.magic, type, to: this.peerKey, payload }),
+    );
+  }
+
+  /** Closes the link. */
+  close(code: number = CloseCode.normal, reason = ""): void {
+    if (this.state === "closed") return;
+    try {
+      this.#ws.close(code, reason.slice(0, 100));
+    } catch {
+      // already closing
+    }
+    this.#closed();
+  }
+
+  #closed(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    clearInterval(this.#timer);
+    this.#host.onLinkClose(this);
+  }
+
+  #misbehave(m: Misbehaviour): void {
+    this.#host.onMisbehaviour(this, m);
+  }
+
+  #onFrame(ev: MessageEvent): void {
+    if (this.state === "closed") return;
+    const data = ev.data;
+    if (!(data instanceof ArrayBuffer)) {
+      this.close(CloseCode.unsupported, "binary frames only");
+      this.#misbehave(new Misbehaviour("link/text-frame", "text frames are not allowed", 100, 400));
+      return;
+    }
+    if (data.byteLength > this.#host.limits.maxEnvelopeBytes) {
+      this.close(CloseCode.tooBig, "envelope too large");
+      this.#misbehave(
+        new Misbehaviour("envelope/too-large", `frame of ${data.byteLength} bytes`, 100, 413),
+      );
+      return;
+    }
+    this.lastReceived = Date.now();
+    this.stats.received++;
+    const bytes = new Uint8Array(data);
+    // Frames are handled in order, one at a time.
+    this.#queue = this.#queue.then(() => this.#handle(bytes)).catch(() => {});
+  }
+
+  async #handle(bytes: Uint8Array): Promise<void> {
+    if (this.state === "closed") return;
+    let env: Envelope;
+    try {
+      env = decodeEnvelope(bytes, this.#host.limits.maxEnvelopeBytes);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.#misbehave(new Misbehaviour("envelope/malformed", msg, 100, 400));
+      return;
+    }
+    if (env.magic !== this.#host.magic) {
+      this.close(CloseCode.network, "wrong network");
+      return;
+    }
+    if (this.state === "handshake") {
+      this.#handshake(env);
+      return;
+    }
+    if (!this.#bucket.take()) {
+      this.#misbehave(new Misbehaviour("rate/limited", "message rate exceeded", 10, 429));
+      return;
+    }
+    if (env.type === "ping" || env.type === "pong") {
+      if (!equalBytes(env.from, this.peerKey!)) {
+        this.#misbehave(new Misbehaviour("link/from", "link message from another key", 50, 400));
+        return;
+      }
+      let nonce: bigint;
+      try {
+        nonce = decodeNonce(env.payload);
+      } catch (e) {
+        this.#misbehave(new Misbehaviour("envelope/malformed", (e as Error).message, 100, 400));
+        return;
+      }
+      // Pings are cheap link liveness: the link is authenticated by its hello, so their
+      // signatures are not checked (everything else is).
+      if (env.type === "ping") this.send("pong", env.payload);
+      else if (this.#pingNonce !== null && nonce === this.#pingNonce) {
+        this.rttMs = Date.now() - this.#pingSent;
+        this.#pingNonce = null;
+      }
+      return;
+    }
+    try {
+      await this.#host.onEnvelope(this, env, bytes.length);
+    } catch (e) {
+      if (e instanceof Misbehaviour) this.#misbehave(e);
+      else throw e;
+    }
+  }
+
+  #handshake(env: Envelope): void {
+    const fail = (code: string, message: string) => {
+      this.close(CloseCode.handshake, message);
+      this.#misbehave(new Misbehaviour(code, message, 100, 400));
+    };
+    if (env.type !== "hello") return fail("link/handshake", "expected hello");
+    let hello: Hello;
+    try {
+      hello = decodeHello(env.payload);
+    } catch (e) {
+      return fail("envelope/malformed", (e as Error).message);
+    }
+    if (!equalBytes(hello.echo, this.#myChallenge)) {
+      return fail("link/challenge", "wrong challenge");
+    }
+    if (Math.abs(env.timestamp - Date.now()) > this.#host.limits.maxTimestampSkewMs) {
+      return fail("envelope/skew", "hello timestamp too far from our clock");
+    }
+    if (!verifyEnvelope(env)) return fail("envelope/signature", "bad hello signature");
+    const keyHex = toHex(env.from);
+    this.peerKey = env.from;
+    this.peerKeyHex = keyHex;
+    this.hello = hello;
+    this.state = "open";
+    if (this.direction === "outbound") this.#sendHello(hello.challenge, new Uint8Array(32));
+    const refuse = this.#host.onLinkOpen(this);
+    if (refuse !== undefined) this.close(refuse, "refused");
+  }
+}

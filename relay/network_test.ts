@@ -1,0 +1,370 @@
+import assert from "node:assert/strict";
+import { toHex } from "../chain/bytes.ts";
+import {
+  BROADCAST,
+  decodeEnvelope,
+  decodeHello,
+  encodeEnvelope,
+  encodeHello,
+  encodeNonce,
+  type Envelope,
+  envelopeToJson,
+} from "./envelope.ts";
+import { NodeIdentity } from "./identity.ts";
+import type { RelayLimits } from "./limits.ts";
+import { createRelayApp, type MessageEventDetail, type NetworkService } from "./network.ts";
+
+const MAGIC = 0xc4a3e1d2; // dev
+
+interface TestRelay {
+  url: string;
+  network: NetworkService;
+  fetch: (req: Request, ip?: string) => Promise<Response>;
+  close(): Promise<void>;
+}
+
+const FAST: Partial<RelayLimits> = {
+  discoveryIntervalMs: 100,
+  peerExchangeIntervalMs: 300,
+  pingIntervalMs: 500,
+};
+
+async function startRelay(
+  opts: { seeds?: string[]; limits?: Partial<RelayLimits> } = {},
+): Promise<TestRelay> {
+  const kv = await Deno.openKv(":memory:");
+  const { app, network } = createRelayApp({
+    kv,
+    network: "dev",
+    seeds: opts.seeds,
+    limits: { ...FAST, ...opts.limits },
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  await network.start({ advertiseUrl: url });
+  return {
+    url,
+    network,
+    fetch: (req, ip = "127.0.0.1") =>
+      Promise.resolve(
+        app.fetch(req, { remoteAddr: { hostname: ip, port: 1, transport: "tcp" } }),
+      ),
+    close: async () => {
+      await network.stop();
+      await server.shutdown();
+      kv.close();
+    },
+  };
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 8000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
+
+function nextMessage(n: NetworkService, pred: (e: Envelope) => boolean): Promise<Envelope> {
+  return new Promise((resolve) => {
+    const h = (ev: Event) => {
+      const env = (ev as CustomEvent<MessageEventDetail>).detail.envelope;
+      if (!pred(env)) return;
+      n.events.removeEventListener("message", h);
+      resolve(env);
+    };
+    n.events.addEventListener("message", h);
+  });
+}
+
+/** A hand-driven link client speaking the real handshake, for abuse tests. */
+async function rawPeer(url: string, id: NodeIdentity) {
+  const challenge = crypto.getRandomValues(new Uint8Array(32));
+  const ws = new WebSocket(`${url.replace("http", "ws")}/v1/ws?challenge=${toHex(challenge)}`);
+  ws.binaryType = "arraybuffer";
+  const closed = new Promise<CloseEvent>((r) => ws.addEventListener("close", (e) => r(e)));
+  const received: Envelope[] = [];
+  let serverKey: Uint8Array | null = null;
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.onmessage = (ev) => {
+      const env = decodeEnvelope(new Uint8Array(ev.data as ArrayBuffer));
+      received.push(env);
+      if (env.type === "hello" && !serverKey) {
+        const h = decodeHello(env.payload);
+        assert.deepEqual(h.echo, challenge);
+        serverKey = env.from;
+        ws.send(encodeEnvelope(id.sign({
+          magic: MAGIC,
+          type: "hello",
+          to: env.from,
+          payload: encodeHello({
+            echo: h.challenge,
+            challenge: new Uint8Array(32),
+            services: 2,
+            listenUrl: "",
+            height: 0,
+            userAgent: "test",
+          }),
+        })));
+        resolve();
+      }
+    };
+    ws.onerror = () => reject(new Error("ws error"));
+    closed.then(() => reject(new Error("closed before hello")));
+  });
+  await opened;
+  return {
+    ws,
+    closed,
+    received,
+    serverKey: serverKey! as Uint8Array,
+    send: (env: Envelope) => ws.send(encodeEnvelope(env)),
+  };
+}
+
+function post(r: TestRelay, body: BodyInit, ip?: string, type = "application/json") {
+  return r.fetch(
+    new Request(`${r.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": type },
+      body,
+    }),
+    ip,
+  );
+}
+
+const sanitize = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "relays discover each other from a single seed and serve the table on /v1/peers",
+  ...sanitize,
+  fn: async () => {
+    const seed = await startRelay();
+    const others = [];
+    for (let i = 0; i < 3; i++) others.push(await startRelay({ seeds: [seed.url] }));
+    const all = [seed, ...others];
+    try {
+      await until(
+        "every relay knows every other",
+        () =>
+          all.every((r) =>
+            all.every((o) => o === r || r.network.table.get(o.url)?.key === o.network.selfKeyHex)
+          ),
+      );
+      const res = await all[1].fetch(new Request(`${all[1].url}/v1/peers`));
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.equal(body.self.key, all[1].network.selfKeyHex);
+      const urls = new Set(body.table.map((p: { url: string }) => p.url));
+      for (const o of all) if (o !== all[1]) assert.ok(urls.has(o.url), `table lacks ${o.url}`);
+    } finally {
+      for (const r of all) await r.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "direct and broadcast messages cross a chain of relays; unknown keys land in inboxes",
+  ...sanitize,
+  fn: async () => {
+    // b accepts; a and c dial only b (one outbound link each, no inbound), so a-b-c is a chain.
+    const b = await startRelay({ limits: { targetOutbound: 0 } });
+    const a = await startRelay({ seeds: [b.url], limits: { targetOutbound: 1, maxInbound: 0 } });
+    const c = await startRelay({ seeds: [b.url], limits: { targetOutbound: 1, maxInbound: 0 } });
+    try {
+      await until("a and c linked to b", () => [...b.network.openLinks()].length === 2);
+      assert.equal(a.network.linkByKey(c.network.selfKeyHex), undefined);
+
+      const got = nextMessage(c.network, (e) => e.type === "direct");
+      const sent = a.network.send(new TextEncoder().encode("to c"), c.network.selfKey);
+      const env = await got;
+      assert.equal(new TextDecoder().decode(env.payload), "to c");
+      assert.deepEqual(env.id, sent.envelope.id);
+      assert.equal(env.hopLimit, sent.envelope.hopLimit - 2);
+
+      const atB = nextMessage(b.network, (e) => e.type === "direct" && e.to.every((x) => x === 0));
+      const atC = nextMessage(c.network, (e) => e.type === "direct" && e.to.every((x) => x === 0));
+      a.network.send(new TextEncoder().encode("all"));
+      await Promise.all([atB, atC]);
+
+      // A socket-less client posts to a for a key no relay links to; it can collect it at c.
+      const client = NodeIdentity.generate();
+      const recipient = NodeIdentity.generate();
+      const msg = client.sign({
+        magic: MAGIC,
+        type: "direct",
+        to: recipient.publicKey,
+        payload: new Uint8Array([1, 2, 3]),
+        hopLimit: 4,
+      });
+      const res = await post(a, JSON.stringify(envelopeToJson(msg)));
+      assert.equal(res.status, 202, await res.clone().text());
+      await until("message reached c's inbox", async () => {
+        const r = await c.fetch(new Request(`${c.url}/v1/messages?to=${recipient.keyHex}`));
+        const body = await r.json();
+        return body.messages.length === 1 && body.messages[0].payload === "010203";
+      });
+      const bad = await c.fetch(new Request(`${c.url}/v1/messages?to=zz`));
+      assert.equal(bad.status, 400);
+      assert.equal((await bad.json()).error.code, "messages/to");
+    } finally {
+      for (const r of [a, b, c]) await r.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "HTTP abuse is answered 413, 400, 401, 409 and 429; an offending address is discouraged",
+  ...sanitize,
+  fn: async () => {
+    const r = await startRelay({
+      limits: { maxEnvelopeBytes: 4096, messagesPerSecond: 5, messageBurst: 20 },
+    });
+    try {
+      const client = NodeIdentity.generate();
+      const mk = (payload = new Uint8Array(1)) =>
+        client.sign({ magic: MAGIC, type: "direct", to: BROADCAST, payload, hopLimit: 2 });
+      const err = async (res: Response) => (await res.json()).error.code;
+
+      let res = await post(r, JSON.stringify(envelopeToJson(mk(new Uint8Array(5000)))), "10.0.0.1");
+      assert.equal(res.status, 413);
+      assert.equal(await err(res), "envelope/too-large");
+      res = await post(r, "x".repeat(20_000), "10.0.0.1");
+      assert.equal(res.status, 413);
+      res = await post(r, "{not json", "10.0.0.1");
+      assert.equal(res.status, 400);
+      assert.equal(await err(res), "envelope/malformed");
+      res = await post(r, "\x00\x01garbage", "10.0.0.1", "application/octet-stream");
+      assert.equal(res.status, 400);
+      const stale = client.sign({
+        magic: MAGIC,
+        type: "direct",
+        payload: new Uint8Array(1),
+        timestamp: Date.now() - 3600_000,
+      });
+      res = await post(r, JSON.stringify(envelopeToJson(stale)), "10.0.0.2");
+      assert.equal(res.status, 400);
+      assert.equal(await err(res), "envelope/skew");
+      const hello = client.sign({ magic: MAGIC, type: "hello", payload: new Uint8Array(0) });
+      res = await post(r, JSON.stringify(envelopeToJson(hello)), "10.0.0.2");
+      assert.equal(res.status, 400);
+      assert.equal(await err(res), "envelope/link-local");
+
+      res = await post(r, encodeEnvelope(mk()), "10.0.0.3", "application/octet-stream");
+      assert.equal(res.status, 202);
+      const good = mk();
+      res = await post(r, JSON.stringify(envelopeToJson(good)), "10.0.0.3");
+      assert.equal(res.status, 202);
+      res = await post(r, JSON.stringify(envelopeToJson(good)), "10.0.0.3");
+      assert.equal(res.status, 409);
+      assert.equal(await err(res), "envelope/replay");
+
+      // A bad signature costs the full ban score: the address is discouraged.
+      const forged = { ...mk(), payload: new Uint8Array([9]) };
+      res = await post(r, JSON.stringify(envelopeToJson(forged)), "10.6.6.6");
+      assert.equal(res.status, 401);
+      assert.equal(await err(res), "envelope/signature");
+      res = await post(r, JSON.stringify(envelopeToJson(mk())), "10.6.6.6");
+      assert.equal(res.status, 403);
+      assert.equal(await err(res), "peer/discouraged");
+      const peers = await (await r.fetch(new Request(`${r.url}/v1/peers`))).json();
+      assert.ok(peers.discouraged.some((d: { value: string }) => d.value === "10.6.6.6"));
+
+      // A flood from one address hits the per-address bucket; others are still served.
+      let limited = 0;
+      for (let i = 0; i < 40; i++) {
+        res = await post(r, JSON.stringify(envelopeToJson(mk())), "10.0.0.4");
+        if (res.status === 429) {
+          limited++;
+          assert.equal(await err(res), "rate/limited");
+        } else await res.body?.cancel();
+      }
+      assert.ok(limited >= 15, `only ${limited} of 40 were rate limited`);
+      res = await post(r, JSON.stringify(envelopeToJson(mk())), "10.0.0.5");
+      assert.equal(res.status, 202);
+    } finally {
+      await r.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "link abuse: oversized frames close 1009, garbage, floods and forgeries discourage the key",
+  ...sanitize,
+  fn: async () => {
+    const r = await startRelay({
+      limits: { maxEnvelopeBytes: 4096, messagesPerSecond: 20, messageBurst: 20 },
+    });
+    const friend = await startRelay({ seeds: [r.url] });
+    try {
+      // Oversized frame.
+      const big = await rawPeer(r.url, NodeIdentity.generate());
+      big.ws.send(new Uint8Array(5000));
+      assert.equal((await big.closed).code, 1009);
+
+      // Garbage binary frame after the handshake: the key is discouraged and refused next time.
+      const junkId = NodeIdentity.generate();
+      const junk = await rawPeer(r.url, junkId);
+      junk.ws.send(new Uint8Array([1, 2, 3, 4, 5]));
+      assert.equal((await junk.closed).code, 1008);
+      await until(
+        "junk key discouraged",
+        () => r.network.table.isDiscouraged("key", junkId.keyHex),
+      );
+      const again = await rawPeer(r.url, junkId);
+      assert.equal((await again.closed).code, 4003);
+
+      // Text frames are refused outright.
+      const texter = await rawPeer(r.url, NodeIdentity.generate());
+      texter.ws.send("hello");
+      assert.equal((await texter.closed).code, 1003);
+
+      // A forged signature on a routed message.
+      const forgerId = NodeIdentity.generate();
+      const forger = await rawPeer(r.url, forgerId);
+      const env = forgerId.sign({ magic: MAGIC, type: "direct", payload: new Uint8Array([1]) });
+      forger.send({ ...env, payload: new Uint8Array([2]) });
+      assert.equal((await forger.closed).code, 1008);
+      assert.ok(r.network.table.isDiscouraged("key", forgerId.keyHex));
+
+      // Replays of one message on one link.
+      const replayerId = NodeIdentity.generate();
+      const replayer = await rawPeer(r.url, replayerId);
+      const once = replayerId.sign({ magic: MAGIC, type: "direct", payload: new Uint8Array([1]) });
+      for (let i = 0; i < 6; i++) replayer.send(once);
+      assert.equal((await replayer.closed).code, 1008);
+      assert.ok(r.network.table.isDiscouraged("key", replayerId.keyHex));
+
+      // A flood of pings beyond the per-link rate.
+      const flooderId = NodeIdentity.generate();
+      const flooder = await rawPeer(r.url, flooderId);
+      for (let i = 0; i < 200; i++) {
+        flooder.send(flooderId.sign({
+          magic: MAGIC,
+          type: "ping",
+          to: flooder.serverKey,
+          payload: encodeNonce(BigInt(i)),
+        }));
+      }
+      // The link is cut (while the flooder is still writing, its socket may see a reset rather
+      // than the 1008 close frame) and the key is discouraged.
+      await flooder.closed;
+      await until(
+        "flooder discouraged",
+        () => r.network.table.isDiscouraged("key", flooderId.keyHex),
+      );
+      assert.equal(r.network.linkByKey(flooderId.keyHex), undefined);
+      assert.ok(r.network.table.isDiscouraged("key", flooderId.keyHex));
+
+      // The relay still serves a well-behaved peer: a message routes to it.
+      await until("friend linked", () => !!r.network.linkByKey(friend.network.selfKeyHex));
+      const got = nextMessage(friend.network, (e) => e.type === "direct");
+      r.network.send(new Uint8Array([42]), friend.network.selfKey);
+      assert.deepEqual((await got).payload, new Uint8Array([42]));
+    } finally {
+      await friend.close();
+      await r.close();
+    }
+  },
+});

@@ -1,0 +1,412 @@
+/**
+ * @module Chain sync over links: headers first, then blocks requested in parallel from every peer
+ * that has them; inventory announcements of new transactions and blocks; orphans resolved by asking
+ * the announcing peer for headers; reorgs are the chain's job (most work wins), this module only
+ * makes sure every node sees every branch.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { toHex } from "../chain/bytes.ts";
+import { CamelidError } from "../chain/errors.ts";
+import { sha256d } from "../chain/hash.ts";
+import {
+  decodeGetHeaders,
+  decodeHeaders,
+  decodeInv,
+  encodeGetHeaders,
+  encodeHeaders,
+  encodeInv,
+  type Envelope,
+  type InvItem,
+  MAX_HEADERS,
+  MAX_INV,
+  Services,
+} from "./envelope.ts";
+import { type Link, Misbehaviour } from "./link.ts";
+
+const log = getLogger(["camelid", "relay", "sync"]);
+
+/**
+ * What the network needs from a chain node. `chain/node.ts`'s `ChainNode` satisfies it
+ * structurally.
+ */
+export interface ChainPort {
+  /** Network parameters (name and magic). */
+  readonly params: { readonly name: string; readonly magic: number };
+  /** The active tip. */
+  tip(): { hash: string; height: number };
+  /** Block locator of the active chain, tip first. */
+  locator(): Promise<string[]>;
+  /** Up to `max` 80-byte headers on the active chain after the fork point with `locator`. */
+  getHeaders(locator: string[], max?: number): Promise<Uint8Array[]>;
+  /** Serialized block, or null. */
+  getBlockBytes(hash: string): Promise<Uint8Array | null>;
+  /** Whether the block is stored. */
+  hasBlock(hash: string): Promise<boolean>;
+  /** Validates and stores a block; throws a `CamelidError` when invalid. */
+  processBlock(bytes: Uint8Array): Promise<{ status: string; hash: string }>;
+  /** Validates a transaction into the mempool; throws a `CamelidError` when invalid. */
+  processTx(bytes: Uint8Array): Promise<{ txid: string }>;
+  /** Serialized mempool transaction, or null. */
+  getMempoolTxBytes(txid: string): Uint8Array | null;
+  /** The mempool (optional: its txids are announced to new links and after reorgs). */
+  readonly mempool?: { entries(): ReadonlyArray<{ readonly txid: string }> };
+  /** Events: "block" ({hash, height}), "tx" ({txid}), "reorg". */
+  readonly events: EventTarget;
+}
+
+/** What sync needs from the network. */
+export interface SyncHost {
+  /** Open links. */
+  openLinks(): Iterable<Link>;
+  /** Reports a violation by a link. */
+  misbehaving(link: Link, m: Misbehaviour): void;
+}
+
+/** Largest number of blocks in flight from one peer. */
+export const MAX_BLOCKS_IN_FLIGHT_PER_PEER = 16;
+/** A block request unanswered for this long goes to another peer, ms. */
+export const BLOCK_REQUEST_TIMEOUT_MS = 10_000;
+
+/** The block id of an 80-byte header. */
+export function headerHash(header: Uint8Array): string {
+  return toHex(sha256d(header));
+}
+
+/** The previous-block id inside an 80-byte header. */
+export function headerPrevHash(header: Uint8Array): string {
+  return toHex(header.subarray(4, 36));
+}
+
+/** Chain sync for one node. */
+export class ChainSync {
+  readonly #chain: ChainPort;
+  readonly #host: SyncHost;
+  /** Blocks to fetch (insertion order = chain order) and the links known to have each. */
+  readonly #wanted = new Map<string, Set<number>>();
+  /** Blocks requested: hash to link id and time. */
+  readonly #inflight = new Map<string, { linkId: number; at: number }>();
+  /** Transactions requested, and recently rejected ones (txid to time). */
+  readonly #txRequested = new Map<string, number>();
+  readonly #txRejected = new Map<string, number>();
+  /** Blocks processed recently (includes orphans the chain holds). */
+  readonly #recentBlocks = new Map<string, number>();
+  #announceTimer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #onBlock = () => this.#scheduleTipAnnounce();
+  readonly #onTx = (e: Event) => this.#announceTx((e as CustomEvent<{ txid: string }>).detail.txid);
+  readonly #onReorg = () => this.#announceMempool();
+  /** Counters. */
+  readonly stats = { blocksReceived: 0, blocksRequested: 0, txsReceived: 0, headersReceived: 0 };
+
+  /** Creates sync for `chain` over `host`'s links. */
+  constructor(chain: ChainPort, host: SyncHost) {
+    this.#chain = chain;
+    this.#host = host;
+  }
+
+  /** Starts listening to chain events and the request-timeout timer. */
+  start(): void {
+    this.#chain.events.addEventListener("block", this.#onBlock);
+    this.#chain.events.addEventListener("tx", this.#onTx);
+    this.#chain.events.addEventListener("reorg", this.#onReorg);
+    this.#timer = setInterval(() => this.#expire(), 1000);
+  }
+
+  /** Stops timers and listeners. */
+  stop(): void {
+    this.#chain.events.removeEventListener("block", this.#onBlock);
+    this.#chain.events.removeEventListener("tx", this.#onTx);
+    this.#chain.events.removeEventListener("reorg", this.#onReorg);
+    clearInterval(this.#timer);
+    clearTimeout(this.#announceTimer);
+  }
+
+  /** Blocks waiting to be fetched or in flight. */
+  get pending(): number {
+    return this.#wanted.size;
+  }
+
+  #chainLinks(): Link[] {
+    return [...this.#host.openLinks()].filter((l) =>
+      ((l.hello?.services ?? 0) & Services.chain) !== 0
+    );
+  }
+
+  /** A new link: ask it for headers and tell it what our mempool holds. */
+  async onLinkOpen(link: Link): Promise<void> {
+    if (((link.hello?.services ?? 0) & Services.chain) === 0) return;
+    await this.requestHeaders(link);
+    const txids = (this.#chain.mempool?.entries() ?? []).map((e) => e.txid);
+    for (let i = 0; i < txids.length; i += MAX_INV) {
+      link.send(
+        "inv",
+        encodeInv(txids.slice(i, i + MAX_INV).map((hash) => ({ kind: "tx", hash }))),
+      );
+    }
+  }
+
+  /** A link closed: its block requests go elsewhere. */
+  onLinkClose(link: Link): void {
+    for (const [hash, f] of this.#inflight) if (f.linkId === link.id) this.#inflight.delete(hash);
+    for (const holders of this.#wanted.values()) holders.delete(link.id);
+    this.#schedule();
+  }
+
+  /** Sends our locator to `link`. */
+  async requestHeaders(link: Link): Promise<void> {
+    const locator = await this.#chain.locator();
+    link.send("getheaders", encodeGetHeaders(locator.slice(0, 101)));
+  }
+
+  /** Handles a chain message from `link`. */
+  async handle(env: Envelope, link: Link): Promise<void> {
+    const malformed = (e: unknown) =>
+      new Misbehaviour("envelope/malformed", (e as Error).message, 100, 400);
+    switch (env.type) {
+      case "inv": {
+        let items: InvItem[];
+        try {
+          items = decodeInv(env.payload);
+        } catch (e) {
+          throw malformed(e);
+        }
+        await this.#onInv(items, link);
+        return;
+      }
+      case "getdata": {
+        let items: InvItem[];
+        try {
+          items = decodeInv(env.payload);
+        } catch (e) {
+          throw malformed(e);
+        }
+        await this.#onGetData(items, link);
+        return;
+      }
+      case "notfound":
+        try {
+          for (const it of decodeInv(env.payload)) {
+            if (it.kind === "block") {
+              this.#inflight.delete(it.hash);
+              this.#wanted.get(it.hash)?.delete(link.id);
+            } else this.#txRequested.delete(it.hash);
+          }
+        } catch (e) {
+          throw malformed(e);
+        }
+        this.#schedule();
+        return;
+      case "tx":
+        await this.#onTx_(env.payload, link);
+        return;
+      case "block":
+        await this.#onBlockMsg(env.payload, link);
+        return;
+      case "getheaders": {
+        let locator: string[];
+        try {
+          locator = decodeGetHeaders(env.payload);
+        } catch (e) {
+          throw malformed(e);
+        }
+        const headers = await this.#chain.getHeaders(locator, MAX_HEADERS);
+        link.send("headers", encodeHeaders(headers.slice(0, MAX_HEADERS)));
+        return;
+      }
+      case "headers": {
+        let headers: Uint8Array[];
+        try {
+          headers = decodeHeaders(env.payload);
+        } catch (e) {
+          throw malformed(e);
+        }
+        await this.#onHeaders(headers, link);
+        return;
+      }
+    }
+  }
+
+  async #onInv(items: InvItem[], link: Link): Promise<void> {
+    const want: InvItem[] = [];
+    const now = Date.now();
+    for (const it of items) {
+      if (it.kind === "tx") {
+        if (this.#chain.getMempoolTxBytes(it.hash)) continue;
+        if (now - (this.#txRequested.get(it.hash) ?? 0) < 30_000) continue;
+        if (now - (this.#txRejected.get(it.hash) ?? 0) < 600_000) continue;
+        this.#txRequested.set(it.hash, now);
+        want.push(it);
+      } else {
+        if (this.#recentBlocks.has(it.hash) || (await this.#chain.hasBlock(it.hash))) continue;
+        this.#want(it.hash, link.id);
+      }
+    }
+    if (want.length) link.send("getdata", encodeInv(want));
+    this.#schedule();
+  }
+
+  async #onGetData(items: InvItem[], link: Link): Promise<void> {
+    const missing: InvItem[] = [];
+    for (const it of items) {
+      if (it.kind === "tx") {
+        const bytes = this.#chain.getMempoolTxBytes(it.hash);
+        if (bytes) link.send("tx", bytes);
+        else missing.push(it);
+      } else {
+        const bytes = await this.#chain.getBlockBytes(it.hash);
+        if (bytes) link.send("block", bytes);
+        else missing.push(it);
+      }
+    }
+    if (missing.length) link.send("notfound", encodeInv(missing));
+  }
+
+  async #onTx_(bytes: Uint8Array, link: Link): Promise<void> {
+    this.stats.txsReceived++;
+    try {
+      const { txid } = await this.#chain.processTx(bytes);
+      this.#txRequested.delete(txid);
+    } catch (e) {
+      if (!(e instanceof CamelidError)) throw e;
+      // Invalid or conflicting transactions are common in honest gossip (races, reorgs): remember
+      // and ignore them; only undecodable bytes cost the peer.
+      const id = toHex(sha256d(bytes));
+      this.#txRejected.set(id, Date.now());
+      if (e.code.startsWith("decode/")) throw new Misbehaviour(e.code, e.message, 20, 400);
+      log.debug("tx from {peer} rejected: {code}", { peer: link.label, code: e.code });
+    }
+    if (this.#txRejected.size > 50_000) this.#txRejected.clear();
+  }
+
+  async #onBlockMsg(bytes: Uint8Array, link: Link): Promise<void> {
+    this.stats.blocksReceived++;
+    const hash = bytes.length >= 80 ? headerHash(bytes.subarray(0, 80)) : "";
+    this.#inflight.delete(hash);
+    this.#wanted.delete(hash);
+    this.#recentBlocks.set(hash, Date.now());
+    let status: string;
+    try {
+      status = (await this.#chain.processBlock(bytes)).status;
+    } catch (e) {
+      if (!(e instanceof CamelidError)) throw e;
+      this.#schedule();
+      throw new Misbehaviour(e.code, `invalid block ${hash.slice(0, 16)}: ${e.message}`, 50, 400);
+    }
+    if (status === "orphan") {
+      // We miss its ancestors: ask this peer where its chain forks from ours.
+      await this.requestHeaders(link);
+    }
+    this.#schedule();
+  }
+
+  async #onHeaders(headers: Uint8Array[], link: Link): Promise<void> {
+    this.stats.headersReceived += headers.length;
+    let prev: string | null = null;
+    let added = 0;
+    for (const h of headers) {
+      const hash = headerHash(h);
+      const prevHash = headerPrevHash(h);
+      if (prev !== null && prevHash !== prev) {
+        throw new Misbehaviour("sync/headers-unconnected", "headers do not form a chain", 20, 400);
+      }
+      prev = hash;
+      if (this.#recentBlocks.has(hash) || (await this.#chain.hasBlock(hash))) continue;
+      this.#want(hash, link.id);
+      added++;
+    }
+    if (headers.length === MAX_HEADERS && prev) {
+      link.send("getheaders", encodeGetHeaders([prev]));
+    }
+    if (added) log.debug("{n} new headers from {peer}", { n: added, peer: link.label });
+    this.#schedule();
+  }
+
+  #want(hash: string, linkId: number): void {
+    let s = this.#wanted.get(hash);
+    if (!s) {
+      s = new Set();
+      this.#wanted.set(hash, s);
+    }
+    s.add(linkId);
+  }
+
+  /** Assigns wanted blocks to links, spreading them over every peer that has them. */
+  #schedule(): void {
+    if (!this.#wanted.size) return;
+    const links = new Map<number, Link>();
+    for (const l of this.#chainLinks()) links.set(l.id, l);
+    const load = new Map<number, number>();
+    for (const f of this.#inflight.values()) load.set(f.linkId, (load.get(f.linkId) ?? 0) + 1);
+    const batches = new Map<number, InvItem[]>();
+    const now = Date.now();
+    for (const [hash, holders] of this.#wanted) {
+      if (this.#inflight.has(hash)) continue;
+      let best: number | undefined;
+      let bestLoad = MAX_BLOCKS_IN_FLIGHT_PER_PEER;
+      for (const id of holders) {
+        if (!links.has(id)) continue;
+        const n = load.get(id) ?? 0;
+        if (n < bestLoad) {
+          best = id;
+          bestLoad = n;
+        }
+      }
+      if (best === undefined) continue;
+      load.set(best, bestLoad + 1);
+      this.#inflight.set(hash, { linkId: best, at: now });
+      let b = batches.get(best);
+      if (!b) batches.set(best, b = []);
+      b.push({ kind: "block", hash });
+    }
+    for (const [id, items] of batches) {
+      this.stats.blocksRequested += items.length;
+      links.get(id)!.send("getdata", encodeInv(items));
+    }
+  }
+
+  #expire(): void {
+    const now = Date.now();
+    let changed = false;
+    for (const [hash, f] of this.#inflight) {
+      if (now - f.at > BLOCK_REQUEST_TIMEOUT_MS) {
+        this.#inflight.delete(hash);
+        const holders = this.#wanted.get(hash);
+        if (holders && holders.size > 1) holders.delete(f.linkId);
+        changed = true;
+      }
+    }
+    // Wanted blocks nobody connected can serve are dropped (headers will bring them back).
+    for (const [hash, holders] of this.#wanted) {
+      if (!holders.size && !this.#inflight.has(hash)) this.#wanted.delete(hash);
+    }
+    for (const [h, t] of this.#recentBlocks) if (now - t > 60_000) this.#recentBlocks.delete(h);
+    for (const [h, t] of this.#txRequested) if (now - t > 60_000) this.#txRequested.delete(h);
+    if (changed) this.#schedule();
+  }
+
+  #scheduleTipAnnounce(): void {
+    if (this.#announceTimer !== undefined) return;
+    this.#announceTimer = setTimeout(() => {
+      this.#announceTimer = undefined;
+      const tip = this.#chain.tip();
+      const payload = encodeInv([{ kind: "block", hash: tip.hash }]);
+      for (const l of this.#chainLinks()) l.send("inv", payload);
+    }, 10);
+  }
+
+  #announceTx(txid: string): void {
+    const payload = encodeInv([{ kind: "tx", hash: txid }]);
+    for (const l of this.#chainLinks()) l.send("inv", payload);
+  }
+
+  #announceMempool(): void {
+    const txids = (this.#chain.mempool?.entries() ?? []).map((e) => e.txid);
+    for (let i = 0; i < txids.length; i += MAX_INV) {
+      const payload = encodeInv(
+        txids.slice(i, i + MAX_INV).map((hash) => ({ kind: "tx" as const, hash })),
+      );
+      for (const l of this.#chainLinks()) l.send("inv", payload);
+    }
+  }
+}
