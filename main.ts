@@ -1,7 +1,7 @@
 /** @module The CamelidCoin CLI: every role is a subcommand (`node`, `wallet`, `devnet`, `model`, `generate`, `verify`, ...). */
 
 import { Command, CommanderError } from "commander";
-import { configure, getConsoleSink, getJsonLinesFormatter, type LogLevel } from "@logtape/logtape";
+import { configure, getConsoleSink, getJsonLinesFormatter, getTextFormatter, type LogLevel } from "@logtape/logtape";
 import { CamelidError } from "./chain/errors.ts";
 import { registerNodeCommand, registerWalletCommands } from "./relay/cli.ts";
 // -- role registrations (one import per role module) --
@@ -26,7 +26,7 @@ async function setupLogging(level: string, json: boolean): Promise<void> {
   if (!levels.includes(level)) throw new RangeError(`--log-level must be one of ${levels.join(", ")}`);
   await configure({
     sinks: {
-      console: json ? getConsoleSink({ formatter: getJsonLinesFormatter() }) : getConsoleSink(),
+      console: getConsoleSink({ formatter: json ? getJsonLinesFormatter() : getTextFormatter({ value: "bare" }) }),
     },
     loggers: [
       { category: ["camelid"], lowestLevel: level as LogLevel, sinks: ["console"] },

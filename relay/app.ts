@@ -12,7 +12,7 @@ import { formatCoins } from "../chain/amount.ts";
 import { blockHash, decodeBlock } from "../chain/block.ts";
 import { isCoinbase, type Transaction, txid } from "../chain/tx.ts";
 import { scriptAddress } from "../chain/script.ts";
-import { MAX_TX_SIZE } from "../chain/params.ts";
+import { MAX_BLOCK_SIZE, MAX_TX_SIZE } from "../chain/params.ts";
 import { NotFoundError } from "../chain/errors.ts";
 import { errorResponse, onError } from "./errors.ts";
 
@@ -126,6 +126,20 @@ export function createApp(options: AppOptions): Hono {
       }
       const { txid } = await chain.processTx(fromHex(hex));
       return c.json({ txid }, 202);
+    },
+  );
+
+  app.post(
+    "/v1/blocks",
+    bodyLimit({
+      maxSize: MAX_BLOCK_SIZE * 2 + 1024,
+      onError: (c) => errorResponse(c, 413, "request/too-large", `body over ${MAX_BLOCK_SIZE * 2 + 1024} bytes`),
+    }),
+    async (c) => {
+      const hex = (await c.req.text()).trim();
+      if (hex.length === 0) return errorResponse(c, 400, "request/malformed", "expected raw block hex");
+      const result = await chain.processBlock(fromHex(hex));
+      return c.json(result, result.status === "duplicate" ? 200 : 202);
     },
   );
 

@@ -10,8 +10,21 @@ import { payToAddressScript } from "../chain/script.ts";
 import { type MiningLoop, type NonceSearcher, startMining } from "../chain/miner.ts";
 import { createApp } from "./app.ts";
 import { ensureNodeWallet } from "./wallet_file.ts";
+import { NetworkService } from "./network.ts"; // network wiring (relay/network.ts)
 
 const log = getLogger(["camelid", "node"]);
+
+/**
+ * Crash-test hook: with `CAMELID_FAULT=<step>` on the dev network (e.g. `connect:batch`), the process
+ * kills itself with SIGKILL when the chain reaches that step of a multi-commit block connection.
+ */
+function faultInjection(): ((step: string) => void) | undefined {
+  const fault = Deno.env.get("CAMELID_FAULT");
+  if (!fault) return undefined;
+  return (step) => {
+    if (step === fault) Deno.kill(Deno.pid, "SIGKILL");
+  };
+}
 
 /** Options of {@link startNode}. */
 export interface NodeOptions {
@@ -43,6 +56,8 @@ export interface RunningNode {
   chain: ChainNode;
   /** The miner, when mining. */
   miner: MiningLoop | null;
+  /** Links, peers and chain sync (relay/network.ts). */
+  network: NetworkService;
   /** Stops mining and serving, closes KV. */
   close(): Promise<void>;
 }
@@ -52,13 +67,25 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const params = networkParams(options.network);
   await Deno.mkdir(options.dataDir, { recursive: true });
   const kv = await Deno.openKv(`${options.dataDir}/chain.kv`);
-  const chain = await ChainNode.open({ params, kv });
+  const chain = await ChainNode.open({ params, kv, onCommitStep: faultInjection() });
   let miner: MiningLoop | null = null;
   let mineTo: string | null = null;
+  // -- network wiring (relay/network.ts): links, peers, messages, chain sync --
+  const network = new NetworkService({
+    kv,
+    chain,
+    seeds: options.seeds,
+    configPath: options.peersConfig,
+  });
   const app = createApp({
     chain,
-    status: () => ({ mining: miner ? { address: mineTo, blocksFound: miner.found } : null }),
+    status: () => ({
+      mining: miner ? { address: mineTo, blocksFound: miner.found } : null,
+      peers: { links: [...network.openLinks()].length, known: network.table.size },
+    }),
   });
+  network.mount(app);
+  // -- end network wiring --
   const server = Deno.serve({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port,
@@ -72,6 +99,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     tip: chain.tip().hash,
   });
   log.info("HTTP API listening on {url}/v1/status", { url });
+  await network.start({ advertiseUrl: url }); // network wiring
   chain.events.addEventListener("block", (e) => {
     const { hash, height } = (e as CustomEvent).detail;
     log.info("Block {height} {hash}", { height, hash });
@@ -90,8 +118,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     get miner() {
       return miner;
     },
+    network,
     close: async () => {
       await miner?.stop();
+      await network.stop(); // network wiring
       await server.shutdown();
       kv.close();
     },
