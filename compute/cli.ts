@@ -1,0 +1,155 @@
+/**
+ * @module CLI commands of the compute role: `model fixture`, `model id` and `generate`.
+ * Register them with {@link registerModelCommands} and {@link registerGenerateCommand}.
+ */
+
+import type { Command } from "commander";
+import { fromHex } from "../chain/bytes.ts";
+import { createProgress } from "../chain/progress.ts";
+import { FIXTURE_SHAPES, type FixtureDtype, type FixtureSize, makeFixture } from "./fixture.ts";
+import { defaultThreads, generate } from "./generate.ts";
+import { loadModel } from "./llama/llama.ts";
+import { modelIdOfFile } from "./model_file.ts";
+
+/** Parses a decimal u64 seed. */
+export function parseSeed(s: string): bigint {
+  if (!/^\d{1,20}$/.test(s)) throw new RangeError(`seed must be a decimal integer, got ${s}`);
+  const v = BigInt(s);
+  if (v >= 1n << 64n) throw new RangeError("seed must be below 2^64");
+  return v;
+}
+
+function parseIntOption(name: string, s: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(s)) throw new RangeError(`${name} must be an integer, got ${s}`);
+  const v = Number(s);
+  if (v < min || v > max) throw new RangeError(`${name} must be in [${min}, ${max}], got ${s}`);
+  return v;
+}
+
+function parseFloatOption(name: string, s: string): number {
+  const v = Number(s);
+  if (s.trim() === "" || !Number.isFinite(v)) {
+    throw new RangeError(`${name} must be a finite number, got ${s}`);
+  }
+  return v;
+}
+
+/** Parses "1,2,3" into token ids. */
+export function parseTokenList(s: string): number[] {
+  if (!/^\s*\d+(\s*,\s*\d+)*\s*$/.test(s)) {
+    throw new RangeError(`--prompt-tokens must be comma-separated token ids, got ${s}`);
+  }
+  return s.split(",").map((x) => Number(x.trim()));
+}
+
+/** Registers `model fixture` and `model id` on `program`. */
+export function registerModelCommands(program: Command): void {
+  const model = program.command("model").description("make and inspect GGUF models");
+  model
+    .command("fixture")
+    .description("write a deterministic random llama model (same seed, same bytes)")
+    .requiredOption("--size <size>", "tiny (L2/E64) or small (L8/E512/FF1408)")
+    .option("--dtype <dtype>", "f32, f16 or q8_0", "f32")
+    .option("--seed <n>", "seed (u64)", "0")
+    .requiredOption("--out <file>", "output GGUF file")
+    .option("--vocab <n>", "vocabulary size (260 = bytes + specials; e.g. 32000)", "260")
+    .option("--eos-bias <x>", "raise the end token's logit (about x / rms of the residual)", "0")
+    .action(async (o: Record<string, string>) => {
+      if (!(o.size in FIXTURE_SHAPES)) throw new RangeError("--size must be tiny or small");
+      if (!["f32", "f16", "q8_0"].includes(o.dtype)) {
+        throw new RangeError("--dtype must be f32, f16 or q8_0");
+      }
+      const bytes = makeFixture({
+        size: o.size as FixtureSize,
+        dtype: o.dtype as FixtureDtype,
+        seed: parseSeed(o.seed),
+        vocab: parseIntOption("--vocab", o.vocab, 260, 1 << 18),
+        eosBias: parseFloatOption("--eos-bias", o.eosBias),
+      });
+      await Deno.writeFile(o.out, bytes);
+      console.log(`${o.out}: ${bytes.length} bytes, model id ${await modelIdOfFile(o.out)}`);
+    });
+  model
+    .command("id")
+    .description("print the model id (Merkle root of the file's 1 MiB chunks)")
+    .argument("<file>", "GGUF file")
+    .action(async (file: string) => {
+      console.log(await modelIdOfFile(file));
+    });
+}
+
+/** Registers `generate` on `program`. */
+export function registerGenerateCommand(program: Command): void {
+  program
+    .command("generate")
+    .description("generate deterministically with llama.cpp and the shared sampler")
+    .requiredOption("--model <file>", "GGUF model")
+    .option("--prompt <text>", "prompt text (tokenized with the model's tokenizer, BOS added)")
+    .option("--prompt-tokens <ids>", "prompt token ids, comma-separated")
+    .requiredOption("--max-tokens <n>", "maximum output tokens")
+    .requiredOption("--seed <n>", "sampling seed (u64)")
+    .option("--temperature <t>", "temperature (0 = greedy)", "1")
+    .option("--top-k <k>", "top-k (0 = off)", "0")
+    .option("--top-p <p>", "top-p (1 = off)", "1")
+    .option("--job-id <hex>", "job id, 32 bytes hex (default: zeros)")
+    .option("--threads <n>", "CPU threads", String(defaultThreads()))
+    .option("--gpu", "use the CUDA build of llama.cpp")
+    .option("--json", "print one JSON job record instead of streaming text")
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      if ((o.prompt === undefined) === (o.promptTokens === undefined)) {
+        throw new RangeError("give exactly one of --prompt or --prompt-tokens");
+      }
+      const sampling = {
+        seed: parseSeed(String(o.seed)),
+        jobId: o.jobId ? fromHex(String(o.jobId), 32) : new Uint8Array(32),
+        temperature: parseFloatOption("--temperature", String(o.temperature)),
+        topK: parseIntOption("--top-k", String(o.topK), 0, 1 << 30),
+        topP: parseFloatOption("--top-p", String(o.topP)),
+      };
+      const maxTokens = parseIntOption("--max-tokens", String(o.maxTokens), 1, 1 << 20);
+      const threads = parseIntOption("--threads", String(o.threads), 1, 512);
+      const path = String(o.model);
+      const model = await loadModel(path, { gpu: !!o.gpu });
+      try {
+        const promptTokens = o.prompt !== undefined
+          ? model.tokenize(String(o.prompt), true)
+          : parseTokenList(String(o.promptTokens));
+        const modelId = await modelIdOfFile(path);
+        const json = !!o.json;
+        const decoder = new TextDecoder();
+        const enc = new TextEncoder();
+        const progress = json
+          ? createProgress({ label: "generate", total: maxTokens, unit: "tokens" })
+          : null;
+        let done = 0;
+        const record = await generate(model, modelId, {
+          promptTokens,
+          maxTokens,
+          sampling,
+          threads,
+          onToken: (token, piece) => {
+            if (json) progress?.update(++done);
+            else if (!model.isEog(token)) {
+              Deno.stdout.writeSync(enc.encode(decoder.decode(piece, { stream: true })));
+            }
+          },
+        });
+        progress?.done();
+        if (json) {
+          console.log(JSON.stringify(record));
+        } else {
+          const tail = decoder.decode();
+          Deno.stdout.writeSync(enc.encode(tail + "\n"));
+          const t = record.timings;
+          console.error(
+            `[${record.outputTokens.length} tokens, finish ${record.finishReason}, ` +
+              `${t.tokensPerSecond.toFixed(1)} tok/s, prefill ${
+                t.prefillTokensPerSecond.toFixed(1)
+              } tok/s]`,
+          );
+        }
+      } finally {
+        await model.free();
+      }
+    });
+}
