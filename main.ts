@@ -4,11 +4,10 @@ import { Command, CommanderError } from "commander";
 import { configure, getConsoleSink, getJsonLinesFormatter, getTextFormatter, type LogLevel } from "@logtape/logtape";
 import { CamelidError } from "./chain/errors.ts";
 import { registerNodeCommand, registerWalletCommands } from "./relay/cli.ts";
-import { registerModelCommands, registerGenerateCommand } from "./compute/cli.ts";
+import { registerGenerateCommand, registerModelCommands } from "./compute/cli.ts";
 import { registerVerifyCommand } from "./verifier-wasm/cli.ts";
 import { registerDevnetCommand } from "./relay/devnet.ts";
 // -- role registrations (one import per role module) --
-import { registerGenerateCommand, registerModelCommands } from "./compute/cli.ts";
 
 /** Builds the CLI program with every subcommand registered. */
 export function buildProgram(): Command {
@@ -26,8 +25,6 @@ export function buildProgram(): Command {
   registerGenerateCommand(program);
   registerVerifyCommand(program);
   // -- role registrations (one call per role module) --
-  registerModelCommands(program);
-  registerGenerateCommand(program);
   return program;
 }
 
