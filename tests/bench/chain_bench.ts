@@ -1,0 +1,95 @@
+/** @module Chain benchmarks: codecs, signature checks, block connection and the TS miner, each beside its raw baseline. */
+
+import * as secp from "@noble/secp256k1";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { decodeTransaction, encodeTransaction, signatureHash } from "../../chain/tx.ts";
+import { publicKeyOf, signDigest, verifyDigest } from "../../chain/keys.ts";
+import { COIN } from "../../chain/params.ts";
+import { searchNoncesTs } from "../../chain/miner.ts";
+import { coinbaseOf, makeBlock, mine, newKey, openDevNode, spend } from "../chain_helpers.ts";
+import { decodeBlock } from "../../chain/block.ts";
+
+const alice = newKey();
+const sample = spend(alice, [{ txid: "ab".repeat(32), vout: 0, value: 50n * COIN }, { txid: "cd".repeat(32), vout: 1, value: COIN }], [
+  { value: 10n * COIN, script: alice.script },
+  { value: 40n * COIN, script: alice.script },
+]);
+const sampleBytes = sample.bytes;
+
+Deno.bench({ name: "tx decode (2 in, 2 out)", group: "tx codec", baseline: true, fn: () => void decodeTransaction(sampleBytes) });
+Deno.bench({ name: "tx encode (2 in, 2 out)", group: "tx codec", fn: () => void encodeTransaction(sample.tx) });
+Deno.bench({ name: "raw copy of the same bytes (baseline floor)", group: "tx codec", fn: () => void sampleBytes.slice() });
+
+const digest = signatureHash(sample.tx, 0, { value: 50n * COIN, scriptPubKey: alice.script });
+const sig = signDigest(digest, alice.secret);
+const pub = publicKeyOf(alice.secret);
+Deno.bench({
+  name: "noble secp.verify (raw)",
+  group: "signature verify",
+  baseline: true,
+  fn: () => void secp.verify(sig, digest, pub, { prehash: false }),
+});
+Deno.bench({ name: "verifyDigest (ours, low-S + checks)", group: "signature verify", fn: () => void verifyDigest(sig, digest, pub) });
+
+const header = new Uint8Array(80);
+const hardTarget = new Uint8Array(32);
+Deno.bench({ name: "TS miner: 10k nonces (searchNoncesTs)", group: "mining", fn: () => void searchNoncesTs(header, hardTarget, 0, 10_000) });
+Deno.bench({
+  name: "raw noble sha256(sha256(header)) x 10k",
+  group: "mining",
+  baseline: true,
+  fn: () => {
+    const h = header.slice();
+    const v = new DataView(h.buffer);
+    for (let i = 0; i < 10_000; i++) {
+      v.setUint32(76, i, true);
+      sha256(sha256(h));
+    }
+  },
+});
+
+// A full-ish block: 400 one-input payments, connected on a fresh store each iteration.
+const TXS = 400;
+const setup = await openDevNode();
+const owner = newKey();
+const [first] = await mine(setup.node, owner, 1);
+await mine(setup.node, owner, setup.node.params.coinbaseMaturity);
+const fan = spend(owner, [{ txid: await coinbaseOf(setup.node, first), vout: 0, value: 50n * COIN }], Array.from({ length: TXS }, () => ({ value: 10_000_000n, script: owner.script })));
+await setup.node.processTx(fan.bytes);
+await mine(setup.node, owner, 1);
+for (let i = 0; i < TXS; i++) {
+  await setup.node.processTx(spend(owner, [{ txid: fan.id, vout: i, value: 10_000_000n }], [{ value: 9_990_000n, script: owner.script }]).bytes);
+}
+const fullBlock = makeBlock(setup.node, owner);
+const prefix: Uint8Array[] = [];
+for (let h = 1; h <= setup.node.tip().height; h++) prefix.push((await setup.node.getBlockBytes(setup.node.hashAtHeight(h)!))!);
+const inputs = decodeBlock(fullBlock).txs.slice(1).map((tx) => ({ tx, d: signatureHash(tx, 0, { value: 10_000_000n, scriptPubKey: owner.script }) }));
+setup.close();
+
+Deno.bench({
+  name: `connect a ${TXS}-tx block (${(fullBlock.length / 1000).toFixed(0)} kB), fresh KV`,
+  group: "block connect",
+  n: 5,
+  warmup: 1,
+  async fn(b) {
+    const fresh = await openDevNode();
+    for (const p of prefix) await fresh.node.processBlock(p);
+    b.start();
+    await fresh.node.processBlock(fullBlock);
+    b.end();
+    fresh.close();
+  },
+});
+Deno.bench({
+  name: `raw: ${TXS} noble signature verifications of the same inputs`,
+  group: "block connect",
+  baseline: true,
+  n: 5,
+  warmup: 1,
+  fn() {
+    for (const { tx, d } of inputs) {
+      const s = tx.inputs[0].scriptSig;
+      secp.verify(s.subarray(0, 64), d, s.subarray(64), { prehash: false });
+    }
+  },
+});
