@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
-import { toHex } from "../chain/bytes.ts";
 import {
   BROADCAST,
-  decodeEnvelope,
-  decodeHello,
   encodeEnvelope,
-  encodeHello,
   encodeNonce,
   type Envelope,
   envelopeToJson,
@@ -13,6 +9,7 @@ import {
 import { NodeIdentity } from "./identity.ts";
 import type { RelayLimits } from "./limits.ts";
 import { createRelayApp, type MessageEventDetail, type NetworkService } from "./network.ts";
+import { rawPeer } from "../tests/network/helpers.ts";
 
 const MAGIC = 0xc4a3e1d2; // dev
 
@@ -76,51 +73,6 @@ function nextMessage(n: NetworkService, pred: (e: Envelope) => boolean): Promise
     };
     n.events.addEventListener("message", h);
   });
-}
-
-/** A hand-driven link client speaking the real handshake, for abuse tests. */
-async function rawPeer(url: string, id: NodeIdentity) {
-  const challenge = crypto.getRandomValues(new Uint8Array(32));
-  const ws = new WebSocket(`${url.replace("http", "ws")}/v1/ws?challenge=${toHex(challenge)}`);
-  ws.binaryType = "arraybuffer";
-  const closed = new Promise<CloseEvent>((r) => ws.addEventListener("close", (e) => r(e)));
-  const received: Envelope[] = [];
-  let serverKey: Uint8Array | null = null;
-  const opened = new Promise<void>((resolve, reject) => {
-    ws.onmessage = (ev) => {
-      const env = decodeEnvelope(new Uint8Array(ev.data as ArrayBuffer));
-      received.push(env);
-      if (env.type === "hello" && !serverKey) {
-        const h = decodeHello(env.payload);
-        assert.deepEqual(h.echo, challenge);
-        serverKey = env.from;
-        ws.send(encodeEnvelope(id.sign({
-          magic: MAGIC,
-          type: "hello",
-          to: env.from,
-          payload: encodeHello({
-            echo: h.challenge,
-            challenge: new Uint8Array(32),
-            services: 2,
-            listenUrl: "",
-            height: 0,
-            userAgent: "test",
-          }),
-        })));
-        resolve();
-      }
-    };
-    ws.onerror = () => reject(new Error("ws error"));
-    closed.then(() => reject(new Error("closed before hello")));
-  });
-  await opened;
-  return {
-    ws,
-    closed,
-    received,
-    serverKey: serverKey! as Uint8Array,
-    send: (env: Envelope) => ws.send(encodeEnvelope(env)),
-  };
 }
 
 function post(r: TestRelay, body: BodyInit, ip?: string, type = "application/json") {
@@ -251,7 +203,8 @@ Deno.test({
       assert.equal(res.status, 400);
       assert.equal(await err(res), "envelope/link-local");
 
-      res = await post(r, encodeEnvelope(mk()), "10.0.0.3", "application/octet-stream");
+      const bin = encodeEnvelope(mk()) as Uint8Array<ArrayBuffer>;
+      res = await post(r, bin, "10.0.0.3", "application/octet-stream");
       assert.equal(res.status, 202);
       const good = mk();
       res = await post(r, JSON.stringify(envelopeToJson(good)), "10.0.0.3");
