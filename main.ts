@@ -7,6 +7,7 @@ import { registerNodeCommand, registerWalletCommands } from "./relay/cli.ts";
 import { registerGenerateCommand, registerModelCommands } from "./compute/cli.ts";
 import { registerVerifyCommand } from "./verifier-wasm/cli.ts";
 import { registerDevnetCommand } from "./relay/devnet.ts";
+import { createMinerPool } from "./compute/miner_pool.ts";
 // -- role registrations (one import per role module) --
 
 /** Builds the CLI program with every subcommand registered. */
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .option("--log-level <level>", "log level: debug, info, warning, error", Deno.env.get("CAMELID_LOG") ?? "info")
     .option("--log-json", "structured JSON Lines logs on stderr")
     .showHelpAfterError();
-  registerNodeCommand(program);
+  registerNodeCommand(program, async (kind) => kind === "wasm" ? (await createMinerPool()).search : undefined);
   registerWalletCommands(program);
   registerDevnetCommand(program);
   registerModelCommands(program);

@@ -7,6 +7,7 @@ import { fromHex } from "../chain/bytes.ts";
 import { decodeAddress } from "../chain/keys.ts";
 import { buildPayment } from "../chain/wallet.ts";
 import { startNode } from "./node.ts";
+import type { NonceSearcher } from "../chain/miner.ts";
 import { passphraseFromEnvironment, readKeystore, unlockWalletFile, walletPath, writeNewKeystore } from "./wallet_file.ts";
 
 /** Default data directory of a network. */
@@ -16,8 +17,11 @@ export function defaultDataDir(network: string): string {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** Registers `node`: start a full node. */
-export function registerNodeCommand(program: Command, extra?: (options: Record<string, unknown>) => Record<string, unknown>): void {
+/** Makes the miner's nonce searcher of a `--miner` kind (undefined: the TypeScript loop). */
+export type SearcherFactory = (kind: string) => Promise<NonceSearcher | undefined>;
+
+/** Registers `node`: start a full node. `searcherFactory` supplies the `--miner wasm` searcher. */
+export function registerNodeCommand(program: Command, searcherFactory?: SearcherFactory): void {
   program.command("node")
     .description("start a full node: chain in Deno KV, HTTP API, miner")
     .addOption(new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"))
@@ -28,6 +32,7 @@ export function registerNodeCommand(program: Command, extra?: (options: Record<s
     .option("--mine-to <address>", "mine to this address instead of the node wallet")
     .option("--seed <url>", "seed node URL (repeatable)", collect, [])
     .option("--peers-config <file>", "peer configuration file (JSON)")
+    .addOption(new Option("--miner <kind>", "nonce search: wasm (SIMD kernel, one worker per core) or ts").choices(["wasm", "ts"]).default("wasm"))
     .action(async (opts) => {
       const options = {
         network: opts.network,
@@ -40,7 +45,8 @@ export function registerNodeCommand(program: Command, extra?: (options: Record<s
         peersConfig: opts.peersConfig,
       };
       if (options.mineTo) decodeAddress(options.mineTo);
-      const node = await startNode({ ...options, ...extra?.(options) });
+      const searcher = options.mine && searcherFactory ? await searcherFactory(opts.miner) : undefined;
+      const node = await startNode({ ...options, searcher });
       const stop = async () => {
         await node.close();
         Deno.exit(0);

@@ -9,6 +9,7 @@ import { networkParams } from "../chain/params.ts";
 import { payToAddressScript } from "../chain/script.ts";
 import { type MiningLoop, type NonceSearcher, startMining } from "../chain/miner.ts";
 import { createApp } from "./app.ts";
+import { createProgress } from "../chain/progress.ts";
 import { ensureNodeWallet } from "./wallet_file.ts";
 import { NetworkService } from "./network.ts"; // network wiring (relay/network.ts)
 
@@ -107,9 +108,16 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   if (options.mine) {
     mineTo = options.mineTo ?? (await ensureNodeWallet(options.dataDir, params.name)).address;
     log.info("Mining to {address}", { address: mineTo });
+    const pace = params.retargetInterval === 0;
+    const progress = pace ? null : createProgress({ label: "mining", unit: "hashes" });
+    const started = Date.now();
     miner = startMining(chain, payToAddressScript(mineTo), {
       searcher: options.searcher,
-      pace: params.retargetInterval === 0,
+      pace,
+      onProgress: progress
+        ? (hashes) => progress.update(hashes, `${Math.round(hashes / Math.max(0.001, (Date.now() - started) / 1000))} H/s`)
+        : undefined,
+      onBlock: () => progress?.done(),
     });
   }
   return {
