@@ -13,7 +13,9 @@ export function isMoneyRange(v: bigint): boolean {
  */
 export function parseCoins(text: string): bigint {
   if (typeof text !== "string" || !/^\d+(\.\d{1,8})?$/.test(text.trim())) {
-    throw new RangeError(`invalid amount "${text}": expected a decimal number of coins with at most 8 decimals`);
+    throw new RangeError(
+      `invalid amount "${text}": expected a decimal number of coins with at most 8 decimals`,
+    );
   }
   const [whole, frac = ""] = text.trim().split(".");
   const units = BigInt(whole) * COIN + BigInt(frac.padEnd(8, "0"));

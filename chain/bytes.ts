@@ -96,7 +96,9 @@ export class ByteWriter {
 
   /** Appends a little-endian u32. */
   u32(v: number): this {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`u32 out of range: ${v}`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+      throw new RangeError(`u32 out of range: ${v}`);
+    }
     this.#reserve(4);
     this.#view.setUint32(this.#len, v, true);
     this.#len += 4;
@@ -251,12 +253,17 @@ export class ByteReader {
       }
       v = Number(big);
     }
-    if (v > max) throw new DecodeError("decode/too-large", `${this.what}: value ${v} exceeds ${max}`);
+    if (v > max) {
+      throw new DecodeError("decode/too-large", `${this.what}: value ${v} exceeds ${max}`);
+    }
     return v;
   }
 
   #nonMinimal(): never {
-    throw new DecodeError("decode/non-minimal-varint", `${this.what}: non-minimal CompactSize varint`);
+    throw new DecodeError(
+      "decode/non-minimal-varint",
+      `${this.what}: non-minimal CompactSize varint`,
+    );
   }
 
   /** Reads exactly `n` bytes (a copy). */

@@ -3,8 +3,21 @@ import fc from "fast-check";
 import { ByteReader, ByteWriter, fromHex, toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
 import { decodeTransaction, encodeTransaction, type Transaction, txid } from "./tx.ts";
-import { decodeBlock, decodeHeader, encodeBlock, encodeHeader, genesisBlock, merkleRoot } from "./block.ts";
-import { addressFromPublicKey, decodeAddress, publicKeyOf, signDigest, verifyDigest } from "./keys.ts";
+import {
+  decodeBlock,
+  decodeHeader,
+  encodeBlock,
+  encodeHeader,
+  genesisBlock,
+  merkleRoot,
+} from "./block.ts";
+import {
+  addressFromPublicKey,
+  decodeAddress,
+  publicKeyOf,
+  signDigest,
+  verifyDigest,
+} from "./keys.ts";
 import { bitsToTarget, targetToBits } from "./pow.ts";
 import { networkParams } from "./params.ts";
 import { formatCoins, parseCoins } from "./amount.ts";
@@ -19,7 +32,10 @@ function decodeVarint(hex: string): number {
 
 function assertDecodeError(fn: () => unknown, code?: string): void {
   assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof DecodeError || e instanceof RangeError, `expected DecodeError/RangeError, got ${e}`);
+    assert.ok(
+      e instanceof DecodeError || e instanceof RangeError,
+      `expected DecodeError/RangeError, got ${e}`,
+    );
     if (code) assert.equal((e as DecodeError).code, code);
     return true;
   });
@@ -40,7 +56,9 @@ Deno.test("transactions: vectors decode to their txids and invalid encodings are
     assert.equal(txid(tx), v.txid);
     assert.equal(toHex(encodeTransaction(tx)), v.hex);
   }
-  for (const v of vectors.transaction.invalid) assertDecodeError(() => decodeTransaction(fromHex(v.hex)), v.code);
+  for (const v of vectors.transaction.invalid) {
+    assertDecodeError(() => decodeTransaction(fromHex(v.hex)), v.code);
+  }
   assert.throws(() => decodeTransaction(new Uint8Array(100_001)), RangeError);
 });
 
@@ -76,7 +94,9 @@ Deno.test("addresses match Bitcoin P2PKH vectors and bad addresses get typed err
     assert.equal(addressFromPublicKey(publicKeyOf(sk)), v.address);
     assert.equal(toHex(decodeAddress(v.address)).length, 40);
   }
-  for (const v of vectors.address.invalid) assertDecodeError(() => decodeAddress(v.address), v.code);
+  for (const v of vectors.address.invalid) {
+    assertDecodeError(() => decodeAddress(v.address), v.code);
+  }
   assert.throws(() => addressFromPublicKey(new Uint8Array(65)), RangeError);
 });
 
@@ -100,28 +120,38 @@ Deno.test("compact bits match Bitcoin's vectors", () => {
     assert.equal(bitsToTarget(Number(v.bits)).toString(16), v.target);
     assert.equal(targetToBits(BigInt("0x" + v.target)), Number(v.bits));
   }
-  for (const v of vectors.bits.invalid) assertDecodeError(() => bitsToTarget(Number(v.bits)), "pow/bad-bits");
+  for (const v of vectors.bits.invalid) {
+    assertDecodeError(() => bitsToTarget(Number(v.bits)), "pow/bad-bits");
+  }
 });
 
 Deno.test("coin amounts parse strictly and format without trailing zeros", () => {
   assert.equal(parseCoins("1.5"), 150_000_000n);
   assert.equal(parseCoins("0.00000001"), 1n);
   assert.equal(formatCoins(150_000_000n), "1.5");
-  for (const bad of ["-1", "1.000000001", "abc", "", "21000001"]) assert.throws(() => parseCoins(bad), RangeError, bad);
+  for (const bad of ["-1", "1.000000001", "abc", "", "21000001"]) {
+    assert.throws(() => parseCoins(bad), RangeError, bad);
+  }
 });
 
 const txArb = fc.record({
   version: fc.nat(0xffffffff),
   inputs: fc.array(
     fc.record({
-      prevout: fc.record({ txid: fc.uint8Array({ minLength: 32, maxLength: 32 }), vout: fc.nat(0xffffffff) }),
+      prevout: fc.record({
+        txid: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        vout: fc.nat(0xffffffff),
+      }),
       scriptSig: fc.uint8Array({ maxLength: 300 }),
       sequence: fc.nat(0xffffffff),
     }),
     { maxLength: 5 },
   ),
   outputs: fc.array(
-    fc.record({ value: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), scriptPubKey: fc.uint8Array({ maxLength: 300 }) }),
+    fc.record({
+      value: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      scriptPubKey: fc.uint8Array({ maxLength: 300 }),
+    }),
     { maxLength: 5 },
   ),
   lockTime: fc.nat(0xffffffff),

@@ -36,7 +36,11 @@ export function signDigest(digest: Uint8Array, secretKey: Uint8Array): Uint8Arra
  * Verifies a compact 64-byte signature over a 32-byte digest. High-S signatures and malformed keys
  * are rejected (returns false), never thrown.
  */
-export function verifyDigest(signature: Uint8Array, digest: Uint8Array, publicKey: Uint8Array): boolean {
+export function verifyDigest(
+  signature: Uint8Array,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
   if (signature.length !== 64 || digest.length !== 32 || publicKey.length !== 33) return false;
   try {
     return secp.verify(signature, digest, publicKey, { prehash: false, lowS: true });
@@ -60,7 +64,9 @@ export function isValidPublicKey(publicKey: Uint8Array): boolean {
 export function addressFromPublicKey(publicKey: Uint8Array): string {
   if (!(publicKey instanceof Uint8Array)) throw new TypeError("publicKey must be a Uint8Array");
   if (publicKey.length !== 33 || (publicKey[0] !== 2 && publicKey[0] !== 3)) {
-    throw new RangeError(`publicKey must be a 33-byte compressed key, got ${publicKey.length} bytes`);
+    throw new RangeError(
+      `publicKey must be a 33-byte compressed key, got ${publicKey.length} bytes`,
+    );
   }
   return addressFromHash(hash160(publicKey));
 }
@@ -84,13 +90,22 @@ export function decodeAddress(address: string): Uint8Array {
   try {
     payload = bs58check.decode(address);
   } catch {
-    throw new DecodeError("address/invalid", `not a valid Base58Check address: "${address.slice(0, 64)}"`);
+    throw new DecodeError(
+      "address/invalid",
+      `not a valid Base58Check address: "${address.slice(0, 64)}"`,
+    );
   }
   if (payload.length !== 21) {
-    throw new DecodeError("address/length", `address payload must be 21 bytes, got ${payload.length}`);
+    throw new DecodeError(
+      "address/length",
+      `address payload must be 21 bytes, got ${payload.length}`,
+    );
   }
   if (payload[0] !== ADDRESS_VERSION) {
-    throw new DecodeError("address/version", `unknown address version 0x${payload[0].toString(16)}`);
+    throw new DecodeError(
+      "address/version",
+      `unknown address version 0x${payload[0].toString(16)}`,
+    );
   }
   return payload.slice(1);
 }

@@ -36,7 +36,10 @@ async function deriveKey(passphrase: string, kdf: KeystoreFile["kdf"]): Promise<
     p: kdf.p,
     dkLen: 32,
   });
-  return crypto.subtle.importKey("raw", new Uint8Array(raw), "AES-GCM", false, ["encrypt", "decrypt"]);
+  return crypto.subtle.importKey("raw", new Uint8Array(raw), "AES-GCM", false, [
+    "encrypt",
+    "decrypt",
+  ]);
 }
 
 /** Seals `secretKey` (a new random one by default) under `passphrase`. */
@@ -47,10 +50,18 @@ export async function createKeystore(
 ): Promise<KeystoreFile> {
   if (typeof passphrase !== "string") throw new TypeError("passphrase must be a string");
   const publicKey = publicKeyOf(secretKey);
-  const kdf = { name: "scrypt" as const, N, r: 8, p: 1, salt: toHex(crypto.getRandomValues(new Uint8Array(16))) };
+  const kdf = {
+    name: "scrypt" as const,
+    N,
+    r: 8,
+    p: 1,
+    salt: toHex(crypto.getRandomValues(new Uint8Array(16))),
+  };
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const key = await deriveKey(passphrase, kdf);
-  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new Uint8Array(secretKey)));
+  const ct = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new Uint8Array(secretKey)),
+  );
   return {
     version: 1,
     address: addressFromPublicKey(publicKey),
@@ -64,11 +75,17 @@ export async function createKeystore(
 /** Checks the shape of a parsed keystore file; throws `KeystoreError` (`keystore/malformed`). */
 export function parseKeystore(json: unknown): KeystoreFile {
   const k = json as KeystoreFile;
-  const ok = k && k.version === 1 && typeof k.address === "string" && typeof k.publicKey === "string" &&
+  const ok = k && k.version === 1 && typeof k.address === "string" &&
+    typeof k.publicKey === "string" &&
     k.kdf?.name === "scrypt" && Number.isInteger(k.kdf.N) && Number.isInteger(k.kdf.r) &&
     Number.isInteger(k.kdf.p) && typeof k.kdf.salt === "string" && typeof k.iv === "string" &&
     typeof k.ciphertext === "string";
-  if (!ok) throw new KeystoreError("keystore/malformed", "keystore file is not a CamelidCoin keystore (version 1)");
+  if (!ok) {
+    throw new KeystoreError(
+      "keystore/malformed",
+      "keystore file is not a CamelidCoin keystore (version 1)",
+    );
+  }
   return k;
 }
 
@@ -77,9 +94,18 @@ export async function unlockKeystore(file: KeystoreFile, passphrase: string): Pr
   const key = await deriveKey(passphrase, file.kdf);
   let secret: Uint8Array;
   try {
-    secret = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: new Uint8Array(fromHex(file.iv)) }, key, new Uint8Array(fromHex(file.ciphertext))));
+    secret = new Uint8Array(
+      await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: new Uint8Array(fromHex(file.iv)) },
+        key,
+        new Uint8Array(fromHex(file.ciphertext)),
+      ),
+    );
   } catch {
-    throw new KeystoreError("keystore/bad-passphrase", "wrong passphrase (or the keystore is damaged)");
+    throw new KeystoreError(
+      "keystore/bad-passphrase",
+      "wrong passphrase (or the keystore is damaged)",
+    );
   }
   if (toHex(publicKeyOf(secret)) !== file.publicKey) {
     throw new KeystoreError("keystore/mismatch", "keystore secret does not match its public key");

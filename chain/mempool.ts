@@ -80,18 +80,25 @@ export class Mempool {
     for (const input of entry.tx.inputs) {
       const other = this.#spends.get(outpointKey(toHex(input.prevout.txid), input.prevout.vout));
       if (other) {
-        throw new ValidationError("mempool/conflict", `input already spent by mempool transaction ${other}`);
+        throw new ValidationError(
+          "mempool/conflict",
+          `input already spent by mempool transaction ${other}`,
+        );
       }
     }
     this.#insert(entry);
-    const evicted: string[] = [];
+    const evicted: MempoolEntry[] = [];
     while (this.#bytes > this.maxBytes) {
       const worst = this.#lowestFeeRate();
       if (!worst) break;
-      for (const gone of this.remove(worst.txid, true)) evicted.push(gone.txid);
+      evicted.push(...this.remove(worst.txid, true));
     }
-    if (evicted.includes(entry.txid)) {
-      throw new ValidationError("mempool/full", "mempool is full and the fee rate is too low to enter");
+    if (evicted.some((e) => e.txid === entry.txid)) {
+      for (const e of evicted) if (e.txid !== entry.txid) this.#insert(e);
+      throw new ValidationError(
+        "mempool/full",
+        "mempool is full and the fee rate is too low to enter",
+      );
     }
   }
 
@@ -133,7 +140,9 @@ export class Mempool {
    * parents it spends, within `maxBytes`.
    */
   select(maxBytes: number): MempoolEntry[] {
-    const sorted = [...this.#entries.values()].sort((a, b) => b.feeRate - a.feeRate || a.added - b.added);
+    const sorted = [...this.#entries.values()].sort((a, b) =>
+      b.feeRate - a.feeRate || a.added - b.added
+    );
     const chosen: MempoolEntry[] = [];
     const included = new Set<string>();
     let used = 0;

@@ -28,7 +28,12 @@ export type NonceSearcher = (
 ) => Promise<number | null>;
 
 /** The plain TypeScript nonce search (the baseline the WASM kernel is measured against). */
-export function searchNoncesTs(header: Uint8Array, target: Uint8Array, start: number, count: number): number | null {
+export function searchNoncesTs(
+  header: Uint8Array,
+  target: Uint8Array,
+  start: number,
+  count: number,
+): number | null {
   const h = header.slice();
   const view = new DataView(h.buffer);
   const t = hashToBigInt(target);
@@ -47,11 +52,22 @@ export const tsSearcher: NonceSearcher = (header, target, start, count) =>
   Promise.resolve(searchNoncesTs(header, target, start, count));
 
 /** Builds the coinbase of a block at `height`. */
-export function coinbaseTransaction(height: number, value: bigint, payTo: Uint8Array, extraNonce: number): Transaction {
-  const scriptSig = new ByteWriter(16).u32(height).u32(extraNonce).bytes(new TextEncoder().encode("camelid")).finish();
+export function coinbaseTransaction(
+  height: number,
+  value: bigint,
+  payTo: Uint8Array,
+  extraNonce: number,
+): Transaction {
+  const scriptSig = new ByteWriter(16).u32(height).u32(extraNonce).bytes(
+    new TextEncoder().encode("camelid"),
+  ).finish();
   return {
     version: 1,
-    inputs: [{ prevout: { txid: new Uint8Array(32), vout: COINBASE_VOUT }, scriptSig, sequence: 0xffffffff }],
+    inputs: [{
+      prevout: { txid: new Uint8Array(32), vout: COINBASE_VOUT },
+      scriptSig,
+      sequence: 0xffffffff,
+    }],
     outputs: [{ value, scriptPubKey: payTo }],
     lockTime: 0,
     jobId: NO_JOB,
@@ -65,7 +81,12 @@ export function createBlockTemplate(node: ChainNode, payTo: Uint8Array, extraNon
   const height = tip.height + 1;
   const picked = node.mempool.select(MAX_BLOCK_SIZE - 1000);
   const fees = picked.reduce((s, e) => s + e.fee, 0n);
-  const coinbase = coinbaseTransaction(height, blockSubsidy(height, node.params) + fees, payTo, extraNonce);
+  const coinbase = coinbaseTransaction(
+    height,
+    blockSubsidy(height, node.params) + fees,
+    payTo,
+    extraNonce,
+  );
   const txs = [coinbase, ...picked.map((e) => e.tx)];
   const time = Math.max(Math.floor(Date.now() / 1000), node.medianTimePast(parent) + 1);
   return {
@@ -100,7 +121,11 @@ export interface MineOptions {
  * Mines one block on the current tip: searches nonces in batches, bumping the extra nonce when the
  * nonce space is exhausted. Returns the encoded block, or null when aborted or the tip changed.
  */
-export async function mineBlock(node: ChainNode, payTo: Uint8Array, options: MineOptions = {}): Promise<Uint8Array | null> {
+export async function mineBlock(
+  node: ChainNode,
+  payTo: Uint8Array,
+  options: MineOptions = {},
+): Promise<Uint8Array | null> {
   const searcher = options.searcher ?? tsSearcher;
   const batch = options.batch ?? 20_000;
   const startTip = node.tip().hash;
@@ -143,7 +168,11 @@ export interface MiningLoop {
 }
 
 /** Mines continuously on the node's tip, submitting each block found to the node. */
-export function startMining(node: ChainNode, payTo: Uint8Array, options: MiningLoopOptions = {}): MiningLoop {
+export function startMining(
+  node: ChainNode,
+  payTo: Uint8Array,
+  options: MiningLoopOptions = {},
+): MiningLoop {
   const controller = new AbortController();
   let found = 0;
   const sleep = (ms: number) =>

@@ -23,6 +23,7 @@ import { blockWork, retargetBits } from "./pow.ts";
 import { scriptAddress } from "./script.ts";
 import {
   addressKey,
+  batchMutations,
   ChainStore,
   chunkMutations,
   coinFromValue,
@@ -30,7 +31,6 @@ import {
   decodeUndo,
   encodeUndo,
   type IndexEntry,
-  batchMutations,
   type Mutation,
   utxoKey,
 } from "./store.ts";
@@ -133,7 +133,9 @@ export class ChainNode {
       await this.#finishPending(pending.op, pending.hash);
     }
     const tip = await this.store.getTip();
-    if (!tip || !this.#index.has(tip)) throw new CamelidError("store/corrupt", "chain tip missing from index");
+    if (!tip || !this.#index.has(tip)) {
+      throw new CamelidError("store/corrupt", "chain tip missing from index");
+    }
     this.#active = [];
     for (let e: IndexEntry | undefined = this.#index.get(tip); e; e = this.#index.get(e.prev)) {
       this.#active[e.height] = e.hash;
@@ -269,7 +271,12 @@ export class ChainNode {
     const block = await this.getBlock(loc.block);
     if (!block) return null;
     const tx = block.txs[loc.index];
-    return { tx, bytes: encodeTransaction(tx), blockHash: loc.block, height: this.#index.get(loc.block)!.height };
+    return {
+      tx,
+      bytes: encodeTransaction(tx),
+      blockHash: loc.block,
+      height: this.#index.get(loc.block)!.height,
+    };
   }
 
   /** Unspent outputs paying to `address` on the active chain. */
@@ -288,10 +295,18 @@ export class ChainNode {
     let total = 0n;
     let count = 0;
     const lines: string[] = [];
-    for await (const e of this.store.kv.list<{ v: bigint; s: Uint8Array; h: number; c: boolean }>({ prefix: ["utxo"] })) {
+    for await (
+      const e of this.store.kv.list<{ v: bigint; s: Uint8Array; h: number; c: boolean }>({
+        prefix: ["utxo"],
+      })
+    ) {
       total += e.value.v;
       count++;
-      lines.push(`${String(e.key[1])}:${String(e.key[2])}:${e.value.v}:${toHex(e.value.s)}:${e.value.h}:${e.value.c}`);
+      lines.push(
+        `${String(e.key[1])}:${String(e.key[2])}:${e.value.v}:${
+          toHex(e.value.s)
+        }:${e.value.h}:${e.value.c}`,
+      );
     }
     lines.sort();
     return { total, count, digest: toHex(sha256(new TextEncoder().encode(lines.join("\n")))) };
@@ -300,16 +315,29 @@ export class ChainNode {
   /** Compact bits required of a child of `parent`. */
   nextBits(parent: IndexEntry): number {
     const p = this.params;
-    if (p.retargetInterval === 0 || (parent.height + 1) % p.retargetInterval !== 0) return parent.bits;
+    if (p.retargetInterval === 0 || (parent.height + 1) % p.retargetInterval !== 0) {
+      return parent.bits;
+    }
     let first = parent;
-    for (let i = 0; i < p.retargetInterval - 1 && first.height > 0; i++) first = this.#index.get(first.prev)!;
-    return retargetBits(parent.bits, parent.time - first.time, p.retargetInterval * p.targetSpacing, p.powLimitBits);
+    for (let i = 0; i < p.retargetInterval - 1 && first.height > 0; i++) {
+      first = this.#index.get(first.prev)!;
+    }
+    return retargetBits(
+      parent.bits,
+      parent.time - first.time,
+      p.retargetInterval * p.targetSpacing,
+      p.powLimitBits,
+    );
   }
 
   /** Median time of the last 11 blocks ending at `entry`. */
   medianTimePast(entry: IndexEntry): number {
     const times: number[] = [];
-    for (let e: IndexEntry | undefined = entry; e && times.length < MEDIAN_TIME_SPAN; e = this.#index.get(e.prev)) {
+    for (
+      let e: IndexEntry | undefined = entry;
+      e && times.length < MEDIAN_TIME_SPAN;
+      e = this.#index.get(e.prev)
+    ) {
       times.push(e.time);
       if (e.height === 0) break;
     }
@@ -330,7 +358,9 @@ export class ChainNode {
     const hash = blockHash(block.header);
     const known = this.#index.get(hash);
     if (known) {
-      if (known.invalid) throw new ValidationError("block/known-invalid", `block ${hash} is known to be invalid`);
+      if (known.invalid) {
+        throw new ValidationError("block/known-invalid", `block ${hash} is known to be invalid`);
+      }
       return { status: "duplicate", hash };
     }
     if (this.#orphans.has(hash)) return { status: "duplicate", hash };
@@ -346,12 +376,28 @@ export class ChainNode {
     return result;
   }
 
-  async #acceptBlock(block: Block, bytes: Uint8Array, hash: string, parent: IndexEntry): Promise<BlockResult> {
-    if (parent.invalid) throw new ValidationError("block/bad-prevblk", `parent ${parent.hash} is invalid`);
-    checkHeaderContext(block.header, this.nextBits(parent), this.medianTimePast(parent), this.#now(), this.params);
+  async #acceptBlock(
+    block: Block,
+    bytes: Uint8Array,
+    hash: string,
+    parent: IndexEntry,
+  ): Promise<BlockResult> {
+    if (parent.invalid) {
+      throw new ValidationError("block/bad-prevblk", `parent ${parent.hash} is invalid`);
+    }
+    checkHeaderContext(
+      block.header,
+      this.nextBits(parent),
+      this.medianTimePast(parent),
+      this.#now(),
+      this.params,
+    );
     const height = parent.height + 1;
     if (coinbaseHeight(block.txs[0]) !== height) {
-      throw new ValidationError("block/bad-cb-height", `coinbase does not commit to height ${height}`);
+      throw new ValidationError(
+        "block/bad-cb-height",
+        `coinbase does not commit to height ${height}`,
+      );
     }
     const chunks = chunkMutations(["blk", hash], bytes);
     const entry: IndexEntry = {
@@ -369,7 +415,8 @@ export class ChainNode {
     this.#addToIndex(entry);
     const failures = await this.#activateBestChain();
     if (entry.invalid) {
-      throw failures.get(hash) ?? new ValidationError("block/bad-prevblk", `block ${hash} extends an invalid block`);
+      throw failures.get(hash) ??
+        new ValidationError("block/bad-prevblk", `block ${hash} extends an invalid block`);
     }
     return { status: this.isActive(hash) ? "connected" : "side", hash };
   }
@@ -447,10 +494,14 @@ export class ChainNode {
     if (this.tip().hash === oldTip) return failures;
     for (const h of connected) {
       if (!this.isActive(h)) continue;
-      this.events.dispatchEvent(new CustomEvent("block", { detail: { hash: h, height: this.#index.get(h)!.height } }));
+      this.events.dispatchEvent(
+        new CustomEvent("block", { detail: { hash: h, height: this.#index.get(h)!.height } }),
+      );
     }
     if (disconnectedTxs.length) {
-      this.events.dispatchEvent(new CustomEvent("reorg", { detail: { from: oldTip, to: this.tip().hash } }));
+      this.events.dispatchEvent(
+        new CustomEvent("reorg", { detail: { from: oldTip, to: this.tip().hash } }),
+      );
       let back = 0;
       for (const tx of disconnectedTxs) {
         try {
@@ -491,9 +542,15 @@ export class ChainNode {
       const id = txid(tx);
       if (i > 0) {
         if (tx.lockTime !== 0 && tx.lockTime >= e.height) {
-          throw new ValidationError("tx/non-final", `transaction ${id} is locked until height ${tx.lockTime}`);
+          throw new ValidationError(
+            "tx/non-final",
+            `transaction ${id} is locked until height ${tx.lockTime}`,
+          );
         }
-        const outpoints = tx.inputs.map((inp) => ({ txid: toHex(inp.prevout.txid), vout: inp.prevout.vout }));
+        const outpoints = tx.inputs.map((inp) => ({
+          txid: toHex(inp.prevout.txid),
+          vout: inp.prevout.vout,
+        }));
         const stored = await this.store.getCoins(outpoints);
         const coins = outpoints.map((o, j) => {
           const key = `${o.txid}:${o.vout}`;
@@ -508,13 +565,21 @@ export class ChainNode {
       }
       tx.outputs.forEach((out, vout) => {
         if (scriptAddress(out.scriptPubKey) === null) return;
-        created.set(`${id}:${vout}`, { value: out.value, scriptPubKey: out.scriptPubKey, height: e.height, coinbase: i === 0 });
+        created.set(`${id}:${vout}`, {
+          value: out.value,
+          scriptPubKey: out.scriptPubKey,
+          height: e.height,
+          coinbase: i === 0,
+        });
       });
     }
     const coinbaseOut = block.txs[0].outputs.reduce((s, o) => s + o.value, 0n);
     const allowed = blockSubsidy(e.height, this.params) + fees;
     if (coinbaseOut > allowed) {
-      throw new ValidationError("block/bad-cb-amount", `coinbase pays ${coinbaseOut}, more than subsidy + fees ${allowed}`);
+      throw new ValidationError(
+        "block/bad-cb-amount",
+        `coinbase pays ${coinbaseOut}, more than subsidy + fees ${allowed}`,
+      );
     }
     const undoChunks = chunkMutations(["undo", e.hash], encodeUndo(undo));
     const muts = this.#connectMutations(block, e, undo);
@@ -562,7 +627,15 @@ export class ChainNode {
       tx.outputs.forEach((out, vout) => {
         const addr = scriptAddress(out.scriptPubKey);
         if (!addr) return;
-        put(utxoKey(id, vout), coinValue({ value: out.value, scriptPubKey: out.scriptPubKey, height: e.height, coinbase: i === 0 }));
+        put(
+          utxoKey(id, vout),
+          coinValue({
+            value: out.value,
+            scriptPubKey: out.scriptPubKey,
+            height: e.height,
+            coinbase: i === 0,
+          }),
+        );
         put(addressKey(addr, id, vout), true);
       });
       put(["txi", id], { block: e.hash, index: i });
@@ -627,7 +700,10 @@ export class ChainNode {
     if (e.height === 0) throw new CamelidError("chain/genesis", "cannot disconnect genesis");
     const block = (await this.getBlock(e.hash))!;
     const muts = this.#disconnectMutations(block, await this.#readUndo(e.hash));
-    const finish: Mutation[] = [{ key: ["main", e.height], value: null }, { key: ["tip"], value: e.prev }];
+    const finish: Mutation[] = [{ key: ["main", e.height], value: null }, {
+      key: ["tip"],
+      value: e.prev,
+    }];
     await this.store.apply([{ key: ["pending"], value: { op: "disconnect", hash: e.hash } }]);
     await this.store.apply(muts);
     await this.store.apply([...finish, { key: ["pending"], value: null }]);
@@ -677,30 +753,52 @@ export class ChainNode {
   async #acceptTx(bytes: Uint8Array, announce: boolean): Promise<{ txid: string }> {
     const tx = decodeTransaction(bytes);
     const id = txid(tx);
-    if (this.mempool.has(id)) throw new ValidationError("tx/duplicate", `transaction ${id} is already in the mempool`);
+    if (this.mempool.has(id)) {
+      throw new ValidationError("tx/duplicate", `transaction ${id} is already in the mempool`);
+    }
     checkTransaction(tx);
-    if (isCoinbase(tx)) throw new ValidationError("tx/coinbase", "a coinbase cannot enter the mempool");
+    if (isCoinbase(tx)) {
+      throw new ValidationError("tx/coinbase", "a coinbase cannot enter the mempool");
+    }
     const confirmed = (await this.store.kv.get<{ block: string }>(["txi", id])).value;
     if (confirmed && this.isActive(confirmed.block)) {
       throw new ValidationError("tx/duplicate", `transaction ${id} is already confirmed`);
     }
     const height = this.tip().height + 1;
     if (tx.lockTime !== 0 && tx.lockTime >= height) {
-      throw new ValidationError("tx/non-final", `transaction is locked until height ${tx.lockTime}`);
+      throw new ValidationError(
+        "tx/non-final",
+        `transaction is locked until height ${tx.lockTime}`,
+      );
     }
     const outpoints = tx.inputs.map((i) => ({ txid: toHex(i.prevout.txid), vout: i.prevout.vout }));
     for (const o of outpoints) {
       const other = this.mempool.spender(o.txid, o.vout);
-      if (other) throw new ValidationError("mempool/conflict", `output ${o.txid}:${o.vout} is already spent by ${other}`);
+      if (other) {
+        throw new ValidationError(
+          "mempool/conflict",
+          `output ${o.txid}:${o.vout} is already spent by ${other}`,
+        );
+      }
     }
     const stored = await this.store.getCoins(outpoints);
     const coins = outpoints.map((o, j) => stored[j] ?? this.#mempoolCoin(o.txid, o.vout, height));
     const fee = checkTxInputs(tx, coins, height, this.params);
     const feeRate = Number(fee) / bytes.length;
     if (feeRate < this.minRelayFeeRate) {
-      throw new ValidationError("tx/fee-too-low", `fee rate ${feeRate.toFixed(2)} is below the minimum ${this.minRelayFeeRate} per byte`);
+      throw new ValidationError(
+        "tx/fee-too-low",
+        `fee rate ${feeRate.toFixed(2)} is below the minimum ${this.minRelayFeeRate} per byte`,
+      );
     }
-    const entry: MempoolEntry = { txid: id, tx, bytes: bytes.slice(), fee, feeRate, added: Date.now() };
+    const entry: MempoolEntry = {
+      txid: id,
+      tx,
+      bytes: bytes.slice(),
+      fee,
+      feeRate,
+      added: Date.now(),
+    };
     this.mempool.add(entry);
     this.#verifiedTx.add(id);
     if (announce) this.events.dispatchEvent(new CustomEvent("tx", { detail: { txid: id } }));

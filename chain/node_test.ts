@@ -3,7 +3,15 @@ import { ValidationError } from "./errors.ts";
 import { COIN, networkParams } from "./params.ts";
 import { blockSubsidy } from "./validation.ts";
 import { decodeBlock, encodeBlock } from "./block.ts";
-import { coinbaseOf, makeBlock, mine, newKey, openDevNode, solve, spend } from "../tests/chain_helpers.ts";
+import {
+  coinbaseOf,
+  makeBlock,
+  mine,
+  newKey,
+  openDevNode,
+  solve,
+  spend,
+} from "../tests/chain_helpers.ts";
 import { createBlockTemplate } from "./miner.ts";
 import { ChainNode } from "./node.ts";
 import { fromHex } from "./bytes.ts";
@@ -31,7 +39,10 @@ Deno.test("mined coins mature, can be spent, and fees go to the next miner", asy
     const bob = newKey();
     const [first] = await mine(node, alice, 1);
     const cb = await coinbaseOf(node, first);
-    const pay = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], [{ value: 10n * COIN, script: bob.script }, {
+    const pay = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], [{
+      value: 10n * COIN,
+      script: bob.script,
+    }, {
       value: 39n * COIN,
       script: alice.script,
     }]);
@@ -43,7 +54,11 @@ Deno.test("mined coins mature, can be spent, and fees go to the next miner", asy
     assert.equal(node.mempool.size, 0);
     const block = decodeBlock((await node.getBlockBytes(withPay))!);
     assert.equal(block.txs.length, 2);
-    assert.equal(block.txs[0].outputs[0].value, SUBSIDY + COIN, "coinbase claims subsidy + 1 coin fee");
+    assert.equal(
+      block.txs[0].outputs[0].value,
+      SUBSIDY + COIN,
+      "coinbase claims subsidy + 1 coin fee",
+    );
     const loc = await node.getTransaction(pay.id);
     assert.equal(loc?.blockHash, withPay);
     await expectTotals(node);
@@ -73,22 +88,50 @@ Deno.test("mempool rejects double spends, bad signatures, overspends and low fee
     tampered.tx.outputs[0].value = 49n * COIN + 1n;
     const { encodeTransaction } = await import("./tx.ts");
     await assertRejects(node.processTx(encodeTransaction(tampered.tx)), "tx/bad-signature");
-    await assertRejects(node.processTx(spend(alice, coin, [{ value: 51n * COIN, script: alice.script }]).bytes), "tx/in-below-out");
-    await assertRejects(node.processTx(spend(alice, coin, [{ value: SUBSIDY, script: alice.script }]).bytes), "tx/fee-too-low");
     await assertRejects(
-      node.processTx(spend(alice, [{ txid: "ab".repeat(32), vout: 0, value: SUBSIDY }], [{ value: COIN, script: alice.script }]).bytes),
+      node.processTx(spend(alice, coin, [{ value: 51n * COIN, script: alice.script }]).bytes),
+      "tx/in-below-out",
+    );
+    await assertRejects(
+      node.processTx(spend(alice, coin, [{ value: SUBSIDY, script: alice.script }]).bytes),
+      "tx/fee-too-low",
+    );
+    await assertRejects(
+      node.processTx(
+        spend(alice, [{ txid: "ab".repeat(32), vout: 0, value: SUBSIDY }], [{
+          value: COIN,
+          script: alice.script,
+        }]).bytes,
+      ),
       "tx/missing-inputs",
     );
-    await assertRejects(node.processTx(spend(alice, [...coin, ...coin], [{ value: COIN, script: alice.script }]).bytes), "tx/duplicate-inputs");
     await assertRejects(
-      node.processTx(spend(alice, coin, [{ value: 21_000_001n * COIN, script: alice.script }]).bytes),
+      node.processTx(
+        spend(alice, [...coin, ...coin], [{ value: COIN, script: alice.script }]).bytes,
+      ),
+      "tx/duplicate-inputs",
+    );
+    await assertRejects(
+      node.processTx(
+        spend(alice, coin, [{ value: 21_000_001n * COIN, script: alice.script }]).bytes,
+      ),
       "tx/output-too-large",
     );
     await assertRejects(
-      node.processTx(spend(alice, coin, [{ value: 20_000_000n * COIN, script: alice.script }, { value: 20_000_000n * COIN, script: alice.script }]).bytes),
+      node.processTx(
+        spend(alice, coin, [{ value: 20_000_000n * COIN, script: alice.script }, {
+          value: 20_000_000n * COIN,
+          script: alice.script,
+        }]).bytes,
+      ),
       "tx/value-overflow",
     );
-    await assertRejects(node.processTx(spend(alice, coin, [{ value: COIN, script: new Uint8Array([9, 1, 2]) }]).bytes), "tx/bad-output-script");
+    await assertRejects(
+      node.processTx(
+        spend(alice, coin, [{ value: COIN, script: new Uint8Array([9, 1, 2]) }]).bytes,
+      ),
+      "tx/bad-output-script",
+    );
     assert.equal(node.mempool.size, 0, "nothing entered the mempool");
   } finally {
     close();
@@ -104,7 +147,10 @@ Deno.test("blocks breaking consensus rules are rejected with named reasons and c
     const cases: [string, (b: ReturnType<typeof decodeBlock>) => void][] = [
       ["block/bad-cb-amount", (b) => b.txs[0].outputs[0].value += 1n],
       ["block/time-too-new", (b) => b.header.time = Math.floor(Date.now() / 1000) + 3 * 3600],
-      ["block/time-too-old", (b) => b.header.time = node.medianTimePast(node.entry(node.tip().hash)!)],
+      [
+        "block/time-too-old",
+        (b) => b.header.time = node.medianTimePast(node.entry(node.tip().hash)!),
+      ],
       ["block/bad-diffbits", (b) => b.header.bits = 0x207ffffe],
       ["block/multiple-coinbase", (b) => {
         const second = structuredClone(b.txs[0]);
@@ -120,7 +166,11 @@ Deno.test("blocks breaking consensus rules are rejected with named reasons and c
       const bytes = solve(block);
       await assert.rejects(node.processBlock(bytes), (e: unknown) => {
         if (!(e instanceof ValidationError)) throw new Error(`case ${code}: ${e}`);
-        assert.equal((e as ValidationError).code, code, `case ${code}: got ${(e as Error).message}`);
+        assert.equal(
+          (e as ValidationError).code,
+          code,
+          `case ${code}: got ${(e as Error).message}`,
+        );
         return true;
       });
     }
@@ -131,7 +181,12 @@ Deno.test("blocks breaking consensus rules are rejected with named reasons and c
     const { searchNoncesTs } = await import("./miner.ts");
     const { encodeHeader } = await import("./block.ts");
     const { bitsToTarget, targetToBytes } = await import("./pow.ts");
-    bad.header.nonce = searchNoncesTs(encodeHeader(bad.header), targetToBytes(bitsToTarget(bad.header.bits)), 0, 1 << 20)!;
+    bad.header.nonce = searchNoncesTs(
+      encodeHeader(bad.header),
+      targetToBytes(bitsToTarget(bad.header.bits)),
+      0,
+      1 << 20,
+    )!;
     await assert.rejects(node.processBlock(encodeBlock(bad)), { code: "block/bad-merkle-root" });
     // Bad proof of work: a nonce that misses the target.
     const weak = decodeBlock(makeBlock(node, miner));
@@ -154,17 +209,27 @@ Deno.test("a block duplicating its last transaction pair (CVE-2012-2459) is reje
     const [first] = await mine(node, alice, 1);
     await mine(node, alice, node.params.coinbaseMaturity);
     const cb = await coinbaseOf(node, first);
-    const pay = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], [{ value: 49n * COIN, script: alice.script }]);
+    const pay = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], [{
+      value: 49n * COIN,
+      script: alice.script,
+    }]);
     await node.processTx(pay.bytes);
     const block = createBlockTemplate(node, alice.script);
     // 3 txs -> the last is paired with itself; appending a copy keeps the root identical.
-    const pay2 = spend(alice, [{ txid: pay.id, vout: 0, value: 49n * COIN }], [{ value: 48n * COIN, script: alice.script }]);
+    const pay2 = spend(alice, [{ txid: pay.id, vout: 0, value: 49n * COIN }], [{
+      value: 48n * COIN,
+      script: alice.script,
+    }]);
     block.txs.push(pay2.tx);
     const good = solve(block);
     const mutated = decodeBlock(good);
     mutated.txs.push(mutated.txs[2]);
     await assert.rejects(node.processBlock(encodeBlock(mutated)), { code: "block/mutated" });
-    assert.equal((await node.processBlock(good)).status, "connected", "the honest block still connects");
+    assert.equal(
+      (await node.processBlock(good)).status,
+      "connected",
+      "the honest block still connects",
+    );
   } finally {
     close();
   }
@@ -179,7 +244,10 @@ Deno.test("the most-work branch wins a reorg and the losing branch's transaction
     const shared = await mine(a.node, alice, 7);
     for (const h of shared) await b.node.processBlock((await a.node.getBlockBytes(h))!);
     const cb = await coinbaseOf(a.node, shared[0]);
-    const pay = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], [{ value: 20n * COIN, script: bob.script }, {
+    const pay = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], [{
+      value: 20n * COIN,
+      script: bob.script,
+    }, {
       value: 29n * COIN,
       script: alice.script,
     }]);
@@ -192,7 +260,9 @@ Deno.test("the most-work branch wins a reorg and the losing branch's transaction
     assert.equal(a.node.isActive(branchA[0]), false);
     assert.ok(a.node.mempool.has(pay.id), "the payment is back in the mempool");
     assert.equal(await a.node.getTransaction(pay.id).then((l) => l?.blockHash), null);
-    const bobCoins = await a.node.getAddressCoins((await import("./script.ts")).scriptAddress(bob.script)!);
+    const bobCoins = await a.node.getAddressCoins(
+      (await import("./script.ts")).scriptAddress(bob.script)!,
+    );
     assert.equal(bobCoins.length, 2, "bob holds the two coinbases of branch B");
     await expectTotals(a.node);
     // Mining on A now confirms the returned payment on the winning branch.
@@ -213,7 +283,9 @@ Deno.test("orphan blocks are held until their parent arrives, then connected", a
     const k = newKey();
     const hashes = await mine(a.node, k, 4);
     const blocks = await Promise.all(hashes.map((h) => a.node.getBlockBytes(h)));
-    for (const bytes of blocks.slice(1).reverse()) assert.equal((await b.node.processBlock(bytes!)).status, "orphan");
+    for (const bytes of blocks.slice(1).reverse()) {
+      assert.equal((await b.node.processBlock(bytes!)).status, "orphan");
+    }
     assert.equal((await b.node.processBlock(blocks[0]!)).status, "connected");
     assert.equal(b.node.tip().hash, hashes[3]);
   } finally {
@@ -249,7 +321,10 @@ Deno.test("genesis blocks of every network carry valid proof of work", async () 
   const { checkProofOfWork } = await import("./pow.ts");
   for (const n of ["main", "test", "dev"]) {
     const p = networkParams(n);
-    assert.ok(checkProofOfWork(headerHashBytes(genesisBlock(p).header), p.genesis.bits, p.powLimitBits), n);
+    assert.ok(
+      checkProofOfWork(headerHashBytes(genesisBlock(p).header), p.genesis.bits, p.powLimitBits),
+      n,
+    );
   }
   void fromHex;
 });

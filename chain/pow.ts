@@ -20,7 +20,10 @@ export function bitsToTarget(bits: number): bigint {
     target = BigInt(mantissa) << BigInt(8 * (exponent - 3));
   }
   if (target >= 1n << 256n) {
-    throw new DecodeError("pow/bad-bits", `compact target 0x${bits.toString(16)} overflows 256 bits`);
+    throw new DecodeError(
+      "pow/bad-bits",
+      `compact target 0x${bits.toString(16)} overflows 256 bits`,
+    );
   }
   return target;
 }

@@ -49,7 +49,9 @@ export function createProgress(options: ProgressOptions): Progress {
       const frac = Math.min(1, current / options.total);
       const width = Math.max(10, Math.min(30, columns - options.label.length - 40));
       const filled = Math.round(frac * width);
-      text = `${options.label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${current}/${options.total}${unit}`;
+      text = `${options.label} [${"#".repeat(filled)}${
+        "-".repeat(width - filled)
+      }] ${current}/${options.total}${unit}`;
     } else {
       text = `${options.label} ${current}${unit}`;
     }

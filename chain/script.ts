@@ -55,11 +55,16 @@ export function parseOutputScript(script: Uint8Array): OutputScript {
   switch (script[0]) {
     case TEMPLATE_PAY_TO_ADDRESS:
       if (script.length !== 21) {
-        throw new DecodeError("script/length", `pay-to-address script must be 21 bytes, got ${script.length}`);
+        throw new DecodeError(
+          "script/length",
+          `pay-to-address script must be 21 bytes, got ${script.length}`,
+        );
       }
       return { type: "pay-to-address", pubKeyHash: script.slice(1) };
     case TEMPLATE_UNSPENDABLE:
-      if (script.length > 81) throw new DecodeError("script/length", "unspendable script over 81 bytes");
+      if (script.length > 81) {
+        throw new DecodeError("script/length", "unspendable script over 81 bytes");
+      }
       return { type: "unspendable", data: script.slice(1) };
     default:
       throw new DecodeError(

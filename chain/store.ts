@@ -83,7 +83,9 @@ export function coinFromValue(v: StoredCoin): Coin {
 export function encodeUndo(coins: Coin[]): Uint8Array {
   const w = new ByteWriter(coins.length * 40 + 8);
   w.varint(coins.length);
-  for (const c of coins) w.u64(c.value).varBytes(c.scriptPubKey).u32(c.height).u8(c.coinbase ? 1 : 0);
+  for (const c of coins) {
+    w.u64(c.value).varBytes(c.scriptPubKey).u32(c.height).u8(c.coinbase ? 1 : 0);
+  }
   return w.finish();
 }
 
@@ -121,7 +123,9 @@ export const MAX_VALUE_BYTES = 600_000;
 
 function keyBytes(key: Deno.KvKey): number {
   let n = 8;
-  for (const part of key) n += part instanceof Uint8Array ? part.length + 2 : String(part).length + 4;
+  for (const part of key) {
+    n += part instanceof Uint8Array ? part.length + 2 : String(part).length + 4;
+  }
   return n;
 }
 
@@ -144,7 +148,10 @@ export function batchMutations(mutations: Mutation[]): Mutation[][] {
   for (const m of mutations) {
     const k = keyBytes(m.key);
     const v = m.value === null ? 0 : valueBytes(m.value);
-    if (cur.length && (cur.length >= MAX_MUTATIONS || keys + k > MAX_KEY_BYTES || values + v > MAX_VALUE_BYTES)) {
+    if (
+      cur.length &&
+      (cur.length >= MAX_MUTATIONS || keys + k > MAX_KEY_BYTES || values + v > MAX_VALUE_BYTES)
+    ) {
       out.push(cur);
       cur = [];
       keys = 0;

@@ -63,7 +63,9 @@ export function writeTransaction(w: ByteWriter, tx: Transaction): void {
   w.varint(tx.inputs.length);
   for (const input of tx.inputs) {
     if (input.prevout.txid.length !== 32) throw new RangeError("prevout txid must be 32 bytes");
-    w.bytes(input.prevout.txid).u32(input.prevout.vout).varBytes(input.scriptSig).u32(input.sequence);
+    w.bytes(input.prevout.txid).u32(input.prevout.vout).varBytes(input.scriptSig).u32(
+      input.sequence,
+    );
   }
   w.varint(tx.outputs.length);
   for (const output of tx.outputs) w.u64(output.value).varBytes(output.scriptPubKey);
@@ -108,7 +110,9 @@ export function readTransaction(r: ByteReader): Transaction {
 export function decodeTransaction(bytes: Uint8Array): Transaction {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("transaction bytes must be a Uint8Array");
   if (bytes.length > MAX_TX_SIZE) {
-    throw new RangeError(`transaction is ${bytes.length} bytes, over the ${MAX_TX_SIZE}-byte limit`);
+    throw new RangeError(
+      `transaction is ${bytes.length} bytes, over the ${MAX_TX_SIZE}-byte limit`,
+    );
   }
   const r = new ByteReader(bytes, "transaction");
   const tx = readTransaction(r);

@@ -5,11 +5,17 @@
 
 import { ValidationError } from "./errors.ts";
 import { isMoneyRange } from "./amount.ts";
-import { encodeBlock, headerHashBytes, blockMerkleRoot, type Block, type BlockHeader } from "./block.ts";
+import {
+  type Block,
+  type BlockHeader,
+  blockMerkleRoot,
+  encodeBlock,
+  headerHashBytes,
+} from "./block.ts";
 import { encodeTransaction, isCoinbase, signatureHash, type Transaction, txid } from "./tx.ts";
 import { MAX_BLOCK_SIZE, MAX_MONEY, MAX_TX_SIZE, type NetworkParams } from "./params.ts";
 import { checkProofOfWork } from "./pow.ts";
-import { PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH, parseOutputScript } from "./script.ts";
+import { parseOutputScript, PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH } from "./script.ts";
 import { publicKeyMatchesHash, verifyDigest } from "./keys.ts";
 import { toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
@@ -41,7 +47,9 @@ export function blockSubsidy(height: number, params: NetworkParams): bigint {
 export function checkTransaction(tx: Transaction): void {
   if (tx.inputs.length === 0) fail("tx/no-inputs", "transaction has no inputs");
   if (tx.outputs.length === 0) fail("tx/no-outputs", "transaction has no outputs");
-  if (encodeTransaction(tx).length > MAX_TX_SIZE) fail("tx/oversize", "transaction over size limit");
+  if (encodeTransaction(tx).length > MAX_TX_SIZE) {
+    fail("tx/oversize", "transaction over size limit");
+  }
   let total = 0n;
   for (const [i, out] of tx.outputs.entries()) {
     if (out.value < 0n) fail("tx/negative-output", `output ${i} is negative`);
@@ -62,7 +70,9 @@ export function checkTransaction(tx: Transaction): void {
   }
   if (isCoinbase(tx)) {
     const n = tx.inputs[0].scriptSig.length;
-    if (n < 4 || n > 100) fail("tx/bad-coinbase-length", `coinbase scriptSig of ${n} bytes (4..100)`);
+    if (n < 4 || n > 100) {
+      fail("tx/bad-coinbase-length", `coinbase scriptSig of ${n} bytes (4..100)`);
+    }
   } else {
     for (const input of tx.inputs) {
       if (input.prevout.vout === 0xffffffff && input.prevout.txid.every((b) => b === 0)) {
@@ -87,7 +97,12 @@ export function checkTxInputs(
   let valueIn = 0n;
   for (const [i, coin] of coins.entries()) {
     const prev = tx.inputs[i].prevout;
-    if (!coin) fail("tx/missing-inputs", `input ${i} spends missing or spent output ${toHex(prev.txid)}:${prev.vout}`);
+    if (!coin) {
+      fail(
+        "tx/missing-inputs",
+        `input ${i} spends missing or spent output ${toHex(prev.txid)}:${prev.vout}`,
+      );
+    }
     if (coin.coinbase && spendHeight - coin.height < params.coinbaseMaturity) {
       fail(
         "tx/premature-coinbase-spend",
@@ -95,11 +110,15 @@ export function checkTxInputs(
       );
     }
     valueIn += coin.value;
-    if (!isMoneyRange(coin.value) || !isMoneyRange(valueIn)) fail("tx/input-value-overflow", "input values out of range");
+    if (!isMoneyRange(coin.value) || !isMoneyRange(valueIn)) {
+      fail("tx/input-value-overflow", "input values out of range");
+    }
     if (verifyScripts) verifyInputScript(tx, i, coin);
   }
   const valueOut = tx.outputs.reduce((s, o) => s + o.value, 0n);
-  if (valueIn < valueOut) fail("tx/in-below-out", `inputs ${valueIn} are less than outputs ${valueOut}`);
+  if (valueIn < valueOut) {
+    fail("tx/in-below-out", `inputs ${valueIn} are less than outputs ${valueOut}`);
+  }
   return valueIn - valueOut;
 }
 
@@ -111,10 +130,15 @@ export function verifyInputScript(tx: Transaction, index: number, coin: Coin): v
   } catch (e) {
     fail("tx/bad-spent-script", `input ${index}: ${(e as Error).message}`);
   }
-  if (script.type !== "pay-to-address") fail("tx/unspendable", `input ${index} spends an unspendable output`);
+  if (script.type !== "pay-to-address") {
+    fail("tx/unspendable", `input ${index} spends an unspendable output`);
+  }
   const sig = tx.inputs[index].scriptSig;
   if (sig.length !== PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH) {
-    fail("tx/bad-script-sig", `input ${index}: scriptSig must be 97 bytes (signature || public key)`);
+    fail(
+      "tx/bad-script-sig",
+      `input ${index}: scriptSig must be 97 bytes (signature || public key)`,
+    );
   }
   const pubkey = sig.subarray(64);
   if (!publicKeyMatchesHash(pubkey, script.pubKeyHash)) {
@@ -135,11 +159,17 @@ export function checkBlock(block: Block, params: NetworkParams): void {
   if (encodeBlock(block).length > MAX_BLOCK_SIZE) fail("block/oversize", "block over size limit");
   const merkle = blockMerkleRoot(block.txs);
   if (merkle.mutated) fail("block/mutated", "Merkle tree has a duplicated pair (CVE-2012-2459)");
-  if (toHex(merkle.root) !== toHex(block.header.merkleRoot)) fail("block/bad-merkle-root", "Merkle root mismatch");
-  if (!isCoinbase(block.txs[0])) fail("block/first-not-coinbase", "first transaction is not a coinbase");
+  if (toHex(merkle.root) !== toHex(block.header.merkleRoot)) {
+    fail("block/bad-merkle-root", "Merkle root mismatch");
+  }
+  if (!isCoinbase(block.txs[0])) {
+    fail("block/first-not-coinbase", "first transaction is not a coinbase");
+  }
   const ids = new Set<string>();
   for (const [i, tx] of block.txs.entries()) {
-    if (i > 0 && isCoinbase(tx)) fail("block/multiple-coinbase", `transaction ${i} is a second coinbase`);
+    if (i > 0 && isCoinbase(tx)) {
+      fail("block/multiple-coinbase", `transaction ${i} is a second coinbase`);
+    }
     checkTransaction(tx);
     const id = txid(tx);
     if (ids.has(id)) fail("block/duplicate-tx", `transaction ${id} appears twice`);
@@ -156,13 +186,22 @@ export function checkHeaderContext(
   params: NetworkParams,
 ): void {
   if (header.bits !== expectedBits) {
-    fail("block/bad-diffbits", `bits 0x${header.bits.toString(16)}, expected 0x${expectedBits.toString(16)}`);
+    fail(
+      "block/bad-diffbits",
+      `bits 0x${header.bits.toString(16)}, expected 0x${expectedBits.toString(16)}`,
+    );
   }
   if (header.time <= medianTimePast) {
-    fail("block/time-too-old", `time ${header.time} is not after the median time past ${medianTimePast}`);
+    fail(
+      "block/time-too-old",
+      `time ${header.time} is not after the median time past ${medianTimePast}`,
+    );
   }
   if (header.time > now + params.maxFutureBlockTime) {
-    fail("block/time-too-new", `time ${header.time} is more than ${params.maxFutureBlockTime}s in the future`);
+    fail(
+      "block/time-too-new",
+      `time ${header.time} is more than ${params.maxFutureBlockTime}s in the future`,
+    );
   }
 }
 

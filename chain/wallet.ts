@@ -42,7 +42,10 @@ export function buildPayment(req: PaymentRequest): { tx: Transaction; bytes: Uin
   if (req.amount <= 0n) throw new RangeError("amount must be positive");
   if (req.fee < 0n) throw new RangeError("fee must not be negative");
   const need = req.amount + req.fee;
-  const sorted = [...req.utxos].sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
+  const sorted = [...req.utxos].sort((
+    a,
+    b,
+  ) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
   const chosen: WalletUtxo[] = [];
   let total = 0n;
   for (const u of sorted) {
@@ -51,18 +54,27 @@ export function buildPayment(req: PaymentRequest): { tx: Transaction; bytes: Uin
     total += u.value;
   }
   if (total < need) {
-    throw new ValidationError("wallet/insufficient-funds", `spendable balance ${total} is below amount + fee ${need}`);
+    throw new ValidationError(
+      "wallet/insufficient-funds",
+      `spendable balance ${total} is below amount + fee ${need}`,
+    );
   }
   const change = total - need;
   const from = addressFromPublicKey(publicKeyOf(req.secretKey));
   const tx: Transaction = {
     version: 1,
-    inputs: chosen.map((u) => ({ prevout: { txid: fromHex(u.txid, 32), vout: u.vout }, scriptSig: new Uint8Array(0), sequence: 0xffffffff })),
+    inputs: chosen.map((u) => ({
+      prevout: { txid: fromHex(u.txid, 32), vout: u.vout },
+      scriptSig: new Uint8Array(0),
+      sequence: 0xffffffff,
+    })),
     outputs: [{ value: req.amount, scriptPubKey: payToAddressScript(req.to) }],
     lockTime: 0,
     jobId: req.jobId ?? NO_JOB,
   };
   if (change > 0n) tx.outputs.push({ value: change, scriptPubKey: payToAddressScript(from) });
-  chosen.forEach((u, i) => signPayToAddressInput(tx, i, { value: u.value, scriptPubKey: u.scriptPubKey }, req.secretKey));
+  chosen.forEach((u, i) =>
+    signPayToAddressInput(tx, i, { value: u.value, scriptPubKey: u.scriptPubKey }, req.secretKey)
+  );
   return { tx, bytes: encodeTransaction(tx) };
 }

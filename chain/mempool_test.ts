@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { Mempool, type MempoolEntry } from "./mempool.ts";
+import { NO_JOB, type Transaction } from "./tx.ts";
+import { ValidationError } from "./errors.ts";
+import { toHex } from "./bytes.ts";
+
+function entry(
+  id: string,
+  feeRate: number,
+  spends: { txid: string; vout: number }[],
+  size = 100,
+): MempoolEntry {
+  const tx: Transaction = {
+    version: 1,
+    inputs: spends.map((s) => ({
+      prevout: {
+        txid: Uint8Array.from(s.txid.match(/../g)!.map((h) => parseInt(h, 16))),
+        vout: s.vout,
+      },
+      scriptSig: new Uint8Array(0),
+      sequence: 0,
+    })),
+    outputs: [{ value: 1n, scriptPubKey: new Uint8Array(21) }],
+    lockTime: 0,
+    jobId: NO_JOB,
+  };
+  return {
+    txid: id,
+    tx,
+    bytes: new Uint8Array(size),
+    fee: BigInt(feeRate * size),
+    feeRate,
+    added: Date.now(),
+  };
+}
+
+const id = (n: number) => toHex(new Uint8Array(32).fill(n));
+
+Deno.test("mempool: double spends conflict, selection follows fee rate and puts parents first", () => {
+  const pool = new Mempool(10_000);
+  pool.add(entry(id(1), 5, [{ txid: id(100), vout: 0 }]));
+  assert.throws(
+    () => pool.add(entry(id(2), 50, [{ txid: id(100), vout: 0 }])),
+    (e: unknown) => (e as ValidationError).code === "mempool/conflict",
+  );
+  pool.add(entry(id(3), 20, [{ txid: id(101), vout: 0 }]));
+  pool.add(entry(id(4), 90, [{ txid: id(1), vout: 0 }])); // child of a low-fee parent
+  assert.deepEqual(pool.select(10_000).map((e) => e.txid), [id(3), id(1), id(4)]);
+  assert.deepEqual(pool.select(150).map((e) => e.txid), [id(3)], "size bound respected");
+});
+
+Deno.test("mempool: over its size bound it evicts the lowest fee rate with its descendants", () => {
+  const pool = new Mempool(300);
+  pool.add(entry(id(1), 1, [{ txid: id(100), vout: 0 }]));
+  pool.add(entry(id(2), 10, [{ txid: id(1), vout: 0 }]));
+  pool.add(entry(id(3), 5, [{ txid: id(101), vout: 0 }]));
+  pool.add(entry(id(4), 7, [{ txid: id(102), vout: 0 }]));
+  assert.equal(pool.has(id(1)), false, "lowest fee rate evicted");
+  assert.equal(pool.has(id(2)), false, "its child left with it");
+  assert.deepEqual([pool.has(id(3)), pool.has(id(4))], [true, true]);
+  assert.equal(pool.bytes, 200);
+  assert.throws(
+    () => pool.add(entry(id(5), 2, [{ txid: id(103), vout: 0 }], 200)),
+    (e: unknown) => (e as ValidationError).code === "mempool/full",
+  );
+  assert.equal(pool.has(id(5)), false);
+  assert.equal(pool.spender(id(103), 0), undefined, "a refused entry leaves no spend behind");
+});
