@@ -144,6 +144,8 @@ function installLogger(llama: LlamaSymbols): void {
  */
 export function loadLibrary(opts: LibraryOptions = {}): LlamaLibrary {
   const dir = resolveLibraryDir(opts);
+  const ggmlPath = findLib(dir, "libggml");
+  const llamaPath = findLib(dir, "libllama");
   if (loaded) {
     if (loaded.dir !== dir) {
       throw new LlamaError(
@@ -153,8 +155,6 @@ export function loadLibrary(opts: LibraryOptions = {}): LlamaLibrary {
     }
     return loaded;
   }
-  const ggmlPath = findLib(dir, "libggml");
-  const llamaPath = findLib(dir, "libllama");
   let ggml: Deno.DynamicLibrary<typeof GGML_SYMBOLS>;
   let llama: Deno.DynamicLibrary<typeof LLAMA_SYMBOLS>;
   try {
