@@ -7,6 +7,8 @@
 
 import assert from "node:assert/strict";
 import { makeFixture } from "../compute/fixture.ts";
+import { prefillLogits } from "../compute/generate.ts";
+import { loadModel } from "../compute/llama/llama.ts";
 import { writeGGUF } from "../compute/gguf_writer.ts";
 import { f32ToF16, GGMLType, type GGUFFile, readGGUF, tensorToF32 } from "./gguf.ts";
 import { KernelModelError, llamaHParams, WasmLlama } from "./kernel.ts";
@@ -187,6 +189,60 @@ for (const dtype of ["f32", "f16", "q8_0"] as const) {
     assert.equal(mirrored.argmaxAgree, PROMPT.length);
     // The mirrored pass is closer to the kernel than the plain one is.
     assert.ok(mirrored.maxDiff < plain.maxDiff, `${mirrored.maxDiff} vs ${plain.maxDiff}`);
+  });
+}
+
+/** Per-position max abs diff of two logits sets. */
+function perPosition(a: ArrayLike<number>[], b: ArrayLike<number>[]): number[] {
+  return a.map((row, i) => {
+    let m = 0;
+    for (let j = 0; j < row.length; j++) m = Math.max(m, Math.abs(row[j] - b[i][j]));
+    return m;
+  });
+}
+
+const median = (v: number[]) => v.slice().sort((x, y) => x - y)[Math.floor(v.length / 2)];
+
+for (const dtype of ["f32", "f16", "q8_0"] as const) {
+  Deno.test(`${dtype} fixture: WASM logits match llama.cpp's (1 thread, no flash attention)`, async () => {
+    const g = fixture(dtype, 5n);
+    const dir = await Deno.makeTempDir();
+    const tokens = Array.from({ length: 32 }, (_, i) => (i * 37 + 5) % 260);
+    const all = tokens.map((_, i) => i);
+    let ref: Float32Array[];
+    try {
+      await Deno.writeFile(`${dir}/m.gguf`, g);
+      const model = await loadModel(`${dir}/m.gguf`);
+      try {
+        ref = await prefillLogits(model, tokens, all, { threads: 1 });
+      } finally {
+        await model.free();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    const mirrored = perPosition((await WasmLlama.load(g)).logitsAt(tokens, all), ref);
+    const wasm = (await WasmLlama.load(g)).logitsAt(tokens, all);
+    const plain = perPosition(
+      (await WasmLlama.load(g, { mirrorLlamaCpp: false })).logitsAt(tokens, all),
+      ref,
+    );
+    const maxDiff = Math.max(...mirrored);
+    const agree = wasm.filter((row, i) => argmax(row) === argmax(ref[i])).length;
+    console.log(
+      `${dtype}: max abs diff ${maxDiff.toExponential(2)}, median ${
+        median(mirrored).toExponential(2)
+      } (plain f32 activations: ${median(plain).toExponential(2)}), argmax ${agree}/32`,
+    );
+    // llama.cpp's own arithmetic, step by step: most positions agree to float noise; a value
+    // that lands on the other side of an f16 / q8_0 rounding boundary moves a few positions.
+    assert.ok(median(mirrored) < 1e-4, `median ${median(mirrored)}`);
+    assert.ok(maxDiff < 0.15, `max abs diff ${maxDiff}`);
+    if (dtype !== "f32") assert.ok(median(plain) > 10 * median(mirrored));
+    // Same top token, except within the measured noise of a tie.
+    wasm.forEach((row, i) => {
+      assert.ok(ref[i][argmax(ref[i])] - ref[i][argmax(row)] <= 2 * maxDiff, `position ${i}`);
+    });
   });
 }
 

@@ -99,27 +99,33 @@ pub unsafe fn axpy(o: *mut f32, p: f32, v: *const f32, n: usize) {
     }
 }
 
+/// Runs `f4`/`f1` over token tiles of TB rows: for each tile and weight row `r`, `prep(r)`
+/// yields the row in the form the dot kernels read (the stored row, or a converted copy reused
+/// by every token of the tile), then tokens go four at a time with a one-token tail. `f1` sums
+/// in the same order as one lane of `f4`, so results never depend on the tiling.
 #[inline(always)]
-unsafe fn tile<F4, F1>(t: usize, n_out: usize, y: *mut f32, f4: F4, f1: F1)
+unsafe fn tile<P, F4, F1>(t: usize, n_out: usize, y: *mut f32, prep: P, f4: F4, f1: F1)
 where
-    F4: Fn(usize, usize) -> [f32; 4],
-    F1: Fn(usize, usize) -> f32,
+    P: Fn(usize) -> *const u8,
+    F4: Fn(*const u8, usize) -> [f32; 4],
+    F1: Fn(*const u8, usize) -> f32,
 {
     const TB: usize = 32;
     let mut t0 = 0;
     while t0 < t {
         let tn = if t - t0 < TB { t - t0 } else { TB };
         for r in 0..n_out {
+            let row = prep(r);
             let mut i = 0;
             while i + 4 <= tn {
-                let v = f4(r, t0 + i);
+                let v = f4(row, t0 + i);
                 for (k, vk) in v.iter().enumerate() {
                     *y.add((t0 + i + k) * n_out + r) = *vk;
                 }
                 i += 4;
             }
             while i < tn {
-                *y.add((t0 + i) * n_out + r) = f1(r, t0 + i);
+                *y.add((t0 + i) * n_out + r) = f1(row, t0 + i);
                 i += 1;
             }
         }
@@ -171,97 +177,108 @@ unsafe fn dot1_f32(w: *const f32, x: *const f32, n: usize) -> f32 {
     s
 }
 
-unsafe fn dot1_f16(w: *const u16, x: *const f32, n: usize) -> f32 {
-    let mut a0 = f32x4_splat(0.0);
-    let mut i = 0;
-    while i + 4 <= n {
-        a0 = f32x4_add(a0, f32x4_mul(ld_f16x4(w.add(i)), ld(x.add(i))));
-        i += 4;
-    }
-    let mut s = hsum(a0);
-    while i < n {
-        s += f16_to_f32(*w.add(i)) * *x.add(i);
-        i += 1;
-    }
-    s
-}
-
-unsafe fn dot4_f16(w: *const u16, x: *const f32, stride: usize, n: usize) -> [f32; 4] {
-    let (x0, x1, x2, x3) = (x, x.add(stride), x.add(2 * stride), x.add(3 * stride));
-    let mut a0 = f32x4_splat(0.0);
-    let mut a1 = a0;
-    let mut a2 = a0;
-    let mut a3 = a0;
-    let mut i = 0;
-    while i + 4 <= n {
-        let wv = ld_f16x4(w.add(i));
-        a0 = f32x4_add(a0, f32x4_mul(wv, ld(x0.add(i))));
-        a1 = f32x4_add(a1, f32x4_mul(wv, ld(x1.add(i))));
-        a2 = f32x4_add(a2, f32x4_mul(wv, ld(x2.add(i))));
-        a3 = f32x4_add(a3, f32x4_mul(wv, ld(x3.add(i))));
-        i += 4;
-    }
-    let mut s = [hsum(a0), hsum(a1), hsum(a2), hsum(a3)];
-    while i < n {
-        let wi = f16_to_f32(*w.add(i));
-        s[0] += wi * *x0.add(i);
-        s[1] += wi * *x1.add(i);
-        s[2] += wi * *x2.add(i);
-        s[3] += wi * *x3.add(i);
-        i += 1;
-    }
-    s
-}
-
 #[inline(always)]
 unsafe fn blk_d(b: *const u8) -> f32 {
     f16_to_f32(core::ptr::read_unaligned(b as *const u16))
 }
 
-/// Integer dot of one q8_0 weight block (pre-widened halves) with 32 int8 activations.
+/// Converts an f16 row of `n` values to f32.
+unsafe fn f16_row(w: *const u16, n: usize, out: *mut f32) {
+    let mut i = 0;
+    while i + 4 <= n {
+        v128_store(out.add(i) as *mut v128, ld_f16x4(w.add(i)));
+        i += 4;
+    }
+    while i < n {
+        *out.add(i) = f16_to_f32(core::ptr::read_unaligned(w.add(i)));
+        i += 1;
+    }
+}
+
+/// Dequantizes a q8_0 row of `n` values to f32 (`d * q` in f32).
+unsafe fn q8_row_f32(w: *const u8, n: usize, out: *mut f32) {
+    for b in 0..n / QK8_0 {
+        let wb = w.add(b * Q8_0_BYTES);
+        let d = f32x4_splat(blk_d(wb));
+        for h in 0..2 {
+            let q = v128_load(wb.add(2 + 16 * h) as *const v128);
+            let lo = i16x8_extend_low_i8x16(q);
+            let hi = i16x8_extend_high_i8x16(q);
+            let o = out.add(b * QK8_0 + 16 * h);
+            let parts = [
+                i32x4_extend_low_i16x8(lo),
+                i32x4_extend_high_i16x8(lo),
+                i32x4_extend_low_i16x8(hi),
+                i32x4_extend_high_i16x8(hi),
+            ];
+            for (j, pj) in parts.iter().enumerate() {
+                v128_store(o.add(4 * j) as *mut v128, f32x4_mul(f32x4_convert_i32x4(*pj), d));
+            }
+        }
+    }
+}
+
+/// Widens a q8_0 row of `n` values to i16 quants `qs[n]` followed by f32 scales `ds[n/32]`.
+unsafe fn q8_row_i16(w: *const u8, n: usize, qs: *mut i16, ds: *mut f32) {
+    for b in 0..n / QK8_0 {
+        let wb = w.add(b * Q8_0_BYTES);
+        *ds.add(b) = blk_d(wb);
+        for h in 0..2 {
+            let q = v128_load(wb.add(2 + 16 * h) as *const v128);
+            let o = qs.add(b * QK8_0 + 16 * h);
+            v128_store(o as *mut v128, i16x8_extend_low_i8x16(q));
+            v128_store(o.add(8) as *mut v128, i16x8_extend_high_i8x16(q));
+        }
+    }
+}
+
+/// Integer dot of 32 widened weight quants with 32 widened activation quants.
 #[inline(always)]
-unsafe fn qdot(w: &[v128; 4], xq: *const i8) -> v128 {
-    let x0 = v128_load(xq as *const v128);
-    let x1 = v128_load(xq.add(16) as *const v128);
-    let s0 = i32x4_dot_i16x8(w[0], i16x8_extend_low_i8x16(x0));
-    let s1 = i32x4_dot_i16x8(w[1], i16x8_extend_high_i8x16(x0));
-    let s2 = i32x4_dot_i16x8(w[2], i16x8_extend_low_i8x16(x1));
-    let s3 = i32x4_dot_i16x8(w[3], i16x8_extend_high_i8x16(x1));
+unsafe fn qdot(w: &[v128; 4], xq: *const i16) -> v128 {
+    let s0 = i32x4_dot_i16x8(w[0], v128_load(xq as *const v128));
+    let s1 = i32x4_dot_i16x8(w[1], v128_load(xq.add(8) as *const v128));
+    let s2 = i32x4_dot_i16x8(w[2], v128_load(xq.add(16) as *const v128));
+    let s3 = i32x4_dot_i16x8(w[3], v128_load(xq.add(24) as *const v128));
     i32x4_add(i32x4_add(s0, s1), i32x4_add(s2, s3))
 }
 
 #[inline(always)]
-unsafe fn widen_block(b: *const u8) -> [v128; 4] {
-    let w0 = v128_load(b.add(2) as *const v128);
-    let w1 = v128_load(b.add(18) as *const v128);
+unsafe fn wblock(wq: *const i16) -> [v128; 4] {
     [
-        i16x8_extend_low_i8x16(w0),
-        i16x8_extend_high_i8x16(w0),
-        i16x8_extend_low_i8x16(w1),
-        i16x8_extend_high_i8x16(w1),
+        v128_load(wq as *const v128),
+        v128_load(wq.add(8) as *const v128),
+        v128_load(wq.add(16) as *const v128),
+        v128_load(wq.add(24) as *const v128),
     ]
 }
 
-unsafe fn dot1_q8q8(w: *const u8, xq: *const i8, xd: *const f32, nb: usize) -> f32 {
+/// q8_0 x q8_0 dot as ggml's x86 kernel: per block, the exact integer sum times
+/// (d_w * d_x), accumulated in f32.
+unsafe fn dot1_q8(wq: *const i16, wd: *const f32, xq: *const i16, xd: *const f32, nb: usize) -> f32 {
     let mut acc = f32x4_splat(0.0);
     for b in 0..nb {
-        let wb = w.add(b * Q8_0_BYTES);
-        let wv = widen_block(wb);
-        let s = qdot(&wv, xq.add(b * QK8_0));
-        let d = f32x4_splat(blk_d(wb) * *xd.add(b));
+        let w = wblock(wq.add(b * QK8_0));
+        let s = qdot(&w, xq.add(b * QK8_0));
+        let d = f32x4_splat(*wd.add(b) * *xd.add(b));
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(s), d));
     }
     hsum(acc)
 }
 
-unsafe fn dot4_q8q8(w: *const u8, xq: *const i8, xd: *const f32, n: usize, nb: usize) -> [f32; 4] {
+unsafe fn dot4_q8(
+    wq: *const i16,
+    wd: *const f32,
+    xq: *const i16,
+    xd: *const f32,
+    n: usize,
+    nb: usize,
+) -> [f32; 4] {
     let mut a = [f32x4_splat(0.0); 4];
     for b in 0..nb {
-        let wb = w.add(b * Q8_0_BYTES);
-        let wv = widen_block(wb);
-        let dw = blk_d(wb);
+        let w = wblock(wq.add(b * QK8_0));
+        let dw = *wd.add(b);
         for (k, ak) in a.iter_mut().enumerate() {
-            let s = qdot(&wv, xq.add(k * n + b * QK8_0));
+            let s = qdot(&w, xq.add(k * n + b * QK8_0));
             let d = f32x4_splat(dw * *xd.add(k * nb + b));
             *ak = f32x4_add(*ak, f32x4_mul(f32x4_convert_i32x4(s), d));
         }
@@ -269,48 +286,9 @@ unsafe fn dot4_q8q8(w: *const u8, xq: *const i8, xd: *const f32, n: usize, nb: u
     [hsum(a[0]), hsum(a[1]), hsum(a[2]), hsum(a[3])]
 }
 
-/// One q8_0 block dequantized: 8 f32x4 vectors of `d * q`.
-#[inline(always)]
-unsafe fn dequant_block(b: *const u8) -> [v128; 8] {
-    let d = f32x4_splat(blk_d(b));
-    let w = widen_block(b);
-    let mut out = [f32x4_splat(0.0); 8];
-    for j in 0..4 {
-        out[2 * j] = f32x4_mul(f32x4_convert_i32x4(i32x4_extend_low_i16x8(w[j])), d);
-        out[2 * j + 1] = f32x4_mul(f32x4_convert_i32x4(i32x4_extend_high_i16x8(w[j])), d);
-    }
-    out
-}
-
-unsafe fn dot1_q8f32(w: *const u8, x: *const f32, nb: usize) -> f32 {
-    let mut acc = f32x4_splat(0.0);
-    for b in 0..nb {
-        let wv = dequant_block(w.add(b * Q8_0_BYTES));
-        let xb = x.add(b * QK8_0);
-        for (j, wj) in wv.iter().enumerate() {
-            acc = f32x4_add(acc, f32x4_mul(*wj, ld(xb.add(4 * j))));
-        }
-    }
-    hsum(acc)
-}
-
-unsafe fn dot4_q8f32(w: *const u8, x: *const f32, n: usize, nb: usize) -> [f32; 4] {
-    let mut a = [f32x4_splat(0.0); 4];
-    for b in 0..nb {
-        let wv = dequant_block(w.add(b * Q8_0_BYTES));
-        for (k, ak) in a.iter_mut().enumerate() {
-            let xb = x.add(k * n + b * QK8_0);
-            for (j, wj) in wv.iter().enumerate() {
-                *ak = f32x4_add(*ak, f32x4_mul(*wj, ld(xb.add(4 * j))));
-            }
-        }
-    }
-    [hsum(a[0]), hsum(a[1]), hsum(a[2]), hsum(a[3])]
-}
-
 /// Quantizes `t` rows of `n` activations to q8_0 as ggml's x86 `quantize_row_q8_0` does:
 /// d = f16(amax / 127), q = round-half-even(x * (127 / amax)). Scales are stored as f32.
-unsafe fn quantize_q8(x: *const f32, t: usize, n: usize, qs: *mut i8, ds: *mut f32) {
+unsafe fn quantize_q8(x: *const f32, t: usize, n: usize, qs: *mut i16, ds: *mut f32) {
     let nb = n / QK8_0;
     for r in 0..t {
         for b in 0..nb {
@@ -329,12 +307,9 @@ unsafe fn quantize_q8(x: *const f32, t: usize, n: usize, qs: *mut i8, ds: *mut f
             for (j, wj) in w.iter_mut().enumerate() {
                 *wj = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(ld(xb.add(4 * j)), id)));
             }
-            let h0 = i16x8_narrow_i32x4(w[0], w[1]);
-            let h1 = i16x8_narrow_i32x4(w[2], w[3]);
-            let h2 = i16x8_narrow_i32x4(w[4], w[5]);
-            let h3 = i16x8_narrow_i32x4(w[6], w[7]);
-            v128_store(q as *mut v128, i8x16_narrow_i16x8(h0, h1));
-            v128_store(q.add(16) as *mut v128, i8x16_narrow_i16x8(h2, h3));
+            for h in 0..4 {
+                v128_store(q.add(8 * h) as *mut v128, i16x8_narrow_i32x4(w[2 * h], w[2 * h + 1]));
+            }
         }
     }
 }
@@ -357,80 +332,87 @@ pub unsafe fn matmul(
         None => return false,
     };
     let m = mem::mark();
-    let ok = match w.ty {
-        T_F32 => {
-            let wp = w.ptr as *const f32;
-            tile(
-                t,
-                n_out,
-                y,
-                |r, i| dot4_f32(wp.add(r * n_in), x.add(i * n_in), n_in, n_in),
-                |r, i| dot1_f32(wp.add(r * n_in), x.add(i * n_in), n_in),
-            );
-            true
-        }
-        T_F16 => {
-            let xs: *const f32 = if mirror {
-                match mem::alloc_f32(t * n_in) {
-                    Some(p) => {
-                        for i in 0..t * n_in {
-                            *p.add(i) = round_f16(*x.add(i));
-                        }
-                        p
-                    }
-                    None => {
-                        mem::reset(m);
-                        return false;
-                    }
-                }
-            } else {
-                x
-            };
-            let wp = w.ptr as *const u16;
-            tile(
-                t,
-                n_out,
-                y,
-                |r, i| dot4_f16(wp.add(r * n_in), xs.add(i * n_in), n_in, n_in),
-                |r, i| dot1_f16(wp.add(r * n_in), xs.add(i * n_in), n_in),
-            );
-            true
-        }
-        _ => {
-            let nb = n_in / QK8_0;
-            if mirror {
-                let qs = mem::alloc(t * n_in) as *mut i8;
-                let ds = mem::alloc_f32(t * nb);
-                match ds {
-                    Some(ds) if !qs.is_null() => {
-                        quantize_q8(x, t, n_in, qs, ds);
-                        tile(
-                            t,
-                            n_out,
-                            y,
-                            |r, i| {
-                                dot4_q8q8(w.ptr.add(r * stride), qs.add(i * n_in), ds.add(i * nb), n_in, nb)
-                            },
-                            |r, i| dot1_q8q8(w.ptr.add(r * stride), qs.add(i * n_in), ds.add(i * nb), nb),
-                        );
-                        true
-                    }
-                    _ => false,
-                }
-            } else {
-                tile(
-                    t,
-                    n_out,
-                    y,
-                    |r, i| dot4_q8f32(w.ptr.add(r * stride), x.add(i * n_in), n_in, nb),
-                    |r, i| dot1_q8f32(w.ptr.add(r * stride), x.add(i * n_in), nb),
-                );
-                true
-            }
-        }
-    };
+    let ok = matmul_in(w, stride, x, t, n_in, n_out, y, mirror);
     mem::reset(m);
     ok
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul_in(
+    w: Weight,
+    stride: usize,
+    x: *const f32,
+    t: usize,
+    n_in: usize,
+    n_out: usize,
+    y: *mut f32,
+    mirror: bool,
+) -> bool {
+    let nb = n_in / QK8_0;
+    let f4 = |row: *const u8, i: usize| dot4_f32(row as *const f32, x.add(i * n_in), n_in, n_in);
+    let f1 = |row: *const u8, i: usize| dot1_f32(row as *const f32, x.add(i * n_in), n_in);
+    match w.ty {
+        T_F32 => tile(t, n_out, y, |r| w.ptr.add(r * stride), f4, f1),
+        T_F16 => {
+            let buf = match mem::alloc_f32(n_in) {
+                Some(p) => p,
+                None => return false,
+            };
+            let prep = |r: usize| {
+                f16_row(w.ptr.add(r * stride) as *const u16, n_in, buf);
+                buf as *const u8
+            };
+            if mirror {
+                let xs = match mem::alloc_f32(t * n_in) {
+                    Some(p) => p,
+                    None => return false,
+                };
+                for i in 0..t * n_in {
+                    *xs.add(i) = round_f16(*x.add(i));
+                }
+                let g4 = |row: *const u8, i: usize| {
+                    dot4_f32(row as *const f32, xs.add(i * n_in), n_in, n_in)
+                };
+                let g1 = |row: *const u8, i: usize| dot1_f32(row as *const f32, xs.add(i * n_in), n_in);
+                tile(t, n_out, y, prep, g4, g1);
+            } else {
+                tile(t, n_out, y, prep, f4, f1);
+            }
+        }
+        _ if !mirror => {
+            let buf = match mem::alloc_f32(n_in) {
+                Some(p) => p,
+                None => return false,
+            };
+            let prep = |r: usize| {
+                q8_row_f32(w.ptr.add(r * stride), n_in, buf);
+                buf as *const u8
+            };
+            tile(t, n_out, y, prep, f4, f1);
+        }
+        _ => {
+            let qs = mem::alloc(t * n_in * 2) as *mut i16;
+            let wq = mem::alloc(n_in * 2) as *mut i16;
+            let (ds, wd) = match (mem::alloc_f32(t * nb), mem::alloc_f32(nb)) {
+                (Some(a), Some(b)) if !qs.is_null() && !wq.is_null() => (a, b),
+                _ => return false,
+            };
+            quantize_q8(x, t, n_in, qs, ds);
+            let prep = |r: usize| {
+                q8_row_i16(w.ptr.add(r * stride), n_in, wq, wd);
+                wq as *const u8
+            };
+            tile(
+                t,
+                n_out,
+                y,
+                prep,
+                |_, i| dot4_q8(wq, wd, qs.add(i * n_in), ds.add(i * nb), n_in, nb),
+                |_, i| dot1_q8(wq, wd, qs.add(i * n_in), ds.add(i * nb), nb),
+            );
+        }
+    }
+    true
 }
 
 /// Row `r` of a weight with rows of `n` values, dequantized to f32 into `out`.

@@ -128,32 +128,49 @@ fn vsig1(x: v128) -> v128 {
     v128_xor(v128_xor(rotr(x, 17), rotr(x, 19)), u32x4_shr(x, 10))
 }
 
-/// 64 SHA-256 rounds over vector lanes from round `from`, message words `w[0..16]` given
-/// (the rest expanded here), working variables `s`.
+/// SHA-256 rounds `from..64` over `N` interleaved lane sets (4 nonces each) with working
+/// variables `s` and message words `w[0..16]` given per lane set (expanded here, in a rolling
+/// 16-word window).
 #[inline(always)]
-fn vrounds(s: &mut [v128; 8], w: &mut [v128; 64], from: usize) {
-    for i in 16..64 {
-        w[i] = add(add(vsig1(w[i - 2]), w[i - 7]), add(vsig0(w[i - 15]), w[i - 16]));
-    }
-    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *s;
+fn vrounds<const N: usize>(s: &mut [[v128; N]; 8], w: &mut [[v128; N]; 16], from: usize) {
     for i in from..64 {
-        let s1 = v128_xor(v128_xor(rotr(e, 6), rotr(e, 11)), rotr(e, 25));
-        let ch = v128_bitselect(f, g, e);
-        let t1 = add(add(add(h, s1), add(ch, u32x4_splat(K[i]))), w[i]);
-        let s0 = v128_xor(v128_xor(rotr(a, 2), rotr(a, 13)), rotr(a, 22));
-        let maj = v128_bitselect(c, a, v128_xor(a, b));
-        let t2 = add(s0, maj);
-        h = g;
-        g = f;
-        f = e;
-        e = add(d, t1);
-        d = c;
-        c = b;
-        b = a;
-        a = add(t1, t2);
+        let mut wi = [u32x4_splat(0); N];
+        for n in 0..N {
+            wi[n] = if i < 16 {
+                w[i][n]
+            } else {
+                let v = add(
+                    add(vsig1(w[(i - 2) & 15][n]), w[(i - 7) & 15][n]),
+                    add(vsig0(w[(i - 15) & 15][n]), w[i & 15][n]),
+                );
+                w[i & 15][n] = v;
+                v
+            };
+        }
+        let k = u32x4_splat(K[i]);
+        for n in 0..N {
+            let [a, b, c, d, e, f, g, h] = [s[0][n], s[1][n], s[2][n], s[3][n], s[4][n], s[5][n], s[6][n], s[7][n]];
+            let s1 = v128_xor(v128_xor(rotr(e, 6), rotr(e, 11)), rotr(e, 25));
+            let ch = v128_bitselect(f, g, e);
+            let t1 = add(add(add(h, s1), add(ch, k)), wi[n]);
+            let s0 = v128_xor(v128_xor(rotr(a, 2), rotr(a, 13)), rotr(a, 22));
+            let maj = v128_bitselect(c, a, v128_xor(a, b));
+            let t2 = add(s0, maj);
+            s[7][n] = g;
+            s[6][n] = f;
+            s[5][n] = e;
+            s[4][n] = add(d, t1);
+            s[3][n] = c;
+            s[2][n] = b;
+            s[1][n] = a;
+            s[0][n] = add(t1, t2);
+        }
     }
-    *s = [a, b, c, d, e, f, g, h];
 }
+
+/// Lane sets hashed per loop iteration (LANE_SETS * 4 nonces).
+const LANE_SETS: usize = 2;
+const STEP: u64 = 4 * LANE_SETS as u64;
 
 /// Searches nonces `start .. start+count` (no wrap past 2^32-1: the range is clipped) for the
 /// smallest nonce whose SHA-256d meets the target. Returns it, or -1.
@@ -178,59 +195,60 @@ pub unsafe fn mine(header: *const u8, target: *const u8, start: u32, count: u32)
     w2[15] = 640;
     let mut pre = mid;
     rounds(&mut pre, &mut w2, 0, 3);
-    let pre_v = pre.map(|v| u32x4_splat(v));
-    let mid_v = mid.map(|v| u32x4_splat(v));
-    let iv_v = IV.map(|v| u32x4_splat(v));
     let t0 = u32x4_splat(t[0]);
     let lane = u32x4(0, 1, 2, 3);
     let mut n = start as u64;
     let mut done: u64 = 0;
     while n < end {
-        let nonces = i32x4_add(u32x4_splat(n as u32), lane);
-        // Nonce bytes are little-endian in the header; SHA-256 reads the word big-endian.
-        let wn = v128_or(
-            v128_or(i32x4_shl(nonces, 24), u32x4_shr(nonces, 24)),
-            v128_or(
-                i32x4_shl(v128_and(nonces, u32x4_splat(0xff00)), 8),
-                v128_and(u32x4_shr(nonces, 8), u32x4_splat(0xff00)),
-            ),
-        );
-        let mut w = [u32x4_splat(0); 64];
-        for i in 0..16 {
-            w[i] = u32x4_splat(w2[i]);
+        let mut w = [[u32x4_splat(0); LANE_SETS]; 16];
+        let mut s = [[u32x4_splat(0); LANE_SETS]; 8];
+        for j in 0..LANE_SETS {
+            let nonces = i32x4_add(u32x4_splat((n as u32).wrapping_add(4 * j as u32)), lane);
+            // Nonce bytes are little-endian in the header; SHA-256 reads the word big-endian.
+            let wn = v128_or(
+                v128_or(i32x4_shl(nonces, 24), u32x4_shr(nonces, 24)),
+                v128_or(
+                    i32x4_shl(v128_and(nonces, u32x4_splat(0xff00)), 8),
+                    v128_and(u32x4_shr(nonces, 8), u32x4_splat(0xff00)),
+                ),
+            );
+            for i in 0..16 {
+                w[i][j] = u32x4_splat(w2[i]);
+            }
+            w[3][j] = wn;
+            for i in 0..8 {
+                s[i][j] = u32x4_splat(pre[i]);
+            }
         }
-        w[3] = wn;
-        let mut s = pre_v;
         vrounds(&mut s, &mut w, 3);
-        let mut w3 = [u32x4_splat(0); 64];
-        for i in 0..8 {
-            w3[i] = add(s[i], mid_v[i]);
+        let mut w3 = [[u32x4_splat(0); LANE_SETS]; 16];
+        let mut s2 = [[u32x4_splat(0); LANE_SETS]; 8];
+        for j in 0..LANE_SETS {
+            for i in 0..8 {
+                w3[i][j] = add(s[i][j], u32x4_splat(mid[i]));
+                s2[i][j] = u32x4_splat(IV[i]);
+            }
+            w3[8][j] = u32x4_splat(0x8000_0000);
+            w3[15][j] = u32x4_splat(256);
         }
-        w3[8] = u32x4_splat(0x8000_0000);
-        w3[15] = u32x4_splat(256);
-        let mut s2 = iv_v;
         vrounds(&mut s2, &mut w3, 0);
-        let h0 = add(s2[0], iv_v[0]);
-        let lanes = (end - n).min(4);
-        if v128_any_true(u32x4_le(h0, t0)) {
-            let hs = [
-                u32x4_extract_lane::<0>(h0),
-                u32x4_extract_lane::<1>(h0),
-                u32x4_extract_lane::<2>(h0),
-                u32x4_extract_lane::<3>(h0),
-            ];
-            for (j, hj) in hs.iter().enumerate().take(lanes as usize) {
-                if *hj <= t[0] {
-                    let nonce = (n + j as u64) as u32;
-                    if meets(&sha256d_words(header, nonce), &t) {
-                        HASHES += done + j as u64 + 1;
-                        return nonce as i64;
-                    }
+        let lanes = (end - n).min(STEP);
+        let mut any = false;
+        for j in 0..LANE_SETS {
+            any |= v128_any_true(u32x4_le(add(s2[0][j], u32x4_splat(IV[0])), t0));
+        }
+        if any {
+            for j in 0..lanes {
+                let nonce = (n + j) as u32;
+                let h = sha256d_words(header, nonce);
+                if meets(&h, &t) {
+                    HASHES += done + j + 1;
+                    return nonce as i64;
                 }
             }
         }
         done += lanes;
-        n += 4;
+        n += STEP;
     }
     HASHES += done;
     -1
