@@ -120,6 +120,9 @@ export function instantiateKernel(module: WebAssembly.Module): KernelExports {
 
 /** Allocates `size` bytes in the kernel heap or throws RangeError when memory cannot grow. */
 export function kernelAlloc(k: KernelExports, size: number): number {
+  if (!Number.isInteger(size) || size < 0 || size > 0xffff_0000) {
+    throw new RangeError(`kernel allocation of ${size} bytes exceeds 32-bit memory`);
+  }
   const p = k.kernel_alloc(size);
   if (p === 0) throw new RangeError(`kernel memory exhausted allocating ${size} bytes`);
   return p;

@@ -99,14 +99,17 @@ pub unsafe fn axpy(o: *mut f32, p: f32, v: *const f32, n: usize) {
     }
 }
 
-/// Runs `f4`/`f1` over token tiles of TB rows: for each tile and weight row `r`, `prep(r)`
-/// yields the row in the form the dot kernels read (the stored row, or a converted copy reused
-/// by every token of the tile), then tokens go four at a time with a one-token tail. `f1` sums
-/// in the same order as one lane of `f4`, so results never depend on the tiling.
+/// Runs the dot kernels over token tiles of TB rows: for each tile and pair of weight rows,
+/// `prep(r, slot)` yields row `r` in the form the kernels read (the stored row, or a converted
+/// copy in buffer `slot` reused by every token of the tile); then tokens go four at a time
+/// (`f8`: two rows x four tokens) with one-token tails (`f1`), and an odd last row goes
+/// through `f4`/`f1`. Every kernel sums one (row, token) pair in the same order, so results
+/// never depend on the tiling or on which rows are computed.
 #[inline(always)]
-unsafe fn tile<P, F4, F1>(t: usize, n_out: usize, y: *mut f32, prep: P, f4: F4, f1: F1)
+unsafe fn tile<P, F8, F4, F1>(t: usize, n_out: usize, y: *mut f32, prep: P, f8: F8, f4: F4, f1: F1)
 where
-    P: Fn(usize) -> *const u8,
+    P: Fn(usize, usize) -> *const u8,
+    F8: Fn(*const u8, *const u8, usize) -> [[f32; 4]; 2],
     F4: Fn(*const u8, usize) -> [f32; 4],
     F1: Fn(*const u8, usize) -> f32,
 {
@@ -114,23 +117,72 @@ where
     let mut t0 = 0;
     while t0 < t {
         let tn = if t - t0 < TB { t - t0 } else { TB };
-        for r in 0..n_out {
-            let row = prep(r);
+        let mut r = 0;
+        while r < n_out {
+            let pair = r + 1 < n_out;
+            let row0 = prep(r, 0);
+            let row1 = if pair { prep(r + 1, 1) } else { row0 };
             let mut i = 0;
             while i + 4 <= tn {
-                let v = f4(row, t0 + i);
-                for (k, vk) in v.iter().enumerate() {
-                    *y.add((t0 + i + k) * n_out + r) = *vk;
+                if pair {
+                    let v = f8(row0, row1, t0 + i);
+                    for k in 0..4 {
+                        *y.add((t0 + i + k) * n_out + r) = v[0][k];
+                        *y.add((t0 + i + k) * n_out + r + 1) = v[1][k];
+                    }
+                } else {
+                    let v = f4(row0, t0 + i);
+                    for (k, vk) in v.iter().enumerate() {
+                        *y.add((t0 + i + k) * n_out + r) = *vk;
+                    }
                 }
                 i += 4;
             }
             while i < tn {
-                *y.add((t0 + i) * n_out + r) = f1(row, t0 + i);
+                *y.add((t0 + i) * n_out + r) = f1(row0, t0 + i);
+                if pair {
+                    *y.add((t0 + i) * n_out + r + 1) = f1(row1, t0 + i);
+                }
                 i += 1;
             }
+            r += if pair { 2 } else { 1 };
         }
         t0 += TB;
     }
+}
+
+/// Two rows x four tokens: the same per-pair summation order as `dot4_f32`.
+unsafe fn dot8_f32(w0: *const f32, w1: *const f32, x: *const f32, stride: usize, n: usize) -> [[f32; 4]; 2] {
+    let (x0, x1, x2, x3) = (x, x.add(stride), x.add(2 * stride), x.add(3 * stride));
+    let z = f32x4_splat(0.0);
+    let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
+    let (mut b0, mut b1, mut b2, mut b3) = (z, z, z, z);
+    let mut i = 0;
+    while i + 4 <= n {
+        let u = ld(w0.add(i));
+        let v = ld(w1.add(i));
+        let (y0, y1, y2, y3) = (ld(x0.add(i)), ld(x1.add(i)), ld(x2.add(i)), ld(x3.add(i)));
+        a0 = f32x4_add(a0, f32x4_mul(u, y0));
+        a1 = f32x4_add(a1, f32x4_mul(u, y1));
+        a2 = f32x4_add(a2, f32x4_mul(u, y2));
+        a3 = f32x4_add(a3, f32x4_mul(u, y3));
+        b0 = f32x4_add(b0, f32x4_mul(v, y0));
+        b1 = f32x4_add(b1, f32x4_mul(v, y1));
+        b2 = f32x4_add(b2, f32x4_mul(v, y2));
+        b3 = f32x4_add(b3, f32x4_mul(v, y3));
+        i += 4;
+    }
+    let mut s = [[hsum(a0), hsum(a1), hsum(a2), hsum(a3)], [hsum(b0), hsum(b1), hsum(b2), hsum(b3)]];
+    while i < n {
+        let (u, v) = (*w0.add(i), *w1.add(i));
+        let xs = [*x0.add(i), *x1.add(i), *x2.add(i), *x3.add(i)];
+        for k in 0..4 {
+            s[0][k] += u * xs[k];
+            s[1][k] += v * xs[k];
+        }
+        i += 1;
+    }
+    s
 }
 
 unsafe fn dot4_f32(w: *const f32, x: *const f32, stride: usize, n: usize) -> [f32; 4] {
@@ -349,66 +401,82 @@ unsafe fn matmul_in(
     mirror: bool,
 ) -> bool {
     let nb = n_in / QK8_0;
-    let f4 = |row: *const u8, i: usize| dot4_f32(row as *const f32, x.add(i * n_in), n_in, n_in);
-    let f1 = |row: *const u8, i: usize| dot1_f32(row as *const f32, x.add(i * n_in), n_in);
+    // Two row buffers (slots 0 and 1) for converted rows.
+    let buf = match mem::alloc_f32(2 * n_in) {
+        Some(p) => p,
+        None => return false,
+    };
+    let xs: *const f32 = if w.ty == T_F16 && mirror {
+        let p = match mem::alloc_f32(t * n_in) {
+            Some(p) => p,
+            None => return false,
+        };
+        for i in 0..t * n_in {
+            *p.add(i) = round_f16(*x.add(i));
+        }
+        p
+    } else {
+        x
+    };
+    let f8 = |r0: *const u8, r1: *const u8, i: usize| {
+        dot8_f32(r0 as *const f32, r1 as *const f32, xs.add(i * n_in), n_in, n_in)
+    };
+    let f4 = |row: *const u8, i: usize| dot4_f32(row as *const f32, xs.add(i * n_in), n_in, n_in);
+    let f1 = |row: *const u8, i: usize| dot1_f32(row as *const f32, xs.add(i * n_in), n_in);
     match w.ty {
-        T_F32 => tile(t, n_out, y, |r| w.ptr.add(r * stride), f4, f1),
+        T_F32 => tile(t, n_out, y, |r, _| w.ptr.add(r * stride), f8, f4, f1),
         T_F16 => {
-            let buf = match mem::alloc_f32(n_in) {
-                Some(p) => p,
-                None => return false,
+            let prep = |r: usize, slot: usize| {
+                let b = buf.add(slot * n_in);
+                f16_row(w.ptr.add(r * stride) as *const u16, n_in, b);
+                b as *const u8
             };
-            let prep = |r: usize| {
-                f16_row(w.ptr.add(r * stride) as *const u16, n_in, buf);
-                buf as *const u8
-            };
-            if mirror {
-                let xs = match mem::alloc_f32(t * n_in) {
-                    Some(p) => p,
-                    None => return false,
-                };
-                for i in 0..t * n_in {
-                    *xs.add(i) = round_f16(*x.add(i));
-                }
-                let g4 = |row: *const u8, i: usize| {
-                    dot4_f32(row as *const f32, xs.add(i * n_in), n_in, n_in)
-                };
-                let g1 = |row: *const u8, i: usize| dot1_f32(row as *const f32, xs.add(i * n_in), n_in);
-                tile(t, n_out, y, prep, g4, g1);
-            } else {
-                tile(t, n_out, y, prep, f4, f1);
-            }
+            tile(t, n_out, y, prep, f8, f4, f1);
         }
         _ if !mirror => {
-            let buf = match mem::alloc_f32(n_in) {
-                Some(p) => p,
-                None => return false,
+            let prep = |r: usize, slot: usize| {
+                let b = buf.add(slot * n_in);
+                q8_row_f32(w.ptr.add(r * stride), n_in, b);
+                b as *const u8
             };
-            let prep = |r: usize| {
-                q8_row_f32(w.ptr.add(r * stride), n_in, buf);
-                buf as *const u8
-            };
-            tile(t, n_out, y, prep, f4, f1);
+            tile(t, n_out, y, prep, f8, f4, f1);
         }
         _ => {
             let qs = mem::alloc(t * n_in * 2) as *mut i16;
-            let wq = mem::alloc(n_in * 2) as *mut i16;
-            let (ds, wd) = match (mem::alloc_f32(t * nb), mem::alloc_f32(nb)) {
+            let wq = mem::alloc(2 * n_in * 2) as *mut i16;
+            let (ds, wd) = match (mem::alloc_f32(t * nb), mem::alloc_f32(2 * nb)) {
                 (Some(a), Some(b)) if !qs.is_null() && !wq.is_null() => (a, b),
                 _ => return false,
             };
             quantize_q8(x, t, n_in, qs, ds);
-            let prep = |r: usize| {
-                q8_row_i16(w.ptr.add(r * stride), n_in, wq, wd);
-                wq as *const u8
+            let prep = |r: usize, slot: usize| {
+                q8_row_i16(w.ptr.add(r * stride), n_in, wq.add(slot * n_in), wd.add(slot * nb));
+                slot as *const u8
+            };
+            let row = |p: *const u8| {
+                let slot = p as usize;
+                (wq.add(slot * n_in) as *const i16, wd.add(slot * nb) as *const f32)
             };
             tile(
                 t,
                 n_out,
                 y,
                 prep,
-                |_, i| dot4_q8(wq, wd, qs.add(i * n_in), ds.add(i * nb), n_in, nb),
-                |_, i| dot1_q8(wq, wd, qs.add(i * n_in), ds.add(i * nb), nb),
+                |p0, p1, i| {
+                    let (q0, d0) = row(p0);
+                    let (q1, d1) = row(p1);
+                    let xq = qs.add(i * n_in);
+                    let xd = ds.add(i * nb);
+                    [dot4_q8(q0, d0, xq, xd, n_in, nb), dot4_q8(q1, d1, xq, xd, n_in, nb)]
+                },
+                |p, i| {
+                    let (q, d) = row(p);
+                    dot4_q8(q, d, qs.add(i * n_in), ds.add(i * nb), n_in, nb)
+                },
+                |p, i| {
+                    let (q, d) = row(p);
+                    dot1_q8(q, d, qs.add(i * n_in), ds.add(i * nb), nb)
+                },
             );
         }
     }

@@ -260,6 +260,12 @@ unsafe fn run(
     let nkv = m.n_head_kv * hd;
     let group = m.n_head / m.n_head_kv;
     let kq_scale = 1.0f32 / sqrtf(hd as f32);
+    // Every buffer below is at most t * widest floats: refuse sizes that overflow 32 bits.
+    let widest = e.max(nq).max(m.n_ff).max(nkv).max(m.n_rot);
+    let big = t.max(n_rows);
+    if big.checked_mul(widest).and_then(|v| v.checked_mul(4)).is_none() {
+        return E_NOMEM;
+    }
     let mut x = alloc_or!(t * e);
     let mut xb = alloc_or!(t * e);
     let q = alloc_or!(t * nq);
