@@ -183,10 +183,19 @@ export function startMining(
         resolve();
       }, { once: true });
     });
+  // Paced miners on one network would all fire at the same instant and tie forever; a random
+  // delay per tip (like PoW luck) lets one of them win each round. (relay: network convergence)
+  let jitterTip = "";
+  let jitterMs = 0;
   const loop = (async () => {
     while (!controller.signal.aborted) {
       if (options.pace) {
-        const wait = (node.tip().time + node.params.targetSpacing) * 1000 - Date.now();
+        const tip = node.tip();
+        if (tip.hash !== jitterTip) {
+          jitterTip = tip.hash;
+          jitterMs = Math.random() * node.params.targetSpacing * 1000;
+        }
+        const wait = (tip.time + node.params.targetSpacing) * 1000 + jitterMs - Date.now();
         if (wait > 0) {
           await sleep(Math.min(wait, 250));
           continue;

@@ -43,7 +43,10 @@ import {
   checkTxInputs,
   type Coin,
   coinbaseHeight,
+  isSpendableScript,
+  spendsJobTemplate,
 } from "./validation.ts";
+import { type FraudChecker, gatherSpendContext } from "./spend.ts";
 import { Mempool, type MempoolEntry } from "./mempool.ts";
 
 const log = getLogger(["camelid", "chain"]);
@@ -68,6 +71,8 @@ export interface ChainNodeOptions {
   minRelayFeeRate?: number;
   /** Clock in Unix seconds (tests). */
   now?: () => number;
+  /** Decides stake fraud proofs (needs the model); without one, no fraud proof is accepted. */
+  fraudChecker?: FraudChecker;
   /** Fault injection for crash tests: called between the commits of a multi-commit connect. */
   onCommitStep?: (step: string) => void;
 }
@@ -82,6 +87,16 @@ export interface TxLocation {
   blockHash: string | null;
   /** Containing block height, or null when in the mempool. */
   height: number | null;
+}
+
+/** Secondary index keys of an output: by address (pay-to-address) or by job id (escrow, stake). */
+function indexKeys(script: Uint8Array, txidHex: string, vout: number): Deno.KvKey[] {
+  const addr = scriptAddress(script);
+  if (addr) return [addressKey(addr, txidHex, vout)];
+  if ((script[0] === 0x02 || script[0] === 0x03) && script.length >= 33) {
+    return [["jobcoin", toHex(script.subarray(1, 33)), txidHex, vout]];
+  }
+  return [];
 }
 
 const MAX_ORPHANS = 200;
@@ -106,6 +121,7 @@ export class ChainNode {
   #lock: Promise<unknown> = Promise.resolve();
   readonly #now: () => number;
   readonly #onCommitStep?: (step: string) => void;
+  readonly #fraudChecker?: FraudChecker;
   readonly #verifiedTx = new Set<string>();
 
   private constructor(options: ChainNodeOptions) {
@@ -115,6 +131,7 @@ export class ChainNode {
     this.minRelayFeeRate = options.minRelayFeeRate ?? 1;
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.#onCommitStep = options.onCommitStep;
+    this.#fraudChecker = options.fraudChecker;
   }
 
   /** Opens (and if needed initialises or recovers) the chain in `kv`. */
@@ -288,6 +305,16 @@ export class ChainNode {
     const coins = await this.store.getCoins(outpoints);
     coins.forEach((coin, i) => coin && out.push({ ...outpoints[i], coin }));
     return out;
+  }
+
+  /** Unspent escrow and stake outputs of a job on the active chain. */
+  async getJobCoins(jobIdHex: string): Promise<{ txid: string; vout: number; coin: Coin }[]> {
+    const outpoints: { txid: string; vout: number }[] = [];
+    for await (const e of this.store.kv.list({ prefix: ["jobcoin", jobIdHex] })) {
+      outpoints.push({ txid: e.key[2] as string, vout: e.key[3] as number });
+    }
+    const coins = await this.store.getCoins(outpoints);
+    return outpoints.flatMap((o, i) => (coins[i] ? [{ ...o, coin: coins[i]! }] : []));
   }
 
   /** Sum of every unspent output (for conservation checks) and the number of outputs. */
@@ -557,14 +584,25 @@ export class ChainNode {
           if (spentInBlock.has(key)) return undefined;
           return created.get(key) ?? stored[j];
         });
-        fees += checkTxInputs(tx, coins, e.height, this.params, !this.#verifiedTx.has(id));
+        const ctx = await gatherSpendContext(
+          tx,
+          coins.map((c) => c?.scriptPubKey),
+          async (t, v) => {
+            const key = `${t}:${v}`;
+            if (spentInBlock.has(key)) return undefined;
+            return created.get(key) ?? (await this.store.getCoins([{ txid: t, vout: v }]))[0];
+          },
+          this.#fraudChecker,
+        );
+        const full = !this.#verifiedTx.has(id) || spendsJobTemplate(coins);
+        fees += checkTxInputs(tx, coins, e.height, this.params, full, ctx);
         for (const [j, o] of outpoints.entries()) {
           spentInBlock.add(`${o.txid}:${o.vout}`);
           undo.push(coins[j]!);
         }
       }
       tx.outputs.forEach((out, vout) => {
-        if (scriptAddress(out.scriptPubKey) === null) return;
+        if (!isSpendableScript(out.scriptPubKey)) return;
         created.set(`${id}:${vout}`, {
           value: out.value,
           scriptPubKey: out.scriptPubKey,
@@ -612,44 +650,30 @@ export class ChainNode {
   #connectMutations(block: Block, e: IndexEntry, undo: Coin[]): Mutation[] {
     const net = new Map<string, Mutation>();
     const put = (key: Deno.KvKey, value: unknown) => net.set(JSON.stringify(key), { key, value });
-    let u = 0;
     for (const [i, tx] of block.txs.entries()) {
       const id = txid(tx);
-      if (i > 0) {
-        for (const inp of tx.inputs) {
-          const ptx = toHex(inp.prevout.txid);
-          const coin = undo[u++];
-          put(utxoKey(ptx, inp.prevout.vout), null);
-          const addr = scriptAddress(coin.scriptPubKey);
-          if (addr) put(addressKey(addr, ptx, inp.prevout.vout), null);
-        }
-      }
       tx.outputs.forEach((out, vout) => {
-        const addr = scriptAddress(out.scriptPubKey);
-        if (!addr) return;
-        put(
-          utxoKey(id, vout),
-          coinValue({
-            value: out.value,
-            scriptPubKey: out.scriptPubKey,
-            height: e.height,
-            coinbase: i === 0,
-          }),
-        );
-        put(addressKey(addr, id, vout), true);
+        if (!isSpendableScript(out.scriptPubKey)) return;
+        const coin = {
+          value: out.value,
+          scriptPubKey: out.scriptPubKey,
+          height: e.height,
+          coinbase: i === 0,
+        };
+        put(utxoKey(id, vout), coinValue(coin));
+        for (const k of indexKeys(out.scriptPubKey, id, vout)) put(k, true);
       });
       put(["txi", id], { block: e.hash, index: i });
     }
-    // An output created and spent in the same block must end deleted: re-apply spends last.
-    u = 0;
+    // Spends come after creations, so an output created and spent in the same block ends deleted.
+    let u = 0;
     for (const [i, tx] of block.txs.entries()) {
       if (i === 0) continue;
       for (const inp of tx.inputs) {
         const ptx = toHex(inp.prevout.txid);
         const coin = undo[u++];
         put(utxoKey(ptx, inp.prevout.vout), null);
-        const addr = scriptAddress(coin.scriptPubKey);
-        if (addr) put(addressKey(addr, ptx, inp.prevout.vout), null);
+        for (const k of indexKeys(coin.scriptPubKey, ptx, inp.prevout.vout)) put(k, null);
       }
     }
     return [...net.values()];
@@ -662,10 +686,9 @@ export class ChainNode {
     for (const tx of block.txs) {
       const id = txid(tx);
       tx.outputs.forEach((out, vout) => {
-        const addr = scriptAddress(out.scriptPubKey);
-        if (!addr) return;
+        if (!isSpendableScript(out.scriptPubKey)) return;
         put(utxoKey(id, vout), null);
-        put(addressKey(addr, id, vout), null);
+        for (const k of indexKeys(out.scriptPubKey, id, vout)) put(k, null);
       });
       put(["txi", id], null);
     }
@@ -676,15 +699,16 @@ export class ChainNode {
         const ptx = toHex(inp.prevout.txid);
         const coin = undo[u++];
         put(utxoKey(ptx, inp.prevout.vout), coinValue(coin));
-        const addr = scriptAddress(coin.scriptPubKey);
-        if (addr) put(addressKey(addr, ptx, inp.prevout.vout), true);
+        for (const k of indexKeys(coin.scriptPubKey, ptx, inp.prevout.vout)) put(k, true);
       }
     }
     // Coins created and spent inside the block were never in the set before it: keep them deleted.
     const createdHere = new Set(block.txs.map(txid));
     for (const m of net.values()) {
       if (m.key[0] === "utxo" && createdHere.has(m.key[1] as string)) m.value = null;
-      if (m.key[0] === "addr" && createdHere.has(m.key[2] as string)) m.value = null;
+      if ((m.key[0] === "addr" || m.key[0] === "jobcoin") && createdHere.has(m.key[2] as string)) {
+        m.value = null;
+      }
     }
     return [...net.values()];
   }
@@ -783,7 +807,13 @@ export class ChainNode {
     }
     const stored = await this.store.getCoins(outpoints);
     const coins = outpoints.map((o, j) => stored[j] ?? this.#mempoolCoin(o.txid, o.vout, height));
-    const fee = checkTxInputs(tx, coins, height, this.params);
+    const ctx = await gatherSpendContext(
+      tx,
+      coins.map((c) => c?.scriptPubKey),
+      async (t, v) => (await this.store.getCoins([{ txid: t, vout: v }]))[0],
+      this.#fraudChecker,
+    );
+    const fee = checkTxInputs(tx, coins, height, this.params, true, ctx);
     const feeRate = Number(fee) / bytes.length;
     if (feeRate < this.minRelayFeeRate) {
       throw new ValidationError(

@@ -18,10 +18,65 @@ export const TEMPLATE_UNSPENDABLE = 0x00;
 /** Length of a pay-to-address unlocking script: 64-byte signature || 33-byte public key. */
 export const PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH = 97;
 
+/** Length of a job escrow scriptPubKey: 0x02 || jobId 32 || client HASH160 20 || expiry height u32. */
+export const JOB_ESCROW_SCRIPT_LENGTH = 58;
+/** Length of a compute stake scriptPubKey: 0x03 || jobId 32 || node HASH160 20 || client HASH160 20 || commitment 32. */
+export const COMPUTE_STAKE_SCRIPT_LENGTH = 105;
+
 /** A decoded output script. */
 export type OutputScript =
   | { type: "pay-to-address"; pubKeyHash: Uint8Array }
-  | { type: "unspendable"; data: Uint8Array };
+  | { type: "unspendable"; data: Uint8Array }
+  | { type: "job-escrow"; jobId: Uint8Array; clientHash: Uint8Array; expiryHeight: number }
+  | {
+    type: "compute-stake";
+    jobId: Uint8Array;
+    nodeHash: Uint8Array;
+    clientHash: Uint8Array;
+    commitment: Uint8Array;
+  };
+
+/** The escrow output script of a job: the reward, locked to the job id, refundable at `expiryHeight`. */
+export function jobEscrowScript(
+  jobId: Uint8Array,
+  clientHash: Uint8Array,
+  expiryHeight: number,
+): Uint8Array {
+  if (jobId.length !== 32 || clientHash.length !== 20) {
+    throw new RangeError("jobId must be 32 bytes, clientHash 20");
+  }
+  if (!Number.isInteger(expiryHeight) || expiryHeight < 0 || expiryHeight > 0xffffffff) {
+    throw new RangeError("bad expiry height");
+  }
+  const s = new Uint8Array(JOB_ESCROW_SCRIPT_LENGTH);
+  s[0] = TEMPLATE_JOB_ESCROW;
+  s.set(jobId, 1);
+  s.set(clientHash, 33);
+  new DataView(s.buffer).setUint32(53, expiryHeight, true);
+  return s;
+}
+
+/** The stake output script a compute node locks for one job, committing to its output. */
+export function computeStakeScript(
+  jobId: Uint8Array,
+  nodeHash: Uint8Array,
+  clientHash: Uint8Array,
+  commitment: Uint8Array,
+): Uint8Array {
+  if (
+    jobId.length !== 32 || nodeHash.length !== 20 || clientHash.length !== 20 ||
+    commitment.length !== 32
+  ) {
+    throw new RangeError("stake script: jobId 32, nodeHash 20, clientHash 20, commitment 32 bytes");
+  }
+  const s = new Uint8Array(COMPUTE_STAKE_SCRIPT_LENGTH);
+  s[0] = TEMPLATE_COMPUTE_STAKE;
+  s.set(jobId, 1);
+  s.set(nodeHash, 33);
+  s.set(clientHash, 53);
+  s.set(commitment, 73);
+  return s;
+}
 
 /** The scriptPubKey paying to `address`. */
 export function payToAddressScript(address: string): Uint8Array {
@@ -61,6 +116,33 @@ export function parseOutputScript(script: Uint8Array): OutputScript {
         );
       }
       return { type: "pay-to-address", pubKeyHash: script.slice(1) };
+    case TEMPLATE_JOB_ESCROW:
+      if (script.length !== JOB_ESCROW_SCRIPT_LENGTH) {
+        throw new DecodeError(
+          "script/length",
+          `job escrow script must be ${JOB_ESCROW_SCRIPT_LENGTH} bytes, got ${script.length}`,
+        );
+      }
+      return {
+        type: "job-escrow",
+        jobId: script.slice(1, 33),
+        clientHash: script.slice(33, 53),
+        expiryHeight: new DataView(script.buffer, script.byteOffset).getUint32(53, true),
+      };
+    case TEMPLATE_COMPUTE_STAKE:
+      if (script.length !== COMPUTE_STAKE_SCRIPT_LENGTH) {
+        throw new DecodeError(
+          "script/length",
+          `compute stake script must be ${COMPUTE_STAKE_SCRIPT_LENGTH} bytes, got ${script.length}`,
+        );
+      }
+      return {
+        type: "compute-stake",
+        jobId: script.slice(1, 33),
+        nodeHash: script.slice(33, 53),
+        clientHash: script.slice(53, 73),
+        commitment: script.slice(73, 105),
+      };
     case TEMPLATE_UNSPENDABLE:
       if (script.length > 81) {
         throw new DecodeError("script/length", "unspendable script over 81 bytes");

@@ -20,6 +20,7 @@ import { publicKeyMatchesHash, verifyDigest } from "./keys.ts";
 import { toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
 import { INITIAL_SUBSIDY } from "./params.ts";
+import { checkEscrowSpend, checkStakeSpend, type SpendContext } from "./spend.ts";
 
 /** An unspent output as the UTXO set holds it. */
 export interface Coin {
@@ -93,6 +94,7 @@ export function checkTxInputs(
   spendHeight: number,
   params: NetworkParams,
   verifyScripts = true,
+  ctx: SpendContext = { stakes: new Map(), fraud: new Map() },
 ): bigint {
   let valueIn = 0n;
   for (const [i, coin] of coins.entries()) {
@@ -113,7 +115,7 @@ export function checkTxInputs(
     if (!isMoneyRange(coin.value) || !isMoneyRange(valueIn)) {
       fail("tx/input-value-overflow", "input values out of range");
     }
-    if (verifyScripts) verifyInputScript(tx, i, coin);
+    if (verifyScripts) verifyInputScript(tx, i, coin, spendHeight, params, ctx, coins);
   }
   const valueOut = tx.outputs.reduce((s, o) => s + o.value, 0n);
   if (valueIn < valueOut) {
@@ -122,32 +124,77 @@ export function checkTxInputs(
   return valueIn - valueOut;
 }
 
-/** Checks input `index`'s unlocking data against the coin it spends. */
-export function verifyInputScript(tx: Transaction, index: number, coin: Coin): void {
+/** Verifies a signature by `pubkey` over input `index`'s signature hash, and that the key hashes to `keyHash`. */
+function signatureChecker(tx: Transaction, index: number, coin: Coin) {
+  return (sig: Uint8Array, pubkey: Uint8Array, keyHash: Uint8Array): void => {
+    if (!publicKeyMatchesHash(pubkey, keyHash)) {
+      fail("tx/wrong-key", `input ${index}: public key does not match the locking key`);
+    }
+    if (!verifyDigest(sig, signatureHash(tx, index, coin), pubkey)) {
+      fail("tx/bad-signature", `input ${index}: signature does not verify`);
+    }
+  };
+}
+
+/** Checks input `index`'s unlocking data against the coin it spends, by the coin's template. */
+export function verifyInputScript(
+  tx: Transaction,
+  index: number,
+  coin: Coin,
+  spendHeight: number,
+  params: NetworkParams,
+  ctx: SpendContext,
+  coins: (Coin | undefined)[],
+): void {
   let script;
   try {
     script = parseOutputScript(coin.scriptPubKey);
   } catch (e) {
     fail("tx/bad-spent-script", `input ${index}: ${(e as Error).message}`);
   }
-  if (script.type !== "pay-to-address") {
-    fail("tx/unspendable", `input ${index} spends an unspendable output`);
+  const checkSig = signatureChecker(tx, index, coin);
+  const window = params.jobs.disputeWindow;
+  switch (script.type) {
+    case "pay-to-address": {
+      const sig = tx.inputs[index].scriptSig;
+      if (sig.length !== PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH) {
+        fail(
+          "tx/bad-script-sig",
+          `input ${index}: scriptSig must be 97 bytes (signature || public key)`,
+        );
+      }
+      return checkSig(sig.subarray(0, 64), sig.subarray(64), script.pubKeyHash);
+    }
+    case "job-escrow":
+      return checkEscrowSpend(
+        tx,
+        index,
+        script,
+        spendHeight,
+        window,
+        ctx,
+        checkSig,
+        coins.map((c) => c?.scriptPubKey ?? new Uint8Array(0)),
+      );
+    case "compute-stake":
+      return checkStakeSpend(tx, index, script, coin.height, spendHeight, window, ctx, checkSig);
+    default:
+      fail("tx/unspendable", `input ${index} spends an unspendable output`);
   }
-  const sig = tx.inputs[index].scriptSig;
-  if (sig.length !== PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH) {
-    fail(
-      "tx/bad-script-sig",
-      `input ${index}: scriptSig must be 97 bytes (signature || public key)`,
-    );
+}
+
+/** True when `script` can be spent (every known template except unspendable data). */
+export function isSpendableScript(script: Uint8Array): boolean {
+  try {
+    return parseOutputScript(script).type !== "unspendable";
+  } catch {
+    return false;
   }
-  const pubkey = sig.subarray(64);
-  if (!publicKeyMatchesHash(pubkey, script.pubKeyHash)) {
-    fail("tx/wrong-key", `input ${index}: public key does not match the address`);
-  }
-  const digest = signatureHash(tx, index, coin);
-  if (!verifyDigest(sig.subarray(0, 64), digest, pubkey)) {
-    fail("tx/bad-signature", `input ${index}: signature does not verify`);
-  }
+}
+
+/** True when any input spends a job template (escrow or stake): such inputs are always fully checked. */
+export function spendsJobTemplate(coins: (Coin | undefined)[]): boolean {
+  return coins.some((c) => c && (c.scriptPubKey[0] === 0x02 || c.scriptPubKey[0] === 0x03));
 }
 
 /** Context-free block checks (CheckBlock): size, proof of work, Merkle root, coinbase placement. */

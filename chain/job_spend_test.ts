@@ -1,0 +1,273 @@
+import assert from "node:assert/strict";
+import { ValidationError } from "./errors.ts";
+import { COIN } from "./params.ts";
+import { computeStakeScript, jobEscrowScript } from "./script.ts";
+import { hash160 } from "./hash.ts";
+import { publicKeyOf, signDigest } from "./keys.ts";
+import { concatBytes, fromHex, toHex } from "./bytes.ts";
+import { encodeTransaction, signatureHash, type Transaction, txid } from "./tx.ts";
+import {
+  coinbaseOf,
+  mine,
+  newKey,
+  openDevNode,
+  spend,
+  type TestKey,
+} from "../tests/chain_helpers.ts";
+import type { ChainNode } from "./node.ts";
+import { decodeJob, encodeJob, type Job, jobIdBytes } from "./job.ts";
+import { ByteWriter } from "./bytes.ts";
+
+const SUBSIDY = 50n * COIN;
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof ValidationError, String(e));
+    assert.equal(e.code, code, e.message);
+    return true;
+  });
+}
+
+function keyHash(k: TestKey): Uint8Array {
+  return hash160(publicKeyOf(k.secret));
+}
+
+/** Spends one template output with an unlocking prefix built from a signature. */
+function spendTemplate(
+  prev: { txid: string; vout: number; value: bigint; script: Uint8Array },
+  jobId: Uint8Array,
+  outputs: { value: bigint; script: Uint8Array }[],
+  unlock: (tx: Transaction) => Uint8Array,
+): { bytes: Uint8Array; id: string } {
+  const tx: Transaction = {
+    version: 1,
+    inputs: [{
+      prevout: { txid: fromHex(prev.txid, 32), vout: prev.vout },
+      scriptSig: new Uint8Array(0),
+      sequence: 0xffffffff,
+    }],
+    outputs: outputs.map((o) => ({ value: o.value, scriptPubKey: o.script })),
+    lockTime: 0,
+    jobId,
+  };
+  tx.inputs[0].scriptSig = unlock(tx);
+  return { bytes: encodeTransaction(tx), id: txid(tx) };
+}
+
+function signed(
+  path: number,
+  key: TestKey,
+  tx: Transaction,
+  prev: { value: bigint; script: Uint8Array },
+  extra: Uint8Array = new Uint8Array(0),
+) {
+  const sig = signDigest(
+    signatureHash(tx, 0, { value: prev.value, scriptPubKey: prev.script }),
+    key.secret,
+  );
+  return concatBytes(new Uint8Array([path]), sig, publicKeyOf(key.secret), extra);
+}
+
+async function fundedNode(): Promise<
+  { node: ChainNode; close(): void; client: TestKey; compute: TestKey; coins: string[] }
+> {
+  const { node, close } = await openDevNode();
+  const client = newKey();
+  const compute = newKey();
+  const hashes = await mine(node, client, 2);
+  await mine(node, compute, 1);
+  await mine(node, newKey(), node.params.coinbaseMaturity);
+  const coins = [
+    await coinbaseOf(node, hashes[0]),
+    await coinbaseOf(node, hashes[1]),
+    await coinbaseOf(
+      node,
+      await node.getHeaders([node.genesisHash()], 3).then(() => node.hashAtHeight(3)!),
+    ),
+  ];
+  return { node, close, client, compute, coins };
+}
+
+const sampleJob = (client: TestKey, expiryHeight: number): Job => ({
+  modelId: new Uint8Array(32).fill(9),
+  promptTokens: [1, 2, 3],
+  seed: 42n,
+  maxTokens: 16,
+  temperature: 0.5,
+  topK: 40,
+  topP: 0.875,
+  timestamp: 1_800_000_000,
+  expiryHeight,
+  clientKey: publicKeyOf(client.secret),
+  contact: "http://127.0.0.1:8787",
+});
+
+Deno.test("jobs encode canonically, and their id is SHA-256d of that encoding", () => {
+  const client = newKey();
+  const job = sampleJob(client, 100);
+  const bytes = encodeJob(job);
+  assert.deepEqual(decodeJob(bytes), job);
+  assert.equal(toHex(jobIdBytes(job)).length, 64);
+  assert.throws(() => decodeJob(concatBytes(bytes, new Uint8Array(1))), {
+    code: "decode/trailing-bytes",
+  });
+  assert.throws(() => encodeJob({ ...job, temperature: 0.1 }), RangeError, "0.1 is not an f32");
+  assert.throws(() => encodeJob({ ...job, promptTokens: [] }), RangeError);
+});
+
+Deno.test("escrow: refund only at expiry by the client; payment only past the dispute window of a stake for the job", async () => {
+  const { node, close, client, compute, coins } = await fundedNode();
+  try {
+    const W = node.params.jobs.disputeWindow;
+    const height = node.tip().height;
+    const job = sampleJob(client, height + 8);
+    const jobId = jobIdBytes(job);
+    const escrowScript = jobEscrowScript(jobId, keyHash(client), job.expiryHeight);
+    const escrowTx = spend(client, [{ txid: coins[0], vout: 0, value: SUBSIDY }], [{
+      value: 5n * COIN,
+      script: escrowScript,
+    }, { value: 44n * COIN, script: client.script }]);
+    escrowTx.tx.jobId = jobId;
+    const { signPayToAddressInput } = await import("./tx.ts");
+    signPayToAddressInput(
+      escrowTx.tx,
+      0,
+      { value: SUBSIDY, scriptPubKey: client.script },
+      client.secret,
+    );
+    await node.processTx(encodeTransaction(escrowTx.tx));
+    await mine(node, newKey(), 1);
+    const escrow = { txid: txid(escrowTx.tx), vout: 0, value: 5n * COIN, script: escrowScript };
+    assert.equal((await node.getJobCoins(toHex(jobId))).length, 1, "escrow indexed by job id");
+
+    const refund = (key: TestKey) =>
+      spendTemplate(
+        escrow,
+        jobId,
+        [{ value: 5n * COIN - 10_000n, script: client.script }],
+        (tx) => signed(0x02, key, tx, escrow),
+      );
+    await expectCode(node.processTx(refund(client).bytes), "job/not-expired");
+
+    // The compute node stakes for the job, committing to an output.
+    const commitment = new Uint8Array(32).fill(7);
+    const stakeScript = computeStakeScript(jobId, keyHash(compute), keyHash(client), commitment);
+    const stakeTx = spend(compute, [{ txid: coins[2], vout: 0, value: SUBSIDY }], [{
+      value: 2n * COIN,
+      script: stakeScript,
+    }, { value: 47n * COIN, script: compute.script }]);
+    stakeTx.tx.jobId = jobId;
+    signPayToAddressInput(
+      stakeTx.tx,
+      0,
+      { value: SUBSIDY, scriptPubKey: compute.script },
+      compute.secret,
+    );
+    await node.processTx(encodeTransaction(stakeTx.tx));
+    await mine(node, newKey(), 1);
+    const stake = { txid: txid(stakeTx.tx), vout: 0, value: 2n * COIN, script: stakeScript };
+    const stakeRef = new ByteWriter(36).bytes(fromHex(stake.txid)).u32(0).finish();
+
+    const pay = (key: TestKey, ref = stakeRef) =>
+      spendTemplate(
+        escrow,
+        jobId,
+        [{ value: 5n * COIN - 10_000n, script: compute.script }],
+        (tx) => signed(0x01, key, tx, escrow, ref),
+      );
+    await expectCode(node.processTx(pay(client).bytes), "job/dispute-window");
+    await mine(node, newKey(), W - 1);
+    await expectCode(node.processTx(pay(compute).bytes), "tx/wrong-key");
+    const notAStake = new ByteWriter(36).bytes(fromHex(coins[1])).u32(0).finish();
+    await expectCode(node.processTx(pay(client, notAStake).bytes), "job/stake-mismatch");
+    const release = spendTemplate(stake, jobId, [{
+      value: 2n * COIN - 10_000n,
+      script: compute.script,
+    }], (tx) => signed(0x01, compute, tx, stake));
+    await expectCode(node.processTx(release.bytes), "job/stake-locked");
+    const payment = pay(client);
+    await node.processTx(payment.bytes);
+    await mine(node, newKey(), 1);
+    assert.ok((await node.getTransaction(payment.id))?.blockHash, "payment mined after the window");
+    await expectCode(node.processTx(refund(client).bytes), "tx/missing-inputs");
+
+    await mine(node, newKey(), W);
+    const thief = newKey();
+    const stolen = spendTemplate(stake, jobId, [{
+      value: 2n * COIN - 10_000n,
+      script: thief.script,
+    }], (tx) => signed(0x01, thief, tx, stake));
+    await expectCode(node.processTx(stolen.bytes), "tx/wrong-key");
+    await node.processTx(release.bytes);
+    await expectCode(
+      node.processTx(
+        spendTemplate(
+          stake,
+          jobId,
+          [{ value: COIN, script: client.script }],
+          () => new Uint8Array([0x02, 0]),
+        ).bytes,
+      ),
+      "mempool/conflict",
+    );
+  } finally {
+    close();
+  }
+});
+
+Deno.test("escrow refunds to the client at expiry when unpaid; a stake cannot be slashed without a proven fraud", async () => {
+  const { node, close, client, compute, coins } = await fundedNode();
+  try {
+    const job = sampleJob(client, node.tip().height + 3);
+    const jobId = jobIdBytes(job);
+    const escrowScript = jobEscrowScript(jobId, keyHash(client), job.expiryHeight);
+    const { signPayToAddressInput } = await import("./tx.ts");
+    const fund = (from: TestKey, coin: string, script: Uint8Array, value: bigint) => {
+      const t = spend(from, [{ txid: coin, vout: 0, value: SUBSIDY }], [{ value, script }, {
+        value: SUBSIDY - value - 100_000n,
+        script: from.script,
+      }]);
+      t.tx.jobId = jobId;
+      signPayToAddressInput(t.tx, 0, { value: SUBSIDY, scriptPubKey: from.script }, from.secret);
+      return t.tx;
+    };
+    const e = fund(client, coins[0], escrowScript, 5n * COIN);
+    const stakeScript = computeStakeScript(
+      jobId,
+      keyHash(compute),
+      keyHash(client),
+      new Uint8Array(32),
+    );
+    const s = fund(compute, coins[2], stakeScript, 2n * COIN);
+    await node.processTx(encodeTransaction(e));
+    await node.processTx(encodeTransaction(s));
+    await mine(node, newKey(), 3);
+    const escrow = { txid: txid(e), vout: 0, value: 5n * COIN, script: escrowScript };
+    const refund = spendTemplate(escrow, jobId, [{
+      value: 5n * COIN - 10_000n,
+      script: client.script,
+    }], (tx) => signed(0x02, client, tx, escrow));
+    await node.processTx(refund.bytes);
+    // Wrong job id on the spending transaction is refused.
+    const wrongJob = spendTemplate(
+      { txid: txid(s), vout: 0, value: 2n * COIN, script: stakeScript },
+      new Uint8Array(32),
+      [{ value: COIN, script: client.script }],
+      (tx) => signed(0x01, compute, tx, { value: 2n * COIN, script: stakeScript }),
+    );
+    await expectCode(node.processTx(wrongJob.bytes), "job/wrong-job-id");
+    // A "fraud proof" on a node without a fraud checker is never accepted.
+    const job2 = encodeJob(job);
+    const proof = new ByteWriter(64).u8(0x02).varBytes(job2).varint(1).u32(5).u8(1).varint(1).u32(0)
+      .finish();
+    const slash = spendTemplate(
+      { txid: txid(s), vout: 0, value: 2n * COIN, script: stakeScript },
+      jobId,
+      [{ value: 2n * COIN - 10_000n, script: client.script }],
+      () => proof,
+    );
+    await expectCode(node.processTx(slash.bytes), "job/fraud-not-proven");
+  } finally {
+    close();
+  }
+});

@@ -1,0 +1,294 @@
+/**
+ * @module Spend rules of the job templates (escrow and stake). The first byte of an input's
+ * scriptSig names the spend path; each path has an exact layout and its own conditions.
+ *
+ * Escrow (`0x02`) paths: PAY `0x01 || sig 64 || pubkey 33 || stake txid 32 || stake vout u32` (client
+ * signs; the named stake of the same job must be unspent and at least `disputeWindow` blocks deep),
+ * REFUND `0x02 || sig || pubkey` (client, at or after the expiry height), FRAUD `0x03` (only beside a
+ * valid stake FRAUD input of the same job; every output pays the client).
+ * Stake (`0x03`) paths: RELEASE `0x01 || sig || pubkey` (node, `2 * disputeWindow` blocks after the
+ * stake), FRAUD `0x02 || varBytes job || varint n || n x u32 output || u8 finish || varint k || k x u32
+ * positions` (anyone; the fraud checker must prove every named position false; every output pays the
+ * client).
+ */
+
+import { ByteReader, toHex } from "./bytes.ts";
+import { DecodeError, ValidationError } from "./errors.ts";
+import { decodeJob, type Job, MAX_OUTPUT_TOKENS } from "./job.ts";
+import { type OutputScript, parseOutputScript } from "./script.ts";
+import { sha256d } from "./hash.ts";
+import { equalBytes } from "./bytes.ts";
+import type { Transaction } from "./tx.ts";
+
+/** Spend path bytes. */
+export const PATH_PAY = 0x01;
+/** Escrow refund path. */
+export const PATH_REFUND = 0x02;
+/** Escrow path beside a stake fraud proof. */
+export const PATH_ESCROW_FRAUD = 0x03;
+/** Stake release path. */
+export const PATH_RELEASE = 0x01;
+/** Stake fraud path. */
+export const PATH_STAKE_FRAUD = 0x02;
+/** Most positions a fraud proof may name. */
+export const MAX_FRAUD_POSITIONS = 64;
+
+/** What a fraud proof claims, handed to the injected {@link FraudChecker}. */
+export interface FraudClaim {
+  /** The job, as offered. */
+  job: Job;
+  /** Its id (equals the stake's job id). */
+  jobId: Uint8Array;
+  /** The stake's commitment to the output. */
+  commitment: Uint8Array;
+  /** Revealed output tokens. */
+  outputTokens: number[];
+  /** Revealed finish reason. */
+  finishReason: "stop" | "length";
+  /** Output positions the proof says are false. */
+  positions: number[];
+}
+
+/**
+ * Decides a fraud claim with the model: true only when the revealed output matches the commitment and
+ * every named position fails by more than the hard threshold. Errors or near-ties must give false.
+ */
+export type FraudChecker = (claim: FraudClaim) => Promise<boolean>;
+
+/** Parsed PAY unlocking data of an escrow. */
+interface PayData {
+  sig: Uint8Array;
+  pubkey: Uint8Array;
+  stake: { txid: string; vout: number };
+}
+
+/** Facts an input's script check needs beyond its own coin (gathered asynchronously beforehand). */
+export interface SpendContext {
+  /** Stake coins named by escrow PAY inputs, by `txid:vout` (undefined when missing or spent). */
+  stakes: Map<string, { value: bigint; scriptPubKey: Uint8Array; height: number } | undefined>;
+  /** Fraud verdicts of stake FRAUD inputs, by input index. */
+  fraud: Map<number, boolean>;
+}
+
+function fail(code: string, message: string): never {
+  throw new ValidationError(code, message);
+}
+
+/** Reads the PAY data of an escrow input. */
+export function parsePay(scriptSig: Uint8Array): PayData {
+  if (scriptSig.length !== 1 + 64 + 33 + 36 || scriptSig[0] !== PATH_PAY) {
+    fail(
+      "tx/bad-script-sig",
+      "escrow PAY data must be 0x01 || sig 64 || pubkey 33 || stake outpoint 36",
+    );
+  }
+  return {
+    sig: scriptSig.slice(1, 65),
+    pubkey: scriptSig.slice(65, 98),
+    stake: {
+      txid: toHex(scriptSig.subarray(98, 130)),
+      vout: new DataView(scriptSig.buffer, scriptSig.byteOffset).getUint32(130, true),
+    },
+  };
+}
+
+/** Reads a stake FRAUD proof (strict). */
+export function parseFraudProof(scriptSig: Uint8Array): Omit<FraudClaim, "commitment"> {
+  const r = new ByteReader(scriptSig, "fraud proof");
+  if (r.u8() !== PATH_STAKE_FRAUD) throw new DecodeError("fraud/path", "not a stake FRAUD path");
+  const jobBytes = r.varBytes(64_000);
+  const job = decodeJob(jobBytes);
+  const n = r.varint(MAX_OUTPUT_TOKENS);
+  const outputTokens = Array.from({ length: n }, () => r.u32());
+  const finish = r.u8();
+  if (finish > 1) {
+    throw new DecodeError("fraud/finish", "finish reason must be 0 (stop) or 1 (length)");
+  }
+  const k = r.varint(MAX_FRAUD_POSITIONS);
+  const positions = Array.from({ length: k }, () => r.u32());
+  r.end();
+  if (k === 0) {
+    throw new DecodeError("fraud/positions", "a fraud proof must name at least one position");
+  }
+  return {
+    job,
+    jobId: sha256d(jobBytes),
+    outputTokens,
+    finishReason: finish === 0 ? "stop" : "length",
+    positions,
+  };
+}
+
+/** Checks that every output of `tx` pays exactly the client's pay-to-address script. */
+function allOutputsPayClient(tx: Transaction, clientHash: Uint8Array): boolean {
+  return tx.outputs.every((o) => {
+    try {
+      const s = parseOutputScript(o.scriptPubKey);
+      return s.type === "pay-to-address" && equalBytes(s.pubKeyHash, clientHash);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Applies the rules of an escrow input. `checkSig` verifies a signature for the given key hash. */
+export function checkEscrowSpend(
+  tx: Transaction,
+  index: number,
+  script: Extract<OutputScript, { type: "job-escrow" }>,
+  spendHeight: number,
+  disputeWindow: number,
+  ctx: SpendContext,
+  checkSig: (sig: Uint8Array, pubkey: Uint8Array, keyHash: Uint8Array) => void,
+  coinScripts: Uint8Array[],
+): void {
+  const sig = tx.inputs[index].scriptSig;
+  if (!equalBytes(tx.jobId, script.jobId)) {
+    fail("job/wrong-job-id", `input ${index}: the transaction's job id differs from the escrow's`);
+  }
+  switch (sig[0]) {
+    case PATH_PAY: {
+      const pay = parsePay(sig);
+      checkSig(pay.sig, pay.pubkey, script.clientHash);
+      const stake = ctx.stakes.get(`${pay.stake.txid}:${pay.stake.vout}`);
+      if (!stake) {
+        fail("job/stake-missing", `input ${index}: the named stake is missing, spent or slashed`);
+      }
+      const s = parseOutputScript(stake.scriptPubKey);
+      if (
+        s.type !== "compute-stake" || !equalBytes(s.jobId, script.jobId) ||
+        !equalBytes(s.clientHash, script.clientHash)
+      ) {
+        fail(
+          "job/stake-mismatch",
+          `input ${index}: the named output is not a stake for this job and client`,
+        );
+      }
+      if (spendHeight < stake.height + disputeWindow) {
+        fail(
+          "job/dispute-window",
+          `input ${index}: payment is not mineable before height ${stake.height + disputeWindow}`,
+        );
+      }
+      return;
+    }
+    case PATH_REFUND: {
+      if (sig.length !== 98) {
+        fail("tx/bad-script-sig", "escrow REFUND data must be 0x02 || sig 64 || pubkey 33");
+      }
+      checkSig(sig.slice(1, 65), sig.slice(65, 98), script.clientHash);
+      if (spendHeight < script.expiryHeight) {
+        fail(
+          "job/not-expired",
+          `input ${index}: refund only at or after height ${script.expiryHeight}`,
+        );
+      }
+      return;
+    }
+    case PATH_ESCROW_FRAUD: {
+      if (sig.length !== 1) fail("tx/bad-script-sig", "escrow FRAUD data is the single byte 0x03");
+      const proven = [...ctx.fraud.entries()].some(([i, ok]) => {
+        if (!ok) return false;
+        const s = parseOutputScript(coinScripts[i]);
+        return s.type === "compute-stake" && equalBytes(s.jobId, script.jobId);
+      });
+      if (!proven) {
+        fail(
+          "job/no-fraud-proof",
+          `input ${index}: no valid stake fraud proof for this job in the transaction`,
+        );
+      }
+      if (!allOutputsPayClient(tx, script.clientHash)) {
+        fail("job/refund-not-to-client", "a fraud refund must pay only the client");
+      }
+      return;
+    }
+    default:
+      fail(
+        "tx/bad-script-sig",
+        `input ${index}: unknown escrow spend path 0x${(sig[0] ?? 0).toString(16)}`,
+      );
+  }
+}
+
+/** Applies the rules of a stake input. */
+export function checkStakeSpend(
+  tx: Transaction,
+  index: number,
+  script: Extract<OutputScript, { type: "compute-stake" }>,
+  coinHeight: number,
+  spendHeight: number,
+  disputeWindow: number,
+  ctx: SpendContext,
+  checkSig: (sig: Uint8Array, pubkey: Uint8Array, keyHash: Uint8Array) => void,
+): void {
+  const sig = tx.inputs[index].scriptSig;
+  if (!equalBytes(tx.jobId, script.jobId)) {
+    fail("job/wrong-job-id", `input ${index}: the transaction's job id differs from the stake's`);
+  }
+  switch (sig[0]) {
+    case PATH_RELEASE:
+      if (sig.length !== 98) {
+        fail("tx/bad-script-sig", "stake RELEASE data must be 0x01 || sig 64 || pubkey 33");
+      }
+      checkSig(sig.slice(1, 65), sig.slice(65, 98), script.nodeHash);
+      if (spendHeight < coinHeight + 2 * disputeWindow) {
+        fail(
+          "job/stake-locked",
+          `input ${index}: the stake is locked until height ${coinHeight + 2 * disputeWindow}`,
+        );
+      }
+      return;
+    case PATH_STAKE_FRAUD:
+      if (ctx.fraud.get(index) !== true) {
+        fail("job/fraud-not-proven", `input ${index}: the fraud proof does not hold`);
+      }
+      if (!allOutputsPayClient(tx, script.clientHash)) {
+        fail("job/slash-not-to-client", "a slashed stake must pay only the client");
+      }
+      return;
+    default:
+      fail(
+        "tx/bad-script-sig",
+        `input ${index}: unknown stake spend path 0x${(sig[0] ?? 0).toString(16)}`,
+      );
+  }
+}
+
+/**
+ * Gathers the context the job spend rules need: the stake coins named by escrow PAY inputs (through
+ * `getCoin`) and the verdicts of stake FRAUD proofs (through `checker`; none configured = not proven).
+ */
+export async function gatherSpendContext(
+  tx: Transaction,
+  coinScripts: (Uint8Array | undefined)[],
+  getCoin: (
+    txid: string,
+    vout: number,
+  ) => Promise<{ value: bigint; scriptPubKey: Uint8Array; height: number } | undefined>,
+  checker: FraudChecker | undefined,
+): Promise<SpendContext> {
+  const ctx: SpendContext = { stakes: new Map(), fraud: new Map() };
+  for (const [i, script] of coinScripts.entries()) {
+    if (!script) continue;
+    const sig = tx.inputs[i].scriptSig;
+    if (script[0] === 0x02 && sig[0] === PATH_PAY && sig.length === 134) {
+      const { stake } = parsePay(sig);
+      ctx.stakes.set(`${stake.txid}:${stake.vout}`, await getCoin(stake.txid, stake.vout));
+    }
+    if (script[0] === 0x03 && sig[0] === PATH_STAKE_FRAUD) {
+      let verdict = false;
+      try {
+        const parsed = parseOutputScript(script);
+        const claim = parseFraudProof(sig);
+        if (parsed.type === "compute-stake" && equalBytes(claim.jobId, parsed.jobId) && checker) {
+          verdict = await checker({ ...claim, commitment: parsed.commitment });
+        }
+      } catch {
+        verdict = false;
+      }
+      ctx.fraud.set(i, verdict);
+    }
+  }
+  return ctx;
+}
