@@ -1,7 +1,13 @@
 /** @module The CamelidCoin CLI: every role is a subcommand (`node`, `wallet`, `devnet`, `model`, `generate`, `verify`, ...). */
 
 import { Command, CommanderError } from "commander";
-import { configure, getConsoleSink, getJsonLinesFormatter, getTextFormatter, type LogLevel } from "@logtape/logtape";
+import {
+  configure,
+  getConsoleSink,
+  getJsonLinesFormatter,
+  getTextFormatter,
+  type LogLevel,
+} from "@logtape/logtape";
 import { CamelidError } from "./chain/errors.ts";
 import { registerNodeCommand, registerWalletCommands } from "./relay/cli.ts";
 import { registerGenerateCommand, registerModelCommands } from "./compute/cli.ts";
@@ -14,12 +20,21 @@ import { createMinerPool } from "./compute/miner_pool.ts";
 export function buildProgram(): Command {
   const program = new Command()
     .name("camelid")
-    .description("CamelidCoin: pay untrusted compute nodes for LLM completions, and check the work cheaply")
+    .description(
+      "CamelidCoin: pay untrusted compute nodes for LLM completions, and check the work cheaply",
+    )
     .version("0.1.0")
-    .option("--log-level <level>", "log level: debug, info, warning, error", Deno.env.get("CAMELID_LOG") ?? "info")
+    .option(
+      "--log-level <level>",
+      "log level: debug, info, warning, error",
+      Deno.env.get("CAMELID_LOG") ?? "info",
+    )
     .option("--log-json", "structured JSON Lines logs on stderr")
     .showHelpAfterError();
-  registerNodeCommand(program, async (kind) => kind === "wasm" ? (await createMinerPool()).search : undefined);
+  registerNodeCommand(
+    program,
+    async (kind) => kind === "wasm" ? (await createMinerPool()).search : undefined,
+  );
   registerWalletCommands(program);
   registerDevnetCommand(program);
   registerModelCommands(program);
@@ -31,10 +46,14 @@ export function buildProgram(): Command {
 
 async function setupLogging(level: string, json: boolean): Promise<void> {
   const levels = ["debug", "info", "warning", "error"];
-  if (!levels.includes(level)) throw new RangeError(`--log-level must be one of ${levels.join(", ")}`);
+  if (!levels.includes(level)) {
+    throw new RangeError(`--log-level must be one of ${levels.join(", ")}`);
+  }
   await configure({
     sinks: {
-      console: getConsoleSink({ formatter: json ? getJsonLinesFormatter() : getTextFormatter({ value: "bare" }) }),
+      console: getConsoleSink({
+        formatter: json ? getJsonLinesFormatter() : getTextFormatter({ value: "bare" }),
+      }),
     },
     loggers: [
       { category: ["camelid"], lowestLevel: level as LogLevel, sinks: ["console"] },
@@ -55,8 +74,9 @@ if (import.meta.main) {
   } catch (e) {
     if (e instanceof CommanderError) Deno.exit(e.exitCode);
     if (e instanceof CamelidError) console.error(`error (${e.code}): ${e.message}`);
-    else if (e instanceof RangeError || e instanceof TypeError) console.error(`error: ${e.message}`);
-    else console.error(e);
+    else if (e instanceof RangeError || e instanceof TypeError) {
+      console.error(`error: ${e.message}`);
+    } else console.error(e);
     Deno.exit(1);
   }
 }

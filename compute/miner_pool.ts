@@ -22,8 +22,12 @@ interface Pending {
 }
 
 /** Starts `workers` mining workers (default: the number of cores) and waits until each is ready. */
-export async function createMinerPool(workers = navigator.hardwareConcurrency || 2): Promise<MinerPool> {
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new RangeError(`workers must be 1..256, got ${workers}`);
+export async function createMinerPool(
+  workers = navigator.hardwareConcurrency || 2,
+): Promise<MinerPool> {
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    throw new RangeError(`workers must be 1..256, got ${workers}`);
+  }
   const pending = new Map<number, Pending>();
   let nextId = 0;
   const pool: Worker[] = [];
@@ -36,7 +40,12 @@ export async function createMinerPool(workers = navigator.hardwareConcurrency ||
           reject(new Error(`mining worker failed: ${e.message}`));
         };
         w.onmessage = (e) => {
-          const m = e.data as { ready?: boolean; id?: number; nonce?: number | null; error?: string };
+          const m = e.data as {
+            ready?: boolean;
+            id?: number;
+            nonce?: number | null;
+            error?: string;
+          };
           if (m.ready) return resolve();
           const p = pending.get(m.id!);
           if (!p) return;
@@ -45,8 +54,7 @@ export async function createMinerPool(workers = navigator.hardwareConcurrency ||
           else p.resolve(m.nonce ?? null);
         };
         pool.push(w);
-      })
-    ),
+      })),
   );
   const ask = (w: Worker, header: Uint8Array, target: Uint8Array, start: number, count: number) =>
     new Promise<number | null>((resolve, reject) => {

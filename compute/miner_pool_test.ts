@@ -16,7 +16,11 @@ Deno.test("the WASM worker pool finds the same smallest nonce as the TypeScript 
     const solved = header.slice();
     new DataView(solved.buffer).setUint32(76, wasm!, true);
     assert.ok(hashToBigInt(sha256d(solved)) <= hashToBigInt(target));
-    assert.equal(await pool.search(header, new Uint8Array(32), 0, 50_000), null, "an impossible target finds nothing");
+    assert.equal(
+      await pool.search(header, new Uint8Array(32), 0, 50_000),
+      null,
+      "an impossible target finds nothing",
+    );
   } finally {
     pool.close();
   }

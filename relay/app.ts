@@ -57,7 +57,9 @@ export function createApp(options: AppOptions): Hono {
   const { chain } = options;
   const app = new Hono();
   app.onError(onError);
-  app.notFound((c) => errorResponse(c, 404, "route/not-found", `no route ${c.req.method} ${c.req.path}`));
+  app.notFound((c) =>
+    errorResponse(c, 404, "route/not-found", `no route ${c.req.method} ${c.req.path}`)
+  );
 
   app.get("/v1/status", (c) => {
     const tip = chain.tip();
@@ -98,7 +100,9 @@ export function createApp(options: AppOptions): Hono {
 
   app.get("/v1/txs/:txid", async (c) => {
     const id = c.req.param("txid");
-    if (!/^[0-9a-f]{64}$/.test(id)) throw new RangeError("txid must be 64 lowercase hex characters");
+    if (!/^[0-9a-f]{64}$/.test(id)) {
+      throw new RangeError("txid must be 64 lowercase hex characters");
+    }
     const loc = await chain.getTransaction(id);
     if (!loc) throw new NotFoundError("tx/not-found", `unknown transaction ${id}`);
     return c.json({
@@ -114,7 +118,8 @@ export function createApp(options: AppOptions): Hono {
     "/v1/txs",
     bodyLimit({
       maxSize: MAX_TX_SIZE * 2 + 1024,
-      onError: (c) => errorResponse(c, 413, "request/too-large", `body over ${MAX_TX_SIZE * 2 + 1024} bytes`),
+      onError: (c) =>
+        errorResponse(c, 413, "request/too-large", `body over ${MAX_TX_SIZE * 2 + 1024} bytes`),
     }),
     async (c) => {
       const type = c.req.header("content-type") ?? "";
@@ -122,7 +127,12 @@ export function createApp(options: AppOptions): Hono {
       if (type.includes("application/json")) hex = (await c.req.json().catch(() => ({})))?.hex;
       else hex = (await c.req.text()).trim();
       if (typeof hex !== "string" || hex.length === 0) {
-        return errorResponse(c, 400, "request/malformed", 'expected raw transaction hex (text body or {"hex": "..."})');
+        return errorResponse(
+          c,
+          400,
+          "request/malformed",
+          'expected raw transaction hex (text body or {"hex": "..."})',
+        );
       }
       const { txid } = await chain.processTx(fromHex(hex));
       return c.json({ txid }, 202);
@@ -133,11 +143,14 @@ export function createApp(options: AppOptions): Hono {
     "/v1/blocks",
     bodyLimit({
       maxSize: MAX_BLOCK_SIZE * 2 + 1024,
-      onError: (c) => errorResponse(c, 413, "request/too-large", `body over ${MAX_BLOCK_SIZE * 2 + 1024} bytes`),
+      onError: (c) =>
+        errorResponse(c, 413, "request/too-large", `body over ${MAX_BLOCK_SIZE * 2 + 1024} bytes`),
     }),
     async (c) => {
       const hex = (await c.req.text()).trim();
-      if (hex.length === 0) return errorResponse(c, 400, "request/malformed", "expected raw block hex");
+      if (hex.length === 0) {
+        return errorResponse(c, 400, "request/malformed", "expected raw block hex");
+      }
       const result = await chain.processBlock(fromHex(hex));
       return c.json(result, result.status === "duplicate" ? 200 : 202);
     },
@@ -170,7 +183,13 @@ export function createApp(options: AppOptions): Hono {
     const pending = chain.mempool.entries().flatMap((e) =>
       e.tx.outputs.flatMap((o, vout) =>
         scriptAddress(o.scriptPubKey) === address && !chain.mempool.spender(e.txid, vout)
-          ? [{ txid: e.txid, vout, value: formatCoins(o.value), units: o.value.toString(), scriptPubKey: toHex(o.scriptPubKey) }]
+          ? [{
+            txid: e.txid,
+            vout,
+            value: formatCoins(o.value),
+            units: o.value.toString(),
+            scriptPubKey: toHex(o.scriptPubKey),
+          }]
           : []
       )
     );

@@ -8,7 +8,13 @@ import { decodeAddress } from "../chain/keys.ts";
 import { buildPayment } from "../chain/wallet.ts";
 import { startNode } from "./node.ts";
 import type { NonceSearcher } from "../chain/miner.ts";
-import { passphraseFromEnvironment, readKeystore, unlockWalletFile, walletPath, writeNewKeystore } from "./wallet_file.ts";
+import {
+  passphraseFromEnvironment,
+  readKeystore,
+  unlockWalletFile,
+  walletPath,
+  writeNewKeystore,
+} from "./wallet_file.ts";
 
 /** Default data directory of a network. */
 export function defaultDataDir(network: string): string {
@@ -24,7 +30,9 @@ export type SearcherFactory = (kind: string) => Promise<NonceSearcher | undefine
 export function registerNodeCommand(program: Command, searcherFactory?: SearcherFactory): void {
   program.command("node")
     .description("start a full node: chain in Deno KV, HTTP API, miner")
-    .addOption(new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"))
+    .addOption(
+      new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"),
+    )
     .option("--port <port>", "HTTP port", (v) => parsePort(v), 8787)
     .option("--host <host>", "interface to bind", "127.0.0.1")
     .option("--data-dir <dir>", "data directory (default ./.camelid/<network>)")
@@ -32,7 +40,10 @@ export function registerNodeCommand(program: Command, searcherFactory?: Searcher
     .option("--mine-to <address>", "mine to this address instead of the node wallet")
     .option("--seed <url>", "seed node URL (repeatable)", collect, [])
     .option("--peers-config <file>", "peer configuration file (JSON)")
-    .addOption(new Option("--miner <kind>", "nonce search: wasm (SIMD kernel, one worker per core) or ts").choices(["wasm", "ts"]).default("wasm"))
+    .addOption(
+      new Option("--miner <kind>", "nonce search: wasm (SIMD kernel, one worker per core) or ts")
+        .choices(["wasm", "ts"]).default("wasm"),
+    )
     .action(async (opts) => {
       const options = {
         network: opts.network,
@@ -45,7 +56,9 @@ export function registerNodeCommand(program: Command, searcherFactory?: Searcher
         peersConfig: opts.peersConfig,
       };
       if (options.mineTo) decodeAddress(options.mineTo);
-      const searcher = options.mine && searcherFactory ? await searcherFactory(opts.miner) : undefined;
+      const searcher = options.mine && searcherFactory
+        ? await searcherFactory(opts.miner)
+        : undefined;
       const node = await startNode({ ...options, searcher });
       const stop = async () => {
         await node.close();
@@ -67,7 +80,10 @@ async function api<T>(nodeUrl: string, path: string, init?: RequestInit): Promis
   try {
     res = await fetch(`${nodeUrl.replace(/\/$/, "")}${path}`, init);
   } catch (e) {
-    throw new CamelidError("node/unreachable", `cannot reach the node at ${nodeUrl}: ${(e as Error).message}`);
+    throw new CamelidError(
+      "node/unreachable",
+      `cannot reach the node at ${nodeUrl}: ${(e as Error).message}`,
+    );
   }
   const body = await res.json().catch(() => null);
   if (!res.ok) {
@@ -80,26 +96,42 @@ async function api<T>(nodeUrl: string, path: string, init?: RequestInit): Promis
 interface AddressAnswer {
   balance: string;
   spendable: string;
-  utxos: { txid: string; vout: number; units: string; mature: boolean; spentInMempool: string | null; scriptPubKey: string }[];
+  utxos: {
+    txid: string;
+    vout: number;
+    units: string;
+    mature: boolean;
+    spentInMempool: string | null;
+    scriptPubKey: string;
+  }[];
   unconfirmed: { txid: string; vout: number; units: string; scriptPubKey: string }[];
 }
 
 /** Registers `wallet new | address | balance | send`. */
 export function registerWalletCommands(program: Command): void {
-  const wallet = program.command("wallet").description("a passphrase-encrypted wallet (CAMELID_PASSPHRASE for scripts)");
+  const wallet = program.command("wallet").description(
+    "a passphrase-encrypted wallet (CAMELID_PASSPHRASE for scripts)",
+  );
   const common = (c: Command) =>
-    c.addOption(new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"))
+    c.addOption(
+      new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"),
+    )
       .option("--wallet <file>", "keystore file (default <data-dir>/wallet.json)")
       .option("--data-dir <dir>", "data directory (default ./.camelid/<network>)");
   const pathOf = (o: { wallet?: string; dataDir?: string; network: string }) =>
     o.wallet ?? walletPath(o.dataDir ?? defaultDataDir(o.network));
 
-  common(wallet.command("new").description("create a new wallet (refuses to overwrite)")).action(async (o) => {
-    const path = pathOf(o);
-    const ks = await writeNewKeystore(path, passphraseFromEnvironment(`encrypt the new wallet ${path}`));
-    console.log(`Created wallet ${path}`);
-    console.log(`Address: ${ks.address}`);
-  });
+  common(wallet.command("new").description("create a new wallet (refuses to overwrite)")).action(
+    async (o) => {
+      const path = pathOf(o);
+      const ks = await writeNewKeystore(
+        path,
+        passphraseFromEnvironment(`encrypt the new wallet ${path}`),
+      );
+      console.log(`Created wallet ${path}`);
+      console.log(`Address: ${ks.address}`);
+    },
+  );
 
   common(wallet.command("address").description("print the wallet's address")).action(async (o) => {
     console.log((await readKeystore(pathOf(o))).address);
@@ -113,7 +145,14 @@ export function registerWalletCommands(program: Command): void {
       const a = await api<AddressAnswer>(o.node, `/v1/addresses/${ks.address}`);
       const pending = a.unconfirmed.reduce((s, u) => s + BigInt(u.units), 0n);
       if (o.json) {
-        console.log(JSON.stringify({ address: ks.address, balance: a.balance, spendable: a.spendable, unconfirmed: formatCoins(pending) }));
+        console.log(
+          JSON.stringify({
+            address: ks.address,
+            balance: a.balance,
+            spendable: a.spendable,
+            unconfirmed: formatCoins(pending),
+          }),
+        );
       } else {
         console.log(`Address:     ${ks.address}`);
         console.log(`Balance:     ${a.balance} CML (confirmed)`);
@@ -136,7 +175,12 @@ export function registerWalletCommands(program: Command): void {
       const utxos = [
         ...a.utxos.filter((u) => u.mature && !u.spentInMempool),
         ...a.unconfirmed,
-      ].map((u) => ({ txid: u.txid, vout: u.vout, value: BigInt(u.units), scriptPubKey: fromHex(u.scriptPubKey) }));
+      ].map((u) => ({
+        txid: u.txid,
+        vout: u.vout,
+        value: BigInt(u.units),
+        scriptPubKey: fromHex(u.scriptPubKey),
+      }));
       const { bytes } = buildPayment({ utxos, secretKey, to: o.to, amount, fee });
       const res = await api<{ txid: string }>(o.node, "/v1/txs", {
         method: "POST",

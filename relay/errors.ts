@@ -5,7 +5,12 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { CamelidError, DecodeError, NotFoundError, ValidationError } from "../chain/errors.ts";
 
 /** A JSON error answer. */
-export function errorResponse(c: Context, status: ContentfulStatusCode, code: string, message: string): Response {
+export function errorResponse(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+): Response {
   return c.json({ error: { code, message } }, status);
 }
 
@@ -15,7 +20,9 @@ export function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof DecodeError) return err.code === "decode/too-large" ? 413 : 400;
   if (err instanceof ValidationError) return 422;
   if (err instanceof RangeError && /limit|too large|over the/.test(err.message)) return 413;
-  if (err instanceof RangeError || err instanceof TypeError || err instanceof SyntaxError) return 400;
+  if (err instanceof RangeError || err instanceof TypeError || err instanceof SyntaxError) {
+    return 400;
+  }
   if (err instanceof CamelidError) return 400;
   return 500;
 }

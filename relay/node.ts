@@ -115,7 +115,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       searcher: options.searcher,
       pace,
       onProgress: progress
-        ? (hashes) => progress.update(hashes, `${Math.round(hashes / Math.max(0.001, (Date.now() - started) / 1000))} H/s`)
+        ? (hashes) =>
+          progress.update(
+            hashes,
+            `${Math.round(hashes / Math.max(0.001, (Date.now() - started) / 1000))} H/s`,
+          )
         : undefined,
       onBlock: () => progress?.done(),
     });

@@ -2,7 +2,12 @@
 
 import { getLogger } from "@logtape/logtape";
 import { CamelidError } from "../chain/errors.ts";
-import { createKeystore, type KeystoreFile, parseKeystore, unlockKeystore } from "../chain/keystore.ts";
+import {
+  createKeystore,
+  type KeystoreFile,
+  parseKeystore,
+  unlockKeystore,
+} from "../chain/keystore.ts";
 
 const log = getLogger(["camelid", "wallet"]);
 
@@ -18,7 +23,10 @@ export async function readKeystore(path: string): Promise<KeystoreFile> {
     text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new CamelidError("wallet/not-found", `no wallet at ${path} (create one with "main.ts wallet new")`);
+      throw new CamelidError(
+        "wallet/not-found",
+        `no wallet at ${path} (create one with "main.ts wallet new")`,
+      );
     }
     throw e;
   }
@@ -35,7 +43,10 @@ export async function readKeystore(path: string): Promise<KeystoreFile> {
 export async function writeNewKeystore(path: string, passphrase: string): Promise<KeystoreFile> {
   try {
     await Deno.lstat(path);
-    throw new CamelidError("wallet/exists", `a wallet already exists at ${path}; refusing to overwrite it`);
+    throw new CamelidError(
+      "wallet/exists",
+      `a wallet already exists at ${path}; refusing to overwrite it`,
+    );
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
@@ -56,11 +67,16 @@ export function passphraseFromEnvironment(purpose: string): string {
     const answer = prompt(`Passphrase to ${purpose}:`);
     if (answer !== null) return answer;
   }
-  throw new CamelidError("wallet/no-passphrase", "set CAMELID_PASSPHRASE (or run on a terminal to be asked)");
+  throw new CamelidError(
+    "wallet/no-passphrase",
+    "set CAMELID_PASSPHRASE (or run on a terminal to be asked)",
+  );
 }
 
 /** Unlocks the keystore at `path` with the environment's passphrase. */
-export async function unlockWalletFile(path: string): Promise<{ keystore: KeystoreFile; secretKey: Uint8Array }> {
+export async function unlockWalletFile(
+  path: string,
+): Promise<{ keystore: KeystoreFile; secretKey: Uint8Array }> {
   const keystore = await readKeystore(path);
   const secretKey = await unlockKeystore(keystore, passphraseFromEnvironment(`unlock ${path}`));
   return { keystore, secretKey };
@@ -80,10 +96,16 @@ export async function ensureNodeWallet(dataDir: string, network: string): Promis
   let passphrase = Deno.env.get("CAMELID_PASSPHRASE");
   if (passphrase === undefined) {
     if (network !== "dev") {
-      throw new CamelidError("wallet/no-passphrase", `set CAMELID_PASSPHRASE to create the node wallet on ${network}`);
+      throw new CamelidError(
+        "wallet/no-passphrase",
+        `set CAMELID_PASSPHRASE to create the node wallet on ${network}`,
+      );
     }
     passphrase = "";
-    log.warn("Created the dev node wallet {path} with an EMPTY passphrase (set CAMELID_PASSPHRASE to choose one)", { path });
+    log.warn(
+      "Created the dev node wallet {path} with an EMPTY passphrase (set CAMELID_PASSPHRASE to choose one)",
+      { path },
+    );
   }
   return await writeNewKeystore(path, passphrase);
 }

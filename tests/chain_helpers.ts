@@ -5,11 +5,17 @@ import { networkParams } from "../chain/params.ts";
 import { generateSecretKey, publicKeyOf } from "../chain/keys.ts";
 import { hash160 } from "../chain/hash.ts";
 import { payToHashScript } from "../chain/script.ts";
-import { type Block, decodeBlock, encodeBlock, blockMerkleRoot } from "../chain/block.ts";
+import { type Block, blockMerkleRoot, decodeBlock, encodeBlock } from "../chain/block.ts";
 import { createBlockTemplate, searchNoncesTs } from "../chain/miner.ts";
 import { bitsToTarget, targetToBytes } from "../chain/pow.ts";
 import { encodeHeader } from "../chain/block.ts";
-import { encodeTransaction, NO_JOB, signPayToAddressInput, type Transaction, txid } from "../chain/tx.ts";
+import {
+  encodeTransaction,
+  NO_JOB,
+  signPayToAddressInput,
+  type Transaction,
+  txid,
+} from "../chain/tx.ts";
 import { fromHex } from "../chain/bytes.ts";
 
 /** A key pair with its pay-to-address script. */
@@ -27,7 +33,9 @@ export function newKey(): TestKey {
 }
 
 /** Opens a dev ChainNode on a fresh KV file in a temp dir. */
-export async function openDevNode(dir?: string): Promise<{ node: ChainNode; kv: Deno.Kv; dir: string; close(): void }> {
+export async function openDevNode(
+  dir?: string,
+): Promise<{ node: ChainNode; kv: Deno.Kv; dir: string; close(): void }> {
   const d = dir ?? await Deno.makeTempDir({ prefix: "camelid-chain-" });
   const kv = await Deno.openKv(`${d}/chain.kv`);
   const node = await ChainNode.open({ params: networkParams("dev"), kv });
@@ -37,14 +45,24 @@ export async function openDevNode(dir?: string): Promise<{ node: ChainNode; kv: 
 /** Re-solves the proof of work of a (modified) block in place and returns its bytes. */
 export function solve(block: Block): Uint8Array {
   block.header.merkleRoot = blockMerkleRoot(block.txs).root;
-  const nonce = searchNoncesTs(encodeHeader(block.header), targetToBytes(bitsToTarget(block.header.bits)), 0, 1 << 20);
+  const nonce = searchNoncesTs(
+    encodeHeader(block.header),
+    targetToBytes(bitsToTarget(block.header.bits)),
+    0,
+    1 << 20,
+  );
   if (nonce === null) throw new Error("no nonce found");
   block.header.nonce = nonce;
   return encodeBlock(block);
 }
 
 /** A block template on the node's tip paying `to`, optionally edited, solved and encoded. */
-export function makeBlock(node: ChainNode, to: TestKey, edit?: (b: Block) => void, extraNonce = 0): Uint8Array {
+export function makeBlock(
+  node: ChainNode,
+  to: TestKey,
+  edit?: (b: Block) => void,
+  extraNonce = 0,
+): Uint8Array {
   const block = createBlockTemplate(node, to.script, extraNonce);
   edit?.(block);
   return solve(block);
@@ -69,12 +87,18 @@ export function spend(
 ): { tx: Transaction; bytes: Uint8Array; id: string } {
   const tx: Transaction = {
     version: 1,
-    inputs: prevouts.map((p) => ({ prevout: { txid: fromHex(p.txid, 32), vout: p.vout }, scriptSig: new Uint8Array(0), sequence: 0xffffffff })),
+    inputs: prevouts.map((p) => ({
+      prevout: { txid: fromHex(p.txid, 32), vout: p.vout },
+      scriptSig: new Uint8Array(0),
+      sequence: 0xffffffff,
+    })),
     outputs: outputs.map((o) => ({ value: o.value, scriptPubKey: o.script })),
     lockTime: 0,
     jobId: NO_JOB,
   };
-  prevouts.forEach((p, i) => signPayToAddressInput(tx, i, { value: p.value, scriptPubKey: from.script }, from.secret));
+  prevouts.forEach((p, i) =>
+    signPayToAddressInput(tx, i, { value: p.value, scriptPubKey: from.script }, from.secret)
+  );
   return { tx, bytes: encodeTransaction(tx), id: txid(tx) };
 }
 

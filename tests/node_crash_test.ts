@@ -13,7 +13,11 @@ Deno.test("a node killed with SIGKILL in the middle of connecting a block recove
   const [first] = await mine(source.node, alice, 1);
   await mine(source.node, alice, source.node.params.coinbaseMaturity);
   const cb = await coinbaseOf(source.node, first);
-  const fan = spend(alice, [{ txid: cb, vout: 0, value: 50n * COIN }], Array.from({ length: 1200 }, () => ({ value: 4_000_000n, script: alice.script })));
+  const fan = spend(
+    alice,
+    [{ txid: cb, vout: 0, value: 50n * COIN }],
+    Array.from({ length: 1200 }, () => ({ value: 4_000_000n, script: alice.script })),
+  );
   await source.node.processTx(fan.bytes);
   const bigBlock = makeBlock(source.node, alice);
   const hashes: string[] = [];
@@ -23,12 +27,16 @@ Deno.test("a node killed with SIGKILL in the middle of connecting a block recove
 
   // A node process receives the chain, then the big block, and is killed mid-connection.
   const dir = await Deno.makeTempDir({ prefix: "camelid-crash-" });
-  const crashing = await spawnNode(["--data-dir", dir, "--no-mine"], { CAMELID_FAULT: "connect:batch" });
+  const crashing = await spawnNode(["--data-dir", dir, "--no-mine"], {
+    CAMELID_FAULT: "connect:batch",
+  });
   for (const b of blocks) {
     const res = await fetch(`${crashing.url}/v1/blocks`, { method: "POST", body: toHex(b!) });
     assert.equal(res.status, 202, await res.text());
   }
-  await fetch(`${crashing.url}/v1/blocks`, { method: "POST", body: toHex(bigBlock) }).then((r) => r.body?.cancel()).catch(() => {});
+  await fetch(`${crashing.url}/v1/blocks`, { method: "POST", body: toHex(bigBlock) }).then((r) =>
+    r.body?.cancel()
+  ).catch(() => {});
   const status = await crashing.child.status;
   assert.equal(status.signal, "SIGKILL", "the process died by SIGKILL during the connection");
 

@@ -8,19 +8,39 @@ Deno.test("a node process mines, answers over HTTP, and moves coins between two 
   const dir = await Deno.makeTempDir({ prefix: "camelid-node-" });
   const node = await spawnNode(["--data-dir", `${dir}/node`]);
   try {
-    const status = await getJson<{ network: string; height: number; version: string }>(`${node.url}/v1/status`);
+    const status = await getJson<{ network: string; height: number; version: string }>(
+      `${node.url}/v1/status`,
+    );
     assert.equal(status.status, 200);
     assert.equal(status.body.network, "dev");
     const maturity = networkParams("dev").coinbaseMaturity;
-    await waitFor("mature coinbase", async () => (await getJson<{ height: number }>(`${node.url}/v1/status`)).body.height > maturity);
+    await waitFor(
+      "mature coinbase",
+      async () =>
+        (await getJson<{ height: number }>(`${node.url}/v1/status`)).body.height > maturity,
+    );
 
-    const bob = await runCli(["wallet", "new", "--wallet", `${dir}/bob.json`], { CAMELID_PASSPHRASE: "bob secret" });
+    const bob = await runCli(["wallet", "new", "--wallet", `${dir}/bob.json`], {
+      CAMELID_PASSPHRASE: "bob secret",
+    });
     assert.equal(bob.code, 0, bob.stderr);
-    const bobAddress = (await runCli(["wallet", "address", "--wallet", `${dir}/bob.json`])).stdout.trim();
+    const bobAddress = (await runCli(["wallet", "address", "--wallet", `${dir}/bob.json`])).stdout
+      .trim();
     assert.match(bobAddress, /^1[1-9A-HJ-NP-Za-km-z]{25,34}$/);
 
     const send = await runCli(
-      ["wallet", "send", "--wallet", `${dir}/node/wallet.json`, "--to", bobAddress, "--amount", "12.5", "--node", node.url],
+      [
+        "wallet",
+        "send",
+        "--wallet",
+        `${dir}/node/wallet.json`,
+        "--to",
+        bobAddress,
+        "--amount",
+        "12.5",
+        "--node",
+        node.url,
+      ],
       { CAMELID_PASSPHRASE: "" },
     );
     assert.equal(send.code, 0, send.stderr);
@@ -29,22 +49,56 @@ Deno.test("a node process mines, answers over HTTP, and moves coins between two 
     assert.equal(pooled.status, 200);
 
     const balance = await waitFor("bob's confirmed balance", async () => {
-      const r = await runCli(["wallet", "balance", "--wallet", `${dir}/bob.json`, "--node", node.url, "--json"]);
+      const r = await runCli([
+        "wallet",
+        "balance",
+        "--wallet",
+        `${dir}/bob.json`,
+        "--node",
+        node.url,
+        "--json",
+      ]);
       const b = JSON.parse(r.stdout);
       return b.balance === "12.5" ? b : null;
     });
     assert.equal(balance.spendable, "12.5");
-    const confirmed = await getJson<{ confirmations: number; blockHash: string }>(`${node.url}/v1/txs/${txid}`);
+    const confirmed = await getJson<{ confirmations: number; blockHash: string }>(
+      `${node.url}/v1/txs/${txid}`,
+    );
     assert.ok(confirmed.body.confirmations >= 1);
-    const block = await getJson<{ txs: { txid: string }[] }>(`${node.url}/v1/blocks/${confirmed.body.blockHash}`);
+    const block = await getJson<{ txs: { txid: string }[] }>(
+      `${node.url}/v1/blocks/${confirmed.body.blockHash}`,
+    );
     assert.ok(block.body.txs.some((t) => t.txid === txid));
 
-    const wrong = await runCli(["wallet", "send", "--wallet", `${dir}/bob.json`, "--to", bobAddress, "--amount", "1", "--node", node.url], {
+    const wrong = await runCli([
+      "wallet",
+      "send",
+      "--wallet",
+      `${dir}/bob.json`,
+      "--to",
+      bobAddress,
+      "--amount",
+      "1",
+      "--node",
+      node.url,
+    ], {
       CAMELID_PASSPHRASE: "not bob's",
     });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /keystore\/bad-passphrase/);
-    const broke = await runCli(["wallet", "send", "--wallet", `${dir}/bob.json`, "--to", bobAddress, "--amount", "100", "--node", node.url], {
+    const broke = await runCli([
+      "wallet",
+      "send",
+      "--wallet",
+      `${dir}/bob.json`,
+      "--to",
+      bobAddress,
+      "--amount",
+      "100",
+      "--node",
+      node.url,
+    ], {
       CAMELID_PASSPHRASE: "bob secret",
     });
     assert.equal(broke.code, 1);
@@ -57,7 +111,11 @@ Deno.test("a node process mines, answers over HTTP, and moves coins between two 
     const chain = await ChainNode.open({ params: networkParams("dev"), kv });
     let subsidy = 0n;
     for (let h = 1; h <= chain.tip().height; h++) subsidy += blockSubsidy(h, chain.params);
-    assert.equal((await chain.utxoTotals()).total, subsidy, "coins conserved: UTXO total equals total subsidy");
+    assert.equal(
+      (await chain.utxoTotals()).total,
+      subsidy,
+      "coins conserved: UTXO total equals total subsidy",
+    );
   } finally {
     kv.close();
   }
@@ -80,12 +138,34 @@ Deno.test("the HTTP API answers bad input with JSON 4xx errors and changes nothi
     await expect(await fetch(`${node.url}/v1/txs/xyz`), 400, /request\/malformed/);
     await expect(await fetch(`${node.url}/v1/addresses/notanaddress`), 400, /address\/invalid/);
     await expect(await fetch(`${node.url}/v1/nope`), 404, /route\/not-found/);
-    await expect(await fetch(`${node.url}/v1/txs`, { method: "POST", body: "zz" }), 400, /hex\/invalid/);
-    await expect(await fetch(`${node.url}/v1/txs`, { method: "POST", body: "01000000" }), 400, /decode\/truncated/);
-    await expect(await fetch(`${node.url}/v1/txs`, { method: "POST", body: "" }), 400, /request\/malformed/);
-    await expect(await fetch(`${node.url}/v1/txs`, { method: "POST", body: "00".repeat(150_000) }), 413, /too-large/);
-    await expect(await fetch(`${node.url}/v1/blocks`, { method: "POST", body: "00".repeat(80) }), 400, /decode/);
-    const status = await getJson<{ height: number; mempool: { size: number } }>(`${node.url}/v1/status`);
+    await expect(
+      await fetch(`${node.url}/v1/txs`, { method: "POST", body: "zz" }),
+      400,
+      /hex\/invalid/,
+    );
+    await expect(
+      await fetch(`${node.url}/v1/txs`, { method: "POST", body: "01000000" }),
+      400,
+      /decode\/truncated/,
+    );
+    await expect(
+      await fetch(`${node.url}/v1/txs`, { method: "POST", body: "" }),
+      400,
+      /request\/malformed/,
+    );
+    await expect(
+      await fetch(`${node.url}/v1/txs`, { method: "POST", body: "00".repeat(150_000) }),
+      413,
+      /too-large/,
+    );
+    await expect(
+      await fetch(`${node.url}/v1/blocks`, { method: "POST", body: "00".repeat(80) }),
+      400,
+      /decode/,
+    );
+    const status = await getJson<{ height: number; mempool: { size: number } }>(
+      `${node.url}/v1/status`,
+    );
     assert.equal(status.body.height, 0);
     assert.equal(status.body.mempool.size, 0);
   } finally {

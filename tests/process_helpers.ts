@@ -15,7 +15,10 @@ export interface NodeProcess {
 }
 
 /** Starts `main.ts node` with `args` (add `--data-dir`, `--no-mine`, ...) on a free port. */
-export async function spawnNode(args: string[], env: Record<string, string> = {}): Promise<NodeProcess> {
+export async function spawnNode(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<NodeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "node", "--port", "0", ...args],
     stdout: "piped",
@@ -64,20 +67,34 @@ export async function spawnNode(args: string[], env: Record<string, string> = {}
 }
 
 /** Runs `main.ts <args>` to completion. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", MAIN, ...args], env, stdout: "piped", stderr: "piped" }).output();
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }
 
 /** GETs JSON from a node. */
-export async function getJson<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }> {
+export async function getJson<T = Record<string, unknown>>(
+  url: string,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(url);
   return { status: res.status, body: await res.json() };
 }
 
 /** Polls `check` every 200 ms until it returns a truthy value or `ms` pass. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, ms = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  ms = 30_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();

@@ -10,15 +10,32 @@ import { coinbaseOf, makeBlock, mine, newKey, openDevNode, spend } from "../chai
 import { decodeBlock } from "../../chain/block.ts";
 
 const alice = newKey();
-const sample = spend(alice, [{ txid: "ab".repeat(32), vout: 0, value: 50n * COIN }, { txid: "cd".repeat(32), vout: 1, value: COIN }], [
+const sample = spend(alice, [{ txid: "ab".repeat(32), vout: 0, value: 50n * COIN }, {
+  txid: "cd".repeat(32),
+  vout: 1,
+  value: COIN,
+}], [
   { value: 10n * COIN, script: alice.script },
   { value: 40n * COIN, script: alice.script },
 ]);
 const sampleBytes = sample.bytes;
 
-Deno.bench({ name: "tx decode (2 in, 2 out)", group: "tx codec", baseline: true, fn: () => void decodeTransaction(sampleBytes) });
-Deno.bench({ name: "tx encode (2 in, 2 out)", group: "tx codec", fn: () => void encodeTransaction(sample.tx) });
-Deno.bench({ name: "raw copy of the same bytes (baseline floor)", group: "tx codec", fn: () => void sampleBytes.slice() });
+Deno.bench({
+  name: "tx decode (2 in, 2 out)",
+  group: "tx codec",
+  baseline: true,
+  fn: () => void decodeTransaction(sampleBytes),
+});
+Deno.bench({
+  name: "tx encode (2 in, 2 out)",
+  group: "tx codec",
+  fn: () => void encodeTransaction(sample.tx),
+});
+Deno.bench({
+  name: "raw copy of the same bytes (baseline floor)",
+  group: "tx codec",
+  fn: () => void sampleBytes.slice(),
+});
 
 const digest = signatureHash(sample.tx, 0, { value: 50n * COIN, scriptPubKey: alice.script });
 const sig = signDigest(digest, alice.secret);
@@ -29,11 +46,19 @@ Deno.bench({
   baseline: true,
   fn: () => void secp.verify(sig, digest, pub, { prehash: false }),
 });
-Deno.bench({ name: "verifyDigest (ours, low-S + checks)", group: "signature verify", fn: () => void verifyDigest(sig, digest, pub) });
+Deno.bench({
+  name: "verifyDigest (ours, low-S + checks)",
+  group: "signature verify",
+  fn: () => void verifyDigest(sig, digest, pub),
+});
 
 const header = new Uint8Array(80);
 const hardTarget = new Uint8Array(32);
-Deno.bench({ name: "TS miner: 10k nonces (searchNoncesTs)", group: "mining", fn: () => void searchNoncesTs(header, hardTarget, 0, 10_000) });
+Deno.bench({
+  name: "TS miner: 10k nonces (searchNoncesTs)",
+  group: "mining",
+  fn: () => void searchNoncesTs(header, hardTarget, 0, 10_000),
+});
 Deno.bench({
   name: "raw noble sha256(sha256(header)) x 10k",
   group: "mining",
@@ -54,16 +79,30 @@ const setup = await openDevNode();
 const owner = newKey();
 const [first] = await mine(setup.node, owner, 1);
 await mine(setup.node, owner, setup.node.params.coinbaseMaturity);
-const fan = spend(owner, [{ txid: await coinbaseOf(setup.node, first), vout: 0, value: 50n * COIN }], Array.from({ length: TXS }, () => ({ value: 10_000_000n, script: owner.script })));
+const fan = spend(owner, [{
+  txid: await coinbaseOf(setup.node, first),
+  vout: 0,
+  value: 50n * COIN,
+}], Array.from({ length: TXS }, () => ({ value: 10_000_000n, script: owner.script })));
 await setup.node.processTx(fan.bytes);
 await mine(setup.node, owner, 1);
 for (let i = 0; i < TXS; i++) {
-  await setup.node.processTx(spend(owner, [{ txid: fan.id, vout: i, value: 10_000_000n }], [{ value: 9_990_000n, script: owner.script }]).bytes);
+  await setup.node.processTx(
+    spend(owner, [{ txid: fan.id, vout: i, value: 10_000_000n }], [{
+      value: 9_990_000n,
+      script: owner.script,
+    }]).bytes,
+  );
 }
 const fullBlock = makeBlock(setup.node, owner);
 const prefix: Uint8Array[] = [];
-for (let h = 1; h <= setup.node.tip().height; h++) prefix.push((await setup.node.getBlockBytes(setup.node.hashAtHeight(h)!))!);
-const inputs = decodeBlock(fullBlock).txs.slice(1).map((tx) => ({ tx, d: signatureHash(tx, 0, { value: 10_000_000n, scriptPubKey: owner.script }) }));
+for (let h = 1; h <= setup.node.tip().height; h++) {
+  prefix.push((await setup.node.getBlockBytes(setup.node.hashAtHeight(h)!))!);
+}
+const inputs = decodeBlock(fullBlock).txs.slice(1).map((tx) => ({
+  tx,
+  d: signatureHash(tx, 0, { value: 10_000_000n, scriptPubKey: owner.script }),
+}));
 setup.close();
 
 Deno.bench({
