@@ -255,6 +255,11 @@ Deno.test("logits at a position do not depend on which other positions are reque
     // A prefix sees only its own tokens (causal): same logits as the full sequence there.
     const prefix = m.logitsAt(PROMPT.slice(0, 7), [6, 5]);
     assert.deepEqual(prefix, [all[6], all[5]]);
+    // Longer than one 32-token tile, odd length: the same rows either way.
+    const long = Array.from({ length: 71 }, (_, i) => (i * 53 + 7) % m.vocabSize);
+    const full = m.logitsAt(long, long.map((_, i) => i));
+    assert.deepEqual(m.logitsAt(long, [70, 33, 31, 0]), [full[70], full[33], full[31], full[0]]);
+    assert.deepEqual(m.logitsAt(long.slice(0, 40), [39]), [full[39]]);
     assert.equal(all[0].length, m.vocabSize);
   }
 });
@@ -398,24 +403,65 @@ Deno.test("kernel f16 conversion rounds to nearest even like gguf.ts", async () 
   }
 });
 
+/** Stored bytes of `w` as ggml type `type`, and the values they hold. */
+function storeWeights(w: Float32Array, type: number): [Uint8Array, Float32Array] {
+  if (type === GGMLType.F32) return [new Uint8Array(w.buffer.slice(0)), w];
+  if (type === GGMLType.F16) {
+    const h = Uint16Array.from(w, (v) => f32ToF16(v));
+    return [new Uint8Array(h.buffer), Float32Array.from(w, f16round)];
+  }
+  const bytes = new Uint8Array((w.length / 32) * 34);
+  const vals = new Float32Array(w.length);
+  for (let b = 0; b < w.length / 32; b++) {
+    let amax = 0;
+    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(w[b * 32 + i]));
+    const d = Math.fround(amax / 127);
+    const dh = f32ToF16(d);
+    bytes[b * 34] = dh & 0xff;
+    bytes[b * 34 + 1] = dh >> 8;
+    for (let i = 0; i < 32; i++) {
+      const q = d === 0 ? 0 : Math.round(w[b * 32 + i] / d);
+      bytes[b * 34 + 2 + i] = q & 0xff;
+      vals[b * 32 + i] = Math.fround(f16round(d) * q);
+    }
+  }
+  return [bytes, vals];
+}
+
 Deno.test("kernel matmul handles row tails and every token-tile remainder", async () => {
   const k = instantiateKernel(await kernelModule());
-  for (const [nIn, nOut, t] of [[7, 3, 1], [13, 5, 6], [64, 9, 37]]) {
-    const w = Float32Array.from({ length: nIn * nOut }, (_, i) => Math.sin(i * 1.3));
+  const cases: [number, number, number, number][] = [
+    [7, 3, 1, GGMLType.F32],
+    [13, 5, 6, GGMLType.F32],
+    [64, 9, 37, GGMLType.F32],
+    [13, 5, 6, GGMLType.F16],
+    [64, 9, 70, GGMLType.F16],
+    [32, 1, 3, GGMLType.Q8_0],
+    [96, 7, 70, GGMLType.Q8_0],
+  ];
+  for (const [nIn, nOut, t, type] of cases) {
+    const w0 = Float32Array.from({ length: nIn * nOut }, (_, i) => Math.sin(i * 1.3));
+    const [stored, w] = storeWeights(w0, type);
     const x = Float32Array.from({ length: nIn * t }, (_, i) => Math.cos(i * 0.7));
     const mark = k.kernel_mark();
-    const wp = kernelAlloc(k, w.byteLength);
+    const wp = kernelAlloc(k, stored.byteLength);
     const xp = kernelAlloc(k, x.byteLength);
     const yp = kernelAlloc(k, nOut * t * 4);
-    new Float32Array(k.memory.buffer, wp, w.length).set(w);
+    new Uint8Array(k.memory.buffer, wp, stored.length).set(stored);
     new Float32Array(k.memory.buffer, xp, x.length).set(x);
-    assert.equal(k.kernel_matmul(wp, GGMLType.F32, xp, t, nIn, nOut, yp, 0), 0);
-    const y = new Float32Array(k.memory.buffer, yp, nOut * t);
-    for (let i = 0; i < t; i++) {
-      for (let r = 0; r < nOut; r++) {
-        let s = 0;
-        for (let j = 0; j < nIn; j++) s += w[r * nIn + j] * x[i * nIn + j];
-        assert.ok(Math.abs(y[i * nOut + r] - s) < 1e-4, `y[${i}][${r}]`);
+    for (const mirror of [0, 1]) {
+      assert.equal(k.kernel_matmul(wp, type, xp, t, nIn, nOut, yp, mirror), 0);
+      const y = new Float32Array(k.memory.buffer, yp, nOut * t).slice();
+      for (let i = 0; i < t; i++) {
+        let xi = Array.from(x.subarray(i * nIn, (i + 1) * nIn));
+        if (mirror && type === GGMLType.F16) xi = xi.map(f16round);
+        if (mirror && type === GGMLType.Q8_0) xi = q8Round(xi);
+        for (let r = 0; r < nOut; r++) {
+          let s = 0;
+          for (let j = 0; j < nIn; j++) s += w[r * nIn + j] * xi[j];
+          const at = `type ${type} mirror ${mirror} y[${i}][${r}] = ${y[i * nOut + r]}, want ${s}`;
+          assert.ok(Math.abs(y[i * nOut + r] - s) < 1e-4, at);
+        }
       }
     }
     assert.equal(k.kernel_matmul(wp, 2, xp, t, nIn, nOut, yp, 0), -1, "Q4_0 unsupported");
