@@ -176,7 +176,11 @@ export function loadLibrary(opts: LibraryOptions = {}): LlamaLibrary {
     throw e;
   }
   installLogger(llama.symbols);
-  ggml.symbols.ggml_backend_load_all_from_path(cString(dir));
+  // ggml's backend registry is process-wide: another isolate (a Worker, another test module) may
+  // have loaded the backends already, and loading them twice would register duplicate devices.
+  if (Number(ggml.symbols.ggml_backend_dev_count()) === 0) {
+    ggml.symbols.ggml_backend_load_all_from_path(cString(dir));
+  }
   llama.symbols.llama_backend_init();
   const devices = Number(ggml.symbols.ggml_backend_dev_count());
   if (devices === 0) {

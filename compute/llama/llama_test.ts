@@ -54,6 +54,17 @@ Deno.test("tokenizer round-trips text through the byte-level vocabulary", async 
   } finally {
     await model.free();
   }
+  const big = await loadModel(fixtureFile({ ...TINY, vocab: 32000 }));
+  try {
+    assert.equal(big.nVocab, 32000);
+    const text = "aab ab zz qqq the end";
+    const tokens = big.tokenize(text, false);
+    assert.equal(big.detokenize(tokens), text);
+    // Synthetic tokens are "▁" + a word: they render as a space and lowercase letters.
+    assert.match(big.detokenize([FIXTURE_TOKENS.byteVocab, 31999]), /^ [a-z]+ [a-z]+$/);
+  } finally {
+    await big.free();
+  }
 });
 
 Deno.test("one prefill with all logits matches step-by-step decoding; trim and clear", async () => {
