@@ -9,7 +9,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/kernel"
 out="../kernel.wasm"
 if [ "${1:-}" = "--check" ]; then
-  out="$(mktemp -d)/kernel.wasm"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  out="$tmp/kernel.wasm"
 fi
 "$RUSTC" --edition 2021 --target wasm32-unknown-unknown --crate-type cdylib --crate-name kernel \
   -C opt-level=3 -C panic=abort -C target-feature=+simd128 -C codegen-units=1 \
