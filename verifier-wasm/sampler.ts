@@ -169,21 +169,17 @@ const IV = new Int32Array([
  */
 class NoiseHasher {
   private readonly w = new Int32Array(64);
-  private readonly keyWords = new Int32Array(8);
   private readonly out = new Uint32Array(8);
+  /** Working state after rounds 0..7, which only read the key words. */
+  private readonly mid = new Int32Array(8);
+
   constructor(key: Uint8Array) {
-    for (let i = 0; i < 8; i++) {
-      this.keyWords[i] = (key[4 * i] << 24) | (key[4 * i + 1] << 16) | (key[4 * i + 2] << 8) |
-        key[4 * i + 3];
-    }
-  }
-  /** The eight u32 words (big-endian digest words) of block `b`. */
-  block(b: number): Uint32Array {
     const w = this.w;
-    w.set(this.keyWords, 0);
-    // Counter bytes are little-endian; message words are read big-endian.
-    w[8] = ((b & 0xff) << 24) | (((b >>> 8) & 0xff) << 16) | (((b >>> 16) & 0xff) << 8) |
-      ((b >>> 24) & 0xff);
+    for (let i = 0; i < 8; i++) {
+      w[i] = (key[4 * i] << 24) | (key[4 * i + 1] << 16) | (key[4 * i + 2] << 8) | key[4 * i + 3];
+    }
+    // Words 9..15 are padding and length; schedule words 16..22 do not depend on word 8 (the
+    // counter), so they are computed once per key too.
     w[9] = 0x80000000 | 0;
     w[10] =
       w[11] =
@@ -192,33 +188,51 @@ class NoiseHasher {
       w[14] =
         0;
     w[15] = 36 * 8;
-    for (let i = 16; i < 64; i++) {
-      const x = w[i - 15];
-      const y = w[i - 2];
-      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
-    }
-    let a = IV[0], bb = IV[1], c = IV[2], d = IV[3], e = IV[4], f = IV[5], g = IV[6], h = IV[7];
-    for (let i = 0; i < 64; i++) {
+    for (let i = 16; i < 23; i++) w[i] = schedule(w, i);
+    let a = IV[0], b = IV[1], c = IV[2], d = IV[3], e = IV[4], f = IV[5], g = IV[6], h = IV[7];
+    for (let i = 0; i < 8; i++) {
       const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const ch = (e & f) ^ (~e & g);
-      const t1 = (h + S1 + ch + K[i] + w[i]) | 0;
+      const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
       const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const maj = (a & bb) ^ (a & c) ^ (bb & c);
-      const t2 = (S0 + maj) | 0;
+      const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
       h = g;
       g = f;
       f = e;
       e = (d + t1) | 0;
       d = c;
-      c = bb;
-      bb = a;
+      c = b;
+      b = a;
+      a = (t1 + t2) | 0;
+    }
+    this.mid.set([a, b, c, d, e, f, g, h]);
+  }
+
+  /** The eight u32 words (big-endian digest words) of block `blk`. */
+  block(blk: number): Uint32Array {
+    const w = this.w;
+    // Counter bytes are little-endian; message words are read big-endian.
+    w[8] = ((blk & 0xff) << 24) | (((blk >>> 8) & 0xff) << 16) | (((blk >>> 16) & 0xff) << 8) |
+      ((blk >>> 24) & 0xff);
+    for (let i = 23; i < 64; i++) w[i] = schedule(w, i);
+    const m = this.mid;
+    let a = m[0], b = m[1], c = m[2], d = m[3], e = m[4], f = m[5], g = m[6], h = m[7];
+    for (let i = 8; i < 64; i++) {
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      h = g;
+      g = f;
+      f = e;
+      e = (d + t1) | 0;
+      d = c;
+      c = b;
+      b = a;
       a = (t1 + t2) | 0;
     }
     const o = this.out;
     o[0] = (IV[0] + a) | 0;
-    o[1] = (IV[1] + bb) | 0;
+    o[1] = (IV[1] + b) | 0;
     o[2] = (IV[2] + c) | 0;
     o[3] = (IV[3] + d) | 0;
     o[4] = (IV[4] + e) | 0;
@@ -227,6 +241,15 @@ class NoiseHasher {
     o[7] = (IV[7] + h) | 0;
     return o;
   }
+}
+
+/** SHA-256 message schedule word i (i >= 16). */
+function schedule(w: Int32Array, i: number): number {
+  const x = w[i - 15];
+  const y = w[i - 2];
+  const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+  const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+  return (w[i - 16] + s0 + w[i - 7] + s1) | 0;
 }
 
 /** Noise lookup for one key that hashes each block at most once in a row. */
@@ -473,18 +496,34 @@ export function sampleToken(
     }
     return bestId < 0 ? kept[0] : bestId;
   }
-  const top = greedy(logits);
-  let best = logits[top] / T + noise(top);
-  let bestId = top;
+  // Nothing filtered: start from the block of the top logit, then visit every other block whose
+  // best possible score (logit / T + G_MAX) can still reach the best score so far.
+  const hasher = new NoiseHasher(samplingKey(params.seed, params.jobId, position));
   const vocab = logits.length;
-  for (let j = 0; j < vocab; j++) {
-    const base = logits[j] / T;
-    if (base + G_MAX < best) continue;
-    const s = base + noise(j);
-    if (s > best || (s === best && j < bestId)) {
-      best = s;
-      bestId = j;
+  let best = -Infinity;
+  let bestId = -1;
+  const visit = (b: number) => {
+    const words = hasher.block(b);
+    const first = b * NOISE_BLOCK;
+    const end = Math.min(vocab, first + NOISE_BLOCK);
+    for (let j = first; j < end; j++) {
+      const s = logits[j] / T + gumbelFromWord(words[j - first]);
+      if (s > best || (s === best && j < bestId)) {
+        best = s;
+        bestId = j;
+      }
     }
+  };
+  const topBlock = Math.floor(greedy(logits) / NOISE_BLOCK);
+  visit(topBlock);
+  const blocks = Math.ceil(vocab / NOISE_BLOCK);
+  for (let b = 0; b < blocks; b++) {
+    if (b === topBlock) continue;
+    const first = b * NOISE_BLOCK;
+    const end = Math.min(vocab, first + NOISE_BLOCK);
+    let m = logits[first];
+    for (let j = first + 1; j < end; j++) if (logits[j] > m) m = logits[j];
+    if (m / T + G_MAX >= best) visit(b);
   }
   return bestId;
 }
