@@ -4,11 +4,11 @@
  * SharedArrayBuffer), or WebGPU where a browser offers it and the caller asks for it.
  *
  * Works unchanged in Deno (npm:onnxruntime-web), in Node and in browsers from the bundled
- * `dist/verifier.mjs`. Outside a browser the bundle cannot locate ORT's `.wasm` next to itself, so
- * callers there pass `wasmBinary` (the bytes of `ort-wasm-simd-threaded.jsep.wasm`) or `wasmPaths`.
+ * `dist/verifier.mjs` (which has ORT's `.wasm` copied beside it: browsers fetch it from there, and
+ * in Node this module reads it from disk). Callers may pass `wasmBinary` or `wasmPaths` instead.
  */
 
-import * as ort from "onnxruntime-web";
+import * as ortWasm from "onnxruntime-web/wasm";
 import type { PrefillBackend } from "./backend.ts";
 import { exportOnnx, type LlamaHParams, ropeTables } from "./onnx_export.ts";
 
@@ -20,6 +20,28 @@ export interface OnnxBackendOptions {
   wasmBinary?: Uint8Array;
   /** Where ORT finds its `.wasm`/`.mjs` files (a URL prefix, or per-file URLs). */
   wasmPaths?: string | { wasm?: string; mjs?: string };
+}
+
+/** ORT's wasm binary for the single-threaded, WebGPU-capable build `onnxruntime-web` bundles. */
+export const ORT_WASM_FILE = "ort-wasm-simd-threaded.wasm";
+/** ORT's wasm binary for the WebGPU-capable build, loaded only when WebGPU is requested. */
+export const ORT_WEBGPU_WASM_FILE = "ort-wasm-simd-threaded.jsep.wasm";
+
+type Ort = typeof ortWasm;
+
+/**
+ * In Node (not Deno), running from the bundle: ORT's `.wasm` copied beside the bundle, read from
+ * disk, since the bundled ORT cannot load it by itself there. Undefined elsewhere.
+ */
+async function nodeWasmBinary(file: string): Promise<Uint8Array | undefined> {
+  const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: string } } };
+  if (g.Deno !== undefined || !g.process?.versions?.node) return undefined;
+  const url = new URL(`./${file}`, import.meta.url);
+  if (url.protocol !== "file:") return undefined;
+  // A computed specifier keeps browser bundlers from resolving node:fs.
+  const spec = "node:fs/promises";
+  const fs = await import(spec) as { readFile(u: URL): Promise<Uint8Array> };
+  return new Uint8Array(await fs.readFile(url));
 }
 
 function bigints(values: readonly number[]): BigInt64Array {
@@ -34,9 +56,11 @@ export class OnnxBackend implements PrefillBackend {
   readonly vocabSize: number;
   /** The model's hyperparameters. */
   readonly hparams: LlamaHParams;
-  #session: ort.InferenceSession;
+  #session: ortWasm.InferenceSession;
+  #ort: Ort;
 
-  private constructor(session: ort.InferenceSession, hparams: LlamaHParams) {
+  private constructor(ort: Ort, session: ortWasm.InferenceSession, hparams: LlamaHParams) {
+    this.#ort = ort;
     this.#session = session;
     this.hparams = hparams;
     this.vocabSize = hparams.nVocab;
@@ -45,16 +69,27 @@ export class OnnxBackend implements PrefillBackend {
   /** Exports `gguf` to ONNX and opens an inference session on it. */
   static async create(gguf: Uint8Array, options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
     const { model, hparams } = exportOnnx(gguf);
+    const providers = options.executionProviders ?? ["wasm"];
+    // The WebGPU build (JSEP) is large and slow to compile, so it is loaded only on request.
+    const ort: Ort = providers.includes("webgpu")
+      ? await import("onnxruntime-web/webgpu")
+      : ortWasm;
     ort.env.wasm.numThreads = 1;
     ort.env.wasm.proxy = false;
     if (options.wasmBinary) ort.env.wasm.wasmBinary = options.wasmBinary;
     if (options.wasmPaths) ort.env.wasm.wasmPaths = options.wasmPaths;
+    if (!options.wasmBinary && !options.wasmPaths && !ort.env.wasm.wasmBinary) {
+      const bin = await nodeWasmBinary(
+        providers.includes("webgpu") ? ORT_WEBGPU_WASM_FILE : ORT_WASM_FILE,
+      );
+      if (bin) ort.env.wasm.wasmBinary = bin;
+    }
     ort.env.logLevel = "error";
     const session = await ort.InferenceSession.create(model, {
-      executionProviders: options.executionProviders ?? ["wasm"],
+      executionProviders: providers,
       graphOptimizationLevel: "all",
     });
-    return new OnnxBackend(session, hparams);
+    return new OnnxBackend(ort, session, hparams);
   }
 
   /** One prefill over `tokens`; the logits after each index in `positions`. */
@@ -78,6 +113,7 @@ export class OnnxBackend implements PrefillBackend {
     const pos = Array.from({ length: S }, (_, i) => i);
     const { cos, sin } = ropeTables(pos, this.hparams);
     const half = this.hparams.nRot / 2;
+    const ort = this.#ort;
     const feeds = {
       tokens: new ort.Tensor("int64", bigints(tokens), [S]),
       positions: new ort.Tensor("int64", bigints(pos), [S]),
