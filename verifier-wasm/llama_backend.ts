@@ -1,0 +1,53 @@
+/**
+ * @module llama.cpp over Deno FFI as a verifier PrefillBackend (compute's `prefillLogits`: one
+ * prefill, logits at chosen rows). Deno-only: the CLI and tests load it by dynamic import, and
+ * mod.ts never imports it, so the bundled verifier stays free of FFI and of compute/.
+ */
+
+import type { PrefillBackend } from "./backend.ts";
+import { prefillLogits } from "../compute/generate.ts";
+import { type LlamaModel, loadModel } from "../compute/llama/llama.ts";
+
+/** Options of {@link LlamaBackend.create}. */
+export interface LlamaBackendOptions {
+  /** CPU threads for the prefill (default 1). */
+  threads?: number;
+}
+
+/** A GGUF model loaded into llama.cpp, used as a prefill backend. */
+export class LlamaBackend implements PrefillBackend {
+  /** Backend name. */
+  readonly name = "llama";
+  /** Vocabulary size. */
+  readonly vocabSize: number;
+  /** The loaded llama.cpp model. */
+  readonly model: LlamaModel;
+  #threads: number;
+
+  private constructor(model: LlamaModel, threads: number) {
+    this.model = model;
+    this.vocabSize = model.nVocab;
+    this.#threads = threads;
+  }
+
+  /** Loads the GGUF file at `path` into llama.cpp (CPU). */
+  static async create(path: string, options: LlamaBackendOptions = {}): Promise<LlamaBackend> {
+    return new LlamaBackend(await loadModel(path), options.threads ?? 1);
+  }
+
+  /** Wraps an already loaded model (the caller keeps ownership; dispose does not free it). */
+  static wrap(model: LlamaModel, threads = 1): PrefillBackend {
+    const b = new LlamaBackend(model, threads);
+    return { name: b.name, vocabSize: b.vocabSize, logitsAt: (t, p) => b.logitsAt(t, p) };
+  }
+
+  /** One prefill over `tokens`; the logits after each index in `positions`. */
+  logitsAt(tokens: readonly number[], positions: readonly number[]): Promise<Float32Array[]> {
+    return prefillLogits(this.model, tokens, positions, { threads: this.#threads });
+  }
+
+  /** Frees the model. */
+  async dispose(): Promise<void> {
+    await this.model.free();
+  }
+}
