@@ -106,17 +106,28 @@ pub unsafe fn axpy(o: *mut f32, p: f32, v: *const f32, n: usize) {
 /// through `f4`/`f1`. Every kernel sums one (row, token) pair in the same order, so results
 /// never depend on the tiling or on which rows are computed.
 #[inline(always)]
-unsafe fn tile<P, F8, F4, F1>(t: usize, n_out: usize, y: *mut f32, prep: P, f8: F8, f4: F4, f1: F1)
-where
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<P, F8, F4, F1>(
+    t: usize,
+    n_in: usize,
+    n_out: usize,
+    y: *mut f32,
+    prep: P,
+    f8: F8,
+    f4: F4,
+    f1: F1,
+) where
     P: Fn(usize, usize) -> *const u8,
     F8: Fn(*const u8, *const u8, usize) -> [[f32; 4]; 2],
     F4: Fn(*const u8, usize) -> [f32; 4],
     F1: Fn(*const u8, usize) -> f32,
 {
-    const TB: usize = 32;
+    // Tokens per tile: as many as keep the tile's activations within about 256 KiB (cache
+    // resident while every weight row streams past), a multiple of 4 in [16, 256].
+    let tb = ((TILE_BYTES / 4 / n_in.max(1)) & !3).max(16).min(256);
     let mut t0 = 0;
     while t0 < t {
-        let tn = if t - t0 < TB { t - t0 } else { TB };
+        let tn = if t - t0 < tb { t - t0 } else { tb };
         let mut r = 0;
         while r < n_out {
             let pair = r + 1 < n_out;
@@ -147,9 +158,11 @@ where
             }
             r += if pair { 2 } else { 1 };
         }
-        t0 += TB;
+        t0 += tb;
     }
 }
+
+const TILE_BYTES: usize = 256 * 1024;
 
 /// Two rows x four tokens: the same per-pair summation order as `dot4_f32`.
 unsafe fn dot8_f32(w0: *const f32, w1: *const f32, x: *const f32, stride: usize, n: usize) -> [[f32; 4]; 2] {
@@ -424,14 +437,14 @@ unsafe fn matmul_in(
     let f4 = |row: *const u8, i: usize| dot4_f32(row as *const f32, xs.add(i * n_in), n_in, n_in);
     let f1 = |row: *const u8, i: usize| dot1_f32(row as *const f32, xs.add(i * n_in), n_in);
     match w.ty {
-        T_F32 => tile(t, n_out, y, |r, _| w.ptr.add(r * stride), f8, f4, f1),
+        T_F32 => tile(t, n_in, n_out, y, |r, _| w.ptr.add(r * stride), f8, f4, f1),
         T_F16 => {
             let prep = |r: usize, slot: usize| {
                 let b = buf.add(slot * n_in);
                 f16_row(w.ptr.add(r * stride) as *const u16, n_in, b);
                 b as *const u8
             };
-            tile(t, n_out, y, prep, f8, f4, f1);
+            tile(t, n_in, n_out, y, prep, f8, f4, f1);
         }
         _ if !mirror => {
             let prep = |r: usize, slot: usize| {
@@ -439,7 +452,7 @@ unsafe fn matmul_in(
                 q8_row_f32(w.ptr.add(r * stride), n_in, b);
                 b as *const u8
             };
-            tile(t, n_out, y, prep, f8, f4, f1);
+            tile(t, n_in, n_out, y, prep, f8, f4, f1);
         }
         _ => {
             let qs = mem::alloc(t * n_in * 2) as *mut i16;
@@ -459,6 +472,7 @@ unsafe fn matmul_in(
             };
             tile(
                 t,
+                n_in,
                 n_out,
                 y,
                 prep,
