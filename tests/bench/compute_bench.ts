@@ -57,7 +57,7 @@ for (const [name, model] of models) {
   }
   const all = [...prompt, ...output];
   const n = model.nVocab;
-  const iters = name.startsWith("small") ? 3 : 10;
+  const iters = name.startsWith("small") ? 5 : 30;
   Deno.bench({
     name: `${name} generate ${OUTPUT} tokens after ${PROMPT}-token prompt`,
     group: name,
@@ -98,7 +98,7 @@ for (const [name, model] of models) {
   Deno.bench({
     name: `${name} raw decode of 1 token (FFI only, no sampling)`,
     group: name,
-    n: iters * 20,
+    n: iters * 10,
     warmup: 2,
     async fn() {
       await ctx.decode([5], "none");
