@@ -60,42 +60,39 @@ unsafe fn ld_f16x4(p: *const u16) -> v128 {
     v128_or(v, sign)
 }
 
-/// f32 dot product of `n` values.
-#[inline]
-pub unsafe fn dot_f32(a: *const f32, b: *const f32, n: usize) -> f32 {
-    let mut acc0 = f32x4_splat(0.0);
-    let mut acc1 = f32x4_splat(0.0);
-    let mut i = 0;
-    while i + 8 <= n {
-        acc0 = f32x4_add(acc0, f32x4_mul(ld(a.add(i)), ld(b.add(i))));
-        acc1 = f32x4_add(acc1, f32x4_mul(ld(a.add(i + 4)), ld(b.add(i + 4))));
-        i += 8;
+/// `o[d] = sum_j p[j] * v[j * stride + d]` for `d < n`, `j < count`, summed in key order
+/// (starting from 0.0), eight vectors of `o` kept in registers at a time.
+pub unsafe fn weighted_sum(o: *mut f32, p: *const f32, v: *const f32, stride: usize, count: usize, n: usize) {
+    let mut d0 = 0;
+    while d0 + 32 <= n {
+        let mut acc = [f32x4_splat(0.0); 8];
+        for j in 0..count {
+            let pj = f32x4_splat(*p.add(j));
+            let vj = v.add(j * stride + d0);
+            for (c, a) in acc.iter_mut().enumerate() {
+                *a = f32x4_add(*a, f32x4_mul(pj, ld(vj.add(4 * c))));
+            }
+        }
+        for (c, a) in acc.iter().enumerate() {
+            v128_store(o.add(d0 + 4 * c) as *mut v128, *a);
+        }
+        d0 += 32;
     }
-    if i + 4 <= n {
-        acc0 = f32x4_add(acc0, f32x4_mul(ld(a.add(i)), ld(b.add(i))));
-        i += 4;
+    while d0 + 4 <= n {
+        let mut a = f32x4_splat(0.0);
+        for j in 0..count {
+            a = f32x4_add(a, f32x4_mul(f32x4_splat(*p.add(j)), ld(v.add(j * stride + d0))));
+        }
+        v128_store(o.add(d0) as *mut v128, a);
+        d0 += 4;
     }
-    let mut s = hsum(f32x4_add(acc0, acc1));
-    while i < n {
-        s += *a.add(i) * *b.add(i);
-        i += 1;
-    }
-    s
-}
-
-/// `o[i] += p * v[i]` for `n` values.
-#[inline]
-pub unsafe fn axpy(o: *mut f32, p: f32, v: *const f32, n: usize) {
-    let pv = f32x4_splat(p);
-    let mut i = 0;
-    while i + 4 <= n {
-        let r = f32x4_add(ld(o.add(i)), f32x4_mul(pv, ld(v.add(i))));
-        v128_store(o.add(i) as *mut v128, r);
-        i += 4;
-    }
-    while i < n {
-        *o.add(i) += p * *v.add(i);
-        i += 1;
+    while d0 < n {
+        let mut a = 0.0f32;
+        for j in 0..count {
+            a += *p.add(j) * *v.add(j * stride + d0);
+        }
+        *o.add(d0) = a;
+        d0 += 1;
     }
 }
 
@@ -198,7 +195,7 @@ unsafe fn dot8_f32(w0: *const f32, w1: *const f32, x: *const f32, stride: usize,
     s
 }
 
-unsafe fn dot4_f32(w: *const f32, x: *const f32, stride: usize, n: usize) -> [f32; 4] {
+pub unsafe fn dot4_f32(w: *const f32, x: *const f32, stride: usize, n: usize) -> [f32; 4] {
     let (x0, x1, x2, x3) = (x, x.add(stride), x.add(2 * stride), x.add(3 * stride));
     let mut a0 = f32x4_splat(0.0);
     let mut a1 = a0;
@@ -227,7 +224,7 @@ unsafe fn dot4_f32(w: *const f32, x: *const f32, stride: usize, n: usize) -> [f3
 
 /// One row: the same summation order as one lane of `dot4_f32`, so a logit never depends on
 /// which other rows share its tile.
-unsafe fn dot1_f32(w: *const f32, x: *const f32, n: usize) -> f32 {
+pub unsafe fn dot1_f32(w: *const f32, x: *const f32, n: usize) -> f32 {
     let mut a0 = f32x4_splat(0.0);
     let mut i = 0;
     while i + 4 <= n {

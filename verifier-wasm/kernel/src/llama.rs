@@ -13,7 +13,7 @@
 //!            ffn_norm, ffn_gate, gate type, ffn_up, up type, ffn_down, down type
 //! ```
 //! Norm weights are f32. Pointers are byte offsets into linear memory.
-use crate::dot::{axpy, dot_f32, get_row, matmul, row_bytes, Weight};
+use crate::dot::{dot1_f32, dot4_f32, get_row, matmul, row_bytes, weighted_sum, Weight};
 use crate::math::{expf, round_f16, sincosf, sqrtf};
 use crate::mem;
 
@@ -274,7 +274,7 @@ unsafe fn run(
     let att = alloc_or!(t * nq);
     let hb = alloc_or!(t * m.n_ff);
     let hb2 = alloc_or!(t * m.n_ff);
-    let scores = alloc_or!(t);
+    let scores = alloc_or!(4 * t);
     let cache = alloc_or!(t * m.n_rot.max(2));
     let mut idx = mem::alloc(t * 4) as *mut u32;
     if idx.is_null() {
@@ -330,39 +330,54 @@ unsafe fn run(
                 }
             }
         }
-        // Causal grouped-query attention; query head h reads kv head h / group.
-        for i in 0..n {
-            let pos = *idx.add(i) as usize;
+        // Causal grouped-query attention; query head h reads kv head h / group. Scores for
+        // four query rows at a time share each key load (same per-pair order as one row).
+        let mut i0 = 0;
+        while i0 < n {
+            let nb = if n - i0 < 4 { n - i0 } else { 4 };
+            let mut maxpos = 0;
+            for r in 0..nb {
+                maxpos = maxpos.max(*idx.add(i0 + r) as usize);
+            }
             for h in 0..m.n_head {
                 let g = h / group;
-                let qh = q.add(i * nq + h * hd);
-                let mut mx = f32::NEG_INFINITY;
-                for j in 0..=pos {
-                    let s = dot_f32(qh, k.add(j * nkv + g * hd), hd) * kq_scale;
-                    *scores.add(j) = s;
-                    if s > mx {
-                        mx = s;
+                let q0 = q.add(i0 * nq + h * hd);
+                for j in 0..=maxpos {
+                    let kj = k.add(j * nkv + g * hd);
+                    if nb == 4 {
+                        let s4 = dot4_f32(kj, q0, nq, hd);
+                        for (r, sr) in s4.iter().enumerate() {
+                            *scores.add(r * t + j) = *sr * kq_scale;
+                        }
+                    } else {
+                        for r in 0..nb {
+                            *scores.add(r * t + j) = dot1_f32(kj, q0.add(r * nq), hd) * kq_scale;
+                        }
                     }
                 }
-                let mut sum = 0.0f64;
-                for j in 0..=pos {
-                    let ev = expf(*scores.add(j) - mx);
-                    *scores.add(j) = ev;
-                    sum += ev as f64;
-                }
-                let inv = (1.0 / sum) as f32;
-                let o = att.add(i * nq + h * hd);
-                for d in 0..hd {
-                    *o.add(d) = 0.0;
-                }
-                for j in 0..=pos {
-                    let mut p = *scores.add(j) * inv;
-                    if m.mirror_kv {
-                        p = round_f16(p);
+                for r in 0..nb {
+                    let i = i0 + r;
+                    let pos = *idx.add(i) as usize;
+                    let sc = scores.add(r * t);
+                    let mut mx = f32::NEG_INFINITY;
+                    for j in 0..=pos {
+                        mx = mx.max(*sc.add(j));
                     }
-                    axpy(o, p, v.add(j * nkv + g * hd), hd);
+                    let mut sum = 0.0f64;
+                    for j in 0..=pos {
+                        let ev = expf(*sc.add(j) - mx);
+                        *sc.add(j) = ev;
+                        sum += ev as f64;
+                    }
+                    let inv = (1.0 / sum) as f32;
+                    for j in 0..=pos {
+                        let p = *sc.add(j) * inv;
+                        *sc.add(j) = if m.mirror_kv { round_f16(p) } else { p };
+                    }
+                    weighted_sum(att.add(i * nq + h * hd), sc, v.add(g * hd), nkv, pos + 1, hd);
                 }
             }
+            i0 += nb;
         }
         mm!(ly.wo, att, n, nq, e, xb, m.mirror_act);
         for i in 0..n * e {
