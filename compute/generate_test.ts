@@ -194,3 +194,27 @@ Deno.test("generation rejects bad prompts and parameters with typed errors", asy
     await model.free();
   }
 });
+
+Deno.test("prefill longer than one batch (512) keeps logits at positions across batches", async () => {
+  const model = await loadModel(fixtureFile({ size: "tiny", dtype: "f32", seed: 12n }));
+  try {
+    const tokens = Array.from({ length: 700 }, (_, i) => 3 + ((i * 7) % 256));
+    const positions = [0, 511, 512, 699];
+    const rows = await prefillLogits(model, tokens, positions, { threads: 1 });
+    const ctx = model.createContext({ nCtx: 768, nBatch: 1, threads: 1 });
+    try {
+      for (let i = 0; i < tokens.length; i++) {
+        const [row] = await ctx.decode([tokens[i]], positions.includes(i) ? "last" : "none");
+        const k = positions.indexOf(i);
+        if (k < 0) continue;
+        let d = 0;
+        for (let j = 0; j < row.length; j++) d = Math.max(d, Math.abs(row[j] - rows[k][j]));
+        assert.ok(d < 1e-3, `position ${i}: max diff ${d}`);
+      }
+    } finally {
+      await ctx.free();
+    }
+  } finally {
+    await model.free();
+  }
+});

@@ -17,7 +17,7 @@ const base = { seed: 1n, jobId: new Uint8Array(32), temperature: 1, topK: 0, top
 let pos = 0;
 
 Deno.bench({
-  name: "raw: noble sha256 of 4000 noise blocks (key || counter)",
+  name: "raw: noble sha256 of 4000 noise blocks (key, counter)",
   group: "sampler",
   baseline: true,
   fn() {
