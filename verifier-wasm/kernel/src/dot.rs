@@ -327,6 +327,46 @@ unsafe fn dot1_q8(wq: *const i16, wd: *const f32, xq: *const i16, xd: *const f32
     hsum(acc)
 }
 
+/// Two widened q8_0 rows x four tokens: the same per-pair order as `dot4_q8`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn dot8_q8(
+    wq0: *const i16,
+    wd0: *const f32,
+    wq1: *const i16,
+    wd1: *const f32,
+    xq: *const i16,
+    xd: *const f32,
+    n: usize,
+    nb: usize,
+) -> [[f32; 4]; 2] {
+    let mut a = [f32x4_splat(0.0); 4];
+    let mut c = [f32x4_splat(0.0); 4];
+    for b in 0..nb {
+        let w0 = wblock(wq0.add(b * QK8_0));
+        let w1 = wblock(wq1.add(b * QK8_0));
+        let (d0, d1) = (*wd0.add(b), *wd1.add(b));
+        for k in 0..4 {
+            let xp = xq.add(k * n + b * QK8_0);
+            let x = wblock(xp);
+            let dx = *xd.add(k * nb + b);
+            let s0 = i32x4_add(
+                i32x4_add(i32x4_dot_i16x8(w0[0], x[0]), i32x4_dot_i16x8(w0[1], x[1])),
+                i32x4_add(i32x4_dot_i16x8(w0[2], x[2]), i32x4_dot_i16x8(w0[3], x[3])),
+            );
+            let s1 = i32x4_add(
+                i32x4_add(i32x4_dot_i16x8(w1[0], x[0]), i32x4_dot_i16x8(w1[1], x[1])),
+                i32x4_add(i32x4_dot_i16x8(w1[2], x[2]), i32x4_dot_i16x8(w1[3], x[3])),
+            );
+            a[k] = f32x4_add(a[k], f32x4_mul(f32x4_convert_i32x4(s0), f32x4_splat(d0 * dx)));
+            c[k] = f32x4_add(c[k], f32x4_mul(f32x4_convert_i32x4(s1), f32x4_splat(d1 * dx)));
+        }
+    }
+    [
+        [hsum(a[0]), hsum(a[1]), hsum(a[2]), hsum(a[3])],
+        [hsum(c[0]), hsum(c[1]), hsum(c[2]), hsum(c[3])],
+    ]
+}
+
 unsafe fn dot4_q8(
     wq: *const i16,
     wd: *const f32,
@@ -476,9 +516,7 @@ unsafe fn matmul_in(
                 |p0, p1, i| {
                     let (q0, d0) = row(p0);
                     let (q1, d1) = row(p1);
-                    let xq = qs.add(i * n_in);
-                    let xd = ds.add(i * nb);
-                    [dot4_q8(q0, d0, xq, xd, n_in, nb), dot4_q8(q1, d1, xq, xd, n_in, nb)]
+                    dot8_q8(q0, d0, q1, d1, qs.add(i * n_in), ds.add(i * nb), n_in, nb)
                 },
                 |p, i| {
                     let (q, d) = row(p);
