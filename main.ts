@@ -14,6 +14,7 @@ import { registerGenerateCommand, registerModelCommands } from "./compute/cli.ts
 import { registerVerifyCommand } from "./verifier-wasm/cli.ts";
 import { registerDevnetCommand } from "./relay/devnet.ts";
 import { createMinerPool } from "./compute/miner_pool.ts";
+import { computeNodeHooks, registerJobCommands } from "./compute/jobs/cli.ts";
 // -- role registrations (one import per role module) --
 
 /** Builds the CLI program with every subcommand registered. */
@@ -31,10 +32,16 @@ export function buildProgram(): Command {
     )
     .option("--log-json", "structured JSON Lines logs on stderr")
     .showHelpAfterError();
+  const searcher = async (kind: string) =>
+    kind === "wasm" ? (await createMinerPool()).search : undefined;
+  registerNodeCommand(program, computeNodeHooks(searcher, false));
   registerNodeCommand(
     program,
-    async (kind) => kind === "wasm" ? (await createMinerPool()).search : undefined,
+    computeNodeHooks(searcher, true),
+    "compute",
+    "start a compute node: a full node that takes jobs, generates, stakes and delivers",
   );
+  registerJobCommands(program);
   registerWalletCommands(program);
   registerDevnetCommand(program);
   registerModelCommands(program);

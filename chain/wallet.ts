@@ -34,14 +34,30 @@ export interface PaymentRequest {
   jobId?: Uint8Array;
 }
 
+/** What to spend: any outputs, funded from the wallet's outputs with change back to the sender. */
+export interface SpendRequest {
+  /** Candidate outputs owned by `secretKey`. */
+  utxos: WalletUtxo[];
+  /** Owner's secret key. */
+  secretKey: Uint8Array;
+  /** Outputs to create (before change). */
+  outputs: { value: bigint; scriptPubKey: Uint8Array }[];
+  /** Fee in base units. */
+  fee: bigint;
+  /** Job id to stamp on the transaction (defaults to none). */
+  jobId?: Uint8Array;
+}
+
 /**
- * Picks outputs (largest first) to cover amount + fee, pays the recipient, returns change to the
- * sender's address, and signs every input. Throws `ValidationError` `wallet/insufficient-funds`.
+ * Picks outputs (largest first) to cover the outputs + fee, returns change to the sender's address,
+ * and signs every input. Throws `ValidationError` `wallet/insufficient-funds`.
  */
-export function buildPayment(req: PaymentRequest): { tx: Transaction; bytes: Uint8Array } {
-  if (req.amount <= 0n) throw new RangeError("amount must be positive");
+export function buildSpend(req: SpendRequest): { tx: Transaction; bytes: Uint8Array } {
+  if (req.outputs.length === 0 || req.outputs.some((o) => o.value <= 0n)) {
+    throw new RangeError("amounts must be positive");
+  }
   if (req.fee < 0n) throw new RangeError("fee must not be negative");
-  const need = req.amount + req.fee;
+  const need = req.outputs.reduce((s, o) => s + o.value, 0n) + req.fee;
   const sorted = [...req.utxos].sort((
     a,
     b,
@@ -68,7 +84,7 @@ export function buildPayment(req: PaymentRequest): { tx: Transaction; bytes: Uin
       scriptSig: new Uint8Array(0),
       sequence: 0xffffffff,
     })),
-    outputs: [{ value: req.amount, scriptPubKey: payToAddressScript(req.to) }],
+    outputs: req.outputs.map((o) => ({ value: o.value, scriptPubKey: o.scriptPubKey })),
     lockTime: 0,
     jobId: req.jobId ?? NO_JOB,
   };
@@ -77,4 +93,13 @@ export function buildPayment(req: PaymentRequest): { tx: Transaction; bytes: Uin
     signPayToAddressInput(tx, i, { value: u.value, scriptPubKey: u.scriptPubKey }, req.secretKey)
   );
   return { tx, bytes: encodeTransaction(tx) };
+}
+
+/** Pays `amount` to an address (see {@link buildSpend}). */
+export function buildPayment(req: PaymentRequest): { tx: Transaction; bytes: Uint8Array } {
+  if (req.amount <= 0n) throw new RangeError("amount must be positive");
+  return buildSpend({
+    ...req,
+    outputs: [{ value: req.amount, scriptPubKey: payToAddressScript(req.to) }],
+  });
 }

@@ -15,6 +15,7 @@ import { scriptAddress } from "../chain/script.ts";
 import { MAX_BLOCK_SIZE, MAX_TX_SIZE } from "../chain/params.ts";
 import { NotFoundError } from "../chain/errors.ts";
 import { errorResponse, onError } from "./errors.ts";
+import { type JobPool, poolEntryJson } from "../chain/jobpool.ts";
 
 /** Software version reported by `/v1/status`. */
 export const VERSION = "0.1.0";
@@ -23,6 +24,8 @@ export const VERSION = "0.1.0";
 export interface AppOptions {
   /** The chain to serve. */
   chain: ChainNode;
+  /** The job pool served by `/v1/jobs`. */
+  jobs?: JobPool;
   /** Extra fields merged into `/v1/status` (e.g. peers, mining). */
   status?: () => Record<string, unknown>;
 }
@@ -155,6 +158,30 @@ export function createApp(options: AppOptions): Hono {
       return c.json(result, result.status === "duplicate" ? 200 : 202);
     },
   );
+
+  app.get("/v1/jobs", async (c) => {
+    if (!options.jobs) return c.json({ jobs: [] });
+    return c.json({ jobs: (await options.jobs.list()).map(poolEntryJson) });
+  });
+
+  app.get("/v1/jobs/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!/^[0-9a-f]{64}$/.test(id)) {
+      throw new RangeError("job id must be 64 lowercase hex characters");
+    }
+    const entry = await options.jobs?.get(id);
+    if (!entry) throw new NotFoundError("job/not-found", `unknown job ${id}`);
+    const coins = await chain.getJobCoins(id);
+    return c.json({
+      ...poolEntryJson(entry),
+      unspent: coins.map(({ txid, vout, coin }) => ({
+        txid,
+        vout,
+        units: coin.value.toString(),
+        height: coin.height,
+      })),
+    });
+  });
 
   app.get("/v1/addresses/:address", async (c) => {
     const address = c.req.param("address");

@@ -6,7 +6,7 @@ import { formatCoins, parseCoins } from "../chain/amount.ts";
 import { fromHex } from "../chain/bytes.ts";
 import { decodeAddress } from "../chain/keys.ts";
 import { buildPayment } from "../chain/wallet.ts";
-import { startNode } from "./node.ts";
+import { type NodeOptions, type RunningNode, startNode } from "./node.ts";
 import type { NonceSearcher } from "../chain/miner.ts";
 import {
   passphraseFromEnvironment,
@@ -26,10 +26,30 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /** Makes the miner's nonce searcher of a `--miner` kind (undefined: the TypeScript loop). */
 export type SearcherFactory = (kind: string) => Promise<NonceSearcher | undefined>;
 
-/** Registers `node`: start a full node. `searcherFactory` supplies the `--miner wasm` searcher. */
-export function registerNodeCommand(program: Command, searcherFactory?: SearcherFactory): void {
-  program.command("node")
-    .description("start a full node: chain in Deno KV, HTTP API, miner")
+/** Role-specific additions to the node command, supplied by `main.ts` (compute, models). */
+export interface NodeCommandHooks {
+  /** The `--miner wasm` searcher. */
+  searcherFactory?: SearcherFactory;
+  /** Adds options to the command. */
+  addOptions?: (cmd: Command) => void;
+  /** Extra node options from the parsed options (e.g. a fraud checker over the models). */
+  prepare?: (opts: Record<string, unknown>, base: NodeOptions) => Promise<Partial<NodeOptions>>;
+  /** Runs once the node is up (e.g. starts the compute worker). */
+  started?: (node: RunningNode, opts: Record<string, unknown>, base: NodeOptions) => Promise<void>;
+}
+
+/**
+ * Registers a node command (`node`, or another `name` such as `compute` with other defaults):
+ * starts a full node, with the role additions of `hooks`.
+ */
+export function registerNodeCommand(
+  program: Command,
+  hooks: NodeCommandHooks = {},
+  name = "node",
+  description = "start a full node: chain in Deno KV, HTTP API, miner",
+): void {
+  const cmd = program.command(name)
+    .description(description)
     .addOption(
       new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"),
     )
@@ -43,30 +63,33 @@ export function registerNodeCommand(program: Command, searcherFactory?: Searcher
     .addOption(
       new Option("--miner <kind>", "nonce search: wasm (SIMD kernel, one worker per core) or ts")
         .choices(["wasm", "ts"]).default("wasm"),
-    )
-    .action(async (opts) => {
-      const options = {
-        network: opts.network,
-        dataDir: opts.dataDir ?? defaultDataDir(opts.network),
-        port: opts.port,
-        hostname: opts.host,
-        mine: opts.mine,
-        mineTo: opts.mineTo,
-        seeds: opts.seed,
-        peersConfig: opts.peersConfig,
-      };
-      if (options.mineTo) decodeAddress(options.mineTo);
-      const searcher = options.mine && searcherFactory
-        ? await searcherFactory(opts.miner)
-        : undefined;
-      const node = await startNode({ ...options, searcher });
-      const stop = async () => {
-        await node.close();
-        Deno.exit(0);
-      };
-      Deno.addSignalListener("SIGINT", stop);
-      Deno.addSignalListener("SIGTERM", stop);
-    });
+    );
+  hooks.addOptions?.(cmd);
+  cmd.action(async (opts) => {
+    const options: NodeOptions = {
+      network: opts.network,
+      dataDir: opts.dataDir ?? defaultDataDir(opts.network),
+      port: opts.port,
+      hostname: opts.host,
+      mine: opts.mine,
+      mineTo: opts.mineTo,
+      seeds: opts.seed,
+      peersConfig: opts.peersConfig,
+    };
+    if (options.mineTo) decodeAddress(options.mineTo);
+    options.searcher = options.mine && hooks.searcherFactory
+      ? await hooks.searcherFactory(opts.miner)
+      : undefined;
+    Object.assign(options, await hooks.prepare?.(opts, options));
+    const node = await startNode(options);
+    await hooks.started?.(node, opts, options);
+    const stop = async () => {
+      await node.close();
+      Deno.exit(0);
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
 }
 
 function parsePort(v: string): number {

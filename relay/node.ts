@@ -11,7 +11,11 @@ import { type MiningLoop, type NonceSearcher, startMining } from "../chain/miner
 import { createApp } from "./app.ts";
 import { createProgress } from "../chain/progress.ts";
 import { ensureNodeWallet } from "./wallet_file.ts";
-import { NetworkService } from "./network.ts"; // network wiring (relay/network.ts)
+import { type MessageEventDetail, NetworkService } from "./network.ts";
+import { JobPool } from "../chain/jobpool.ts";
+import type { FraudChecker } from "../chain/spend.ts";
+import { decodeJobMessage, isJobPayload } from "../chain/job_messages.ts";
+import { fromHex } from "../chain/bytes.ts"; // network wiring (relay/network.ts)
 
 const log = getLogger(["camelid", "node"]);
 
@@ -47,6 +51,8 @@ export interface NodeOptions {
   seeds?: string[];
   /** Peer configuration file (network). */
   peersConfig?: string;
+  /** Decides stake fraud proofs (needs the models); without it no fraud proof is accepted. */
+  fraudChecker?: FraudChecker;
 }
 
 /** A running node. */
@@ -59,6 +65,8 @@ export interface RunningNode {
   miner: MiningLoop | null;
   /** Links, peers and chain sync (relay/network.ts). */
   network: NetworkService;
+  /** The public job pool. */
+  jobs: JobPool;
   /** Stops mining and serving, closes KV. */
   close(): Promise<void>;
 }
@@ -68,7 +76,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const params = networkParams(options.network);
   await Deno.mkdir(options.dataDir, { recursive: true });
   const kv = await Deno.openKv(`${options.dataDir}/chain.kv`);
-  const chain = await ChainNode.open({ params, kv, onCommitStep: faultInjection() });
+  const chain = await ChainNode.open({
+    params,
+    kv,
+    onCommitStep: faultInjection(),
+    fraudChecker: options.fraudChecker,
+  });
+  const jobs = new JobPool(kv, chain);
   let miner: MiningLoop | null = null;
   let mineTo: string | null = null;
   // -- network wiring (relay/network.ts): links, peers, messages, chain sync --
@@ -78,8 +92,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     seeds: options.seeds,
     configPath: options.peersConfig,
   });
+  network.events.addEventListener("message", (e) => {
+    const env = (e as CustomEvent<MessageEventDetail>).detail.envelope;
+    if (env.type !== "direct" || !isJobPayload(env.payload)) return;
+    try {
+      const m = decodeJobMessage(env.payload);
+      if (m.t === "offer") jobs.observeOffer(fromHex(m.job), m.escrow).catch(() => {});
+    } catch { /* malformed offers are ignored */ }
+  });
   const app = createApp({
     chain,
+    jobs,
     status: () => ({
       mining: miner ? { address: mineTo, blocksFound: miner.found } : null,
       peers: { links: [...network.openLinks()].length, known: network.table.size },
@@ -131,6 +154,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       return miner;
     },
     network,
+    jobs,
     close: async () => {
       await miner?.stop();
       await network.stop(); // network wiring

@@ -1,0 +1,224 @@
+/**
+ * @module Job protocol messages: the payloads of `direct` envelopes exchanged by clients and compute
+ * nodes (offer, accept, receipt, payment, delivery). UTF-8 JSON with a `t` type field, decoded
+ * strictly: known fields only, exact hex lengths, bounded sizes. The envelope signs and addresses them.
+ */
+
+import { DecodeError } from "./errors.ts";
+import { fromHex, toHex } from "./bytes.ts";
+import { decodeAddress } from "./keys.ts";
+
+/** Marks job payloads among other direct messages. */
+export const JOB_PROTOCOL = "camelid/job/1";
+/** Largest job message payload, bytes. */
+export const MAX_JOB_MESSAGE = 512 * 1024;
+
+/** An outpoint in JSON form. */
+export interface OutpointJson {
+  /** Txid hex. */
+  txid: string;
+  /** Output index. */
+  vout: number;
+}
+
+/** Client -> everyone: a job, funded by an escrow output already broadcast. */
+export interface OfferMessage {
+  /** Type. */
+  t: "offer";
+  /** Canonical job encoding, hex. */
+  job: string;
+  /** The escrow output funding it. */
+  escrow: OutpointJson;
+}
+
+/** Compute node -> client: the node takes the job. */
+export interface AcceptMessage {
+  /** Type. */
+  t: "accept";
+  /** Job id hex. */
+  jobId: string;
+  /** Where the node wants to be paid. */
+  rewardAddress: string;
+}
+
+/** Compute node -> client: the signed commitment to the output, with the stake transaction. */
+export interface ReceiptMessage {
+  /** Type. */
+  t: "receipt";
+  /** Job id hex. */
+  jobId: string;
+  /** Output commitment hex (SHA-256d(jobId || tokens || finish)). */
+  commitment: string;
+  /** Number of output tokens. */
+  tokenCount: number;
+  /** Finish reason. */
+  finishReason: "stop" | "length";
+  /** Where the node wants to be paid. */
+  rewardAddress: string;
+  /** The stake output. */
+  stake: OutpointJson;
+  /** The stake transaction, hex. */
+  stakeTx: string;
+}
+
+/** Client -> compute node: the signed escrow spend paying the node. */
+export interface PaymentMessage {
+  /** Type. */
+  t: "payment";
+  /** Job id hex. */
+  jobId: string;
+  /** The payment transaction, hex. */
+  tx: string;
+}
+
+/** Compute node -> client: the output encrypted to the client's key. */
+export interface DeliveryMessage {
+  /** Type. */
+  t: "delivery";
+  /** Job id hex. */
+  jobId: string;
+  /** ECIES ciphertext (secp256k1 ECDH + HKDF-SHA256 + AES-256-GCM) of the output JSON, hex. */
+  ciphertext: string;
+}
+
+/** Any job message. */
+export type JobMessage =
+  | OfferMessage
+  | AcceptMessage
+  | ReceiptMessage
+  | PaymentMessage
+  | DeliveryMessage;
+
+const FIELDS: Record<JobMessage["t"], string[]> = {
+  offer: ["p", "t", "job", "escrow"],
+  accept: ["p", "t", "jobId", "rewardAddress"],
+  receipt: [
+    "p",
+    "t",
+    "jobId",
+    "commitment",
+    "tokenCount",
+    "finishReason",
+    "rewardAddress",
+    "stake",
+    "stakeTx",
+  ],
+  payment: ["p", "t", "jobId", "tx"],
+  delivery: ["p", "t", "jobId", "ciphertext"],
+};
+
+/** Encodes a job message as a payload. */
+export function encodeJobMessage(m: JobMessage): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ p: JOB_PROTOCOL, ...m }));
+}
+
+function bad(message: string): never {
+  throw new DecodeError("job-message/malformed", message);
+}
+
+function hexField(v: unknown, name: string, bytes?: number, max = MAX_JOB_MESSAGE): string {
+  if (typeof v !== "string" || v.length > max * 2) bad(`${name} must be a hex string`);
+  try {
+    fromHex(v, bytes);
+  } catch {
+    bad(`${name} must be ${bytes ? `${bytes} bytes of ` : ""}lowercase hex`);
+  }
+  if (v !== v.toLowerCase()) bad(`${name} must be lowercase hex`);
+  return v;
+}
+
+function outpoint(v: unknown, name: string): OutpointJson {
+  const o = v as OutpointJson;
+  if (!o || typeof o !== "object" || Object.keys(o).sort().join() !== "txid,vout") {
+    bad(`${name} must be {txid, vout}`);
+  }
+  hexField(o.txid, `${name}.txid`, 32);
+  if (!Number.isInteger(o.vout) || o.vout < 0 || o.vout > 0xffffffff) {
+    bad(`${name}.vout must be a u32`);
+  }
+  return { txid: o.txid, vout: o.vout };
+}
+
+function address(v: unknown, name: string): string {
+  if (typeof v !== "string") bad(`${name} must be an address`);
+  try {
+    decodeAddress(v);
+  } catch {
+    bad(`${name} is not a valid address`);
+  }
+  return v;
+}
+
+/** True when `payload` looks like a job message (cheap pre-filter before decoding). */
+export function isJobPayload(payload: Uint8Array): boolean {
+  return payload.length > 20 && payload[0] === 0x7b &&
+    new TextDecoder().decode(payload.subarray(0, 40)).includes(JOB_PROTOCOL);
+}
+
+/** Decodes a payload into a job message; throws `DecodeError` (`job-message/malformed`). */
+export function decodeJobMessage(payload: Uint8Array): JobMessage {
+  if (payload.length > MAX_JOB_MESSAGE) {
+    throw new DecodeError("job-message/too-large", "job message too large");
+  }
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+  } catch {
+    bad("payload is not UTF-8 JSON");
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v) || v.p !== JOB_PROTOCOL) {
+    bad(`not a ${JOB_PROTOCOL} message`);
+  }
+  const t = v.t as JobMessage["t"];
+  const fields = FIELDS[t];
+  if (!fields) bad(`unknown job message type ${String(t)}`);
+  const extra = Object.keys(v).filter((k) => !fields.includes(k));
+  if (extra.length) bad(`unknown field(s) ${extra.join(", ")} in ${t}`);
+  switch (t) {
+    case "offer":
+      return {
+        t,
+        job: hexField(v.job, "job", undefined, 64_000),
+        escrow: outpoint(v.escrow, "escrow"),
+      };
+    case "accept":
+      return {
+        t,
+        jobId: hexField(v.jobId, "jobId", 32),
+        rewardAddress: address(v.rewardAddress, "rewardAddress"),
+      };
+    case "receipt": {
+      if (!Number.isInteger(v.tokenCount) || (v.tokenCount as number) < 0) {
+        bad("tokenCount must be a count");
+      }
+      if (v.finishReason !== "stop" && v.finishReason !== "length") {
+        bad("finishReason must be stop or length");
+      }
+      return {
+        t,
+        jobId: hexField(v.jobId, "jobId", 32),
+        commitment: hexField(v.commitment, "commitment", 32),
+        tokenCount: v.tokenCount as number,
+        finishReason: v.finishReason,
+        rewardAddress: address(v.rewardAddress, "rewardAddress"),
+        stake: outpoint(v.stake, "stake"),
+        stakeTx: hexField(v.stakeTx, "stakeTx", undefined, 100_000),
+      };
+    }
+    case "payment":
+      return {
+        t,
+        jobId: hexField(v.jobId, "jobId", 32),
+        tx: hexField(v.tx, "tx", undefined, 100_000),
+      };
+    case "delivery":
+      return {
+        t,
+        jobId: hexField(v.jobId, "jobId", 32),
+        ciphertext: hexField(v.ciphertext, "ciphertext"),
+      };
+  }
+}
+
+/** Hex of a byte id (re-exported for message builders). */
+export { toHex };

@@ -1,0 +1,172 @@
+/**
+ * @module The job pool: every node's public view of jobs, in Deno KV. Offers come from the network;
+ * the chain moves a job through committed (stake confirmed), paid (escrow spent to the node),
+ * settled (stake released), disputed (stake slashed by a fraud proof) and expired (escrow refunded).
+ * Client-side states (accepted, delivered, verified) live with the client.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { toHex } from "./bytes.ts";
+import { decodeJob, type Job } from "./job.ts";
+import { fromHex } from "./bytes.ts";
+import { sha256d } from "./hash.ts";
+import type { ChainNode } from "./node.ts";
+import { decodeBlock } from "./block.ts";
+import { parseOutputScript } from "./script.ts";
+import { txid } from "./tx.ts";
+import { PATH_PAY, PATH_REFUND, PATH_RELEASE, PATH_STAKE_FRAUD } from "./spend.ts";
+import { formatCoins } from "./amount.ts";
+
+const log = getLogger(["camelid", "jobs"]);
+
+/** Public job states. */
+export type JobState = "offered" | "committed" | "paid" | "settled" | "disputed" | "expired";
+
+/** A job as the pool stores it. */
+export interface PoolEntry {
+  /** Job id hex. */
+  id: string;
+  /** Canonical job hex (when the offer was seen). */
+  job: string | null;
+  /** Current state. */
+  state: JobState;
+  /** State changes, oldest first. */
+  history: { state: JobState; at: number; height: number | null; txid?: string }[];
+  /** Escrow outpoint and value. */
+  escrow: { txid: string; vout: number; value: string } | null;
+  /** Stake outpoint, value and commitment. */
+  stake: { txid: string; vout: number; value: string; commitment: string; height: number } | null;
+}
+
+/** JSON form served by `/v1/jobs`. */
+export function poolEntryJson(e: PoolEntry): Record<string, unknown> {
+  let job: Record<string, unknown> | null = null;
+  if (e.job) {
+    const j: Job = decodeJob(fromHex(e.job));
+    job = {
+      modelId: toHex(j.modelId),
+      promptTokens: j.promptTokens,
+      seed: j.seed.toString(),
+      maxTokens: j.maxTokens,
+      temperature: j.temperature,
+      topK: j.topK,
+      topP: j.topP,
+      timestamp: j.timestamp,
+      expiryHeight: j.expiryHeight,
+      clientKey: toHex(j.clientKey),
+      contact: j.contact,
+    };
+  }
+  return { ...e, job };
+}
+
+/** The job pool over a chain. */
+export class JobPool {
+  readonly #kv: Deno.Kv;
+  readonly #chain: ChainNode;
+
+  /** Creates a pool and follows the chain's new blocks. */
+  constructor(kv: Deno.Kv, chain: ChainNode) {
+    this.#kv = kv;
+    this.#chain = chain;
+    chain.events.addEventListener("block", (e) => {
+      const { hash } = (e as CustomEvent).detail;
+      this.#onBlock(hash).catch((err) =>
+        log.error("Job pool update failed: {error}", { error: err.message })
+      );
+    });
+  }
+
+  /** Records an offer seen on the network (job bytes and its escrow outpoint). */
+  async observeOffer(
+    jobBytes: Uint8Array,
+    escrow: { txid: string; vout: number },
+  ): Promise<string> {
+    decodeJob(jobBytes);
+    const id = toHex(sha256d(jobBytes));
+    const cur = await this.get(id);
+    if (cur?.job) return id;
+    const entry: PoolEntry = cur ??
+      { id, job: null, state: "offered", history: [], escrow: null, stake: null };
+    entry.job = toHex(jobBytes);
+    if (!entry.escrow) entry.escrow = { ...escrow, value: "?" };
+    if (entry.history.length === 0) {
+      entry.history.push({ state: "offered", at: Date.now(), height: null });
+    }
+    await this.#kv.set(["job", id], entry);
+    return id;
+  }
+
+  /** One job. */
+  async get(id: string): Promise<PoolEntry | null> {
+    return (await this.#kv.get<PoolEntry>(["job", id])).value;
+  }
+
+  /** Every job, newest offers first (bounded). */
+  async list(limit = 200): Promise<PoolEntry[]> {
+    const out: PoolEntry[] = [];
+    for await (const e of this.#kv.list<PoolEntry>({ prefix: ["job"] })) out.push(e.value);
+    out.sort((a, b) => (b.history[0]?.at ?? 0) - (a.history[0]?.at ?? 0));
+    return out.slice(0, limit);
+  }
+
+  async #onBlock(hash: string): Promise<void> {
+    const bytes = await this.#chain.getBlockBytes(hash);
+    if (!bytes) return;
+    const height = this.#chain.entry(hash)?.height ?? null;
+    for (const tx of decodeBlock(bytes).txs) {
+      if (tx.jobId.every((b) => b === 0)) continue;
+      const id = toHex(tx.jobId);
+      const entry: PoolEntry = (await this.get(id)) ??
+        {
+          id,
+          job: null,
+          state: "offered",
+          history: [{ state: "offered", at: Date.now(), height }],
+          escrow: null,
+          stake: null,
+        };
+      const tid = txid(tx);
+      const move = (state: JobState) => {
+        if (entry.state === state) return;
+        entry.state = state;
+        entry.history.push({ state, at: Date.now(), height, txid: tid });
+        log.info("Job {id} is {state} (tx {txid})", { id, state, txid: tid });
+      };
+      tx.outputs.forEach((o, vout) => {
+        let s;
+        try {
+          s = parseOutputScript(o.scriptPubKey);
+        } catch {
+          return;
+        }
+        if (s.type === "job-escrow") {
+          entry.escrow = { txid: tid, vout, value: formatCoins(o.value) };
+        }
+        if (s.type === "compute-stake") {
+          entry.stake = {
+            txid: tid,
+            vout,
+            value: formatCoins(o.value),
+            commitment: toHex(s.commitment),
+            height: height ?? 0,
+          };
+          move("committed");
+        }
+      });
+      for (const input of tx.inputs) {
+        const prev = `${toHex(input.prevout.txid)}:${input.prevout.vout}`;
+        const path = input.scriptSig[0];
+        if (entry.escrow && prev === `${entry.escrow.txid}:${entry.escrow.vout}`) {
+          if (path === PATH_PAY) move("paid");
+          else if (path === PATH_REFUND) move("expired");
+        }
+        if (entry.stake && prev === `${entry.stake.txid}:${entry.stake.vout}`) {
+          if (path === PATH_RELEASE) move("settled");
+          else if (path === PATH_STAKE_FRAUD) move("disputed");
+        }
+      }
+      await this.#kv.set(["job", id], entry);
+    }
+  }
+}

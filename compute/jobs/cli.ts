@@ -1,0 +1,243 @@
+/**
+ * @module CLI of the job roles: compute-node options for `node`/`compute` (models, stake, the job
+ * worker), and the client's `job submit | status | refund`.
+ */
+
+import { type Command, Option } from "commander";
+import { parseCoins } from "../../chain/amount.ts";
+import { unlockKeystore } from "../../chain/keystore.ts";
+import { ensureNodeWallet, unlockWalletFile, walletPath } from "../../relay/wallet_file.ts";
+import { defaultDataDir, type NodeCommandHooks, type SearcherFactory } from "../../relay/cli.ts";
+import { ModelStore } from "../model_store.ts";
+import { createFraudChecker } from "../fraud.ts";
+import { makeFixture } from "../fixture.ts";
+import { loadModel } from "../llama/llama.ts";
+import { type CheatMode, JobWorker } from "./worker.ts";
+import { NodeClient, refundEscrow, submitJob } from "./client.ts";
+import { modelIdOfFile } from "../model_file.ts";
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Path of the default generated model inside a data directory. */
+export function defaultModelPath(dataDir: string): string {
+  return `${dataDir}/models/tiny-f16-seed1.gguf`;
+}
+
+/** Writes the default tiny fixture model (deterministic) when it is missing; returns its path. */
+export async function ensureDefaultModel(dataDir: string): Promise<string> {
+  const path = defaultModelPath(dataDir);
+  try {
+    await Deno.lstat(path);
+  } catch {
+    await Deno.mkdir(`${dataDir}/models`, { recursive: true });
+    const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+    await Deno.writeFile(tmp, makeFixture({ size: "tiny", dtype: "f16", seed: 1n, eosBias: 4 }));
+    await Deno.rename(tmp, path);
+  }
+  return path;
+}
+
+/**
+ * Node command hooks for models and compute: `--model`, `--models-dir` (fraud proofs are checked
+ * against these), and with `--compute` (always for the `compute` command) the job worker.
+ */
+export function computeNodeHooks(
+  searcherFactory: SearcherFactory,
+  alwaysCompute: boolean,
+): NodeCommandHooks {
+  let models: ModelStore;
+  return {
+    searcherFactory,
+    addOptions: (cmd) => {
+      cmd.option(
+        "--model <file>",
+        "a GGUF model to serve and to check fraud proofs with (repeatable)",
+        collect,
+        [],
+      )
+        .option("--models-dir <dir>", "a directory of GGUF models (repeatable)", collect, []);
+      if (!alwaysCompute) {
+        cmd.option("--compute", "also take jobs (the default model is a generated tiny one)");
+      }
+      cmd.option("--stake <coins>", "stake locked per job", "1")
+        .option("--min-reward <coins>", "smallest reward taken", "0.01")
+        .option("--queue <n>", "jobs queued at most", "4")
+        .option(
+          "--threads <n>",
+          "generation threads",
+          String(Math.min(2, navigator.hardwareConcurrency || 1)),
+        )
+        .addOption(
+          new Option("--cheat <mode>", "dev network only: cheat to exercise disputes")
+            .choices(["none", "change-token", "truncate", "other-model", "withhold"]).default(
+              "none",
+            ),
+        );
+    },
+    prepare: async (opts, base) => {
+      const files = [...(opts.model as string[])];
+      const compute = alwaysCompute || !!opts.compute;
+      if (compute && files.length === 0 && (opts.modelsDir as string[]).length === 0) {
+        files.push(await ensureDefaultModel(base.dataDir));
+      }
+      models = await ModelStore.open({ files, dirs: opts.modelsDir as string[] });
+      return models.ids().length ? { fraudChecker: createFraudChecker(models) } : {};
+    },
+    started: async (node, opts, base) => {
+      for (const id of models.ids()) console.log(`Model ${id} (${models.path(id)})`);
+      if (!alwaysCompute && !opts.compute) return;
+      const keystore = await ensureNodeWallet(base.dataDir, base.network);
+      const secretKey = await unlockKeystore(keystore, Deno.env.get("CAMELID_PASSPHRASE") ?? "");
+      const cheat = opts.cheat as CheatMode;
+      new JobWorker({
+        chain: node.chain,
+        network: node.network,
+        models,
+        loadModel: (p) => loadModel(p),
+        secretKey,
+        stake: parseCoins(opts.stake as string),
+        minReward: parseCoins(opts.minReward as string),
+        queueSize: Number(opts.queue),
+        threads: Number(opts.threads),
+        cheat,
+      });
+      console.log(
+        `Compute node: serving ${models.ids().length} model(s), rewards to ${keystore.address}${
+          cheat !== "none" ? `, CHEATING (${cheat})` : ""
+        }`,
+      );
+    },
+  };
+}
+
+/** Registers `job submit | status | refund`. */
+export function registerJobCommands(program: Command): void {
+  const job = program.command("job").description(
+    "pay a compute node for a completion and check it",
+  );
+  const wallet = (c: Command) =>
+    c.addOption(
+      new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"),
+    )
+      .option("--wallet <file>", "keystore file (default <data-dir>/wallet.json)")
+      .option("--data-dir <dir>", "data directory (default ./.camelid/<network>)")
+      .option("--node <url>", "node API URL", "http://127.0.0.1:8787");
+  const walletFile = (o: { wallet?: string; dataDir?: string; network: string }) =>
+    o.wallet ?? walletPath(o.dataDir ?? defaultDataDir(o.network));
+
+  wallet(
+    job.command("submit").description("offer a job, pay the node that does it, verify the output"),
+  )
+    .option("--model <file>", "the model file (gives the id, tokenizes --prompt, verifies locally)")
+    .option("--model-id <id>", "the model id, when the model file is not at hand")
+    .option("--prompt <text>", "prompt text (needs --model)")
+    .option("--prompt-tokens <ids>", "prompt token ids, comma-separated")
+    .requiredOption("--max-tokens <n>", "most output tokens")
+    .option("--seed <n>", "sampler seed (default random)")
+    .option("--temperature <t>", "temperature (0 = greedy)", "0.8")
+    .option("--top-k <k>", "top-k (0 = off)", "40")
+    .option("--top-p <p>", "top-p (1 = off)", "0.95")
+    .requiredOption("--reward <coins>", "reward paid from escrow")
+    .option("--fee <coins>", "miner fee per transaction", "0.0002")
+    .option("--expiry-blocks <n>", "blocks until an unpaid escrow refunds")
+    .addOption(new Option("--verify <how>", "check the output").choices(["local", "none"]))
+    .option("--dev-never-pay", "dev tests: stop after the receipt and never pay")
+    .option("--json", "print one JSON object at the end")
+    .action(async (o) => {
+      if (!o.model && !o.modelId) throw new RangeError("give --model FILE or --model-id ID");
+      if (!o.prompt === !o.promptTokens) {
+        throw new RangeError("give exactly one of --prompt and --prompt-tokens");
+      }
+      const modelId = o.model ? await modelIdOfFile(o.model) : String(o.modelId);
+      if (o.model && o.modelId && o.modelId !== modelId) {
+        throw new RangeError("--model-id does not match --model");
+      }
+      const llama = o.model && (o.prompt || !o.json) ? await loadModel(o.model) : null;
+      const promptTokens = o.prompt
+        ? (llama ?? (() => {
+          throw new RangeError("--prompt needs --model");
+        })()).tokenize(String(o.prompt), true)
+        : String(o.promptTokens).split(",").map((t) => Number(t.trim()));
+      const verify = o.verify ?? (o.model ? "local" : "none");
+      if (verify === "local" && !o.model) throw new RangeError("--verify local needs --model");
+      const { secretKey } = await unlockWalletFile(walletFile(o));
+      const result = await submitJob({
+        node: new NodeClient(o.node),
+        secretKey,
+        modelId,
+        promptTokens,
+        maxTokens: Number(o.maxTokens),
+        seed: o.seed !== undefined
+          ? BigInt(o.seed)
+          : crypto.getRandomValues(new BigUint64Array(1))[0],
+        temperature: Number(o.temperature),
+        topK: Number(o.topK),
+        topP: Number(o.topP),
+        reward: parseCoins(o.reward),
+        fee: parseCoins(o.fee),
+        expiryBlocks: o.expiryBlocks !== undefined ? Number(o.expiryBlocks) : undefined,
+        verifyWith: verify === "local" ? await Deno.readFile(o.model) : undefined,
+        neverPay: !!o.devNeverPay,
+        onState: o.json
+          ? undefined
+          : (state, d) => console.error(`[${state}] ${JSON.stringify(d)}`),
+      });
+      const text = llama && result.outputTokens
+        ? llama.detokenize(result.outputTokens, true)
+        : null;
+      if (o.json) {
+        console.log(JSON.stringify({
+          jobId: result.jobId,
+          state: result.state,
+          escrow: result.escrow,
+          stake: result.receipt?.stake ?? null,
+          outputTokens: result.outputTokens ?? null,
+          finishReason: result.finishReason ?? null,
+          verdict: result.verdict?.verdict ?? null,
+          reasons: result.verdict?.reasons ?? [],
+          fraudTxid: result.fraudTxid ?? null,
+          text,
+        }));
+      } else {
+        console.log(`job ${result.jobId}: ${result.state}`);
+        if (text !== null) console.log(text);
+        else if (result.outputTokens) console.log(result.outputTokens.join(","));
+        if (result.verdict) {
+          console.log(
+            `verdict: ${result.verdict.verdict}${
+              result.verdict.reasons.length ? ` (${result.verdict.reasons.join("; ")})` : ""
+            }`,
+          );
+        }
+        if (result.fraudTxid) {
+          console.log(
+            `fraud proof ${result.fraudTxid}: the stake is slashed to you and the escrow refunded`,
+          );
+        }
+      }
+      if (result.state === "bad-delivery") Deno.exit(2);
+    });
+
+  job.command("status").description("show a job as a node's job pool sees it")
+    .argument("<id>", "job id")
+    .option("--node <url>", "node API URL", "http://127.0.0.1:8787")
+    .action(async (id, o) => {
+      console.log(JSON.stringify(await new NodeClient(o.node).call(`/v1/jobs/${id}`), null, 2));
+    });
+
+  wallet(
+    job.command("refund").description("take back an unpaid escrow at or after its expiry height"),
+  )
+    .requiredOption("--escrow <txid:vout>", "the escrow output")
+    .option("--fee <coins>", "miner fee", "0.0002")
+    .action(async (o) => {
+      const m = String(o.escrow).match(/^([0-9a-f]{64}):(\d+)$/);
+      if (!m) throw new RangeError("--escrow must be TXID:VOUT");
+      const { secretKey } = await unlockWalletFile(walletFile(o));
+      const txid = await refundEscrow(new NodeClient(o.node), secretKey, {
+        txid: m[1],
+        vout: Number(m[2]),
+      }, parseCoins(o.fee));
+      console.log(`refund ${txid}`);
+    });
+}

@@ -1,0 +1,479 @@
+/**
+ * @module The client side of a job: offer it with an escrow, take the first compute node that
+ * accepts, check its receipt and stake, pay by a signed escrow spend, decrypt the delivery, check it
+ * against the commitment, verify it with RASTiC, and publish a fraud proof when the work is false.
+ * It speaks to one node over HTTP (`/v1/txs`, `/v1/messages`), as a light client would.
+ */
+
+import { decrypt } from "eciesjs";
+import { concatBytes, equalBytes, fromHex, toHex } from "../../chain/bytes.ts";
+import { ByteWriter } from "../../chain/bytes.ts";
+import { CamelidError } from "../../chain/errors.ts";
+import { hash160 } from "../../chain/hash.ts";
+import { encodeJob, type Job, jobIdBytes } from "../../chain/job.ts";
+import {
+  decodeJobMessage,
+  encodeJobMessage,
+  isJobPayload,
+  type JobMessage,
+  type ReceiptMessage,
+} from "../../chain/job_messages.ts";
+import { decodeAddress, publicKeyOf, signDigest } from "../../chain/keys.ts";
+import { type NetworkParams, networkParams } from "../../chain/params.ts";
+import {
+  computeStakeScript,
+  jobEscrowScript,
+  payToAddressScript,
+  payToHashScript,
+} from "../../chain/script.ts";
+import { PATH_ESCROW_FRAUD, PATH_PAY, PATH_REFUND, PATH_STAKE_FRAUD } from "../../chain/spend.ts";
+import {
+  decodeTransaction,
+  encodeTransaction,
+  signatureHash,
+  type Transaction,
+  txid,
+} from "../../chain/tx.ts";
+import { buildSpend } from "../../chain/wallet.ts";
+import { createEnvelope, envelopeFromJson, envelopeToJson } from "../../relay/envelope.ts";
+import { outputCommitment, type Verdict, verify } from "../../verifier-wasm/mod.ts";
+import { jobRecordOf } from "../fraud.ts";
+
+/** A node's HTTP API as the client uses it. */
+export class NodeClient {
+  /** Base URL. */
+  readonly url: string;
+
+  /** Talks to the node at `url`. */
+  constructor(url: string) {
+    this.url = url.replace(/\/$/, "");
+  }
+
+  /** GET or POST JSON; throws `CamelidError` with the node's error code on a 4xx/5xx. */
+  async call<T>(path: string, init?: RequestInit): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, init);
+    } catch (e) {
+      throw new CamelidError(
+        "node/unreachable",
+        `cannot reach ${this.url}: ${(e as Error).message}`,
+      );
+    }
+    const body = await res.json().catch(() => null);
+    if (!res.ok) {
+      const err = body?.error ?? { code: `http/${res.status}`, message: res.statusText };
+      throw new CamelidError(err.code, `node answered ${res.status}: ${err.message}`);
+    }
+    return body as T;
+  }
+
+  /** Broadcasts a raw transaction. */
+  sendTx(bytes: Uint8Array): Promise<{ txid: string }> {
+    return this.call("/v1/txs", {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: toHex(bytes),
+    });
+  }
+}
+
+/** Everything `job submit` needs. */
+export interface SubmitOptions {
+  /** The client's node. */
+  node: NodeClient;
+  /** The client wallet's secret key (pays the escrow, signs messages, decrypts the output). */
+  secretKey: Uint8Array;
+  /** Model id (hex). */
+  modelId: string;
+  /** Prompt token ids. */
+  promptTokens: number[];
+  /** Output budget. */
+  maxTokens: number;
+  /** Sampler settings. */
+  seed: bigint;
+  /** Temperature. */
+  temperature: number;
+  /** Top-k (0 = off). */
+  topK: number;
+  /** Top-p (1 = off). */
+  topP: number;
+  /** Reward in base units. */
+  reward: bigint;
+  /** Miner fee per transaction in base units. */
+  fee: bigint;
+  /** Blocks until the escrow refunds (default: the network's). */
+  expiryBlocks?: number;
+  /** Model bytes for local verification; absent = no verification. */
+  verifyWith?: Uint8Array;
+  /** Dev tests: never pay (dispute row 1). */
+  neverPay?: boolean;
+  /** Reports each state as it happens. */
+  onState?: (state: string, detail: Record<string, unknown>) => void;
+  /** Give up after this many ms (default 120 s). */
+  timeoutMs?: number;
+}
+
+/** How a submitted job ended for the client. */
+export interface SubmitResult {
+  /** Job id hex. */
+  jobId: string;
+  /** Final client-side state. */
+  state: "verified" | "disputed" | "unpaid" | "delivered" | "bad-delivery";
+  /** Output tokens (when delivered). */
+  outputTokens?: number[];
+  /** Finish reason (when delivered). */
+  finishReason?: "stop" | "length";
+  /** Verification verdict (when verified). */
+  verdict?: Verdict;
+  /** Fraud proof txid (when disputed). */
+  fraudTxid?: string;
+  /** The escrow outpoint. */
+  escrow: { txid: string; vout: number };
+  /** The node's receipt. */
+  receipt?: ReceiptMessage;
+}
+
+interface Inbox {
+  next(timeoutMs: number): Promise<{ from: Uint8Array; m: JobMessage }>;
+}
+
+function inbox(node: NodeClient, key: Uint8Array, jobId: string): Inbox {
+  let after = 0;
+  const queue: { from: Uint8Array; m: JobMessage }[] = [];
+  const seen = new Set<string>();
+  return {
+    async next(timeoutMs) {
+      const end = Date.now() + timeoutMs;
+      while (queue.length === 0) {
+        if (Date.now() > end) {
+          throw new CamelidError("job/timeout", "no answer from a compute node in time");
+        }
+        const got = await node.call<{ messages: (Record<string, unknown> & { seq: number })[] }>(
+          `/v1/messages?to=${toHex(key)}&after=${after}`,
+        );
+        for (const raw of got.messages) {
+          after = Math.max(after, raw.seq);
+          const { seq: _seq, ...json } = raw;
+          const env = envelopeFromJson(json);
+          const k = toHex(env.from) + toHex(env.id);
+          if (seen.has(k) || env.type !== "direct" || !isJobPayload(env.payload)) continue;
+          seen.add(k);
+          try {
+            const m = decodeJobMessage(env.payload);
+            if ("jobId" in m && m.jobId === jobId) queue.push({ from: env.from, m });
+          } catch { /* not ours */ }
+        }
+        if (queue.length === 0) await new Promise((r) => setTimeout(r, 250));
+      }
+      return queue.shift()!;
+    },
+  };
+}
+
+async function sendMessage(
+  node: NodeClient,
+  params: NetworkParams,
+  secretKey: Uint8Array,
+  m: JobMessage,
+  to?: Uint8Array,
+): Promise<void> {
+  const env = createEnvelope(
+    { magic: params.magic, type: "direct", to, payload: encodeJobMessage(m) },
+    publicKeyOf(secretKey),
+    secretKey,
+  );
+  await node.call("/v1/messages", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(envelopeToJson(env)),
+  });
+}
+
+async function spendableCoins(node: NodeClient, address: string) {
+  const a = await node.call<{
+    utxos: {
+      txid: string;
+      vout: number;
+      units: string;
+      mature: boolean;
+      spentInMempool: string | null;
+      scriptPubKey: string;
+    }[];
+    unconfirmed: { txid: string; vout: number; units: string; scriptPubKey: string }[];
+  }>(`/v1/addresses/${address}`);
+  return [...a.utxos.filter((u) => u.mature && !u.spentInMempool), ...a.unconfirmed]
+    .map((u) => ({
+      txid: u.txid,
+      vout: u.vout,
+      value: BigInt(u.units),
+      scriptPubKey: fromHex(u.scriptPubKey),
+    }));
+}
+
+/** Signs a single-input escrow or stake spend: `path || sig || pubkey || extra`. */
+export function signTemplateSpend(
+  tx: Transaction,
+  coin: { value: bigint; scriptPubKey: Uint8Array },
+  path: number,
+  secretKey: Uint8Array,
+  extra: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  const sig = signDigest(signatureHash(tx, 0, coin), secretKey);
+  tx.inputs[0].scriptSig = concatBytes(new Uint8Array([path]), sig, publicKeyOf(secretKey), extra);
+  return encodeTransaction(tx);
+}
+
+/** The fraud proof transaction: slashes the stake and refunds the escrow to the client. */
+export function fraudProofTx(
+  job: Job,
+  output: { tokens: number[]; finish: "stop" | "length" },
+  positions: number[],
+  stake: { txid: string; vout: number; value: bigint },
+  escrow: { txid: string; vout: number; value: bigint } | null,
+  fee: bigint,
+): Uint8Array {
+  const w = new ByteWriter(256).u8(PATH_STAKE_FRAUD).varBytes(encodeJob(job)).varint(
+    output.tokens.length,
+  );
+  for (const t of output.tokens) w.u32(t);
+  w.u8(output.finish === "stop" ? 0 : 1).varint(positions.length);
+  for (const p of positions) w.u32(p);
+  const inputs = [{
+    prevout: { txid: fromHex(stake.txid), vout: stake.vout },
+    scriptSig: w.finish(),
+    sequence: 0xffffffff,
+  }];
+  if (escrow) {
+    inputs.push({
+      prevout: { txid: fromHex(escrow.txid), vout: escrow.vout },
+      scriptSig: new Uint8Array([PATH_ESCROW_FRAUD]),
+      sequence: 0xffffffff,
+    });
+  }
+  const total = stake.value + (escrow?.value ?? 0n);
+  const tx: Transaction = {
+    version: 1,
+    inputs,
+    outputs: [{ value: total - fee, scriptPubKey: payToHashScript(hash160(job.clientKey)) }],
+    lockTime: 0,
+    jobId: jobIdBytes(job),
+  };
+  return encodeTransaction(tx);
+}
+
+/** Runs a job from offer to verified output (or dispute). */
+export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
+  const say = o.onState ?? (() => {});
+  const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+  const left = () => Math.max(1, deadline - Date.now());
+  const status = await o.node.call<{ network: string; height: number }>("/v1/status");
+  const params = networkParams(status.network);
+  const clientKey = publicKeyOf(o.secretKey);
+  const clientHash = hash160(clientKey);
+  const address = (await import("../../chain/keys.ts")).addressFromPublicKey(clientKey);
+  const job: Job = {
+    modelId: fromHex(o.modelId, 32),
+    promptTokens: o.promptTokens,
+    seed: o.seed,
+    maxTokens: o.maxTokens,
+    temperature: Math.fround(o.temperature),
+    topK: o.topK,
+    topP: Math.fround(o.topP),
+    timestamp: Math.floor(Date.now() / 1000),
+    expiryHeight: status.height + (o.expiryBlocks ?? params.jobs.defaultExpiry),
+    clientKey,
+    contact: o.node.url,
+  };
+  const jobId = jobIdBytes(job);
+  const id = toHex(jobId);
+  const escrowScript = jobEscrowScript(jobId, clientHash, job.expiryHeight);
+  const { bytes: escrowBytes } = buildSpend({
+    utxos: await spendableCoins(o.node, address),
+    secretKey: o.secretKey,
+    outputs: [{ value: o.reward, scriptPubKey: escrowScript }],
+    fee: o.fee,
+    jobId,
+  });
+  const escrow = { txid: (await o.node.sendTx(escrowBytes)).txid, vout: 0, value: o.reward };
+  say("offered", { jobId: id, escrow: escrow.txid, expiryHeight: job.expiryHeight });
+  await sendMessage(o.node, params, o.secretKey, {
+    t: "offer",
+    job: toHex(encodeJob(job)),
+    escrow: { txid: escrow.txid, vout: 0 },
+  });
+
+  const box = inbox(o.node, clientKey, id);
+  let computeKey: Uint8Array | null = null;
+  let receipt: ReceiptMessage | null = null;
+  while (!receipt) {
+    const { from, m } = await box.next(left());
+    if (m.t === "accept" && !computeKey) {
+      computeKey = from;
+      say("accepted", { node: toHex(from), rewardAddress: m.rewardAddress });
+    } else if (m.t === "receipt" && computeKey && equalBytes(from, computeKey)) {
+      receipt = m;
+    }
+  }
+  const stakeTx = decodeTransaction(fromHex(receipt.stakeTx));
+  const stakeOut = stakeTx.outputs[receipt.stake.vout];
+  const expected = computeStakeScript(
+    jobId,
+    decodeAddress(receipt.rewardAddress),
+    clientHash,
+    fromHex(receipt.commitment),
+  );
+  if (
+    txid(stakeTx) !== receipt.stake.txid || !stakeOut ||
+    !equalBytes(stakeOut.scriptPubKey, expected)
+  ) {
+    throw new CamelidError(
+      "job/bad-receipt",
+      "the receipt's stake does not lock a stake on this commitment",
+    );
+  }
+  await o.node.sendTx(fromHex(receipt.stakeTx)).catch(() => {});
+  const stake = { ...receipt.stake, value: stakeOut.value };
+  say("committed", {
+    commitment: receipt.commitment,
+    tokens: receipt.tokenCount,
+    finish: receipt.finishReason,
+    stake: stake.txid,
+  });
+  if (o.neverPay) return { jobId: id, state: "unpaid", escrow, receipt };
+
+  const pay: Transaction = {
+    version: 1,
+    inputs: [{
+      prevout: { txid: fromHex(escrow.txid), vout: 0 },
+      scriptSig: new Uint8Array(0),
+      sequence: 0xffffffff,
+    }],
+    outputs: [{ value: o.reward - o.fee, scriptPubKey: payToAddressScript(receipt.rewardAddress) }],
+    lockTime: 0,
+    jobId,
+  };
+  const stakeRef = new ByteWriter(36).bytes(fromHex(stake.txid)).u32(stake.vout).finish();
+  const payBytes = signTemplateSpend(
+    pay,
+    { value: o.reward, scriptPubKey: escrowScript },
+    PATH_PAY,
+    o.secretKey,
+    stakeRef,
+  );
+  await sendMessage(
+    o.node,
+    params,
+    o.secretKey,
+    { t: "payment", jobId: id, tx: toHex(payBytes) },
+    computeKey!,
+  );
+  say("paid", { payment: txid(pay) });
+
+  let delivered: { outputTokens: number[]; finishReason: "stop" | "length" } | null = null;
+  while (!delivered) {
+    const { from, m } = await box.next(left());
+    if (m.t !== "delivery" || !equalBytes(from, computeKey!)) continue;
+    try {
+      delivered = JSON.parse(new TextDecoder().decode(decrypt(o.secretKey, fromHex(m.ciphertext))));
+    } catch {
+      return { jobId: id, state: "bad-delivery", escrow, receipt };
+    }
+  }
+  const tokens = delivered.outputTokens;
+  const finish = delivered.finishReason;
+  if (
+    !Array.isArray(tokens) || toHex(outputCommitment(jobId, tokens, finish)) !== receipt.commitment
+  ) {
+    say("bad-delivery", { reason: "the output does not match the commitment" });
+    return { jobId: id, state: "bad-delivery", escrow, receipt };
+  }
+  say("delivered", { tokens: tokens.length, finish });
+  if (!o.verifyWith) {
+    return {
+      jobId: id,
+      state: "delivered",
+      outputTokens: tokens,
+      finishReason: finish,
+      escrow,
+      receipt,
+    };
+  }
+
+  const verdict = await verify(jobRecordOf(job, jobId, tokens, finish), o.verifyWith, {
+    positions: "sampled",
+    k: 8,
+  });
+  if (verdict.verdict !== "fraud") {
+    say("verified", { verdict: verdict.verdict });
+    return {
+      jobId: id,
+      state: "verified",
+      outputTokens: tokens,
+      finishReason: finish,
+      verdict,
+      escrow,
+      receipt,
+    };
+  }
+  // A fraud verdict from sampled checks: prove it with every failing position of a full check.
+  const full = await verify(jobRecordOf(job, jobId, tokens, finish), o.verifyWith, {
+    positions: "all",
+  });
+  let positions = full.checked.filter((c) => c.status === "fail").map((c) => c.position);
+  if (positions.length === 0) {
+    positions = full.reasons.flatMap((
+      r,
+    ) => (r.match(/^position (\d+):/) ? [Number(r.match(/^position (\d+):/)![1])] : []));
+  }
+  if (positions.length === 0) positions = [Math.max(0, tokens.length - 1)];
+  const proof = fraudProofTx(job, { tokens, finish }, positions.slice(0, 64), stake, escrow, o.fee);
+  const fraudTxid = (await o.node.sendTx(proof)).txid;
+  say("disputed", { fraudTx: fraudTxid, positions, reasons: verdict.reasons });
+  return {
+    jobId: id,
+    state: "disputed",
+    outputTokens: tokens,
+    finishReason: finish,
+    verdict,
+    fraudTxid,
+    escrow,
+    receipt,
+  };
+}
+
+/** Refunds an unpaid escrow at or after its expiry height (dispute row 1). */
+export async function refundEscrow(
+  node: NodeClient,
+  secretKey: Uint8Array,
+  escrow: { txid: string; vout: number },
+  fee: bigint,
+): Promise<string> {
+  const loc = await node.call<
+    { outputs: { units: string; scriptPubKey: string }[]; jobId: string }
+  >(`/v1/txs/${escrow.txid}`);
+  const out = loc.outputs[escrow.vout];
+  if (!out) throw new CamelidError("job/no-escrow", "no such escrow output");
+  const value = BigInt(out.units);
+  const tx: Transaction = {
+    version: 1,
+    inputs: [{
+      prevout: { txid: fromHex(escrow.txid), vout: escrow.vout },
+      scriptSig: new Uint8Array(0),
+      sequence: 0xffffffff,
+    }],
+    outputs: [{
+      value: value - fee,
+      scriptPubKey: payToHashScript(hash160(publicKeyOf(secretKey))),
+    }],
+    lockTime: 0,
+    jobId: fromHex(loc.jobId, 32),
+  };
+  const bytes = signTemplateSpend(
+    tx,
+    { value, scriptPubKey: fromHex(out.scriptPubKey) },
+    PATH_REFUND,
+    secretKey,
+  );
+  return (await node.sendTx(bytes)).txid;
+}

@@ -1,0 +1,392 @@
+/**
+ * @module The compute node's job worker: takes offers for models it serves (bounded queue), checks the
+ * escrow, generates with llama.cpp, stakes on a commitment to the output, sends the receipt, accepts a
+ * payment, delivers the output encrypted to the client, broadcasts the payment once it is mineable and
+ * releases its stake after the dispute window. On `dev` it can be told to cheat, for dispute tests.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { encrypt } from "eciesjs";
+import { fromHex, toHex } from "../../chain/bytes.ts";
+import { hash160 } from "../../chain/hash.ts";
+import { decodeJob, type Job } from "../../chain/job.ts";
+import {
+  decodeJobMessage,
+  encodeJobMessage,
+  isJobPayload,
+  type JobMessage,
+  type OfferMessage,
+  type PaymentMessage,
+} from "../../chain/job_messages.ts";
+import { addressFromPublicKey, publicKeyOf, signDigest } from "../../chain/keys.ts";
+import type { ChainNode } from "../../chain/node.ts";
+import {
+  computeStakeScript,
+  jobEscrowScript,
+  parseOutputScript,
+  payToAddressScript,
+} from "../../chain/script.ts";
+import {
+  decodeTransaction,
+  encodeTransaction,
+  signatureHash,
+  type Transaction,
+  txid,
+} from "../../chain/tx.ts";
+import { buildSpend } from "../../chain/wallet.ts";
+import { concatBytes, equalBytes } from "../../chain/bytes.ts";
+import { PATH_PAY, PATH_RELEASE } from "../../chain/spend.ts";
+import { outputCommitment } from "../../verifier-wasm/rastic.ts";
+import { generate } from "../generate.ts";
+import type { LlamaModel } from "../llama/llama.ts";
+import type { ModelStore } from "../model_store.ts";
+import type { Envelope } from "../../relay/envelope.ts";
+
+const log = getLogger(["camelid", "compute"]);
+
+/** Ways a dev-network compute node can be told to cheat (dispute tests). */
+export type CheatMode = "none" | "change-token" | "truncate" | "other-model" | "withhold";
+
+/** What the worker needs from the network service. */
+export interface WorkerNetwork {
+  /** Emits "message" events ({ envelope }). */
+  events: EventTarget;
+  /** Sends a direct payload to a key. */
+  send(payload: Uint8Array, to?: Uint8Array | string): unknown;
+}
+
+/** Options of {@link JobWorker}. */
+export interface WorkerOptions {
+  /** The node's chain. */
+  chain: ChainNode;
+  /** The node's network. */
+  network: WorkerNetwork;
+  /** Models served. */
+  models: ModelStore;
+  /** Loads a llama model by path (cached by the worker). */
+  loadModel: (path: string) => Promise<LlamaModel>;
+  /** The node wallet's secret key (stakes, reward address). */
+  secretKey: Uint8Array;
+  /** Stake per job, base units. */
+  stake: bigint;
+  /** Smallest reward taken, base units. */
+  minReward: bigint;
+  /** Jobs queued at most. */
+  queueSize?: number;
+  /** Generation threads. */
+  threads?: number;
+  /** Miner fee per transaction, base units. */
+  fee?: bigint;
+  /** Cheating, dev network only. */
+  cheat?: CheatMode;
+}
+
+interface ActiveJob {
+  id: string;
+  job: Job;
+  client: Uint8Array;
+  escrow: { txid: string; vout: number; value: bigint };
+  output?: number[];
+  finishReason?: "stop" | "length";
+  stake?: { txid: string; vout: number; value: bigint; script: Uint8Array };
+  stakeHeight?: number;
+  payment?: Uint8Array;
+  paymentSent?: boolean;
+  released?: boolean;
+}
+
+/** The job worker of a compute node. */
+export class JobWorker {
+  readonly #o: Required<WorkerOptions>;
+  readonly #jobs = new Map<string, ActiveJob>();
+  readonly #models = new Map<string, Promise<LlamaModel>>();
+  #queue: Promise<void> = Promise.resolve();
+  #queued = 0;
+  /** The node's reward address. */
+  readonly rewardAddress: string;
+
+  /** Creates a worker and subscribes to the network and the chain. */
+  constructor(options: WorkerOptions) {
+    this.#o = { queueSize: 4, threads: 2, fee: 20_000n, cheat: "none", ...options };
+    if (this.#o.cheat !== "none" && options.chain.params.name !== "dev") {
+      throw new RangeError("cheat modes exist only on the dev network");
+    }
+    this.rewardAddress = addressFromPublicKey(publicKeyOf(options.secretKey));
+    options.network.events.addEventListener("message", (e) => {
+      const env = (e as CustomEvent<{ envelope: Envelope }>).detail.envelope;
+      if (env.type !== "direct" || !isJobPayload(env.payload)) return;
+      let m: JobMessage;
+      try {
+        m = decodeJobMessage(env.payload);
+      } catch (err) {
+        log.debug("Ignored a malformed job message: {error}", { error: (err as Error).message });
+        return;
+      }
+      this.#onMessage(env, m).catch((err) =>
+        log.warn("Job message failed: {error}", { error: (err as Error).message })
+      );
+    });
+    options.chain.events.addEventListener("block", () => {
+      this.#onBlock().catch((err) =>
+        log.warn("Job upkeep failed: {error}", { error: (err as Error).message })
+      );
+    });
+  }
+
+  /** Jobs in progress (for status). */
+  get active(): number {
+    return this.#jobs.size;
+  }
+
+  async #onMessage(env: Envelope, m: JobMessage): Promise<void> {
+    if (m.t === "offer") return await this.#onOffer(env, m);
+    if (m.t === "payment") return await this.#onPayment(env, m);
+  }
+
+  async #onOffer(env: Envelope, m: OfferMessage): Promise<void> {
+    const bytes = fromHex(m.job);
+    const job = decodeJob(bytes);
+    const id = toHex((await import("../../chain/hash.ts")).sha256d(bytes));
+    if (this.#jobs.has(id)) return;
+    if (!equalBytes(env.from, job.clientKey)) {
+      return log.info("Offer {id} not signed by its client", { id });
+    }
+    const modelId = toHex(job.modelId);
+    if (!this.#o.models.path(modelId)) return;
+    if (this.#queued >= this.#o.queueSize) {
+      return log.info("Queue full, offer {id} declined", { id });
+    }
+    const { chain } = this.#o;
+    const W = chain.params.jobs.disputeWindow;
+    if (job.expiryHeight < chain.tip().height + 2 * W + 5) {
+      return log.info("Offer {id} expires too soon", { id });
+    }
+    const escrowValue = await this.#escrowValue(m.escrow, job, fromHex(id));
+    if (escrowValue === null) return log.info("Offer {id} has no valid escrow", { id });
+    if (escrowValue < this.#o.minReward) return log.info("Offer {id} pays too little", { id });
+    const active: ActiveJob = {
+      id,
+      job,
+      client: job.clientKey,
+      escrow: { ...m.escrow, value: escrowValue },
+    };
+    this.#jobs.set(id, active);
+    this.#send(env.from, { t: "accept", jobId: id, rewardAddress: this.rewardAddress });
+    log.info("Accepted job {id} ({reward} units)", { id, reward: escrowValue.toString() });
+    this.#queued++;
+    const run = this.#queue.then(() => this.#work(active, env.from));
+    this.#queue = run.catch(() => {}).finally(() => this.#queued--);
+  }
+
+  /** Value of the escrow output if it is a valid escrow for this job (mempool or chain). */
+  async #escrowValue(
+    o: { txid: string; vout: number },
+    job: Job,
+    jobId: Uint8Array,
+  ): Promise<bigint | null> {
+    const { chain } = this.#o;
+    const want = jobEscrowScript(jobId, hash160(job.clientKey), job.expiryHeight);
+    const pooled = chain.mempool.get(o.txid)?.tx.outputs[o.vout];
+    const coin = pooled ?? (await chain.store.getCoins([o]))[0] ?? null;
+    if (!coin || !equalBytes(coin.scriptPubKey, want)) return null;
+    return coin.value;
+  }
+
+  async #model(path: string): Promise<LlamaModel> {
+    let m = this.#models.get(path);
+    if (!m) {
+      m = this.#o.loadModel(path);
+      this.#models.set(path, m);
+    }
+    return await m;
+  }
+
+  async #work(a: ActiveJob, client: Uint8Array): Promise<void> {
+    const { chain, cheat } = this.#o;
+    const jobId = fromHex(a.id);
+    let path = this.#o.models.path(toHex(a.job.modelId))!;
+    if (cheat === "other-model") {
+      path = this.#o.models.ids().map((i) => this.#o.models.path(i)!).find((p) => p !== path) ??
+        path;
+    }
+    const record = await generate(await this.#model(path), toHex(a.job.modelId), {
+      promptTokens: a.job.promptTokens,
+      maxTokens: a.job.maxTokens,
+      sampling: {
+        seed: a.job.seed,
+        jobId,
+        temperature: a.job.temperature,
+        topK: a.job.topK,
+        topP: a.job.topP,
+      },
+      threads: this.#o.threads,
+    });
+    let output = record.outputTokens;
+    let finish = record.finishReason;
+    if (cheat === "change-token" && output.length > 1) {
+      const i = Math.floor(output.length / 2);
+      output = [...output];
+      output[i] = output[i] === 100 ? 101 : 100;
+    }
+    if (cheat === "truncate" && output.length > 2) {
+      output = output.slice(0, Math.ceil(output.length / 2));
+      finish = "stop";
+    }
+    a.output = output;
+    a.finishReason = finish;
+    const commitment = outputCommitment(jobId, output, finish);
+    const me = hash160(publicKeyOf(this.#o.secretKey));
+    const stakeScript = computeStakeScript(jobId, me, hash160(a.client), commitment);
+    const coins = (await chain.getAddressCoins(this.rewardAddress)).filter((
+      { txid: t, vout, coin },
+    ) =>
+      (!coin.coinbase || chain.tip().height + 1 - coin.height >= chain.params.coinbaseMaturity) &&
+      !chain.mempool.spender(t, vout)
+    );
+    const { tx, bytes } = buildSpend({
+      utxos: coins.map((c) => ({
+        txid: c.txid,
+        vout: c.vout,
+        value: c.coin.value,
+        scriptPubKey: c.coin.scriptPubKey,
+      })),
+      secretKey: this.#o.secretKey,
+      outputs: [{ value: this.#o.stake, scriptPubKey: stakeScript }],
+      fee: this.#o.fee,
+      jobId,
+    });
+    const stakeTxid = (await chain.processTx(bytes)).txid;
+    a.stake = { txid: stakeTxid, vout: 0, value: this.#o.stake, script: stakeScript };
+    this.#send(client, {
+      t: "receipt",
+      jobId: a.id,
+      commitment: toHex(commitment),
+      tokenCount: output.length,
+      finishReason: finish,
+      rewardAddress: this.rewardAddress,
+      stake: { txid: stakeTxid, vout: 0 },
+      stakeTx: toHex(encodeTransaction(tx)),
+    });
+    log.info("Job {id}: {n} tokens generated, staked in {txid}", {
+      id: a.id,
+      n: output.length,
+      txid: stakeTxid,
+    });
+  }
+
+  async #onPayment(env: Envelope, m: PaymentMessage): Promise<void> {
+    const a = this.#jobs.get(m.jobId);
+    if (!a || !a.stake || !a.output) {
+      return log.info("Payment for unknown or unfinished job {id}", { id: m.jobId });
+    }
+    if (!equalBytes(env.from, a.client)) {
+      return log.info("Payment for {id} not from its client", { id: m.jobId });
+    }
+    if (a.payment) return log.info("Second payment for {id} ignored", { id: m.jobId });
+    const bytes = fromHex(m.tx);
+    const tx = decodeTransaction(bytes);
+    const reason = this.#checkPayment(a, tx);
+    if (reason) return log.warn("Payment for {id} refused: {reason}", { id: m.jobId, reason });
+    a.payment = bytes;
+    if (this.#o.cheat === "withhold") {
+      return log.warn("Withholding the output of {id} (cheat)", { id: a.id });
+    }
+    const plaintext = new TextEncoder().encode(
+      JSON.stringify({ outputTokens: a.output, finishReason: a.finishReason }),
+    );
+    const ciphertext = encrypt(toHex(a.client), plaintext);
+    this.#send(a.client, { t: "delivery", jobId: a.id, ciphertext: toHex(ciphertext) });
+    log.info("Job {id} paid; output delivered encrypted", { id: a.id });
+    await this.#onBlock();
+  }
+
+  /** Why a payment transaction is unacceptable, or null. */
+  #checkPayment(a: ActiveJob, tx: Transaction): string | null {
+    if (tx.inputs.length !== 1) return "a payment spends exactly the escrow";
+    const inp = tx.inputs[0];
+    if (toHex(inp.prevout.txid) !== a.escrow.txid || inp.prevout.vout !== a.escrow.vout) {
+      return "it does not spend the escrow";
+    }
+    const sig = inp.scriptSig;
+    if (sig.length !== 134 || sig[0] !== PATH_PAY) return "not a PAY spend";
+    if (toHex(sig.subarray(98, 130)) !== a.stake!.txid) return "it names another stake";
+    if (!equalBytes(sig.subarray(65, 98), a.client)) return "not signed by the client";
+    const paid = tx.outputs.reduce((s, o) => {
+      const p = parseOutputScript(o.scriptPubKey);
+      return p.type === "pay-to-address" &&
+          equalBytes(o.scriptPubKey, payToAddressScript(this.rewardAddress))
+        ? s + o.value
+        : s;
+    }, 0n);
+    if (paid + 100_000n < a.escrow.value) {
+      return `it pays ${paid}, the escrow holds ${a.escrow.value}`;
+    }
+    return null;
+  }
+
+  /** Per block: record stake heights, broadcast mineable payments, release matured stakes. */
+  async #onBlock(): Promise<void> {
+    const { chain } = this.#o;
+    const W = chain.params.jobs.disputeWindow;
+    const next = chain.tip().height + 1;
+    for (const a of this.#jobs.values()) {
+      if (a.stake && a.stakeHeight === undefined) {
+        const loc = await chain.getTransaction(a.stake.txid);
+        if (loc?.height != null) a.stakeHeight = loc.height;
+      }
+      if (a.stakeHeight === undefined) continue;
+      if (a.payment && !a.paymentSent && next >= a.stakeHeight + W) {
+        try {
+          await chain.processTx(a.payment);
+          a.paymentSent = true;
+          log.info("Job {id}: payment broadcast", { id: a.id });
+        } catch (e) {
+          log.warn("Job {id}: payment not accepted: {error}", {
+            id: a.id,
+            error: (e as Error).message,
+          });
+          if ((e as { code?: string }).code !== "job/dispute-window") a.paymentSent = true;
+        }
+      }
+      if (!a.released && next >= a.stakeHeight + 2 * W) {
+        a.released = true;
+        await this.#release(a).catch((e) =>
+          log.warn("Job {id}: stake not released: {error}", { id: a.id, error: e.message })
+        );
+      }
+    }
+  }
+
+  async #release(a: ActiveJob): Promise<void> {
+    const { chain } = this.#o;
+    const coin = (await chain.store.getCoins([{ txid: a.stake!.txid, vout: a.stake!.vout }]))[0];
+    if (!coin) return log.warn("Job {id}: the stake is gone (slashed?)", { id: a.id });
+    const tx: Transaction = {
+      version: 1,
+      inputs: [{
+        prevout: { txid: fromHex(a.stake!.txid), vout: a.stake!.vout },
+        scriptSig: new Uint8Array(0),
+        sequence: 0xffffffff,
+      }],
+      outputs: [{
+        value: coin.value - this.#o.fee,
+        scriptPubKey: payToAddressScript(this.rewardAddress),
+      }],
+      lockTime: 0,
+      jobId: fromHex(a.id),
+    };
+    const sig = signDigest(signatureHash(tx, 0, coin), this.#o.secretKey);
+    tx.inputs[0].scriptSig = concatBytes(
+      new Uint8Array([PATH_RELEASE]),
+      sig,
+      publicKeyOf(this.#o.secretKey),
+    );
+    await chain.processTx(encodeTransaction(tx));
+    log.info("Job {id}: stake released ({txid})", { id: a.id, txid: txid(tx) });
+    this.#jobs.delete(a.id);
+  }
+
+  #send(to: Uint8Array, m: JobMessage): void {
+    this.#o.network.send(encodeJobMessage(m), to);
+  }
+}
