@@ -69,6 +69,7 @@ export class ModelIdHasher {
     return this;
   }
 
+  /** Hashes the pending chunk as a leaf and merges equal-size subtrees. */
   private flush(): void {
     this.pending[0] = 0;
     let node = { size: 1, hash: sha256(this.pending.subarray(0, 1 + this.pendingLen)) };

@@ -14,7 +14,7 @@ export class LlamaError extends CamelidError {}
 export const NODE_LLAMA_CPP_VERSION = "3.22.1";
 
 /** Field types understood by the layout helper. */
-type FieldType = "pointer" | "usize" | "i32" | "u32" | "f32" | "bool";
+export type FieldType = "pointer" | "usize" | "i32" | "u32" | "f32" | "bool";
 
 const SIZES: Record<FieldType, number> = { pointer: 8, usize: 8, i32: 4, u32: 4, f32: 4, bool: 1 };
 

@@ -352,6 +352,7 @@ export class LlamaContext {
     this.nUbatch = fns.llama_n_ubatch(ptr);
   }
 
+  /** The native pointer; throws `llama/freed` after {@link free}. */
   private get pointer(): Deno.PointerObject {
     if (!this.ptr) throw new LlamaError("llama/freed", "context has been freed");
     return this.ptr;
@@ -383,6 +384,7 @@ export class LlamaContext {
     return this.queue.run(() => this.decodeNow(tokens, logits));
   }
 
+  /** Runs one decode (called through the queue). */
   private async decodeNow(
     tokens: readonly number[],
     selection: LogitsSelection,
@@ -455,6 +457,7 @@ export class LlamaContext {
     return out;
   }
 
+  /** Removes positions >= pos from the KV memory now. */
   private trimNow(pos: number): void {
     const mem = this.fns.llama_get_memory(this.pointer);
     if (!this.fns.llama_memory_seq_rm(mem, 0, pos, -1)) {

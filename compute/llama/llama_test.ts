@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { CamelidError, DecodeError, NotFoundError } from "../../chain/errors.ts";
 import { FIXTURE_TOKENS, makeFixture } from "../fixture.ts";
 import { fixtureFile, tempFile } from "../../tests/compute/fixtures.ts";
@@ -205,6 +206,29 @@ Deno.test("layout check refuses structs whose size or defaults differ", () => {
 Deno.test("inspectModelFile reads only the header of a large model", async () => {
   const dir = await inspectModelFile(fixtureFile({ size: "tiny", dtype: "q8_0", seed: 1n }));
   assert.equal(dir.tensors.length, 21);
+});
+
+Deno.test("llama.cpp's log goes to logtape under camelid.llama, at debug level", async () => {
+  const records: LogRecord[] = [];
+  await configure({
+    reset: true,
+    sinks: { capture: (r: LogRecord) => records.push(r) },
+    loggers: [
+      { category: ["camelid", "llama"], lowestLevel: "debug", sinks: ["capture"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: ["capture"] },
+    ],
+  });
+  try {
+    const model = await loadModel(fixtureFile(TINY));
+    await model.free();
+  } finally {
+    await reset();
+  }
+  const loader = records.filter((r) =>
+    String(r.properties.msg ?? "").includes("llama_model_loader")
+  );
+  assert.ok(loader.length > 0, "no llama.cpp log line was routed");
+  assert.ok(loader.every((r) => r.level === "debug"));
 });
 
 /** Replaces the GGUF string value `from` (same length as `to`) found after `key`-like text. */
