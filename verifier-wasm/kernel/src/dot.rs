@@ -62,7 +62,14 @@ unsafe fn ld_f16x4(p: *const u16) -> v128 {
 
 /// `o[d] = sum_j p[j] * v[j * stride + d]` for `d < n`, `j < count`, summed in key order
 /// (starting from 0.0), eight vectors of `o` kept in registers at a time.
-pub unsafe fn weighted_sum(o: *mut f32, p: *const f32, v: *const f32, stride: usize, count: usize, n: usize) {
+pub unsafe fn weighted_sum(
+    o: *mut f32,
+    p: *const f32,
+    v: *const f32,
+    stride: usize,
+    count: usize,
+    n: usize,
+) {
     let mut d0 = 0;
     while d0 + 32 <= n {
         let mut acc = [f32x4_splat(0.0); 8];
@@ -81,7 +88,10 @@ pub unsafe fn weighted_sum(o: *mut f32, p: *const f32, v: *const f32, stride: us
     while d0 + 4 <= n {
         let mut a = f32x4_splat(0.0);
         for j in 0..count {
-            a = f32x4_add(a, f32x4_mul(f32x4_splat(*p.add(j)), ld(v.add(j * stride + d0))));
+            a = f32x4_add(
+                a,
+                f32x4_mul(f32x4_splat(*p.add(j)), ld(v.add(j * stride + d0))),
+            );
         }
         v128_store(o.add(d0) as *mut v128, a);
         d0 += 4;
@@ -162,7 +172,13 @@ unsafe fn tile<P, F8, F4, F1>(
 const TILE_BYTES: usize = 256 * 1024;
 
 /// Two rows x four tokens: the same per-pair summation order as `dot4_f32`.
-unsafe fn dot8_f32(w0: *const f32, w1: *const f32, x: *const f32, stride: usize, n: usize) -> [[f32; 4]; 2] {
+unsafe fn dot8_f32(
+    w0: *const f32,
+    w1: *const f32,
+    x: *const f32,
+    stride: usize,
+    n: usize,
+) -> [[f32; 4]; 2] {
     let (x0, x1, x2, x3) = (x, x.add(stride), x.add(2 * stride), x.add(3 * stride));
     let z = f32x4_splat(0.0);
     let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
@@ -182,7 +198,10 @@ unsafe fn dot8_f32(w0: *const f32, w1: *const f32, x: *const f32, stride: usize,
         b3 = f32x4_add(b3, f32x4_mul(v, y3));
         i += 4;
     }
-    let mut s = [[hsum(a0), hsum(a1), hsum(a2), hsum(a3)], [hsum(b0), hsum(b1), hsum(b2), hsum(b3)]];
+    let mut s = [
+        [hsum(a0), hsum(a1), hsum(a2), hsum(a3)],
+        [hsum(b0), hsum(b1), hsum(b2), hsum(b3)],
+    ];
     while i < n {
         let (u, v) = (*w0.add(i), *w1.add(i));
         let xs = [*x0.add(i), *x1.add(i), *x2.add(i), *x3.add(i)];
@@ -274,7 +293,10 @@ unsafe fn q8_row_f32(w: *const u8, n: usize, out: *mut f32) {
                 i32x4_extend_high_i16x8(hi),
             ];
             for (j, pj) in parts.iter().enumerate() {
-                v128_store(o.add(4 * j) as *mut v128, f32x4_mul(f32x4_convert_i32x4(*pj), d));
+                v128_store(
+                    o.add(4 * j) as *mut v128,
+                    f32x4_mul(f32x4_convert_i32x4(*pj), d),
+                );
             }
         }
     }
@@ -316,7 +338,13 @@ unsafe fn wblock(wq: *const i16) -> [v128; 4] {
 
 /// q8_0 x q8_0 dot as ggml's x86 kernel: per block, the exact integer sum times
 /// (d_w * d_x), accumulated in f32.
-unsafe fn dot1_q8(wq: *const i16, wd: *const f32, xq: *const i16, xd: *const f32, nb: usize) -> f32 {
+unsafe fn dot1_q8(
+    wq: *const i16,
+    wd: *const f32,
+    xq: *const i16,
+    xd: *const f32,
+    nb: usize,
+) -> f32 {
     let mut acc = f32x4_splat(0.0);
     for b in 0..nb {
         let w = wblock(wq.add(b * QK8_0));
@@ -357,8 +385,14 @@ unsafe fn dot8_q8(
                 i32x4_add(i32x4_dot_i16x8(w1[0], x[0]), i32x4_dot_i16x8(w1[1], x[1])),
                 i32x4_add(i32x4_dot_i16x8(w1[2], x[2]), i32x4_dot_i16x8(w1[3], x[3])),
             );
-            a[k] = f32x4_add(a[k], f32x4_mul(f32x4_convert_i32x4(s0), f32x4_splat(d0 * dx)));
-            c[k] = f32x4_add(c[k], f32x4_mul(f32x4_convert_i32x4(s1), f32x4_splat(d1 * dx)));
+            a[k] = f32x4_add(
+                a[k],
+                f32x4_mul(f32x4_convert_i32x4(s0), f32x4_splat(d0 * dx)),
+            );
+            c[k] = f32x4_add(
+                c[k],
+                f32x4_mul(f32x4_convert_i32x4(s1), f32x4_splat(d1 * dx)),
+            );
         }
     }
     [
@@ -410,7 +444,10 @@ unsafe fn quantize_q8(x: *const f32, t: usize, n: usize, qs: *mut i16, ds: *mut 
                 *wj = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(ld(xb.add(4 * j)), id)));
             }
             for h in 0..4 {
-                v128_store(q.add(8 * h) as *mut v128, i16x8_narrow_i32x4(w[2 * h], w[2 * h + 1]));
+                v128_store(
+                    q.add(8 * h) as *mut v128,
+                    i16x8_narrow_i32x4(w[2 * h], w[2 * h + 1]),
+                );
             }
         }
     }
@@ -469,7 +506,13 @@ unsafe fn matmul_in(
         x
     };
     let f8 = |r0: *const u8, r1: *const u8, i: usize| {
-        dot8_f32(r0 as *const f32, r1 as *const f32, xs.add(i * n_in), n_in, n_in)
+        dot8_f32(
+            r0 as *const f32,
+            r1 as *const f32,
+            xs.add(i * n_in),
+            n_in,
+            n_in,
+        )
     };
     let f4 = |row: *const u8, i: usize| dot4_f32(row as *const f32, xs.add(i * n_in), n_in, n_in);
     let f1 = |row: *const u8, i: usize| dot1_f32(row as *const f32, xs.add(i * n_in), n_in);
@@ -500,12 +543,20 @@ unsafe fn matmul_in(
             };
             quantize_q8(x, t, n_in, qs, ds);
             let prep = |r: usize, slot: usize| {
-                q8_row_i16(w.ptr.add(r * stride), n_in, wq.add(slot * n_in), wd.add(slot * nb));
+                q8_row_i16(
+                    w.ptr.add(r * stride),
+                    n_in,
+                    wq.add(slot * n_in),
+                    wd.add(slot * nb),
+                );
                 slot as *const u8
             };
             let row = |p: *const u8| {
                 let slot = p as usize;
-                (wq.add(slot * n_in) as *const i16, wd.add(slot * nb) as *const f32)
+                (
+                    wq.add(slot * n_in) as *const i16,
+                    wd.add(slot * nb) as *const f32,
+                )
             };
             tile(
                 t,

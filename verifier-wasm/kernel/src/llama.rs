@@ -83,9 +83,15 @@ impl Model {
             freq_scale: f32::from_bits(w(11)),
             mirror_act: w(12) & 1 != 0,
             mirror_kv: w(12) & 2 != 0,
-            tok_embd: Weight { ptr: w(13) as *const u8, ty: w(14) },
+            tok_embd: Weight {
+                ptr: w(13) as *const u8,
+                ty: w(14),
+            },
             out_norm: w(15) as *const f32,
-            output: Weight { ptr: w(16) as *const u8, ty: w(17) },
+            output: Weight {
+                ptr: w(16) as *const u8,
+                ty: w(17),
+            },
             desc: d,
         };
         let ok = m.n_vocab > 0
@@ -124,7 +130,10 @@ impl Model {
     unsafe fn layer(&self, l: usize) -> Layer {
         let b = self.desc.add(HEADER_WORDS + l * LAYER_WORDS);
         let w = |i: usize| *b.add(i);
-        let wt = |i: usize| Weight { ptr: w(i) as *const u8, ty: w(i + 1) };
+        let wt = |i: usize| Weight {
+            ptr: w(i) as *const u8,
+            ty: w(i + 1),
+        };
         Layer {
             attn_norm: w(0) as *const f32,
             wq: wt(1),
@@ -263,7 +272,11 @@ unsafe fn run(
     // Every buffer below is at most t * widest floats: refuse sizes that overflow 32 bits.
     let widest = e.max(nq).max(m.n_ff).max(nkv).max(m.n_rot);
     let big = t.max(n_rows);
-    if big.checked_mul(widest).and_then(|v| v.checked_mul(4)).is_none() {
+    if big
+        .checked_mul(widest)
+        .and_then(|v| v.checked_mul(4))
+        .is_none()
+    {
         return E_NOMEM;
     }
     let mut x = alloc_or!(t * e);
@@ -300,7 +313,13 @@ unsafe fn run(
         mm!(ly.wk, xb, n, e, nkv, k, m.mirror_act);
         mm!(ly.wv, xb, n, e, nkv, v, m.mirror_act);
         for i in 0..n {
-            rope(k.add(i * nkv), m.n_head_kv, hd, m.n_rot, cache.add(i * m.n_rot));
+            rope(
+                k.add(i * nkv),
+                m.n_head_kv,
+                hd,
+                m.n_rot,
+                cache.add(i * m.n_rot),
+            );
         }
         if m.mirror_kv {
             for i in 0..n * nkv {
@@ -374,7 +393,14 @@ unsafe fn run(
                         let p = *sc.add(j) * inv;
                         *sc.add(j) = if m.mirror_kv { round_f16(p) } else { p };
                     }
-                    weighted_sum(att.add(i * nq + h * hd), sc, v.add(g * hd), nkv, pos + 1, hd);
+                    weighted_sum(
+                        att.add(i * nq + h * hd),
+                        sc,
+                        v.add(g * hd),
+                        nkv,
+                        pos + 1,
+                        hd,
+                    );
                 }
             }
             i0 += nb;

@@ -149,7 +149,9 @@ fn vrounds<const N: usize>(s: &mut [[v128; N]; 8], w: &mut [[v128; N]; 16], from
         }
         let k = u32x4_splat(K[i]);
         for n in 0..N {
-            let [a, b, c, d, e, f, g, h] = [s[0][n], s[1][n], s[2][n], s[3][n], s[4][n], s[5][n], s[6][n], s[7][n]];
+            let [a, b, c, d, e, f, g, h] = [
+                s[0][n], s[1][n], s[2][n], s[3][n], s[4][n], s[5][n], s[6][n], s[7][n],
+            ];
             let s1 = v128_xor(v128_xor(rotr(e, 6), rotr(e, 11)), rotr(e, 25));
             let ch = v128_bitselect(f, g, e);
             let t1 = add(add(add(h, s1), add(ch, k)), wi[n]);
@@ -256,7 +258,12 @@ pub unsafe fn mine(header: *const u8, target: *const u8, start: u32, count: u32)
 
 /// Exported: search nonces (see `mine`). Returns the nonce found or -1.
 #[no_mangle]
-pub unsafe extern "C" fn sha_mine(header: *const u8, target: *const u8, start: u32, count: u32) -> i64 {
+pub unsafe extern "C" fn sha_mine(
+    header: *const u8,
+    target: *const u8,
+    start: u32,
+    count: u32,
+) -> i64 {
     mine(header, target, start, count)
 }
 
@@ -269,7 +276,12 @@ pub unsafe extern "C" fn sha_hash_count() -> f64 {
 /// Exported: scalar SHA-256d of the 80-byte header (nonce taken from the header) into `out[32]`.
 #[no_mangle]
 pub unsafe extern "C" fn sha_sha256d_header(header: *const u8, out: *mut u8) {
-    let nonce = u32::from_le_bytes([*header.add(76), *header.add(77), *header.add(78), *header.add(79)]);
+    let nonce = u32::from_le_bytes([
+        *header.add(76),
+        *header.add(77),
+        *header.add(78),
+        *header.add(79),
+    ]);
     let h = sha256d_words(header, nonce);
     for (i, w) in h.iter().enumerate() {
         let b = w.to_be_bytes();
