@@ -57,6 +57,8 @@ export interface VerifyOptions {
   epsilon?: number;
   /** Override the fraud threshold (logit units); must be >= epsilon. */
   fraudThreshold?: number;
+  /** The model id of `gguf` when the caller already hashed it (skips hashing the file again). */
+  knownModelId?: string;
   /** The receipt's commitment; default: computed from the record. */
   commitment?: Uint8Array;
   /** Options for the ONNX backend (ORT wasm location, execution providers). */
@@ -157,7 +159,7 @@ export async function verify(
     reasons: [],
     backend: backendName,
     epsilon: NaN,
-    fraudThreshold: options.fraudThreshold ?? FRAUD_THRESHOLD,
+    fraudThreshold: options.fraudThreshold ?? NaN,
     positions: mode,
     k,
     prefillTokens: 0,
@@ -177,6 +179,7 @@ export async function verify(
     endTokens = endTokensOf(file);
     type = weightTypeOf(file);
     result.epsilon = options.epsilon ?? epsilonFor(generator, backendName, type);
+    result.fraudThreshold = options.fraudThreshold ?? FRAUD_THRESHOLD[type];
   } catch (e) {
     result.reasons.push(`cannot use the model: ${errorText(e)}`);
     return done();
@@ -184,7 +187,7 @@ export async function verify(
   if (result.fraudThreshold < result.epsilon) {
     throw new RangeError("fraudThreshold must be at least epsilon");
   }
-  const id = modelIdFromBytes(gguf);
+  const id = options.knownModelId ?? modelIdFromBytes(gguf);
   if (id !== rec.modelId) {
     result.reasons.push(`model id mismatch: the job names ${rec.modelId}, the file is ${id}`);
     return done();

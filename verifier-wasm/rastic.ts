@@ -14,12 +14,7 @@
 
 import { ByteWriter, fromHex } from "../chain/bytes.ts";
 import { sha256, sha256d } from "../chain/hash.ts";
-import {
-  gumbelNoise,
-  samplerScores,
-  samplingKey,
-  type SamplingParams,
-} from "./sampler.ts";
+import { gumbelNoise, samplerScores, samplingKey, type SamplingParams } from "./sampler.ts";
 
 /** The job record: exactly the JSON object `main.ts generate --json` prints. */
 export interface JobRecord {
@@ -105,12 +100,18 @@ export const EPSILON: Readonly<Record<string, Readonly<Record<WeightType, number
 };
 
 /**
- * The hard fraud threshold (logit units): a position is a provable failure only when its margin
- * exceeds this, far above every calibrated epsilon (4 x the largest). Margins between a pair's
- * epsilon and this are near-ties: inconclusive, never fraud.
+ * The hard fraud threshold (logit units) per weight type: a position is a provable failure only
+ * when its margin exceeds this, 2 x the largest epsilon of any backend pair for that weight type
+ * (every validator of a model sees the same weight type). Margins between a pair's epsilon and
+ * this are near-ties: inconclusive, never fraud.
  */
-export const FRAUD_THRESHOLD: number = 4 *
-  Math.max(...Object.values(EPSILON).flatMap((e) => Object.values(e)));
+export const FRAUD_THRESHOLD: Readonly<Record<WeightType, number>> = (() => {
+  const out = { f32: 0, f16: 0, q8_0: 0 };
+  for (const e of Object.values(EPSILON)) {
+    for (const t of ["f32", "f16", "q8_0"] as const) out[t] = Math.max(out[t], 2 * e[t]);
+  }
+  return out;
+})();
 
 /** Outputs of at most this many tokens are checked at every position. */
 export const SHORT_OUTPUT = 16;
