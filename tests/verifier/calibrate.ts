@@ -17,7 +17,6 @@ import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { createProgress } from "../../chain/progress.ts";
 import { type FixtureDtype, type FixtureSize, makeFixture } from "../../compute/fixture.ts";
 import { generate } from "../../compute/generate.ts";
-import { loadModel } from "../../compute/llama/llama.ts";
 import type { PrefillBackend } from "../../verifier-wasm/backend.ts";
 import { LlamaBackend } from "../../verifier-wasm/llama_backend.ts";
 import { OnnxBackend } from "../../verifier-wasm/onnx_backend.ts";
