@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sha256d } from "../chain/hash.ts";
+import { sha256, sha256d } from "../chain/hash.ts";
 import { sampleToken, type SamplingParams } from "./sampler.ts";
 import {
   checkPosition,
@@ -194,4 +194,34 @@ Deno.test("a token outside the top-k set fails by its distance to the kept set",
   assert.equal(r.status, "fail");
   assert.ok(r.margin >= logits[order[4]] - logits[outside] - 1e-6);
   assert.match(r.reason!, /top-k/);
+});
+
+Deno.test("position draws follow the documented byte layout (independent re-derivation)", () => {
+  const secret = new Uint8Array([1, 2, 3]);
+  const commitment = new Uint8Array(32).fill(4);
+  const jobId = new Uint8Array(32).fill(5);
+  const seed = sha256(new Uint8Array([...secret, ...commitment, ...jobId]));
+  assert.deepEqual(selectionSeed({ secret }, commitment, jobId), seed);
+  // Words: u64 LE from SHA256(seed || counter u32 LE), bytes 0..7 first; rejection above the
+  // largest multiple of m; partial Fisher-Yates over the ascending interior.
+  const words: bigint[] = [];
+  for (let c = 0; c < 4; c++) {
+    const d = new DataView(sha256(new Uint8Array([...seed, c, 0, 0, 0])).buffer);
+    for (let i = 0; i < 4; i++) words.push(d.getBigUint64(8 * i, true));
+  }
+  let w = 0;
+  const below = (m: number) => {
+    const limit = ((1n << 64n) / BigInt(m)) * BigInt(m);
+    for (;;) {
+      const x = words[w++];
+      if (x < limit) return Number(x % BigInt(m));
+    }
+  };
+  const pool = Array.from({ length: 98 }, (_, i) => i + 1); // n = 100, "stop": interior 1..98
+  for (let t = 0; t < 4; t++) {
+    const j = t + below(pool.length - t);
+    [pool[t], pool[j]] = [pool[j], pool[t]];
+  }
+  const want = [0, ...pool.slice(0, 4), 99].sort((a, b) => a - b);
+  assert.deepEqual(choosePositions(100, "stop", "sampled", 4, seed).positions, want);
 });
