@@ -31,3 +31,18 @@ await network.start();
 
 /** The `deno serve` handler. */
 export default { fetch: app.fetch } satisfies Deno.ServeDefaultExport;
+
+// `deno serve` stops serving on SIGTERM/SIGINT, but the relay's timers would keep the process
+// alive: stop the relay and exit. (Hosts without signals skip this.)
+for (const sig of ["SIGTERM", "SIGINT"] as const) {
+  try {
+    Deno.addSignalListener(sig, () => {
+      network.stop().finally(() => {
+        kv.close();
+        Deno.exit(0);
+      });
+    });
+  } catch {
+    // no signal support on this host
+  }
+}

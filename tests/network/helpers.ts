@@ -44,11 +44,18 @@ export interface TestNet extends Devnet {
   close(): Promise<void>;
 }
 
-/** Starts `nodes` node processes (the first `mineNodes` mine) with fast discovery. */
-export async function startTestNet(nodes: number, mineNodes: number): Promise<TestNet> {
+/** Starts `nodes` node processes (the first `mineNodes` mine) with fast discovery and `limits`. */
+export async function startTestNet(
+  nodes: number,
+  mineNodes: number,
+  limits: Record<string, number> = {},
+): Promise<TestNet> {
   const dir = await Deno.makeTempDir({ prefix: "camelid-net-" });
   const peersConfig = `${dir}/peers.json`;
-  await Deno.writeTextFile(peersConfig, JSON.stringify(FAST_PEERS_CONFIG));
+  await Deno.writeTextFile(
+    peersConfig,
+    JSON.stringify({ limits: { ...FAST_PEERS_CONFIG.limits, ...limits } }),
+  );
   const options: DevnetOptions = {
     nodes,
     mineNodes,
@@ -145,7 +152,13 @@ export async function txState(
 
 /** The node wallet's address in `dataDir`. */
 export async function walletAddress(dataDir: string): Promise<string> {
-  return (await readKeystore(walletPath(dataDir))).address;
+  let address = "";
+  // A mining node writes its wallet just after it starts listening.
+  await until(`wallet in ${dataDir}`, async () => {
+    address = (await readKeystore(walletPath(dataDir))).address;
+    return true;
+  }, 10_000);
+  return address;
 }
 
 interface AddressAnswer {
@@ -154,6 +167,7 @@ interface AddressAnswer {
     vout: number;
     units: string;
     mature: boolean;
+    height: number;
     spentInMempool: string | null;
     scriptPubKey: string;
   }[];

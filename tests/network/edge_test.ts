@@ -1,0 +1,84 @@
+/**
+ * The edge entry under `deno serve` with FFI, reads and writes denied (network allowed): it serves
+ * `/v1/status` and `/v1/peers`, accepts links, and relays a message between two relays that are
+ * linked only through it.
+ */
+
+import assert from "node:assert/strict";
+import { createRelayApp, type MessageEventDetail } from "../../relay/network.ts";
+import { freePorts, getJson, until } from "./helpers.ts";
+
+const EDGE = new URL("../../relay/edge.ts", import.meta.url).pathname;
+
+async function relayThrough(edgeUrl: string) {
+  const kv = await Deno.openKv(":memory:");
+  const { app, network } = createRelayApp({
+    kv,
+    network: "dev",
+    seeds: [edgeUrl],
+    limits: { discoveryIntervalMs: 100, targetOutbound: 1, maxInbound: 0 },
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  await network.start({ advertiseUrl: `http://127.0.0.1:${server.addr.port}` });
+  return {
+    network,
+    close: async () => {
+      await network.stop();
+      await server.shutdown();
+      kv.close();
+    },
+  };
+}
+
+Deno.test({
+  name: "the edge relay runs under deno serve without FFI or file access and relays messages",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const [port] = freePorts(1);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "serve",
+        "--unstable-kv",
+        "--deny-ffi",
+        "--deny-read",
+        "--deny-write",
+        "--allow-net",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        EDGE,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const url = `http://127.0.0.1:${port}`;
+    const relays: Awaited<ReturnType<typeof relayThrough>>[] = [];
+    try {
+      await until("edge answers /v1/status", async () => {
+        const s = await getJson<{ role: string; network: string }>(`${url}/v1/status`);
+        return s.role === "relay" && s.network === "dev";
+      }, 20_000);
+      relays.push(await relayThrough(url), await relayThrough(url));
+      const [a, b] = relays;
+      await until("both relays linked to the edge", async () => {
+        const p = await getJson<{ links: unknown[] }>(`${url}/v1/peers`);
+        return p.links.length === 2;
+      }, 10_000);
+      assert.equal(a.network.linkByKey(b.network.selfKeyHex), undefined);
+      const got = new Promise<Uint8Array>((resolve) =>
+        b.network.events.addEventListener("message", (e) => {
+          resolve((e as CustomEvent<MessageEventDetail>).detail.envelope.payload);
+        }, { once: true })
+      );
+      a.network.send(new TextEncoder().encode("via the edge"), b.network.selfKey);
+      assert.equal(new TextDecoder().decode(await got), "via the edge");
+    } finally {
+      for (const r of relays) await r.close();
+      child.kill("SIGTERM");
+      await child.status;
+      await child.stderr.cancel();
+    }
+  },
+});
