@@ -99,10 +99,14 @@ export function kernelModule(src: KernelSource = {}): Promise<WebAssembly.Module
       WebAssembly.compile(b as Uint8Array<ArrayBuffer>)
     );
   }
-  defaultModule ??= loadKernelBytes().then((b) =>
-    WebAssembly.compile(b as Uint8Array<ArrayBuffer>)
-  );
-  defaultModule.catch(() => (defaultModule = undefined));
+  if (!defaultModule) {
+    const p = loadKernelBytes().then((b) => WebAssembly.compile(b as Uint8Array<ArrayBuffer>));
+    defaultModule = p;
+    // A failed load is not cached: the next call tries again.
+    p.catch(() => {
+      if (defaultModule === p) defaultModule = undefined;
+    });
+  }
   return defaultModule;
 }
 
