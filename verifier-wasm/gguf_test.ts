@@ -202,3 +202,28 @@ Deno.test("directory parsing from a prefix matches the full parse and asks for m
     "gguf/truncated",
   );
 });
+
+Deno.test("a non-default general.alignment is honoured and checked", async () => {
+  const bytes = writeGGUF(
+    [["general.architecture", meta.str("llama")]],
+    [
+      { name: "a", type: GGMLType.F32, dims: [3], values: Float32Array.of(1, 2, 3) },
+      { name: "b", type: GGMLType.F16, dims: [2], values: Float32Array.of(4, 5) },
+    ],
+    64,
+  );
+  const f = readGGUF(bytes);
+  assert.equal(f.alignment, 64);
+  assert.equal(f.dataOffset % 64, 0);
+  assert.deepEqual(f.tensors.map((t) => t.offset), [0, 64]);
+  assert.deepEqual(Array.from(tensorToF32(ggufTensor(f, "b"))), [4, 5]);
+  const hf = await hfParse(bytes);
+  assert.equal(hf.tensorDataOffset, BigInt(f.dataOffset));
+  // Alignment 48 is not a power of two.
+  const bad = bytes.slice();
+  const at = new TextEncoder().encode("general.alignment");
+  let i = 0;
+  while (!at.every((c, k) => bad[i + k] === c)) i++;
+  new DataView(bad.buffer).setUint32(i + at.length + 4, 48, true);
+  expectDecode(() => readGGUF(bad), "gguf/bad-alignment");
+});
