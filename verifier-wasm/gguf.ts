@@ -308,6 +308,10 @@ class Cursor {
     if (elemType !== GGUFValueType.ARRAY && elemType > GGUFValueType.FLOAT64) {
       throw new DecodeError("gguf/bad-value-type", `${what}: unknown array type ${elemType}`);
     }
+    // Every element takes at least this many bytes: refuse counts the input cannot hold before
+    // allocating anything.
+    const minSize = [1, 1, 2, 2, 4, 4, 4, 1, 8, 12, 8, 8, 8][elemType];
+    this.need(n * minSize, `${what} array of ${n} elements`);
     const out: GGUFValue[] = new Array(n);
     for (let i = 0; i < n; i++) {
       out[i] = elemType === GGUFValueType.ARRAY

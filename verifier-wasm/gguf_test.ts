@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { gguf } from "@huggingface/gguf";
+import fc from "fast-check";
 import { DecodeError } from "../chain/errors.ts";
 import { meta, writeGGUF } from "../compute/gguf_writer.ts";
 import { makeFixture } from "../compute/fixture.ts";
@@ -226,4 +227,31 @@ Deno.test("a non-default general.alignment is honoured and checked", async () =>
   while (!at.every((c, k) => bad[i + k] === c)) i++;
   new DataView(bad.buffer).setUint32(i + at.length + 4, 48, true);
   expectDecode(() => readGGUF(bad), "gguf/bad-alignment");
+});
+
+Deno.test("random corruption either parses or throws DecodeError, never anything else", () => {
+  const base = writeGGUF(
+    [
+      ["general.architecture", meta.str("llama")],
+      ["a.strs", meta.array(GGUFValueType.STRING, ["x", "yz"])],
+      ["a.u32", meta.u32(3)],
+    ],
+    [{ name: "t", type: GGMLType.Q8_0, dims: [32], values: new Float32Array(32).fill(1) }],
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(base.length - 1), fc.nat(255)), { minLength: 1, maxLength: 6 }),
+      fc.nat(base.length),
+      (edits, cut) => {
+        const b = base.slice(0, Math.max(cut, 4));
+        for (const [i, v] of edits) if (i < b.length) b[i] = v;
+        try {
+          readGGUF(b);
+        } catch (e) {
+          assert.ok(e instanceof DecodeError, `unexpected ${e}`);
+        }
+      },
+    ),
+    { numRuns: 3000 },
+  );
 });
