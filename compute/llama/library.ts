@@ -108,14 +108,27 @@ export function resolveLibraryDir(opts: LibraryOptions = {}): string {
   return dir;
 }
 
+const recentErrors: string[] = [];
+
+/**
+ * Returns and forgets the error lines llama.cpp logged since the last call (at most the last 20),
+ * so a failed native call can say why.
+ */
+export function takeLlamaErrors(): string[] {
+  return recentErrors.splice(0, recentErrors.length);
+}
+
 function installLogger(llama: LlamaSymbols): void {
   let pending = "";
   let level = 2;
   const emit = (lvl: number, text: string) => {
     const msg = text.replace(/\s+$/, "");
     if (!msg) return;
-    if (lvl >= 4) log.error("{msg}", { msg });
-    else if (lvl === 3) log.warn("{msg}", { msg });
+    if (lvl >= 4) {
+      recentErrors.push(msg);
+      if (recentErrors.length > 20) recentErrors.shift();
+      log.error("{msg}", { msg });
+    } else if (lvl === 3) log.warn("{msg}", { msg });
     else log.debug("{msg}", { msg });
   };
   const cb = Deno.UnsafeCallback.threadSafe(

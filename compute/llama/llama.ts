@@ -21,7 +21,7 @@ import {
   MODEL_PARAMS,
   setField,
 } from "./ffi.ts";
-import { type LibraryOptions, loadLibrary } from "./library.ts";
+import { type LibraryOptions, loadLibrary, takeLlamaErrors } from "./library.ts";
 
 export { LlamaError } from "./ffi.ts";
 
@@ -147,9 +147,14 @@ export async function loadModel(path: string, opts: ModelOptions = {}): Promise<
   const params = new Uint8Array(lib.llama.llama_model_default_params() as Uint8Array);
   setField(MODEL_PARAMS, params, "n_gpu_layers", opts.gpu ? (opts.gpuLayers ?? -1) : 0);
   const pathC = cString(path);
+  takeLlamaErrors();
   const ptr = await lib.llama.llama_model_load_from_file(pathC, params);
   if (!ptr) {
-    throw new LlamaError("llama/model-load-failed", `llama.cpp could not load ${path}`);
+    const why = takeLlamaErrors().join("; ");
+    throw new LlamaError(
+      "llama/model-load-failed",
+      `llama.cpp could not load ${path}` + (why ? `: ${why}` : ""),
+    );
   }
   return new LlamaModel(lib.llama, ptr, path, directory);
 }

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { CamelidError, DecodeError, NotFoundError } from "../../chain/errors.ts";
 import { FIXTURE_TOKENS, makeFixture } from "../fixture.ts";
+import { writeGGUF } from "../gguf_writer.ts";
+import { GGMLType, readGGUF, tensorToF32 } from "../../verifier-wasm/gguf.ts";
 import { fixtureFile, tempFile } from "../../tests/compute/fixtures.ts";
 import { checkDefaults, CONTEXT_PARAMS, MODEL_PARAMS } from "./ffi.ts";
 import { inspectModelFile, LlamaError, loadModel } from "./llama.ts";
@@ -146,6 +148,20 @@ Deno.test("bad inputs give typed errors and leave the process healthy", async ()
   await assert.rejects(
     loadModel(tempFile("bf16.gguf", setTensorType(f16, "blk.0.attn_q.weight", 2, 30))),
     (e) => expectCode(e, LlamaError, "llama/unsupported-tensor-type"),
+  );
+  // Well-formed GGUF that llama.cpp refuses (a tensor is missing): its reason is in the error.
+  const parsed = readGGUF(good);
+  const missing = writeGGUF(
+    [...parsed.metadata],
+    parsed.tensors
+      .filter((t) => t.name !== "blk.1.ffn_up.weight")
+      .map((t) => ({ name: t.name, type: GGMLType.F32, dims: t.dims, values: tensorToF32(t) })),
+  );
+  await assert.rejects(
+    loadModel(tempFile("missing-tensor.gguf", missing)),
+    (e) =>
+      expectCode(e, LlamaError, "llama/model-load-failed") &&
+      /blk\.1\.ffn_up\.weight' not found/.test(String(e)),
   );
   const model = await loadModel(fixtureFile(TINY));
   try {
