@@ -308,8 +308,15 @@ export class LlamaModel {
     setField(CONTEXT_PARAMS, params, "n_threads_batch", threadsBatch);
     setField(CONTEXT_PARAMS, params, "flash_attn_type", fa === "auto" ? -1 : fa === "on" ? 1 : 0);
     setField(CONTEXT_PARAMS, params, "no_perf", true);
+    takeLlamaErrors();
     const ctx = this.fns.llama_init_from_model(model, params);
-    if (!ctx) throw new LlamaError("llama/context-failed", "llama.cpp could not create a context");
+    if (!ctx) {
+      const why = takeLlamaErrors().join("; ");
+      throw new LlamaError(
+        "llama/context-failed",
+        "llama.cpp could not create a context" + (why ? `: ${why}` : ""),
+      );
+    }
     const c = new LlamaContext(this.fns, this, ctx);
     this.contexts.add(c);
     return c;
@@ -416,6 +423,7 @@ export class LlamaContext {
     }
     const nVocab = this.model.nVocab;
     const out: Float32Array[] = [];
+    takeLlamaErrors();
     const start = this.nextPos;
     const seqId = new Int32Array([0]);
     for (let off = 0; off < n; off += this.nBatch) {
@@ -443,9 +451,11 @@ export class LlamaContext {
       keep.length = 0;
       if (rc !== 0) {
         this.trimNow(start);
+        const why = takeLlamaErrors().join("; ");
         throw new LlamaError(
           "llama/decode-failed",
-          `llama_decode returned ${rc}` + (rc === 1 ? " (no KV slot: context full)" : ""),
+          `llama_decode returned ${rc}` + (rc === 1 ? " (no KV slot: context full)" : "") +
+            (why ? `: ${why}` : ""),
         );
       }
       this.nextPos = start + off + m;
