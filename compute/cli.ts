@@ -74,7 +74,12 @@ export function registerModelCommands(program: Command): void {
     .description("print the model id (Merkle root of the file's 1 MiB chunks)")
     .argument("<file>", "GGUF file")
     .action(async (file: string) => {
-      console.log(await modelIdOfFile(file));
+      const progress = createProgress({ label: "model id", unit: "MiB" });
+      const id = await modelIdOfFile(file, (done, total) => {
+        progress.update(Math.floor(done / 2 ** 20), `of ${Math.ceil(total / 2 ** 20)}`);
+      });
+      progress.done();
+      console.log(id);
     });
 }
 

@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { NotFoundError } from "../chain/errors.ts";
+import { MODEL_CHUNK_SIZE, modelIdFromBytes } from "../chain/model_id.ts";
+import { tempFile } from "../tests/compute/fixtures.ts";
+import { modelIdOfFile } from "./model_file.ts";
+
+Deno.test("file model id equals the in-memory id and reports progress", async () => {
+  const bytes = new Uint8Array(2 * MODEL_CHUNK_SIZE + 123).map((_, i) => (i * 31) & 0xff);
+  const path = tempFile("id.bin", bytes);
+  const seen: number[] = [];
+  assert.equal(await modelIdOfFile(path, (done) => seen.push(done)), modelIdFromBytes(bytes));
+  assert.equal(seen.at(-1), bytes.length);
+  assert.equal(
+    await modelIdOfFile(tempFile("empty.bin", new Uint8Array(0))),
+    modelIdFromBytes(new Uint8Array(0)),
+  );
+});
+
+Deno.test("a missing file is a NotFoundError", async () => {
+  await assert.rejects(
+    modelIdOfFile("/nonexistent/x.gguf"),
+    (e) => e instanceof NotFoundError && e.code === "model/not-found",
+  );
+});
