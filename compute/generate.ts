@@ -85,6 +85,8 @@ export interface GenerateRequest {
   threads?: number;
   /** Called after each output token with its text bytes. */
   onToken?: (token: number, piece: Uint8Array) => void;
+  /** Stops generation between tokens (the promise rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 /** Default thread count: min(4, available cores). */
@@ -127,6 +129,7 @@ export async function generate(
   }
   checkPrompt(model, req.promptTokens, req.maxTokens);
   const threads = req.threads ?? defaultThreads();
+  req.signal?.throwIfAborted();
   const t0 = performance.now();
   const ctx = model.createContext({
     nCtx: contextSize(model, req.promptTokens.length + req.maxTokens),
@@ -142,6 +145,7 @@ export async function generate(
     let logits = (await ctx.decode(req.promptTokens, "last"))[0];
     prefillMs = performance.now() - t0;
     for (let i = 0; i < req.maxTokens; i++) {
+      req.signal?.throwIfAborted();
       const ts = performance.now();
       const token = sampleToken(logits, req.sampling, i);
       sampleMs += performance.now() - ts;

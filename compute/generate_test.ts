@@ -218,3 +218,27 @@ Deno.test("prefill longer than one batch (512) keeps logits at positions across 
     await model.free();
   }
 });
+
+Deno.test("an abort signal stops generation between tokens", async () => {
+  const model = await loadModel(fixtureFile({ size: "tiny", dtype: "f32", seed: 8n }));
+  try {
+    const ac = new AbortController();
+    let seen = 0;
+    await assert.rejects(
+      generate(model, "id", {
+        promptTokens: [1, 2],
+        maxTokens: 50,
+        sampling: sampling(1n),
+        threads: 1,
+        signal: ac.signal,
+        onToken: () => {
+          if (++seen === 3) ac.abort(new Error("stop here"));
+        },
+      }),
+      /stop here/,
+    );
+    assert.equal(seen, 3);
+  } finally {
+    await model.free();
+  }
+});
