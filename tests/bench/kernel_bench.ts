@@ -31,7 +31,7 @@ for (const dtype of ["f32", "f16", "q8_0"] as const) {
     name: `prefill: llama.cpp, small ${dtype}`,
     group,
     baseline: true,
-    n: 5,
+    n: 8,
     warmup: 1,
     async fn() {
       await prefillLogits(llama, tokens, last, { threads: 1 });
@@ -40,7 +40,7 @@ for (const dtype of ["f32", "f16", "q8_0"] as const) {
   Deno.bench({
     name: `prefill: WASM kernel, small ${dtype}`,
     group,
-    n: 5,
+    n: 8,
     warmup: 1,
     fn() {
       wasm.logitsAt(tokens, last);
