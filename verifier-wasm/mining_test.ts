@@ -61,8 +61,10 @@ Deno.test("searchNonces finds the same nonces as a plain TypeScript loop", async
   let start = 1000;
   const found: number[] = [];
   while (found.length < 12) {
+    const before = m.hashCount;
     const w = m.searchNonces(h, target, start, 500);
     const t = tsSearch(h, target, start, 500);
+    if (w !== null) assert.equal(m.hashCount - before, w - start + 1, "hashes up to the hit");
     assert.equal(w, t);
     assert.notEqual(w, null);
     assert.ok(meets(sha256d(withNonce(h, w!)), target), "found nonce meets the target");
