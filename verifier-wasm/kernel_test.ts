@@ -340,6 +340,19 @@ Deno.test("bad tokens, positions and models give typed errors", async () => {
     code: "kernel/missing-tensor",
   });
   await assert.rejects(WasmLlama.load(new Uint8Array(100)), { name: "DecodeError" });
+
+  // The same file with one tensor's type field rewritten to Q4_0 (its data still fits).
+  const q4 = fixture("q8_0").slice();
+  const name = new TextEncoder().encode("blk.0.attn_q.weight");
+  const at = q4.findIndex((_, i) => name.every((b, j) => q4[i + j] === b));
+  const dv = new DataView(q4.buffer);
+  const typeAt = at + name.length + 4 + 8 * dv.getUint32(at + name.length, true);
+  assert.equal(dv.getUint32(typeAt, true), GGMLType.Q8_0);
+  dv.setUint32(typeAt, 2, true);
+  await assert.rejects(WasmLlama.load(q4), {
+    name: "KernelModelError",
+    code: "kernel/unsupported-tensor-type",
+  });
 });
 
 Deno.test("kernel expf, sinf, cosf are within one f32 ulp of f64 math", async () => {
