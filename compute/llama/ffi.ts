@@ -125,6 +125,12 @@ export const BATCH: StructLayout = layout([
   ["logits", "pointer"],
 ]);
 
+/** `struct ggml_threadpool_params` (ggml.h): cpumask[512] bools, then these fields. */
+export const THREADPOOL_PARAMS = {
+  size: 528,
+  offsets: { n_threads: 512, prio: 516, poll: 520, strict_cpu: 524, paused: 525 },
+} as const;
+
 /** Reads field `name` of a struct held in `bytes`. */
 export function getField(l: StructLayout, bytes: Uint8Array, name: string): number | boolean {
   const off = l.offsets[name];
@@ -317,18 +323,34 @@ export const LLAMA_SYMBOLS = {
   llama_decode: { parameters: ["pointer", BATCH.ffi], result: "i32", nonblocking: true },
   llama_get_logits_ith: { parameters: ["pointer", "i32"], result: "pointer" },
   llama_supports_gpu_offload: { parameters: [], result: "bool" },
+  llama_attach_threadpool: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
+  llama_detach_threadpool: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** libggml symbols used by the binding. */
 export const GGML_SYMBOLS = {
   ggml_backend_load_all_from_path: { parameters: ["buffer"], result: "void" },
   ggml_backend_dev_count: { parameters: [], result: "usize" },
+  ggml_backend_reg_by_name: { parameters: ["buffer"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** libggml-base symbols used by the binding. */
+export const GGML_BASE_SYMBOLS = {
+  ggml_backend_reg_get_proc_address: { parameters: ["pointer", "buffer"], result: "pointer" },
+  ggml_threadpool_params_init: { parameters: ["buffer", "i32"], result: "void" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** Signature of the CPU backend's `ggml_threadpool_new`. */
+export const THREADPOOL_NEW = { parameters: ["buffer"], result: "pointer" } as const;
+/** Signature of the CPU backend's `ggml_threadpool_free`. */
+export const THREADPOOL_FREE = { parameters: ["pointer"], result: "void" } as const;
 
 /** The bound libllama symbols. */
 export type LlamaSymbols = Deno.DynamicLibrary<typeof LLAMA_SYMBOLS>["symbols"];
 /** The bound libggml symbols. */
 export type GgmlSymbols = Deno.DynamicLibrary<typeof GGML_SYMBOLS>["symbols"];
+/** The bound libggml-base symbols. */
+export type GgmlBaseSymbols = Deno.DynamicLibrary<typeof GGML_BASE_SYMBOLS>["symbols"];
 
 /** NUL-terminated UTF-8 bytes of `s`. */
 export function cString(s: string): Uint8Array<ArrayBuffer> {

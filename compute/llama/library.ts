@@ -9,12 +9,16 @@ import { getLogger } from "@logtape/logtape";
 import {
   checkLayouts,
   cString,
+  GGML_BASE_SYMBOLS,
   GGML_SYMBOLS,
   type GgmlSymbols,
   LLAMA_SYMBOLS,
   LlamaError,
   type LlamaSymbols,
   NODE_LLAMA_CPP_VERSION,
+  THREADPOOL_FREE,
+  THREADPOOL_NEW,
+  THREADPOOL_PARAMS,
 } from "./ffi.ts";
 
 const log = getLogger(["camelid", "llama"]);
@@ -39,6 +43,13 @@ export interface LlamaLibrary {
   gpu: boolean;
   /** Number of ggml devices after loading the backends. */
   devices: number;
+  /**
+   * Creates a persistent CPU threadpool of `threads` workers with polling level `poll` (0: wait on
+   * a condition variable, 100: spin), or returns null when the CPU backend does not offer one.
+   */
+  newThreadpool(threads: number, poll: number): Deno.PointerObject | null;
+  /** Frees a threadpool from {@link LlamaLibrary.newThreadpool}. */
+  freeThreadpool(pool: Deno.PointerObject): void;
 }
 
 let loaded: LlamaLibrary | null = null;
@@ -207,8 +218,68 @@ export function loadLibrary(opts: LibraryOptions = {}): LlamaLibrary {
     );
   }
   log.debug("llama.cpp loaded from {dir} with {devices} devices", { dir, devices });
-  loaded = { llama: llama.symbols, ggml: ggml.symbols, dir, gpu, devices };
+  const pools = threadpoolFunctions(dir, ggml.symbols);
+  loaded = { llama: llama.symbols, ggml: ggml.symbols, dir, gpu, devices, ...pools };
   return loaded;
+}
+
+/**
+ * Threadpool helpers from the CPU backend (found through ggml's registry, whichever CPU variant
+ * library was loaded). Without them llama.cpp creates and destroys a polling threadpool for every
+ * graph, which is very slow when cores are oversubscribed.
+ */
+function threadpoolFunctions(
+  dir: string,
+  ggml: GgmlSymbols,
+): Pick<LlamaLibrary, "newThreadpool" | "freeThreadpool"> {
+  const none = { newThreadpool: () => null, freeThreadpool: () => {} };
+  let base: Deno.DynamicLibrary<typeof GGML_BASE_SYMBOLS>;
+  try {
+    base = Deno.dlopen(findLib(dir, "libggml-base"), GGML_BASE_SYMBOLS);
+  } catch (e) {
+    log.warn("no libggml-base: default llama.cpp threading ({e})", { e: String(e) });
+    return none;
+  }
+  const reg = ggml.ggml_backend_reg_by_name(cString("CPU"));
+  const proc = (name: string) =>
+    reg ? base.symbols.ggml_backend_reg_get_proc_address(reg, cString(name)) : null;
+  const newPtr = proc("ggml_threadpool_new");
+  const freePtr = proc("ggml_threadpool_free");
+  if (!newPtr || !freePtr) return none;
+  // Check the params layout against ggml's own initialiser before relying on it.
+  const probe = new Uint8Array(THREADPOOL_PARAMS.size);
+  base.symbols.ggml_threadpool_params_init(probe, 3);
+  const dv = new DataView(probe.buffer);
+  const o = THREADPOOL_PARAMS.offsets;
+  if (
+    dv.getInt32(o.n_threads, true) !== 3 || dv.getUint32(o.poll, true) !== 50 ||
+    dv.getInt32(o.prio, true) !== 0 || probe[o.strict_cpu] !== 0 || probe[o.paused] !== 0
+  ) {
+    throw new LlamaError(
+      "llama/layout-mismatch",
+      "ggml_threadpool_params defaults do not match ggml.h of node-llama-cpp " +
+        NODE_LLAMA_CPP_VERSION,
+    );
+  }
+  const create = new Deno.UnsafeFnPointer(
+    newPtr as Deno.PointerObject<typeof THREADPOOL_NEW>,
+    THREADPOOL_NEW,
+  );
+  const destroy = new Deno.UnsafeFnPointer(
+    freePtr as Deno.PointerObject<typeof THREADPOOL_FREE>,
+    THREADPOOL_FREE,
+  );
+  return {
+    newThreadpool(threads: number, poll: number) {
+      const params = new Uint8Array(THREADPOOL_PARAMS.size);
+      base.symbols.ggml_threadpool_params_init(params, threads);
+      new DataView(params.buffer).setUint32(o.poll, poll, true);
+      return create.call(params);
+    },
+    freeThreadpool(pool: Deno.PointerObject) {
+      destroy.call(pool);
+    },
+  };
 }
 
 /** Whether llama.cpp's log is routed to logtape (true once the library is loaded). */

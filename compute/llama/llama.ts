@@ -21,7 +21,7 @@ import {
   MODEL_PARAMS,
   setField,
 } from "./ffi.ts";
-import { type LibraryOptions, loadLibrary, takeLlamaErrors } from "./library.ts";
+import { type LibraryOptions, type LlamaLibrary, loadLibrary, takeLlamaErrors } from "./library.ts";
 
 export { LlamaError } from "./ffi.ts";
 
@@ -128,7 +128,15 @@ export interface ContextOptions {
   threadsBatch?: number;
   /** Flash attention (default "off": the same kernels on every backend). */
   flashAttention?: FlashAttention;
+  /**
+   * Threadpool polling level, 0 (workers sleep between graphs; default, robust on busy machines)
+   * to 100 (workers spin; lowest latency on idle cores). Results do not depend on it.
+   */
+  poll?: number;
 }
+
+/** The threadpool functions a context needs. */
+type Pools = Pick<LlamaLibrary, "newThreadpool" | "freeThreadpool">;
 
 /** A serial queue: runs async jobs one after another. */
 class SerialQueue {
@@ -156,7 +164,7 @@ export async function loadModel(path: string, opts: ModelOptions = {}): Promise<
       `llama.cpp could not load ${path}` + (why ? `: ${why}` : ""),
     );
   }
-  return new LlamaModel(lib.llama, ptr, path, directory);
+  return new LlamaModel(lib.llama, ptr, path, directory, lib);
 }
 
 /** A loaded model: metadata, tokenizer, and a factory for contexts. */
@@ -187,6 +195,7 @@ export class LlamaModel {
     readonly path: string,
     /** The validated GGUF header. */
     readonly directory: GGUFDirectory,
+    private readonly pools: Pools = { newThreadpool: () => null, freeThreadpool: () => {} },
   ) {
     this.ptr = ptr;
     this.vocab = fns.llama_model_get_vocab(ptr)!;
@@ -317,7 +326,13 @@ export class LlamaModel {
         "llama.cpp could not create a context" + (why ? `: ${why}` : ""),
       );
     }
-    const c = new LlamaContext(this.fns, this, ctx);
+    const poll = opts.poll ?? 0;
+    if (!Number.isInteger(poll) || poll < 0 || poll > 100) {
+      this.fns.llama_free(ctx);
+      throw new RangeError("poll must be an integer in [0, 100]");
+    }
+    const c = new LlamaContext(this.fns, this, ctx, this.pools, poll);
+    c.setThreads(threads, threadsBatch);
     this.contexts.add(c);
     return c;
   }
@@ -350,6 +365,7 @@ export class LlamaContext {
   private ptr: Deno.PointerObject | null;
   private readonly queue = new SerialQueue();
   private nextPos = 0;
+  private threadpools: Deno.PointerObject[] = [];
 
   /** Use {@link LlamaModel.createContext}. */
   constructor(
@@ -357,6 +373,8 @@ export class LlamaContext {
     /** The model this context runs. */
     readonly model: LlamaModel,
     ptr: Deno.PointerObject,
+    private readonly pools: Pools,
+    private readonly poll: number,
   ) {
     this.ptr = ptr;
     this.nCtx = fns.llama_n_ctx(ptr);
@@ -375,9 +393,34 @@ export class LlamaContext {
     return this.nextPos;
   }
 
-  /** Sets decode / batch thread counts. */
+  /**
+   * Sets decode / batch thread counts, with persistent threadpools of that size (call it only
+   * while no decode is pending).
+   */
   setThreads(threads: number, threadsBatch = threads): void {
-    this.fns.llama_set_n_threads(this.pointer, threads, threadsBatch);
+    const ctx = this.pointer;
+    for (const [k, v] of [["threads", threads], ["threadsBatch", threadsBatch]] as const) {
+      if (!Number.isInteger(v) || v < 1 || v > 512) {
+        throw new RangeError(`${k} must be an integer in [1, 512]`);
+      }
+    }
+    this.releasePools();
+    const tp = this.pools.newThreadpool(threads, this.poll);
+    if (tp) {
+      const tpBatch = threadsBatch === threads
+        ? tp
+        : this.pools.newThreadpool(threadsBatch, this.poll) ?? tp;
+      this.threadpools = tpBatch === tp ? [tp] : [tp, tpBatch];
+      this.fns.llama_attach_threadpool(ctx, tp, tpBatch);
+    }
+    this.fns.llama_set_n_threads(ctx, threads, threadsBatch);
+  }
+
+  /** Detaches and frees this context's threadpools. */
+  private releasePools(): void {
+    if (this.ptr && this.threadpools.length) this.fns.llama_detach_threadpool(this.ptr);
+    for (const p of this.threadpools) this.pools.freeThreadpool(p);
+    this.threadpools = [];
   }
 
   /** Current [threads, threadsBatch]. */
@@ -507,8 +550,11 @@ export class LlamaContext {
   free(): Promise<void> {
     return this.queue.run(() => {
       if (this.ptr) {
+        this.fns.llama_detach_threadpool(this.ptr);
         this.fns.llama_free(this.ptr);
         this.ptr = null;
+        for (const p of this.threadpools) this.pools.freeThreadpool(p);
+        this.threadpools = [];
         this.model.forget(this);
       }
       return Promise.resolve();
