@@ -379,10 +379,47 @@ function filterGap(logits: Float32Array, params: SamplingParams, token: number):
 }
 
 /**
+ * Kept tokens (T > 0 with top-k/top-p) that logit noise of up to `slack` could have filtered out:
+ * top-k, logit within `slack` of the first excluded token's; top-p, mass ranked ahead of it within
+ * a factor exp(slack / T) of the cut. Such a token may be missing from the generator's kept set,
+ * so it cannot convict a claim.
+ */
+function fragileKept(logits: Float32Array, params: SamplingParams, slack: number): Set<number> {
+  const out = new Set<number>();
+  const { temperature: T, topK, topP } = params;
+  const V = logits.length;
+  const limitK = topK > 0 && topK < V;
+  if (T === 0 || (!limitK && topP >= 1)) return out;
+  const order = Uint32Array.from({ length: V }, (_, i) => i)
+    .sort((a, b) => (logits[b] - logits[a]) || (a - b));
+  const window = limitK ? topK : V;
+  if (limitK) {
+    const excluded = logits[order[topK]];
+    for (let i = 0; i < window; i++) {
+      if (logits[order[i]] - excluded <= slack) out.add(order[i]);
+    }
+  }
+  if (topP < 1) {
+    const m = logits[order[0]] / T;
+    let z = 0;
+    for (let i = 0; i < window; i++) z += Math.exp(logits[order[i]] / T - m);
+    const target = topP * z;
+    const factor = Math.exp(slack / T);
+    let before = 0;
+    for (let i = 0; i < window && before < target; i++) {
+      if (before * factor >= target) out.add(order[i]);
+      before += Math.exp(logits[order[i]] / T - m);
+    }
+  }
+  return out;
+}
+
+/**
  * Compares a claimed token against the verifier's logits at one output position. The margin is
  * the claimed token's shortfall against the best score in logit units (plus, when the sampler's
  * top-k/top-p filter drops the claim, its distance to the kept set); status is pass when it is at
- * most `epsilon`, fail above `fraudThreshold`, near in between.
+ * most `epsilon`, fail above `fraudThreshold`, near in between. Kept tokens within
+ * `fragileSlack` (default 2 epsilon) of the top-k/top-p boundary do not count as competitors.
  */
 export function checkPosition(
   logits: Float32Array,
@@ -392,10 +429,9 @@ export function checkPosition(
   claimed: number,
   epsilon: number,
   fraudThreshold: number,
+  fragileSlack: number = 2 * epsilon,
 ): CheckedPosition {
   const scores = samplerScores(logits, params, position);
-  let best = 0;
-  for (let j = 1; j < scores.length; j++) if (scores[j] > scores[best]) best = j;
   const T = params.temperature;
   let claimedScore = scores[claimed];
   let gap = 0;
@@ -403,6 +439,15 @@ export function checkPosition(
     gap = filterGap(logits, params, claimed);
     claimedScore = logits[claimed] / T +
       gumbelNoise(samplingKey(params.seed, params.jobId, position), claimed);
+  }
+  // Competitors: kept tokens, except those backend noise could have filtered out at the
+  // generator (within 2 epsilon of the top-k/top-p boundary), plus the claim itself.
+  const fragile = fragileKept(logits, params, fragileSlack);
+  let best = claimed;
+  for (let j = 0; j < scores.length; j++) {
+    if (scores[j] === -Infinity || fragile.has(j) || j === claimed) continue;
+    const bs = best === claimed ? claimedScore : scores[best];
+    if (scores[j] > bs || (scores[j] === bs && j < best)) best = j;
   }
   const raw = claimed === best ? 0 : (scores[best] - claimedScore) * (T === 0 ? 1 : T);
   const margin = Math.max(0, raw, gap);

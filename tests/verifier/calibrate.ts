@@ -143,6 +143,13 @@ export async function calibrate(
               const rows = await logitsOf(gen, ver);
               const ref = await logitsOf(gen, gen);
               rows.forEach((logits, p) => {
+                let delta = 0;
+                for (let i = 0; i < logits.length; i++) {
+                  delta = Math.max(delta, Math.abs(logits[i] - ref[p][i]));
+                }
+                s.maxDelta = Math.max(s.maxDelta, delta);
+                // Boundary slack 8 x this position's noise: at most the 2 epsilon verification
+                // uses (epsilon >= 4 x the largest noise), so these margins are upper bounds.
                 const c = checkPosition(
                   logits,
                   parsed.params,
@@ -151,14 +158,12 @@ export async function calibrate(
                   job.outputTokens[p],
                   Infinity,
                   Infinity,
+                  8 * delta,
                 );
                 s.positions++;
                 if (c.best !== c.claimed) s.mismatches++;
                 s.maxMargin = Math.max(s.maxMargin, c.margin);
                 if (c.margin > 0) s.margins.push(c.margin);
-                for (let i = 0; i < logits.length; i++) {
-                  s.maxDelta = Math.max(s.maxDelta, Math.abs(logits[i] - ref[p][i]));
-                }
               });
             }
             progress.update(++done);
