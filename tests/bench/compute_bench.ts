@@ -3,7 +3,7 @@
  * small: vocab 32000), f32 / f16 / q8_0, one CPU thread. Per group, the baseline is generating
  * 64 tokens one by one (decode + sampler) after a 64-token prompt; compared side by side with one
  * prefill over the same 128 tokens with logits at every position and at 4 positions (RASTiC's
- * check pass), and with one raw llama_decode step (no sampler, no logits copy).
+ * check pass), and with one raw llama_decode step (no sampler, no logits copy) on 1 and 2 threads.
  *
  * tokens/s = tokens / reported time. Run: deno bench -A tests/bench/compute_bench.ts
  */
@@ -93,16 +93,18 @@ for (const [name, model] of models) {
       });
     },
   });
-  const ctx = model.createContext({ nCtx: 1024, threads: THREADS });
-  await ctx.decode(prompt, "none");
-  Deno.bench({
-    name: `${name} raw decode of 1 token (FFI only, no sampling)`,
-    group: name,
-    n: iters * 10,
-    warmup: 2,
-    async fn() {
-      await ctx.decode([5], "none");
-      await ctx.trim(PROMPT);
-    },
-  });
+  for (const threads of [THREADS, 2]) {
+    const ctx = model.createContext({ nCtx: 1024, threads });
+    await ctx.decode(prompt, "none");
+    Deno.bench({
+      name: `${name} raw decode of 1 token (FFI only, no sampling), ${threads} thread(s)`,
+      group: name,
+      n: iters * 10,
+      warmup: 2,
+      async fn() {
+        await ctx.decode([5], "none");
+        await ctx.trim(PROMPT);
+      },
+    });
+  }
 }
