@@ -35,6 +35,9 @@ export interface DiscoveryHost {
   dial(url: string): Promise<Link>;
 }
 
+/** Entries taken from an unsolicited peers message. */
+export const MAX_UNSOLICITED_PEERS = 10;
+
 /** Delay before retrying a peer after `failures` consecutive failures, ms. */
 export function retryDelay(failures: number): number {
   return failures === 0 ? 0 : Math.min(60_000, 500 * 2 ** Math.min(failures, 10));
@@ -45,6 +48,8 @@ export class Discovery {
   readonly #host: DiscoveryHost;
   readonly #dialing = new Set<string>();
   readonly #lastExchange = new Map<number, number>();
+  /** Links we asked for peers and whose answer is pending. */
+  readonly #asked = new Set<number>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #ticking = false;
 
@@ -83,6 +88,7 @@ export class Discovery {
         const last = this.#lastExchange.get(l.id) ?? 0;
         if (now - last >= h.limits.peerExchangeIntervalMs) {
           this.#lastExchange.set(l.id, now);
+          this.#asked.add(l.id);
           l.send("getpeers", new Uint8Array(0));
         }
       }
@@ -145,6 +151,7 @@ export class Discovery {
   async onLinkOpen(link: Link): Promise<void> {
     const h = this.#host;
     this.#lastExchange.set(link.id, Date.now());
+    this.#asked.add(link.id);
     link.send("getpeers", new Uint8Array(0));
     const adv = link.hello?.listenUrl;
     if (!adv) return;
@@ -180,6 +187,7 @@ export class Discovery {
   /** A link closed. */
   onLinkClose(link: Link): void {
     this.#lastExchange.delete(link.id);
+    this.#asked.delete(link.id);
   }
 
   /** Entries for a peers answer: live, reachable peers we know, at most 1000. */
@@ -213,7 +221,9 @@ export class Discovery {
       throw new Misbehaviour("envelope/malformed", (e as Error).message, 100, 400);
     }
     const now = Date.now();
-    for (const p of peers) {
+    // A full answer is taken only when we asked; unsolicited address relay is a few entries.
+    const asked = this.#asked.delete(link.id);
+    for (const p of asked ? peers : peers.slice(0, MAX_UNSOLICITED_PEERS)) {
       let url: string;
       try {
         url = normalizePeerUrl(p.url);

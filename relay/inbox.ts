@@ -21,6 +21,7 @@ export class Inbox {
   readonly #byKey = new Map<string, InboxEntry[]>();
   #total = 0;
   #seq = 0;
+  #lastPrune = 0;
 
   /** Creates an inbox with per-recipient and total bounds and a TTL in ms. */
   constructor(readonly perRecipient: number, readonly total: number, readonly ttlMs: number) {}
@@ -32,7 +33,7 @@ export class Inbox {
 
   /** Stores `env` for recipient `toHex`, evicting the oldest when a bound is hit. */
   put(toHex: string, env: Envelope): void {
-    this.prune();
+    if (Date.now() - this.#lastPrune > 1000) this.prune();
     let list = this.#byKey.get(toHex);
     if (!list) {
       list = [];
@@ -75,6 +76,7 @@ export class Inbox {
 
   /** Drops expired messages. */
   prune(now: number = Date.now()): void {
+    this.#lastPrune = now;
     for (const [k, l] of this.#byKey) {
       let n = 0;
       while (n < l.length && now - l[n].storedAt > this.ttlMs) n++;

@@ -24,6 +24,9 @@ import {
 } from "./envelope.ts";
 import type { NodeIdentity } from "./identity.ts";
 import { type RelayLimits, TokenBucket } from "./limits.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["camelid", "relay", "link"]);
 
 /** WebSocket close codes used by links. */
 export const CloseCode = {
@@ -251,7 +254,9 @@ export class Link {
     this.stats.received++;
     const bytes = new Uint8Array(data);
     // Frames are handled in order, one at a time.
-    this.#queue = this.#queue.then(() => this.#handle(bytes)).catch(() => {});
+    this.#queue = this.#queue.then(() => this.#handle(bytes)).catch((e) => {
+      log.warn("link {peer}: {error}", { peer: this.label, error: String(e) });
+    });
   }
 
   async #handle(bytes: Uint8Array): Promise<void> {

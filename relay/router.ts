@@ -172,6 +172,7 @@ export class Router {
     }
     const fromHex = toHex(env.from);
     if (source.kind === "link") {
+      this.#routes.delete(fromHex);
       this.#routes.set(fromHex, { linkId: source.link.id, at: Date.now() });
     }
     if (this.#routes.size > l.maxTableSize * 4) this.#pruneRoutes();
@@ -230,6 +231,11 @@ export class Router {
 
   #pruneRoutes(): void {
     const now = Date.now();
-    for (const [k, r] of this.#routes) if (now - r.at > 10 * 60_000) this.#routes.delete(k);
+    const max = this.#host.limits.maxTableSize * 4;
+    for (const [k, r] of this.#routes) {
+      // Oldest first (re-learned routes are re-inserted at the end).
+      if (now - r.at > 10 * 60_000 || this.#routes.size > max / 2) this.#routes.delete(k);
+      else break;
+    }
   }
 }

@@ -9,6 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import { toHex } from "../chain/bytes.ts";
 import { CamelidError } from "../chain/errors.ts";
 import { sha256d } from "../chain/hash.ts";
+import { checkProofOfWork } from "../chain/pow.ts";
 import {
   decodeGetHeaders,
   decodeHeaders,
@@ -31,8 +32,8 @@ const log = getLogger(["camelid", "relay", "sync"]);
  * structurally.
  */
 export interface ChainPort {
-  /** Network parameters (name and magic). */
-  readonly params: { readonly name: string; readonly magic: number };
+  /** Network parameters (name, magic, easiest target). */
+  readonly params: { readonly name: string; readonly magic: number; readonly powLimitBits: number };
   /** The active tip. */
   tip(): { hash: string; height: number };
   /** Block locator of the active chain, tip first. */
@@ -65,6 +66,8 @@ export interface SyncHost {
 
 /** Largest number of blocks in flight from one peer. */
 export const MAX_BLOCKS_IN_FLIGHT_PER_PEER = 16;
+/** Largest number of blocks waiting to be fetched. */
+export const MAX_WANTED_BLOCKS = 50_000;
 /** A block request unanswered for this long goes to another peer, ms. */
 export const BLOCK_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -97,7 +100,14 @@ export class ChainSync {
   readonly #onTx = (e: Event) => this.#announceTx((e as CustomEvent<{ txid: string }>).detail.txid);
   readonly #onReorg = () => this.#announceMempool();
   /** Counters. */
-  readonly stats = { blocksReceived: 0, blocksRequested: 0, txsReceived: 0, headersReceived: 0 };
+  readonly stats = {
+    blocksReceived: 0,
+    blocksRequested: 0,
+    txsReceived: 0,
+    headersReceived: 0,
+    /** Blocks received per peer key (hex). */
+    blocksByPeer: {} as Record<string, number>,
+  };
 
   /** Creates sync for `chain` over `host`'s links. */
   constructor(chain: ChainPort, host: SyncHost) {
@@ -238,7 +248,7 @@ export class ChainSync {
         this.#txRequested.set(it.hash, now);
         want.push(it);
       } else {
-        if (this.#recentBlocks.has(it.hash) || (await this.#chain.hasBlock(it.hash))) continue;
+        if (await this.#known(it.hash)) continue;
         this.#want(it.hash, link.id);
       }
     }
@@ -281,6 +291,8 @@ export class ChainSync {
 
   async #onBlockMsg(bytes: Uint8Array, link: Link): Promise<void> {
     this.stats.blocksReceived++;
+    const by = this.stats.blocksByPeer;
+    by[link.peerKeyHex] = (by[link.peerKeyHex] ?? 0) + 1;
     const hash = bytes.length >= 80 ? headerHash(bytes.subarray(0, 80)) : "";
     this.#inflight.delete(hash);
     this.#wanted.delete(hash);
@@ -294,8 +306,12 @@ export class ChainSync {
       throw new Misbehaviour(e.code, `invalid block ${hash.slice(0, 16)}: ${e.message}`, 50, 400);
     }
     if (status === "orphan") {
-      // We miss its ancestors: ask this peer where its chain forks from ours.
-      await this.requestHeaders(link);
+      // Blocks fetched in parallel arrive out of order: only when the parent is neither stored,
+      // received nor on its way do we ask this peer where its chain forks from ours.
+      const prev = headerPrevHash(bytes.subarray(0, 80));
+      if (!this.#wanted.has(prev) && !this.#inflight.has(prev) && !(await this.#known(prev))) {
+        await this.requestHeaders(link);
+      }
     }
     this.#schedule();
   }
@@ -304,14 +320,27 @@ export class ChainSync {
     this.stats.headersReceived += headers.length;
     let prev: string | null = null;
     let added = 0;
+    const powLimit = this.#chain.params.powLimitBits;
     for (const h of headers) {
-      const hash = headerHash(h);
+      const digest = sha256d(h);
+      const hash = toHex(digest);
       const prevHash = headerPrevHash(h);
       if (prev !== null && prevHash !== prev) {
         throw new Misbehaviour("sync/headers-unconnected", "headers do not form a chain", 20, 400);
       }
+      const bits = new DataView(h.buffer, h.byteOffset + 72, 4).getUint32(0, true);
+      let pow = false;
+      try {
+        pow = checkProofOfWork(digest, bits, powLimit);
+      } catch {
+        // bits that do not decode to a target
+      }
+      if (!pow) {
+        throw new Misbehaviour("sync/headers-pow", "a header lacks its proof of work", 50, 400);
+      }
       prev = hash;
-      if (this.#recentBlocks.has(hash) || (await this.#chain.hasBlock(hash))) continue;
+      if (this.#wanted.size >= MAX_WANTED_BLOCKS) break;
+      if (await this.#known(hash)) continue;
       this.#want(hash, link.id);
       added++;
     }
@@ -320,6 +349,12 @@ export class ChainSync {
     }
     if (added) log.debug("{n} new headers from {peer}", { n: added, peer: link.label });
     this.#schedule();
+  }
+
+  /** Stored, just received, or already wanted (checked after the await: no race with arrivals). */
+  async #known(hash: string): Promise<boolean> {
+    const stored = await this.#chain.hasBlock(hash);
+    return stored || this.#recentBlocks.has(hash);
   }
 
   #want(hash: string, linkId: number): void {

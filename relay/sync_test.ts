@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { ChainNode } from "../chain/node.ts";
+import { networkParams } from "../chain/params.ts";
+import { payToAddressScript } from "../chain/script.ts";
+import { mineBlock } from "../chain/miner.ts";
+import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../chain/keys.ts";
+import { Hono } from "hono";
+import { encodeHeaders } from "./envelope.ts";
+import { NodeIdentity } from "./identity.ts";
+import type { RelayLimits } from "./limits.ts";
+import { NetworkService } from "./network.ts";
+import { rawPeer } from "../tests/network/helpers.ts";
+
+const params = networkParams("dev");
+
+async function chainNode(opts: { seeds?: string[]; limits?: Partial<RelayLimits> } = {}) {
+  const kv = await Deno.openKv(":memory:");
+  const chain = await ChainNode.open({ params, kv });
+  const network = new NetworkService({
+    kv,
+    chain,
+    seeds: opts.seeds,
+    limits: { discoveryIntervalMs: 100, ...opts.limits },
+  });
+  const app = new Hono();
+  network.mount(app);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  await network.start({ advertiseUrl: url });
+  return {
+    url,
+    chain,
+    network,
+    close: async () => {
+      await network.stop();
+      await server.shutdown();
+      kv.close();
+    },
+  };
+}
+
+async function until(what: string, cond: () => boolean, ms = 15_000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const sanitize = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "a new node syncs headers first, then fetches blocks from several peers in parallel",
+  ...sanitize,
+  fn: async () => {
+    const a = await chainNode();
+    const payTo = payToAddressScript(addressFromPublicKey(publicKeyOf(generateSecretKey())));
+    for (let i = 0; i < 48; i++) {
+      const bytes = await mineBlock(a.chain, payTo);
+      assert.ok(bytes);
+      assert.equal((await a.chain.processBlock(bytes)).status, "connected");
+    }
+    const b = await chainNode({ seeds: [a.url] });
+    const nodes = [a, b];
+    try {
+      await until("b synced", () => b.chain.tip().hash === a.chain.tip().hash);
+      const c = await chainNode({ seeds: [a.url, b.url], limits: { targetOutbound: 2 } });
+      nodes.push(c);
+      await until("c synced", () => c.chain.tip().hash === a.chain.tip().hash);
+      assert.equal(c.chain.tip().height, 48);
+      const by = c.network.sync!.stats.blocksByPeer;
+      assert.ok(c.network.sync!.stats.headersReceived >= 48);
+      const sources = Object.values(by).filter((n) => n > 0);
+      assert.equal(sources.length, 2, `blocks came from ${JSON.stringify(by)}`);
+      assert.equal(sources.reduce((x, y) => x + y, 0), 48, "each block fetched once");
+
+      // A new block mined at b is announced and reaches a and c.
+      const bytes = await mineBlock(b.chain, payTo);
+      await b.chain.processBlock(bytes!);
+      await until(
+        "new block everywhere",
+        () => a.chain.tip().height === 49 && c.chain.tip().height === 49,
+      );
+    } finally {
+      for (const n of nodes) await n.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "headers without proof of work get the sender discouraged",
+  ...sanitize,
+  fn: async () => {
+    const a = await chainNode();
+    try {
+      const id = NodeIdentity.generate();
+      const peer = await rawPeer(a.url, id);
+      const junk = new Uint8Array(80).fill(0xff); // bits 0xffffffff: far above the pow limit
+      for (let i = 0; i < 2; i++) {
+        peer.send(id.sign({
+          magic: params.magic,
+          type: "headers",
+          to: peer.serverKey,
+          payload: encodeHeaders([junk]),
+        }));
+      }
+      assert.equal((await peer.closed).code, 1008);
+      assert.ok(a.network.table.isDiscouraged("key", id.keyHex));
+    } finally {
+      await a.close();
+    }
+  },
+});
