@@ -63,8 +63,8 @@ Deno.test({
       relays.push(await relayThrough(url), await relayThrough(url));
       const [a, b] = relays;
       await until("both relays linked to the edge", async () => {
-        const p = await getJson<{ links: unknown[] }>(`${url}/v1/peers`);
-        return p.links.length === 2;
+        const p = await getJson<{ links: { key: string }[] }>(`${url}/v1/peers`);
+        return [a, b].every((r) => p.links.some((l) => l.key === r.network.selfKeyHex));
       }, 10_000);
       assert.equal(a.network.linkByKey(b.network.selfKeyHex), undefined);
       const got = new Promise<Uint8Array>((resolve) =>
