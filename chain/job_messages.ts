@@ -29,6 +29,8 @@ export interface OfferMessage {
   job: string;
   /** The escrow output funding it. */
   escrow: OutpointJson;
+  /** The escrow transaction, hex (so a node can check and relay it before gossip brings it). */
+  escrowTx: string;
 }
 
 /** Compute node -> client: the node takes the job. */
@@ -90,7 +92,7 @@ export type JobMessage =
   | DeliveryMessage;
 
 const FIELDS: Record<JobMessage["t"], string[]> = {
-  offer: ["p", "t", "job", "escrow"],
+  offer: ["p", "t", "job", "escrow", "escrowTx"],
   accept: ["p", "t", "jobId", "rewardAddress"],
   receipt: [
     "p",
@@ -180,6 +182,7 @@ export function decodeJobMessage(payload: Uint8Array): JobMessage {
         t,
         job: hexField(v.job, "job", undefined, 64_000),
         escrow: outpoint(v.escrow, "escrow"),
+        escrowTx: hexField(v.escrowTx, "escrowTx", undefined, 100_000),
       };
     case "accept":
       return {

@@ -14,13 +14,17 @@ export interface NodeProcess {
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-/** Starts `main.ts node` with `args` (add `--data-dir`, `--no-mine`, ...) on a free port. */
+/**
+ * Starts `main.ts node` (or another node `command`, e.g. `compute`) with `args` (add `--data-dir`,
+ * `--no-mine`, ...) on a free port.
+ */
 export async function spawnNode(
   args: string[],
   env: Record<string, string> = {},
+  command = "node",
 ): Promise<NodeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "node", "--port", "0", ...args],
+    args: ["run", "-A", MAIN, command, "--port", "0", ...args],
     stdout: "piped",
     stderr: "piped",
     env: { CAMELID_PASSPHRASE: "", ...env },

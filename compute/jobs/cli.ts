@@ -141,6 +141,11 @@ export function registerJobCommands(program: Command): void {
     .option("--fee <coins>", "miner fee per transaction", "0.0002")
     .option("--expiry-blocks <n>", "blocks until an unpaid escrow refunds")
     .addOption(new Option("--verify <how>", "check the output").choices(["local", "none"]))
+    .addOption(
+      new Option("--positions <which>", "RASTiC positions checked").choices(["all", "sampled"])
+        .default("all"),
+    )
+    .option("--k <n>", "sampled interior positions", "8")
     .option("--dev-never-pay", "dev tests: stop after the receipt and never pay")
     .option("--json", "print one JSON object at the end")
     .action(async (o) => {
@@ -178,6 +183,8 @@ export function registerJobCommands(program: Command): void {
         expiryBlocks: o.expiryBlocks !== undefined ? Number(o.expiryBlocks) : undefined,
         verifyWith: verify === "local" ? await Deno.readFile(o.model) : undefined,
         neverPay: !!o.devNeverPay,
+        positions: o.positions,
+        k: Number(o.k),
         onState: o.json
           ? undefined
           : (state, d) => console.error(`[${state}] ${JSON.stringify(d)}`),
@@ -189,7 +196,7 @@ export function registerJobCommands(program: Command): void {
         console.log(JSON.stringify({
           jobId: result.jobId,
           state: result.state,
-          escrow: result.escrow,
+          escrow: { txid: result.escrow.txid, vout: result.escrow.vout },
           stake: result.receipt?.stake ?? null,
           outputTokens: result.outputTokens ?? null,
           finishReason: result.finishReason ?? null,

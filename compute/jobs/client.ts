@@ -106,6 +106,10 @@ export interface SubmitOptions {
   expiryBlocks?: number;
   /** Model bytes for local verification; absent = no verification. */
   verifyWith?: Uint8Array;
+  /** Verification positions: "all" (default; one prefill checks every token) or "sampled". */
+  positions?: "all" | "sampled";
+  /** Sampled interior positions (default 8). */
+  k?: number;
   /** Dev tests: never pay (dispute row 1). */
   neverPay?: boolean;
   /** Reports each state as it happens. */
@@ -301,6 +305,7 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
     t: "offer",
     job: toHex(encodeJob(job)),
     escrow: { txid: escrow.txid, vout: 0 },
+    escrowTx: toHex(escrowBytes),
   });
 
   const box = inbox(o.node, clientKey, id);

@@ -161,6 +161,11 @@ export class JobWorker {
     if (job.expiryHeight < chain.tip().height + 2 * W + 5) {
       return log.info("Offer {id} expires too soon", { id });
     }
+    const escrowTx = fromHex(m.escrowTx);
+    if (txid(decodeTransaction(escrowTx)) !== m.escrow.txid) {
+      return log.info("Offer {id}: escrow tx mismatch", { id });
+    }
+    await chain.processTx(escrowTx).catch(() => {}); // already known, or invalid (then no coin below)
     const escrowValue = await this.#escrowValue(m.escrow, job, fromHex(id));
     if (escrowValue === null) return log.info("Offer {id} has no valid escrow", { id });
     if (escrowValue < this.#o.minReward) return log.info("Offer {id} pays too little", { id });

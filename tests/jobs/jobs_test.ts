@@ -1,0 +1,257 @@
+/**
+ * Jobs over a two-process devnet: a compute node (mining, serving a fixture model) and the client's
+ * node (not mining, holding the model to check fraud proofs), linked by a seed. The client runs the
+ * real `job submit` / `job refund` commands against its own node.
+ */
+import assert from "node:assert/strict";
+import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+import { makeFixture } from "../../compute/fixture.ts";
+import { ChainNode } from "../../chain/node.ts";
+import { networkParams } from "../../chain/params.ts";
+import { blockSubsidy } from "../../chain/validation.ts";
+
+interface Devnet {
+  dir: string;
+  model: string;
+  compute: NodeProcess;
+  client: NodeProcess;
+  wallet: string;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+async function devnet(cheat = "none"): Promise<Devnet> {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-jobs-" });
+  const model = `${dir}/tiny.gguf`;
+  await Deno.writeFile(model, makeFixture({ size: "tiny", dtype: "f16", seed: 5n, eosBias: 3 }));
+  const compute = await spawnNode(
+    ["--data-dir", `${dir}/compute`, "--model", model, "--cheat", cheat, "--threads", "1"],
+    {},
+    "compute",
+  );
+  const client = await spawnNode([
+    "--data-dir",
+    `${dir}/client-node`,
+    "--no-mine",
+    "--seed",
+    compute.url,
+    "--model",
+    model,
+  ]);
+  const wallet = `${dir}/client.json`;
+  assert.equal(
+    (await runCli(["wallet", "new", "--wallet", wallet], { CAMELID_PASSPHRASE: "client" })).code,
+    0,
+  );
+  const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
+  const maturity = networkParams("dev").coinbaseMaturity;
+  await waitFor(
+    "a mature coinbase on the client's node",
+    async () =>
+      (await getJson<{ height: number }>(`${client.url}/v1/status`)).body.height > maturity,
+    60_000,
+  );
+  const send = await runCli([
+    "wallet",
+    "send",
+    "--wallet",
+    `${dir}/compute/wallet.json`,
+    "--to",
+    address,
+    "--amount",
+    "25",
+    "--node",
+    compute.url,
+  ], {
+    CAMELID_PASSPHRASE: "",
+  });
+  assert.equal(send.code, 0, send.stderr);
+  await waitFor("the client's funds", async () => {
+    const r = await getJson<{ balance: string }>(`${client.url}/v1/addresses/${address}`);
+    return r.body.balance === "25";
+  }, 30_000);
+  return {
+    dir,
+    model,
+    compute,
+    client,
+    wallet,
+    stop: async () => {
+      await client.stop();
+      await compute.stop();
+    },
+    logs: () =>
+      `--- compute node ---\n${compute.output().slice(-4000)}\n--- client node ---\n${
+        client.output().slice(-3000)
+      }`,
+  };
+}
+
+function submit(net: Devnet, extra: string[] = []) {
+  return runCli([
+    "job",
+    "submit",
+    "--wallet",
+    net.wallet,
+    "--node",
+    net.client.url,
+    "--model",
+    net.model,
+    "--prompt",
+    "Hello camelids",
+    "--max-tokens",
+    "20",
+    "--reward",
+    "0.5",
+    "--seed",
+    "7",
+    "--json",
+    ...extra,
+  ], { CAMELID_PASSPHRASE: "client" });
+}
+
+async function jobState(url: string, id: string): Promise<string | null> {
+  const r = await fetch(`${url}/v1/jobs/${id}`);
+  if (r.status !== 200) {
+    await r.body?.cancel();
+    return null;
+  }
+  return (await r.json()).state;
+}
+
+async function assertConserved(dataDir: string): Promise<void> {
+  const kv = await Deno.openKv(`${dataDir}/chain.kv`);
+  try {
+    const chain = await ChainNode.open({ params: networkParams("dev"), kv });
+    let subsidy = 0n;
+    for (let h = 1; h <= chain.tip().height; h++) subsidy += blockSubsidy(h, chain.params);
+    assert.equal(
+      (await chain.utxoTotals()).total,
+      subsidy,
+      "sum of all UTXOs equals total subsidy",
+    );
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test("an honest job is verified and settles; an unpaid one refunds at expiry and the stake returns", async () => {
+  const net = await devnet();
+  try {
+    const honest = await submit(net);
+    assert.equal(honest.code, 0, honest.stderr);
+    const h = JSON.parse(honest.stdout);
+    assert.equal(h.state, "verified");
+    assert.equal(h.verdict, "honest");
+    assert.ok(h.outputTokens.length > 0 && h.outputTokens.length <= 20);
+    const unpaid = await submit(net, ["--dev-never-pay", "--expiry-blocks", "16", "--seed", "8"]);
+    assert.equal(unpaid.code, 0, unpaid.stderr);
+    const u = JSON.parse(unpaid.stdout);
+    assert.equal(u.state, "unpaid");
+    await waitFor(
+      "the honest job settled on every node",
+      async () =>
+        (await jobState(net.client.url, h.jobId)) === "settled" &&
+        (await jobState(net.compute.url, h.jobId)) === "settled",
+      90_000,
+    );
+    const pool = await getJson<{ history: { state: string }[] }>(
+      `${net.client.url}/v1/jobs/${h.jobId}`,
+    );
+    assert.deepEqual(pool.body.history.map((x) => x.state), [
+      "offered",
+      "committed",
+      "paid",
+      "settled",
+    ]);
+    // Refund before expiry is refused; at expiry it goes through.
+    const early = await runCli([
+      "job",
+      "refund",
+      "--wallet",
+      net.wallet,
+      "--node",
+      net.client.url,
+      "--escrow",
+      `${u.escrow.txid}:0`,
+    ], {
+      CAMELID_PASSPHRASE: "client",
+    });
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, /job\/not-expired/);
+    await waitFor(
+      "the unpaid job's stake released",
+      async () => (await jobState(net.client.url, u.jobId)) === "settled",
+      90_000,
+    );
+    await waitFor("escrow expiry", async () => {
+      const r = await runCli([
+        "job",
+        "refund",
+        "--wallet",
+        net.wallet,
+        "--node",
+        net.client.url,
+        "--escrow",
+        `${u.escrow.txid}:0`,
+      ], {
+        CAMELID_PASSPHRASE: "client",
+      });
+      return r.code === 0;
+    }, 60_000);
+    await waitFor(
+      "the refund mined",
+      async () => (await jobState(net.client.url, u.jobId)) === "expired",
+      30_000,
+    );
+  } catch (e) {
+    console.error(net.logs());
+    throw e;
+  } finally {
+    await net.stop();
+  }
+  await assertConserved(`${net.dir}/client-node`);
+});
+
+Deno.test("a compute node that changes a token is caught: its stake is slashed to the client and the payment voided", async () => {
+  const net = await devnet("change-token");
+  try {
+    const address = (await runCli(["wallet", "address", "--wallet", net.wallet])).stdout.trim();
+    const before = BigInt(
+      (await getJson<{ balanceUnits: string }>(`${net.client.url}/v1/addresses/${address}`)).body
+        .balanceUnits,
+    );
+    const run = await submit(net);
+    assert.equal(run.code, 0, run.stderr);
+    const r = JSON.parse(run.stdout);
+    assert.equal(r.state, "disputed");
+    assert.equal(r.verdict, "fraud");
+    assert.ok(r.fraudTxid);
+    await waitFor(
+      "the dispute on chain",
+      async () => (await jobState(net.compute.url, r.jobId)) === "disputed",
+      30_000,
+    );
+    const after = await waitFor("the slashed stake in the client's wallet", async () => {
+      const b = BigInt(
+        (await getJson<{ balanceUnits: string }>(`${net.client.url}/v1/addresses/${address}`)).body
+          .balanceUnits,
+      );
+      return b > before ? b : null;
+    }, 30_000);
+    // Client: -2 fees (escrow tx, fraud tx); +1 coin stake; escrow back. The payment can never be mined.
+    assert.equal(after - before, 100_000_000n - 2n * 20_000n);
+    await new Promise((res) => setTimeout(res, 12_000));
+    assert.equal(
+      await jobState(net.client.url, r.jobId),
+      "disputed",
+      "the voided payment never lands",
+    );
+  } catch (e) {
+    console.error(net.logs());
+    throw e;
+  } finally {
+    await net.stop();
+  }
+  await assertConserved(`${net.dir}/client-node`);
+});
