@@ -85,6 +85,8 @@ export class Discovery {
       const now = Date.now();
       for (const l of h.allLinks()) {
         if (l.state !== "open") continue;
+        // A live link keeps its peer's last-seen time fresh (written to KV once a minute).
+        if (l.url) h.table.touch(l.url).catch(() => {});
         const last = this.#lastExchange.get(l.id) ?? 0;
         if (now - last >= h.limits.peerExchangeIntervalMs) {
           this.#lastExchange.set(l.id, now);
