@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { spawnDevnetNode, waitNodeReady } from "../../relay/devnet.ts";
 import {
   converged,
+  getJson,
   pay,
   peers,
   startTestNet,
@@ -46,6 +47,13 @@ Deno.test({
         const states = await Promise.all(urls().map((u) => txState(u, txid)));
         return states.every((s) => s !== null);
       }, 10_000);
+      // The transaction itself travelled (inv/getdata/tx), not only inside a block.
+      for (const n of net.nodes.slice(0, 4)) {
+        const p = await getJson<{ stats: { sync: { txsReceived: number } } }>(
+          `${n.url}/v1/peers`,
+        );
+        assert.ok(p.stats.sync.txsReceived >= 1, `${n.url} never received the tx by gossip`);
+      }
       await until("tx confirmed in the same block on every node", async () => {
         const states = await Promise.all(urls().map((u) => txState(u, txid)));
         return states.every((s) => s?.blockHash && s.blockHash === states[0]?.blockHash);
