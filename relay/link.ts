@@ -200,6 +200,11 @@ export class Link {
     }
   }
 
+  /** Bytes queued on the socket and not yet sent. */
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
   /** Sends an envelope as is (for forwarding). */
   forward(env: Envelope): void {
     if (this.state === "open") this.#sendRaw(env);

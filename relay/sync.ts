@@ -66,6 +66,10 @@ export interface SyncHost {
 
 /** Largest number of blocks in flight from one peer. */
 export const MAX_BLOCKS_IN_FLIGHT_PER_PEER = 16;
+/** Largest number of blocks one getdata may ask for. */
+export const MAX_BLOCKS_PER_GETDATA = 128;
+/** Above this many unsent bytes on a link, block requests are answered notfound. */
+export const MAX_LINK_BACKLOG = 32 * 1024 * 1024;
 /** Largest number of blocks waiting to be fetched. */
 export const MAX_WANTED_BLOCKS = 50_000;
 /** A block request unanswered for this long goes to another peer, ms. */
@@ -257,6 +261,14 @@ export class ChainSync {
   }
 
   async #onGetData(items: InvItem[], link: Link): Promise<void> {
+    if (items.filter((it) => it.kind === "block").length > MAX_BLOCKS_PER_GETDATA) {
+      throw new Misbehaviour(
+        "sync/getdata-too-many",
+        `at most ${MAX_BLOCKS_PER_GETDATA} blocks per getdata`,
+        20,
+        400,
+      );
+    }
     const missing: InvItem[] = [];
     for (const it of items) {
       if (it.kind === "tx") {
@@ -264,7 +276,10 @@ export class ChainSync {
         if (bytes) link.send("tx", bytes);
         else missing.push(it);
       } else {
-        const bytes = await this.#chain.getBlockBytes(it.hash);
+        // A peer that does not read what we send gets no more blocks until it catches up.
+        const bytes = link.bufferedAmount > MAX_LINK_BACKLOG
+          ? null
+          : await this.#chain.getBlockBytes(it.hash);
         if (bytes) link.send("block", bytes);
         else missing.push(it);
       }
