@@ -11,6 +11,7 @@
  *
  * Chosen epsilon = max(2 x largest honest margin, 4 x largest logit difference), rounded up to
  * two significant digits, at least 1e-3. Prints a Markdown table and the suggested constants.
+ * `--substitution` instead runs {@link substitutionScan} (the q8_0-as-f16 attack over 90 jobs).
  */
 
 import { modelIdFromBytes } from "../../chain/model_id.ts";
@@ -105,7 +106,7 @@ export async function calibrate(
             const temps = [0, 0.5, 0.8, 1.2];
             const sampling = {
               seed: BigInt(Math.floor(rand() * 2 ** 40)),
-              jobId: crypto.getRandomValues(new Uint8Array(32)),
+              jobId: Uint8Array.from({ length: 32 }, () => Math.floor(rand() * 256)),
               temperature: temps[j % temps.length],
               topK: j % 3 === 1 ? 40 : 0,
               topP: j % 3 === 2 ? 0.9 : 1,
@@ -182,6 +183,55 @@ export async function calibrate(
   return stats;
 }
 
+/**
+ * The q8_0-claimed-as-f16 attack over many jobs: llama.cpp generates with the tiny q8_0 fixture,
+ * the record names the f16 model of the same seed, and the WASM backend checks every position
+ * with the calibrated constants. Returns verdict counts per temperature.
+ */
+export async function substitutionScan(): Promise<Record<string, Record<string, number>>> {
+  const { verify } = await import("../../verifier-wasm/mod.ts");
+  const f16 = makeFixture({ size: "tiny", dtype: "f16", seed: 21n, eosBias: 1 });
+  const q8 = makeFixture({ size: "tiny", dtype: "q8_0", seed: 21n, eosBias: 1 });
+  const dir = await Deno.makeTempDir({ prefix: "camelid-substitution-" });
+  const path = `${dir}/q8.gguf`;
+  await Deno.writeFile(path, q8);
+  const gen = await LlamaBackend.create(path);
+  const wasm = await WasmBackend.create(f16);
+  const id = modelIdFromBytes(f16);
+  const out: Record<string, Record<string, number>> = {};
+  try {
+    for (const temperature of [0, 0.8, 1.5]) {
+      const row: Record<string, number> = { honest: 0, inconclusive: 0, fraud: 0, differs: 0 };
+      for (let s = 1; s <= 30; s++) {
+        const job = await generate(gen.model, id, {
+          promptTokens: [1, 72, 101, 108, 108, 111],
+          maxTokens: 128,
+          threads: 1,
+          sampling: {
+            seed: BigInt(s),
+            jobId: new Uint8Array(32).fill(0x5a),
+            temperature,
+            topK: 0,
+            topP: 1,
+          },
+        });
+        const v = await verify(job, { gguf: f16, backend: wasm }, {
+          positions: "all",
+          knownModelId: id,
+        });
+        row[v.verdict]++;
+        if (v.checked.some((c) => c.best !== c.claimed)) row.differs++;
+      }
+      out[`T=${temperature}`] = row;
+    }
+  } finally {
+    await gen.dispose();
+    wasm.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return out;
+}
+
 /** The epsilon rule applied to one pair's statistics. */
 export function chooseEpsilon(s: Stat): number {
   return Math.max(1e-3, roundUp2(Math.max(2 * s.maxMargin, 4 * s.maxDelta)));
@@ -191,6 +241,10 @@ if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
   const jsonAt = Deno.args.indexOf("--json");
   const t0 = performance.now();
+  if (Deno.args.includes("--substitution")) {
+    console.log(JSON.stringify(await substitutionScan()));
+    Deno.exit(0);
+  }
   const stats = await calibrate({ quick });
   const lines = [
     "| pair | weights | positions | argmax mismatches | max honest margin | max abs logit diff | epsilon |",
