@@ -255,3 +255,97 @@ Deno.test("a compute node that changes a token is caught: its stake is slashed t
   }
   await assertConserved(`${net.dir}/client-node`);
 });
+
+Deno.test("replayed, forged and out-of-order job messages are refused or ignored", async () => {
+  const net = await devnet();
+  try {
+    const { createEnvelope, envelopeToJson } = await import("../../relay/envelope.ts");
+    const { encodeJobMessage } = await import("../../chain/job_messages.ts");
+    const { encodeJob } = await import("../../chain/job.ts");
+    const { generateSecretKey, publicKeyOf } = await import("../../chain/keys.ts");
+    const { fromHex, toHex } = await import("../../chain/bytes.ts");
+    const magic = networkParams("dev").magic;
+    const computeKey =
+      (await getJson<{ self: { key: string } }>(`${net.compute.url}/v1/peers`)).body.self.key;
+    const mallory = generateSecretKey();
+    const victim = generateSecretKey();
+    const post = (env: ReturnType<typeof createEnvelope>, url = net.client.url) =>
+      fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(envelopeToJson(env)),
+      });
+    const inboxOf = async (key: Uint8Array) =>
+      (await getJson<{ messages: unknown[] }>(`${net.client.url}/v1/messages?to=${toHex(key)}`))
+        .body.messages;
+
+    // A payment for a job the node never accepted: relayed, but the node sends nothing back.
+    const early = createEnvelope(
+      {
+        magic,
+        type: "direct",
+        to: fromHex(computeKey),
+        payload: encodeJobMessage({ t: "payment", jobId: "ab".repeat(32), tx: "00" }),
+      },
+      publicKeyOf(mallory),
+      mallory,
+    );
+    const first = await post(early);
+    assert.equal(first.status, 202, await first.text());
+    // The same envelope again is a replay: refused with 409.
+    const replay = await post(early);
+    assert.equal(replay.status, 409);
+    assert.equal((await replay.json()).error.code, "envelope/replay");
+
+    // An offer for the victim's key, signed by mallory: no node accepts it.
+    const job = {
+      modelId: new Uint8Array(32).fill(1),
+      promptTokens: [1, 2],
+      seed: 1n,
+      maxTokens: 4,
+      temperature: 0,
+      topK: 0,
+      topP: 1,
+      timestamp: 1_800_000_000,
+      expiryHeight: 10_000,
+      clientKey: publicKeyOf(victim),
+      contact: "",
+    };
+    const forged = createEnvelope(
+      {
+        magic,
+        type: "direct",
+        payload: encodeJobMessage({
+          t: "offer",
+          job: toHex(encodeJob(job)),
+          escrow: { txid: "cd".repeat(32), vout: 0 },
+          escrowTx: "00",
+        }),
+      },
+      publicKeyOf(mallory),
+      mallory,
+    );
+    assert.equal((await post(forged)).status, 202);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.deepEqual(
+      await inboxOf(publicKeyOf(mallory)),
+      [],
+      "nothing answers an out-of-order payment",
+    );
+    assert.deepEqual(await inboxOf(publicKeyOf(victim)), [], "nobody accepts a forged offer");
+    // A tampered envelope (payload changed after signing) is refused as a bad signature.
+    const tampered = { ...envelopeToJson(forged), id: "00".repeat(16) };
+    const bad = await fetch(`${net.client.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(tampered),
+    });
+    assert.equal(bad.status, 401);
+    await bad.body?.cancel();
+  } catch (e) {
+    console.error(net.logs());
+    throw e;
+  } finally {
+    await net.stop();
+  }
+});

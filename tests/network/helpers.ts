@@ -189,6 +189,7 @@ export async function pay(
   const a = await getJson<AddressAnswer>(`${nodeUrl}/v1/addresses/${ks.address}`);
   const utxos = a.utxos
     .filter((u) => u.mature && !u.spentInMempool && (!pick || pick(u)))
+    .sort((x, y) => Number(BigInt(y.units) - BigInt(x.units)))
     .slice(0, 1)
     .map((u) => ({
       txid: u.txid,
