@@ -14,7 +14,14 @@
 
 import { ByteWriter, fromHex } from "../chain/bytes.ts";
 import { sha256, sha256d } from "../chain/hash.ts";
-import { gumbelNoise, samplerScores, samplingKey, type SamplingParams } from "./sampler.ts";
+import {
+  candidateTokens,
+  G_MAX,
+  gumbelNoise,
+  samplingKey,
+  type SamplingParams,
+  validateSamplingParams,
+} from "./sampler.ts";
 
 /** The job record: exactly the JSON object `main.ts generate --json` prints. */
 export interface JobRecord {
@@ -385,33 +392,38 @@ function filterGap(logits: Float32Array, params: SamplingParams, token: number):
  * Kept tokens (T > 0 with top-k/top-p) that logit noise of up to `slack` could have filtered out:
  * top-k, logit within `slack` of the first excluded token's; top-p, mass ranked ahead of it within
  * a factor exp(slack / T) of the cut. Such a token may be missing from the generator's kept set,
- * so it cannot convict a claim.
+ * so it cannot convict a claim. `kept` is the sampler's kept set in candidate order.
  */
-function fragileKept(logits: Float32Array, params: SamplingParams, slack: number): Set<number> {
+function fragileKept(
+  logits: Float32Array,
+  params: SamplingParams,
+  slack: number,
+  kept: Uint32Array | null,
+): Set<number> {
   const out = new Set<number>();
   const { temperature: T, topK, topP } = params;
   const V = logits.length;
   const limitK = topK > 0 && topK < V;
-  if (T === 0 || (!limitK && topP >= 1)) return out;
-  const order = Uint32Array.from({ length: V }, (_, i) => i)
-    .sort((a, b) => (logits[b] - logits[a]) || (a - b));
-  const window = limitK ? topK : V;
+  if (T === 0 || kept === null) return out;
+  let window: Uint32Array | null = null;
   if (limitK) {
-    const excluded = logits[order[topK]];
-    for (let i = 0; i < window; i++) {
-      if (logits[order[i]] - excluded <= slack) out.add(order[i]);
-    }
+    // The K + 1 best in candidate order (a bounded heap in the sampler, no full sort).
+    const first = candidateTokens(logits, { ...params, topK: topK + 1, topP: 1 });
+    window = first ? first.subarray(0, topK) : null;
+    const excluded = first && first.length > topK ? logits[first[topK]] : -Infinity;
+    for (const j of kept) if (logits[j] - excluded <= slack) out.add(j);
   }
   if (topP < 1) {
-    const m = logits[order[0]] / T;
+    const m = logits[kept[0]] / T;
     let z = 0;
-    for (let i = 0; i < window; i++) z += Math.exp(logits[order[i]] / T - m);
+    if (window) { for (const j of window) z += Math.exp(logits[j] / T - m); }
+    else for (let j = 0; j < V; j++) z += Math.exp(logits[j] / T - m);
     const target = topP * z;
     const factor = Math.exp(slack / T);
     let before = 0;
-    for (let i = 0; i < window && before < target; i++) {
-      if (before * factor >= target) out.add(order[i]);
-      before += Math.exp(logits[order[i]] / T - m);
+    for (const j of kept) {
+      if (before * factor >= target) out.add(j);
+      before += Math.exp(logits[j] / T - m);
     }
   }
   return out;
@@ -434,25 +446,62 @@ export function checkPosition(
   fraudThreshold: number,
   fragileSlack: number = 2 * epsilon,
 ): CheckedPosition {
-  const scores = samplerScores(logits, params, position);
+  validateSamplingParams(params);
+  if (!(logits instanceof Float32Array) || logits.length === 0) {
+    throw new TypeError("logits must be a non-empty Float32Array");
+  }
+  let finite = false;
+  for (let j = 0; j < logits.length; j++) {
+    const v = logits[j];
+    if (v !== v || v === Infinity) throw new RangeError(`logit ${j} is ${v}`);
+    if (v !== -Infinity) finite = true;
+  }
+  if (!finite) throw new RangeError("every logit is -Infinity");
+  if (!Number.isInteger(claimed) || claimed < 0 || claimed >= logits.length) {
+    throw new RangeError(`claimed token ${claimed} outside the vocabulary`);
+  }
   const T = params.temperature;
-  let claimedScore = scores[claimed];
-  let gap = 0;
-  if (claimedScore === -Infinity) {
-    gap = filterGap(logits, params, claimed);
-    claimedScore = logits[claimed] / T +
-      gumbelNoise(samplingKey(params.seed, params.jobId, position), claimed);
-  }
-  // Competitors: kept tokens, except those backend noise could have filtered out at the
-  // generator (within 2 epsilon of the top-k/top-p boundary), plus the claim itself.
-  const fragile = fragileKept(logits, params, fragileSlack);
   let best = claimed;
-  for (let j = 0; j < scores.length; j++) {
-    if (scores[j] === -Infinity || fragile.has(j) || j === claimed) continue;
-    const bs = best === claimed ? claimedScore : scores[best];
-    if (scores[j] > bs || (scores[j] === bs && j < best)) best = j;
+  let raw = 0;
+  let gap = 0;
+  if (T === 0) {
+    // Greedy: the argmax logit, lowest id on ties; no filtering.
+    for (let j = 0; j < logits.length; j++) {
+      if (logits[j] > logits[best] || (logits[j] === logits[best] && j < best)) best = j;
+    }
+    raw = logits[best] - logits[claimed];
+  } else {
+    // The sampler's scores (logit / T + g) for the claim and for every competitor that could
+    // beat it; G_MAX bounds the noise, so tokens with logit / T + G_MAX below the best score so
+    // far cannot win and are not hashed. Competitors: kept tokens, except those backend noise
+    // could have filtered out at the generator (within the slack of the top-k/top-p boundary).
+    const key = samplingKey(params.seed, params.jobId, position);
+    const kept = candidateTokens(logits, params);
+    if (kept !== null && !kept.includes(claimed)) gap = filterGap(logits, params, claimed);
+    const fragile = fragileKept(logits, params, fragileSlack, kept);
+    const claimedScore = logits[claimed] / T + gumbelNoise(key, claimed);
+    let bestScore = claimedScore;
+    const consider = (j: number) => {
+      if (j === claimed || fragile.has(j)) return;
+      const s = logits[j] / T + gumbelNoise(key, j);
+      if (s > bestScore || (s === bestScore && j < best)) {
+        best = j;
+        bestScore = s;
+      }
+    };
+    if (kept !== null) {
+      for (const j of kept) {
+        if (logits[j] / T + G_MAX < bestScore) break; // kept is in logit-descending order
+        consider(j);
+      }
+    } else {
+      for (let j = 0; j < logits.length; j++) {
+        if (logits[j] / T + G_MAX < bestScore) continue;
+        consider(j);
+      }
+    }
+    raw = (bestScore - claimedScore) * T;
   }
-  const raw = claimed === best ? 0 : (scores[best] - claimedScore) * (T === 0 ? 1 : T);
   const margin = Math.max(0, raw, gap);
   const status: PositionStatus = margin <= epsilon
     ? "pass"

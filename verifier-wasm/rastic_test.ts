@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { sha256, sha256d } from "../chain/hash.ts";
-import { sampleToken, type SamplingParams } from "./sampler.ts";
+import { samplerScores, sampleToken, type SamplingParams } from "./sampler.ts";
 import {
   checkPosition,
   choosePositions,
@@ -250,4 +250,29 @@ Deno.test("a token that noise moved across the top-k boundary cannot convict an 
   // Without the boundary slack the same claim would look far off.
   const strict = checkPosition(verifier, p, position, "integrity", claimed, 0.01, 0.8, 0);
   assert.notEqual(strict.status, "pass");
+});
+
+Deno.test("checkPosition's pruned search agrees with the sampler's full score vector", () => {
+  for (let i = 0; i < 60; i++) {
+    const p = params({
+      temperature: [0, 0.3, 0.8, 1.5][i % 4],
+      topK: [0, 5, 40][i % 3],
+      topP: [1, 0.9, 0.5][(i >> 2) % 3],
+    });
+    const logits = randomLogits(300, 100 + i);
+    const scores = samplerScores(logits, p, i);
+    const claimed = (i * 37) % 300;
+    let best = 0;
+    for (let j = 1; j < 300; j++) if (scores[j] > scores[best]) best = j;
+    const r = checkPosition(logits, p, i, "integrity", claimed, 0.01, 0.8, -1);
+    assert.equal(sampleToken(logits, p, i), best);
+    if (scores[claimed] !== -Infinity) {
+      assert.equal(r.best, best);
+      const T = p.temperature || 1;
+      assert.ok(Math.abs(r.margin - (scores[best] - scores[claimed]) * T) < 1e-9);
+    } else {
+      assert.ok(r.margin > 0);
+    }
+    assert.equal(checkPosition(logits, p, i, "integrity", best, 0.01, 0.8, -1).margin, 0);
+  }
 });
