@@ -271,3 +271,138 @@ Deno.test("escrow refunds to the client at expiry when unpaid; a stake cannot be
     close();
   }
 });
+
+/** A job with a confirmed escrow and a confirmed stake, ready for claims. */
+async function stakedJob(node: ChainNode, client: TestKey, compute: TestKey, coins: string[]) {
+  const { signPayToAddressInput } = await import("./tx.ts");
+  const job = sampleJob(client, node.tip().height + 40);
+  const jobId = jobIdBytes(job);
+  const escrowScript = jobEscrowScript(jobId, keyHash(client), job.expiryHeight);
+  const stakeScript = computeStakeScript(
+    jobId,
+    keyHash(compute),
+    keyHash(client),
+    new Uint8Array(32).fill(3),
+  );
+  const fund = (from: TestKey, coin: string, script: Uint8Array, value: bigint) => {
+    const t = spend(from, [{ txid: coin, vout: 0, value: SUBSIDY }], [{ value, script }, {
+      value: SUBSIDY - value - 100_000n,
+      script: from.script,
+    }]);
+    t.tx.jobId = jobId;
+    signPayToAddressInput(t.tx, 0, { value: SUBSIDY, scriptPubKey: from.script }, from.secret);
+    return t.tx;
+  };
+  const e = fund(client, coins[0], escrowScript, 5n * COIN);
+  const s = fund(compute, coins[2], stakeScript, 2n * COIN);
+  await node.processTx(encodeTransaction(e));
+  await node.processTx(encodeTransaction(s));
+  await mine(node, newKey(), 1);
+  const notice = async (
+    template: 0x04 | 0x05,
+    from: TestKey,
+    coin: string,
+    vout: number,
+    value: bigint,
+  ) => {
+    const { stakeNoticeScript } = await import("./script.ts");
+    const { buildSpend } = await import("./wallet.ts");
+    return buildSpend({
+      utxos: [{ txid: coin, vout, value, scriptPubKey: from.script }],
+      secretKey: from.secret,
+      outputs: [{
+        value: 0n,
+        scriptPubKey: stakeNoticeScript(template, fromHex(txid(s)), 0, new Uint8Array([1, 2, 3])),
+      }],
+      fee: 50_000n,
+      jobId,
+    }).bytes;
+  };
+  return {
+    jobId,
+    escrow: { txid: txid(e), vout: 0, value: 5n * COIN, script: escrowScript },
+    stake: { txid: txid(s), vout: 0, value: 2n * COIN, script: stakeScript },
+    clientChange: { txid: txid(e), vout: 1, value: SUBSIDY - 5n * COIN - 100_000n },
+    nodeChange: { txid: txid(s), vout: 1, value: SUBSIDY - 2n * COIN - 100_000n },
+    notice,
+  };
+}
+
+Deno.test("non-delivery: an unanswered claim blocks payment and release, then slashes the stake to the client", async () => {
+  const { node, close, client, compute, coins } = await fundedNode();
+  try {
+    const W = node.params.jobs.disputeWindow;
+    const j = await stakedJob(node, client, compute, coins);
+    const forged = await j.notice(0x04, compute, j.nodeChange.txid, 1, j.nodeChange.value);
+    await expectCode(node.processTx(forged), "job/notice-not-authorised");
+    await node.processTx(
+      await j.notice(0x04, client, j.clientChange.txid, 1, j.clientChange.value),
+    );
+    await mine(node, newKey(), 1);
+    const slash = spendTemplate(j.stake, j.jobId, [{
+      value: 2n * COIN - 10_000n,
+      script: client.script,
+    }], () => new Uint8Array([0x03]));
+    await expectCode(node.processTx(slash.bytes), "job/claim-window");
+    await mine(node, newKey(), W);
+    const stakeRef = new ByteWriter(36).bytes(fromHex(j.stake.txid)).u32(0).finish();
+    const pay = spendTemplate(j.escrow, j.jobId, [{
+      value: 5n * COIN - 10_000n,
+      script: compute.script,
+    }], (tx) => signed(0x01, client, tx, j.escrow, stakeRef));
+    await expectCode(node.processTx(pay.bytes), "job/claim-pending");
+    const thief = newKey();
+    const wrongPayee = spendTemplate(j.stake, j.jobId, [{
+      value: 2n * COIN - 10_000n,
+      script: thief.script,
+    }], () => new Uint8Array([0x03]));
+    await expectCode(node.processTx(wrongPayee.bytes), "job/slash-not-to-client");
+    await mine(node, newKey(), W);
+    const release = spendTemplate(j.stake, j.jobId, [{
+      value: 2n * COIN - 10_000n,
+      script: compute.script,
+    }], (tx) => signed(0x01, compute, tx, j.stake));
+    await expectCode(node.processTx(release.bytes), "job/claim-pending");
+    await node.processTx(slash.bytes);
+    await mine(node, newKey(), 1);
+    assert.ok((await node.getTransaction(slash.id))?.blockHash, "the slash is mined");
+    await expectCode(node.processTx(pay.bytes), "job/stake-missing");
+  } finally {
+    close();
+  }
+});
+
+Deno.test("non-delivery: the node's answer on chain clears the claim, so payment and release go through", async () => {
+  const { node, close, client, compute, coins } = await fundedNode();
+  try {
+    const W = node.params.jobs.disputeWindow;
+    const j = await stakedJob(node, client, compute, coins);
+    await node.processTx(
+      await j.notice(0x04, client, j.clientChange.txid, 1, j.clientChange.value),
+    );
+    await mine(node, newKey(), 1);
+    const forgedAnswer = await j.notice(0x05, client, coins[1], 0, SUBSIDY);
+    await expectCode(node.processTx(forgedAnswer), "job/notice-not-authorised");
+    await node.processTx(await j.notice(0x05, compute, j.nodeChange.txid, 1, j.nodeChange.value));
+    await mine(node, newKey(), W + 1);
+    const slash = spendTemplate(j.stake, j.jobId, [{
+      value: 2n * COIN - 10_000n,
+      script: client.script,
+    }], () => new Uint8Array([0x03]));
+    await expectCode(node.processTx(slash.bytes), "job/no-claim");
+    const stakeRef = new ByteWriter(36).bytes(fromHex(j.stake.txid)).u32(0).finish();
+    const pay = spendTemplate(j.escrow, j.jobId, [{
+      value: 5n * COIN - 10_000n,
+      script: compute.script,
+    }], (tx) => signed(0x01, client, tx, j.escrow, stakeRef));
+    await node.processTx(pay.bytes);
+    await mine(node, newKey(), W);
+    const release = spendTemplate(j.stake, j.jobId, [{
+      value: 2n * COIN - 10_000n,
+      script: compute.script,
+    }], (tx) => signed(0x01, compute, tx, j.stake));
+    await node.processTx(release.bytes);
+  } finally {
+    close();
+  }
+});

@@ -20,7 +20,7 @@ import {
 import { CamelidError, NotFoundError, ValidationError } from "./errors.ts";
 import { MAX_BLOCK_SIZE, MEDIAN_TIME_SPAN, type NetworkParams } from "./params.ts";
 import { blockWork, retargetBits } from "./pow.ts";
-import { scriptAddress } from "./script.ts";
+import { parseOutputScript, scriptAddress } from "./script.ts";
 import {
   addressKey,
   batchMutations,
@@ -46,7 +46,7 @@ import {
   isSpendableScript,
   spendsJobTemplate,
 } from "./validation.ts";
-import { type FraudChecker, gatherSpendContext } from "./spend.ts";
+import { checkNoticeOutputs, type FraudChecker, gatherSpendContext, type Notice } from "./spend.ts";
 import { Mempool, type MempoolEntry } from "./mempool.ts";
 
 const log = getLogger(["camelid", "chain"]);
@@ -97,6 +97,27 @@ function indexKeys(script: Uint8Array, txidHex: string, vout: number): Deno.KvKe
     return [["jobcoin", toHex(script.subarray(1, 33)), txidHex, vout]];
   }
   return [];
+}
+
+/** Index keys of a transaction's claim and answer outputs: `notice/<stake>/<claim|answer>/<txid>`. */
+function noticeKeys(tx: Transaction, txidHex: string): Deno.KvKey[] {
+  const keys: Deno.KvKey[] = [];
+  for (const out of tx.outputs) {
+    const t = out.scriptPubKey[0];
+    if (t !== 0x04 && t !== 0x05) continue;
+    try {
+      const p = parseOutputScript(out.scriptPubKey);
+      if (p.type === "job-claim" || p.type === "job-answer") {
+        keys.push([
+          "notice",
+          `${p.stake.txid}:${p.stake.vout}`,
+          p.type === "job-claim" ? "claim" : "answer",
+          txidHex,
+        ]);
+      }
+    } catch { /* not a notice */ }
+  }
+  return keys;
 }
 
 const MAX_ORPHANS = 200;
@@ -304,6 +325,25 @@ export class ChainNode {
     const outpoints = keys.map((k) => ({ txid: k[2] as string, vout: k[3] as number }));
     const coins = await this.store.getCoins(outpoints);
     coins.forEach((coin, i) => coin && out.push({ ...outpoints[i], coin }));
+    return out;
+  }
+
+  /** The latest non-delivery claim and answer heights recorded for a stake (`txid:vout`). */
+  async #notice(stakeKey: string): Promise<Notice> {
+    const n: Notice = { claimHeight: null, answerHeight: null };
+    for await (const e of this.store.kv.list<number>({ prefix: ["notice", stakeKey] })) {
+      const field = e.key[2] === "claim" ? "claimHeight" : "answerHeight";
+      n[field] = Math.max(n[field] ?? -1, e.value);
+    }
+    return n;
+  }
+
+  /** Non-delivery claim and answer of a stake: heights and the answer's txid. */
+  async notices(stakeKey: string): Promise<{ kind: string; txid: string; height: number }[]> {
+    const out: { kind: string; txid: string; height: number }[] = [];
+    for await (const e of this.store.kv.list<number>({ prefix: ["notice", stakeKey] })) {
+      out.push({ kind: e.key[2] as string, txid: e.key[3] as string, height: e.value });
+    }
     return out;
   }
 
@@ -593,9 +633,11 @@ export class ChainNode {
             return created.get(key) ?? (await this.store.getCoins([{ txid: t, vout: v }]))[0];
           },
           this.#fraudChecker,
+          (key) => this.#notice(key),
         );
         const full = !this.#verifiedTx.has(id) || spendsJobTemplate(coins);
         fees += checkTxInputs(tx, coins, e.height, this.params, full, ctx);
+        checkNoticeOutputs(tx, coins, ctx);
         for (const [j, o] of outpoints.entries()) {
           spentInBlock.add(`${o.txid}:${o.vout}`);
           undo.push(coins[j]!);
@@ -664,6 +706,7 @@ export class ChainNode {
         for (const k of indexKeys(out.scriptPubKey, id, vout)) put(k, true);
       });
       put(["txi", id], { block: e.hash, index: i });
+      for (const k of noticeKeys(tx, id)) put(k, e.height);
     }
     // Spends come after creations, so an output created and spent in the same block ends deleted.
     let u = 0;
@@ -691,6 +734,7 @@ export class ChainNode {
         for (const k of indexKeys(out.scriptPubKey, id, vout)) put(k, null);
       });
       put(["txi", id], null);
+      for (const k of noticeKeys(tx, id)) put(k, null);
     }
     let u = 0;
     for (const [i, tx] of block.txs.entries()) {
@@ -812,8 +856,10 @@ export class ChainNode {
       coins.map((c) => c?.scriptPubKey),
       async (t, v) => (await this.store.getCoins([{ txid: t, vout: v }]))[0],
       this.#fraudChecker,
+      (key) => this.#notice(key),
     );
     const fee = checkTxInputs(tx, coins, height, this.params, true, ctx);
+    checkNoticeOutputs(tx, coins, ctx);
     const feeRate = Number(fee) / bytes.length;
     if (feeRate < this.minRelayFeeRate) {
       throw new ValidationError(

@@ -5,6 +5,7 @@
 
 import { DecodeError } from "./errors.ts";
 import { addressFromHash, decodeAddress } from "./keys.ts";
+import { toHex } from "./bytes.ts";
 
 /** Template byte of pay-to-address outputs: 0x01 || HASH160(pubkey). */
 export const TEMPLATE_PAY_TO_ADDRESS = 0x01;
@@ -12,6 +13,12 @@ export const TEMPLATE_PAY_TO_ADDRESS = 0x01;
 export const TEMPLATE_JOB_ESCROW = 0x02;
 /** Template byte reserved for compute stake outputs (jobs issue). */
 export const TEMPLATE_COMPUTE_STAKE = 0x03;
+/** Template byte of a non-delivery claim: 0x04 || stake txid 32 || stake vout u32 (value 0). */
+export const TEMPLATE_JOB_CLAIM = 0x04;
+/** Template byte of a claim's answer: 0x05 || stake outpoint 36 || ciphertext (value 0). */
+export const TEMPLATE_JOB_ANSWER = 0x05;
+/** Largest ciphertext an answer output carries. */
+export const MAX_ANSWER_CIPHERTEXT = 9_000;
 /** Template byte of provably unspendable outputs (the genesis coinbase); payload up to 80 bytes. */
 export const TEMPLATE_UNSPENDABLE = 0x00;
 
@@ -34,7 +41,29 @@ export type OutputScript =
     nodeHash: Uint8Array;
     clientHash: Uint8Array;
     commitment: Uint8Array;
-  };
+  }
+  | { type: "job-claim"; stake: { txid: string; vout: number } }
+  | { type: "job-answer"; stake: { txid: string; vout: number }; ciphertext: Uint8Array };
+
+/** A claim (`0x04`) or answer (`0x05`) output script naming a stake outpoint. */
+export function stakeNoticeScript(
+  template: typeof TEMPLATE_JOB_CLAIM | typeof TEMPLATE_JOB_ANSWER,
+  stakeTxid: Uint8Array,
+  stakeVout: number,
+  ciphertext: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  if (stakeTxid.length !== 32) throw new RangeError("stake txid must be 32 bytes");
+  const answer = template === TEMPLATE_JOB_ANSWER;
+  if (answer && (ciphertext.length === 0 || ciphertext.length > MAX_ANSWER_CIPHERTEXT)) {
+    throw new RangeError(`an answer carries 1..${MAX_ANSWER_CIPHERTEXT} bytes of ciphertext`);
+  }
+  const s = new Uint8Array(37 + (answer ? ciphertext.length : 0));
+  s[0] = template;
+  s.set(stakeTxid, 1);
+  new DataView(s.buffer).setUint32(33, stakeVout, true);
+  if (answer) s.set(ciphertext, 37);
+  return s;
+}
 
 /** The escrow output script of a job: the reward, locked to the job id, refundable at `expiryHeight`. */
 export function jobEscrowScript(
@@ -143,6 +172,27 @@ export function parseOutputScript(script: Uint8Array): OutputScript {
         clientHash: script.slice(53, 73),
         commitment: script.slice(73, 105),
       };
+    case TEMPLATE_JOB_CLAIM:
+    case TEMPLATE_JOB_ANSWER: {
+      const claim = script[0] === TEMPLATE_JOB_CLAIM;
+      if (
+        claim
+          ? script.length !== 37
+          : script.length < 38 || script.length > 37 + MAX_ANSWER_CIPHERTEXT
+      ) {
+        throw new DecodeError(
+          "script/length",
+          `bad ${claim ? "claim" : "answer"} script length ${script.length}`,
+        );
+      }
+      const stake = {
+        txid: toHex(script.subarray(1, 33)),
+        vout: new DataView(script.buffer, script.byteOffset).getUint32(33, true),
+      };
+      return claim
+        ? { type: "job-claim", stake }
+        : { type: "job-answer", stake, ciphertext: script.slice(37) };
+    }
     case TEMPLATE_UNSPENDABLE:
       if (script.length > 81) {
         throw new DecodeError("script/length", "unspendable script over 81 bytes");

@@ -30,6 +30,8 @@ export const PATH_ESCROW_FRAUD = 0x03;
 export const PATH_RELEASE = 0x01;
 /** Stake fraud path. */
 export const PATH_STAKE_FRAUD = 0x02;
+/** Stake slash for an unanswered non-delivery claim. */
+export const PATH_NON_DELIVERY = 0x03;
 /** Most positions a fraud proof may name. */
 export const MAX_FRAUD_POSITIONS = 64;
 
@@ -68,6 +70,22 @@ export interface SpendContext {
   stakes: Map<string, { value: bigint; scriptPubKey: Uint8Array; height: number } | undefined>;
   /** Fraud verdicts of stake FRAUD inputs, by input index. */
   fraud: Map<number, boolean>;
+  /** Non-delivery claims and answers on chain, by stake `txid:vout`. */
+  notices: Map<string, Notice>;
+}
+
+/** The latest non-delivery claim and answer recorded on chain for a stake. */
+export interface Notice {
+  /** Height of the latest claim, or null. */
+  claimHeight: number | null;
+  /** Height of the latest answer, or null. */
+  answerHeight: number | null;
+}
+
+/** True when a claim waits for an answer. */
+export function claimPending(n: Notice | undefined): n is Notice & { claimHeight: number } {
+  return !!n && n.claimHeight !== null &&
+    (n.answerHeight === null || n.answerHeight < n.claimHeight);
 }
 
 function fail(code: string, message: string): never {
@@ -170,6 +188,9 @@ export function checkEscrowSpend(
           `input ${index}: payment is not mineable before height ${stake.height + disputeWindow}`,
         );
       }
+      if (claimPending(ctx.notices.get(`${pay.stake.txid}:${pay.stake.vout}`))) {
+        fail("job/claim-pending", `input ${index}: the client's non-delivery claim is unanswered`);
+      }
       return;
     }
     case PATH_REFUND: {
@@ -226,8 +247,32 @@ export function checkStakeSpend(
   if (!equalBytes(tx.jobId, script.jobId)) {
     fail("job/wrong-job-id", `input ${index}: the transaction's job id differs from the stake's`);
   }
+  const prev = tx.inputs[index].prevout;
+  const notice = ctx.notices.get(`${toHex(prev.txid)}:${prev.vout}`);
   switch (sig[0]) {
+    case PATH_NON_DELIVERY:
+      if (sig.length !== 1) {
+        fail("tx/bad-script-sig", "stake NON-DELIVERY data is the single byte 0x03");
+      }
+      if (!claimPending(notice)) {
+        fail("job/no-claim", `input ${index}: no unanswered non-delivery claim`);
+      }
+      if (spendHeight < notice.claimHeight + disputeWindow) {
+        fail(
+          "job/claim-window",
+          `input ${index}: the node may answer until height ${
+            notice.claimHeight + disputeWindow - 1
+          }`,
+        );
+      }
+      if (!allOutputsPayClient(tx, script.clientHash)) {
+        fail("job/slash-not-to-client", "a slashed stake must pay only the client");
+      }
+      return;
     case PATH_RELEASE:
+      if (claimPending(notice)) {
+        fail("job/claim-pending", `input ${index}: answer the client's claim before releasing`);
+      }
       if (sig.length !== 98) {
         fail("tx/bad-script-sig", "stake RELEASE data must be 0x01 || sig 64 || pubkey 33");
       }
@@ -267,14 +312,33 @@ export async function gatherSpendContext(
     vout: number,
   ) => Promise<{ value: bigint; scriptPubKey: Uint8Array; height: number } | undefined>,
   checker: FraudChecker | undefined,
+  getNotice: (stakeKey: string) => Promise<Notice> = () =>
+    Promise.resolve({ claimHeight: null, answerHeight: null }),
 ): Promise<SpendContext> {
-  const ctx: SpendContext = { stakes: new Map(), fraud: new Map() };
+  const ctx: SpendContext = { stakes: new Map(), fraud: new Map(), notices: new Map() };
+  const noticeFor = async (key: string) => {
+    if (!ctx.notices.has(key)) ctx.notices.set(key, await getNotice(key));
+  };
+  for (const out of tx.outputs) {
+    const t = out.scriptPubKey[0];
+    if ((t !== 0x04 && t !== 0x05) || out.scriptPubKey.length < 37) continue;
+    try {
+      const parsed = parseOutputScript(out.scriptPubKey);
+      if (parsed.type !== "job-claim" && parsed.type !== "job-answer") continue;
+      const key = `${parsed.stake.txid}:${parsed.stake.vout}`;
+      ctx.stakes.set(key, await getCoin(parsed.stake.txid, parsed.stake.vout));
+    } catch { /* rejected by the output checks */ }
+  }
   for (const [i, script] of coinScripts.entries()) {
     if (!script) continue;
     const sig = tx.inputs[i].scriptSig;
     if (script[0] === 0x02 && sig[0] === PATH_PAY && sig.length === 134) {
       const { stake } = parsePay(sig);
       ctx.stakes.set(`${stake.txid}:${stake.vout}`, await getCoin(stake.txid, stake.vout));
+      await noticeFor(`${stake.txid}:${stake.vout}`);
+    }
+    if (script[0] === 0x03) {
+      await noticeFor(`${toHex(tx.inputs[i].prevout.txid)}:${tx.inputs[i].prevout.vout}`);
     }
     if (script[0] === 0x03 && sig[0] === PATH_STAKE_FRAUD) {
       let verdict = false;
@@ -291,4 +355,48 @@ export async function gatherSpendContext(
     }
   }
   return ctx;
+}
+
+/**
+ * Checks the claim and answer outputs of a transaction: value 0, the named stake unspent and of this
+ * job, and the transaction funded by the client (claim) or the node (answer) of that stake.
+ */
+export function checkNoticeOutputs(
+  tx: Transaction,
+  coins: ({ scriptPubKey: Uint8Array } | undefined)[],
+  ctx: SpendContext,
+): void {
+  for (const [n, out] of tx.outputs.entries()) {
+    const t = out.scriptPubKey[0];
+    if (t !== 0x04 && t !== 0x05) continue;
+    const parsed = parseOutputScript(out.scriptPubKey);
+    if (parsed.type !== "job-claim" && parsed.type !== "job-answer") continue;
+    if (out.value !== 0n) {
+      fail("job/notice-value", `output ${n}: a claim or answer carries no value`);
+    }
+    const stake = ctx.stakes.get(`${parsed.stake.txid}:${parsed.stake.vout}`);
+    const s = stake ? parseOutputScript(stake.scriptPubKey) : null;
+    if (!s || s.type !== "compute-stake") {
+      fail("job/stake-missing", `output ${n}: the named stake is missing or spent`);
+    }
+    if (!equalBytes(tx.jobId, s.jobId)) {
+      fail("job/wrong-job-id", `output ${n}: the transaction's job id differs from the stake's`);
+    }
+    const owner = parsed.type === "job-claim" ? s.clientHash : s.nodeHash;
+    const funded = coins.some((c) => {
+      if (!c) return false;
+      const p = parseOutputScript(c.scriptPubKey);
+      return p.type === "pay-to-address" && equalBytes(p.pubKeyHash, owner);
+    });
+    if (!funded) {
+      fail(
+        "job/notice-not-authorised",
+        `output ${n}: a ${
+          parsed.type === "job-claim"
+            ? "claim must be funded by the client"
+            : "answer must be funded by the node"
+        }`,
+      );
+    }
+  }
 }

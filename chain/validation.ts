@@ -94,7 +94,7 @@ export function checkTxInputs(
   spendHeight: number,
   params: NetworkParams,
   verifyScripts = true,
-  ctx: SpendContext = { stakes: new Map(), fraud: new Map() },
+  ctx: SpendContext = { stakes: new Map(), fraud: new Map(), notices: new Map() },
 ): bigint {
   let valueIn = 0n;
   for (const [i, coin] of coins.entries()) {
@@ -183,10 +183,11 @@ export function verifyInputScript(
   }
 }
 
-/** True when `script` can be spent (every known template except unspendable data). */
+/** True when `script` can be spent: pay-to-address, escrow and stake (not data, claims, answers). */
 export function isSpendableScript(script: Uint8Array): boolean {
   try {
-    return parseOutputScript(script).type !== "unspendable";
+    const type = parseOutputScript(script).type;
+    return type === "pay-to-address" || type === "job-escrow" || type === "compute-stake";
   } catch {
     return false;
   }

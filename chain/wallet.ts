@@ -53,8 +53,8 @@ export interface SpendRequest {
  * and signs every input. Throws `ValidationError` `wallet/insufficient-funds`.
  */
 export function buildSpend(req: SpendRequest): { tx: Transaction; bytes: Uint8Array } {
-  if (req.outputs.length === 0 || req.outputs.some((o) => o.value <= 0n)) {
-    throw new RangeError("amounts must be positive");
+  if (req.outputs.length === 0 || req.outputs.some((o) => o.value < 0n)) {
+    throw new RangeError("amounts must not be negative");
   }
   if (req.fee < 0n) throw new RangeError("fee must not be negative");
   const need = req.outputs.reduce((s, o) => s + o.value, 0n) + req.fee;
