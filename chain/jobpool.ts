@@ -14,7 +14,13 @@ import type { ChainNode } from "./node.ts";
 import { decodeBlock } from "./block.ts";
 import { parseOutputScript } from "./script.ts";
 import { txid } from "./tx.ts";
-import { PATH_PAY, PATH_REFUND, PATH_RELEASE, PATH_STAKE_FRAUD } from "./spend.ts";
+import {
+  PATH_NON_DELIVERY,
+  PATH_PAY,
+  PATH_REFUND,
+  PATH_RELEASE,
+  PATH_STAKE_FRAUD,
+} from "./spend.ts";
 import { formatCoins } from "./amount.ts";
 
 const log = getLogger(["camelid", "jobs"]);
@@ -163,7 +169,7 @@ export class JobPool {
         }
         if (entry.stake && prev === `${entry.stake.txid}:${entry.stake.vout}`) {
           if (path === PATH_RELEASE) move("settled");
-          else if (path === PATH_STAKE_FRAUD) move("disputed");
+          else if (path === PATH_STAKE_FRAUD || path === PATH_NON_DELIVERY) move("disputed");
         }
       }
       await this.#kv.set(["job", id], entry);

@@ -172,8 +172,12 @@ export function createApp(options: AppOptions): Hono {
     const entry = await options.jobs?.get(id);
     if (!entry) throw new NotFoundError("job/not-found", `unknown job ${id}`);
     const coins = await chain.getJobCoins(id);
+    const notices = entry.stake
+      ? await chain.notices(`${entry.stake.txid}:${entry.stake.vout}`)
+      : [];
     return c.json({
       ...poolEntryJson(entry),
+      notices,
       unspent: coins.map(({ txid, vout, coin }) => ({
         txid,
         vout,

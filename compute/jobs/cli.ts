@@ -146,7 +146,16 @@ export function registerJobCommands(program: Command): void {
         .default("all"),
     )
     .option("--k <n>", "sampled interior positions", "8")
+    .option(
+      "--delivery-timeout <seconds>",
+      "wait this long for the output, then claim on chain",
+      "30",
+    )
     .option("--dev-never-pay", "dev tests: stop after the receipt and never pay")
+    .option(
+      "--dev-ignore-delivery",
+      "dev tests: ignore the delivery (claims non-delivery on chain)",
+    )
     .option("--json", "print one JSON object at the end")
     .action(async (o) => {
       if (!o.model && !o.modelId) throw new RangeError("give --model FILE or --model-id ID");
@@ -183,6 +192,8 @@ export function registerJobCommands(program: Command): void {
         expiryBlocks: o.expiryBlocks !== undefined ? Number(o.expiryBlocks) : undefined,
         verifyWith: verify === "local" ? await Deno.readFile(o.model) : undefined,
         neverPay: !!o.devNeverPay,
+        ignoreDelivery: !!o.devIgnoreDelivery,
+        deliveryTimeoutMs: Number(o.deliveryTimeout) * 1000,
         positions: o.positions,
         k: Number(o.k),
         onState: o.json
@@ -203,6 +214,7 @@ export function registerJobCommands(program: Command): void {
           verdict: result.verdict?.verdict ?? null,
           reasons: result.verdict?.reasons ?? [],
           fraudTxid: result.fraudTxid ?? null,
+          slashTxid: result.slashTxid ?? null,
           text,
         }));
       } else {
@@ -215,6 +227,9 @@ export function registerJobCommands(program: Command): void {
               result.verdict.reasons.length ? ` (${result.verdict.reasons.join("; ")})` : ""
             }`,
           );
+        }
+        if (result.slashTxid) {
+          console.log(`non-delivery: the stake is slashed to you (${result.slashTxid})`);
         }
         if (result.fraudTxid) {
           console.log(

@@ -23,10 +23,19 @@ import { type NetworkParams, networkParams } from "../../chain/params.ts";
 import {
   computeStakeScript,
   jobEscrowScript,
+  parseOutputScript,
   payToAddressScript,
   payToHashScript,
+  stakeNoticeScript,
+  TEMPLATE_JOB_CLAIM,
 } from "../../chain/script.ts";
-import { PATH_ESCROW_FRAUD, PATH_PAY, PATH_REFUND, PATH_STAKE_FRAUD } from "../../chain/spend.ts";
+import {
+  PATH_ESCROW_FRAUD,
+  PATH_NON_DELIVERY,
+  PATH_PAY,
+  PATH_REFUND,
+  PATH_STAKE_FRAUD,
+} from "../../chain/spend.ts";
 import {
   decodeTransaction,
   encodeTransaction,
@@ -110,6 +119,10 @@ export interface SubmitOptions {
   positions?: "all" | "sampled";
   /** Sampled interior positions (default 8). */
   k?: number;
+  /** How long to wait for the delivery before claiming non-delivery on chain (default 30 s). */
+  deliveryTimeoutMs?: number;
+  /** Dev tests: act as if no delivery came (exercises the claim and the node's answer). */
+  ignoreDelivery?: boolean;
   /** Dev tests: never pay (dispute row 1). */
   neverPay?: boolean;
   /** Reports each state as it happens. */
@@ -123,13 +136,15 @@ export interface SubmitResult {
   /** Job id hex. */
   jobId: string;
   /** Final client-side state. */
-  state: "verified" | "disputed" | "unpaid" | "delivered" | "bad-delivery";
+  state: "verified" | "disputed" | "slashed" | "unpaid" | "delivered" | "bad-delivery";
   /** Output tokens (when delivered). */
   outputTokens?: number[];
   /** Finish reason (when delivered). */
   finishReason?: "stop" | "length";
   /** Verification verdict (when verified). */
   verdict?: Verdict;
+  /** Non-delivery slash txid (when slashed). */
+  slashTxid?: string;
   /** Fraud proof txid (when disputed). */
   fraudTxid?: string;
   /** The escrow outpoint. */
@@ -376,15 +391,33 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
   say("paid", { payment: txid(pay) });
 
   let delivered: { outputTokens: number[]; finishReason: "stop" | "length" } | null = null;
-  while (!delivered) {
-    const { from, m } = await box.next(left());
-    if (m.t !== "delivery" || !equalBytes(from, computeKey!)) continue;
-    try {
-      delivered = JSON.parse(new TextDecoder().decode(decrypt(o.secretKey, fromHex(m.ciphertext))));
-    } catch {
-      return { jobId: id, state: "bad-delivery", escrow, receipt };
+  let ciphertext: Uint8Array | null = null;
+  try {
+    const until = Date.now() + (o.deliveryTimeoutMs ?? 30_000);
+    while (!ciphertext) {
+      const { from, m } = await box.next(Math.max(1, Math.min(left(), until - Date.now())));
+      if (m.t !== "delivery" || !equalBytes(from, computeKey!) || o.ignoreDelivery) continue;
+      ciphertext = fromHex(m.ciphertext);
     }
+  } catch (e) {
+    if ((e as CamelidError).code !== "job/timeout") throw e;
+    const outcome = await claimNonDelivery(o, params, id, jobId, stake, address);
+    if (outcome.state === "slashed") {
+      say("slashed", {
+        slashTx: outcome.txid,
+        reason: "the node did not answer the non-delivery claim",
+      });
+      return { jobId: id, state: "slashed", escrow, receipt, slashTxid: outcome.txid };
+    }
+    say("answered", { answerTx: outcome.txid });
+    ciphertext = outcome.ciphertext;
   }
+  try {
+    delivered = JSON.parse(new TextDecoder().decode(decrypt(o.secretKey, ciphertext)));
+  } catch {
+    return { jobId: id, state: "bad-delivery", escrow, receipt };
+  }
+  if (!delivered) return { jobId: id, state: "bad-delivery", escrow, receipt };
   const tokens = delivered.outputTokens;
   const finish = delivered.finishReason;
   if (
@@ -445,6 +478,94 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
     escrow,
     receipt,
   };
+}
+
+/**
+ * Claims non-delivery on chain (a claim output funded by the client), then waits: the node's answer
+ * brings the ciphertext; without one by the end of the window the stake is slashed to the client.
+ */
+async function claimNonDelivery(
+  o: SubmitOptions,
+  params: NetworkParams,
+  id: string,
+  jobId: Uint8Array,
+  stake: { txid: string; vout: number; value: bigint },
+  address: string,
+): Promise<
+  { state: "answered"; txid: string; ciphertext: Uint8Array } | { state: "slashed"; txid: string }
+> {
+  const stakeKey = `${stake.txid}:${stake.vout}`;
+  const notices = async () =>
+    (await o.node.call<{ notices: { kind: string; txid: string; height: number }[] }>(
+      `/v1/jobs/${id}`,
+    )).notices;
+  // The stake must be mined before a claim can name it.
+  await poll(
+    o,
+    async () =>
+      (await o.node.call<{ confirmations: number }>(`/v1/txs/${stake.txid}`)).confirmations > 0,
+  );
+  const { bytes } = buildSpend({
+    utxos: await spendableCoins(o.node, address),
+    secretKey: o.secretKey,
+    outputs: [{
+      value: 0n,
+      scriptPubKey: stakeNoticeScript(TEMPLATE_JOB_CLAIM, fromHex(stake.txid), stake.vout),
+    }],
+    fee: o.fee,
+    jobId,
+  });
+  const claimTxid = (await o.node.sendTx(bytes)).txid;
+  o.onState?.("claimed", { claimTx: claimTxid, stake: stakeKey });
+  for (;;) {
+    const list = await notices();
+    const claim = list.find((n) => n.kind === "claim");
+    const answer = list.find((n) => n.kind === "answer" && claim && n.height >= claim.height);
+    if (answer) {
+      const tx = await o.node.call<{ outputs: { scriptPubKey: string }[] }>(
+        `/v1/txs/${answer.txid}`,
+      );
+      for (const out of tx.outputs) {
+        const parsed = parseOutputScript(fromHex(out.scriptPubKey));
+        if (parsed.type === "job-answer") {
+          return { state: "answered", txid: answer.txid, ciphertext: parsed.ciphertext };
+        }
+      }
+    }
+    if (claim) {
+      const tip = (await o.node.call<{ height: number }>("/v1/status")).height;
+      if (tip + 1 >= claim.height + params.jobs.disputeWindow && !answer) {
+        const tx: Transaction = {
+          version: 1,
+          inputs: [{
+            prevout: { txid: fromHex(stake.txid), vout: stake.vout },
+            scriptSig: new Uint8Array([PATH_NON_DELIVERY]),
+            sequence: 0xffffffff,
+          }],
+          outputs: [{
+            value: stake.value - o.fee,
+            scriptPubKey: payToHashScript(hash160(publicKeyOf(o.secretKey))),
+          }],
+          lockTime: 0,
+          jobId,
+        };
+        try {
+          return { state: "slashed", txid: (await o.node.sendTx(encodeTransaction(tx))).txid };
+        } catch (e) {
+          if ((e as CamelidError).code !== "job/claim-window") throw e;
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function poll(o: SubmitOptions, check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + (o.timeoutMs ?? 120_000);
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > end) throw new CamelidError("job/timeout", "gave up waiting for the chain");
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** Refunds an unpaid escrow at or after its expiry height (dispute row 1). */

@@ -25,6 +25,8 @@ import {
   jobEscrowScript,
   parseOutputScript,
   payToAddressScript,
+  stakeNoticeScript,
+  TEMPLATE_JOB_ANSWER,
 } from "../../chain/script.ts";
 import {
   decodeTransaction,
@@ -92,6 +94,7 @@ interface ActiveJob {
   stakeHeight?: number;
   payment?: Uint8Array;
   paymentSent?: boolean;
+  answering?: number;
   released?: boolean;
 }
 
@@ -242,19 +245,8 @@ export class JobWorker {
     const commitment = outputCommitment(jobId, output, finish);
     const me = hash160(publicKeyOf(this.#o.secretKey));
     const stakeScript = computeStakeScript(jobId, me, hash160(a.client), commitment);
-    const coins = (await chain.getAddressCoins(this.rewardAddress)).filter((
-      { txid: t, vout, coin },
-    ) =>
-      (!coin.coinbase || chain.tip().height + 1 - coin.height >= chain.params.coinbaseMaturity) &&
-      !chain.mempool.spender(t, vout)
-    );
     const { tx, bytes } = buildSpend({
-      utxos: coins.map((c) => ({
-        txid: c.txid,
-        vout: c.vout,
-        value: c.coin.value,
-        scriptPubKey: c.coin.scriptPubKey,
-      })),
+      utxos: await this.#spendable(),
       secretKey: this.#o.secretKey,
       outputs: [{ value: this.#o.stake, scriptPubKey: stakeScript }],
       fee: this.#o.fee,
@@ -296,10 +288,7 @@ export class JobWorker {
     if (this.#o.cheat === "withhold") {
       return log.warn("Withholding the output of {id} (cheat)", { id: a.id });
     }
-    const plaintext = new TextEncoder().encode(
-      JSON.stringify({ outputTokens: a.output, finishReason: a.finishReason }),
-    );
-    const ciphertext = encrypt(toHex(a.client), plaintext);
+    const ciphertext = this.#ciphertext(a);
     this.#send(a.client, { t: "delivery", jobId: a.id, ciphertext: toHex(ciphertext) });
     log.info("Job {id} paid; output delivered encrypted", { id: a.id });
     await this.#onBlock();
@@ -339,27 +328,91 @@ export class JobWorker {
         const loc = await chain.getTransaction(a.stake.txid);
         if (loc?.height != null) a.stakeHeight = loc.height;
       }
-      if (a.stakeHeight === undefined) continue;
+      if (a.stakeHeight === undefined || !a.stake) continue;
+      await this.#answerClaims(a);
+      const retry = new Set(["job/dispute-window", "job/claim-pending"]);
       if (a.payment && !a.paymentSent && next >= a.stakeHeight + W) {
         try {
           await chain.processTx(a.payment);
           a.paymentSent = true;
           log.info("Job {id}: payment broadcast", { id: a.id });
         } catch (e) {
+          const code = (e as { code?: string }).code ?? "";
           log.warn("Job {id}: payment not accepted: {error}", {
             id: a.id,
             error: (e as Error).message,
           });
-          if ((e as { code?: string }).code !== "job/dispute-window") a.paymentSent = true;
+          if (!retry.has(code)) a.paymentSent = true;
         }
       }
       if (!a.released && next >= a.stakeHeight + 2 * W) {
-        a.released = true;
-        await this.#release(a).catch((e) =>
-          log.warn("Job {id}: stake not released: {error}", { id: a.id, error: e.message })
-        );
+        try {
+          await this.#release(a);
+          a.released = true;
+        } catch (e) {
+          const code = (e as { code?: string }).code ?? "";
+          log.warn("Job {id}: stake not released: {error}", {
+            id: a.id,
+            error: (e as Error).message,
+          });
+          if (!retry.has(code)) a.released = true;
+        }
       }
     }
+  }
+
+  /** Answers a client's non-delivery claim by publishing the encrypted output on chain. */
+  async #answerClaims(a: ActiveJob): Promise<void> {
+    const { chain } = this.#o;
+    const notices = await chain.notices(`${a.stake!.txid}:${a.stake!.vout}`);
+    const claim = Math.max(-1, ...notices.filter((n) => n.kind === "claim").map((n) => n.height));
+    const answer = Math.max(-1, ...notices.filter((n) => n.kind === "answer").map((n) => n.height));
+    if (claim < 0 || answer >= claim || a.answering === claim || !a.output) return;
+    a.answering = claim;
+    if (this.#o.cheat === "withhold") {
+      return log.warn("Job {id}: not answering the claim (cheat)", { id: a.id });
+    }
+    const script = stakeNoticeScript(
+      TEMPLATE_JOB_ANSWER,
+      fromHex(a.stake!.txid),
+      a.stake!.vout,
+      this.#ciphertext(a),
+    );
+    const coins = await this.#spendable();
+    const { bytes } = buildSpend({
+      utxos: coins,
+      secretKey: this.#o.secretKey,
+      outputs: [{ value: 0n, scriptPubKey: script }],
+      fee: this.#o.fee * 4n,
+      jobId: fromHex(a.id),
+    });
+    const { txid: answerTxid } = await chain.processTx(bytes);
+    log.info("Job {id}: answered the client's claim on chain ({txid})", {
+      id: a.id,
+      txid: answerTxid,
+    });
+  }
+
+  /** The output, encrypted to the client's key. */
+  #ciphertext(a: ActiveJob): Uint8Array {
+    const plaintext = new TextEncoder().encode(
+      JSON.stringify({ outputTokens: a.output, finishReason: a.finishReason }),
+    );
+    return encrypt(toHex(a.client), plaintext);
+  }
+
+  /** Mature wallet outputs not spent in the mempool. */
+  async #spendable() {
+    const { chain } = this.#o;
+    return (await chain.getAddressCoins(this.rewardAddress)).filter(({ txid: t, vout, coin }) =>
+      (!coin.coinbase || chain.tip().height + 1 - coin.height >= chain.params.coinbaseMaturity) &&
+      !chain.mempool.spender(t, vout)
+    ).map((c) => ({
+      txid: c.txid,
+      vout: c.vout,
+      value: c.coin.value,
+      scriptPubKey: c.coin.scriptPubKey,
+    }));
   }
 
   async #release(a: ActiveJob): Promise<void> {
