@@ -94,7 +94,7 @@ Deno.test("deno: wasm and onnx backends judge a llama.cpp job honest and a chang
 Deno.test("node: the bundled verifier judges the llama.cpp job under node --test", async () => {
   const s = await setup();
   const out = await new Deno.Command("node", {
-    args: ["--test", "--test-reporter=spec", "tests/verifier/node_verify.test.mjs"],
+    args: ["--test", "--test-reporter=spec", "tests/verifier/node_verify.mjs"],
     env: { VERIFIER_BUNDLE: s.bundle, VERIFIER_MODEL: s.modelPath, VERIFIER_JOB: s.jobPath },
     stdout: "piped",
     stderr: "piped",
