@@ -1,5 +1,6 @@
 /**
  * Verifier benchmarks (`deno task bench`), all single-threaded on the `small` fixture (L8/E512,
+ * vocabulary 32000 for a realistic output layer,
  * q8_0, EOS suppressed so every job runs to its length):
  * - prefill: the ONNX backend next to the WASM kernel (and llama.cpp) over 128 tokens, logits at
  *   4 positions and at every position;
@@ -17,7 +18,7 @@ import { verify } from "../../verifier-wasm/mod.ts";
 import { OnnxBackend } from "../../verifier-wasm/onnx_backend.ts";
 import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";
 
-const gguf = makeFixture({ size: "small", dtype: "q8_0", seed: 9n, eosBias: -30 });
+const gguf = makeFixture({ size: "small", dtype: "q8_0", seed: 9n, vocab: 32000, eosBias: -30 });
 const dir = await Deno.makeTempDir({ prefix: "camelid-verifier-bench-" });
 const path = `${dir}/small-q8_0.gguf`;
 await Deno.writeFile(path, gguf);
