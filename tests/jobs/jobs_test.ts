@@ -135,7 +135,7 @@ async function assertConserved(dataDir: string): Promise<void> {
   }
 }
 
-Deno.test("an honest job is verified and settles; an unpaid one refunds at expiry and the stake returns", async () => {
+Deno.test("an honest job settles; a claimed one is answered on chain and settles; an unpaid one refunds at expiry", async () => {
   const net = await devnet();
   try {
     const honest = await submit(net);
@@ -144,6 +144,21 @@ Deno.test("an honest job is verified and settles; an unpaid one refunds at expir
     assert.equal(h.state, "verified");
     assert.equal(h.verdict, "honest");
     assert.ok(h.outputTokens.length > 0 && h.outputTokens.length <= 20);
+    // Dispute row 3, honest side: the client claims non-delivery; the node answers on chain.
+    const claimed = await submit(net, [
+      "--dev-ignore-delivery",
+      "--delivery-timeout",
+      "2",
+      "--seed",
+      "9",
+    ]);
+    assert.equal(claimed.code, 0, claimed.stderr);
+    const c = JSON.parse(claimed.stdout);
+    assert.equal(c.state, "verified", "the answer on chain delivered the output");
+    const notices =
+      (await getJson<{ notices: { kind: string }[] }>(`${net.client.url}/v1/jobs/${c.jobId}`)).body
+        .notices;
+    assert.deepEqual(notices.map((n) => n.kind).sort(), ["answer", "claim"]);
     const unpaid = await submit(net, ["--dev-never-pay", "--expiry-blocks", "16", "--seed", "8"]);
     assert.equal(unpaid.code, 0, unpaid.stderr);
     const u = JSON.parse(unpaid.stdout);
@@ -203,6 +218,11 @@ Deno.test("an honest job is verified and settles; an unpaid one refunds at expir
       "the refund mined",
       async () => (await jobState(net.client.url, u.jobId)) === "expired",
       30_000,
+    );
+    await waitFor(
+      "the answered job paid and settled",
+      async () => (await jobState(net.client.url, c.jobId)) === "settled",
+      60_000,
     );
   } catch (e) {
     console.error(net.logs());
@@ -348,4 +368,39 @@ Deno.test("replayed, forged and out-of-order job messages are refused or ignored
   } finally {
     await net.stop();
   }
+});
+
+Deno.test("a compute node that takes payment and withholds the output loses its stake to the client's claim", async () => {
+  const net = await devnet("withhold");
+  try {
+    const address = (await runCli(["wallet", "address", "--wallet", net.wallet])).stdout.trim();
+    const balance = async () =>
+      BigInt(
+        (await getJson<{ balanceUnits: string }>(`${net.client.url}/v1/addresses/${address}`)).body
+          .balanceUnits,
+      );
+    const before = await balance();
+    const run = await submit(net, ["--delivery-timeout", "3"]);
+    assert.equal(run.code, 0, run.stderr);
+    const r = JSON.parse(run.stdout);
+    assert.equal(r.state, "slashed");
+    assert.ok(r.slashTxid);
+    await waitFor(
+      "the slash on chain",
+      async () => (await jobState(net.client.url, r.jobId)) === "disputed",
+      30_000,
+    );
+    // The escrow (0.5) stays locked until expiry; fees: escrow tx, claim tx, slash tx; +1 coin stake.
+    const after = await waitFor("the slashed stake in the wallet", async () => {
+      const b = await balance();
+      return b !== before ? b : null;
+    }, 30_000);
+    assert.equal(after - before, 100_000_000n - 50_000_000n - 3n * 20_000n);
+  } catch (e) {
+    console.error(net.logs());
+    throw e;
+  } finally {
+    await net.stop();
+  }
+  await assertConserved(`${net.dir}/client-node`);
 });
