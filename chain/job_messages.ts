@@ -43,6 +43,14 @@ export interface AcceptMessage {
   rewardAddress: string;
 }
 
+/** Client -> the compute node it takes (the first that accepted): do the job. */
+export interface AssignMessage {
+  /** Type. */
+  t: "assign";
+  /** Job id hex. */
+  jobId: string;
+}
+
 /** Compute node -> client: the signed commitment to the output, with the stake transaction. */
 export interface ReceiptMessage {
   /** Type. */
@@ -87,6 +95,7 @@ export interface DeliveryMessage {
 export type JobMessage =
   | OfferMessage
   | AcceptMessage
+  | AssignMessage
   | ReceiptMessage
   | PaymentMessage
   | DeliveryMessage;
@@ -94,6 +103,7 @@ export type JobMessage =
 const FIELDS: Record<JobMessage["t"], string[]> = {
   offer: ["p", "t", "job", "escrow", "escrowTx"],
   accept: ["p", "t", "jobId", "rewardAddress"],
+  assign: ["p", "t", "jobId"],
   receipt: [
     "p",
     "t",
@@ -190,6 +200,8 @@ export function decodeJobMessage(payload: Uint8Array): JobMessage {
         jobId: hexField(v.jobId, "jobId", 32),
         rewardAddress: address(v.rewardAddress, "rewardAddress"),
       };
+    case "assign":
+      return { t, jobId: hexField(v.jobId, "jobId", 32) };
     case "receipt": {
       if (!Number.isInteger(v.tokenCount) || (v.tokenCount as number) < 0) {
         bad("tokenCount must be a count");

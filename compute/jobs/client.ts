@@ -330,6 +330,7 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
     const { from, m } = await box.next(left());
     if (m.t === "accept" && !computeKey) {
       computeKey = from;
+      await sendMessage(o.node, params, o.secretKey, { t: "assign", jobId: id }, from);
       say("accepted", { node: toHex(from), rewardAddress: m.rewardAddress });
     } else if (m.t === "receipt" && computeKey && equalBytes(from, computeKey)) {
       receipt = m;

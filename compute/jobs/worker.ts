@@ -93,6 +93,7 @@ interface ActiveJob {
   stake?: { txid: string; vout: number; value: bigint; script: Uint8Array };
   stakeHeight?: number;
   payment?: Uint8Array;
+  assigned?: boolean;
   paymentSent?: boolean;
   answering?: number;
   released?: boolean;
@@ -144,6 +145,7 @@ export class JobWorker {
   async #onMessage(env: Envelope, m: JobMessage): Promise<void> {
     if (m.t === "offer") return await this.#onOffer(env, m);
     if (m.t === "payment") return await this.#onPayment(env, m);
+    if (m.t === "assign") return this.#onAssign(env, m.jobId);
   }
 
   async #onOffer(env: Envelope, m: OfferMessage): Promise<void> {
@@ -180,10 +182,24 @@ export class JobWorker {
     };
     this.#jobs.set(id, active);
     this.#send(env.from, { t: "accept", jobId: id, rewardAddress: this.rewardAddress });
-    log.info("Accepted job {id} ({reward} units)", { id, reward: escrowValue.toString() });
+    log.info("Offered to take job {id} ({reward} units)", { id, reward: escrowValue.toString() });
+    // An unassigned acceptance lapses, so other offers can use the queue place.
+    setTimeout(() => {
+      if (!active.assigned && this.#jobs.get(id) === active) this.#jobs.delete(id);
+    }, 60_000);
+  }
+
+  /** The client took this node: generate (queued, bounded). */
+  #onAssign(env: Envelope, id: string): void {
+    const active = this.#jobs.get(id);
+    if (!active || active.assigned || !equalBytes(env.from, active.client)) return;
+    if (this.#queued >= this.#o.queueSize) return log.info("Queue full, job {id} dropped", { id });
+    active.assigned = true;
+    log.info("Assigned job {id}", { id });
     this.#queued++;
     const run = this.#queue.then(() => this.#work(active, env.from));
-    this.#queue = run.catch(() => {}).finally(() => this.#queued--);
+    this.#queue = run.catch((e) => log.warn("Job {id} failed: {error}", { id, error: e.message }))
+      .finally(() => this.#queued--);
   }
 
   /** Value of the escrow output if it is a valid escrow for this job (mempool or chain). */
