@@ -242,8 +242,11 @@ export async function verify(
     const tp = performance.now();
     const logits = await backend.logitsAt(tokens, plan.positions.map((p) => P - 1 + p));
     result.timings.prefillMs = performance.now() - tp;
-    if (logits.length !== plan.positions.length) {
-      throw new RangeError(`backend returned ${logits.length} rows for ${plan.positions.length}`);
+    if (logits.length !== plan.positions.length || logits.some((r) => r.length !== vocab)) {
+      throw new RangeError(
+        `backend returned ${logits.length} rows for ${plan.positions.length} positions, or rows ` +
+          `not of ${vocab} logits`,
+      );
     }
     result.checked = plan.positions.map((p, i) =>
       checkPosition(

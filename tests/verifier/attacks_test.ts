@@ -267,6 +267,14 @@ Deno.test("a backend error or a wrong model file is inconclusive, never honest",
     logitsAt: (_t, p) => Promise.resolve(p.map(() => new Float32Array(260).fill(NaN))),
   };
   assert.equal((await verify(w.lengthJob, { gguf: w.f16, backend: nan })).verdict, "inconclusive");
+  const short: PrefillBackend = {
+    name: "wasm",
+    vocabSize: w.backends.wasm.vocabSize,
+    logitsAt: (_t, p) => Promise.resolve(p.map(() => new Float32Array(10))),
+  };
+  const s = await verify(w.lengthJob, { gguf: w.f16, backend: short }, { positions: "all" });
+  assert.equal(s.verdict, "inconclusive");
+  assert.equal(s.checked.length, 0);
   const other = makeFixture({ size: "tiny", dtype: "f16", seed: 22n, eosBias: 1 });
   const wrong = await verify(w.lengthJob, other, { backend: "wasm" });
   assert.equal(wrong.verdict, "inconclusive");
