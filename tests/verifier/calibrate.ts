@@ -17,7 +17,9 @@
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { createProgress } from "../../chain/progress.ts";
 import { type FixtureDtype, type FixtureSize, makeFixture } from "../../compute/fixture.ts";
-import { generate } from "../../compute/generate.ts";
+import { generate, GENERATION_BATCH } from "../../compute/generate.ts";
+import type { LlamaModel } from "../../compute/llama/llama.ts";
+import { sampleToken, type SamplingParams } from "../../verifier-wasm/sampler.ts";
 import type { PrefillBackend } from "../../verifier-wasm/backend.ts";
 import { LlamaBackend } from "../../verifier-wasm/llama_backend.ts";
 import { OnnxBackend } from "../../verifier-wasm/onnx_backend.ts";
@@ -57,6 +59,44 @@ function roundUp2(x: number): number {
   if (x <= 0) return 0;
   const e = Math.floor(Math.log10(x)) - 1;
   return Number((Math.ceil(x / 10 ** e) * 10 ** e).toPrecision(2));
+}
+
+/**
+ * The logits llama.cpp generation sampled from: compute's generate loop (same context settings:
+ * batch = micro-batch = GENERATION_BATCH, flash attention off, 1 thread, prompt prefill then
+ * one-token decodes), keeping each row. The caller checks the tokens equal `generate`'s.
+ */
+async function llamaDecodeLogits(
+  model: LlamaModel,
+  promptTokens: number[],
+  maxTokens: number,
+  sampling: SamplingParams,
+  endTokens: ReadonlySet<number>,
+): Promise<{ tokens: number[]; logits: Float32Array[] }> {
+  const needed = promptTokens.length + maxTokens;
+  const nCtx = Math.min(model.nCtxTrain, Math.max(Math.ceil(needed / 256) * 256, 256));
+  const ctx = model.createContext({
+    nCtx,
+    nBatch: GENERATION_BATCH,
+    nUbatch: GENERATION_BATCH,
+    threads: 1,
+    flashAttention: "off",
+  });
+  const tokens: number[] = [];
+  const rows: Float32Array[] = [];
+  try {
+    let logits = (await ctx.decode(promptTokens, "last"))[0];
+    for (let i = 0; i < maxTokens; i++) {
+      rows.push(logits);
+      const t = sampleToken(logits, sampling, i);
+      tokens.push(t);
+      if (endTokens.has(t) || i + 1 === maxTokens) break;
+      logits = (await ctx.decode([t], "last"))[0];
+    }
+  } finally {
+    await ctx.free();
+  }
+  return { tokens, logits: rows };
 }
 
 async function allLogits(b: PrefillBackend, job: JobRecord): Promise<Float32Array[]> {
@@ -126,7 +166,19 @@ export async function calibrate(
                 ...sampling,
               }),
             };
-            const logitsCache = new Map<string, Float32Array[]>();
+            // The generator-side reference for llama is the decode logits generation sampled
+            // from (not a prefill), so llama->X differences include decode-vs-prefill noise.
+            const decoded = await llamaDecodeLogits(
+              llama.model,
+              promptTokens,
+              maxTokens,
+              sampling,
+              new Set([2]),
+            );
+            if (decoded.tokens.join() !== genJobs.llama.outputTokens.join()) {
+              throw new Error("the decode replay differs from compute's generate");
+            }
+            const logitsCache = new Map<string, Float32Array[]>([["llama/decode", decoded.logits]]);
             const logitsOf = async (gen: string, ver: string) => {
               const key = `${gen}/${ver}`;
               if (!logitsCache.has(key)) {
@@ -142,7 +194,7 @@ export async function calibrate(
                 { positions: 0, mismatches: 0, maxMargin: 0, margins: [], maxDelta: 0 };
               stats.set(key, s);
               const rows = await logitsOf(gen, ver);
-              const ref = await logitsOf(gen, gen);
+              const ref = gen === "llama" ? decoded.logits : await logitsOf(gen, gen);
               rows.forEach((logits, p) => {
                 let delta = 0;
                 for (let i = 0; i < logits.length; i++) {
