@@ -174,6 +174,13 @@ export class JobWorker {
     const escrowValue = await this.#escrowValue(m.escrow, job, fromHex(id));
     if (escrowValue === null) return log.info("Offer {id} has no valid escrow", { id });
     if (escrowValue < this.#o.minReward) return log.info("Offer {id} pays too little", { id });
+    const funds = (await this.#spendable()).reduce((sum, c) => sum + c.value, 0n);
+    if (funds < this.#o.stake + this.#o.fee) {
+      return log.info("Offer {id} declined: {funds} spendable, the stake needs more", {
+        id,
+        funds: funds.toString(),
+      });
+    }
     const active: ActiveJob = {
       id,
       job,

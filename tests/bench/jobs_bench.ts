@@ -1,0 +1,193 @@
+/**
+ * @module Job benchmarks on a devnet of real processes: two compute nodes (one mining) and the
+ * client's node, on a tiny fixture model. "jobs" submits two jobs at once from two client wallets
+ * (offer -> assign -> generate -> stake -> receipt -> pay -> encrypted delivery -> full RASTiC check);
+ * the baseline is bare llama.cpp generation of the same jobs' tokens in this process.
+ */
+
+import { makeFixture } from "../../compute/fixture.ts";
+import { modelIdFromBytes } from "../../chain/model_id.ts";
+import { NodeClient, submitJob } from "../../compute/jobs/client.ts";
+import { loadModel } from "../../compute/llama/llama.ts";
+import { generate } from "../../compute/generate.ts";
+import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
+import { COIN } from "../../chain/params.ts";
+import { jobIdBytes } from "../../chain/job.ts";
+import { getJson, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+
+const MAX_TOKENS = 24;
+const dir = await Deno.makeTempDir({ prefix: "camelid-jobs-bench-" });
+const modelPath = `${dir}/tiny.gguf`;
+const gguf = makeFixture({ size: "tiny", dtype: "f16", seed: 21n });
+await Deno.writeFile(modelPath, gguf);
+const modelId = modelIdFromBytes(gguf);
+
+const computeA = await spawnNode(
+  ["--data-dir", `${dir}/a`, "--model", modelPath, "--threads", "1"],
+  {},
+  "compute",
+);
+const computeB = await spawnNode(
+  [
+    "--data-dir",
+    `${dir}/b`,
+    "--no-mine",
+    "--seed",
+    computeA.url,
+    "--model",
+    modelPath,
+    "--threads",
+    "1",
+  ],
+  {},
+  "compute",
+);
+const client = await spawnNode([
+  "--data-dir",
+  `${dir}/c`,
+  "--no-mine",
+  "--seed",
+  computeA.url,
+  "--model",
+  modelPath,
+]);
+globalThis.addEventListener("unload", () => {
+  for (const p of [client, computeB, computeA]) {
+    try {
+      p.child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }
+});
+
+const wallets = [generateSecretKey(), generateSecretKey()];
+await waitFor(
+  "mature coins",
+  async () => (await getJson<{ height: number }>(`${client.url}/v1/status`)).body.height > 7,
+  120_000,
+);
+for (const sk of wallets) {
+  for (let i = 0; i < 3; i++) {
+    const r = await runCli([
+      "wallet",
+      "send",
+      "--wallet",
+      `${dir}/a/wallet.json`,
+      "--to",
+      addressFromPublicKey(publicKeyOf(sk)),
+      "--amount",
+      "3",
+      "--node",
+      computeA.url,
+    ], { CAMELID_PASSPHRASE: "" });
+    if (r.code !== 0) throw new Error(r.stderr);
+  }
+}
+const walletB: string = await waitFor("compute node B's wallet", async () => {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${dir}/b/wallet.json`)).address;
+  } catch {
+    return null;
+  }
+});
+for (let i = 0; i < 2; i++) {
+  const r = await runCli([
+    "wallet",
+    "send",
+    "--wallet",
+    `${dir}/a/wallet.json`,
+    "--to",
+    walletB,
+    "--amount",
+    "5",
+    "--node",
+    computeA.url,
+  ], { CAMELID_PASSPHRASE: "" });
+  if (r.code !== 0) throw new Error(r.stderr);
+}
+await waitFor("funded clients", async () => {
+  const b = await getJson<{ spendableUnits: string }>(`${client.url}/v1/addresses/${walletB}`);
+  if (BigInt(b.body.spendableUnits) < 10n * COIN) return false;
+  for (const sk of wallets) {
+    const a = await getJson<{ spendableUnits: string }>(
+      `${client.url}/v1/addresses/${addressFromPublicKey(publicKeyOf(sk))}`,
+    );
+    if (BigInt(a.body.spendableUnits) < 9n * COIN) return false;
+  }
+  return true;
+}, 60_000);
+
+const node = new NodeClient(client.url);
+let seed = 100n;
+async function oneJob(sk: Uint8Array): Promise<void> {
+  const r = await submitJob({
+    node,
+    secretKey: sk,
+    modelId,
+    promptTokens: [1, 40, 41, 42, 43],
+    maxTokens: MAX_TOKENS,
+    seed: seed++,
+    temperature: 0.8,
+    topK: 40,
+    topP: 0.95,
+    reward: COIN / 10n,
+    fee: 20_000n,
+    verifyWith: gguf,
+  });
+  if (r.state !== "verified") throw new Error(`job ended ${r.state}`);
+}
+
+Deno.bench({
+  name: `2 jobs at once, offer to verified output (${MAX_TOKENS} tokens each, 2 compute nodes)`,
+  group: "jobs",
+  n: 3,
+  warmup: 0,
+  async fn() {
+    try {
+      await Promise.all(wallets.map(oneJob));
+    } catch (e) {
+      for (const p of [computeA, computeB, client]) {
+        console.error(
+          p.output().split("\n").filter((l) => !/ Block \d/.test(l)).slice(-25).join("\n"),
+        );
+      }
+      throw e;
+    }
+  },
+});
+
+const llama = await loadModel(modelPath);
+Deno.bench({
+  name: `baseline: bare llama.cpp generation of 2 x ${MAX_TOKENS} tokens`,
+  group: "jobs",
+  baseline: true,
+  n: 10,
+  async fn() {
+    for (let i = 0; i < 2; i++) {
+      const s = seed++;
+      await generate(llama, modelId, {
+        promptTokens: [1, 40, 41, 42, 43],
+        maxTokens: MAX_TOKENS,
+        sampling: {
+          seed: s,
+          jobId: jobIdBytes({
+            modelId: new Uint8Array(32),
+            promptTokens: [1],
+            seed: s,
+            maxTokens: 1,
+            temperature: 0,
+            topK: 0,
+            topP: 1,
+            timestamp: 0,
+            expiryHeight: 0,
+            clientKey: publicKeyOf(wallets[0]),
+            contact: "",
+          }),
+          temperature: 0.8,
+          topK: 40,
+          topP: 0.95,
+        },
+        threads: 1,
+      });
+    }
+  },
+});
