@@ -7,6 +7,7 @@
 import { DecodeError } from "./errors.ts";
 import { fromHex, toHex } from "./bytes.ts";
 import { decodeAddress } from "./keys.ts";
+import { MAX_OUTPUT_TOKENS } from "./job.ts";
 
 /** Marks job payloads among other direct messages. */
 export const JOB_PROTOCOL = "camelid/job/1";
@@ -91,6 +92,38 @@ export interface DeliveryMessage {
   ciphertext: string;
 }
 
+/** Client -> verifiers (broadcast): check these positions of a delivered output. */
+export interface VerifyRequestMessage {
+  /** Type. */
+  t: "verify-request";
+  /** Job id hex. */
+  jobId: string;
+  /** Canonical job hex. */
+  job: string;
+  /** The output to check. */
+  outputTokens: number[];
+  /** Its finish reason. */
+  finishReason: "stop" | "length";
+  /** Output positions to check (chosen by the client's secret). */
+  positions: number[];
+  /** 16 random bytes, hex, echoed in the verdict. */
+  nonce: string;
+}
+
+/** Verifier -> client: a signed per-position verdict (never a bare token hash). */
+export interface VerdictMessage {
+  /** Type. */
+  t: "verdict";
+  /** Job id hex. */
+  jobId: string;
+  /** The request's nonce. */
+  nonce: string;
+  /** Overall verdict over the requested positions. */
+  verdict: "honest" | "fraud" | "inconclusive";
+  /** Per requested position: pass, near (a near-tie) or fail, and the margin in logits. */
+  checked: { position: number; status: "pass" | "near" | "fail"; margin: number }[];
+}
+
 /** Any job message. */
 export type JobMessage =
   | OfferMessage
@@ -98,7 +131,9 @@ export type JobMessage =
   | AssignMessage
   | ReceiptMessage
   | PaymentMessage
-  | DeliveryMessage;
+  | DeliveryMessage
+  | VerifyRequestMessage
+  | VerdictMessage;
 
 const FIELDS: Record<JobMessage["t"], string[]> = {
   offer: ["p", "t", "job", "escrow", "escrowTx"],
@@ -117,6 +152,17 @@ const FIELDS: Record<JobMessage["t"], string[]> = {
   ],
   payment: ["p", "t", "jobId", "tx"],
   delivery: ["p", "t", "jobId", "ciphertext"],
+  "verify-request": [
+    "p",
+    "t",
+    "jobId",
+    "job",
+    "outputTokens",
+    "finishReason",
+    "positions",
+    "nonce",
+  ],
+  verdict: ["p", "t", "jobId", "nonce", "verdict", "checked"],
 };
 
 /** Encodes a job message as a payload. */
@@ -159,6 +205,14 @@ function address(v: unknown, name: string): string {
     bad(`${name} is not a valid address`);
   }
   return v;
+}
+
+function u32List(v: unknown, name: string, max: number): number[] {
+  if (!Array.isArray(v) || v.length > max) bad(`${name} must be a list of at most ${max}`);
+  for (const x of v) {
+    if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) bad(`${name} holds a bad value`);
+  }
+  return v as number[];
 }
 
 /** True when `payload` looks like a job message (cheap pre-filter before decoding). */
@@ -226,6 +280,55 @@ export function decodeJobMessage(payload: Uint8Array): JobMessage {
         jobId: hexField(v.jobId, "jobId", 32),
         tx: hexField(v.tx, "tx", undefined, 100_000),
       };
+    case "verify-request": {
+      const tokens = u32List(v.outputTokens, "outputTokens", MAX_OUTPUT_TOKENS);
+      const positions = u32List(v.positions, "positions", 256);
+      if (positions.some((p) => p >= tokens.length)) bad("a position is outside the output");
+      if (v.finishReason !== "stop" && v.finishReason !== "length") {
+        bad("finishReason must be stop or length");
+      }
+      return {
+        t,
+        jobId: hexField(v.jobId, "jobId", 32),
+        job: hexField(v.job, "job", undefined, 64_000),
+        outputTokens: tokens,
+        finishReason: v.finishReason,
+        positions,
+        nonce: hexField(v.nonce, "nonce", 16),
+      };
+    }
+    case "verdict": {
+      if (v.verdict !== "honest" && v.verdict !== "fraud" && v.verdict !== "inconclusive") {
+        bad("bad verdict");
+      }
+      if (!Array.isArray(v.checked) || v.checked.length > 256) {
+        bad("checked must be a list of at most 256");
+      }
+      const checked = (v.checked as Record<string, unknown>[]).map((c) => {
+        if (
+          !c || typeof c !== "object" || Object.keys(c).sort().join() !== "margin,position,status"
+        ) bad("bad checked entry");
+        if (!Number.isInteger(c.position) || (c.position as number) < 0) {
+          bad("bad checked position");
+        }
+        if (c.status !== "pass" && c.status !== "near" && c.status !== "fail") {
+          bad("bad checked status");
+        }
+        if (typeof c.margin !== "number" || !Number.isFinite(c.margin)) bad("bad checked margin");
+        return {
+          position: c.position as number,
+          status: c.status as "pass" | "near" | "fail",
+          margin: c.margin as number,
+        };
+      });
+      return {
+        t,
+        jobId: hexField(v.jobId, "jobId", 32),
+        nonce: hexField(v.nonce, "nonce", 16),
+        verdict: v.verdict,
+        checked,
+      };
+    }
     case "delivery":
       return {
         t,

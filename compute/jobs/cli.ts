@@ -14,6 +14,7 @@ import { makeFixture } from "../fixture.ts";
 import { loadModel } from "../llama/llama.ts";
 import { type CheatMode, JobWorker } from "./worker.ts";
 import { NodeClient, refundEscrow, submitJob } from "./client.ts";
+import { VerifierService } from "./verifier_service.ts";
 import { modelIdOfFile } from "../model_file.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -69,10 +70,10 @@ export function computeNodeHooks(
         )
         .addOption(
           new Option("--cheat <mode>", "dev network only: cheat to exercise disputes")
-            .choices(["none", "change-token", "truncate", "other-model", "withhold"]).default(
-              "none",
-            ),
-        );
+            .choices(["none", "change-token", "truncate", "other-model", "withhold", "lie-verify"])
+            .default("none"),
+        )
+        .option("--serve-verify", "answer outsourced verification requests for the models here");
     },
     prepare: async (opts, base) => {
       const files = [...(opts.model as string[])];
@@ -85,10 +86,25 @@ export function computeNodeHooks(
     },
     started: async (node, opts, base) => {
       for (const id of models.ids()) console.log(`Model ${id} (${models.path(id)})`);
+      const cheatMode = opts.cheat as string;
+      if (cheatMode !== "none" && base.network !== "dev") {
+        throw new RangeError("--cheat exists only on the dev network");
+      }
+      if (opts.serveVerify) {
+        if (models.ids().length === 0) {
+          throw new RangeError("--serve-verify needs --model or --models-dir");
+        }
+        new VerifierService({ network: node.network, models, lie: cheatMode === "lie-verify" });
+        console.log(
+          `Verifier: answering verification requests${
+            cheatMode === "lie-verify" ? ", LYING (cheat)" : ""
+          }`,
+        );
+      }
       if (!alwaysCompute && !opts.compute) return;
       const keystore = await ensureNodeWallet(base.dataDir, base.network);
       const secretKey = await unlockKeystore(keystore, Deno.env.get("CAMELID_PASSPHRASE") ?? "");
-      const cheat = opts.cheat as CheatMode;
+      const cheat = (opts.cheat === "lie-verify" ? "none" : opts.cheat) as CheatMode;
       new JobWorker({
         chain: node.chain,
         network: node.network,
@@ -140,7 +156,11 @@ export function registerJobCommands(program: Command): void {
     .requiredOption("--reward <coins>", "reward paid from escrow")
     .option("--fee <coins>", "miner fee per transaction", "0.0002")
     .option("--expiry-blocks <n>", "blocks until an unpaid escrow refunds")
-    .addOption(new Option("--verify <how>", "check the output").choices(["local", "none"]))
+    .addOption(
+      new Option("--verify <how>", "check the output: with the model here, by neighbours, or not")
+        .choices(["local", "outsourced", "none"]),
+    )
+    .option("--verifiers <n>", "outsourced: neighbours asked; a majority decides", "3")
     .addOption(
       new Option("--positions <which>", "RASTiC positions checked").choices(["all", "sampled"])
         .default("all"),
@@ -195,6 +215,9 @@ export function registerJobCommands(program: Command): void {
         ignoreDelivery: !!o.devIgnoreDelivery,
         deliveryTimeoutMs: Number(o.deliveryTimeout) * 1000,
         positions: o.positions,
+        outsource: verify === "outsourced"
+          ? { verifiers: Number(o.verifiers), k: Number(o.k) }
+          : undefined,
         k: Number(o.k),
         onState: o.json
           ? undefined
@@ -215,6 +238,7 @@ export function registerJobCommands(program: Command): void {
           reasons: result.verdict?.reasons ?? [],
           fraudTxid: result.fraudTxid ?? null,
           slashTxid: result.slashTxid ?? null,
+          outsourced: result.outsourced ?? null,
           text,
         }));
       } else {
@@ -227,6 +251,10 @@ export function registerJobCommands(program: Command): void {
               result.verdict.reasons.length ? ` (${result.verdict.reasons.join("; ")})` : ""
             }`,
           );
+        }
+        if (result.outsourced) {
+          const votes = result.outsourced.votes.map((v) => `${v.key.slice(0, 10)}…: ${v.verdict}`);
+          console.log(`verdict (outsourced): ${result.outsourced.verdict} [${votes.join(", ")}]`);
         }
         if (result.slashTxid) {
           console.log(`non-delivery: the stake is slashed to you (${result.slashTxid})`);

@@ -45,7 +45,13 @@ import {
 } from "../../chain/tx.ts";
 import { buildSpend } from "../../chain/wallet.ts";
 import { createEnvelope, envelopeFromJson, envelopeToJson } from "../../relay/envelope.ts";
-import { outputCommitment, type Verdict, verify } from "../../verifier-wasm/mod.ts";
+import {
+  choosePositions,
+  outputCommitment,
+  selectionSeed,
+  type Verdict,
+  verify,
+} from "../../verifier-wasm/mod.ts";
 import { jobRecordOf } from "../fraud.ts";
 
 /** A node's HTTP API as the client uses it. */
@@ -119,6 +125,8 @@ export interface SubmitOptions {
   positions?: "all" | "sampled";
   /** Sampled interior positions (default 8). */
   k?: number;
+  /** Outsourced verification: ask neighbours (majority of `verifiers` decides). */
+  outsource?: { verifiers: number; timeoutMs?: number; k?: number };
   /** How long to wait for the delivery before claiming non-delivery on chain (default 30 s). */
   deliveryTimeoutMs?: number;
   /** Dev tests: act as if no delivery came (exercises the claim and the node's answer). */
@@ -143,6 +151,8 @@ export interface SubmitResult {
   finishReason?: "stop" | "length";
   /** Verification verdict (when verified). */
   verdict?: Verdict;
+  /** Outsourced verification: the majority verdict and each verifier's vote. */
+  outsourced?: { verdict: "honest" | "fraud" | "inconclusive"; votes: Vote[] };
   /** Non-delivery slash txid (when slashed). */
   slashTxid?: string;
   /** Fraud proof txid (when disputed). */
@@ -428,6 +438,44 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
     return { jobId: id, state: "bad-delivery", escrow, receipt };
   }
   say("delivered", { tokens: tokens.length, finish });
+  const publishFraud = async (positions: number[]) =>
+    (await o.node.sendTx(
+      fraudProofTx(job, { tokens, finish }, positions.slice(0, 64), stake, escrow, o.fee),
+    )).txid;
+  if (o.outsource) {
+    const votes = await outsourceVerification(o, params, box, job, id, tokens, finish, receipt);
+    const fraudVoters = votes.filter((v) => v.verdict === "fraud");
+    const honestVoters = votes.filter((v) => v.verdict === "honest");
+    const majority = Math.floor(o.outsource.verifiers / 2) + 1;
+    const outsourced = {
+      verdict: honestVoters.length >= majority
+        ? "honest" as const
+        : fraudVoters.length >= majority
+        ? "fraud" as const
+        : "inconclusive" as const,
+      votes,
+    };
+    say("outsourced", {
+      verdict: outsourced.verdict,
+      votes: votes.map((v) => `${v.key.slice(0, 12)}:${v.verdict}`),
+    });
+    const base = {
+      jobId: id,
+      outputTokens: tokens,
+      finishReason: finish,
+      escrow,
+      receipt,
+      outsourced,
+    };
+    if (outsourced.verdict === "honest") return { ...base, state: "verified" };
+    if (outsourced.verdict !== "fraud") return { ...base, state: "delivered" };
+    // Positions every fraud voter reports failing.
+    const failing = fraudVoters.map((v) => new Set(v.failing));
+    const positions = [...failing[0]].filter((p) => failing.every((f) => f.has(p)));
+    const fraudTxid = await publishFraud(positions.length ? positions : [...failing[0]]);
+    say("disputed", { fraudTx: fraudTxid, positions });
+    return { ...base, state: "disputed", fraudTxid };
+  }
   if (!o.verifyWith) {
     return {
       jobId: id,
@@ -440,8 +488,8 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
   }
 
   const verdict = await verify(jobRecordOf(job, jobId, tokens, finish), o.verifyWith, {
-    positions: "sampled",
-    k: 8,
+    positions: o.positions ?? "all",
+    k: o.k ?? 8,
   });
   if (verdict.verdict !== "fraud") {
     say("verified", { verdict: verdict.verdict });
@@ -466,8 +514,7 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
     ) => (r.match(/^position (\d+):/) ? [Number(r.match(/^position (\d+):/)![1])] : []));
   }
   if (positions.length === 0) positions = [Math.max(0, tokens.length - 1)];
-  const proof = fraudProofTx(job, { tokens, finish }, positions.slice(0, 64), stake, escrow, o.fee);
-  const fraudTxid = (await o.node.sendTx(proof)).txid;
+  const fraudTxid = await publishFraud(positions);
   say("disputed", { fraudTx: fraudTxid, positions, reasons: verdict.reasons });
   return {
     jobId: id,
@@ -567,6 +614,82 @@ async function poll(o: SubmitOptions, check: () => Promise<boolean>): Promise<vo
     if (Date.now() > end) throw new CamelidError("job/timeout", "gave up waiting for the chain");
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** One verifier's answer. */
+export interface Vote {
+  /** Verifier key (hex). */
+  key: string;
+  /** Its verdict. */
+  verdict: "honest" | "fraud" | "inconclusive";
+  /** Positions it reports failing. */
+  failing: number[];
+}
+
+/**
+ * Broadcasts a verification request for positions chosen by the client's secret (every position for
+ * short outputs), and gathers signed verdicts from distinct verifiers until `verifiers` answered or
+ * the timeout passes.
+ */
+async function outsourceVerification(
+  o: SubmitOptions,
+  params: NetworkParams,
+  box: Inbox,
+  job: Job,
+  id: string,
+  tokens: number[],
+  finish: "stop" | "length",
+  receipt: ReceiptMessage,
+): Promise<Vote[]> {
+  const want = o.outsource!;
+  const seed = selectionSeed(
+    { secret: crypto.getRandomValues(new Uint8Array(32)) },
+    fromHex(receipt.commitment),
+    fromHex(id),
+  );
+  const plan = choosePositions(
+    tokens.length,
+    finish,
+    tokens.length <= 64 ? "all" : "sampled",
+    want.k ?? 8,
+    seed,
+  );
+  const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
+  await sendMessage(o.node, params, o.secretKey, {
+    t: "verify-request",
+    jobId: id,
+    job: toHex(encodeJob(job)),
+    outputTokens: tokens,
+    finishReason: finish,
+    positions: plan.positions,
+    nonce,
+  });
+  o.onState?.("verifying", { positions: plan.positions.length, verifiers: want.verifiers });
+  const votes = new Map<string, Vote>();
+  const end = Date.now() + (want.timeoutMs ?? 30_000);
+  while (votes.size < want.verifiers && Date.now() < end) {
+    let next;
+    try {
+      next = await box.next(Math.max(1, end - Date.now()));
+    } catch (e) {
+      if ((e as CamelidError).code === "job/timeout") break;
+      throw e;
+    }
+    const { from, m } = next;
+    if (m.t !== "verdict" || m.nonce !== nonce) continue;
+    const key = toHex(from);
+    if (votes.has(key)) continue;
+    const asked = new Set(plan.positions);
+    if (
+      m.checked.length !== plan.positions.length || m.checked.some((c) => !asked.has(c.position))
+    ) continue;
+    votes.set(key, {
+      key,
+      verdict: m.verdict,
+      failing: m.checked.filter((c) => c.status === "fail").map((c) => c.position),
+    });
+  }
+  return [...votes.values()];
 }
 
 /** Refunds an unpaid escrow at or after its expiry height (dispute row 1). */

@@ -404,3 +404,48 @@ Deno.test("a compute node that takes payment and withholds the output loses its 
   }
   await assertConserved(`${net.dir}/client-node`);
 });
+
+Deno.test("outsourced verification: a lying verifier is outvoted by two honest ones", async () => {
+  const net = await devnet();
+  const verifiers: NodeProcess[] = [];
+  try {
+    for (const [i, cheat] of ["none", "none", "lie-verify"].entries()) {
+      verifiers.push(
+        await spawnNode([
+          "--data-dir",
+          `${net.dir}/verifier-${i}`,
+          "--no-mine",
+          "--seed",
+          net.compute.url,
+          "--model",
+          net.model,
+          "--serve-verify",
+          "--cheat",
+          cheat,
+        ]),
+      );
+    }
+    await waitFor("verifiers linked", async () => {
+      const peers = await getJson<{ links: unknown[] }>(`${net.compute.url}/v1/peers`);
+      return peers.body.links.length >= 4;
+    }, 30_000);
+    const run = await submit(net, ["--verify", "outsourced", "--verifiers", "3", "--seed", "11"]);
+    assert.equal(run.code, 0, run.stderr);
+    const r = JSON.parse(run.stdout);
+    assert.equal(r.state, "verified");
+    assert.equal(r.outsourced.verdict, "honest");
+    const votes = r.outsourced.votes.map((v: { verdict: string }) => v.verdict).sort();
+    assert.deepEqual(
+      votes,
+      ["fraud", "honest", "honest"],
+      "three signed verdicts, one of them a lie",
+    );
+  } catch (e) {
+    console.error(net.logs());
+    for (const v of verifiers) console.error(v.output().slice(-1500));
+    throw e;
+  } finally {
+    for (const v of verifiers) await v.stop();
+    await net.stop();
+  }
+});

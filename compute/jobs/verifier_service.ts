@@ -1,0 +1,124 @@
+/**
+ * @module Outsourced verification: a node holding models answers `verify-request` messages with a
+ * signed per-position verdict (status and margin at each requested position, never a bare token
+ * hash), from one prefill of the WASM kernel. Requests are rate-limited per requester. On `dev` a node
+ * can be told to lie, so tests show a lying verifier outvoted by honest ones.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { fromHex, toHex } from "../../chain/bytes.ts";
+import { sha256d } from "../../chain/hash.ts";
+import { decodeJob } from "../../chain/job.ts";
+import {
+  decodeJobMessage,
+  encodeJobMessage,
+  isJobPayload,
+  type VerdictMessage,
+  type VerifyRequestMessage,
+} from "../../chain/job_messages.ts";
+import type { Envelope } from "../../relay/envelope.ts";
+import { verify } from "../../verifier-wasm/mod.ts";
+import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";
+import { jobRecordOf } from "../fraud.ts";
+import type { ModelStore } from "../model_store.ts";
+import type { WorkerNetwork } from "./worker.ts";
+
+const log = getLogger(["camelid", "verifier"]);
+
+/** Options of {@link VerifierService}. */
+export interface VerifierServiceOptions {
+  /** The node's network. */
+  network: WorkerNetwork;
+  /** Models it can check. */
+  models: ModelStore;
+  /** Smallest interval between two requests of one requester, ms (default 1000). */
+  minIntervalMs?: number;
+  /** Dev tests only: answer the opposite of the truth. */
+  lie?: boolean;
+}
+
+/** Answers verification requests for the models of a store. */
+export class VerifierService {
+  readonly #o: VerifierServiceOptions;
+  readonly #backends = new Map<string, Promise<WasmBackend>>();
+  readonly #lastRequest = new Map<string, number>();
+
+  /** Starts answering requests seen on the network. */
+  constructor(options: VerifierServiceOptions) {
+    this.#o = options;
+    options.network.events.addEventListener("message", (e) => {
+      const env = (e as CustomEvent<{ envelope: Envelope }>).detail.envelope;
+      if (env.type !== "direct" || !isJobPayload(env.payload)) return;
+      let m;
+      try {
+        m = decodeJobMessage(env.payload);
+      } catch {
+        return;
+      }
+      if (m.t !== "verify-request") return;
+      this.#answer(env, m).catch((err) =>
+        log.warn("Verification failed: {error}", { error: (err as Error).message })
+      );
+    });
+  }
+
+  async #answer(env: Envelope, m: VerifyRequestMessage): Promise<void> {
+    const requester = toHex(env.from);
+    const now = Date.now();
+    if (now - (this.#lastRequest.get(requester) ?? 0) < (this.#o.minIntervalMs ?? 1000)) {
+      return log.info("Verification request from {key} rate limited", { key: requester });
+    }
+    this.#lastRequest.set(requester, now);
+    const jobBytes = fromHex(m.job);
+    const job = decodeJob(jobBytes);
+    const jobId = sha256d(jobBytes);
+    if (toHex(jobId) !== m.jobId) return;
+    const modelId = toHex(job.modelId);
+    if (!this.#o.models.path(modelId)) return;
+    const gguf = await this.#o.models.bytes(modelId);
+    let backend = this.#backends.get(modelId);
+    if (!backend) {
+      backend = WasmBackend.create(gguf);
+      this.#backends.set(modelId, backend);
+    }
+    const result = await verify(jobRecordOf(job, jobId, m.outputTokens, m.finishReason), {
+      gguf,
+      backend: await backend,
+    }, {
+      positions: "all",
+    });
+    const cited = new Set(
+      result.reasons.flatMap((r) => r.match(/^position (\d+):/)?.[1] ?? []).map(Number),
+    );
+    const checked = m.positions.map((p) => {
+      const c = result.checked.find((x) => x.position === p);
+      if (c) return { position: p, status: c.status, margin: c.margin };
+      return { position: p, status: cited.has(p) ? "fail" as const : "near" as const, margin: 0 };
+    });
+    let verdict: VerdictMessage["verdict"] = checked.some((c) => c.status === "fail")
+      ? "fraud"
+      : checked.every((c) => c.status === "pass") && result.verdict !== "inconclusive"
+      ? "honest"
+      : "inconclusive";
+    if (
+      result.verdict === "fraud" && result.checked.length === 0 &&
+      checked.every((c) => c.status !== "fail")
+    ) {
+      verdict = "fraud"; // a fault of the whole record (e.g. length), provable without a position
+    }
+    if (this.#o.lie) {
+      verdict = verdict === "honest" ? "fraud" : "honest";
+      for (const c of checked) c.status = verdict === "fraud" ? "fail" : "pass";
+      log.warn("Lying about job {id} (cheat)", { id: m.jobId });
+    }
+    const answer: VerdictMessage = {
+      t: "verdict",
+      jobId: m.jobId,
+      nonce: m.nonce,
+      verdict,
+      checked,
+    };
+    this.#o.network.send(encodeJobMessage(answer), env.from);
+    log.info("Verdict on job {id} for {key}: {verdict}", { id: m.jobId, key: requester, verdict });
+  }
+}
