@@ -7,6 +7,7 @@
 
 import type { Command } from "commander";
 import { fromHex } from "../chain/bytes.ts";
+import type { PrefillBackend } from "./backend.ts";
 import type { BackendName, Randomness } from "./rastic.ts";
 import { type Verdict, verify } from "./mod.ts";
 
@@ -92,8 +93,7 @@ export function registerVerifyCommand(program: Command, io: VerifyCliIO = {}): C
         throw new TypeError(`job file is not JSON: ${(e as Error).message}`);
       }
       const gguf = await Deno.readFile(opts.model);
-      let model: Uint8Array | { gguf: Uint8Array; backend: import("./backend.ts").PrefillBackend } =
-        gguf;
+      let model: Uint8Array | { gguf: Uint8Array; backend: PrefillBackend } = gguf;
       let llama: { dispose?(): void | Promise<void> } | undefined;
       if (backend === "llama") {
         const spec = "./llama_backend.ts";
