@@ -166,6 +166,7 @@ export function registerJobCommands(program: Command): void {
         .default("all"),
     )
     .option("--k <n>", "sampled interior positions", "8")
+    .option("--timeout <seconds>", "give up waiting for a compute node after this long", "120")
     .option(
       "--delivery-timeout <seconds>",
       "wait this long for the output, then claim on chain",
@@ -214,6 +215,7 @@ export function registerJobCommands(program: Command): void {
         neverPay: !!o.devNeverPay,
         ignoreDelivery: !!o.devIgnoreDelivery,
         deliveryTimeoutMs: Number(o.deliveryTimeout) * 1000,
+        timeoutMs: Number(o.timeout) * 1000,
         positions: o.positions,
         outsource: verify === "outsourced"
           ? { verifiers: Number(o.verifiers), k: Number(o.k) }

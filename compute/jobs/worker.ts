@@ -203,6 +203,10 @@ export class JobWorker {
     if (this.#queued >= this.#o.queueSize) return log.info("Queue full, job {id} dropped", { id });
     active.assigned = true;
     log.info("Assigned job {id}", { id });
+    // Crash tests (dev only): die the hard way right after taking a job.
+    if (this.#o.chain.params.name === "dev" && Deno.env.get("CAMELID_FAULT") === "job:assigned") {
+      Deno.kill(Deno.pid, "SIGKILL");
+    }
     this.#queued++;
     const run = this.#queue.then(() => this.#work(active, env.from));
     this.#queue = run.catch((e) => log.warn("Job {id} failed: {error}", { id, error: e.message }))

@@ -449,3 +449,137 @@ Deno.test("outsourced verification: a lying verifier is outvoted by two honest o
     await net.stop();
   }
 });
+
+Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, and the escrow refunds", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-jobs-kill-" });
+  const model = `${dir}/tiny.gguf`;
+  await Deno.writeFile(model, makeFixture({ size: "tiny", dtype: "f16", seed: 5n, eosBias: 3 }));
+  const miner = await spawnNode(["--data-dir", `${dir}/miner`, "--model", model]);
+  let compute: NodeProcess | null = null;
+  try {
+    const wallet = `${dir}/client.json`;
+    assert.equal(
+      (await runCli(["wallet", "new", "--wallet", wallet], { CAMELID_PASSPHRASE: "client" })).code,
+      0,
+    );
+    const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
+    compute = await spawnNode(
+      [
+        "--data-dir",
+        `${dir}/compute`,
+        "--no-mine",
+        "--seed",
+        miner.url,
+        "--model",
+        model,
+        "--threads",
+        "1",
+      ],
+      { CAMELID_FAULT: "job:assigned" },
+      "compute",
+    );
+    const computeWallet: string = await waitFor("the compute node's wallet", async () => {
+      try {
+        return JSON.parse(await Deno.readTextFile(`${dir}/compute/wallet.json`)).address;
+      } catch {
+        return null;
+      }
+    });
+    await waitFor(
+      "a mature coinbase",
+      async () =>
+        (await getJson<{ height: number }>(`${miner.url}/v1/status`)).body.height >
+          networkParams("dev").coinbaseMaturity,
+      60_000,
+    );
+    for (const to of [address, computeWallet]) {
+      const r = await runCli([
+        "wallet",
+        "send",
+        "--wallet",
+        `${dir}/miner/wallet.json`,
+        "--to",
+        to,
+        "--amount",
+        "10",
+        "--node",
+        miner.url,
+      ], {
+        CAMELID_PASSPHRASE: "",
+      });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await waitFor(
+      "funds confirmed",
+      async () =>
+        (await getJson<{ balance: string }>(`${compute!.url}/v1/addresses/${computeWallet}`)).body
+          .balance === "10",
+      30_000,
+    );
+    const submit = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../main.ts", import.meta.url).pathname,
+        "job",
+        "submit",
+        "--wallet",
+        wallet,
+        "--node",
+        miner.url,
+        "--model",
+        model,
+        "--prompt",
+        "Hello",
+        "--max-tokens",
+        "20",
+        "--reward",
+        "0.5",
+        "--expiry-blocks",
+        "16",
+        "--timeout",
+        "15",
+        "--json",
+      ],
+      env: { CAMELID_PASSPHRASE: "client" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const died = await compute.child.status;
+    assert.equal(died.signal, "SIGKILL", "the compute node died right after taking the job");
+    const out = await submit.output();
+    assert.equal(out.code, 1, "the client gives up");
+    assert.match(new TextDecoder().decode(out.stderr), /job\/timeout/);
+    const offered =
+      (await getJson<{ jobs: { id: string; escrow: { txid: string } }[] }>(`${miner.url}/v1/jobs`))
+        .body.jobs;
+    assert.equal(offered.length, 1);
+    const escrow = offered[0].escrow.txid;
+    await waitFor("escrow expiry and refund", async () => {
+      const r = await runCli([
+        "job",
+        "refund",
+        "--wallet",
+        wallet,
+        "--node",
+        miner.url,
+        "--escrow",
+        `${escrow}:0`,
+      ], {
+        CAMELID_PASSPHRASE: "client",
+      });
+      return r.code === 0;
+    }, 90_000);
+    await waitFor(
+      "the refund mined",
+      async () =>
+        (await getJson<{ state: string }>(`${miner.url}/v1/jobs/${offered[0].id}`)).body.state ===
+          "expired",
+      30_000,
+    );
+  } finally {
+    await compute?.stop();
+    await miner.stop();
+  }
+  await assertConserved(`${dir}/miner`);
+});
