@@ -20,6 +20,8 @@ export interface DevnetOptions {
   dataDir: string;
   /** Peer config file passed to every node. */
   peersConfig?: string;
+  /** How many nodes (the first n) also take jobs as compute nodes (default 0). */
+  computeNodes?: number;
   /** Extra environment for the node processes. */
   env?: Record<string, string>;
   /** Explicit ports, one per node (overrides basePort; tests use free ports). */
@@ -70,6 +72,7 @@ export function devnetNodeArgs(o: DevnetOptions, i: number): string[] {
     `${o.dataDir}/node-${i}`,
   ];
   if (i >= o.mineNodes) args.push("--no-mine");
+  if (i < (o.computeNodes ?? 0)) args.push("--compute");
   if (i > 0) args.push("--seed", `http://127.0.0.1:${portOf(o, 0)}`);
   if (o.peersConfig) args.push("--peers-config", o.peersConfig);
   return args;
@@ -194,6 +197,12 @@ export function registerDevnetCommand(program: Command): void {
       8800,
     )
     .option("--mine-nodes <m>", "how many nodes mine (the first m)", (v) => Number(v), 1)
+    .option(
+      "--compute-nodes <c>",
+      "how many nodes also take jobs, with the generated tiny model (the first c)",
+      (v) => Number(v),
+      1,
+    )
     .option("--data-dir <dir>", "directory for the nodes' data", "./.camelid/devnet")
     .option("--peers-config <file>", "peer configuration file passed to every node")
     .action(async (opts) => {
@@ -201,6 +210,7 @@ export function registerDevnetCommand(program: Command): void {
         nodes: opts.nodes,
         basePort: opts.basePort,
         mineNodes: opts.mineNodes,
+        computeNodes: opts.computeNodes,
         dataDir: opts.dataDir,
         peersConfig: opts.peersConfig,
       });
@@ -209,8 +219,8 @@ export function registerDevnetCommand(program: Command): void {
       );
       for (const n of devnet.nodes) {
         console.log(
-          `  node ${n.index}  ${n.url}  ${
-            n.mining ? "mining " : "relaying"
+          `  node ${n.index}  ${n.url}  ${n.mining ? "mining " : "relaying"}${
+            n.index < opts.computeNodes ? " + compute" : ""
           }  ${n.url}/v1/status  ${n.url}/v1/peers`,
         );
       }

@@ -67,6 +67,8 @@ export interface RunningNode {
   network: NetworkService;
   /** The public job pool. */
   jobs: JobPool;
+  /** Adds a section to `/v1/status` (e.g. a compute node's models and speed). */
+  addStatus(name: string, section: () => unknown): void;
   /** Stops mining and serving, closes KV. */
   close(): Promise<void>;
 }
@@ -83,6 +85,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     fraudChecker: options.fraudChecker,
   });
   const jobs = new JobPool(kv, chain);
+  const statusExtras = new Map<string, () => unknown>();
   let miner: MiningLoop | null = null;
   let mineTo: string | null = null;
   // -- network wiring (relay/network.ts): links, peers, messages, chain sync --
@@ -104,6 +107,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     chain,
     jobs,
     status: () => ({
+      ...Object.fromEntries([...statusExtras].map(([k, f]) => [k, f()])),
       mining: miner ? { address: mineTo, blocksFound: miner.found } : null,
       peers: { links: [...network.openLinks()].length, known: network.table.size },
     }),
@@ -155,6 +159,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     },
     network,
     jobs,
+    addStatus: (name, section) => void statusExtras.set(name, section),
     close: async () => {
       await miner?.stop();
       await network.stop(); // network wiring

@@ -105,7 +105,7 @@ export function computeNodeHooks(
       const keystore = await ensureNodeWallet(base.dataDir, base.network);
       const secretKey = await unlockKeystore(keystore, Deno.env.get("CAMELID_PASSPHRASE") ?? "");
       const cheat = (opts.cheat === "lie-verify" ? "none" : opts.cheat) as CheatMode;
-      new JobWorker({
+      const worker = new JobWorker({
         chain: node.chain,
         network: node.network,
         models,
@@ -117,6 +117,7 @@ export function computeNodeHooks(
         threads: Number(opts.threads),
         cheat,
       });
+      node.addStatus("compute", () => worker.status());
       console.log(
         `Compute node: serving ${models.ids().length} model(s), rewards to ${keystore.address}${
           cheat !== "none" ? `, CHEATING (${cheat})` : ""

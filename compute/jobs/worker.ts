@@ -106,6 +106,7 @@ export class JobWorker {
   readonly #models = new Map<string, Promise<LlamaModel>>();
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
+  #speed: number | null = null;
   /** The node's reward address. */
   readonly rewardAddress: string;
 
@@ -140,6 +141,19 @@ export class JobWorker {
   /** Jobs in progress (for status). */
   get active(): number {
     return this.#jobs.size;
+  }
+
+  /** What this compute node advertises in `/v1/status`: models, speed, terms. */
+  status(): Record<string, unknown> {
+    return {
+      models: this.#o.models.ids(),
+      rewardAddress: this.rewardAddress,
+      stake: this.#o.stake.toString(),
+      minReward: this.#o.minReward.toString(),
+      queue: { active: this.#queued, size: this.#o.queueSize },
+      tokensPerSecond: this.#speed === null ? null : Math.round(this.#speed),
+      jobs: this.#jobs.size,
+    };
   }
 
   async #onMessage(env: Envelope, m: JobMessage): Promise<void> {
@@ -244,6 +258,7 @@ export class JobWorker {
       path = this.#o.models.ids().map((i) => this.#o.models.path(i)!).find((p) => p !== path) ??
         path;
     }
+    const started = performance.now();
     const record = await generate(await this.#model(path), toHex(a.job.modelId), {
       promptTokens: a.job.promptTokens,
       maxTokens: a.job.maxTokens,
@@ -256,6 +271,7 @@ export class JobWorker {
       },
       threads: this.#o.threads,
     });
+    this.#speed = record.outputTokens.length / Math.max(1e-3, (performance.now() - started) / 1000);
     let output = record.outputTokens;
     let finish = record.finishReason;
     if (cheat === "change-token" && output.length > 1) {

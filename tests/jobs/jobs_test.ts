@@ -144,6 +144,11 @@ Deno.test("an honest job settles; a claimed one is answered on chain and settles
     assert.equal(h.state, "verified");
     assert.equal(h.verdict, "honest");
     assert.ok(h.outputTokens.length > 0 && h.outputTokens.length <= 20);
+    const advertised = await getJson<{ compute: { models: string[]; tokensPerSecond: number } }>(
+      `${net.compute.url}/v1/status`,
+    );
+    assert.equal(advertised.body.compute.models.length, 1, "the compute node advertises its model");
+    assert.ok(advertised.body.compute.tokensPerSecond > 0, "and its measured speed");
     // Dispute row 3, honest side: the client claims non-delivery; the node answers on chain.
     const claimed = await submit(net, [
       "--dev-ignore-delivery",
