@@ -4,7 +4,7 @@
  * Writes are batched into atomic commits of at most {@link MAX_MUTATIONS} mutations.
  */
 
-import { ByteReader, ByteWriter } from "./bytes.ts";
+import { ByteReader, ByteWriter, concatBytes } from "./bytes.ts";
 import type { Coin } from "./validation.ts";
 import { CamelidError } from "./errors.ts";
 
@@ -199,15 +199,7 @@ export class ChainStore {
         parts.push(g.value);
       }
     }
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(...parts);
   }
 
   /** Loads every block index entry. */

@@ -1,9 +1,8 @@
 /** @module CLI commands of the node role: `node` and `wallet new | address | balance | send`. */
 
 import { Command, Option } from "commander";
-import { CamelidError } from "../chain/errors.ts";
 import { formatCoins, parseCoins } from "../chain/amount.ts";
-import { fromHex } from "../chain/bytes.ts";
+import { NodeClient } from "./client.ts";
 import { decodeAddress } from "../chain/keys.ts";
 import { buildPayment } from "../chain/wallet.ts";
 import { type NodeOptions, type RunningNode, startNode } from "./node.ts";
@@ -98,38 +97,6 @@ function parsePort(v: string): number {
   return n;
 }
 
-async function api<T>(nodeUrl: string, path: string, init?: RequestInit): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(`${nodeUrl.replace(/\/$/, "")}${path}`, init);
-  } catch (e) {
-    throw new CamelidError(
-      "node/unreachable",
-      `cannot reach the node at ${nodeUrl}: ${(e as Error).message}`,
-    );
-  }
-  const body = await res.json().catch(() => null);
-  if (!res.ok) {
-    const err = body?.error ?? { code: `http/${res.status}`, message: res.statusText };
-    throw new CamelidError(err.code, `node answered ${res.status}: ${err.message}`);
-  }
-  return body as T;
-}
-
-interface AddressAnswer {
-  balance: string;
-  spendable: string;
-  utxos: {
-    txid: string;
-    vout: number;
-    units: string;
-    mature: boolean;
-    spentInMempool: string | null;
-    scriptPubKey: string;
-  }[];
-  unconfirmed: { txid: string; vout: number; units: string; scriptPubKey: string }[];
-}
-
 /** Registers `wallet new | address | balance | send`. */
 export function registerWalletCommands(program: Command): void {
   const wallet = program.command("wallet").description(
@@ -165,7 +132,7 @@ export function registerWalletCommands(program: Command): void {
     .option("--json", "print JSON")
     .action(async (o) => {
       const ks = await readKeystore(pathOf(o));
-      const a = await api<AddressAnswer>(o.node, `/v1/addresses/${ks.address}`);
+      const a = await new NodeClient(o.node).address(ks.address);
       const pending = a.unconfirmed.reduce((s, u) => s + BigInt(u.units), 0n);
       if (o.json) {
         console.log(
@@ -194,22 +161,10 @@ export function registerWalletCommands(program: Command): void {
       const amount = parseCoins(o.amount);
       const fee = parseCoins(o.fee);
       const { keystore, secretKey } = await unlockWalletFile(pathOf(o));
-      const a = await api<AddressAnswer>(o.node, `/v1/addresses/${keystore.address}`);
-      const utxos = [
-        ...a.utxos.filter((u) => u.mature && !u.spentInMempool),
-        ...a.unconfirmed,
-      ].map((u) => ({
-        txid: u.txid,
-        vout: u.vout,
-        value: BigInt(u.units),
-        scriptPubKey: fromHex(u.scriptPubKey),
-      }));
+      const node = new NodeClient(o.node);
+      const utxos = await node.spendableCoins(keystore.address);
       const { bytes } = buildPayment({ utxos, secretKey, to: o.to, amount, fee });
-      const res = await api<{ txid: string }>(o.node, "/v1/txs", {
-        method: "POST",
-        headers: { "content-type": "text/plain" },
-        body: Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""),
-      });
+      const res = await node.sendTx(bytes);
       console.log(`Sent ${formatCoins(amount)} CML to ${o.to} (fee ${formatCoins(fee)})`);
       console.log(`txid ${res.txid}`);
     });

@@ -1,6 +1,8 @@
 /** @module Test helpers for chain tests: temporary KV stores, keys, in-process mining and spends. */
 
+import assert from "node:assert/strict";
 import { ChainNode } from "../chain/node.ts";
+import { blockSubsidy } from "../chain/validation.ts";
 import { networkParams } from "../chain/params.ts";
 import { generateSecretKey, publicKeyOf } from "../chain/keys.ts";
 import { hash160 } from "../chain/hash.ts";
@@ -106,4 +108,21 @@ export function spend(
 export async function coinbaseOf(node: ChainNode, hash: string): Promise<string> {
   const block = decodeBlock((await node.getBlockBytes(hash))!);
   return txid(block.txs[0]);
+}
+
+/** Asserts conservation: the UTXO set holds exactly the subsidy of every block after genesis. */
+export async function assertConserved(chain: ChainNode): Promise<void> {
+  let subsidy = 0n;
+  for (let h = 1; h <= chain.tip().height; h++) subsidy += blockSubsidy(h, chain.params);
+  assert.equal((await chain.utxoTotals()).total, subsidy, "sum of all UTXOs equals total subsidy");
+}
+
+/** {@link assertConserved} on the dev chain stored in a (stopped) node's data directory. */
+export async function assertConservedOnDisk(dataDir: string): Promise<void> {
+  const kv = await Deno.openKv(`${dataDir}/chain.kv`);
+  try {
+    await assertConserved(await ChainNode.open({ params: networkParams("dev"), kv }));
+  } finally {
+    kv.close();
+  }
 }

@@ -45,6 +45,9 @@ import {
 } from "../../chain/tx.ts";
 import { buildSpend } from "../../chain/wallet.ts";
 import { createEnvelope, envelopeFromJson, envelopeToJson } from "../../relay/envelope.ts";
+import { NodeClient } from "../../relay/client.ts";
+
+export { NodeClient };
 import {
   choosePositions,
   outputCommitment,
@@ -53,45 +56,6 @@ import {
   verify,
 } from "../../verifier-wasm/mod.ts";
 import { jobRecordOf } from "../fraud.ts";
-
-/** A node's HTTP API as the client uses it. */
-export class NodeClient {
-  /** Base URL. */
-  readonly url: string;
-
-  /** Talks to the node at `url`. */
-  constructor(url: string) {
-    this.url = url.replace(/\/$/, "");
-  }
-
-  /** GET or POST JSON; throws `CamelidError` with the node's error code on a 4xx/5xx. */
-  async call<T>(path: string, init?: RequestInit): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.url}${path}`, init);
-    } catch (e) {
-      throw new CamelidError(
-        "node/unreachable",
-        `cannot reach ${this.url}: ${(e as Error).message}`,
-      );
-    }
-    const body = await res.json().catch(() => null);
-    if (!res.ok) {
-      const err = body?.error ?? { code: `http/${res.status}`, message: res.statusText };
-      throw new CamelidError(err.code, `node answered ${res.status}: ${err.message}`);
-    }
-    return body as T;
-  }
-
-  /** Broadcasts a raw transaction. */
-  sendTx(bytes: Uint8Array): Promise<{ txid: string }> {
-    return this.call("/v1/txs", {
-      method: "POST",
-      headers: { "content-type": "text/plain" },
-      body: toHex(bytes),
-    });
-  }
-}
 
 /** Everything `job submit` needs. */
 export interface SubmitOptions {
@@ -219,27 +183,6 @@ async function sendMessage(
   });
 }
 
-async function spendableCoins(node: NodeClient, address: string) {
-  const a = await node.call<{
-    utxos: {
-      txid: string;
-      vout: number;
-      units: string;
-      mature: boolean;
-      spentInMempool: string | null;
-      scriptPubKey: string;
-    }[];
-    unconfirmed: { txid: string; vout: number; units: string; scriptPubKey: string }[];
-  }>(`/v1/addresses/${address}`);
-  return [...a.utxos.filter((u) => u.mature && !u.spentInMempool), ...a.unconfirmed]
-    .map((u) => ({
-      txid: u.txid,
-      vout: u.vout,
-      value: BigInt(u.units),
-      scriptPubKey: fromHex(u.scriptPubKey),
-    }));
-}
-
 /** Signs a single-input escrow or stake spend: `path || sig || pubkey || extra`. */
 export function signTemplateSpend(
   tx: Transaction,
@@ -318,7 +261,7 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
   const id = toHex(jobId);
   const escrowScript = jobEscrowScript(jobId, clientHash, job.expiryHeight);
   const { bytes: escrowBytes } = buildSpend({
-    utxos: await spendableCoins(o.node, address),
+    utxos: await o.node.spendableCoins(address),
     secretKey: o.secretKey,
     outputs: [{ value: o.reward, scriptPubKey: escrowScript }],
     fee: o.fee,
@@ -554,7 +497,7 @@ async function claimNonDelivery(
       (await o.node.call<{ confirmations: number }>(`/v1/txs/${stake.txid}`)).confirmations > 0,
   );
   const { bytes } = buildSpend({
-    utxos: await spendableCoins(o.node, address),
+    utxos: await o.node.spendableCoins(address),
     secretKey: o.secretKey,
     outputs: [{
       value: 0n,

@@ -6,9 +6,8 @@
 import assert from "node:assert/strict";
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
 import { makeFixture } from "../../compute/fixture.ts";
-import { ChainNode } from "../../chain/node.ts";
+import { assertConservedOnDisk } from "../chain_helpers.ts";
 import { networkParams } from "../../chain/params.ts";
-import { blockSubsidy } from "../../chain/validation.ts";
 
 interface Devnet {
   dir: string;
@@ -119,22 +118,6 @@ async function jobState(url: string, id: string): Promise<string | null> {
   return (await r.json()).state;
 }
 
-async function assertConserved(dataDir: string): Promise<void> {
-  const kv = await Deno.openKv(`${dataDir}/chain.kv`);
-  try {
-    const chain = await ChainNode.open({ params: networkParams("dev"), kv });
-    let subsidy = 0n;
-    for (let h = 1; h <= chain.tip().height; h++) subsidy += blockSubsidy(h, chain.params);
-    assert.equal(
-      (await chain.utxoTotals()).total,
-      subsidy,
-      "sum of all UTXOs equals total subsidy",
-    );
-  } finally {
-    kv.close();
-  }
-}
-
 Deno.test("an honest job settles; a claimed one is answered on chain and settles; an unpaid one refunds at expiry", async () => {
   const net = await devnet();
   try {
@@ -235,7 +218,7 @@ Deno.test("an honest job settles; a claimed one is answered on chain and settles
   } finally {
     await net.stop();
   }
-  await assertConserved(`${net.dir}/client-node`);
+  await assertConservedOnDisk(`${net.dir}/client-node`);
 });
 
 Deno.test("a compute node that changes a token is caught: its stake is slashed to the client and the payment voided", async () => {
@@ -278,7 +261,7 @@ Deno.test("a compute node that changes a token is caught: its stake is slashed t
   } finally {
     await net.stop();
   }
-  await assertConserved(`${net.dir}/client-node`);
+  await assertConservedOnDisk(`${net.dir}/client-node`);
 });
 
 Deno.test("replayed, forged and out-of-order job messages are refused or ignored", async () => {
@@ -407,7 +390,7 @@ Deno.test("a compute node that takes payment and withholds the output loses its 
   } finally {
     await net.stop();
   }
-  await assertConserved(`${net.dir}/client-node`);
+  await assertConservedOnDisk(`${net.dir}/client-node`);
 });
 
 Deno.test("outsourced verification: a lying verifier is outvoted by two honest ones", async () => {
@@ -586,5 +569,5 @@ Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, 
     await compute?.stop();
     await miner.stop();
   }
-  await assertConserved(`${dir}/miner`);
+  await assertConservedOnDisk(`${dir}/miner`);
 });
