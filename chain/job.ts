@@ -153,3 +153,5 @@ export function jobIdBytes(job: Job): Uint8Array {
 export function jobId(job: Job): string {
   return toHex(jobIdBytes(job));
 }
+
+export { outputCommitment } from "./commitment.ts";

@@ -12,8 +12,9 @@
  * every temperature.
  */
 
-import { ByteWriter, fromHex } from "../chain/bytes.ts";
-import { sha256, sha256d } from "../chain/hash.ts";
+import { fromHex } from "../chain/bytes.ts";
+import { outputCommitment } from "../chain/commitment.ts";
+import { sha256 } from "../chain/hash.ts";
 import {
   candidateTokens,
   G_MAX,
@@ -189,22 +190,8 @@ export function parseJobRecord(json: unknown): ParsedJob {
   return { record, jobId, params: { seed, jobId, temperature, topK, topP } };
 }
 
-/**
- * The node's output commitment: SHA-256d(jobId (32 bytes) || CompactSize(n) || n token ids as
- * u32 LE || finish reason u8 (0 = stop, 1 = length)).
- */
-export function outputCommitment(
-  jobId: Uint8Array,
-  outputTokens: readonly number[],
-  finishReason: "stop" | "length",
-): Uint8Array {
-  if (jobId.length !== 32) throw new RangeError("jobId must be 32 bytes");
-  const w = new ByteWriter(32 + 9 + 4 * outputTokens.length + 1);
-  w.bytes(jobId).varint(outputTokens.length);
-  for (const t of outputTokens) w.u32(t);
-  w.u8(finishReason === "stop" ? 0 : 1);
-  return sha256d(w.finish());
-}
+/** The node's output commitment (defined with the ledger, which commits stakes to it). */
+export { outputCommitment };
 
 /** Where position randomness comes from: the checker's own secret, or a public beacon. */
 export type Randomness = { secret: Uint8Array } | { beacon: Uint8Array };
