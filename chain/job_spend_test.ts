@@ -273,16 +273,23 @@ Deno.test("escrow refunds to the client at expiry when unpaid; a stake cannot be
 });
 
 /** A job with a confirmed escrow and a confirmed stake, ready for claims. */
-async function stakedJob(node: ChainNode, client: TestKey, compute: TestKey, coins: string[]) {
+async function stakedJob(
+  node: ChainNode,
+  client: TestKey,
+  compute: TestKey,
+  coins: string[],
+  output: { tokens: number[]; finish: "stop" | "length" } | null = null,
+) {
   const { signPayToAddressInput } = await import("./tx.ts");
   const job = sampleJob(client, node.tip().height + 40);
   const jobId = jobIdBytes(job);
+  const { outputCommitment } = await import("./commitment.ts");
   const escrowScript = jobEscrowScript(jobId, keyHash(client), job.expiryHeight);
   const stakeScript = computeStakeScript(
     jobId,
     keyHash(compute),
     keyHash(client),
-    new Uint8Array(32).fill(3),
+    output ? outputCommitment(jobId, output.tokens, output.finish) : new Uint8Array(32).fill(3),
   );
   const fund = (from: TestKey, coin: string, script: Uint8Array, value: bigint) => {
     const t = spend(from, [{ txid: coin, vout: 0, value: SUBSIDY }], [{ value, script }, {
@@ -304,6 +311,7 @@ async function stakedJob(node: ChainNode, client: TestKey, compute: TestKey, coi
     coin: string,
     vout: number,
     value: bigint,
+    ciphertext: Uint8Array = new Uint8Array([1, 2, 3]),
   ) => {
     const { stakeNoticeScript } = await import("./script.ts");
     const { buildSpend } = await import("./wallet.ts");
@@ -312,7 +320,7 @@ async function stakedJob(node: ChainNode, client: TestKey, compute: TestKey, coi
       secretKey: from.secret,
       outputs: [{
         value: 0n,
-        scriptPubKey: stakeNoticeScript(template, fromHex(txid(s)), 0, new Uint8Array([1, 2, 3])),
+        scriptPubKey: stakeNoticeScript(template, fromHex(txid(s)), 0, ciphertext),
       }],
       fee: 50_000n,
       jobId,
@@ -402,6 +410,97 @@ Deno.test("non-delivery: the node's answer on chain clears the claim, so payment
       script: compute.script,
     }], (tx) => signed(0x01, compute, tx, j.stake));
     await node.processTx(release.bytes);
+  } finally {
+    close();
+  }
+});
+
+Deno.test("a bad answer is slashable with a DLEQ proof of the shared key; a good one is not", async () => {
+  const { node, close, client, compute, coins } = await fundedNode();
+  try {
+    const { encrypt } = await import("eciesjs");
+    const { proveSharedPoint } = await import("./dleq.ts");
+    const committed = { tokens: [5, 6, 7], finish: "length" as const };
+    const j = await stakedJob(node, client, compute, coins, committed);
+    await node.processTx(
+      await j.notice(0x04, client, j.clientChange.txid, 1, j.clientChange.value),
+    );
+    await mine(node, newKey(), 1);
+    const clientKey = publicKeyOf(client.secret);
+    const lie = encrypt(
+      toHex(clientKey),
+      new TextEncoder().encode('{"outputTokens":[9,9,9],"finishReason":"length"}'),
+    );
+    const answerBytes = await j.notice(
+      0x05,
+      compute,
+      j.nodeChange.txid,
+      1,
+      j.nodeChange.value,
+      lie,
+    );
+    const answer = await node.processTx(answerBytes);
+    await mine(node, newKey(), 1);
+    const slashWith = (shared: Uint8Array, proof: Uint8Array, answerTxid = answer.txid) =>
+      spendTemplate(
+        j.stake,
+        j.jobId,
+        [{ value: 2n * COIN - 10_000n, script: client.script }],
+        () =>
+          concatBytes(
+            new Uint8Array([0x04]),
+            fromHex(answerTxid),
+            new Uint8Array(4),
+            clientKey,
+            shared,
+            proof,
+          ),
+      );
+    const good = proveSharedPoint(client.secret, lie.subarray(0, 65));
+    const forged = proveSharedPoint(newKey().secret, lie.subarray(0, 65));
+    await expectCode(
+      node.processTx(slashWith(forged.shared, good.proof).bytes),
+      "job/answer-not-bad",
+    );
+    await node.processTx(slashWith(good.shared, good.proof).bytes);
+    await mine(node, newKey(), 1);
+
+    // A truthful answer cannot be slashed, whatever the client proves.
+    const k = await fundedNode();
+    try {
+      const j2 = await stakedJob(k.node, k.client, k.compute, k.coins, committed);
+      await k.node.processTx(
+        await j2.notice(0x04, k.client, j2.clientChange.txid, 1, j2.clientChange.value),
+      );
+      await mine(k.node, newKey(), 1);
+      const key2 = publicKeyOf(k.client.secret);
+      const truth = encrypt(
+        toHex(key2),
+        new TextEncoder().encode('{"outputTokens":[5,6,7],"finishReason":"length"}'),
+      );
+      const a2 = await k.node.processTx(
+        await j2.notice(0x05, k.compute, j2.nodeChange.txid, 1, j2.nodeChange.value, truth),
+      );
+      await mine(k.node, newKey(), 1);
+      const p2 = proveSharedPoint(k.client.secret, truth.subarray(0, 65));
+      const attempt = spendTemplate(
+        j2.stake,
+        j2.jobId,
+        [{ value: 2n * COIN - 10_000n, script: k.client.script }],
+        () =>
+          concatBytes(
+            new Uint8Array([0x04]),
+            fromHex(a2.txid),
+            new Uint8Array(4),
+            key2,
+            p2.shared,
+            p2.proof,
+          ),
+      );
+      await expectCode(k.node.processTx(attempt.bytes), "job/answer-not-bad");
+    } finally {
+      k.close();
+    }
   } finally {
     close();
   }

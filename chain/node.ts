@@ -328,6 +328,13 @@ export class ChainNode {
     return out;
   }
 
+  /** The script of an output of a transaction confirmed on the active chain (spent or not). */
+  async #confirmedOutputScript(txidHex: string, vout: number): Promise<Uint8Array | undefined> {
+    const loc = await this.getTransaction(txidHex);
+    if (!loc || loc.blockHash === null) return undefined;
+    return loc.tx.outputs[vout]?.scriptPubKey;
+  }
+
   /** The latest non-delivery claim and answer heights recorded for a stake (`txid:vout`). */
   async #notice(stakeKey: string): Promise<Notice> {
     const n: Notice = { claimHeight: null, answerHeight: null };
@@ -634,6 +641,7 @@ export class ChainNode {
           },
           this.#fraudChecker,
           (key) => this.#notice(key),
+          (t, v) => this.#confirmedOutputScript(t, v),
         );
         const full = !this.#verifiedTx.has(id) || spendsJobTemplate(coins);
         fees += checkTxInputs(tx, coins, e.height, this.params, full, ctx);
@@ -857,6 +865,7 @@ export class ChainNode {
       async (t, v) => (await this.store.getCoins([{ txid: t, vout: v }]))[0],
       this.#fraudChecker,
       (key) => this.#notice(key),
+      (t, v) => this.#confirmedOutputScript(t, v),
     );
     const fee = checkTxInputs(tx, coins, height, this.params, true, ctx);
     checkNoticeOutputs(tx, coins, ctx);

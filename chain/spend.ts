@@ -16,7 +16,9 @@ import { ByteReader, toHex } from "./bytes.ts";
 import { DecodeError, ValidationError } from "./errors.ts";
 import { decodeJob, type Job, MAX_OUTPUT_TOKENS } from "./job.ts";
 import { type OutputScript, parseOutputScript } from "./script.ts";
-import { sha256d } from "./hash.ts";
+import { hash160, sha256d } from "./hash.ts";
+import { decryptWithSharedPoint, ECIES_EPHEMERAL_LENGTH, verifySharedPoint } from "./dleq.ts";
+import { outputCommitment } from "./commitment.ts";
 import { equalBytes } from "./bytes.ts";
 import type { Transaction } from "./tx.ts";
 
@@ -32,6 +34,10 @@ export const PATH_RELEASE = 0x01;
 export const PATH_STAKE_FRAUD = 0x02;
 /** Stake slash for an unanswered non-delivery claim. */
 export const PATH_NON_DELIVERY = 0x03;
+/** Stake slash for an answer that provably does not decrypt to the committed output. */
+export const PATH_BAD_ANSWER = 0x04;
+/** Length of BAD-ANSWER data: path || answer outpoint 36 || client key 33 || shared point 65 || proof 98. */
+export const BAD_ANSWER_DATA_LENGTH = 1 + 36 + 33 + 65 + 98;
 /** Most positions a fraud proof may name. */
 export const MAX_FRAUD_POSITIONS = 64;
 
@@ -72,6 +78,8 @@ export interface SpendContext {
   fraud: Map<number, boolean>;
   /** Non-delivery claims and answers on chain, by stake `txid:vout`. */
   notices: Map<string, Notice>;
+  /** Verdicts of stake BAD-ANSWER inputs (true: the answer is provably bad), by input index. */
+  badAnswers: Map<number, boolean>;
 }
 
 /** The latest non-delivery claim and answer recorded on chain for a stake. */
@@ -269,6 +277,14 @@ export function checkStakeSpend(
         fail("job/slash-not-to-client", "a slashed stake must pay only the client");
       }
       return;
+    case PATH_BAD_ANSWER:
+      if (ctx.badAnswers.get(index) !== true) {
+        fail("job/answer-not-bad", `input ${index}: the named answer is not provably bad`);
+      }
+      if (!allOutputsPayClient(tx, script.clientHash)) {
+        fail("job/slash-not-to-client", "a slashed stake must pay only the client");
+      }
+      return;
     case PATH_RELEASE:
       if (claimPending(notice)) {
         fail("job/claim-pending", `input ${index}: answer the client's claim before releasing`);
@@ -314,8 +330,15 @@ export async function gatherSpendContext(
   checker: FraudChecker | undefined,
   getNotice: (stakeKey: string) => Promise<Notice> = () =>
     Promise.resolve({ claimHeight: null, answerHeight: null }),
+  getOutputScript: (txid: string, vout: number) => Promise<Uint8Array | undefined> = () =>
+    Promise.resolve(undefined),
 ): Promise<SpendContext> {
-  const ctx: SpendContext = { stakes: new Map(), fraud: new Map(), notices: new Map() };
+  const ctx: SpendContext = {
+    stakes: new Map(),
+    fraud: new Map(),
+    notices: new Map(),
+    badAnswers: new Map(),
+  };
   const noticeFor = async (key: string) => {
     if (!ctx.notices.has(key)) ctx.notices.set(key, await getNotice(key));
   };
@@ -336,6 +359,9 @@ export async function gatherSpendContext(
       const { stake } = parsePay(sig);
       ctx.stakes.set(`${stake.txid}:${stake.vout}`, await getCoin(stake.txid, stake.vout));
       await noticeFor(`${stake.txid}:${stake.vout}`);
+    }
+    if (script[0] === 0x03 && sig[0] === PATH_BAD_ANSWER) {
+      ctx.badAnswers.set(i, await answerIsBad(tx, i, script, getOutputScript));
     }
     if (script[0] === 0x03) {
       await noticeFor(`${toHex(tx.inputs[i].prevout.txid)}:${tx.inputs[i].prevout.vout}`);
@@ -398,5 +424,64 @@ export function checkNoticeOutputs(
         }`,
       );
     }
+  }
+}
+
+/**
+ * Decides a BAD-ANSWER spend of stake input `index`: the named on-chain answer must answer this
+ * stake; the client key must be the stake's; the DLEQ proof must show the revealed point is the
+ * ECIES shared point of that key; and the answer then fails to decrypt, or decrypts to an output
+ * whose commitment differs from the stake's. Anything malformed gives false.
+ */
+async function answerIsBad(
+  tx: Transaction,
+  index: number,
+  stakeScript: Uint8Array,
+  getOutputScript: (txid: string, vout: number) => Promise<Uint8Array | undefined>,
+): Promise<boolean> {
+  try {
+    const sig = tx.inputs[index].scriptSig;
+    if (sig.length !== BAD_ANSWER_DATA_LENGTH) return false;
+    const stake = parseOutputScript(stakeScript);
+    if (stake.type !== "compute-stake") return false;
+    const answerTxid = toHex(sig.subarray(1, 33));
+    const answerVout = new DataView(sig.buffer, sig.byteOffset).getUint32(33, true);
+    const clientKey = sig.slice(37, 70);
+    const shared = sig.slice(70, 135);
+    const proof = sig.slice(135, 233);
+    const answerScript = await getOutputScript(answerTxid, answerVout);
+    if (!answerScript) return false;
+    const answer = parseOutputScript(answerScript);
+    const prev = tx.inputs[index].prevout;
+    if (
+      answer.type !== "job-answer" || answer.stake.txid !== toHex(prev.txid) ||
+      answer.stake.vout !== prev.vout
+    ) {
+      return false;
+    }
+    if (!equalBytes(hash160(clientKey), stake.clientHash)) return false;
+    const ephemeral = answer.ciphertext.subarray(0, ECIES_EPHEMERAL_LENGTH);
+    if (!verifySharedPoint(clientKey, ephemeral, shared, proof)) return false;
+    const plain = await decryptWithSharedPoint(answer.ciphertext, shared);
+    if (!plain) return true;
+    let output: { outputTokens?: unknown; finishReason?: unknown };
+    try {
+      output = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain));
+    } catch {
+      return true;
+    }
+    const tokens = output?.outputTokens;
+    const finish = output?.finishReason;
+    if (
+      !Array.isArray(tokens) || tokens.some((t) =>
+        !Number.isInteger(t) || t < 0 || t > 0xffffffff
+      ) ||
+      (finish !== "stop" && finish !== "length")
+    ) {
+      return true;
+    }
+    return !equalBytes(outputCommitment(stake.jobId, tokens as number[], finish), stake.commitment);
+  } catch {
+    return false;
   }
 }

@@ -94,7 +94,12 @@ export function checkTxInputs(
   spendHeight: number,
   params: NetworkParams,
   verifyScripts = true,
-  ctx: SpendContext = { stakes: new Map(), fraud: new Map(), notices: new Map() },
+  ctx: SpendContext = {
+    stakes: new Map(),
+    fraud: new Map(),
+    notices: new Map(),
+    badAnswers: new Map(),
+  },
 ): bigint {
   let valueIn = 0n;
   for (const [i, coin] of coins.entries()) {
