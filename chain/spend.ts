@@ -199,6 +199,15 @@ export function checkEscrowSpend(
       if (claimPending(ctx.notices.get(`${pay.stake.txid}:${pay.stake.vout}`))) {
         fail("job/claim-pending", `input ${index}: the client's non-delivery claim is unanswered`);
       }
+      const n = ctx.notices.get(`${pay.stake.txid}:${pay.stake.vout}`);
+      if (n?.answerHeight != null && spendHeight < n.answerHeight + disputeWindow) {
+        fail(
+          "job/answer-window",
+          `input ${index}: the client may dispute the answer until height ${
+            n.answerHeight + disputeWindow - 1
+          }`,
+        );
+      }
       return;
     }
     case PATH_REFUND: {
@@ -288,6 +297,14 @@ export function checkStakeSpend(
     case PATH_RELEASE:
       if (claimPending(notice)) {
         fail("job/claim-pending", `input ${index}: answer the client's claim before releasing`);
+      }
+      if (notice?.answerHeight != null && spendHeight < notice.answerHeight + disputeWindow) {
+        fail(
+          "job/answer-window",
+          `input ${index}: the client may dispute the answer until height ${
+            notice.answerHeight + disputeWindow - 1
+          }`,
+        );
       }
       if (sig.length !== 98) {
         fail("tx/bad-script-sig", "stake RELEASE data must be 0x01 || sig 64 || pubkey 33");

@@ -70,7 +70,15 @@ export function computeNodeHooks(
         )
         .addOption(
           new Option("--cheat <mode>", "dev network only: cheat to exercise disputes")
-            .choices(["none", "change-token", "truncate", "other-model", "withhold", "lie-verify"])
+            .choices([
+              "none",
+              "change-token",
+              "truncate",
+              "other-model",
+              "withhold",
+              "bad-answer",
+              "lie-verify",
+            ])
             .default("none"),
         )
         .option("--serve-verify", "answer outsourced verification requests for the models here");

@@ -30,6 +30,7 @@ import {
   TEMPLATE_JOB_CLAIM,
 } from "../../chain/script.ts";
 import {
+  PATH_BAD_ANSWER,
   PATH_ESCROW_FRAUD,
   PATH_NON_DELIVERY,
   PATH_PAY,
@@ -44,6 +45,7 @@ import {
   txid,
 } from "../../chain/tx.ts";
 import { buildSpend } from "../../chain/wallet.ts";
+import { proveSharedPoint } from "../../chain/dleq.ts";
 import { createEnvelope, envelopeFromJson, envelopeToJson } from "../../relay/envelope.ts";
 import { NodeClient } from "../../relay/client.ts";
 
@@ -346,6 +348,7 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
 
   let delivered: { outputTokens: number[]; finishReason: "stop" | "length" } | null = null;
   let ciphertext: Uint8Array | null = null;
+  let answer: { txid: string; vout: number } | null = null;
   try {
     const until = Date.now() + (o.deliveryTimeoutMs ?? 30_000);
     while (!ciphertext) {
@@ -365,20 +368,37 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
     }
     say("answered", { answerTx: outcome.txid });
     ciphertext = outcome.ciphertext;
+    answer = { txid: outcome.txid, vout: outcome.vout };
   }
   try {
     delivered = JSON.parse(new TextDecoder().decode(decrypt(o.secretKey, ciphertext)));
   } catch {
-    return { jobId: id, state: "bad-delivery", escrow, receipt };
+    delivered = null;
   }
-  if (!delivered) return { jobId: id, state: "bad-delivery", escrow, receipt };
-  const tokens = delivered.outputTokens;
-  const finish = delivered.finishReason;
-  if (
-    !Array.isArray(tokens) || toHex(outputCommitment(jobId, tokens, finish)) !== receipt.commitment
-  ) {
-    say("bad-delivery", { reason: "the output does not match the commitment" });
-    return { jobId: id, state: "bad-delivery", escrow, receipt };
+  const tokens = delivered?.outputTokens as number[];
+  const finish = delivered?.finishReason as "stop" | "length";
+  const good = Array.isArray(tokens) && (finish === "stop" || finish === "length") &&
+    toHex(outputCommitment(jobId, tokens, finish)) === receipt.commitment;
+  if (!good) {
+    say("bad-delivery", { reason: "the output does not decrypt to the committed output" });
+    if (!answer) return { jobId: id, state: "bad-delivery", escrow, receipt };
+    // An on-chain answer that is provably bad: reveal the shared key with a DLEQ proof and slash.
+    const { shared, proof } = proveSharedPoint(o.secretKey, ciphertext.subarray(0, 65));
+    const w = new ByteWriter(233).u8(PATH_BAD_ANSWER).bytes(fromHex(answer.txid)).u32(answer.vout);
+    const slash: Transaction = {
+      version: 1,
+      inputs: [{
+        prevout: { txid: fromHex(stake.txid), vout: stake.vout },
+        scriptSig: w.bytes(publicKeyOf(o.secretKey)).bytes(shared).bytes(proof).finish(),
+        sequence: 0xffffffff,
+      }],
+      outputs: [{ value: stake.value - o.fee, scriptPubKey: payToHashScript(clientHash) }],
+      lockTime: 0,
+      jobId,
+    };
+    const slashTxid = (await o.node.sendTx(encodeTransaction(slash))).txid;
+    say("slashed", { slashTx: slashTxid, reason: "the answer on chain is provably bad" });
+    return { jobId: id, state: "slashed", escrow, receipt, slashTxid };
   }
   say("delivered", { tokens: tokens.length, finish });
   const publishFraud = async (positions: number[]) =>
@@ -483,7 +503,8 @@ async function claimNonDelivery(
   stake: { txid: string; vout: number; value: bigint },
   address: string,
 ): Promise<
-  { state: "answered"; txid: string; ciphertext: Uint8Array } | { state: "slashed"; txid: string }
+  | { state: "answered"; txid: string; vout: number; ciphertext: Uint8Array }
+  | { state: "slashed"; txid: string }
 > {
   const stakeKey = `${stake.txid}:${stake.vout}`;
   const notices = async () =>
@@ -516,10 +537,10 @@ async function claimNonDelivery(
       const tx = await o.node.call<{ outputs: { scriptPubKey: string }[] }>(
         `/v1/txs/${answer.txid}`,
       );
-      for (const out of tx.outputs) {
+      for (const [n, out] of tx.outputs.entries()) {
         const parsed = parseOutputScript(fromHex(out.scriptPubKey));
         if (parsed.type === "job-answer") {
-          return { state: "answered", txid: answer.txid, ciphertext: parsed.ciphertext };
+          return { state: "answered", txid: answer.txid, vout: n, ciphertext: parsed.ciphertext };
         }
       }
     }

@@ -47,7 +47,13 @@ import type { Envelope } from "../../relay/envelope.ts";
 const log = getLogger(["camelid", "compute"]);
 
 /** Ways a dev-network compute node can be told to cheat (dispute tests). */
-export type CheatMode = "none" | "change-token" | "truncate" | "other-model" | "withhold";
+export type CheatMode =
+  | "none"
+  | "change-token"
+  | "truncate"
+  | "other-model"
+  | "withhold"
+  | "bad-answer";
 
 /** What the worker needs from the network service. */
 export interface WorkerNetwork {
@@ -373,7 +379,7 @@ export class JobWorker {
       }
       if (a.stakeHeight === undefined || !a.stake) continue;
       await this.#answerClaims(a);
-      const retry = new Set(["job/dispute-window", "job/claim-pending"]);
+      const retry = new Set(["job/dispute-window", "job/claim-pending", "job/answer-window"]);
       if (a.payment && !a.paymentSent && next >= a.stakeHeight + W) {
         try {
           await chain.processTx(a.payment);
@@ -419,7 +425,9 @@ export class JobWorker {
       TEMPLATE_JOB_ANSWER,
       fromHex(a.stake!.txid),
       a.stake!.vout,
-      this.#ciphertext(a),
+      this.#o.cheat === "bad-answer"
+        ? this.#ciphertext({ ...a, output: a.output.map((t) => t ^ 1) })
+        : this.#ciphertext(a),
     );
     const coins = await this.#spendable();
     const { bytes } = buildSpend({
