@@ -15,6 +15,7 @@ import { decodeBlock } from "./block.ts";
 import { parseOutputScript } from "./script.ts";
 import { txid } from "./tx.ts";
 import {
+  PATH_BAD_ANSWER,
   PATH_NON_DELIVERY,
   PATH_PAY,
   PATH_REFUND,
@@ -169,7 +170,11 @@ export class JobPool {
         }
         if (entry.stake && prev === `${entry.stake.txid}:${entry.stake.vout}`) {
           if (path === PATH_RELEASE) move("settled");
-          else if (path === PATH_STAKE_FRAUD || path === PATH_NON_DELIVERY) move("disputed");
+          else if (
+            path === PATH_STAKE_FRAUD || path === PATH_NON_DELIVERY || path === PATH_BAD_ANSWER
+          ) {
+            move("disputed");
+          }
         }
       }
       await this.#kv.set(["job", id], entry);

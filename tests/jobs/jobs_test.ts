@@ -571,3 +571,28 @@ Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, 
   }
   await assertConservedOnDisk(`${dir}/miner`);
 });
+
+Deno.test("an answer on chain that does not decrypt to the committed output gets the stake slashed", async () => {
+  const net = await devnet("bad-answer");
+  try {
+    const run = await submit(net, ["--dev-ignore-delivery", "--delivery-timeout", "2"]);
+    assert.equal(run.code, 0, run.stderr);
+    const r = JSON.parse(run.stdout);
+    assert.equal(r.state, "slashed");
+    await waitFor(
+      "the slash on chain",
+      async () => (await jobState(net.client.url, r.jobId)) === "disputed",
+      30_000,
+    );
+    const notices =
+      (await getJson<{ notices: { kind: string }[] }>(`${net.client.url}/v1/jobs/${r.jobId}`)).body
+        .notices;
+    assert.deepEqual(notices.map((n) => n.kind).sort(), ["answer", "claim"]);
+  } catch (e) {
+    console.error(net.logs());
+    throw e;
+  } finally {
+    await net.stop();
+  }
+  await assertConservedOnDisk(`${net.dir}/client-node`);
+});
