@@ -10,6 +10,7 @@ import { FIXTURE_SHAPES, type FixtureDtype, type FixtureSize, makeFixture } from
 import { defaultThreads, generate } from "./generate.ts";
 import { loadModel } from "./llama/llama.ts";
 import { modelIdOfFile } from "./model_file.ts";
+import { fetchModel } from "./model_fetch.ts";
 
 /** Parses a decimal u64 seed. */
 export function parseSeed(s: string): bigint {
@@ -68,6 +69,24 @@ export function registerModelCommands(program: Command): void {
       });
       await Deno.writeFile(o.out, bytes);
       console.log(`${o.out}: ${bytes.length} bytes, model id ${await modelIdOfFile(o.out)}`);
+    });
+  model
+    .command("fetch")
+    .description("fetch a model by id from peers, checking every 1 MiB chunk against the id")
+    .argument("<id>", "model id (64 hex characters)")
+    .requiredOption(
+      "--from <url>",
+      "a node serving /v1/models (repeatable)",
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
+    .requiredOption("--out <file>", "where to write the model")
+    .option("--parallel <n>", "chunks in flight", "4")
+    .action(async (id: string, o: { from: string[]; out: string; parallel: string }) => {
+      await fetchModel(id, o.from, o.out, {
+        parallel: parseIntOption("--parallel", o.parallel, 1, 64),
+      });
+      console.log(`${o.out}: model ${await modelIdOfFile(o.out)}`);
     });
   model
     .command("id")

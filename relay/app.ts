@@ -24,6 +24,8 @@ export const VERSION = "0.1.0";
 export interface AppOptions {
   /** The chain to serve. */
   chain: ChainNode;
+  /** Models served by `/v1/models` (chunks that peers fetch and check against the model id). */
+  models?: ModelSource;
   /** The job pool served by `/v1/jobs`. */
   jobs?: JobPool;
   /** Extra fields merged into `/v1/status` (e.g. peers, mining). */
@@ -53,6 +55,18 @@ export function txJson(tx: Transaction): Record<string, unknown> {
     lockTime: tx.lockTime,
     jobId: toHex(tx.jobId),
   };
+}
+
+/** What the node serves of its models. */
+export interface ModelSource {
+  /** Model ids held. */
+  ids(): string[];
+  /** Size and chunk count, or null when not held. */
+  info(id: string): Promise<{ size: number; chunks: number } | null>;
+  /** Leaf hashes (SHA-256 of 0x00 || chunk) of every 1 MiB chunk. */
+  leaves(id: string): Promise<Uint8Array[]>;
+  /** One chunk's bytes. */
+  chunk(id: string, index: number): Promise<Uint8Array>;
 }
 
 /** Builds the Hono app with the chain routes mounted under `/v1`. */
@@ -158,6 +172,47 @@ export function createApp(options: AppOptions): Hono {
       return c.json(result, result.status === "duplicate" ? 200 : 202);
     },
   );
+
+  app.get("/v1/models", async (c) => {
+    const models = options.models;
+    const list = models
+      ? await Promise.all(models.ids().map(async (id) => ({ id, ...(await models.info(id)) })))
+      : [];
+    return c.json({ models: list });
+  });
+
+  const heldModel = async (id: string) => {
+    if (!/^[0-9a-f]{64}$/.test(id)) {
+      throw new RangeError("model id must be 64 lowercase hex characters");
+    }
+    const info = await options.models?.info(id);
+    if (!info) throw new NotFoundError("model/not-found", `model ${id} is not held here`);
+    return info;
+  };
+
+  app.get("/v1/models/:id", async (c) => {
+    const id = c.req.param("id");
+    const info = await heldModel(id);
+    const leaves = await options.models!.leaves(id);
+    return c.json({ id, ...info, chunkSize: 1 << 20, leaves: leaves.map(toHex) });
+  });
+
+  app.get("/v1/models/:id/chunks/:index", async (c) => {
+    const id = c.req.param("id");
+    const info = await heldModel(id);
+    const raw = c.req.param("index");
+    const index = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isInteger(index)) {
+      throw new RangeError("chunk index must be a non-negative integer");
+    }
+    if (index >= info.chunks) {
+      throw new NotFoundError("model/no-chunk", `model ${id} has ${info.chunks} chunks`);
+    }
+    const bytes = await options.models!.chunk(id, index);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": "application/octet-stream",
+    });
+  });
 
   app.get("/v1/jobs", async (c) => {
     if (!options.jobs) return c.json({ jobs: [] });

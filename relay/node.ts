@@ -8,7 +8,7 @@ import { ChainNode } from "../chain/node.ts";
 import { networkParams } from "../chain/params.ts";
 import { payToAddressScript } from "../chain/script.ts";
 import { type MiningLoop, type NonceSearcher, startMining } from "../chain/miner.ts";
-import { createApp } from "./app.ts";
+import { createApp, type ModelSource } from "./app.ts";
 import { createProgress } from "../chain/progress.ts";
 import { ensureNodeWallet } from "./wallet_file.ts";
 import { type MessageEventDetail, NetworkService } from "./network.ts";
@@ -53,6 +53,8 @@ export interface NodeOptions {
   peersConfig?: string;
   /** Decides stake fraud proofs (needs the models); without it no fraud proof is accepted. */
   fraudChecker?: FraudChecker;
+  /** Models served to peers under `/v1/models`. */
+  models?: ModelSource;
 }
 
 /** A running node. */
@@ -106,6 +108,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const app = createApp({
     chain,
     jobs,
+    models: options.models,
     status: () => ({
       ...Object.fromEntries([...statusExtras].map(([k, f]) => [k, f()])),
       mining: miner ? { address: mineTo, blocksFound: miner.found } : null,

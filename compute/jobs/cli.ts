@@ -10,6 +10,7 @@ import { ensureNodeWallet, unlockWalletFile, walletPath } from "../../relay/wall
 import { defaultDataDir, type NodeCommandHooks, type SearcherFactory } from "../../relay/cli.ts";
 import { ModelStore } from "../model_store.ts";
 import { createFraudChecker } from "../fraud.ts";
+import { fetchModel } from "../model_fetch.ts";
 import { makeFixture } from "../fixture.ts";
 import { loadModel } from "../llama/llama.ts";
 import { type CheatMode, JobWorker } from "./worker.ts";
@@ -90,9 +91,24 @@ export function computeNodeHooks(
         files.push(await ensureDefaultModel(base.dataDir));
       }
       models = await ModelStore.open({ files, dirs: opts.modelsDir as string[] });
-      return models.ids().length ? { fraudChecker: createFraudChecker(models) } : {};
+      return { models, fraudChecker: createFraudChecker(models) };
     },
     started: async (node, opts, base) => {
+      // Models this node lacks (e.g. to check a fraud proof) are fetched from its peers by id.
+      models.fetcher = async (id) => {
+        await Deno.mkdir(`${base.dataDir}/models`, { recursive: true });
+        const info = node.network.peersInfo() as {
+          links: { url: string | null }[];
+          table: { url: string }[];
+        };
+        const peers = [
+          ...new Set([...info.links.map((l) => l.url), ...info.table.map((t) => t.url)]),
+        ]
+          .filter((u): u is string => !!u && u !== node.url);
+        return await fetchModel(id, peers, `${base.dataDir}/models/${id}.gguf`, {
+          progress: false,
+        });
+      };
       for (const id of models.ids()) console.log(`Model ${id} (${models.path(id)})`);
       const cheatMode = opts.cheat as string;
       if (cheatMode !== "none" && base.network !== "dev") {
