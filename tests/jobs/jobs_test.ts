@@ -86,6 +86,20 @@ async function devnet(cheat = "none"): Promise<Devnet> {
   };
 }
 
+/** Runs `fn` on a fresh devnet, prints the nodes' logs on failure, stops it, then checks conservation. */
+async function withDevnet(cheat: string, fn: (net: Devnet) => Promise<void>): Promise<void> {
+  const net = await devnet(cheat);
+  try {
+    await fn(net);
+  } catch (e) {
+    console.error(net.logs());
+    throw e;
+  } finally {
+    await net.stop();
+  }
+  await assertConservedOnDisk(`${net.dir}/client-node`);
+}
+
 function submit(net: Devnet, extra: string[] = []) {
   return runCli([
     "job",
@@ -119,8 +133,7 @@ async function jobState(url: string, id: string): Promise<string | null> {
 }
 
 Deno.test("an honest job settles; a claimed one is answered on chain and settles; an unpaid one refunds at expiry", async () => {
-  const net = await devnet();
-  try {
+  await withDevnet("none", async (net) => {
     const honest = await submit(net);
     assert.equal(honest.code, 0, honest.stderr);
     const h = JSON.parse(honest.stdout);
@@ -212,18 +225,11 @@ Deno.test("an honest job settles; a claimed one is answered on chain and settles
       async () => (await jobState(net.client.url, c.jobId)) === "settled",
       60_000,
     );
-  } catch (e) {
-    console.error(net.logs());
-    throw e;
-  } finally {
-    await net.stop();
-  }
-  await assertConservedOnDisk(`${net.dir}/client-node`);
+  });
 });
 
 Deno.test("a compute node that changes a token is caught: its stake is slashed to the client and the payment voided", async () => {
-  const net = await devnet("change-token");
-  try {
+  await withDevnet("change-token", async (net) => {
     const address = (await runCli(["wallet", "address", "--wallet", net.wallet])).stdout.trim();
     const before = BigInt(
       (await getJson<{ balanceUnits: string }>(`${net.client.url}/v1/addresses/${address}`)).body
@@ -255,18 +261,11 @@ Deno.test("a compute node that changes a token is caught: its stake is slashed t
       "disputed",
       "the voided payment never lands",
     );
-  } catch (e) {
-    console.error(net.logs());
-    throw e;
-  } finally {
-    await net.stop();
-  }
-  await assertConservedOnDisk(`${net.dir}/client-node`);
+  });
 });
 
 Deno.test("replayed, forged and out-of-order job messages are refused or ignored", async () => {
-  const net = await devnet();
-  try {
+  await withDevnet("none", async (net) => {
     const { createEnvelope, envelopeToJson } = await import("../../relay/envelope.ts");
     const { encodeJobMessage } = await import("../../chain/job_messages.ts");
     const { encodeJob } = await import("../../chain/job.ts");
@@ -350,17 +349,11 @@ Deno.test("replayed, forged and out-of-order job messages are refused or ignored
     });
     assert.equal(bad.status, 401);
     await bad.body?.cancel();
-  } catch (e) {
-    console.error(net.logs());
-    throw e;
-  } finally {
-    await net.stop();
-  }
+  });
 });
 
 Deno.test("a compute node that takes payment and withholds the output loses its stake to the client's claim", async () => {
-  const net = await devnet("withhold");
-  try {
+  await withDevnet("withhold", async (net) => {
     const address = (await runCli(["wallet", "address", "--wallet", net.wallet])).stdout.trim();
     const balance = async () =>
       BigInt(
@@ -384,13 +377,7 @@ Deno.test("a compute node that takes payment and withholds the output loses its 
       return b !== before ? b : null;
     }, 30_000);
     assert.equal(after - before, 100_000_000n - 50_000_000n - 3n * 20_000n);
-  } catch (e) {
-    console.error(net.logs());
-    throw e;
-  } finally {
-    await net.stop();
-  }
-  await assertConservedOnDisk(`${net.dir}/client-node`);
+  });
 });
 
 Deno.test("outsourced verification: a lying verifier is outvoted by two honest ones", async () => {
@@ -573,8 +560,7 @@ Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, 
 });
 
 Deno.test("an answer on chain that does not decrypt to the committed output gets the stake slashed", async () => {
-  const net = await devnet("bad-answer");
-  try {
+  await withDevnet("bad-answer", async (net) => {
     const run = await submit(net, ["--dev-ignore-delivery", "--delivery-timeout", "2"]);
     assert.equal(run.code, 0, run.stderr);
     const r = JSON.parse(run.stdout);
@@ -588,11 +574,5 @@ Deno.test("an answer on chain that does not decrypt to the committed output gets
       (await getJson<{ notices: { kind: string }[] }>(`${net.client.url}/v1/jobs/${r.jobId}`)).body
         .notices;
     assert.deepEqual(notices.map((n) => n.kind).sort(), ["answer", "claim"]);
-  } catch (e) {
-    console.error(net.logs());
-    throw e;
-  } finally {
-    await net.stop();
-  }
-  await assertConservedOnDisk(`${net.dir}/client-node`);
+  });
 });
