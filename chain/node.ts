@@ -180,6 +180,35 @@ export class ChainNode {
       if (e.height === 0) break;
     }
     await this.#activateBestChain();
+    await this.#restoreMempool();
+  }
+
+  /** Re-accepts the transactions saved by {@link saveMempool}, oldest first, then forgets them. */
+  async #restoreMempool(): Promise<void> {
+    const saved: { key: Deno.KvKey; bytes: Uint8Array }[] = [];
+    for await (const e of this.store.kv.list<Uint8Array>({ prefix: ["mempool"] })) {
+      saved.push({ key: e.key, bytes: e.value });
+    }
+    let back = 0;
+    for (const { bytes } of saved) {
+      try {
+        await this.#acceptTx(bytes, false);
+        back++;
+      } catch { /* confirmed or conflicting meanwhile */ }
+    }
+    await this.store.apply(saved.map(({ key }) => ({ key, value: null })));
+    if (saved.length) {
+      log.info("Restored {back} of {n} mempool transactions", { back, n: saved.length });
+    }
+  }
+
+  /**
+   * Saves the mempool (as Bitcoin's mempool.dat) so a restart does not lose unconfirmed
+   * transactions; called when the node stops.
+   */
+  async saveMempool(): Promise<void> {
+    const entries = this.mempool.entries().sort((a, b) => a.added - b.added);
+    await this.store.apply(entries.map((e, i) => ({ key: ["mempool", i], value: e.bytes })));
   }
 
   async #storeGenesis(): Promise<void> {

@@ -322,3 +322,26 @@ Deno.test("genesis blocks of every network carry valid proof of work", async () 
   }
   void fromHex;
 });
+
+Deno.test("the mempool is saved when a node stops and restored when it starts again", async () => {
+  const { node, dir, close } = await openDevNode();
+  const alice = newKey();
+  const [first] = await mine(node, alice, 1);
+  await mine(node, alice, node.params.coinbaseMaturity);
+  const pay = spend(alice, [{ txid: await coinbaseOf(node, first), vout: 0, value: SUBSIDY }], [{
+    value: 49n * COIN,
+    script: alice.script,
+  }]);
+  await node.processTx(pay.bytes);
+  await node.saveMempool();
+  close();
+  const again = await openDevNode(dir);
+  try {
+    assert.ok(again.node.mempool.has(pay.id), "the unconfirmed payment survived the restart");
+    const left = [];
+    for await (const e of again.kv.list({ prefix: ["mempool"] })) left.push(e.key);
+    assert.deepEqual(left, [], "the saved copy is consumed");
+  } finally {
+    again.close();
+  }
+});

@@ -166,6 +166,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     close: async () => {
       await miner?.stop();
       await network.stop(); // network wiring
+      await chain.saveMempool();
       await server.shutdown();
       kv.close();
     },
