@@ -172,6 +172,7 @@ class NoiseHasher {
   private readonly out = new Uint32Array(8);
   /** Working state after rounds 0..7, which only read the key words. */
   private readonly mid = new Int32Array(8);
+  private readonly state = new Int32Array(8);
 
   constructor(key: Uint8Array) {
     const w = this.w;
@@ -189,22 +190,8 @@ class NoiseHasher {
         0;
     w[15] = 36 * 8;
     for (let i = 16; i < 23; i++) w[i] = schedule(w, i);
-    let a = IV[0], b = IV[1], c = IV[2], d = IV[3], e = IV[4], f = IV[5], g = IV[6], h = IV[7];
-    for (let i = 0; i < 8; i++) {
-      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
-      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-      h = g;
-      g = f;
-      f = e;
-      e = (d + t1) | 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) | 0;
-    }
-    this.mid.set([a, b, c, d, e, f, g, h]);
+    this.mid.set(IV);
+    rounds(this.mid, w, 0, 8);
   }
 
   /** The eight u32 words (big-endian digest words) of block `blk`. */
@@ -214,33 +201,40 @@ class NoiseHasher {
     w[8] = ((blk & 0xff) << 24) | (((blk >>> 8) & 0xff) << 16) | (((blk >>> 16) & 0xff) << 8) |
       ((blk >>> 24) & 0xff);
     for (let i = 23; i < 64; i++) w[i] = schedule(w, i);
-    const m = this.mid;
-    let a = m[0], b = m[1], c = m[2], d = m[3], e = m[4], f = m[5], g = m[6], h = m[7];
-    for (let i = 8; i < 64; i++) {
-      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
-      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-      h = g;
-      g = f;
-      f = e;
-      e = (d + t1) | 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) | 0;
-    }
+    const state = this.state;
+    state.set(this.mid);
+    rounds(state, w, 8, 64);
     const o = this.out;
-    o[0] = (IV[0] + a) | 0;
-    o[1] = (IV[1] + b) | 0;
-    o[2] = (IV[2] + c) | 0;
-    o[3] = (IV[3] + d) | 0;
-    o[4] = (IV[4] + e) | 0;
-    o[5] = (IV[5] + f) | 0;
-    o[6] = (IV[6] + g) | 0;
-    o[7] = (IV[7] + h) | 0;
+    for (let i = 0; i < 8; i++) o[i] = (IV[i] + state[i]) | 0;
     return o;
   }
+}
+
+/** SHA-256 compression rounds `from` .. `to` - 1 over the working state `v` (updated in place). */
+function rounds(v: Int32Array, w: Int32Array, from: number, to: number): void {
+  let a = v[0], b = v[1], c = v[2], d = v[3], e = v[4], f = v[5], g = v[6], h = v[7];
+  for (let i = from; i < to; i++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  v[0] = a;
+  v[1] = b;
+  v[2] = c;
+  v[3] = d;
+  v[4] = e;
+  v[5] = f;
+  v[6] = g;
+  v[7] = h;
 }
 
 /** SHA-256 message schedule word i (i >= 16). */
