@@ -88,6 +88,18 @@ async function fundedNode(): Promise<
   return { node, close, client, compute, coins };
 }
 
+/** Locks `value` of a 50-coin coinbase owned by `from` into a job output, change back, stamped with the job. */
+function fundJobOutput(
+  from: TestKey,
+  coin: string,
+  script: Uint8Array,
+  value: bigint,
+  jobId: Uint8Array,
+) {
+  const change = { value: SUBSIDY - value - 100_000n, script: from.script };
+  return spend(from, [{ txid: coin, vout: 0, value: SUBSIDY }], [{ value, script }, change], jobId);
+}
+
 const sampleJob = (client: TestKey, expiryHeight: number): Job => ({
   modelId: new Uint8Array(32).fill(9),
   promptTokens: [1, 2, 3],
@@ -123,21 +135,10 @@ Deno.test("escrow: refund only at expiry by the client; payment only past the di
     const job = sampleJob(client, height + 8);
     const jobId = jobIdBytes(job);
     const escrowScript = jobEscrowScript(jobId, keyHash(client), job.expiryHeight);
-    const escrowTx = spend(client, [{ txid: coins[0], vout: 0, value: SUBSIDY }], [{
-      value: 5n * COIN,
-      script: escrowScript,
-    }, { value: 44n * COIN, script: client.script }]);
-    escrowTx.tx.jobId = jobId;
-    const { signPayToAddressInput } = await import("./tx.ts");
-    signPayToAddressInput(
-      escrowTx.tx,
-      0,
-      { value: SUBSIDY, scriptPubKey: client.script },
-      client.secret,
-    );
-    await node.processTx(encodeTransaction(escrowTx.tx));
+    const escrowTx = fundJobOutput(client, coins[0], escrowScript, 5n * COIN, jobId);
+    await node.processTx(escrowTx.bytes);
     await mine(node, newKey(), 1);
-    const escrow = { txid: txid(escrowTx.tx), vout: 0, value: 5n * COIN, script: escrowScript };
+    const escrow = { txid: escrowTx.id, vout: 0, value: 5n * COIN, script: escrowScript };
     assert.equal((await node.getJobCoins(toHex(jobId))).length, 1, "escrow indexed by job id");
 
     const refund = (key: TestKey) =>
@@ -152,20 +153,10 @@ Deno.test("escrow: refund only at expiry by the client; payment only past the di
     // The compute node stakes for the job, committing to an output.
     const commitment = new Uint8Array(32).fill(7);
     const stakeScript = computeStakeScript(jobId, keyHash(compute), keyHash(client), commitment);
-    const stakeTx = spend(compute, [{ txid: coins[2], vout: 0, value: SUBSIDY }], [{
-      value: 2n * COIN,
-      script: stakeScript,
-    }, { value: 47n * COIN, script: compute.script }]);
-    stakeTx.tx.jobId = jobId;
-    signPayToAddressInput(
-      stakeTx.tx,
-      0,
-      { value: SUBSIDY, scriptPubKey: compute.script },
-      compute.secret,
-    );
-    await node.processTx(encodeTransaction(stakeTx.tx));
+    const stakeTx = fundJobOutput(compute, coins[2], stakeScript, 2n * COIN, jobId);
+    await node.processTx(stakeTx.bytes);
     await mine(node, newKey(), 1);
-    const stake = { txid: txid(stakeTx.tx), vout: 0, value: 2n * COIN, script: stakeScript };
+    const stake = { txid: stakeTx.id, vout: 0, value: 2n * COIN, script: stakeScript };
     const stakeRef = new ByteWriter(36).bytes(fromHex(stake.txid)).u32(0).finish();
 
     const pay = (key: TestKey, ref = stakeRef) =>
@@ -221,24 +212,14 @@ Deno.test("escrow refunds to the client at expiry when unpaid; a stake cannot be
     const job = sampleJob(client, node.tip().height + 3);
     const jobId = jobIdBytes(job);
     const escrowScript = jobEscrowScript(jobId, keyHash(client), job.expiryHeight);
-    const { signPayToAddressInput } = await import("./tx.ts");
-    const fund = (from: TestKey, coin: string, script: Uint8Array, value: bigint) => {
-      const t = spend(from, [{ txid: coin, vout: 0, value: SUBSIDY }], [{ value, script }, {
-        value: SUBSIDY - value - 100_000n,
-        script: from.script,
-      }]);
-      t.tx.jobId = jobId;
-      signPayToAddressInput(t.tx, 0, { value: SUBSIDY, scriptPubKey: from.script }, from.secret);
-      return t.tx;
-    };
-    const e = fund(client, coins[0], escrowScript, 5n * COIN);
+    const e = fundJobOutput(client, coins[0], escrowScript, 5n * COIN, jobId).tx;
     const stakeScript = computeStakeScript(
       jobId,
       keyHash(compute),
       keyHash(client),
       new Uint8Array(32),
     );
-    const s = fund(compute, coins[2], stakeScript, 2n * COIN);
+    const s = fundJobOutput(compute, coins[2], stakeScript, 2n * COIN, jobId).tx;
     await node.processTx(encodeTransaction(e));
     await node.processTx(encodeTransaction(s));
     await mine(node, newKey(), 3);
@@ -280,7 +261,6 @@ async function stakedJob(
   coins: string[],
   output: { tokens: number[]; finish: "stop" | "length" } | null = null,
 ) {
-  const { signPayToAddressInput } = await import("./tx.ts");
   const job = sampleJob(client, node.tip().height + 40);
   const jobId = jobIdBytes(job);
   const { outputCommitment } = await import("./commitment.ts");
@@ -291,17 +271,8 @@ async function stakedJob(
     keyHash(client),
     output ? outputCommitment(jobId, output.tokens, output.finish) : new Uint8Array(32).fill(3),
   );
-  const fund = (from: TestKey, coin: string, script: Uint8Array, value: bigint) => {
-    const t = spend(from, [{ txid: coin, vout: 0, value: SUBSIDY }], [{ value, script }, {
-      value: SUBSIDY - value - 100_000n,
-      script: from.script,
-    }]);
-    t.tx.jobId = jobId;
-    signPayToAddressInput(t.tx, 0, { value: SUBSIDY, scriptPubKey: from.script }, from.secret);
-    return t.tx;
-  };
-  const e = fund(client, coins[0], escrowScript, 5n * COIN);
-  const s = fund(compute, coins[2], stakeScript, 2n * COIN);
+  const e = fundJobOutput(client, coins[0], escrowScript, 5n * COIN, jobId).tx;
+  const s = fundJobOutput(compute, coins[2], stakeScript, 2n * COIN, jobId).tx;
   await node.processTx(encodeTransaction(e));
   await node.processTx(encodeTransaction(s));
   await mine(node, newKey(), 1);

@@ -81,11 +81,12 @@ export async function mine(node: ChainNode, to: TestKey, n: number): Promise<str
   return out;
 }
 
-/** Signs a spend of outputs (each with its value) owned by `from`. */
+/** Signs a spend of outputs (each with its value) owned by `from`, optionally stamped with a job id. */
 export function spend(
   from: TestKey,
   prevouts: { txid: string; vout: number; value: bigint }[],
   outputs: { value: bigint; script: Uint8Array }[],
+  jobId: Uint8Array = NO_JOB,
 ): { tx: Transaction; bytes: Uint8Array; id: string } {
   const tx: Transaction = {
     version: 1,
@@ -96,7 +97,7 @@ export function spend(
     })),
     outputs: outputs.map((o) => ({ value: o.value, scriptPubKey: o.script })),
     lockTime: 0,
-    jobId: NO_JOB,
+    jobId,
   };
   prevouts.forEach((p, i) =>
     signPayToAddressInput(tx, i, { value: p.value, scriptPubKey: from.script }, from.secret)

@@ -3,6 +3,24 @@ import { getJson, runCli, spawnNode, waitFor } from "./process_helpers.ts";
 import { assertConservedOnDisk } from "./chain_helpers.ts";
 import { networkParams } from "../chain/params.ts";
 
+/** Runs `wallet send` from a keystore with a passphrase. */
+function walletSend(wallet: string, to: string, amount: string, node: string, passphrase: string) {
+  return runCli([
+    "wallet",
+    "send",
+    "--wallet",
+    wallet,
+    "--to",
+    to,
+    "--amount",
+    amount,
+    "--node",
+    node,
+  ], {
+    CAMELID_PASSPHRASE: passphrase,
+  });
+}
+
 Deno.test("a node process mines, answers over HTTP, and moves coins between two CLI wallets", async () => {
   const dir = await Deno.makeTempDir({ prefix: "camelid-node-" });
   const node = await spawnNode(["--data-dir", `${dir}/node`]);
@@ -27,21 +45,7 @@ Deno.test("a node process mines, answers over HTTP, and moves coins between two 
       .trim();
     assert.match(bobAddress, /^1[1-9A-HJ-NP-Za-km-z]{25,34}$/);
 
-    const send = await runCli(
-      [
-        "wallet",
-        "send",
-        "--wallet",
-        `${dir}/node/wallet.json`,
-        "--to",
-        bobAddress,
-        "--amount",
-        "12.5",
-        "--node",
-        node.url,
-      ],
-      { CAMELID_PASSPHRASE: "" },
-    );
+    const send = await walletSend(`${dir}/node/wallet.json`, bobAddress, "12.5", node.url, "");
     assert.equal(send.code, 0, send.stderr);
     const txid = send.stdout.match(/txid ([0-9a-f]{64})/)![1];
     const pooled = await getJson<{ confirmations: number }>(`${node.url}/v1/txs/${txid}`);
@@ -70,36 +74,10 @@ Deno.test("a node process mines, answers over HTTP, and moves coins between two 
     );
     assert.ok(block.body.txs.some((t) => t.txid === txid));
 
-    const wrong = await runCli([
-      "wallet",
-      "send",
-      "--wallet",
-      `${dir}/bob.json`,
-      "--to",
-      bobAddress,
-      "--amount",
-      "1",
-      "--node",
-      node.url,
-    ], {
-      CAMELID_PASSPHRASE: "not bob's",
-    });
+    const wrong = await walletSend(`${dir}/bob.json`, bobAddress, "1", node.url, "not bob's");
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /keystore\/bad-passphrase/);
-    const broke = await runCli([
-      "wallet",
-      "send",
-      "--wallet",
-      `${dir}/bob.json`,
-      "--to",
-      bobAddress,
-      "--amount",
-      "100",
-      "--node",
-      node.url,
-    ], {
-      CAMELID_PASSPHRASE: "bob secret",
-    });
+    const broke = await walletSend(`${dir}/bob.json`, bobAddress, "100", node.url, "bob secret");
     assert.equal(broke.code, 1);
     assert.match(broke.stderr, /wallet\/insufficient-funds/);
   } finally {

@@ -100,6 +100,22 @@ async function withDevnet(cheat: string, fn: (net: Devnet) => Promise<void>): Pr
   await assertConservedOnDisk(`${net.dir}/client-node`);
 }
 
+/** Runs `job refund` for an escrow output (vout 0) with the client's wallet. */
+function refund(wallet: string, node: string, escrowTxid: string) {
+  return runCli([
+    "job",
+    "refund",
+    "--wallet",
+    wallet,
+    "--node",
+    node,
+    "--escrow",
+    `${escrowTxid}:0`,
+  ], {
+    CAMELID_PASSPHRASE: "client",
+  });
+}
+
 function submit(net: Devnet, extra: string[] = []) {
   return runCli([
     "job",
@@ -181,18 +197,7 @@ Deno.test("an honest job settles; a claimed one is answered on chain and settles
       "settled",
     ]);
     // Refund before expiry is refused; at expiry it goes through.
-    const early = await runCli([
-      "job",
-      "refund",
-      "--wallet",
-      net.wallet,
-      "--node",
-      net.client.url,
-      "--escrow",
-      `${u.escrow.txid}:0`,
-    ], {
-      CAMELID_PASSPHRASE: "client",
-    });
+    const early = await refund(net.wallet, net.client.url, u.escrow.txid);
     assert.equal(early.code, 1);
     assert.match(early.stderr, /job\/not-expired/);
     await waitFor(
@@ -201,18 +206,7 @@ Deno.test("an honest job settles; a claimed one is answered on chain and settles
       90_000,
     );
     await waitFor("escrow expiry", async () => {
-      const r = await runCli([
-        "job",
-        "refund",
-        "--wallet",
-        net.wallet,
-        "--node",
-        net.client.url,
-        "--escrow",
-        `${u.escrow.txid}:0`,
-      ], {
-        CAMELID_PASSPHRASE: "client",
-      });
+      const r = await refund(net.wallet, net.client.url, u.escrow.txid);
       return r.code === 0;
     }, 60_000);
     await waitFor(
@@ -531,18 +525,7 @@ Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, 
     assert.equal(offered.length, 1);
     const escrow = offered[0].escrow.txid;
     await waitFor("escrow expiry and refund", async () => {
-      const r = await runCli([
-        "job",
-        "refund",
-        "--wallet",
-        wallet,
-        "--node",
-        miner.url,
-        "--escrow",
-        `${escrow}:0`,
-      ], {
-        CAMELID_PASSPHRASE: "client",
-      });
+      const r = await refund(wallet, miner.url, escrow);
       return r.code === 0;
     }, 90_000);
     await waitFor(
