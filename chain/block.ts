@@ -12,6 +12,7 @@ import {
   writeTransaction,
 } from "./tx.ts";
 import { unspendableScript } from "./script.ts";
+import { DecodeError } from "./errors.ts";
 import { INITIAL_SUBSIDY } from "./params.ts";
 
 /** Size of an encoded block header. */
@@ -89,13 +90,16 @@ export function encodeBlock(block: Block): Uint8Array {
 }
 
 /**
- * Decodes a whole block. Strict: `RangeError` over MAX_BLOCK_SIZE, `DecodeError` for truncation,
+ * Decodes a whole block. Strict: `DecodeError` `decode/too-large` over MAX_BLOCK_SIZE, `DecodeError` for truncation,
  * non-minimal varints, a zero transaction count and trailing bytes.
  */
 export function decodeBlock(bytes: Uint8Array): Block {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("block bytes must be a Uint8Array");
   if (bytes.length > MAX_BLOCK_SIZE) {
-    throw new RangeError(`block is ${bytes.length} bytes, over the ${MAX_BLOCK_SIZE}-byte limit`);
+    throw new DecodeError(
+      "decode/too-large",
+      `block is ${bytes.length} bytes, over the ${MAX_BLOCK_SIZE}-byte limit`,
+    );
   }
   const r = new ByteReader(bytes, "block");
   const header = readHeader(r);

@@ -6,7 +6,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { fromHex, toHex } from "./bytes.ts";
+import { toHex } from "./bytes.ts";
 import { sha256 } from "./hash.ts";
 import {
   type Block,
@@ -15,10 +15,9 @@ import {
   encodeBlock,
   encodeHeader,
   genesisBlock,
-  HEADER_SIZE,
 } from "./block.ts";
 import { CamelidError, NotFoundError, ValidationError } from "./errors.ts";
-import { MAX_BLOCK_SIZE, MEDIAN_TIME_SPAN, type NetworkParams } from "./params.ts";
+import { MEDIAN_TIME_SPAN, type NetworkParams } from "./params.ts";
 import { blockWork, retargetBits } from "./pow.ts";
 import { parseOutputScript, scriptAddress } from "./script.ts";
 import {
@@ -26,7 +25,6 @@ import {
   batchMutations,
   ChainStore,
   chunkMutations,
-  coinFromValue,
   coinValue,
   decodeUndo,
   encodeUndo,
@@ -940,8 +938,3 @@ export class ChainNode {
     return id;
   }
 }
-
-/** Re-exported for convenience: the header size and block size bound. */
-export { HEADER_SIZE, MAX_BLOCK_SIZE };
-/** Re-exported stored-coin helper (tests compare replays). */
-export { coinFromValue, fromHex };

@@ -4,6 +4,7 @@
  */
 
 import { ByteReader, ByteWriter, concatBytes, toHex } from "./bytes.ts";
+import { DecodeError } from "./errors.ts";
 import { sha256d } from "./hash.ts";
 import { MAX_TX_SIZE } from "./params.ts";
 import { publicKeyOf, signDigest } from "./keys.ts";
@@ -104,13 +105,14 @@ export function readTransaction(r: ByteReader): Transaction {
 
 /**
  * Decodes exactly one transaction from `bytes`. Strict: truncated input, non-minimal varints,
- * oversized counts or scripts and trailing bytes throw `DecodeError`; `RangeError` when the input
- * exceeds MAX_TX_SIZE.
+ * oversized counts or scripts and trailing bytes throw `DecodeError` (`decode/too-large` when the input
+ * exceeds MAX_TX_SIZE).
  */
 export function decodeTransaction(bytes: Uint8Array): Transaction {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("transaction bytes must be a Uint8Array");
   if (bytes.length > MAX_TX_SIZE) {
-    throw new RangeError(
+    throw new DecodeError(
+      "decode/too-large",
       `transaction is ${bytes.length} bytes, over the ${MAX_TX_SIZE}-byte limit`,
     );
   }

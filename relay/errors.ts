@@ -19,7 +19,6 @@ export function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof NotFoundError) return 404;
   if (err instanceof DecodeError) return err.code === "decode/too-large" ? 413 : 400;
   if (err instanceof ValidationError) return 422;
-  if (err instanceof RangeError && /limit|too large|over the/.test(err.message)) return 413;
   if (err instanceof RangeError || err instanceof TypeError || err instanceof SyntaxError) {
     return 400;
   }

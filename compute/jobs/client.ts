@@ -18,7 +18,7 @@ import {
   type JobMessage,
   type ReceiptMessage,
 } from "../../chain/job_messages.ts";
-import { decodeAddress, publicKeyOf, signDigest } from "../../chain/keys.ts";
+import { addressFromPublicKey, decodeAddress, publicKeyOf, signDigest } from "../../chain/keys.ts";
 import { type NetworkParams, networkParams } from "../../chain/params.ts";
 import {
   computeStakeScript,
@@ -245,7 +245,7 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
   const params = networkParams(status.network);
   const clientKey = publicKeyOf(o.secretKey);
   const clientHash = hash160(clientKey);
-  const address = (await import("../../chain/keys.ts")).addressFromPublicKey(clientKey);
+  const address = addressFromPublicKey(clientKey);
   const job: Job = {
     modelId: fromHex(o.modelId, 32),
     promptTokens: o.promptTokens,

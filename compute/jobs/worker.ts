@@ -8,7 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { encrypt } from "eciesjs";
 import { fromHex, toHex } from "../../chain/bytes.ts";
-import { hash160 } from "../../chain/hash.ts";
+import { hash160, sha256d } from "../../chain/hash.ts";
 import { decodeJob, type Job } from "../../chain/job.ts";
 import {
   decodeJobMessage,
@@ -171,7 +171,7 @@ export class JobWorker {
   async #onOffer(env: Envelope, m: OfferMessage): Promise<void> {
     const bytes = fromHex(m.job);
     const job = decodeJob(bytes);
-    const id = toHex((await import("../../chain/hash.ts")).sha256d(bytes));
+    const id = toHex(sha256d(bytes));
     if (this.#jobs.has(id)) return;
     if (!equalBytes(env.from, job.clientKey)) {
       return log.info("Offer {id} not signed by its client", { id });
