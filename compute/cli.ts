@@ -5,7 +5,7 @@
 
 import type { Command } from "commander";
 import { fromHex } from "../chain/bytes.ts";
-import { createProgress } from "../chain/progress.ts";
+import { createProgress } from "../cli/progress.ts";
 import { FIXTURE_SHAPES, type FixtureDtype, type FixtureSize, makeFixture } from "./fixture.ts";
 import { defaultThreads, generate } from "./generate.ts";
 import { loadModel } from "./llama/llama.ts";

@@ -9,7 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import { CamelidError } from "../chain/errors.ts";
 import { fromHex, toHex } from "../chain/bytes.ts";
 import { chunkLeafHash, merkleTreeHash, MODEL_CHUNK_SIZE } from "../chain/model_id.ts";
-import { createProgress } from "../chain/progress.ts";
+import { createProgress } from "../cli/progress.ts";
 import { equalBytes } from "../chain/bytes.ts";
 
 const log = getLogger(["camelid", "models"]);

@@ -15,7 +15,7 @@ import { scriptAddress } from "../chain/script.ts";
 import { MAX_BLOCK_SIZE, MAX_TX_SIZE } from "../chain/params.ts";
 import { NotFoundError } from "../chain/errors.ts";
 import { errorResponse, onError } from "./errors.ts";
-import { type JobPool, poolEntryJson } from "../chain/jobpool.ts";
+import { type JobPool, poolEntryJson } from "./jobpool.ts";
 
 /** Software version reported by `/v1/status`. */
 export const VERSION = "0.1.0";

@@ -9,12 +9,12 @@ import { networkParams } from "../chain/params.ts";
 import { payToAddressScript } from "../chain/script.ts";
 import { type MiningLoop, type NonceSearcher, startMining } from "../chain/miner.ts";
 import { createApp, type ModelSource } from "./app.ts";
-import { createProgress } from "../chain/progress.ts";
+import { createProgress } from "../cli/progress.ts";
 import { ensureNodeWallet } from "./wallet_file.ts";
 import { type MessageEventDetail, NetworkService } from "./network.ts";
-import { JobPool } from "../chain/jobpool.ts";
+import { JobPool } from "./jobpool.ts";
 import type { FraudChecker } from "../chain/spend.ts";
-import { decodeJobMessage, isJobPayload } from "../chain/job_messages.ts";
+import { decodeJobMessage, isJobPayload } from "../client/job_messages.ts";
 import { fromHex } from "../chain/bytes.ts"; // network wiring (relay/network.ts)
 
 const log = getLogger(["camelid", "node"]);

@@ -17,7 +17,7 @@ import {
   isJobPayload,
   type JobMessage,
   type ReceiptMessage,
-} from "../../chain/job_messages.ts";
+} from "../../client/job_messages.ts";
 import { addressFromPublicKey, decodeAddress, publicKeyOf, signDigest } from "../../chain/keys.ts";
 import { type NetworkParams, networkParams } from "../../chain/params.ts";
 import {

@@ -15,7 +15,7 @@ import {
   isJobPayload,
   type VerdictMessage,
   type VerifyRequestMessage,
-} from "../../chain/job_messages.ts";
+} from "../../client/job_messages.ts";
 import type { Envelope } from "../../relay/envelope.ts";
 import { verify } from "../../verifier-wasm/mod.ts";
 import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";

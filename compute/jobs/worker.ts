@@ -17,7 +17,7 @@ import {
   type JobMessage,
   type OfferMessage,
   type PaymentMessage,
-} from "../../chain/job_messages.ts";
+} from "../../client/job_messages.ts";
 import { addressFromPublicKey, publicKeyOf, signDigest } from "../../chain/keys.ts";
 import type { ChainNode } from "../../chain/node.ts";
 import {

@@ -261,7 +261,7 @@ Deno.test("a compute node that changes a token is caught: its stake is slashed t
 Deno.test("replayed, forged and out-of-order job messages are refused or ignored", async () => {
   await withDevnet("none", async (net) => {
     const { createEnvelope, envelopeToJson } = await import("../../relay/envelope.ts");
-    const { encodeJobMessage } = await import("../../chain/job_messages.ts");
+    const { encodeJobMessage } = await import("../../client/job_messages.ts");
     const { encodeJob } = await import("../../chain/job.ts");
     const { generateSecretKey, publicKeyOf } = await import("../../chain/keys.ts");
     const { fromHex, toHex } = await import("../../chain/bytes.ts");

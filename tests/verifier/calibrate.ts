@@ -15,7 +15,7 @@
  */
 
 import { modelIdFromBytes } from "../../chain/model_id.ts";
-import { createProgress } from "../../chain/progress.ts";
+import { createProgress } from "../../cli/progress.ts";
 import { type FixtureDtype, type FixtureSize, makeFixture } from "../../compute/fixture.ts";
 import { generate, GENERATION_BATCH } from "../../compute/generate.ts";
 import type { LlamaModel } from "../../compute/llama/llama.ts";

@@ -4,10 +4,10 @@
  * strictly: known fields only, exact hex lengths, bounded sizes. The envelope signs and addresses them.
  */
 
-import { DecodeError } from "./errors.ts";
-import { fromHex, toHex } from "./bytes.ts";
-import { decodeAddress } from "./keys.ts";
-import { MAX_OUTPUT_TOKENS } from "./job.ts";
+import { DecodeError } from "../chain/errors.ts";
+import { fromHex, toHex } from "../chain/bytes.ts";
+import { decodeAddress } from "../chain/keys.ts";
+import { MAX_OUTPUT_TOKENS } from "../chain/job.ts";
 
 /** Marks job payloads among other direct messages. */
 export const JOB_PROTOCOL = "camelid/job/1";

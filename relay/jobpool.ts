@@ -6,14 +6,14 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { toHex } from "./bytes.ts";
-import { decodeJob, type Job } from "./job.ts";
-import { fromHex } from "./bytes.ts";
-import { sha256d } from "./hash.ts";
-import type { ChainNode } from "./node.ts";
-import { decodeBlock } from "./block.ts";
-import { parseOutputScript } from "./script.ts";
-import { txid } from "./tx.ts";
+import { toHex } from "../chain/bytes.ts";
+import { decodeJob, type Job } from "../chain/job.ts";
+import { fromHex } from "../chain/bytes.ts";
+import { sha256d } from "../chain/hash.ts";
+import type { ChainNode } from "../chain/node.ts";
+import { decodeBlock } from "../chain/block.ts";
+import { parseOutputScript } from "../chain/script.ts";
+import { txid } from "../chain/tx.ts";
 import {
   PATH_BAD_ANSWER,
   PATH_NON_DELIVERY,
@@ -21,8 +21,8 @@ import {
   PATH_REFUND,
   PATH_RELEASE,
   PATH_STAKE_FRAUD,
-} from "./spend.ts";
-import { formatCoins } from "./amount.ts";
+} from "../chain/spend.ts";
+import { formatCoins } from "../chain/amount.ts";
 
 const log = getLogger(["camelid", "jobs"]);
 
