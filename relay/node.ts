@@ -16,6 +16,8 @@ import { JobPool } from "./jobpool.ts";
 import type { FraudChecker } from "../chain/spend.ts";
 import { decodeJobMessage, isJobPayload } from "../client/job_messages.ts";
 import { fromHex } from "../chain/bytes.ts"; // network wiring (relay/network.ts)
+import { lockDataDir } from "./data_dir_lock.ts";
+import { listenHttp } from "./http_listen.ts";
 
 const log = getLogger(["camelid", "node"]);
 
@@ -78,7 +80,7 @@ export interface RunningNode {
 /** Opens the chain in `dataDir`, serves the API and starts mining if asked. */
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const params = networkParams(options.network);
-  await Deno.mkdir(options.dataDir, { recursive: true });
+  const dataDirLock = await lockDataDir(options.dataDir); // one process per data directory
   const kv = await Deno.openKv(`${options.dataDir}/chain.kv`);
   const chain = await ChainNode.open({
     params,
@@ -117,11 +119,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   network.mount(app);
   // -- end network wiring --
-  const server = Deno.serve({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port,
-    onListen: () => {},
-  }, app.fetch);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = listenHttp(
+      { hostname: options.hostname ?? "127.0.0.1", port: options.port },
+      app.fetch,
+    );
+  } catch (e) {
+    kv.close();
+    dataDirLock.release();
+    throw e;
+  }
   const addr = server.addr as Deno.NetAddr;
   const url = `http://${addr.hostname}:${addr.port}`;
   log.info("CamelidCoin node on {network}: height {height}, tip {tip}", {
@@ -169,6 +177,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       await chain.saveMempool();
       await server.shutdown();
       kv.close();
+      dataDirLock.release();
     },
   };
 }
