@@ -9,7 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import { toHex } from "../chain/bytes.ts";
 import { equalBytes } from "../chain/bytes.ts";
 import type { FraudChecker, FraudClaim } from "../chain/spend.ts";
-import type { JobRecord } from "../verifier-wasm/rastic.ts";
+import { fraudProofHolds, type JobRecord } from "../verifier-wasm/rastic.ts";
 import { outputCommitment, verify } from "../verifier-wasm/mod.ts";
 import type { PrefillBackend } from "../verifier-wasm/backend.ts";
 import { WasmBackend } from "../verifier-wasm/wasm_backend.ts";
@@ -59,17 +59,7 @@ export async function checkFraudClaim(
     generator: "llama",
     backend: "wasm",
   });
-  if (verdict.verdict !== "fraud") return false;
-  if (verdict.checked.length === 0) {
-    // Provable from the record alone: each named position must be one the verifier cites.
-    return claim.positions.every((p) =>
-      verdict.reasons.some((r) => r.startsWith(`position ${p}:`))
-    ) ||
-      verdict.reasons.some((r) => !r.startsWith("position "));
-  }
-  return claim.positions.every((p) =>
-    verdict.checked.find((c) => c.position === p)?.status === "fail"
-  );
+  return fraudProofHolds(verdict, claim.positions);
 }
 
 /** A {@link FraudChecker} over the models of a store (one WASM backend per model, loaded on first use). */

@@ -18,7 +18,6 @@ import { WasmBackend } from "./wasm_backend.ts";
 import type { WasmLlamaOptions } from "./kernel.ts";
 import {
   type BackendName,
-  type CheckedPosition,
   checkPosition,
   choosePositions,
   epsilonFor,
@@ -29,6 +28,9 @@ import {
   type Randomness,
   recordFailures,
   selectionSeed,
+  type Verdict,
+  verdictReasons,
+  type VerdictWording,
   type WeightType,
 } from "./rastic.ts";
 
@@ -65,32 +67,8 @@ export interface VerifyOptions {
   onnx?: OnnxBackendOptions;
   /** Options for the WASM kernel backend (where kernel.wasm is, llama.cpp mirroring). */
   wasm?: WasmLlamaOptions;
-}
-
-/** The verifier's judgement. */
-export interface Verdict {
-  /** honest: every checked position passes; fraud: a provable failure; inconclusive otherwise. */
-  verdict: "honest" | "fraud" | "inconclusive";
-  /** Every checked position, ascending. */
-  checked: CheckedPosition[];
-  /** Why the verdict is not honest (empty when honest). */
-  reasons: string[];
-  /** Backend that computed the logits. */
-  backend: string;
-  /** Epsilon used (logit units). */
-  epsilon: number;
-  /** Fraud threshold used (logit units). */
-  fraudThreshold: number;
-  /** Position mode used. */
-  positions: "all" | "sampled";
-  /** Sampled interior positions requested. */
-  k: number;
-  /** Tokens in the one prefill pass (0 when none ran). */
-  prefillTokens: number;
-  /** Whether the model bytes were hashed and matched the job's model id. */
-  modelIdChecked: boolean;
-  /** Milliseconds spent: loading the backend, the prefill, and in total. */
-  timings: { loadMs: number; prefillMs: number; totalMs: number };
+  /** Words the verdict's display messages (default English); no decision reads them. */
+  wording?: VerdictWording;
 }
 
 /** Weight type of a llama GGUF, from its first attention matrix. */
@@ -153,9 +131,12 @@ export async function verify(
   const injected = model instanceof Uint8Array ? undefined : model.backend;
   const backendName = (injected?.name ?? options.backend ?? "wasm") as BackendName;
   const generator = options.generator ?? "llama";
+  const wording = options.wording;
   const result: Verdict = {
     verdict: "inconclusive",
+    reason: "none",
     checked: [],
+    faults: [],
     reasons: [],
     backend: backendName,
     epsilon: NaN,
@@ -167,6 +148,7 @@ export async function verify(
     timings: { loadMs: 0, prefillMs: 0, totalMs: 0 },
   };
   const done = (): Verdict => {
+    result.reasons = verdictReasons(result, wording);
     result.timings.totalMs = performance.now() - t0;
     return result;
   };
@@ -181,7 +163,8 @@ export async function verify(
     result.epsilon = options.epsilon ?? epsilonFor(generator, backendName, type);
     result.fraudThreshold = options.fraudThreshold ?? FRAUD_THRESHOLD[type];
   } catch (e) {
-    result.reasons.push(`cannot use the model: ${errorText(e)}`);
+    result.reason = "model-unusable";
+    result.error = errorText(e);
     return done();
   }
   if (result.fraudThreshold < result.epsilon) {
@@ -189,24 +172,22 @@ export async function verify(
   }
   const id = options.knownModelId ?? modelIdFromBytes(gguf);
   if (id !== rec.modelId) {
-    result.reasons.push(`model id mismatch: the job names ${rec.modelId}, the file is ${id}`);
+    result.reason = "model-id-mismatch";
+    result.modelIds = { job: rec.modelId, file: id };
     return done();
   }
   result.modelIdChecked = true;
   const vocab = file.tensorsByName.get("token_embd.weight")?.dims[1] ?? 0;
 
-  const failures = recordFailures(rec, vocab, endTokens);
-  if (failures.length > 0) {
+  const faults = recordFailures(rec, vocab, endTokens, wording);
+  if (faults.length > 0) {
     result.verdict = "fraud";
-    result.reasons.push(
-      ...failures.map((
-        f,
-      ) => (f.position === undefined ? f.reason : `position ${f.position}: ${f.reason}`)),
-    );
+    result.reason = "record-fault";
+    result.faults = faults;
     return done();
   }
   if (rec.promptTokens.some((t) => t >= vocab)) {
-    result.reasons.push("a prompt token is outside the vocabulary");
+    result.reason = "prompt-outside-vocabulary";
     return done();
   }
 
@@ -257,11 +238,14 @@ export async function verify(
         rec.outputTokens[p],
         result.epsilon,
         result.fraudThreshold,
+        undefined,
+        wording,
       )
     );
   } catch (e) {
     result.checked = [];
-    result.reasons.push(`backend error: ${errorText(e)}`);
+    result.reason = "backend-error";
+    result.error = errorText(e);
     return done();
   } finally {
     if (backend && !injected) {
@@ -270,10 +254,10 @@ export async function verify(
       } catch { /* a failed release changes no verdict */ }
     }
   }
-  const fails = result.checked.filter((c) => c.status === "fail");
-  const nears = result.checked.filter((c) => c.status === "near");
-  for (const c of [...fails, ...nears]) result.reasons.push(`position ${c.position}: ${c.reason}`);
-  result.verdict = fails.length > 0 ? "fraud" : nears.length > 0 ? "inconclusive" : "honest";
+  const fails = result.checked.some((c) => c.status === "fail");
+  const nears = result.checked.some((c) => c.status === "near");
+  result.verdict = fails ? "fraud" : nears ? "inconclusive" : "honest";
+  result.reason = fails ? "position-fail" : nears ? "position-near" : "none";
   return done();
 }
 

@@ -23,6 +23,17 @@ import {
   type SamplingParams,
   validateSamplingParams,
 } from "./sampler.ts";
+import {
+  type CheckedPosition,
+  type CheckKind,
+  ENGLISH_WORDING,
+  type PositionStatus,
+  type RecordFault,
+  type RecordFaultFacts,
+  type VerdictWording,
+} from "./verdict.ts";
+
+export * from "./verdict.ts";
 
 /** The job record: exactly the JSON object `main.ts generate --json` prints. */
 export interface JobRecord {
@@ -58,32 +69,6 @@ export interface ParsedJob {
   params: SamplingParams;
   /** 32-byte job id. */
   jobId: Uint8Array;
-}
-
-/** How one checked position fared: pass, a near-tie (inconclusive) or a clear failure. */
-export type PositionStatus = "pass" | "near" | "fail";
-
-/** Why a position was checked. */
-export type CheckKind = "continuity" | "integrity" | "truncation";
-
-/** The result of checking one output position. */
-export interface CheckedPosition {
-  /** 0-based output index. */
-  position: number;
-  /** Why it was checked. */
-  kind: CheckKind;
-  /** The token the record claims. */
-  claimed: number;
-  /** The token the verifier's logits choose. */
-  best: number;
-  /** max(0, score gap) in logit units, widened by the filter gap when the claim was filtered. */
-  margin: number;
-  /** True when the claim is within epsilon. */
-  pass: boolean;
-  /** pass / near (between epsilon and the fraud threshold) / fail. */
-  status: PositionStatus;
-  /** Why the position did not pass. */
-  reason?: string;
 }
 
 /** A verifier backend pair: which runtime generated, which one checks. */
@@ -289,54 +274,42 @@ export function choosePositions(
   return { positions, kinds: positions.map(kindOf) };
 }
 
-/** A failure found from the record alone (no model run needed). */
-export interface RecordFailure {
-  /** Output index concerned, when there is one. */
-  position?: number;
-  /** What is wrong. */
-  reason: string;
-}
-
 /**
  * Structural checks of the record: token ids inside the vocabulary, at most maxTokens outputs,
  * finish "length" has exactly maxTokens and no end token, finish "stop" ends with an end token
- * and has none earlier. Each finding is provable from the record, so it is fraud.
+ * and has none earlier. Each finding is provable from the record, so it is fraud. `wording` words
+ * each fault's `reason` (display only).
  */
 export function recordFailures(
   job: JobRecord,
   vocabSize: number,
   endTokens: ReadonlySet<number>,
-): RecordFailure[] {
-  const out: RecordFailure[] = [];
+  wording: VerdictWording = ENGLISH_WORDING,
+): RecordFault[] {
+  const facts: RecordFaultFacts[] = [];
   const n = job.outputTokens.length;
+  const at = (code: RecordFaultFacts["code"], position?: number, token?: number) => {
+    const f: RecordFaultFacts = { code, count: n, maxTokens: job.maxTokens };
+    if (position !== undefined) f.position = position;
+    if (token !== undefined) f.token = token;
+    facts.push(f);
+  };
   job.outputTokens.forEach((t, i) => {
-    if (t >= vocabSize) out.push({ position: i, reason: `token ${t} is outside the vocabulary` });
+    if (t >= vocabSize) at("token-outside-vocabulary", i, t);
   });
-  if (n > job.maxTokens) {
-    out.push({ reason: `${n} output tokens exceed maxTokens ${job.maxTokens}` });
-  }
+  if (n > job.maxTokens) at("too-many-tokens");
   const lastEnd = job.finishReason === "stop" ? n - 1 : n;
   for (let i = 0; i < lastEnd; i++) {
-    if (endTokens.has(job.outputTokens[i])) {
-      out.push({
-        position: i,
-        reason: `end token ${job.outputTokens[i]} before the end of output`,
-      });
-    }
+    if (endTokens.has(job.outputTokens[i])) at("early-end-token", i, job.outputTokens[i]);
   }
-  if (job.finishReason === "length" && n !== job.maxTokens) {
-    out.push({ reason: `finish "length" with ${n} tokens, but maxTokens is ${job.maxTokens}` });
-  }
+  if (job.finishReason === "length" && n !== job.maxTokens) at("length-not-max-tokens");
   if (job.finishReason === "stop") {
-    if (n === 0) out.push({ reason: 'finish "stop" with no output (no end token)' });
+    if (n === 0) at("stop-without-output");
     else if (!endTokens.has(job.outputTokens[n - 1])) {
-      out.push({
-        position: n - 1,
-        reason: `finish "stop" but the last token ${job.outputTokens[n - 1]} is not an end token`,
-      });
+      at("stop-without-end-token", n - 1, job.outputTokens[n - 1]);
     }
   }
-  return out;
+  return facts.map((f) => ({ ...f, reason: wording.fault(f) }));
 }
 
 /**
@@ -420,6 +393,7 @@ function fragileKept(
  * top-k/top-p filter drops the claim, its distance to the kept set); status is pass when it is at
  * most `epsilon`, fail above `fraudThreshold`, near in between. Kept tokens within
  * `fragileSlack` (default 2 epsilon) of the top-k/top-p boundary do not count as competitors.
+ * `wording` words the `reason` of a position that does not pass (display only).
  */
 export function checkPosition(
   logits: Float32Array,
@@ -430,6 +404,7 @@ export function checkPosition(
   epsilon: number,
   fraudThreshold: number,
   fragileSlack: number = 2 * epsilon,
+  wording: VerdictWording = ENGLISH_WORDING,
 ): CheckedPosition {
   validateSamplingParams(params);
   if (!(logits instanceof Float32Array) || logits.length === 0) {
@@ -501,16 +476,8 @@ export function checkPosition(
     margin,
     pass: status === "pass",
     status,
+    filtered: gap > 0,
   };
-  if (status !== "pass") {
-    const what = gap > 0
-      ? `claimed token ${claimed} is outside the sampler's top-k/top-p set and`
-      : `claimed token ${claimed}`;
-    result.reason = `${what} trails token ${best} by ${margin.toPrecision(4)} logits ` +
-      (status === "fail"
-        ? `(> fraud threshold ${fraudThreshold})`
-        : `(near-tie: above epsilon ${epsilon}, below fraud threshold ${fraudThreshold})`);
-    if (kind === "truncation") result.reason = `end token not predicted: ${result.reason}`;
-  }
+  if (status !== "pass") result.reason = wording.position(result, { epsilon, fraudThreshold });
   return result;
 }

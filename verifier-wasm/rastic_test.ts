@@ -4,6 +4,7 @@ import { samplerScores, sampleToken, type SamplingParams } from "./sampler.ts";
 import {
   checkPosition,
   choosePositions,
+  ENGLISH_WORDING,
   type JobRecord,
   outputCommitment,
   parseJobRecord,
@@ -133,6 +134,44 @@ Deno.test("recordFailures finds truncation and record violations without a model
     /vocabulary/,
   );
   assert.match(recordFailures(job({ outputTokens: [] }), 300, ends)[0].reason, /no output/);
+});
+
+Deno.test("record faults carry a code, the position and token as data; the wording only words them", () => {
+  const ends = new Set([2]);
+  const facts = (faults: ReturnType<typeof recordFailures>) =>
+    faults.map(({ reason: _reason, ...f }) => f);
+  const cases: [Partial<JobRecord>, unknown[]][] = [
+    [{ outputTokens: [7, 8] }, [{
+      code: "stop-without-end-token",
+      position: 1,
+      token: 8,
+      count: 2,
+      maxTokens: 10,
+    }]],
+    [{ outputTokens: [7, 2, 9, 2] }, [{
+      code: "early-end-token",
+      position: 1,
+      token: 2,
+      count: 4,
+      maxTokens: 10,
+    }]],
+    [{ finishReason: "length", outputTokens: [7, 8] }, [{
+      code: "length-not-max-tokens",
+      count: 2,
+      maxTokens: 10,
+    }]],
+    [{ outputTokens: [] }, [{ code: "stop-without-output", count: 0, maxTokens: 10 }]],
+  ];
+  const silly = {
+    ...ENGLISH_WORDING,
+    fault: (f: { code: string }) => `nonsense ${f.code.length}`,
+  };
+  for (const [over, want] of cases) {
+    assert.deepEqual(facts(recordFailures(job(over), 300, ends)), want);
+    const reworded = recordFailures(job(over), 300, ends, silly);
+    assert.deepEqual(facts(reworded), want);
+    assert.match(reworded[0].reason, /^nonsense/);
+  }
 });
 
 function params(over: Partial<SamplingParams> = {}): SamplingParams {

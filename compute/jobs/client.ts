@@ -236,6 +236,23 @@ export function fraudProofTx(
   return encodeTransaction(tx);
 }
 
+/**
+ * The positions a fraud proof names, from the verdict of a full check: every failing position, else
+ * the record faults at a position, else the near-ties, else the last output position.
+ */
+export function disputePositions(
+  full: Pick<Verdict, "checked" | "faults">,
+  outputLength: number,
+): number[] {
+  const of = (s: "fail" | "near") =>
+    full.checked.filter((c) => c.status === s).map((c) => c.position);
+  const faulty = full.faults.flatMap((f) => f.position ?? []);
+  for (const positions of [of("fail"), faulty, of("near")]) {
+    if (positions.length > 0) return positions;
+  }
+  return [Math.max(0, outputLength - 1)];
+}
+
 /** Runs a job from offer to verified output (or dispute). */
 export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
   const say = o.onState ?? (() => {});
@@ -470,13 +487,7 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
   const full = await verify(jobRecordOf(job, jobId, tokens, finish), o.verifyWith, {
     positions: "all",
   });
-  let positions = full.checked.filter((c) => c.status === "fail").map((c) => c.position);
-  if (positions.length === 0) {
-    positions = full.reasons.flatMap((
-      r,
-    ) => (r.match(/^position (\d+):/) ? [Number(r.match(/^position (\d+):/)![1])] : []));
-  }
-  if (positions.length === 0) positions = [Math.max(0, tokens.length - 1)];
+  const positions = disputePositions(full, tokens.length);
   const fraudTxid = await publishFraud(positions);
   say("disputed", { fraudTx: fraudTxid, positions, reasons: verdict.reasons });
   return {

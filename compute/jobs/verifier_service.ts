@@ -17,13 +17,42 @@ import {
   type VerifyRequestMessage,
 } from "../../client/job_messages.ts";
 import type { Envelope } from "../../relay/envelope.ts";
-import { verify } from "../../verifier-wasm/mod.ts";
+import { provenFalsePositions, type Verdict, verify } from "../../verifier-wasm/mod.ts";
 import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";
 import { jobRecordOf } from "../fraud.ts";
 import type { ModelStore } from "../model_store.ts";
 import type { WorkerNetwork } from "./worker.ts";
 
 const log = getLogger(["camelid", "verifier"]);
+
+/**
+ * A verifier's answer to a request for `positions`, from the verdict of a full check: each
+ * position's outcome and margin (a record fault at a position fails it; a position not checked is a
+ * near-tie), and fraud when a position fails or the record has a fault of its whole, honest when
+ * every position passes and the verdict is not inconclusive, inconclusive otherwise.
+ */
+export function voteOn(
+  result: Pick<Verdict, "verdict" | "reason" | "checked" | "faults">,
+  positions: readonly number[],
+): Pick<VerdictMessage, "verdict" | "checked"> {
+  const provenFalse = provenFalsePositions(result);
+  const checked = positions.map((p) => {
+    const c = result.checked.find((x) => x.position === p);
+    if (c) return { position: p, status: c.status, margin: c.margin };
+    return {
+      position: p,
+      status: provenFalse.has(p) ? "fail" as const : "near" as const,
+      margin: 0,
+    };
+  });
+  const verdict: VerdictMessage["verdict"] =
+    checked.some((c) => c.status === "fail") || result.reason === "record-fault"
+      ? "fraud"
+      : checked.every((c) => c.status === "pass") && result.verdict !== "inconclusive"
+      ? "honest"
+      : "inconclusive";
+  return { verdict, checked };
+}
 
 /** Options of {@link VerifierService}. */
 export interface VerifierServiceOptions {
@@ -87,25 +116,8 @@ export class VerifierService {
     }, {
       positions: "all",
     });
-    const cited = new Set(
-      result.reasons.flatMap((r) => r.match(/^position (\d+):/)?.[1] ?? []).map(Number),
-    );
-    const checked = m.positions.map((p) => {
-      const c = result.checked.find((x) => x.position === p);
-      if (c) return { position: p, status: c.status, margin: c.margin };
-      return { position: p, status: cited.has(p) ? "fail" as const : "near" as const, margin: 0 };
-    });
-    let verdict: VerdictMessage["verdict"] = checked.some((c) => c.status === "fail")
-      ? "fraud"
-      : checked.every((c) => c.status === "pass") && result.verdict !== "inconclusive"
-      ? "honest"
-      : "inconclusive";
-    if (
-      result.verdict === "fraud" && result.checked.length === 0 &&
-      checked.every((c) => c.status !== "fail")
-    ) {
-      verdict = "fraud"; // a fault of the whole record (e.g. length), provable without a position
-    }
+    const { verdict: truth, checked } = voteOn(result, m.positions);
+    let verdict = truth;
     if (this.#o.lie) {
       verdict = verdict === "honest" ? "fraud" : "honest";
       for (const c of checked) c.status = verdict === "fraud" ? "fail" : "pass";
