@@ -5,6 +5,7 @@
 
 import type { Command } from "commander";
 import { getLogger } from "@logtape/logtape";
+import { CamelidError } from "../chain/errors.ts";
 
 const log = getLogger(["camelid", "devnet"]);
 
@@ -28,6 +29,9 @@ export interface DevnetOptions {
   ports?: number[];
 }
 
+/** Raised when a devnet cannot start: a port taken, a node that died or did not answer at start. */
+export class DevnetError extends CamelidError {}
+
 /** One node process of a devnet. */
 export interface DevnetNode {
   /** Index. */
@@ -40,6 +44,8 @@ export interface DevnetNode {
   dataDir: string;
   /** The process. */
   child: Deno.ChildProcess;
+  /** Written when everything the process printed so far is in its `node.log`. */
+  logged: Promise<void>;
 }
 
 /** A running devnet. */
@@ -78,13 +84,51 @@ export function devnetNodeArgs(o: DevnetOptions, i: number): string[] {
   return args;
 }
 
-async function waitReady(url: string, child: Deno.ChildProcess, ms = 30_000): Promise<void> {
+/** True when nothing listens on `port` of 127.0.0.1 right now. */
+export function isPortFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) return false;
+    throw e;
+  }
+}
+
+/** `n` distinct ports of 127.0.0.1 that are free right now (the OS picks them). */
+export function freeLoopbackPorts(n: number): number[] {
+  const listeners = Array.from(
+    { length: n },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
+  for (const l of listeners) l.close();
+  return ports;
+}
+
+/** The last line of a node's log that reports an error (the reason it stopped), or "". */
+async function lastErrorLine(node: DevnetNode): Promise<string> {
+  await node.logged;
+  try {
+    const lines = (await Deno.readTextFile(`${node.dataDir}/node.log`)).split("\n");
+    return lines.findLast((l) => /^error\b|\[(ERR|FTL)\]/.test(l))?.trim() ?? "";
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Waits until `node` answers `/v1/status` while its process runs. A process that exits first, or a
+ * node silent for `ms`, is a `DevnetError` (`devnet/node-exited`, `devnet/node-timeout`) that quotes
+ * the error line of its log.
+ */
+async function waitReady(node: DevnetNode, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
-  let exited = false;
-  child.status.then(() => exited = true);
-  while (Date.now() < end && !exited) {
+  let exit: Deno.CommandStatus | null = null;
+  node.child.status.then((s) => exit = s);
+  while (Date.now() < end && !exit) {
     try {
-      const res = await fetch(`${url}/v1/status`);
+      const res = await fetch(`${node.url}/v1/status`);
       await res.body?.cancel();
       if (res.ok) return;
     } catch {
@@ -92,7 +136,20 @@ async function waitReady(url: string, child: Deno.ChildProcess, ms = 30_000): Pr
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`node ${url} did not start (see its node.log)`);
+  const reason = await lastErrorLine(node);
+  const log = `${node.dataDir}/node.log`;
+  if (exit) {
+    throw new DevnetError(
+      "devnet/node-exited",
+      `node ${node.index} (${node.url}) exited at start with code ${
+        (exit as Deno.CommandStatus).code
+      }${reason ? `: ${reason}` : ""} (see ${log})`,
+    );
+  }
+  throw new DevnetError(
+    "devnet/node-timeout",
+    `node ${node.index} (${node.url}) did not answer within ${ms / 1000} s (see ${log})`,
+  );
 }
 
 /**
@@ -114,23 +171,31 @@ export async function spawnDevnetNode(o: DevnetOptions, i: number): Promise<Devn
     stderr: "piped",
     env: o.env,
   }).spawn();
-  const w = logFile.writable.getWriter();
+  // Each chunk goes to the file as it arrives (one write at a time), so the log is readable live.
+  let writes = Promise.resolve();
+  const append = (chunk: Uint8Array) =>
+    writes = writes.then(async () => {
+      for (let done = 0; done < chunk.length;) done += await logFile.write(chunk.subarray(done));
+    }).catch(() => {});
   const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) await w.write(chunk).catch(() => {});
+    for await (const chunk of s) append(chunk);
   };
-  Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() => w.close().catch(() => {}));
+  const logged = Promise.all([pump(child.stdout), pump(child.stderr)])
+    .then(() => writes)
+    .finally(() => logFile.close());
   return {
     index: i,
     url: `http://127.0.0.1:${portOf(o, i)}`,
     mining: i < o.mineNodes,
     dataDir,
     child,
+    logged,
   };
 }
 
 /** Waits until the node at `url` answers `/v1/status` (fails if its process exits first). */
 export async function waitNodeReady(node: DevnetNode, ms = 30_000): Promise<void> {
-  await waitReady(node.url, node.child, ms);
+  await waitReady(node, ms);
 }
 
 /** Starts a devnet and waits until every node answers `/v1/status`. */
@@ -145,6 +210,18 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     !o.ports && (!Number.isInteger(o.basePort) || o.basePort < 1 || o.basePort + o.nodes > 65535)
   ) {
     throw new RangeError(`--base-port out of range: ${o.basePort}`);
+  }
+  // A port someone else holds would answer /v1/status for a node that never started.
+  const taken = Array.from({ length: o.nodes }, (_, i) => portOf(o, i)).filter((p) =>
+    !isPortFree(p)
+  );
+  if (taken.length > 0) {
+    throw new DevnetError(
+      "devnet/port-in-use",
+      `port${taken.length > 1 ? "s" : ""} ${
+        taken.join(", ")
+      } of 127.0.0.1 already in use (another devnet or node?); stop it, choose another --base-port, or omit --base-port to use free ports`,
+    );
   }
   const nodes: DevnetNode[] = [];
   const stop = async () => {
@@ -175,14 +252,27 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       const node = await spawnDevnetNode(o, i);
       nodes.push(node);
       // The seed must listen before the others dial it.
-      if (i === 0) await waitReady(node.url, node.child);
+      if (i === 0) await waitReady(node);
     }
-    await Promise.all(nodes.slice(1).map((n) => waitReady(n.url, n.child)));
+    await Promise.all(nodes.slice(1).map((n) => waitReady(n)));
   } catch (e) {
     await stop();
     throw e;
   }
   return { nodes, stop };
+}
+
+/** First port of a devnet when `--base-port` is not given. */
+export const DEFAULT_BASE_PORT = 8800;
+
+/**
+ * Ports of a devnet started without `--base-port`: 8800, 8801, ... when all are free, otherwise
+ * (another devnet running, say) `n` free ports the OS picks; undefined for an impossible `n`.
+ */
+export function defaultPorts(n: number): number[] | undefined {
+  if (!Number.isInteger(n) || n < 1 || n > 64) return undefined; // startDevnet explains
+  const usual = Array.from({ length: n }, (_, i) => DEFAULT_BASE_PORT + i);
+  return usual.every(isPortFree) ? usual : freeLoopbackPorts(n);
 }
 
 /** Registers `devnet`: a local network of node processes. */
@@ -192,9 +282,9 @@ export function registerDevnetCommand(program: Command): void {
     .option("--nodes <n>", "number of nodes", (v) => Number(v), 3)
     .option(
       "--base-port <port>",
-      "port of the first node (node i uses base + i)",
+      "port of the first node (node i uses base + i); when not given and a default port is taken, free ports are used",
       (v) => Number(v),
-      8800,
+      DEFAULT_BASE_PORT,
     )
     .option("--mine-nodes <m>", "how many nodes mine (the first m)", (v) => Number(v), 1)
     .option(
@@ -205,10 +295,14 @@ export function registerDevnetCommand(program: Command): void {
     )
     .option("--data-dir <dir>", "directory for the nodes' data", "./.camelid/devnet")
     .option("--peers-config <file>", "peer configuration file passed to every node")
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
+      const ports = cmd.getOptionValueSource("basePort") === "default"
+        ? defaultPorts(opts.nodes)
+        : undefined;
       const devnet = await startDevnet({
         nodes: opts.nodes,
         basePort: opts.basePort,
+        ports,
         mineNodes: opts.mineNodes,
         computeNodes: opts.computeNodes,
         dataDir: opts.dataDir,
