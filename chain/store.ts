@@ -1,38 +1,71 @@
 /**
- * @module Chain storage in Deno KV: block bytes and undo data in chunks (KV values are at most
- * 64 KiB), the block index, the active chain, the UTXO set with an address index, and a tx index.
- * Writes are batched into atomic commits of at most {@link MAX_MUTATIONS} mutations.
+ * @module Chain storage in Deno KV, after Bitcoin Core's CCoinsViewDB and block files: the one place
+ * that names a KV key. Block bytes and undo data in chunks, the block index, the active chain, the
+ * UTXO set with address and job indexes, a tx index, non-delivery notices and the saved mempool;
+ * the write builders that connect and disconnect a block; and the queries over them.
  */
 
-import { ByteReader, ByteWriter, concatBytes } from "./bytes.ts";
-import type { Coin } from "./validation.ts";
+import { ByteReader, ByteWriter, toHex } from "./bytes.ts";
+import { concatBytes } from "./bytes.ts";
+import type { Block } from "./block.ts";
+import type { IndexEntry } from "./block_index.ts";
 import { CamelidError } from "./errors.ts";
+import { sha256 } from "./hash.ts";
+import { batchMutations, chunkMutations, type Mutation, NetMutations } from "./kv_batch.ts";
+import {
+  parseOutputScript,
+  scriptAddress,
+  TEMPLATE_COMPUTE_STAKE,
+  TEMPLATE_JOB_ANSWER,
+  TEMPLATE_JOB_CLAIM,
+  TEMPLATE_JOB_ESCROW,
+} from "./script.ts";
+import type { Notice } from "./spend.ts";
+import { type Transaction, txid } from "./tx.ts";
+import { type Coin, isSpendableScript } from "./validation.ts";
 
-/** Largest value chunk written to KV. */
-export const CHUNK_SIZE = 60_000;
-/** Mutations per atomic commit (KV allows 1000; a few are kept for bookkeeping). */
-export const MAX_MUTATIONS = 900;
+/** `[BLOCK, hash, n]`: chunk n of a block's bytes. */
+export const BLOCK = "blk";
+/** `[INDEX, hash]`: the block's {@link IndexEntry}. */
+export const INDEX = "idx";
+/** `[ACTIVE, height]`: hash of the active block at a height. */
+export const ACTIVE = "main";
+/** The active tip hash. */
+export const TIP_KEY: Deno.KvKey = ["tip"];
+/** The {@link PendingOp} of a connect or disconnect in progress (absent when none). */
+export const PENDING_KEY: Deno.KvKey = ["pending"];
+/** `[UNDO, hash, n]`: chunk n of a block's undo data. */
+export const UNDO = "undo";
+/** `[UNDO_CHUNKS, hash]`: number of undo chunks of a connected block. */
+export const UNDO_CHUNKS = "undon";
+/** `[UTXO, txid, vout]`: an unspent output ({@link StoredCoin}). */
+export const UTXO = "utxo";
+/** `[ADDRESS, address, txid, vout]`: an unspent pay-to-address output (value true). */
+export const ADDRESS = "addr";
+/** `[JOB_COIN, jobId, txid, vout]`: an unspent escrow or stake output (value true). */
+export const JOB_COIN = "jobcoin";
+/** `[TX_INDEX, txid]`: `{block, index}` of a transaction on a stored chain. */
+export const TX_INDEX = "txi";
+/** `[NOTICE, stake txid:vout, "claim" | "answer", txid]`: height of a claim or answer. */
+export const NOTICE = "notice";
+/** `[MEMPOOL, n]`: transaction bytes saved when the node stopped, oldest first. */
+export const MEMPOOL = "mempool";
+/** Prefix of the saved mempool. */
+export const MEMPOOL_PREFIX: Deno.KvKey = [MEMPOOL];
 
-/** One entry of the block index. */
-export interface IndexEntry {
-  /** Block hash (hex). */
-  hash: string;
-  /** Parent hash (hex). */
-  prev: string;
-  /** Encoded 80-byte header. */
-  header: Uint8Array;
-  /** Height. */
-  height: number;
-  /** Cumulative chain work up to and including this block. */
-  work: bigint;
-  /** Header time. */
-  time: number;
-  /** Compact bits. */
-  bits: number;
-  /** Number of chunks of block data. */
-  chunks: number;
-  /** True when the block (or an ancestor) failed validation. */
-  invalid: boolean;
+/** Key of a UTXO. */
+export function utxoKey(txid: string, vout: number): Deno.KvKey {
+  return [UTXO, txid, vout];
+}
+
+/** Key of an address index entry. */
+export function addressKey(address: string, txid: string, vout: number): Deno.KvKey {
+  return [ADDRESS, address, txid, vout];
+}
+
+/** Key of the index entry of a block. */
+function indexKey(hash: string): Deno.KvKey {
+  return [INDEX, hash];
 }
 
 /** A pending multi-commit operation, recorded so a crash can be finished on restart. */
@@ -43,12 +76,12 @@ export interface PendingOp {
   hash: string;
 }
 
-/** A KV mutation: set a value, or delete when `value` is null. */
-export interface Mutation {
-  /** Key. */
-  key: Deno.KvKey;
-  /** Value, or null to delete. */
-  value: unknown;
+/** An output named by its transaction and index. */
+export interface Outpoint {
+  /** Txid (hex). */
+  txid: string;
+  /** Output index. */
+  vout: number;
 }
 
 /** Stored form of a coin. */
@@ -57,16 +90,6 @@ interface StoredCoin {
   s: Uint8Array;
   h: number;
   c: boolean;
-}
-
-/** Key of a UTXO. */
-export function utxoKey(txid: string, vout: number): Deno.KvKey {
-  return ["utxo", txid, vout];
-}
-
-/** Key of an address index entry. */
-export function addressKey(address: string, txid: string, vout: number): Deno.KvKey {
-  return ["addr", address, txid, vout];
 }
 
 /** Stored value of a coin. */
@@ -106,66 +129,99 @@ export function decodeUndo(bytes: Uint8Array): Coin[] {
   return coins;
 }
 
-/** Splits bytes into set-mutations of chunks under `prefix`. */
-export function chunkMutations(prefix: Deno.KvKey, bytes: Uint8Array): Mutation[] {
-  const out: Mutation[] = [];
-  for (let i = 0, n = 0; i === 0 || i < bytes.length; i += CHUNK_SIZE, n++) {
-    out.push({ key: [...prefix, n], value: bytes.slice(i, i + CHUNK_SIZE) });
-    if (bytes.length === 0) break;
+/** Secondary index keys of an output: by address (pay-to-address) or by job id (escrow, stake). */
+function outputIndexKeys(script: Uint8Array, txidHex: string, vout: number): Deno.KvKey[] {
+  const addr = scriptAddress(script);
+  if (addr) return [addressKey(addr, txidHex, vout)];
+  const t = script[0];
+  if ((t === TEMPLATE_JOB_ESCROW || t === TEMPLATE_COMPUTE_STAKE) && script.length >= 33) {
+    return [[JOB_COIN, toHex(script.subarray(1, 33)), txidHex, vout]];
   }
-  return out;
+  return [];
 }
 
-/** Total key bytes allowed in one atomic commit (KV allows 80 KiB; keys are estimated generously). */
-export const MAX_KEY_BYTES = 60_000;
-/** Total value bytes allowed in one atomic commit (KV allows 800 KiB). */
-export const MAX_VALUE_BYTES = 600_000;
-
-function keyBytes(key: Deno.KvKey): number {
-  let n = 8;
-  for (const part of key) {
-    n += part instanceof Uint8Array ? part.length + 2 : String(part).length + 4;
+/** Index keys of a transaction's claim and answer outputs. */
+function noticeKeys(tx: Transaction, txidHex: string): Deno.KvKey[] {
+  const keys: Deno.KvKey[] = [];
+  for (const out of tx.outputs) {
+    const t = out.scriptPubKey[0];
+    if (t !== TEMPLATE_JOB_CLAIM && t !== TEMPLATE_JOB_ANSWER) continue;
+    try {
+      const p = parseOutputScript(out.scriptPubKey);
+      if (p.type === "job-claim" || p.type === "job-answer") {
+        const kind = p.type === "job-claim" ? "claim" : "answer";
+        keys.push([NOTICE, `${p.stake.txid}:${p.stake.vout}`, kind, txidHex]);
+      }
+    } catch { /* not a notice */ }
   }
-  return n;
+  return keys;
 }
 
-function valueBytes(value: unknown): number {
-  if (value instanceof Uint8Array) return value.length + 16;
-  if (value && typeof value === "object") {
-    let n = 32;
-    for (const v of Object.values(value)) n += v instanceof Uint8Array ? v.length + 8 : 40;
-    return n;
-  }
-  return 32;
+/** Writes that store a block's bytes and its index entry. */
+export function blockWrites(entry: IndexEntry, bytes: Uint8Array): Mutation[] {
+  return [...chunkMutations([BLOCK, entry.hash], bytes), indexWrite(entry)];
 }
 
-/** Splits mutations, in order, into batches that each fit one KV atomic commit. */
-export function batchMutations(mutations: Mutation[]): Mutation[][] {
-  const out: Mutation[][] = [];
-  let cur: Mutation[] = [];
-  let keys = 0;
-  let values = 0;
-  for (const m of mutations) {
-    const k = keyBytes(m.key);
-    const v = m.value === null ? 0 : valueBytes(m.value);
-    if (
-      cur.length &&
-      (cur.length >= MAX_MUTATIONS || keys + k > MAX_KEY_BYTES || values + v > MAX_VALUE_BYTES)
-    ) {
-      out.push(cur);
-      cur = [];
-      keys = 0;
-      values = 0;
+/** Write of a (changed) index entry. */
+export function indexWrite(entry: IndexEntry): Mutation {
+  return { key: indexKey(entry.hash), value: entry };
+}
+
+/** Writes that store a block's undo data (the coins it spent). */
+export function undoWrites(hash: string, coins: Coin[]): Mutation[] {
+  const chunks = chunkMutations([UNDO, hash], encodeUndo(coins));
+  return [...chunks, { key: [UNDO_CHUNKS, hash], value: chunks.length }];
+}
+
+/** Writes that make `e` the active tip, or (`connected` false) its parent. */
+export function activeTipWrites(e: IndexEntry, connected: boolean): Mutation[] {
+  return [
+    { key: [ACTIVE, e.height], value: connected ? e.hash : null },
+    { key: TIP_KEY, value: connected ? e.hash : e.prev },
+  ];
+}
+
+/** Write that records (or, with null, clears) the multi-commit operation in progress. */
+export function pendingWrite(op: PendingOp | null): Mutation {
+  return { key: PENDING_KEY, value: op };
+}
+
+/**
+ * Net mutations that connect `block` as `at` or, with `at` null, disconnect it: outputs it creates
+ * and spends (with their address and job indexes), its tx index and its notices. Idempotent (later
+ * writes to a key win), so recovery after a crash may apply them again.
+ */
+export function coinMutations(block: Block, undo: Coin[], at: IndexEntry | null): Mutation[] {
+  const net = new NetMutations();
+  const writeCoin = (txidHex: string, vout: number, coin: Coin, live: boolean) => {
+    net.put(utxoKey(txidHex, vout), live ? coinValue(coin) : null);
+    for (const k of outputIndexKeys(coin.scriptPubKey, txidHex, vout)) net.put(k, live || null);
+  };
+  const ids = block.txs.map(txid);
+  for (const [i, tx] of block.txs.entries()) {
+    tx.outputs.forEach((out, vout) => {
+      if (!isSpendableScript(out.scriptPubKey)) return;
+      const height = at?.height ?? 0;
+      const coin = { value: out.value, scriptPubKey: out.scriptPubKey, height, coinbase: i === 0 };
+      writeCoin(ids[i], vout, coin, at !== null);
+    });
+    net.put([TX_INDEX, ids[i]], at && { block: at.hash, index: i });
+    for (const k of noticeKeys(tx, ids[i])) net.put(k, at && at.height);
+  }
+  // Spends come after creations, so an output created and spent in the same block ends deleted;
+  // disconnecting, such an output was never in the set before the block, so it stays deleted.
+  const createdHere = new Set(ids);
+  let u = 0;
+  for (const tx of block.txs.slice(1)) {
+    for (const inp of tx.inputs) {
+      const prev = toHex(inp.prevout.txid);
+      writeCoin(prev, inp.prevout.vout, undo[u++], at === null && !createdHere.has(prev));
     }
-    cur.push(m);
-    keys += k;
-    values += v;
   }
-  if (cur.length) out.push(cur);
-  return out;
+  return net.list();
 }
 
-/** Thin typed layer over Deno KV for the chain. */
+/** Typed layer over Deno KV for the chain. */
 export class ChainStore {
   /** The KV database. */
   readonly kv: Deno.Kv;
@@ -189,7 +245,7 @@ export class ChainStore {
   }
 
   /** Reads chunked bytes stored under `prefix` (`count` chunks). */
-  async readChunks(prefix: Deno.KvKey, count: number): Promise<Uint8Array | null> {
+  async #readChunks(prefix: Deno.KvKey, count: number): Promise<Uint8Array | null> {
     const keys = Array.from({ length: count }, (_, i) => [...prefix, i]);
     const parts: Uint8Array[] = [];
     for (let i = 0; i < keys.length; i += 10) {
@@ -202,15 +258,27 @@ export class ChainStore {
     return concatBytes(...parts);
   }
 
+  /** Raw bytes of a stored block (its index entry gives the chunk count). */
+  readBlock(e: IndexEntry): Promise<Uint8Array | null> {
+    return this.#readChunks([BLOCK, e.hash], e.chunks);
+  }
+
+  /** The coins a connected block spent; `store/corrupt` when missing. */
+  async readUndo(hash: string): Promise<Coin[]> {
+    const n = (await this.kv.get<number>([UNDO_CHUNKS, hash])).value;
+    if (n === null) throw new CamelidError("store/corrupt", `undo data of ${hash} is missing`);
+    return decodeUndo((await this.#readChunks([UNDO, hash], n))!);
+  }
+
   /** Loads every block index entry. */
   async loadIndex(): Promise<IndexEntry[]> {
     const out: IndexEntry[] = [];
-    for await (const e of this.kv.list<IndexEntry>({ prefix: ["idx"] })) out.push(e.value);
+    for await (const e of this.kv.list<IndexEntry>({ prefix: [INDEX] })) out.push(e.value);
     return out;
   }
 
   /** Reads the coins of several outpoints (undefined where absent). */
-  async getCoins(outpoints: { txid: string; vout: number }[]): Promise<(Coin | undefined)[]> {
+  async getCoins(outpoints: Outpoint[]): Promise<(Coin | undefined)[]> {
     const out: (Coin | undefined)[] = [];
     for (let i = 0; i < outpoints.length; i += 10) {
       const got = await this.kv.getMany<StoredCoin[]>(
@@ -221,13 +289,93 @@ export class ChainStore {
     return out;
   }
 
+  /** The coin of one outpoint, or undefined. */
+  async getCoin(txidHex: string, vout: number): Promise<Coin | undefined> {
+    return (await this.getCoins([{ txid: txidHex, vout }]))[0];
+  }
+
   /** The tip hash, or null on an empty store. */
   async getTip(): Promise<string | null> {
-    return (await this.kv.get<string>(["tip"])).value;
+    return (await this.kv.get<string>(TIP_KEY)).value;
   }
 
   /** The pending operation left by a crash, if any. */
   async getPending(): Promise<PendingOp | null> {
-    return (await this.kv.get<PendingOp>(["pending"])).value;
+    return (await this.kv.get<PendingOp>(PENDING_KEY)).value;
+  }
+
+  /** Where a transaction was stored by a connected block (check that block is active). */
+  async txLocation(id: string): Promise<{ block: string; index: number } | null> {
+    return (await this.kv.get<{ block: string; index: number }>([TX_INDEX, id])).value;
+  }
+
+  /** Unspent outputs paying to `address`, with their coins. */
+  addressCoins(address: string): Promise<{ txid: string; vout: number; coin: Coin }[]> {
+    return this.#indexedCoins([ADDRESS, address]);
+  }
+
+  /** Unspent escrow and stake outputs of a job, with their coins. */
+  jobCoins(jobIdHex: string): Promise<{ txid: string; vout: number; coin: Coin }[]> {
+    return this.#indexedCoins([JOB_COIN, jobIdHex]);
+  }
+
+  /** Coins listed under an index prefix `[name, value]` whose keys end in txid and vout. */
+  async #indexedCoins(prefix: Deno.KvKey): Promise<{ txid: string; vout: number; coin: Coin }[]> {
+    const outpoints: Outpoint[] = [];
+    for await (const e of this.kv.list({ prefix })) {
+      outpoints.push({ txid: e.key[2] as string, vout: e.key[3] as number });
+    }
+    const coins = await this.getCoins(outpoints);
+    return outpoints.flatMap((o, i) => (coins[i] ? [{ ...o, coin: coins[i]! }] : []));
+  }
+
+  /** Non-delivery claims and answers of a stake (`txid:vout`): kind, txid and height. */
+  async notices(stakeKey: string): Promise<{ kind: string; txid: string; height: number }[]> {
+    const out: { kind: string; txid: string; height: number }[] = [];
+    for await (const e of this.kv.list<number>({ prefix: [NOTICE, stakeKey] })) {
+      out.push({ kind: e.key[2] as string, txid: e.key[3] as string, height: e.value });
+    }
+    return out;
+  }
+
+  /** The latest non-delivery claim and answer heights recorded for a stake (`txid:vout`). */
+  async notice(stakeKey: string): Promise<Notice> {
+    const n: Notice = { claimHeight: null, answerHeight: null };
+    for (const { kind, height } of await this.notices(stakeKey)) {
+      const field = kind === "claim" ? "claimHeight" : "answerHeight";
+      n[field] = Math.max(n[field] ?? -1, height);
+    }
+    return n;
+  }
+
+  /** Sum of every unspent output (for conservation checks), their number and a digest of the set. */
+  async utxoTotals(): Promise<{ total: bigint; count: number; digest: string }> {
+    let total = 0n;
+    let count = 0;
+    const lines: string[] = [];
+    for await (const e of this.kv.list<StoredCoin>({ prefix: [UTXO] })) {
+      const c = e.value;
+      total += c.v;
+      count++;
+      lines.push(`${String(e.key[1])}:${String(e.key[2])}:${c.v}:${toHex(c.s)}:${c.h}:${c.c}`);
+    }
+    lines.sort();
+    return { total, count, digest: toHex(sha256(new TextEncoder().encode(lines.join("\n")))) };
+  }
+
+  /** Saves mempool transactions (oldest first) to be restored on the next start. */
+  async saveMempool(txs: Uint8Array[]): Promise<void> {
+    await this.apply(txs.map((bytes, i) => ({ key: [MEMPOOL, i], value: bytes })));
+  }
+
+  /** The saved mempool, oldest first, and a function that forgets exactly what was read. */
+  async savedMempool(): Promise<{ txs: Uint8Array[]; forget(): Promise<void> }> {
+    const keys: Deno.KvKey[] = [];
+    const txs: Uint8Array[] = [];
+    for await (const e of this.kv.list<Uint8Array>({ prefix: MEMPOOL_PREFIX })) {
+      keys.push(e.key);
+      txs.push(e.value);
+    }
+    return { txs, forget: () => this.apply(keys.map((key) => ({ key, value: null }))) };
   }
 }

@@ -1,0 +1,376 @@
+/**
+ * @module The chain state, after Bitcoin Core's Chainstate: accepts blocks into the index, keeps the
+ * most-work valid chain active (ActivateBestChain), connects a block against the UTXO set and
+ * disconnects it with its undo data. A block too large for one KV commit is connected in steps
+ * behind a pending marker, which {@link ChainState.finishPending} completes after a crash.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { type Block, blockHash, decodeBlock, encodeBlock, genesisBlock } from "./block.ts";
+import { type BlockIndex, type IndexEntry, indexEntry } from "./block_index.ts";
+import { toHex } from "./bytes.ts";
+import { CamelidError, ValidationError } from "./errors.ts";
+import { batchMutations, chunkCount, type Mutation } from "./kv_batch.ts";
+import { type Mempool, type MempoolEntry, outpointKey } from "./mempool.ts";
+import { acceptToMempool, type CoinLookup, type MempoolView } from "./mempool_accept.ts";
+import type { NetworkParams } from "./params.ts";
+import {
+  checkNoticeOutputs,
+  type FraudChecker,
+  gatherSpendContext,
+  type SpendContext,
+} from "./spend.ts";
+import {
+  activeTipWrites,
+  blockWrites,
+  type ChainStore,
+  coinMutations,
+  indexWrite,
+  type PendingOp,
+  pendingWrite,
+  undoWrites,
+} from "./store.ts";
+import { encodeTransaction, isCoinbase, type Transaction, txid } from "./tx.ts";
+import {
+  blockSubsidy,
+  checkFinalTx,
+  checkHeaderContext,
+  checkTxInputs,
+  type Coin,
+  coinbaseHeight,
+  isSpendableScript,
+  spendsJobTemplate,
+} from "./validation.ts";
+
+const log = getLogger(["camelid", "chain"]);
+
+/** Outcome of processing a block. */
+export interface BlockResult {
+  /** connected: now on the active chain; side: stored on a weaker branch; orphan: parent unknown. */
+  status: "connected" | "side" | "orphan" | "duplicate";
+  /** Block hash. */
+  hash: string;
+}
+
+/** The parts a {@link ChainState} works on, and its hooks. */
+export interface ChainStateParts {
+  /** Network parameters. */
+  params: NetworkParams;
+  /** Storage. */
+  store: ChainStore;
+  /** Block index (loaded). */
+  index: BlockIndex;
+  /** Unconfirmed transactions. */
+  mempool: Mempool;
+  /** Receives "block" ({hash, height}) and "reorg" ({from, to}) events. */
+  events: EventTarget;
+  /** Minimum relay fee rate (base units per byte). */
+  minRelayFeeRate: number;
+  /** Decides stake fraud proofs (needs the model); without one, no fraud proof is accepted. */
+  fraudChecker?: FraudChecker;
+  /** Fault injection for crash tests: called between the commits of a multi-commit connect. */
+  onCommitStep?: (step: string) => void;
+}
+
+/** Connects, disconnects and reorganises the active chain. */
+export class ChainState implements MempoolView {
+  /** Network parameters. */
+  readonly params: NetworkParams;
+  /** Storage. */
+  readonly store: ChainStore;
+  /** Block index. */
+  readonly index: BlockIndex;
+  /** Unconfirmed transactions. */
+  readonly mempool: Mempool;
+  /** Minimum relay fee rate (base units per byte). */
+  readonly minRelayFeeRate: number;
+  readonly #events: EventTarget;
+  readonly #fraudChecker?: FraudChecker;
+  readonly #onCommitStep?: (step: string) => void;
+  /** Txids whose scripts were verified on mempool entry (connect skips them, as a sig cache). */
+  readonly #verifiedTx = new Set<string>();
+
+  /** Works on the given parts. */
+  constructor(parts: ChainStateParts) {
+    this.params = parts.params;
+    this.store = parts.store;
+    this.index = parts.index;
+    this.mempool = parts.mempool;
+    this.minRelayFeeRate = parts.minRelayFeeRate;
+    this.#events = parts.events;
+    this.#fraudChecker = parts.fraudChecker;
+    this.#onCommitStep = parts.onCommitStep;
+  }
+
+  /** Stores this network's genesis block as the active tip of an empty store. */
+  async storeGenesis(): Promise<void> {
+    const genesis = genesisBlock(this.params);
+    const bytes = encodeBlock(genesis);
+    const entry = indexEntry(
+      blockHash(genesis.header),
+      genesis.header,
+      null,
+      chunkCount(bytes.length),
+    );
+    await this.store.apply([...blockWrites(entry, bytes), ...activeTipWrites(entry, true)]);
+    this.index.add(entry);
+  }
+
+  /** A stored block, decoded (it must be stored). */
+  async #readBlock(e: IndexEntry): Promise<Block> {
+    return decodeBlock((await this.store.readBlock(e))!);
+  }
+
+  /** A transaction confirmed on the active chain, with its block, or null. */
+  async confirmedTransaction(
+    id: string,
+  ): Promise<{ tx: Transaction; blockHash: string; height: number } | null> {
+    const loc = await this.store.txLocation(id);
+    if (!loc || !this.index.isActive(loc.block)) return null;
+    const e = this.index.get(loc.block)!;
+    const bytes = await this.store.readBlock(e);
+    if (!bytes) return null;
+    return { tx: decodeBlock(bytes).txs[loc.index], blockHash: loc.block, height: e.height };
+  }
+
+  /** Gathers the facts job spends of `tx` need: stakes, notices, fraud and bad-answer verdicts. */
+  spendContext(
+    tx: Transaction,
+    coins: (Coin | undefined)[],
+    getCoin: CoinLookup,
+  ): Promise<SpendContext> {
+    return gatherSpendContext(
+      tx,
+      coins.map((c) => c?.scriptPubKey),
+      getCoin,
+      this.#fraudChecker,
+      (key) => this.store.notice(key),
+      async (t, v) => (await this.confirmedTransaction(t))?.tx.outputs[v]?.scriptPubKey,
+    );
+  }
+
+  /** Admits a transaction to the mempool (see {@link acceptToMempool}); announces nothing. */
+  async acceptTx(bytes: Uint8Array): Promise<MempoolEntry> {
+    const entry = await acceptToMempool(this, bytes);
+    this.#verifiedTx.add(entry.txid);
+    return entry;
+  }
+
+  /**
+   * Checks a block's header against its parent, stores it in the index and activates the best
+   * chain. Throws `ValidationError` when the block (or the branch it extends) is invalid.
+   */
+  async acceptBlock(
+    block: Block,
+    bytes: Uint8Array,
+    hash: string,
+    parent: IndexEntry,
+    now: number,
+  ): Promise<BlockResult> {
+    if (parent.invalid) {
+      throw new ValidationError("block/bad-prevblk", `parent ${parent.hash} is invalid`);
+    }
+    const { index, params } = this;
+    const mtp = index.medianTimePast(parent);
+    checkHeaderContext(block.header, index.nextBits(parent, params), mtp, now, params);
+    const entry = indexEntry(hash, block.header, parent, chunkCount(bytes.length));
+    if (coinbaseHeight(block.txs[0]) !== entry.height) {
+      throw new ValidationError(
+        "block/bad-cb-height",
+        `coinbase does not commit to height ${entry.height}`,
+      );
+    }
+    await this.store.apply(blockWrites(entry, bytes));
+    index.add(entry);
+    const failures = await this.activateBestChain();
+    if (entry.invalid) {
+      throw failures.get(hash) ??
+        new ValidationError("block/bad-prevblk", `block ${hash} extends an invalid block`);
+    }
+    return { status: index.isActive(hash) ? "connected" : "side", hash };
+  }
+
+  /** Switches to the most-work valid chain; returns the blocks found invalid on the way. */
+  async activateBestChain(): Promise<Map<string, ValidationError>> {
+    const failures = new Map<string, ValidationError>();
+    const oldTip = this.index.tip().hash;
+    const disconnectedTxs: Transaction[] = [];
+    const connected: string[] = [];
+    for (;;) {
+      const best = this.index.bestCandidate();
+      if (best.hash === this.index.tip().hash) break;
+      const { fork, path } = this.index.branchTo(best);
+      while (this.index.tip().hash !== fork.hash) {
+        const block = await this.#disconnectTip();
+        disconnectedTxs.push(...block.txs.filter((t) => !isCoinbase(t)));
+      }
+      for (const e of path) {
+        try {
+          await this.#connectBlock(e);
+          connected.push(e.hash);
+        } catch (err) {
+          if (!(err instanceof ValidationError)) throw err;
+          log.warn("Block {hash} is invalid: {error}", { hash: e.hash, error: err.message });
+          failures.set(e.hash, err);
+          await this.#markInvalid(e);
+          break;
+        }
+      }
+    }
+    if (this.index.tip().hash === oldTip) return failures;
+    for (const h of connected) {
+      if (!this.index.isActive(h)) continue;
+      const height = this.index.get(h)!.height;
+      this.#events.dispatchEvent(new CustomEvent("block", { detail: { hash: h, height } }));
+    }
+    if (disconnectedTxs.length) await this.#afterReorg(oldTip, disconnectedTxs);
+    return failures;
+  }
+
+  /** Announces a reorg and returns the disconnected transactions to the mempool where they fit. */
+  async #afterReorg(oldTip: string, disconnectedTxs: Transaction[]): Promise<void> {
+    const tip = this.index.tip().hash;
+    this.#events.dispatchEvent(new CustomEvent("reorg", { detail: { from: oldTip, to: tip } }));
+    let back = 0;
+    for (const tx of disconnectedTxs) {
+      try {
+        await this.acceptTx(encodeTransaction(tx));
+        back++;
+      } catch { /* conflicts with the new chain: dropped */ }
+    }
+    log.info("Reorg to {tip}: {back} of {n} transactions returned to the mempool", {
+      tip,
+      back,
+      n: disconnectedTxs.length,
+    });
+  }
+
+  /** Marks `e` and every descendant invalid. */
+  async #markInvalid(e: IndexEntry): Promise<void> {
+    const stack = [e];
+    const muts: Mutation[] = [];
+    while (stack.length) {
+      const cur = stack.pop()!;
+      cur.invalid = true;
+      muts.push(indexWrite(cur));
+      stack.push(...this.index.children(cur.hash));
+    }
+    await this.store.apply(muts);
+  }
+
+  /**
+   * Checks every input of `block` at `height` against the UTXO set and the outputs created earlier
+   * in the block; returns the coins spent (its undo data, in input order) and the fees.
+   */
+  async #checkBlockSpends(block: Block, height: number): Promise<{ undo: Coin[]; fees: bigint }> {
+    const created = new Map<string, Coin>();
+    const spentInBlock = new Set<string>();
+    const inBlockView = (key: string, stored: Coin | undefined) =>
+      spentInBlock.has(key) ? undefined : created.get(key) ?? stored;
+    const lookup: CoinLookup = async (t, v) => {
+      const key = outpointKey(t, v);
+      if (spentInBlock.has(key)) return undefined;
+      return created.get(key) ?? await this.store.getCoin(t, v);
+    };
+    const undo: Coin[] = [];
+    let fees = 0n;
+    for (const [i, tx] of block.txs.entries()) {
+      const id = txid(tx);
+      if (i > 0) {
+        checkFinalTx(tx, height);
+        const prevouts = tx.inputs.map((inp) => ({
+          txid: toHex(inp.prevout.txid),
+          vout: inp.prevout.vout,
+        }));
+        const stored = await this.store.getCoins(prevouts);
+        const keys = prevouts.map((o) => outpointKey(o.txid, o.vout));
+        const coins = keys.map((key, j) => inBlockView(key, stored[j]));
+        const ctx = await this.spendContext(tx, coins, lookup);
+        const full = !this.#verifiedTx.has(id) || spendsJobTemplate(coins);
+        fees += checkTxInputs(tx, coins, height, this.params, full, ctx);
+        checkNoticeOutputs(tx, coins, ctx);
+        keys.forEach((key, j) => {
+          spentInBlock.add(key);
+          undo.push(coins[j]!);
+        });
+      }
+      tx.outputs.forEach((out, vout) => {
+        if (!isSpendableScript(out.scriptPubKey)) return;
+        const coin = {
+          value: out.value,
+          scriptPubKey: out.scriptPubKey,
+          height,
+          coinbase: i === 0,
+        };
+        created.set(outpointKey(id, vout), coin);
+      });
+    }
+    return { undo, fees };
+  }
+
+  /** Validates block `e` against the UTXO set and makes it the tip. */
+  async #connectBlock(e: IndexEntry): Promise<void> {
+    const block = await this.#readBlock(e);
+    const { undo, fees } = await this.#checkBlockSpends(block, e.height);
+    const coinbaseOut = block.txs[0].outputs.reduce((s, o) => s + o.value, 0n);
+    const allowed = blockSubsidy(e.height, this.params) + fees;
+    if (coinbaseOut > allowed) {
+      throw new ValidationError(
+        "block/bad-cb-amount",
+        `coinbase pays ${coinbaseOut}, more than subsidy + fees ${allowed}`,
+      );
+    }
+    const undoData = undoWrites(e.hash, undo);
+    const muts = coinMutations(block, undo, e);
+    const finish = activeTipWrites(e, true);
+    const whole = [...undoData, ...muts, ...finish];
+    if (batchMutations(whole).length === 1) {
+      await this.store.apply(whole);
+    } else {
+      await this.store.apply([...undoData, pendingWrite({ op: "connect", hash: e.hash })]);
+      this.#onCommitStep?.("connect:marked");
+      for (const batch of batchMutations(muts)) {
+        await this.store.apply(batch);
+        this.#onCommitStep?.("connect:batch");
+      }
+      await this.store.apply([...finish, pendingWrite(null)]);
+    }
+    for (const tx of block.txs) this.#verifiedTx.delete(txid(tx));
+    this.index.pushTip(e);
+    this.#removeConfirmed(block);
+  }
+
+  /** Disconnects the active tip with its undo data; returns the block. */
+  async #disconnectTip(): Promise<Block> {
+    const e = this.index.tip();
+    if (e.height === 0) throw new CamelidError("chain/genesis", "cannot disconnect genesis");
+    const block = await this.#readBlock(e);
+    const muts = coinMutations(block, await this.store.readUndo(e.hash), null);
+    await this.store.apply([pendingWrite({ op: "disconnect", hash: e.hash })]);
+    await this.store.apply(muts);
+    await this.store.apply([...activeTipWrites(e, false), pendingWrite(null)]);
+    this.index.popTip();
+    return block;
+  }
+
+  /** Completes a connect or disconnect interrupted by a crash (its writes are idempotent). */
+  async finishPending({ op, hash }: PendingOp): Promise<void> {
+    const e = this.index.get(hash)!;
+    const block = await this.#readBlock(e);
+    const undo = await this.store.readUndo(hash);
+    const connect = op === "connect";
+    await this.store.apply(coinMutations(block, undo, connect ? e : null));
+    await this.store.apply([...activeTipWrites(e, connect), pendingWrite(null)]);
+  }
+
+  /** Drops a connected block's transactions, and pool transactions conflicting with it. */
+  #removeConfirmed(block: Block): void {
+    for (const tx of block.txs) {
+      this.mempool.remove(txid(tx), false);
+      for (const inp of tx.inputs) {
+        const spender = this.mempool.spender(toHex(inp.prevout.txid), inp.prevout.vout);
+        if (spender) this.mempool.remove(spender, true);
+      }
+    }
+  }
+}
