@@ -13,7 +13,8 @@ import {
   MAX_PEERS_PER_ANSWER,
   type PeerAddress,
 } from "./envelope.ts";
-import { type Link, Misbehaviour } from "./link.ts";
+import { decodeFromPeer, Misbehaviour } from "./errors.ts";
+import type { Link } from "./link.ts";
 import type { RelayLimits } from "./limits.ts";
 import { hostOf, normalizePeerUrl, type PeerTable } from "./peers.ts";
 
@@ -211,17 +212,12 @@ export class Discovery {
     const h = this.#host;
     if (env.type === "getpeers") {
       if (env.payload.length !== 0) {
-        throw new Misbehaviour("envelope/malformed", "getpeers has an empty payload", 100, 400);
+        throw new Misbehaviour("envelope/malformed", "getpeers has an empty payload", 100);
       }
       link.send("peers", encodePeers(this.answer(link.peerKeyHex)));
       return;
     }
-    let peers: PeerAddress[];
-    try {
-      peers = decodePeers(env.payload);
-    } catch (e) {
-      throw new Misbehaviour("envelope/malformed", (e as Error).message, 100, 400);
-    }
+    const peers = decodeFromPeer(decodePeers, env.payload);
     const now = Date.now();
     // A full answer is taken only when we asked; unsolicited address relay is a few entries.
     const asked = this.#asked.delete(link.id);

@@ -9,7 +9,6 @@
  */
 
 import { equalBytes, toHex } from "../chain/bytes.ts";
-import { CamelidError } from "../chain/errors.ts";
 import {
   BROADCAST,
   decodeEnvelope,
@@ -22,6 +21,7 @@ import {
   type Hello,
   verifyEnvelope,
 } from "./envelope.ts";
+import { decodeFromPeer, Misbehaviour } from "./errors.ts";
 import type { NodeIdentity } from "./identity.ts";
 import { type RelayLimits, TokenBucket } from "./limits.ts";
 import { getLogger } from "@logtape/logtape";
@@ -42,20 +42,6 @@ export const CloseCode = {
   idle: 4006,
   full: 4007,
 } as const;
-
-/** A protocol violation by a peer: how many misbehaviour points it costs. */
-export class Misbehaviour extends CamelidError {
-  /** Misbehaviour points. */
-  readonly points: number;
-  /** HTTP status for the HTTP API. */
-  readonly status: number;
-  /** Creates a violation with a code, message, points and HTTP status. */
-  constructor(code: string, message: string, points: number, status: number) {
-    super(code, message);
-    this.points = points;
-    this.status = status;
-  }
-}
 
 /** What a link needs from its node. */
 export interface LinkHost {
@@ -245,13 +231,13 @@ export class Link {
     const data = ev.data;
     if (!(data instanceof ArrayBuffer)) {
       this.close(CloseCode.unsupported, "binary frames only");
-      this.#misbehave(new Misbehaviour("link/text-frame", "text frames are not allowed", 100, 400));
+      this.#misbehave(new Misbehaviour("link/text-frame", "text frames are not allowed", 100));
       return;
     }
     if (data.byteLength > this.#host.limits.maxEnvelopeBytes) {
       this.close(CloseCode.tooBig, "envelope too large");
       this.#misbehave(
-        new Misbehaviour("envelope/too-large", `frame of ${data.byteLength} bytes`, 100, 413),
+        new Misbehaviour("envelope/too-large", `frame of ${data.byteLength} bytes`, 100),
       );
       return;
     }
@@ -266,14 +252,17 @@ export class Link {
 
   async #handle(bytes: Uint8Array): Promise<void> {
     if (this.state === "closed") return;
-    let env: Envelope;
     try {
-      env = decodeEnvelope(bytes, this.#host.limits.maxEnvelopeBytes);
+      await this.#dispatch(bytes);
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      this.#misbehave(new Misbehaviour("envelope/malformed", msg, 100, 400));
-      return;
+      if (e instanceof Misbehaviour) this.#misbehave(e);
+      else throw e;
     }
+  }
+
+  async #dispatch(bytes: Uint8Array): Promise<void> {
+    const max = this.#host.limits.maxEnvelopeBytes;
+    const env = decodeFromPeer((b) => decodeEnvelope(b, max), bytes);
     if (env.magic !== this.#host.magic) {
       this.close(CloseCode.network, "wrong network");
       return;
@@ -283,42 +272,33 @@ export class Link {
       return;
     }
     if (!this.#bucket.take()) {
-      this.#misbehave(new Misbehaviour("rate/limited", "message rate exceeded", 10, 429));
-      return;
+      throw new Misbehaviour("rate/limited", "message rate exceeded", 10);
     }
     if (env.type === "ping" || env.type === "pong") {
-      if (!equalBytes(env.from, this.peerKey!)) {
-        this.#misbehave(new Misbehaviour("link/from", "link message from another key", 50, 400));
-        return;
-      }
-      let nonce: bigint;
-      try {
-        nonce = decodeNonce(env.payload);
-      } catch (e) {
-        this.#misbehave(new Misbehaviour("envelope/malformed", (e as Error).message, 100, 400));
-        return;
-      }
-      // Pings are cheap link liveness: the link is authenticated by its hello, so their
-      // signatures are not checked (everything else is).
-      if (env.type === "ping") this.send("pong", env.payload);
-      else if (this.#pingNonce !== null && nonce === this.#pingNonce) {
-        this.rttMs = Date.now() - this.#pingSent;
-        this.#pingNonce = null;
-      }
+      this.#onPingPong(env);
       return;
     }
-    try {
-      await this.#host.onEnvelope(this, env, bytes.length);
-    } catch (e) {
-      if (e instanceof Misbehaviour) this.#misbehave(e);
-      else throw e;
+    await this.#host.onEnvelope(this, env, bytes.length);
+  }
+
+  #onPingPong(env: Envelope): void {
+    if (!equalBytes(env.from, this.peerKey!)) {
+      throw new Misbehaviour("link/from", "link message from another key", 50);
+    }
+    const nonce = decodeFromPeer(decodeNonce, env.payload);
+    // Pings are cheap link liveness: the link is authenticated by its hello, so their
+    // signatures are not checked (everything else is).
+    if (env.type === "ping") this.send("pong", env.payload);
+    else if (this.#pingNonce !== null && nonce === this.#pingNonce) {
+      this.rttMs = Date.now() - this.#pingSent;
+      this.#pingNonce = null;
     }
   }
 
   #handshake(env: Envelope): void {
     const fail = (code: string, message: string) => {
       this.close(CloseCode.handshake, message);
-      this.#misbehave(new Misbehaviour(code, message, 100, 400));
+      this.#misbehave(new Misbehaviour(code, message, 100));
     };
     if (env.type !== "hello") return fail("link/handshake", "expected hello");
     let hello: Hello;

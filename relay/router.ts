@@ -14,7 +14,8 @@ import {
   verifyEnvelope,
 } from "./envelope.ts";
 import type { Inbox } from "./inbox.ts";
-import { type Link, Misbehaviour } from "./link.ts";
+import { Misbehaviour } from "./errors.ts";
+import type { Link } from "./link.ts";
 import type { RelayLimits } from "./limits.ts";
 
 /** Where an envelope came from. */
@@ -98,7 +99,7 @@ export class Router {
   }
 
   /**
-   * Accepts an envelope from `source`. Throws {@link Misbehaviour} (with its HTTP status) when the
+   * Accepts an envelope from `source`. Throws {@link Misbehaviour} (its code maps to an HTTP status) when the
    * envelope breaks a rule.
    */
   async accept(env: Envelope, source: Source): Promise<RouteResult> {
@@ -114,7 +115,7 @@ export class Router {
     const host = this.#host;
     const l = host.limits;
     if (env.magic !== host.magic) {
-      throw new Misbehaviour("envelope/network", "envelope is for another network", 0, 400);
+      throw new Misbehaviour("envelope/network", "envelope is for another network", 0);
     }
     const linkLocal = LINK_LOCAL_TYPES.has(env.type);
     if (linkLocal) {
@@ -123,21 +124,19 @@ export class Router {
           "envelope/link-local",
           `type ${env.type} travels only on links`,
           10,
-          400,
         );
       }
       if (!equalBytes(env.from, source.link.peerKey!)) {
-        throw new Misbehaviour("link/from", "link message signed by another key", 50, 400);
+        throw new Misbehaviour("link/from", "link message signed by another key", 50);
       }
       if (!equalBytes(env.to, host.selfKey)) {
-        throw new Misbehaviour("link/to", "link message addressed to another key", 50, 400);
+        throw new Misbehaviour("link/to", "link message addressed to another key", 50);
       }
     } else if (env.hopLimit > l.maxHopLimit) {
       throw new Misbehaviour(
         "envelope/hop-limit",
         `hop limit ${env.hopLimit} exceeds ${l.maxHopLimit}`,
         20,
-        400,
       );
     }
     if (Math.abs(env.timestamp - Date.now()) > l.maxTimestampSkewMs) {
@@ -145,7 +144,6 @@ export class Router {
         "envelope/skew",
         `timestamp is more than ${l.maxTimestampSkewMs} ms from our clock`,
         10,
-        400,
       );
     }
     const key = messageKey(env);
@@ -156,12 +154,12 @@ export class Router {
       // The same sender link (or an HTTP client) sending a message twice is a replay; the same
       // message arriving over another link is ordinary flooding.
       if (source.kind === "http" || (source.kind === "link" && seen.source === sourceId)) {
-        throw new Misbehaviour("envelope/replay", "message already seen", 20, 409);
+        throw new Misbehaviour("envelope/replay", "message already seen", 20);
       }
       return "duplicate";
     }
     if (!verifyEnvelope(env)) {
-      throw new Misbehaviour("envelope/signature", "bad envelope signature", 100, 401);
+      throw new Misbehaviour("envelope/signature", "bad envelope signature", 100);
     }
     this.stats.verified++;
     this.seen.add(key, sourceId);

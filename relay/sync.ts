@@ -23,7 +23,8 @@ import {
   MAX_INV,
   Services,
 } from "./envelope.ts";
-import { type Link, Misbehaviour } from "./link.ts";
+import { decodeFromPeer, Misbehaviour } from "./errors.ts";
+import type { Link } from "./link.ts";
 
 const log = getLogger(["camelid", "relay", "sync"]);
 
@@ -175,39 +176,19 @@ export class ChainSync {
 
   /** Handles a chain message from `link`. */
   async handle(env: Envelope, link: Link): Promise<void> {
-    const malformed = (e: unknown) =>
-      new Misbehaviour("envelope/malformed", (e as Error).message, 100, 400);
     switch (env.type) {
-      case "inv": {
-        let items: InvItem[];
-        try {
-          items = decodeInv(env.payload);
-        } catch (e) {
-          throw malformed(e);
-        }
-        await this.#onInv(items, link);
+      case "inv":
+        await this.#onInv(decodeFromPeer(decodeInv, env.payload), link);
         return;
-      }
-      case "getdata": {
-        let items: InvItem[];
-        try {
-          items = decodeInv(env.payload);
-        } catch (e) {
-          throw malformed(e);
-        }
-        await this.#onGetData(items, link);
+      case "getdata":
+        await this.#onGetData(decodeFromPeer(decodeInv, env.payload), link);
         return;
-      }
       case "notfound":
-        try {
-          for (const it of decodeInv(env.payload)) {
-            if (it.kind === "block") {
-              this.#inflight.delete(it.hash);
-              this.#wanted.get(it.hash)?.delete(link.id);
-            } else this.#txRequested.delete(it.hash);
-          }
-        } catch (e) {
-          throw malformed(e);
+        for (const it of decodeFromPeer(decodeInv, env.payload)) {
+          if (it.kind === "block") {
+            this.#inflight.delete(it.hash);
+            this.#wanted.get(it.hash)?.delete(link.id);
+          } else this.#txRequested.delete(it.hash);
         }
         this.#schedule();
         return;
@@ -218,26 +199,14 @@ export class ChainSync {
         await this.#onBlockMsg(env.payload, link);
         return;
       case "getheaders": {
-        let locator: string[];
-        try {
-          locator = decodeGetHeaders(env.payload);
-        } catch (e) {
-          throw malformed(e);
-        }
+        const locator = decodeFromPeer(decodeGetHeaders, env.payload);
         const headers = await this.#chain.getHeaders(locator, MAX_HEADERS);
         link.send("headers", encodeHeaders(headers.slice(0, MAX_HEADERS)));
         return;
       }
-      case "headers": {
-        let headers: Uint8Array[];
-        try {
-          headers = decodeHeaders(env.payload);
-        } catch (e) {
-          throw malformed(e);
-        }
-        await this.#onHeaders(headers, link);
+      case "headers":
+        await this.#onHeaders(decodeFromPeer(decodeHeaders, env.payload), link);
         return;
-      }
     }
   }
 
@@ -266,7 +235,6 @@ export class ChainSync {
         "sync/getdata-too-many",
         `at most ${MAX_BLOCKS_PER_GETDATA} blocks per getdata`,
         20,
-        400,
       );
     }
     const missing: InvItem[] = [];
@@ -298,7 +266,7 @@ export class ChainSync {
       // and ignore them; only undecodable bytes cost the peer.
       const id = toHex(sha256d(bytes));
       this.#txRejected.set(id, Date.now());
-      if (e.code.startsWith("decode/")) throw new Misbehaviour(e.code, e.message, 20, 400);
+      if (e.code.startsWith("decode/")) throw new Misbehaviour(e.code, e.message, 20);
       log.debug("tx from {peer} rejected: {code}", { peer: link.label, code: e.code });
     }
     if (this.#txRejected.size > 50_000) this.#txRejected.clear();
@@ -318,7 +286,7 @@ export class ChainSync {
     } catch (e) {
       if (!(e instanceof CamelidError)) throw e;
       this.#schedule();
-      throw new Misbehaviour(e.code, `invalid block ${hash.slice(0, 16)}: ${e.message}`, 50, 400);
+      throw new Misbehaviour(e.code, `invalid block ${hash.slice(0, 16)}: ${e.message}`, 50);
     }
     if (status === "orphan") {
       // Blocks fetched in parallel arrive out of order: only when the parent is neither stored,
@@ -341,7 +309,7 @@ export class ChainSync {
       const hash = toHex(digest);
       const prevHash = headerPrevHash(h);
       if (prev !== null && prevHash !== prev) {
-        throw new Misbehaviour("sync/headers-unconnected", "headers do not form a chain", 20, 400);
+        throw new Misbehaviour("sync/headers-unconnected", "headers do not form a chain", 20);
       }
       const bits = new DataView(h.buffer, h.byteOffset + 72, 4).getUint32(0, true);
       let pow = false;
@@ -351,7 +319,7 @@ export class ChainSync {
         // bits that do not decode to a target
       }
       if (!pow) {
-        throw new Misbehaviour("sync/headers-pow", "a header lacks its proof of work", 50, 400);
+        throw new Misbehaviour("sync/headers-pow", "a header lacks its proof of work", 50);
       }
       prev = hash;
       if (this.#wanted.size >= MAX_WANTED_BLOCKS) break;
