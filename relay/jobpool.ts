@@ -6,9 +6,8 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { toHex } from "../chain/bytes.ts";
+import { fromHex, toHex } from "../chain/bytes.ts";
 import { decodeJob, type Job } from "../chain/job.ts";
-import { fromHex } from "../chain/bytes.ts";
 import { sha256d } from "../chain/hash.ts";
 import type { ChainNode } from "../chain/node.ts";
 import { decodeBlock } from "../chain/block.ts";
@@ -25,6 +24,14 @@ import {
 import { formatCoins } from "../chain/amount.ts";
 
 const log = getLogger(["camelid", "jobs"]);
+
+/** KV prefix of the pool: `[...JOB_PREFIX, jobId]` holds a {@link PoolEntry}. */
+const JOB_PREFIX: Deno.KvKey = ["job"];
+
+/** KV key of a job's pool entry. */
+function jobKey(id: string): Deno.KvKey {
+  return [...JOB_PREFIX, id];
+}
 
 /** Public job states. */
 export type JobState = "offered" | "committed" | "paid" | "settled" | "disputed" | "expired";
@@ -100,19 +107,19 @@ export class JobPool {
     if (entry.history.length === 0) {
       entry.history.push({ state: "offered", at: Date.now(), height: null });
     }
-    await this.#kv.set(["job", id], entry);
+    await this.#kv.set(jobKey(id), entry);
     return id;
   }
 
   /** One job. */
   async get(id: string): Promise<PoolEntry | null> {
-    return (await this.#kv.get<PoolEntry>(["job", id])).value;
+    return (await this.#kv.get<PoolEntry>(jobKey(id))).value;
   }
 
   /** Every job, newest offers first (bounded). */
   async list(limit = 200): Promise<PoolEntry[]> {
     const out: PoolEntry[] = [];
-    for await (const e of this.#kv.list<PoolEntry>({ prefix: ["job"] })) out.push(e.value);
+    for await (const e of this.#kv.list<PoolEntry>({ prefix: JOB_PREFIX })) out.push(e.value);
     out.sort((a, b) => (b.history[0]?.at ?? 0) - (a.history[0]?.at ?? 0));
     return out.slice(0, limit);
   }
@@ -177,7 +184,7 @@ export class JobPool {
           }
         }
       }
-      await this.#kv.set(["job", id], entry);
+      await this.#kv.set(jobKey(id), entry);
     }
   }
 }
