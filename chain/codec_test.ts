@@ -16,8 +16,10 @@ import {
   decodeAddress,
   publicKeyOf,
   signDigest,
-  verifyDigest,
+  signPreimage,
+  verifySignature,
 } from "./keys.ts";
+import { sha256 } from "./hash.ts";
 import { bitsToTarget, targetToBits } from "./pow.ts";
 import { networkParams } from "./params.ts";
 import { formatCoins, parseCoins } from "./amount.ts";
@@ -100,19 +102,20 @@ Deno.test("addresses match Bitcoin P2PKH vectors and bad addresses get typed err
   assert.throws(() => addressFromPublicKey(new Uint8Array(65)), RangeError);
 });
 
-Deno.test("signatures are compact, low-S and bound to key and digest", () => {
+Deno.test("signatures are compact, low-S and bound to key and preimage", () => {
   const sk = fromHex("11".repeat(32));
-  const digest = fromHex("22".repeat(32));
-  const sig = signDigest(digest, sk);
+  const preimage = fromHex("22".repeat(32));
+  const sig = signPreimage(preimage, sk);
+  assert.deepEqual(sig, signDigest(sha256(preimage), sk), "signs SHA-256 of the preimage");
   assert.equal(sig.length, 64);
-  assert.ok(verifyDigest(sig, digest, publicKeyOf(sk)));
-  assert.ok(!verifyDigest(sig, fromHex("23".repeat(32)), publicKeyOf(sk)));
+  assert.ok(verifySignature(sig, preimage, publicKeyOf(sk)));
+  assert.ok(!verifySignature(sig, fromHex("23".repeat(32)), publicKeyOf(sk)));
   // High-S twin of the same signature must be refused.
   const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
   const s = BigInt("0x" + toHex(sig.subarray(32)));
   const high = new Uint8Array(sig);
   high.set(fromHex((n - s).toString(16).padStart(64, "0")), 32);
-  assert.ok(!verifyDigest(high, digest, publicKeyOf(sk)));
+  assert.ok(!verifySignature(high, preimage, publicKeyOf(sk)));
 });
 
 Deno.test("compact bits match Bitcoin's vectors", () => {

@@ -1,10 +1,13 @@
-/** @module secp256k1 keys, compact low-S signatures and Base58Check addresses (Bitcoin P2PKH form). */
+/**
+ * @module secp256k1 keys, compact low-S signing (deterministic RFC 6979 nonces, in JavaScript) and
+ * Base58Check addresses (Bitcoin P2PKH form). Verification lives in chain/signature.ts.
+ */
 
 import * as secp from "@noble/secp256k1";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import bs58check from "bs58check";
-import { hash160 } from "./hash.ts";
+import { hash160, sha256 } from "./hash.ts";
 import { DecodeError } from "./errors.ts";
 import { equalBytes } from "./bytes.ts";
 
@@ -33,21 +36,14 @@ export function signDigest(digest: Uint8Array, secretKey: Uint8Array): Uint8Arra
 }
 
 /**
- * Verifies a compact 64-byte signature over a 32-byte digest. High-S signatures and malformed keys
- * are rejected (returns false), never thrown.
+ * Signs SHA-256(`preimage`), the form every protocol digest takes so that verifiers can be handed
+ * the preimage (see chain/signature.ts): compact 64-byte low-S ECDSA with RFC 6979 nonces.
  */
-export function verifyDigest(
-  signature: Uint8Array,
-  digest: Uint8Array,
-  publicKey: Uint8Array,
-): boolean {
-  if (signature.length !== 64 || digest.length !== 32 || publicKey.length !== 33) return false;
-  try {
-    return secp.verify(signature, digest, publicKey, { prehash: false, lowS: true });
-  } catch {
-    return false;
-  }
+export function signPreimage(preimage: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  return signDigest(sha256(preimage), secretKey);
 }
+
+export { verifySignature } from "./signature.ts";
 
 /** True when `publicKey` is a valid 33-byte compressed point. */
 export function isValidPublicKey(publicKey: Uint8Array): boolean {

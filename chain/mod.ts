@@ -6,7 +6,8 @@ export {
   generateSecretKey,
   publicKeyOf,
   signDigest,
-  verifyDigest,
+  signPreimage,
+  verifySignature,
 } from "./keys.ts";
 export {
   decodeTransaction,

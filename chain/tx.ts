@@ -5,7 +5,7 @@
 
 import { ByteReader, ByteWriter, concatBytes, toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
-import { sha256d } from "./hash.ts";
+import { sha256, sha256d } from "./hash.ts";
 import { MAX_TX_SIZE } from "./params.ts";
 import { publicKeyOf, signDigest } from "./keys.ts";
 
@@ -154,6 +154,18 @@ export interface SpentOutput {
  * all outputs, the lock time and the job id.
  */
 export function signatureHash(tx: Transaction, index: number, spent: SpentOutput): Uint8Array {
+  return sha256(signatureHashPreimage(tx, index, spent));
+}
+
+/**
+ * The single SHA-256 under input `index`'s signature hash (signatureHash = SHA-256 of it): what
+ * verifiers are handed, since native ECDSA verification hashes its input once itself.
+ */
+export function signatureHashPreimage(
+  tx: Transaction,
+  index: number,
+  spent: SpentOutput,
+): Uint8Array {
   if (!Number.isInteger(index) || index < 0 || index >= tx.inputs.length) {
     throw new RangeError(`input index ${index} out of range`);
   }
@@ -164,7 +176,7 @@ export function signatureHash(tx: Transaction, index: number, spent: SpentOutput
   const w = new ByteWriter(256);
   w.bytes(SIGHASH_TAG).u32(index).varBytes(spent.scriptPubKey).u64(spent.value);
   writeTransaction(w, stripped);
-  return sha256d(w.finish());
+  return sha256(w.finish());
 }
 
 /** Signs input `index` of a pay-to-address spend in place: scriptSig = signature || public key. */

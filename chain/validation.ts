@@ -12,16 +12,18 @@ import {
   encodeBlock,
   headerHashBytes,
 } from "./block.ts";
-import { encodeTransaction, isCoinbase, signatureHash, type Transaction, txid } from "./tx.ts";
+import {
+  encodeTransaction,
+  isCoinbase,
+  signatureHashPreimage,
+  type Transaction,
+  txid,
+} from "./tx.ts";
 import { MAX_BLOCK_SIZE, MAX_MONEY, MAX_TX_SIZE, type NetworkParams } from "./params.ts";
 import { checkProofOfWork } from "./pow.ts";
-import {
-  parseOutputScript,
-  PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH,
-  TEMPLATE_COMPUTE_STAKE,
-  TEMPLATE_JOB_ESCROW,
-} from "./script.ts";
-import { publicKeyMatchesHash, verifyDigest } from "./keys.ts";
+import { parseOutputScript, PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH } from "./script.ts";
+import { publicKeyMatchesHash } from "./keys.ts";
+import { verifySignatureCached } from "./sig_cache.ts";
 import { toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
 import { INITIAL_SUBSIDY } from "./params.ts";
@@ -140,7 +142,7 @@ function signatureChecker(tx: Transaction, index: number, coin: Coin) {
     if (!publicKeyMatchesHash(pubkey, keyHash)) {
       fail("tx/wrong-key", `input ${index}: public key does not match the locking key`);
     }
-    if (!verifyDigest(sig, signatureHash(tx, index, coin), pubkey)) {
+    if (!verifySignatureCached(sig, signatureHashPreimage(tx, index, coin), pubkey)) {
       fail("tx/bad-signature", `input ${index}: signature does not verify`);
     }
   };
@@ -205,16 +207,7 @@ export function isSpendableScript(script: Uint8Array): boolean {
 
 /** True when any input spends a job template (escrow or stake): such inputs are always fully checked. */
 export function spendsJobTemplate(coins: (Coin | undefined)[]): boolean {
-  return coins.some((c) =>
-    c && (c.scriptPubKey[0] === TEMPLATE_JOB_ESCROW || c.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE)
-  );
-}
-
-/** Lock-time check (IsFinalTx): a transaction with a lock time enters only blocks above it. */
-export function checkFinalTx(tx: Transaction, height: number): void {
-  if (tx.lockTime !== 0 && tx.lockTime >= height) {
-    fail("tx/non-final", `transaction ${txid(tx)} is locked until height ${tx.lockTime}`);
-  }
+  return coins.some((c) => c && (c.scriptPubKey[0] === 0x02 || c.scriptPubKey[0] === 0x03));
 }
 
 /** Context-free block checks (CheckBlock): size, proof of work, Merkle root, coinbase placement. */

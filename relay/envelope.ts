@@ -11,8 +11,8 @@
 
 import { ByteReader, ByteWriter, equalBytes, fromHex, toHex } from "../chain/bytes.ts";
 import { DecodeError } from "../chain/errors.ts";
-import { sha256d } from "../chain/hash.ts";
-import { isValidPublicKey, signDigest, verifyDigest } from "../chain/keys.ts";
+import { sha256, sha256d } from "../chain/hash.ts";
+import { isValidPublicKey, signPreimage, verifySignature } from "../chain/keys.ts";
 
 /** Current envelope version. */
 export const ENVELOPE_VERSION = 1;
@@ -123,13 +123,18 @@ export function isBroadcast(to: Uint8Array): boolean {
   return equalBytes(to, BROADCAST);
 }
 
-/** The 32-byte digest an envelope's signature covers. */
+/** The 32-byte digest an envelope's signature covers: SHA-256 of {@link signingPreimage}. */
 export function signingDigest(env: Omit<Envelope, "signature" | "hopLimit">): Uint8Array {
+  return sha256(signingPreimage(env));
+}
+
+/** The single SHA-256 under the signing digest, which verifiers are handed (chain/signature.ts). */
+export function signingPreimage(env: Omit<Envelope, "signature" | "hopLimit">): Uint8Array {
   const w = new ByteWriter(128);
   w.bytes(SIG_TAG).u32(env.magic).u8(env.version).u8(MessageType[env.type]);
   w.bytes(env.from).bytes(env.to).bytes(env.id).u64(BigInt(env.timestamp));
   w.varint(env.payload.length).bytes(sha256d(env.payload));
-  return sha256d(w.finish());
+  return sha256(w.finish());
 }
 
 /** Fields needed to create an envelope. */
@@ -167,12 +172,12 @@ export function createEnvelope(
     timestamp: init.timestamp ?? Date.now(),
     payload: init.payload ?? new Uint8Array(0),
   };
-  return { ...env, signature: signDigest(signingDigest(env), secretKey) };
+  return { ...env, signature: signPreimage(signingPreimage(env), secretKey) };
 }
 
 /** True when the envelope's signature is valid for its `from` key. */
 export function verifyEnvelope(env: Envelope): boolean {
-  return verifyDigest(env.signature, signingDigest(env), env.from);
+  return verifySignature(env.signature, signingPreimage(env), env.from);
 }
 
 /** Encodes an envelope in its canonical binary form. */

@@ -1,9 +1,13 @@
-/** @module Chain benchmarks: codecs, signature checks, block connection and the TS miner, each beside its raw baseline. */
+/**
+ * @module Chain benchmarks: codecs, block connection and the TS miner, each beside its raw baseline
+ * (signature checks: tests/bench/signature_bench.ts).
+ */
 
-import * as secp from "@noble/secp256k1";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { decodeTransaction, encodeTransaction, signatureHash } from "../../chain/tx.ts";
-import { publicKeyOf, signDigest, verifyDigest } from "../../chain/keys.ts";
+import crypto from "node:crypto";
+import { decodeTransaction, encodeTransaction, signatureHashPreimage } from "../../chain/tx.ts";
+import { SPKI_PREFIX } from "../../chain/secp/backends.ts";
+import { signatureCache } from "../../chain/sig_cache.ts";
 import { COIN } from "../../chain/params.ts";
 import { searchNoncesTs } from "../../chain/miner.ts";
 import { coinbaseOf, makeBlock, mine, newKey, openDevNode, spend } from "../chain_helpers.ts";
@@ -35,21 +39,6 @@ Deno.bench({
   name: "raw copy of the same bytes (baseline floor)",
   group: "tx codec",
   fn: () => void sampleBytes.slice(),
-});
-
-const digest = signatureHash(sample.tx, 0, { value: 50n * COIN, scriptPubKey: alice.script });
-const sig = signDigest(digest, alice.secret);
-const pub = publicKeyOf(alice.secret);
-Deno.bench({
-  name: "noble secp.verify (raw)",
-  group: "signature verify",
-  baseline: true,
-  fn: () => void secp.verify(sig, digest, pub, { prehash: false }),
-});
-Deno.bench({
-  name: "verifyDigest (ours, low-S + checks)",
-  group: "signature verify",
-  fn: () => void verifyDigest(sig, digest, pub),
 });
 
 const header = new Uint8Array(80);
@@ -101,34 +90,56 @@ for (let h = 1; h <= setup.node.tip().height; h++) {
 }
 const inputs = decodeBlock(fullBlock).txs.slice(1).map((tx) => ({
   tx,
-  d: signatureHash(tx, 0, { value: 10_000_000n, scriptPubKey: owner.script }),
+  preimage: signatureHashPreimage(tx, 0, { value: 10_000_000n, scriptPubKey: owner.script }),
 }));
 setup.close();
 
+for (const cache of ["cold", "warm"] as const) {
+  Deno.bench({
+    name: `connect a ${TXS}-tx block (${
+      (fullBlock.length / 1000).toFixed(0)
+    } kB), fresh KV, ${cache} ${
+      cache === "warm" ? "(signatures seen in the mempool)" : "(none seen)"
+    } signature cache`,
+    group: "block connect",
+    n: 5,
+    warmup: 1,
+    async fn(b) {
+      const fresh = await openDevNode();
+      for (const p of prefix) await fresh.node.processBlock(p);
+      signatureCache.clear();
+      if (cache === "warm") {
+        for (const tx of decodeBlock(fullBlock).txs.slice(1)) {
+          await fresh.node.processTx(encodeTransaction(tx));
+        }
+      }
+      b.start();
+      await fresh.node.processBlock(fullBlock);
+      b.end();
+      fresh.close();
+    },
+  });
+}
 Deno.bench({
-  name: `connect a ${TXS}-tx block (${(fullBlock.length / 1000).toFixed(0)} kB), fresh KV`,
-  group: "block connect",
-  n: 5,
-  warmup: 1,
-  async fn(b) {
-    const fresh = await openDevNode();
-    for (const p of prefix) await fresh.node.processBlock(p);
-    b.start();
-    await fresh.node.processBlock(fullBlock);
-    b.end();
-    fresh.close();
-  },
-});
-Deno.bench({
-  name: `raw: ${TXS} noble signature verifications of the same inputs`,
+  name: `raw: ${TXS} bare node:crypto signature verifications of the same inputs`,
   group: "block connect",
   baseline: true,
   n: 5,
   warmup: 1,
   fn() {
-    for (const { tx, d } of inputs) {
+    for (const { tx, preimage } of inputs) {
       const s = tx.inputs[0].scriptSig;
-      secp.verify(s.subarray(0, 64), d, s.subarray(64), { prehash: false });
+      const spki = new Uint8Array(SPKI_PREFIX.length + 33);
+      spki.set(SPKI_PREFIX);
+      spki.set(s.subarray(64), SPKI_PREFIX.length);
+      const key = crypto.createPublicKey({ key: spki as never, format: "der", type: "spki" });
+      const ok = crypto.verify(
+        "sha256",
+        preimage,
+        { key, dsaEncoding: "ieee-p1363" },
+        s.subarray(0, 64),
+      );
+      if (!ok) throw new Error("bad signature");
     }
   },
 });
