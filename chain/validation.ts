@@ -21,7 +21,12 @@ import {
 } from "./tx.ts";
 import { MAX_BLOCK_SIZE, MAX_MONEY, MAX_TX_SIZE, type NetworkParams } from "./params.ts";
 import { checkProofOfWork } from "./pow.ts";
-import { parseOutputScript, PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH } from "./script.ts";
+import {
+  parseOutputScript,
+  PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH,
+  TEMPLATE_COMPUTE_STAKE,
+  TEMPLATE_JOB_ESCROW,
+} from "./script.ts";
 import { publicKeyMatchesHash } from "./keys.ts";
 import { verifySignatureCached } from "./sig_cache.ts";
 import { toHex } from "./bytes.ts";
@@ -207,7 +212,16 @@ export function isSpendableScript(script: Uint8Array): boolean {
 
 /** True when any input spends a job template (escrow or stake): such inputs are always fully checked. */
 export function spendsJobTemplate(coins: (Coin | undefined)[]): boolean {
-  return coins.some((c) => c && (c.scriptPubKey[0] === 0x02 || c.scriptPubKey[0] === 0x03));
+  return coins.some((c) =>
+    c && (c.scriptPubKey[0] === TEMPLATE_JOB_ESCROW || c.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE)
+  );
+}
+
+/** Lock-time check (IsFinalTx): a transaction with a lock time enters only blocks above it. */
+export function checkFinalTx(tx: Transaction, height: number): void {
+  if (tx.lockTime !== 0 && tx.lockTime >= height) {
+    fail("tx/non-final", `transaction ${txid(tx)} is locked until height ${tx.lockTime}`);
+  }
 }
 
 /** Context-free block checks (CheckBlock): size, proof of work, Merkle root, coinbase placement. */
