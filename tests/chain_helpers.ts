@@ -19,6 +19,7 @@ import {
   txid,
 } from "../chain/tx.ts";
 import { fromHex } from "../chain/bytes.ts";
+import { ValidationError } from "../chain/errors.ts";
 
 /** A key pair with its pay-to-address script. */
 export interface TestKey {
@@ -126,4 +127,13 @@ export async function assertConservedOnDisk(dataDir: string): Promise<void> {
   } finally {
     kv.close();
   }
+}
+
+/** Asserts that `p` rejects with a `ValidationError` whose code is `code`. */
+export async function assertRejectsWithCode(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof ValidationError, `expected ValidationError, got ${e}`);
+    assert.equal(e.code, code);
+    return true;
+  });
 }

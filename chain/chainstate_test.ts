@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { COIN, networkParams } from "./params.ts";
+import { ChainNode } from "./node.ts";
+import {
+  assertConserved,
+  coinbaseOf,
+  mine,
+  newKey,
+  openDevNode,
+  spend,
+} from "../tests/chain_helpers.ts";
+
+const SUBSIDY = 50n * COIN;
+
+Deno.test("the most-work branch wins a reorg and the losing branch's transactions return to the mempool", async () => {
+  const a = await openDevNode();
+  const b = await openDevNode();
+  try {
+    const alice = newKey();
+    const bob = newKey();
+    const shared = await mine(a.node, alice, 7);
+    for (const h of shared) await b.node.processBlock((await a.node.getBlockBytes(h))!);
+    const cb = await coinbaseOf(a.node, shared[0]);
+    const pay = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], [{
+      value: 20n * COIN,
+      script: bob.script,
+    }, {
+      value: 29n * COIN,
+      script: alice.script,
+    }]);
+    await a.node.processTx(pay.bytes);
+    const branchA = await mine(a.node, alice, 1);
+    assert.equal(a.node.mempool.size, 0);
+    const branchB = await mine(b.node, bob, 2);
+    for (const h of branchB) await a.node.processBlock((await b.node.getBlockBytes(h))!);
+    assert.equal(a.node.tip().hash, branchB[1], "node A switched to the longer branch");
+    assert.equal(a.node.isActive(branchA[0]), false);
+    assert.ok(a.node.mempool.has(pay.id), "the payment is back in the mempool");
+    assert.equal(await a.node.getTransaction(pay.id).then((l) => l?.blockHash), null);
+    const bobCoins = await a.node.getAddressCoins(
+      (await import("./script.ts")).scriptAddress(bob.script)!,
+    );
+    assert.equal(bobCoins.length, 2, "bob holds the two coinbases of branch B");
+    await assertConserved(a.node);
+    // Mining on A now confirms the returned payment on the winning branch.
+    await mine(a.node, alice, 1);
+    assert.equal(a.node.mempool.size, 0);
+    assert.ok((await a.node.getTransaction(pay.id))?.blockHash);
+    await assertConserved(a.node);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("a block whose outputs need several KV commits connects and survives a reopen", async () => {
+  const { node, kv, dir, close } = await openDevNode();
+  const alice = newKey();
+  const [first] = await mine(node, alice, 1);
+  await mine(node, alice, node.params.coinbaseMaturity);
+  const cb = await coinbaseOf(node, first);
+  const outs = Array.from({ length: 600 }, () => ({ value: 8_000_000n, script: alice.script }));
+  const fan = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], outs);
+  await node.processTx(fan.bytes);
+  await mine(node, alice, 1);
+  const totals = await node.utxoTotals();
+  assert.equal(totals.count, 1 + 600 + node.params.coinbaseMaturity);
+  await assertConserved(node);
+  close();
+  const kv2 = await Deno.openKv(`${dir}/chain.kv`);
+  const again = await ChainNode.open({ params: networkParams("dev"), kv: kv2 });
+  assert.equal(again.tip().hash, node.tip().hash);
+  assert.equal((await again.utxoTotals()).digest, totals.digest);
+  kv2.close();
+  void kv;
+});
