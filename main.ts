@@ -12,6 +12,7 @@ import { CamelidError } from "./chain/errors.ts";
 import { registerNodeCommand, registerWalletCommands } from "./relay/cli.ts";
 import { registerGenerateCommand, registerModelCommands } from "./compute/cli.ts";
 import { registerVerifyCommand } from "./verifier-wasm/cli.ts";
+import { openLlamaBackend } from "./compute/llama_backend.ts";
 import { registerDevnetCommand } from "./relay/devnet.ts";
 import { createMinerPool } from "./compute/miner_pool.ts";
 import { computeNodeHooks, registerJobCommands } from "./compute/jobs/cli.ts";
@@ -46,7 +47,7 @@ export function buildProgram(): Command {
   registerDevnetCommand(program);
   registerModelCommands(program);
   registerGenerateCommand(program);
-  registerVerifyCommand(program);
+  registerVerifyCommand(program, { llama: openLlamaBackend });
   // -- role registrations (one call per role module) --
   return program;
 }

@@ -1,12 +1,13 @@
 /**
- * @module llama.cpp over Deno FFI as a verifier PrefillBackend (compute's `prefillLogits`: one
- * prefill, logits at chosen rows). Deno-only: the CLI and tests load it by dynamic import, and
- * mod.ts never imports it, so the bundled verifier stays free of FFI and of compute/.
+ * @module llama.cpp over Deno FFI as a verifier `PrefillBackend` (`prefillLogits`: one prefill,
+ * logits at chosen rows). It lives on the compute side: the verifier never imports it, and main.ts
+ * hands {@link openLlamaBackend} to the `verify` command as the factory of its llama backend.
  */
 
-import type { PrefillBackend } from "./backend.ts";
-import { prefillLogits } from "../compute/generate.ts";
-import { type LlamaModel, loadModel } from "../compute/llama/llama.ts";
+import type { PrefillBackend } from "../verifier-wasm/backend.ts";
+import type { BackendFactory } from "../verifier-wasm/cli.ts";
+import { prefillLogits } from "./generate.ts";
+import { type LlamaModel, loadModel } from "./llama/llama.ts";
 
 /** Options of {@link LlamaBackend.create}. */
 export interface LlamaBackendOptions {
@@ -51,3 +52,7 @@ export class LlamaBackend implements PrefillBackend {
     await this.model.free();
   }
 }
+
+/** The `verify` command's llama backend: the model file loaded into llama.cpp on the CPU. */
+export const openLlamaBackend: BackendFactory = (path, options) =>
+  LlamaBackend.create(path, { threads: options.threads });

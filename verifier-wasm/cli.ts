@@ -1,8 +1,9 @@
 /**
  * @module The `verify` subcommand: `main.ts verify --model FILE --job JOB.json [--backend
  * wasm|onnx|llama] [--positions all|sampled] [--k N] [--json]`. Exit code 0 honest, 2 fraud,
- * 3 inconclusive, 1 usage or other error. The llama.cpp backend is loaded by dynamic import here
- * only, so the verifier module itself stays free of FFI.
+ * 3 inconclusive, 1 usage or other error. Backends outside the verifier (llama.cpp over FFI) come
+ * from the caller as factories, so this module, like the rest of the verifier, imports no runtime
+ * above it.
  */
 
 import type { Command } from "commander";
@@ -13,6 +14,15 @@ import { type Verdict, verify } from "./mod.ts";
 
 /** Exit codes of `verify`. */
 export const VERIFY_EXIT = { honest: 0, error: 1, fraud: 2, inconclusive: 3 } as const;
+
+/** Opens a backend for the model file at `path` (e.g. llama.cpp over FFI, given by main.ts). */
+export type BackendFactory = (
+  path: string,
+  options: { threads: number },
+) => Promise<PrefillBackend>;
+
+/** Backends the verifier cannot load itself, by name (today: "llama"). */
+export type BackendFactories = Partial<Record<BackendName, BackendFactory>>;
 
 /** Hooks for tests: where output goes and how the exit code is set. */
 export interface VerifyCliIO {
@@ -49,8 +59,15 @@ function intOption(name: string, v: string): number {
   return Number(v);
 }
 
-/** Registers `verify` on a commander program. */
-export function registerVerifyCommand(program: Command, io: VerifyCliIO = {}): Command {
+/**
+ * Registers `verify` on a commander program. `factories` open the backends the verifier does not
+ * load itself; `--backend llama` without a llama factory is a usage error.
+ */
+export function registerVerifyCommand(
+  program: Command,
+  factories: BackendFactories = {},
+  io: VerifyCliIO = {},
+): Command {
   const print = io.print ?? ((l: string) => console.log(l));
   const exit = io.exit ?? ((c: number) => (Deno.exitCode = c));
   return program
@@ -93,27 +110,23 @@ export function registerVerifyCommand(program: Command, io: VerifyCliIO = {}): C
         throw new TypeError(`job file is not JSON: ${(e as Error).message}`);
       }
       const gguf = await Deno.readFile(opts.model);
-      let model: Uint8Array | { gguf: Uint8Array; backend: PrefillBackend } = gguf;
-      let llama: { dispose?(): void | Promise<void> } | undefined;
-      if (backend === "llama") {
-        const spec = "./llama_backend.ts";
-        const { LlamaBackend } = await import(spec) as typeof import("./llama_backend.ts");
-        const b = await LlamaBackend.create(opts.model, {
-          threads: intOption("threads", opts.threads),
-        });
-        llama = b;
-        model = { gguf, backend: b };
+      const factory = factories[backend];
+      if (backend === "llama" && !factory) {
+        throw new RangeError("the llama backend is not available in this program");
       }
+      const injected = factory
+        ? await factory(opts.model, { threads: intOption("threads", opts.threads) })
+        : undefined;
       let verdict: Verdict;
       try {
-        verdict = await verify(job, model, {
+        verdict = await verify(job, injected ? { gguf, backend: injected } : gguf, {
           backend,
           positions: opts.positions,
           k,
           randomness,
         });
       } finally {
-        await llama?.dispose?.();
+        await injected?.dispose?.();
       }
       print(opts.json ? JSON.stringify(verdict) : formatVerdict(verdict));
       exit(VERIFY_EXIT[verdict.verdict]);

@@ -10,17 +10,14 @@
  */
 
 import { CamelidError } from "../chain/errors.ts";
-import { GGMLType, type GGUFFile, type GGUFTensor, readGGUF, tensorToF32 } from "./gguf.ts";
+import { type GGUFTensor, readGGUF, tensorToF32 } from "./gguf.ts";
+import { hparamsFor, type LlamaHParams, llamaTensor, type LlamaVariants } from "./llama_hparams.ts";
 import {
-  instantiateKernel,
+  createKernel,
   kernelAlloc,
   type KernelExports,
-  kernelModule,
   type KernelSource,
 } from "./kernel_module.ts";
-
-/** Raised for models the kernel cannot run (architecture, shapes, tensor types, metadata). */
-export class KernelModelError extends CamelidError {}
 
 /** Options of {@link WasmLlama.load}. */
 export interface WasmLlamaOptions extends KernelSource {
@@ -28,33 +25,6 @@ export interface WasmLlamaOptions extends KernelSource {
   mirrorLlamaCpp?: boolean;
 }
 
-/** Hyper-parameters the kernel runs with, as read from the GGUF metadata. */
-export interface LlamaHParams {
-  /** Vocabulary size (rows of token_embd). */
-  nVocab: number;
-  /** Embedding width. */
-  nEmbd: number;
-  /** Transformer blocks. */
-  nLayer: number;
-  /** Attention heads. */
-  nHead: number;
-  /** Key/value heads. */
-  nHeadKv: number;
-  /** Per-head width. */
-  headDim: number;
-  /** Feed-forward width. */
-  nFf: number;
-  /** Rotated dims per head. */
-  nRot: number;
-  /** RMSNorm epsilon (f32). */
-  rmsEps: number;
-  /** RoPE frequency base (f32). */
-  ropeFreqBase: number;
-  /** RoPE linear frequency scale (1 / scaling factor). */
-  ropeFreqScale: number;
-}
-
-const SUPPORTED = new Set<number>([GGMLType.F32, GGMLType.F16, GGMLType.Q8_0]);
 const HEADER_WORDS = 18;
 const LAYER_WORDS = 16;
 const ERRORS: Record<number, string> = {
@@ -65,119 +35,12 @@ const ERRORS: Record<number, string> = {
   [-5]: "empty token or position list",
 };
 
-function num(f: GGUFFile, key: string, dflt?: number): number {
-  const e = f.metadata.get(key);
-  if (e === undefined) {
-    if (dflt !== undefined) return dflt;
-    throw new KernelModelError("kernel/missing-key", `GGUF metadata lacks ${key}`);
-  }
-  const v = e.value;
-  const n = typeof v === "bigint" ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isFinite(n)) {
-    throw new KernelModelError("kernel/bad-key", `GGUF metadata ${key} is not a finite number`);
-  }
-  return n;
-}
-
-function posInt(f: GGUFFile, key: string, dflt?: number): number {
-  const n = num(f, key, dflt);
-  if (!Number.isInteger(n) || n <= 0 || n > 1 << 24) {
-    throw new KernelModelError("kernel/bad-key", `GGUF metadata ${key} = ${n} is out of range`);
-  }
-  return n;
-}
-
-/** Reads and checks the llama hyper-parameters of a parsed GGUF file. */
-export function llamaHParams(f: GGUFFile): LlamaHParams {
-  const arch = f.metadata.get("general.architecture")?.value;
-  if (arch !== "llama") {
-    throw new KernelModelError(
-      "kernel/unsupported-architecture",
-      `unsupported architecture ${JSON.stringify(arch)} (llama only)`,
-    );
-  }
-  const nEmbd = posInt(f, "llama.embedding_length");
-  const nLayer = posInt(f, "llama.block_count");
-  const nHead = posInt(f, "llama.attention.head_count");
-  const nHeadKv = posInt(f, "llama.attention.head_count_kv", nHead);
-  const nFf = posInt(f, "llama.feed_forward_length");
-  if (nHead % nHeadKv !== 0) {
-    throw new KernelModelError(
-      "kernel/bad-key",
-      `head_count ${nHead} not a multiple of ${nHeadKv}`,
-    );
-  }
-  const headDim = posInt(f, "llama.attention.key_length", Math.floor(nEmbd / nHead));
-  const vDim = posInt(f, "llama.attention.value_length", headDim);
-  if (vDim !== headDim) {
-    throw new KernelModelError("kernel/unsupported", "key_length != value_length");
-  }
-  const nRot = posInt(f, "llama.rope.dimension_count", headDim);
-  if (nRot % 2 !== 0 || nRot > headDim) {
-    throw new KernelModelError(
-      "kernel/bad-key",
-      `rope dimension_count ${nRot} is not even <= ${headDim}`,
-    );
-  }
-  const rmsEps = Math.fround(num(f, "llama.attention.layer_norm_rms_epsilon"));
-  const ropeFreqBase = Math.fround(num(f, "llama.rope.freq_base", 10000));
-  const scaling = f.metadata.get("llama.rope.scaling.type")?.value ?? "none";
-  let factor = num(f, "llama.rope.scaling.factor", 0);
-  if (scaling !== "none" && scaling !== "linear") {
-    throw new KernelModelError(
-      "kernel/unsupported",
-      `rope scaling ${String(scaling)} (none, linear)`,
-    );
-  }
-  if (scaling === "none") factor = 0;
-  if (factor === 0) factor = num(f, "llama.rope.scale_linear", 0);
-  const ropeFreqScale = factor > 0 ? Math.fround(1 / factor) : 1;
-  if (f.tensorsByName.has("rope_freqs.weight")) {
-    throw new KernelModelError("kernel/unsupported", "rope frequency factors are not supported");
-  }
-  const emb = f.tensorsByName.get("token_embd.weight");
-  if (!emb || emb.dims.length !== 2 || emb.dims[0] !== nEmbd) {
-    throw new KernelModelError(
-      "kernel/bad-tensor",
-      "token_embd.weight must have dims [n_embd, n_vocab]",
-    );
-  }
-  return {
-    nVocab: emb.dims[1],
-    nEmbd,
-    nLayer,
-    nHead,
-    nHeadKv,
-    headDim,
-    nFf,
-    nRot,
-    rmsEps,
-    ropeFreqBase,
-    ropeFreqScale,
-  };
-}
-
-function tensor(f: GGUFFile, name: string, dims: number[]): GGUFTensor {
-  const t = f.tensorsByName.get(name);
-  if (!t) throw new KernelModelError("kernel/missing-tensor", `GGUF has no tensor ${name}`);
-  const same = t.dims.length === dims.length && t.dims.every((d, i) => d === dims[i]);
-  if (!same) {
-    throw new KernelModelError(
-      "kernel/bad-tensor",
-      `${name} has dims [${t.dims}], want [${dims}]`,
-    );
-  }
-  if (!SUPPORTED.has(t.type)) {
-    throw new KernelModelError(
-      "kernel/unsupported-tensor-type",
-      `${name} has type ${t.typeName} (F32, F16 and Q8_0 only)`,
-    );
-  }
-  if (t.type === GGMLType.Q8_0 && dims[0] % 32 !== 0) {
-    throw new KernelModelError("kernel/bad-tensor", `${name}: Q8_0 rows must be whole blocks`);
-  }
-  return t;
-}
+/** The llama variations the kernel runs (kernel/src/llama.rs). */
+export const KERNEL_VARIANTS: LlamaVariants = {
+  partialRotary: true,
+  linearRopeScaling: true,
+  freeHeadSize: true,
+};
 
 /** A llama model loaded into one WASM kernel instance. */
 export class WasmLlama {
@@ -194,12 +57,12 @@ export class WasmLlama {
 
   /**
    * Loads a GGUF llama model (F32, F16 and Q8_0 tensors) into a fresh kernel instance.
-   * Throws DecodeError for a malformed GGUF and KernelModelError for a model it cannot run.
+   * Throws DecodeError for a malformed GGUF and UnsupportedModelError for a model it cannot run.
    */
   static async load(ggufBytes: Uint8Array, opts: WasmLlamaOptions = {}): Promise<WasmLlama> {
     const f = readGGUF(ggufBytes);
-    const hp = llamaHParams(f);
-    const k = instantiateKernel(await kernelModule(opts));
+    const hp = hparamsFor("wasm", f, KERNEL_VARIANTS);
+    const k = await createKernel(opts);
     const { nEmbd: e, nFf: ff, nHead, nHeadKv, headDim: hd, nVocab } = hp;
     const place = (t: GGUFTensor): number => {
       const p = kernelAlloc(k, t.data.length);
@@ -207,16 +70,16 @@ export class WasmLlama {
       return p;
     };
     const placeNorm = (name: string): number => {
-      const v = tensorToF32(tensor(f, name, [e]));
+      const v = tensorToF32(llamaTensor(f, name, [e]));
       const p = kernelAlloc(k, v.length * 4);
       new Float32Array(k.memory.buffer, p, v.length).set(v);
       return p;
     };
     const words = new Uint32Array(HEADER_WORDS + LAYER_WORDS * hp.nLayer);
     const fbits = (x: number) => new Uint32Array(new Float32Array([x]).buffer)[0];
-    const emb = tensor(f, "token_embd.weight", [e, nVocab]);
+    const emb = llamaTensor(f, "token_embd.weight", [e, nVocab]);
     const out = f.tensorsByName.has("output.weight")
-      ? tensor(f, "output.weight", [e, nVocab])
+      ? llamaTensor(f, "output.weight", [e, nVocab])
       : emb;
     const thetaScale = Math.fround(Math.pow(hp.ropeFreqBase, Math.fround(-2 / hp.nRot)));
     const mirror = opts.mirrorLlamaCpp ?? true;
@@ -231,7 +94,7 @@ export class WasmLlama {
     for (let l = 0; l < hp.nLayer; l++) {
       const b = `blk.${l}.`;
       const w = (name: string, dims: number[]) => {
-        const t = tensor(f, b + name, dims);
+        const t = llamaTensor(f, b + name, dims);
         return [place(t), t.type];
       };
       words.set([

@@ -122,6 +122,11 @@ export function instantiateKernel(module: WebAssembly.Module): KernelExports {
   return k;
 }
 
+/** A fresh kernel instance from `src` (loaded and compiled as {@link kernelModule} does). */
+export async function createKernel(src: KernelSource = {}): Promise<KernelExports> {
+  return instantiateKernel(await kernelModule(src));
+}
+
 /** Allocates `size` bytes in the kernel heap or throws RangeError when memory cannot grow. */
 export function kernelAlloc(k: KernelExports, size: number): number {
   if (!Number.isInteger(size) || size < 0 || size > 0xffff_0000) {

@@ -9,10 +9,10 @@
  */
 
 import {
+  createKernel,
   instantiateKernel,
   kernelAlloc,
   type KernelExports,
-  kernelModule,
   type KernelSource,
 } from "./kernel_module.ts";
 
@@ -112,7 +112,7 @@ function checkHeader(h: Uint8Array): void {
  * `WebAssembly.Module` to skip loading and compiling (e.g. in workers of a pool).
  */
 export async function createMiner(src: KernelSource = {}): Promise<Miner> {
-  return new WasmMiner(instantiateKernel(await kernelModule(src)));
+  return new WasmMiner(await createKernel(src));
 }
 
 /** A miner from an already compiled kernel module, synchronously. */

@@ -4,9 +4,10 @@
  * onnxruntime-web, or an injected one such as llama.cpp over FFI) and returns
  * honest / fraud / inconclusive with every checked position.
  *
- * Runs unchanged in Deno, Node (bundled as dist/verifier.mjs) and browsers: this module imports
- * nothing from compute/ and no runtime-specific API. The llama.cpp backend is Deno-only; the CLI
- * loads it and passes it in as `model.backend`.
+ * Runs unchanged in Deno, Node (bundled as dist/verifier.mjs) and browsers: the verifier imports
+ * nothing from the compute node and no runtime-specific API. The llama.cpp backend is Deno-only
+ * and lives with the compute node; main.ts hands it to the CLI, which passes it in as
+ * `model.backend`.
  */
 
 import { toHex } from "../chain/bytes.ts";

@@ -10,7 +10,8 @@
 
 import * as ortWasm from "onnxruntime-web/wasm";
 import type { PrefillBackend } from "./backend.ts";
-import { exportOnnx, type LlamaHParams, ropeTables } from "./onnx_export.ts";
+import type { LlamaHParams } from "./llama_hparams.ts";
+import { exportOnnx, ropeTables } from "./onnx_export.ts";
 
 /** Options of {@link OnnxBackend.create}. */
 export interface OnnxBackendOptions {

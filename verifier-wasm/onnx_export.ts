@@ -26,128 +26,23 @@
  */
 
 import onnxProto from "onnx-proto";
-import { CamelidError } from "../chain/errors.ts";
+import { type GGUFFile, readGGUF, tensorToF32 } from "./gguf.ts";
 import {
-  type GGUFFile,
-  ggufNumber,
-  ggufString,
-  type GGUFTensor,
-  readGGUF,
-  tensorToF32,
-} from "./gguf.ts";
+  hparamsFor,
+  type LlamaHParams,
+  llamaTensor,
+  type LlamaVariants,
+  UnsupportedModelError,
+} from "./llama_hparams.ts";
 
 const { onnx } = onnxProto;
 
-/** Raised when a GGUF model is not a llama model this exporter (and the verifier) supports. */
-export class UnsupportedModelError extends CamelidError {}
-
-/** Hyperparameters of a llama-architecture model, read from GGUF metadata and tensor shapes. */
-export interface LlamaHParams {
-  /** Number of transformer blocks. */
-  nLayer: number;
-  /** Embedding width. */
-  nEmbd: number;
-  /** Feed-forward hidden width. */
-  nFF: number;
-  /** Query heads. */
-  nHead: number;
-  /** Key/value heads (grouped-query attention when smaller than nHead). */
-  nHeadKv: number;
-  /** Head size nEmbd / nHead. */
-  headDim: number;
-  /** Rotated dimensions per head (equal to headDim for supported models). */
-  nRot: number;
-  /** Vocabulary size (rows of the token embedding). */
-  nVocab: number;
-  /** RMSNorm epsilon. */
-  rmsEps: number;
-  /** Rotary frequency base. */
-  freqBase: number;
-  /** Training context length. */
-  nCtx: number;
-  /** Whether the output head shares the token embedding. */
-  tiedOutput: boolean;
-}
-
-function optNumber(file: GGUFFile, key: string, fallback: number): number {
-  return file.metadata.has(key) ? ggufNumber(file, key) : fallback;
-}
-
-function positiveInt(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v <= 0) {
-    throw new UnsupportedModelError(
-      "onnx/bad-hparam",
-      `${name} must be a positive integer, got ${v}`,
-    );
-  }
-  return v;
-}
-
-/** Reads and validates the llama hyperparameters of a parsed GGUF file. */
-export function llamaHParams(file: GGUFFile): LlamaHParams {
-  const arch = ggufString(file, "general.architecture");
-  if (arch !== "llama") {
-    throw new UnsupportedModelError("onnx/unsupported-arch", `unsupported architecture ${arch}`);
-  }
-  if (file.metadata.has("llama.expert_count") && ggufNumber(file, "llama.expert_count") > 0) {
-    throw new UnsupportedModelError("onnx/unsupported-arch", "mixture-of-experts is unsupported");
-  }
-  if (file.metadata.has("llama.rope.scaling.type")) {
-    const t = ggufString(file, "llama.rope.scaling.type");
-    if (t !== "none") {
-      throw new UnsupportedModelError("onnx/unsupported-rope", `rope scaling ${t} is unsupported`);
-    }
-  }
-  const nLayer = positiveInt("block_count", ggufNumber(file, "llama.block_count"));
-  const nEmbd = positiveInt("embedding_length", ggufNumber(file, "llama.embedding_length"));
-  const nFF = positiveInt("feed_forward_length", ggufNumber(file, "llama.feed_forward_length"));
-  const nHead = positiveInt("head_count", ggufNumber(file, "llama.attention.head_count"));
-  const nHeadKv = positiveInt(
-    "head_count_kv",
-    optNumber(file, "llama.attention.head_count_kv", nHead),
-  );
-  if (nEmbd % nHead !== 0 || nHead % nHeadKv !== 0) {
-    throw new UnsupportedModelError(
-      "onnx/bad-hparam",
-      `embedding ${nEmbd}, heads ${nHead}, kv heads ${nHeadKv} do not divide`,
-    );
-  }
-  const headDim = nEmbd / nHead;
-  for (const k of ["llama.attention.key_length", "llama.attention.value_length"]) {
-    if (file.metadata.has(k) && ggufNumber(file, k) !== headDim) {
-      throw new UnsupportedModelError("onnx/bad-hparam", `${k} differs from the head size`);
-    }
-  }
-  const nRot = optNumber(file, "llama.rope.dimension_count", headDim);
-  if (nRot !== headDim || headDim % 2 !== 0) {
-    throw new UnsupportedModelError(
-      "onnx/unsupported-rope",
-      `partial or odd rotary dimensions (${nRot} of ${headDim}) are unsupported`,
-    );
-  }
-  const emb = file.tensorsByName.get("token_embd.weight");
-  if (!emb || emb.dims.length !== 2 || emb.dims[0] !== nEmbd) {
-    throw new UnsupportedModelError("onnx/bad-tensor", "token_embd.weight missing or misshapen");
-  }
-  const freqScale = optNumber(file, "llama.rope.scale_linear", 1);
-  if (freqScale !== 1) {
-    throw new UnsupportedModelError("onnx/unsupported-rope", "linear rope scaling is unsupported");
-  }
-  return {
-    nLayer,
-    nEmbd,
-    nFF,
-    nHead,
-    nHeadKv,
-    headDim,
-    nRot,
-    nVocab: emb.dims[1],
-    rmsEps: optNumber(file, "llama.attention.layer_norm_rms_epsilon", 1e-5),
-    freqBase: optNumber(file, "llama.rope.freq_base", 10000),
-    nCtx: optNumber(file, "llama.context_length", 0),
-    tiedOutput: !file.tensorsByName.has("output.weight"),
-  };
-}
+/** The llama variations the ONNX graph runs: none (full rotary, no scaling, heads x size = width). */
+export const ONNX_VARIANTS: LlamaVariants = {
+  partialRotary: false,
+  linearRopeScaling: false,
+  freeHeadSize: false,
+};
 
 /**
  * The rotary cos/sin tables [positions.length, nRot/2] for `positions`, in ggml's f32 steps:
@@ -156,11 +51,11 @@ export function llamaHParams(file: GGUFFile): LlamaHParams {
  */
 export function ropeTables(
   positions: ArrayLike<number>,
-  hp: Pick<LlamaHParams, "nRot" | "freqBase">,
+  hp: Pick<LlamaHParams, "nRot" | "ropeFreqBase">,
 ): { cos: Float32Array; sin: Float32Array } {
   const half = hp.nRot / 2;
   const f = Math.fround;
-  const thetaScale = f(Math.pow(hp.freqBase, f(-2 / hp.nRot)));
+  const thetaScale = f(Math.pow(hp.ropeFreqBase, f(-2 / hp.nRot)));
   const cos = new Float32Array(positions.length * half);
   const sin = new Float32Array(positions.length * half);
   for (let s = 0; s < positions.length; s++) {
@@ -229,32 +124,21 @@ export interface OnnxExport {
   hparams: LlamaHParams;
 }
 
-function weight(file: GGUFFile, name: string, dims: number[]): GGUFTensor {
-  const t = file.tensorsByName.get(name);
-  if (!t) throw new UnsupportedModelError("onnx/missing-tensor", `GGUF has no tensor ${name}`);
-  if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
-    throw new UnsupportedModelError(
-      "onnx/bad-tensor",
-      `${name} has dims [${t.dims}], expected [${dims}]`,
-    );
-  }
-  return t;
-}
-
 /**
  * Exports a llama GGUF model (bytes or an already parsed file) to an ONNX prefill graph.
- * Throws {@link UnsupportedModelError} for other architectures, missing tensors or odd shapes,
- * and the GGUF reader's `DecodeError` for malformed files or unsupported tensor types.
+ * Throws {@link UnsupportedModelError} for other architectures, llama variations the graph does
+ * not run, missing, misshapen, unknown or unsupported-type tensors, and the GGUF reader's
+ * `DecodeError` for malformed files.
  */
 export function exportOnnx(gguf: Uint8Array | GGUFFile): OnnxExport {
   const file = gguf instanceof Uint8Array ? readGGUF(gguf) : gguf;
-  const hp = llamaHParams(file);
-  const { nEmbd: E, nHead: H, nHeadKv: HKV, headDim: D, nFF: FF, nVocab: V } = hp;
+  const hp = hparamsFor("onnx", file, ONNX_VARIANTS);
+  const { nEmbd: E, nHead: H, nHeadKv: HKV, headDim: D, nFf: FF, nVocab: V } = hp;
   const g = new GraphBuilder();
   const known = new Set<string>();
   const init = (name: string, dims: number[]): string => {
     // GGUF dims are innermost first; the stored row-major layout is the reverse.
-    const t = weight(file, name, dims);
+    const t = llamaTensor(file, name, dims);
     known.add(name);
     return g.floats(name, [...dims].reverse(), tensorToF32(t));
   };
@@ -347,14 +231,8 @@ export function exportOnnx(gguf: Uint8Array | GGUFFile): OnnxExport {
   g.nodes.push(onnx.NodeProto.create({ opType: "Identity", input: [logits], output: ["logits"] }));
 
   for (const t of file.tensors) {
-    if (!known.has(t.name) && t.name !== "rope_freqs.weight") {
-      throw new UnsupportedModelError("onnx/unknown-tensor", `unexpected tensor ${t.name}`);
-    }
-    if (t.name === "rope_freqs.weight") {
-      throw new UnsupportedModelError(
-        "onnx/unsupported-rope",
-        "rope_freqs factors are unsupported",
-      );
+    if (!known.has(t.name)) {
+      throw new UnsupportedModelError("model/unknown-tensor", `unexpected tensor ${t.name}`);
     }
   }
 

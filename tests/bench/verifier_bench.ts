@@ -13,7 +13,7 @@ import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { makeFixture } from "../../compute/fixture.ts";
 import { generate } from "../../compute/generate.ts";
 import { loadModel } from "../../compute/llama/llama.ts";
-import { LlamaBackend } from "../../verifier-wasm/llama_backend.ts";
+import { LlamaBackend } from "../../compute/llama_backend.ts";
 import { verify } from "../../verifier-wasm/mod.ts";
 import { OnnxBackend } from "../../verifier-wasm/onnx_backend.ts";
 import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";

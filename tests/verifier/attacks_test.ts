@@ -11,7 +11,7 @@ import { makeFixture } from "../../compute/fixture.ts";
 import { generate } from "../../compute/generate.ts";
 import { loadModel } from "../../compute/llama/llama.ts";
 import type { PrefillBackend } from "../../verifier-wasm/backend.ts";
-import { LlamaBackend } from "../../verifier-wasm/llama_backend.ts";
+import { LlamaBackend } from "../../compute/llama_backend.ts";
 import { OnnxBackend } from "../../verifier-wasm/onnx_backend.ts";
 import {
   choosePositions,

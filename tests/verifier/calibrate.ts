@@ -21,7 +21,7 @@ import { generate, GENERATION_BATCH } from "../../compute/generate.ts";
 import type { LlamaModel } from "../../compute/llama/llama.ts";
 import { sampleToken, type SamplingParams } from "../../verifier-wasm/sampler.ts";
 import type { PrefillBackend } from "../../verifier-wasm/backend.ts";
-import { LlamaBackend } from "../../verifier-wasm/llama_backend.ts";
+import { LlamaBackend } from "../../compute/llama_backend.ts";
 import { OnnxBackend } from "../../verifier-wasm/onnx_backend.ts";
 import { checkPosition, type JobRecord, parseJobRecord } from "../../verifier-wasm/rastic.ts";
 import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { gguf } from "@huggingface/gguf";
 import fc from "fast-check";
-import { DecodeError } from "../chain/errors.ts";
-import { meta, writeGGUF } from "../compute/gguf_writer.ts";
-import { makeFixture } from "../compute/fixture.ts";
+import { DecodeError } from "../../chain/errors.ts";
+import { meta, writeGGUF } from "../../compute/gguf_writer.ts";
+import { makeFixture } from "../../compute/fixture.ts";
 import {
   dequantizeQ8_0,
   f16ToF32,
@@ -16,7 +16,7 @@ import {
   readGGUF,
   readGGUFDirectory,
   tensorToF32,
-} from "./gguf.ts";
+} from "../../verifier-wasm/gguf.ts";
 
 /** Parses `bytes` with @huggingface/gguf through a fetch that serves ranges from memory. */
 async function hfParse(bytes: Uint8Array) {

@@ -6,13 +6,20 @@
  */
 
 import assert from "node:assert/strict";
-import { makeFixture } from "../compute/fixture.ts";
-import { prefillLogits } from "../compute/generate.ts";
-import { loadModel } from "../compute/llama/llama.ts";
-import { writeGGUF } from "../compute/gguf_writer.ts";
-import { f32ToF16, GGMLType, type GGUFFile, readGGUF, tensorToF32 } from "./gguf.ts";
-import { KernelModelError, llamaHParams, WasmLlama } from "./kernel.ts";
-import { instantiateKernel, kernelAlloc, kernelModule } from "./kernel_module.ts";
+import { makeFixture } from "../../compute/fixture.ts";
+import { prefillLogits } from "../../compute/generate.ts";
+import { loadModel } from "../../compute/llama/llama.ts";
+import { writeGGUF } from "../../compute/gguf_writer.ts";
+import {
+  f32ToF16,
+  GGMLType,
+  type GGUFFile,
+  readGGUF,
+  tensorToF32,
+} from "../../verifier-wasm/gguf.ts";
+import { WasmLlama } from "../../verifier-wasm/kernel.ts";
+import { readLlamaHParams, UnsupportedModelError } from "../../verifier-wasm/llama_hparams.ts";
+import { instantiateKernel, kernelAlloc, kernelModule } from "../../verifier-wasm/kernel_module.ts";
 
 type Dtype = "f32" | "f16" | "q8_0";
 const fixtures = new Map<string, Uint8Array>();
@@ -56,7 +63,7 @@ function q8Round(x: number[]): number[] {
  */
 function refForward(gguf: Uint8Array, tokens: number[], mirror: boolean): Float64Array[] {
   const f = readGGUF(gguf);
-  const hp = llamaHParams(f);
+  const hp = readLlamaHParams(f);
   const { nEmbd: e, nHead: nh, nHeadKv: nkv, headDim: hd, nFf: ff, nVocab } = hp;
   const W = (n: string) => ({
     v: tensorToF32(f.tensorsByName.get(n)!),
@@ -334,10 +341,10 @@ Deno.test("bad tokens, positions and models give typed errors", async () => {
     ),
     [],
   );
-  await assert.rejects(WasmLlama.load(noArch), KernelModelError);
+  await assert.rejects(WasmLlama.load(noArch), UnsupportedModelError);
   await assert.rejects(WasmLlama.load(rewrite(f, "blk.1.ffn_up.weight")), {
-    name: "KernelModelError",
-    code: "kernel/missing-tensor",
+    name: "UnsupportedModelError",
+    code: "model/missing-tensor",
   });
   await assert.rejects(WasmLlama.load(new Uint8Array(100)), { name: "DecodeError" });
 
@@ -350,8 +357,8 @@ Deno.test("bad tokens, positions and models give typed errors", async () => {
   assert.equal(dv.getUint32(typeAt, true), GGMLType.Q8_0);
   dv.setUint32(typeAt, 2, true);
   await assert.rejects(WasmLlama.load(q4), {
-    name: "KernelModelError",
-    code: "kernel/unsupported-tensor-type",
+    name: "UnsupportedModelError",
+    code: "model/unsupported-tensor-type",
   });
 });
 

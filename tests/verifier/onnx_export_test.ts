@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
-import { makeFixture } from "../compute/fixture.ts";
-import { DecodeError } from "../chain/errors.ts";
-import { type GGUFFile, readGGUF, tensorToF32 } from "./gguf.ts";
-import { exportOnnx, llamaHParams, ropeTables, UnsupportedModelError } from "./onnx_export.ts";
-import { OnnxBackend } from "./onnx_backend.ts";
+import { makeFixture } from "../../compute/fixture.ts";
+import { DecodeError } from "../../chain/errors.ts";
+import { type GGUFFile, readGGUF, tensorToF32 } from "../../verifier-wasm/gguf.ts";
+import { exportOnnx, ropeTables } from "../../verifier-wasm/onnx_export.ts";
+import { readLlamaHParams, UnsupportedModelError } from "../../verifier-wasm/llama_hparams.ts";
+import { OnnxBackend } from "../../verifier-wasm/onnx_backend.ts";
 
 /** A plain f64 llama forward pass straight from the GGUF tensors: the test's independent oracle. */
 function referenceLogits(file: GGUFFile, tokens: number[], rows: number[]): Float64Array[] {
-  const hp = llamaHParams(file);
-  const { nEmbd: E, nHead: H, nHeadKv: HKV, headDim: D, nFF: FF, nVocab: V } = hp;
+  const hp = readLlamaHParams(file);
+  const { nEmbd: E, nHead: H, nHeadKv: HKV, headDim: D, nFf: FF, nVocab: V } = hp;
   const w = (n: string) => tensorToF32(file.tensorsByName.get(n)!);
   const matvec = (m: Float32Array, x: Float64Array, rowsN: number, cols: number) => {
     const y = new Float64Array(rowsN);
@@ -28,7 +29,7 @@ function referenceLogits(file: GGUFFile, tokens: number[], rows: number[]): Floa
   const rope = (v: Float64Array, heads: number, pos: number) => {
     for (let h = 0; h < heads; h++) {
       for (let i = 0; i < D / 2; i++) {
-        const th = pos * Math.pow(hp.freqBase, (-2 * i) / D);
+        const th = pos * Math.pow(hp.ropeFreqBase, (-2 * i) / D);
         const a = v[h * D + 2 * i], b = v[h * D + 2 * i + 1];
         v[h * D + 2 * i] = a * Math.cos(th) - b * Math.sin(th);
         v[h * D + 2 * i + 1] = a * Math.sin(th) + b * Math.cos(th);
@@ -146,7 +147,7 @@ Deno.test("ONNX export rejects non-GGUF bytes and non-llama models with typed er
 });
 
 Deno.test("rope tables follow ggml's f32 steps", () => {
-  const { cos, sin } = ropeTables([0, 5], { nRot: 4, freqBase: 10000 });
+  const { cos, sin } = ropeTables([0, 5], { nRot: 4, ropeFreqBase: 10000 });
   assert.deepEqual(Array.from(cos.slice(0, 2)), [1, 1]);
   assert.deepEqual(Array.from(sin.slice(0, 2)), [0, 0]);
   const scale = Math.fround(Math.pow(10000, Math.fround(-2 / 4)));
