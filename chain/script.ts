@@ -9,9 +9,9 @@ import { toHex } from "./bytes.ts";
 
 /** Template byte of pay-to-address outputs: 0x01 || HASH160(pubkey). */
 export const TEMPLATE_PAY_TO_ADDRESS = 0x01;
-/** Template byte reserved for job escrow outputs (jobs issue). */
+/** Template byte of a job escrow: 0x02 || jobId 32 || client HASH160 20 || expiry height u32. */
 export const TEMPLATE_JOB_ESCROW = 0x02;
-/** Template byte reserved for compute stake outputs (jobs issue). */
+/** Template byte of a compute stake: 0x03 || jobId 32 || node HASH160 20 || client HASH160 20 || commitment 32. */
 export const TEMPLATE_COMPUTE_STAKE = 0x03;
 /** Template byte of a non-delivery claim: 0x04 || stake txid 32 || stake vout u32 (value 0). */
 export const TEMPLATE_JOB_CLAIM = 0x04;

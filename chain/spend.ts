@@ -1,60 +1,55 @@
 /**
- * @module Spend rules of the job templates (escrow and stake). The first byte of an input's
- * scriptSig names the spend path; each path has an exact layout and its own conditions.
+ * @module Spend rules of the job templates (escrow and stake); the unlocking layouts are in
+ * job_unlock.ts, the builders in job_tx.ts.
  *
- * Escrow (`0x02`) paths: PAY `0x01 || sig 64 || pubkey 33 || stake txid 32 || stake vout u32` (client
- * signs; the named stake of the same job must be unspent and at least `disputeWindow` blocks deep),
- * REFUND `0x02 || sig || pubkey` (client, at or after the expiry height), FRAUD `0x03` (only beside a
- * valid stake FRAUD input of the same job; every output pays the client).
- * Stake (`0x03`) paths: RELEASE `0x01 || sig || pubkey` (node, `2 * disputeWindow` blocks after the
- * stake), FRAUD `0x02 || varBytes job || varint n || n x u32 output || u8 finish || varint k || k x u32
- * positions` (anyone; the fraud checker must prove every named position false; every output pays the
- * client).
+ * Escrow (`TEMPLATE_JOB_ESCROW`) paths: PAY (client signs; the named stake of the same job must be
+ * unspent and at least `disputeWindow` blocks deep, with no claim pending and no answer younger than
+ * the window), REFUND (client, at or after the expiry height), FRAUD (only beside a valid stake FRAUD
+ * input of the same job; every output pays the client).
+ * Stake (`TEMPLATE_COMPUTE_STAKE`) paths: RELEASE (node, `2 * disputeWindow` blocks after the stake),
+ * FRAUD (anyone; the fraud checker must prove every named position false), NON-DELIVERY (a claim
+ * unanswered for the window), BAD-ANSWER (the named answer provably does not decrypt to the committed
+ * output); every slash pays only the client.
  */
 
-import { ByteReader, toHex } from "./bytes.ts";
-import { DecodeError, ValidationError } from "./errors.ts";
-import { decodeJob, type Job, MAX_OUTPUT_TOKENS } from "./job.ts";
-import { type OutputScript, parseOutputScript } from "./script.ts";
-import { hash160, sha256d } from "./hash.ts";
+import { toHex } from "./bytes.ts";
+import { ValidationError } from "./errors.ts";
+import {
+  type FraudProofData,
+  parseBadAnswer,
+  parseBarePath,
+  parseFraudProof,
+  parsePay,
+  parseSigned,
+  PATH_BAD_ANSWER,
+  PATH_ESCROW_FRAUD,
+  PATH_NON_DELIVERY,
+  PATH_PAY,
+  PATH_REFUND,
+  PATH_RELEASE,
+  PATH_STAKE_FRAUD,
+  PAY_DATA_LENGTH,
+} from "./job_unlock.ts";
+import {
+  type OutputScript,
+  parseOutputScript,
+  TEMPLATE_COMPUTE_STAKE,
+  TEMPLATE_JOB_ANSWER,
+  TEMPLATE_JOB_CLAIM,
+  TEMPLATE_JOB_ESCROW,
+} from "./script.ts";
+import { hash160 } from "./hash.ts";
 import { decryptWithSharedPoint, ECIES_EPHEMERAL_LENGTH, verifySharedPoint } from "./dleq.ts";
 import { outputCommitment } from "./commitment.ts";
 import { equalBytes } from "./bytes.ts";
 import type { Transaction } from "./tx.ts";
 
-/** Spend path bytes. */
-export const PATH_PAY = 0x01;
-/** Escrow refund path. */
-export const PATH_REFUND = 0x02;
-/** Escrow path beside a stake fraud proof. */
-export const PATH_ESCROW_FRAUD = 0x03;
-/** Stake release path. */
-export const PATH_RELEASE = 0x01;
-/** Stake fraud path. */
-export const PATH_STAKE_FRAUD = 0x02;
-/** Stake slash for an unanswered non-delivery claim. */
-export const PATH_NON_DELIVERY = 0x03;
-/** Stake slash for an answer that provably does not decrypt to the committed output. */
-export const PATH_BAD_ANSWER = 0x04;
-/** Length of BAD-ANSWER data: path || answer outpoint 36 || client key 33 || shared point 65 || proof 98. */
-export const BAD_ANSWER_DATA_LENGTH = 1 + 36 + 33 + 65 + 98;
-/** Most positions a fraud proof may name. */
-export const MAX_FRAUD_POSITIONS = 64;
+export * from "./job_unlock.ts";
 
-/** What a fraud proof claims, handed to the injected {@link FraudChecker}. */
-export interface FraudClaim {
-  /** The job, as offered. */
-  job: Job;
-  /** Its id (equals the stake's job id). */
-  jobId: Uint8Array;
+/** What a fraud proof claims, handed to the injected {@link FraudChecker}: the proof and the stake's commitment. */
+export interface FraudClaim extends FraudProofData {
   /** The stake's commitment to the output. */
   commitment: Uint8Array;
-  /** Revealed output tokens. */
-  outputTokens: number[];
-  /** Revealed finish reason. */
-  finishReason: "stop" | "length";
-  /** Output positions the proof says are false. */
-  positions: number[];
 }
 
 /**
@@ -62,13 +57,6 @@ export interface FraudClaim {
  * every named position fails by more than the hard threshold. Errors or near-ties must give false.
  */
 export type FraudChecker = (claim: FraudClaim) => Promise<boolean>;
-
-/** Parsed PAY unlocking data of an escrow. */
-interface PayData {
-  sig: Uint8Array;
-  pubkey: Uint8Array;
-  stake: { txid: string; vout: number };
-}
 
 /** Facts an input's script check needs beyond its own coin (gathered asynchronously beforehand). */
 export interface SpendContext {
@@ -98,51 +86,6 @@ export function claimPending(n: Notice | undefined): n is Notice & { claimHeight
 
 function fail(code: string, message: string): never {
   throw new ValidationError(code, message);
-}
-
-/** Reads the PAY data of an escrow input. */
-export function parsePay(scriptSig: Uint8Array): PayData {
-  if (scriptSig.length !== 1 + 64 + 33 + 36 || scriptSig[0] !== PATH_PAY) {
-    fail(
-      "tx/bad-script-sig",
-      "escrow PAY data must be 0x01 || sig 64 || pubkey 33 || stake outpoint 36",
-    );
-  }
-  return {
-    sig: scriptSig.slice(1, 65),
-    pubkey: scriptSig.slice(65, 98),
-    stake: {
-      txid: toHex(scriptSig.subarray(98, 130)),
-      vout: new DataView(scriptSig.buffer, scriptSig.byteOffset).getUint32(130, true),
-    },
-  };
-}
-
-/** Reads a stake FRAUD proof (strict). */
-export function parseFraudProof(scriptSig: Uint8Array): Omit<FraudClaim, "commitment"> {
-  const r = new ByteReader(scriptSig, "fraud proof");
-  if (r.u8() !== PATH_STAKE_FRAUD) throw new DecodeError("fraud/path", "not a stake FRAUD path");
-  const jobBytes = r.varBytes(64_000);
-  const job = decodeJob(jobBytes);
-  const n = r.varint(MAX_OUTPUT_TOKENS);
-  const outputTokens = Array.from({ length: n }, () => r.u32());
-  const finish = r.u8();
-  if (finish > 1) {
-    throw new DecodeError("fraud/finish", "finish reason must be 0 (stop) or 1 (length)");
-  }
-  const k = r.varint(MAX_FRAUD_POSITIONS);
-  const positions = Array.from({ length: k }, () => r.u32());
-  r.end();
-  if (k === 0) {
-    throw new DecodeError("fraud/positions", "a fraud proof must name at least one position");
-  }
-  return {
-    job,
-    jobId: sha256d(jobBytes),
-    outputTokens,
-    finishReason: finish === 0 ? "stop" : "length",
-    positions,
-  };
 }
 
 /** Checks that every output of `tx` pays exactly the client's pay-to-address script. */
@@ -211,10 +154,8 @@ export function checkEscrowSpend(
       return;
     }
     case PATH_REFUND: {
-      if (sig.length !== 98) {
-        fail("tx/bad-script-sig", "escrow REFUND data must be 0x02 || sig 64 || pubkey 33");
-      }
-      checkSig(sig.slice(1, 65), sig.slice(65, 98), script.clientHash);
+      const refund = parseSigned(sig, PATH_REFUND, "escrow REFUND");
+      checkSig(refund.sig, refund.pubkey, script.clientHash);
       if (spendHeight < script.expiryHeight) {
         fail(
           "job/not-expired",
@@ -224,7 +165,7 @@ export function checkEscrowSpend(
       return;
     }
     case PATH_ESCROW_FRAUD: {
-      if (sig.length !== 1) fail("tx/bad-script-sig", "escrow FRAUD data is the single byte 0x03");
+      parseBarePath(sig, PATH_ESCROW_FRAUD, "escrow FRAUD");
       const proven = [...ctx.fraud.entries()].some(([i, ok]) => {
         if (!ok) return false;
         const s = parseOutputScript(coinScripts[i]);
@@ -268,9 +209,7 @@ export function checkStakeSpend(
   const notice = ctx.notices.get(`${toHex(prev.txid)}:${prev.vout}`);
   switch (sig[0]) {
     case PATH_NON_DELIVERY:
-      if (sig.length !== 1) {
-        fail("tx/bad-script-sig", "stake NON-DELIVERY data is the single byte 0x03");
-      }
+      parseBarePath(sig, PATH_NON_DELIVERY, "stake NON-DELIVERY");
       if (!claimPending(notice)) {
         fail("job/no-claim", `input ${index}: no unanswered non-delivery claim`);
       }
@@ -294,7 +233,7 @@ export function checkStakeSpend(
         fail("job/slash-not-to-client", "a slashed stake must pay only the client");
       }
       return;
-    case PATH_RELEASE:
+    case PATH_RELEASE: {
       if (claimPending(notice)) {
         fail("job/claim-pending", `input ${index}: answer the client's claim before releasing`);
       }
@@ -306,10 +245,8 @@ export function checkStakeSpend(
           }`,
         );
       }
-      if (sig.length !== 98) {
-        fail("tx/bad-script-sig", "stake RELEASE data must be 0x01 || sig 64 || pubkey 33");
-      }
-      checkSig(sig.slice(1, 65), sig.slice(65, 98), script.nodeHash);
+      const release = parseSigned(sig, PATH_RELEASE, "stake RELEASE");
+      checkSig(release.sig, release.pubkey, script.nodeHash);
       if (spendHeight < coinHeight + 2 * disputeWindow) {
         fail(
           "job/stake-locked",
@@ -317,6 +254,7 @@ export function checkStakeSpend(
         );
       }
       return;
+    }
     case PATH_STAKE_FRAUD:
       if (ctx.fraud.get(index) !== true) {
         fail("job/fraud-not-proven", `input ${index}: the fraud proof does not hold`);
@@ -361,7 +299,9 @@ export async function gatherSpendContext(
   };
   for (const out of tx.outputs) {
     const t = out.scriptPubKey[0];
-    if ((t !== 0x04 && t !== 0x05) || out.scriptPubKey.length < 37) continue;
+    if ((t !== TEMPLATE_JOB_CLAIM && t !== TEMPLATE_JOB_ANSWER) || out.scriptPubKey.length < 37) {
+      continue;
+    }
     try {
       const parsed = parseOutputScript(out.scriptPubKey);
       if (parsed.type !== "job-claim" && parsed.type !== "job-answer") continue;
@@ -372,18 +312,20 @@ export async function gatherSpendContext(
   for (const [i, script] of coinScripts.entries()) {
     if (!script) continue;
     const sig = tx.inputs[i].scriptSig;
-    if (script[0] === 0x02 && sig[0] === PATH_PAY && sig.length === 134) {
+    const spendsEscrow = script[0] === TEMPLATE_JOB_ESCROW;
+    const spendsStake = script[0] === TEMPLATE_COMPUTE_STAKE;
+    if (spendsEscrow && sig[0] === PATH_PAY && sig.length === PAY_DATA_LENGTH) {
       const { stake } = parsePay(sig);
       ctx.stakes.set(`${stake.txid}:${stake.vout}`, await getCoin(stake.txid, stake.vout));
       await noticeFor(`${stake.txid}:${stake.vout}`);
     }
-    if (script[0] === 0x03 && sig[0] === PATH_BAD_ANSWER) {
+    if (spendsStake && sig[0] === PATH_BAD_ANSWER) {
       ctx.badAnswers.set(i, await answerIsBad(tx, i, script, getOutputScript));
     }
-    if (script[0] === 0x03) {
+    if (spendsStake) {
       await noticeFor(`${toHex(tx.inputs[i].prevout.txid)}:${tx.inputs[i].prevout.vout}`);
     }
-    if (script[0] === 0x03 && sig[0] === PATH_STAKE_FRAUD) {
+    if (spendsStake && sig[0] === PATH_STAKE_FRAUD) {
       let verdict = false;
       try {
         const parsed = parseOutputScript(script);
@@ -411,7 +353,7 @@ export function checkNoticeOutputs(
 ): void {
   for (const [n, out] of tx.outputs.entries()) {
     const t = out.scriptPubKey[0];
-    if (t !== 0x04 && t !== 0x05) continue;
+    if (t !== TEMPLATE_JOB_CLAIM && t !== TEMPLATE_JOB_ANSWER) continue;
     const parsed = parseOutputScript(out.scriptPubKey);
     if (parsed.type !== "job-claim" && parsed.type !== "job-answer") continue;
     if (out.value !== 0n) {
@@ -457,16 +399,10 @@ async function answerIsBad(
   getOutputScript: (txid: string, vout: number) => Promise<Uint8Array | undefined>,
 ): Promise<boolean> {
   try {
-    const sig = tx.inputs[index].scriptSig;
-    if (sig.length !== BAD_ANSWER_DATA_LENGTH) return false;
+    const { answer: named, clientKey, shared, proof } = parseBadAnswer(tx.inputs[index].scriptSig);
     const stake = parseOutputScript(stakeScript);
     if (stake.type !== "compute-stake") return false;
-    const answerTxid = toHex(sig.subarray(1, 33));
-    const answerVout = new DataView(sig.buffer, sig.byteOffset).getUint32(33, true);
-    const clientKey = sig.slice(37, 70);
-    const shared = sig.slice(70, 135);
-    const proof = sig.slice(135, 233);
-    const answerScript = await getOutputScript(answerTxid, answerVout);
+    const answerScript = await getOutputScript(named.txid, named.vout);
     if (!answerScript) return false;
     const answer = parseOutputScript(answerScript);
     const prev = tx.inputs[index].prevout;

@@ -18,26 +18,13 @@ import {
   type OfferMessage,
   type PaymentMessage,
 } from "../../client/job_messages.ts";
-import { addressFromPublicKey, publicKeyOf, signDigest } from "../../chain/keys.ts";
+import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import type { ChainNode } from "../../chain/node.ts";
-import {
-  computeStakeScript,
-  jobEscrowScript,
-  parseOutputScript,
-  payToAddressScript,
-  stakeNoticeScript,
-  TEMPLATE_JOB_ANSWER,
-} from "../../chain/script.ts";
-import {
-  decodeTransaction,
-  encodeTransaction,
-  signatureHash,
-  type Transaction,
-  txid,
-} from "../../chain/tx.ts";
-import { buildSpend } from "../../chain/wallet.ts";
-import { concatBytes, equalBytes } from "../../chain/bytes.ts";
-import { PATH_PAY, PATH_RELEASE } from "../../chain/spend.ts";
+import { jobEscrowScript, parseOutputScript, payToAddressScript } from "../../chain/script.ts";
+import { decodeTransaction, encodeTransaction, type Transaction, txid } from "../../chain/tx.ts";
+import { equalBytes } from "../../chain/bytes.ts";
+import { parsePay, type PayData } from "../../chain/job_unlock.ts";
+import { answerOutput, fundJobOutput, releaseTx, stakeOutput } from "../../chain/job_tx.ts";
 import { outputCommitment } from "../../verifier-wasm/rastic.ts";
 import { generate } from "../generate.ts";
 import type { LlamaModel } from "../llama/llama.ts";
@@ -293,16 +280,14 @@ export class JobWorker {
     a.finishReason = finish;
     const commitment = outputCommitment(jobId, output, finish);
     const me = hash160(publicKeyOf(this.#o.secretKey));
-    const stakeScript = computeStakeScript(jobId, me, hash160(a.client), commitment);
-    const { tx, bytes } = buildSpend({
+    const stake = stakeOutput(jobId, me, hash160(a.client), commitment, this.#o.stake);
+    const { tx, bytes } = fundJobOutput(stake, jobId, {
       utxos: await this.#spendable(),
       secretKey: this.#o.secretKey,
-      outputs: [{ value: this.#o.stake, scriptPubKey: stakeScript }],
       fee: this.#o.fee,
-      jobId,
     });
     const stakeTxid = (await chain.processTx(bytes)).txid;
-    a.stake = { txid: stakeTxid, vout: 0, value: this.#o.stake, script: stakeScript };
+    a.stake = { txid: stakeTxid, vout: 0, value: this.#o.stake, script: stake.scriptPubKey };
     this.#send(client, {
       t: "receipt",
       jobId: a.id,
@@ -350,10 +335,14 @@ export class JobWorker {
     if (toHex(inp.prevout.txid) !== a.escrow.txid || inp.prevout.vout !== a.escrow.vout) {
       return "it does not spend the escrow";
     }
-    const sig = inp.scriptSig;
-    if (sig.length !== 134 || sig[0] !== PATH_PAY) return "not a PAY spend";
-    if (toHex(sig.subarray(98, 130)) !== a.stake!.txid) return "it names another stake";
-    if (!equalBytes(sig.subarray(65, 98), a.client)) return "not signed by the client";
+    let pay: PayData;
+    try {
+      pay = parsePay(inp.scriptSig);
+    } catch {
+      return "not a PAY spend";
+    }
+    if (pay.stake.txid !== a.stake!.txid) return "it names another stake";
+    if (!equalBytes(pay.pubkey, a.client)) return "not signed by the client";
     const paid = tx.outputs.reduce((s, o) => {
       const p = parseOutputScript(o.scriptPubKey);
       return p.type === "pay-to-address" &&
@@ -421,21 +410,16 @@ export class JobWorker {
     if (this.#o.cheat === "withhold") {
       return log.warn("Job {id}: not answering the claim (cheat)", { id: a.id });
     }
-    const script = stakeNoticeScript(
-      TEMPLATE_JOB_ANSWER,
-      fromHex(a.stake!.txid),
-      a.stake!.vout,
+    const answerOut = answerOutput(
+      a.stake!,
       this.#o.cheat === "bad-answer"
         ? this.#ciphertext({ ...a, output: a.output.map((t) => t ^ 1) })
         : this.#ciphertext(a),
     );
-    const coins = await this.#spendable();
-    const { bytes } = buildSpend({
-      utxos: coins,
+    const { bytes } = fundJobOutput(answerOut, fromHex(a.id), {
+      utxos: await this.#spendable(),
       secretKey: this.#o.secretKey,
-      outputs: [{ value: 0n, scriptPubKey: script }],
       fee: this.#o.fee * 4n,
-      jobId: fromHex(a.id),
     });
     const { txid: answerTxid } = await chain.processTx(bytes);
     log.info("Job {id}: answered the client's claim on chain ({txid})", {
@@ -470,25 +454,11 @@ export class JobWorker {
     const { chain } = this.#o;
     const coin = (await chain.store.getCoins([{ txid: a.stake!.txid, vout: a.stake!.vout }]))[0];
     if (!coin) return log.warn("Job {id}: the stake is gone (slashed?)", { id: a.id });
-    const tx: Transaction = {
-      version: 1,
-      inputs: [{
-        prevout: { txid: fromHex(a.stake!.txid), vout: a.stake!.vout },
-        scriptSig: new Uint8Array(0),
-        sequence: 0xffffffff,
-      }],
-      outputs: [{
-        value: coin.value - this.#o.fee,
-        scriptPubKey: payToAddressScript(this.rewardAddress),
-      }],
-      lockTime: 0,
-      jobId: fromHex(a.id),
-    };
-    const sig = signDigest(signatureHash(tx, 0, coin), this.#o.secretKey);
-    tx.inputs[0].scriptSig = concatBytes(
-      new Uint8Array([PATH_RELEASE]),
-      sig,
-      publicKeyOf(this.#o.secretKey),
+    const tx = releaseTx(
+      { ...a.stake!, value: coin.value, scriptPubKey: coin.scriptPubKey },
+      { payTo: payToAddressScript(this.rewardAddress), fee: this.#o.fee },
+      fromHex(a.id),
+      this.#o.secretKey,
     );
     await chain.processTx(encodeTransaction(tx));
     log.info("Job {id}: stake released ({txid})", { id: a.id, txid: txid(tx) });

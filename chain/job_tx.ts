@@ -1,0 +1,240 @@
+/**
+ * @module Builders of every job transaction and output, beside their parsers (job_unlock.ts for the
+ * unlocking data, script.ts for the outputs, spend.ts for the rules): the escrow, stake, claim and
+ * answer outputs funded from a wallet, and the single-input spends of an escrow (pay, refund) or a
+ * stake (release, fraud proof, non-delivery, bad answer).
+ */
+
+import { fromHex } from "./bytes.ts";
+import type { Job } from "./job.ts";
+import { jobIdBytes } from "./job.ts";
+import { publicKeyOf, signDigest } from "./keys.ts";
+import {
+  computeStakeScript,
+  jobEscrowScript,
+  stakeNoticeScript,
+  TEMPLATE_JOB_ANSWER,
+  TEMPLATE_JOB_CLAIM,
+} from "./script.ts";
+import { signatureHash, type Transaction, type TxInput, type TxOutput } from "./tx.ts";
+import { buildSpend, type WalletUtxo } from "./wallet.ts";
+import {
+  type BadAnswerData,
+  encodeBadAnswer,
+  encodeBarePath,
+  encodeFraudProof,
+  encodePay,
+  encodeSigned,
+  type Outpoint,
+  PATH_ESCROW_FRAUD,
+  PATH_NON_DELIVERY,
+  PATH_REFUND,
+  PATH_RELEASE,
+  type SignedData,
+} from "./job_unlock.ts";
+
+/** A job output being spent: where it is, its value and its locking script. */
+export interface JobCoin extends Outpoint {
+  /** Value in base units. */
+  value: bigint;
+  /** Locking script (escrow or stake template). */
+  scriptPubKey: Uint8Array;
+}
+
+/** Where a spend pays, and what it leaves to the miner. */
+export interface Payout {
+  /** The one output's locking script. */
+  payTo: Uint8Array;
+  /** Miner fee in base units (the output carries the inputs' value less this). */
+  fee: bigint;
+}
+
+/** The wallet that funds an output: candidate coins, owner key, fee. */
+export interface Funding {
+  /** Candidate outputs owned by `secretKey`. */
+  utxos: WalletUtxo[];
+  /** Owner's secret key. */
+  secretKey: Uint8Array;
+  /** Miner fee in base units. */
+  fee: bigint;
+}
+
+function input(coin: Outpoint, scriptSig: Uint8Array = new Uint8Array(0)): TxInput {
+  return {
+    prevout: { txid: fromHex(coin.txid, 32), vout: coin.vout },
+    scriptSig,
+    sequence: 0xffffffff,
+  };
+}
+
+/**
+ * The one helper behind every single-input job spend: spends `coin` to one output of its value less
+ * the fee, stamped with `jobId`, with the unlocking data `unlock` makes from the unsigned transaction.
+ */
+export function singleInputSpend(
+  coin: Outpoint & { value: bigint },
+  out: Payout,
+  jobId: Uint8Array,
+  unlock: (tx: Transaction) => Uint8Array,
+): Transaction {
+  const tx: Transaction = {
+    version: 1,
+    inputs: [input(coin)],
+    outputs: [{ value: coin.value - out.fee, scriptPubKey: out.payTo }],
+    lockTime: 0,
+    jobId,
+  };
+  tx.inputs[0].scriptSig = unlock(tx);
+  return tx;
+}
+
+/** Signs input 0 of `tx`, which spends `coin`: the signature and the signer's public key. */
+export function signFirstInput(tx: Transaction, coin: JobCoin, secretKey: Uint8Array): SignedData {
+  return {
+    sig: signDigest(signatureHash(tx, 0, coin), secretKey),
+    pubkey: publicKeyOf(secretKey),
+  };
+}
+
+/** The client pays the escrow out, naming the node's stake (mineable a dispute window after the stake). */
+export function payTx(
+  escrow: JobCoin,
+  stake: Outpoint,
+  out: Payout,
+  jobId: Uint8Array,
+  secretKey: Uint8Array,
+): Transaction {
+  return singleInputSpend(
+    escrow,
+    out,
+    jobId,
+    (tx) => encodePay({ ...signFirstInput(tx, escrow, secretKey), stake }),
+  );
+}
+
+/** The client takes an unpaid escrow back (at or after its expiry height). */
+export function refundTx(
+  escrow: JobCoin,
+  out: Payout,
+  jobId: Uint8Array,
+  secretKey: Uint8Array,
+): Transaction {
+  return singleInputSpend(
+    escrow,
+    out,
+    jobId,
+    (tx) => encodeSigned(PATH_REFUND, signFirstInput(tx, escrow, secretKey)),
+  );
+}
+
+/** The node takes its stake back (two dispute windows after the stake). */
+export function releaseTx(
+  stake: JobCoin,
+  out: Payout,
+  jobId: Uint8Array,
+  secretKey: Uint8Array,
+): Transaction {
+  return singleInputSpend(
+    stake,
+    out,
+    jobId,
+    (tx) => encodeSigned(PATH_RELEASE, signFirstInput(tx, stake, secretKey)),
+  );
+}
+
+/** Slashes a stake whose non-delivery claim went unanswered for the window. */
+export function nonDeliveryTx(
+  stake: Outpoint & { value: bigint },
+  out: Payout,
+  jobId: Uint8Array,
+): Transaction {
+  return singleInputSpend(stake, out, jobId, () => encodeBarePath(PATH_NON_DELIVERY));
+}
+
+/** Slashes a stake whose on-chain answer provably does not decrypt to the committed output. */
+export function badAnswerTx(
+  stake: Outpoint & { value: bigint },
+  proof: BadAnswerData,
+  out: Payout,
+  jobId: Uint8Array,
+): Transaction {
+  return singleInputSpend(stake, out, jobId, () => encodeBadAnswer(proof));
+}
+
+/**
+ * The fraud proof: slashes the stake by revealing the output and naming false positions, and (when
+ * given) takes the escrow back beside it; one output of everything less the fee.
+ */
+export function fraudProofTx(
+  job: Job,
+  output: { outputTokens: number[]; finishReason: "stop" | "length" },
+  positions: number[],
+  stake: Outpoint & { value: bigint },
+  escrow: (Outpoint & { value: bigint }) | null,
+  out: Payout,
+): Transaction {
+  const inputs = [input(stake, encodeFraudProof({ job, ...output, positions }))];
+  if (escrow) inputs.push(input(escrow, encodeBarePath(PATH_ESCROW_FRAUD)));
+  const total = stake.value + (escrow?.value ?? 0n);
+  return {
+    version: 1,
+    inputs,
+    outputs: [{ value: total - out.fee, scriptPubKey: out.payTo }],
+    lockTime: 0,
+    jobId: jobIdBytes(job),
+  };
+}
+
+/** The escrow output of a job: the reward, refundable to the client at the job's expiry height. */
+export function escrowOutput(
+  jobId: Uint8Array,
+  clientHash: Uint8Array,
+  expiryHeight: number,
+  value: bigint,
+): TxOutput {
+  return { value, scriptPubKey: jobEscrowScript(jobId, clientHash, expiryHeight) };
+}
+
+/** The stake output of a node for one job, committing to its output. */
+export function stakeOutput(
+  jobId: Uint8Array,
+  nodeHash: Uint8Array,
+  clientHash: Uint8Array,
+  commitment: Uint8Array,
+  value: bigint,
+): TxOutput {
+  return { value, scriptPubKey: computeStakeScript(jobId, nodeHash, clientHash, commitment) };
+}
+
+/** A non-delivery claim output (value 0) naming a stake. */
+export function claimOutput(stake: Outpoint): TxOutput {
+  return {
+    value: 0n,
+    scriptPubKey: stakeNoticeScript(TEMPLATE_JOB_CLAIM, fromHex(stake.txid, 32), stake.vout),
+  };
+}
+
+/** A claim's answer output (value 0): the stake and the output encrypted to the client. */
+export function answerOutput(stake: Outpoint, ciphertext: Uint8Array): TxOutput {
+  return {
+    value: 0n,
+    scriptPubKey: stakeNoticeScript(
+      TEMPLATE_JOB_ANSWER,
+      fromHex(stake.txid, 32),
+      stake.vout,
+      ciphertext,
+    ),
+  };
+}
+
+/**
+ * A wallet-funded transaction of one job output (escrow, stake, claim or answer, as output 0),
+ * change back to the wallet, stamped with the job id.
+ */
+export function fundJobOutput(
+  output: TxOutput,
+  jobId: Uint8Array,
+  funding: Funding,
+): { tx: Transaction; bytes: Uint8Array } {
+  return buildSpend({ ...funding, outputs: [output], jobId });
+}
