@@ -1,79 +1,15 @@
 import assert from "node:assert/strict";
-import {
-  BROADCAST,
-  encodeEnvelope,
-  encodeNonce,
-  type Envelope,
-  envelopeToJson,
-} from "./envelope.ts";
+import { BROADCAST, encodeEnvelope, encodeNonce, envelopeToJson } from "./envelope.ts";
 import { NodeIdentity } from "./identity.ts";
-import type { RelayLimits } from "./limits.ts";
-import { createRelayApp, type MessageEventDetail, type NetworkService } from "./network.ts";
-import { rawPeer } from "../tests/network/helpers.ts";
+import { rawPeer, until } from "../tests/network/helpers.ts";
+import {
+  nextMessage,
+  relayTest,
+  startTestRelay as startRelay,
+  type TestRelay,
+} from "../tests/network/relays.ts";
 
 const MAGIC = 0xc4a3e1d2; // dev
-
-interface TestRelay {
-  url: string;
-  network: NetworkService;
-  fetch: (req: Request, ip?: string) => Promise<Response>;
-  close(): Promise<void>;
-}
-
-const FAST: Partial<RelayLimits> = {
-  discoveryIntervalMs: 100,
-  peerExchangeIntervalMs: 300,
-  pingIntervalMs: 500,
-};
-
-async function startRelay(
-  opts: { seeds?: string[]; limits?: Partial<RelayLimits> } = {},
-): Promise<TestRelay> {
-  const kv = await Deno.openKv(":memory:");
-  const { app, network } = createRelayApp({
-    kv,
-    network: "dev",
-    seeds: opts.seeds,
-    limits: { ...FAST, ...opts.limits },
-  });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
-  const url = `http://127.0.0.1:${server.addr.port}`;
-  await network.start({ advertiseUrl: url });
-  return {
-    url,
-    network,
-    fetch: (req, ip = "127.0.0.1") =>
-      Promise.resolve(
-        app.fetch(req, { remoteAddr: { hostname: ip, port: 1, transport: "tcp" } }),
-      ),
-    close: async () => {
-      await network.stop();
-      await server.shutdown();
-      kv.close();
-    },
-  };
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 8000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
-
-function nextMessage(n: NetworkService, pred: (e: Envelope) => boolean): Promise<Envelope> {
-  return new Promise((resolve) => {
-    const h = (ev: Event) => {
-      const env = (ev as CustomEvent<MessageEventDetail>).detail.envelope;
-      if (!pred(env)) return;
-      n.events.removeEventListener("message", h);
-      resolve(env);
-    };
-    n.events.addEventListener("message", h);
-  });
-}
 
 function post(r: TestRelay, body: BodyInit, ip?: string, type = "application/json") {
   return r.fetch(
@@ -86,12 +22,9 @@ function post(r: TestRelay, body: BodyInit, ip?: string, type = "application/jso
   );
 }
 
-const sanitize = { sanitizeOps: false, sanitizeResources: false };
-
-Deno.test({
-  name: "relays discover each other from a single seed and serve the table on /v1/peers",
-  ...sanitize,
-  fn: async () => {
+relayTest(
+  "relays discover each other from a single seed and serve the table on /v1/peers",
+  async () => {
     const seed = await startRelay();
     const others = [];
     for (let i = 0; i < 3; i++) others.push(await startRelay({ seeds: [seed.url] }));
@@ -114,12 +47,11 @@ Deno.test({
       for (const r of all) await r.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "direct and broadcast messages cross a chain of relays; unknown keys land in inboxes",
-  ...sanitize,
-  fn: async () => {
+relayTest(
+  "direct and broadcast messages cross a chain of relays; unknown keys land in inboxes",
+  async () => {
     // b accepts; a and c dial only b (one outbound link each, no inbound), so a-b-c is a chain.
     const b = await startRelay({ limits: { targetOutbound: 0 } });
     const a = await startRelay({ seeds: [b.url], limits: { targetOutbound: 1, maxInbound: 0 } });
@@ -164,12 +96,11 @@ Deno.test({
       for (const r of [a, b, c]) await r.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "HTTP abuse is answered 413, 400, 401, 409 and 429; an offending address is discouraged",
-  ...sanitize,
-  fn: async () => {
+relayTest(
+  "HTTP abuse is answered 413, 400, 401, 409 and 429; an offending address is discouraged",
+  async () => {
     const r = await startRelay({
       limits: { maxEnvelopeBytes: 4096, messagesPerSecond: 5, messageBurst: 20 },
     });
@@ -240,12 +171,11 @@ Deno.test({
       await r.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "link abuse: oversized frames close 1009, garbage, floods and forgeries discourage the key",
-  ...sanitize,
-  fn: async () => {
+relayTest(
+  "link abuse: oversized frames close 1009, garbage, floods and forgeries discourage the key",
+  async () => {
     const r = await startRelay({
       limits: { maxEnvelopeBytes: 4096, messagesPerSecond: 20, messageBurst: 20 },
     });
@@ -309,6 +239,13 @@ Deno.test({
       );
       assert.equal(r.network.linkByKey(flooderId.keyHex), undefined);
       assert.ok(r.network.table.isDiscouraged("key", flooderId.keyHex));
+      const listed = await (await r.fetch(new Request(`${r.url}/v1/peers`))).json();
+      assert.ok(
+        listed.discouraged.some((d: { kind: string; value: string }) =>
+          d.kind === "key" && d.value === flooderId.keyHex
+        ),
+        "the flooder's key is listed as discouraged on /v1/peers",
+      );
 
       // The relay still serves a well-behaved peer: a message routes to it.
       await until("friend linked", () => !!r.network.linkByKey(friend.network.selfKeyHex));
@@ -320,4 +257,4 @@ Deno.test({
       await r.close();
     }
   },
-});
+);

@@ -4,55 +4,24 @@ import { networkParams } from "../chain/params.ts";
 import { payToAddressScript } from "../chain/script.ts";
 import { mineBlock } from "../chain/miner.ts";
 import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../chain/keys.ts";
-import { Hono } from "hono";
 import { encodeHeaders } from "./envelope.ts";
 import { NodeIdentity } from "./identity.ts";
-import type { RelayLimits } from "./limits.ts";
-import { NetworkService } from "./network.ts";
-import { rawPeer } from "../tests/network/helpers.ts";
+import { rawPeer, until } from "../tests/network/helpers.ts";
+import { relayTest, startTestRelay, type TestRelayOptions } from "../tests/network/relays.ts";
 
 const params = networkParams("dev");
 
-async function chainNode(opts: { seeds?: string[]; limits?: Partial<RelayLimits> } = {}) {
-  const kv = await Deno.openKv(":memory:");
-  const chain = await ChainNode.open({ params, kv });
-  const network = new NetworkService({
-    kv,
-    chain,
-    seeds: opts.seeds,
-    limits: { discoveryIntervalMs: 100, ...opts.limits },
+async function chainNode(opts: TestRelayOptions = {}) {
+  const relay = await startTestRelay({
+    ...opts,
+    openChain: (kv) => ChainNode.open({ params, kv }),
   });
-  const app = new Hono();
-  network.mount(app);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
-  const url = `http://127.0.0.1:${server.addr.port}`;
-  await network.start({ advertiseUrl: url });
-  return {
-    url,
-    chain,
-    network,
-    close: async () => {
-      await network.stop();
-      await server.shutdown();
-      kv.close();
-    },
-  };
+  return { ...relay, chain: relay.chain! };
 }
 
-async function until(what: string, cond: () => boolean, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const sanitize = { sanitizeOps: false, sanitizeResources: false };
-
-Deno.test({
-  name: "a new node syncs headers first, then fetches blocks from several peers in parallel",
-  ...sanitize,
-  fn: async () => {
+relayTest(
+  "a new node syncs headers first, then fetches blocks from several peers in parallel",
+  async () => {
     const a = await chainNode();
     const payTo = payToAddressScript(addressFromPublicKey(publicKeyOf(generateSecretKey())));
     for (let i = 0; i < 48; i++) {
@@ -85,29 +54,25 @@ Deno.test({
       for (const n of nodes) await n.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "headers without proof of work get the sender discouraged",
-  ...sanitize,
-  fn: async () => {
-    const a = await chainNode();
-    try {
-      const id = NodeIdentity.generate();
-      const peer = await rawPeer(a.url, id);
-      const junk = new Uint8Array(80).fill(0xff); // bits 0xffffffff: far above the pow limit
-      for (let i = 0; i < 2; i++) {
-        peer.send(id.sign({
-          magic: params.magic,
-          type: "headers",
-          to: peer.serverKey,
-          payload: encodeHeaders([junk]),
-        }));
-      }
-      assert.equal((await peer.closed).code, 1008);
-      assert.ok(a.network.table.isDiscouraged("key", id.keyHex));
-    } finally {
-      await a.close();
+relayTest("headers without proof of work get the sender discouraged", async () => {
+  const a = await chainNode();
+  try {
+    const id = NodeIdentity.generate();
+    const peer = await rawPeer(a.url, id);
+    const junk = new Uint8Array(80).fill(0xff); // bits 0xffffffff: far above the pow limit
+    for (let i = 0; i < 2; i++) {
+      peer.send(id.sign({
+        magic: params.magic,
+        type: "headers",
+        to: peer.serverKey,
+        payload: encodeHeaders([junk]),
+      }));
     }
-  },
+    assert.equal((await peer.closed).code, 1008);
+    assert.ok(a.network.table.isDiscouraged("key", id.keyHex));
+  } finally {
+    await a.close();
+  }
 });

@@ -5,36 +5,22 @@
  */
 
 import assert from "node:assert/strict";
-import { createRelayApp, type MessageEventDetail } from "../../relay/network.ts";
 import { freePorts, getJson, until } from "./helpers.ts";
+import { nextMessage, relayTest, startTestRelay, type TestRelay } from "./relays.ts";
 
 const EDGE = new URL("../../relay/edge.ts", import.meta.url).pathname;
 
-async function relayThrough(edgeUrl: string) {
-  const kv = await Deno.openKv(":memory:");
-  const { app, network } = createRelayApp({
-    kv,
-    network: "dev",
+/** A chain-less relay whose only link is the one it dials to the edge. */
+function relayThrough(edgeUrl: string): Promise<TestRelay> {
+  return startTestRelay({
     seeds: [edgeUrl],
     limits: { discoveryIntervalMs: 100, targetOutbound: 1, maxInbound: 0 },
   });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
-  await network.start({ advertiseUrl: `http://127.0.0.1:${server.addr.port}` });
-  return {
-    network,
-    close: async () => {
-      await network.stop();
-      await server.shutdown();
-      kv.close();
-    },
-  };
 }
 
-Deno.test({
-  name: "the edge relay runs under deno serve without FFI or file access and relays messages",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+relayTest(
+  "the edge relay runs under deno serve without FFI or file access and relays messages",
+  async () => {
     const [port] = freePorts(1);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
@@ -54,7 +40,7 @@ Deno.test({
       stderr: "piped",
     }).spawn();
     const url = `http://127.0.0.1:${port}`;
-    const relays: Awaited<ReturnType<typeof relayThrough>>[] = [];
+    const relays: TestRelay[] = [];
     try {
       await until("edge answers /v1/status", async () => {
         const s = await getJson<{ role: string; network: string }>(`${url}/v1/status`);
@@ -67,13 +53,9 @@ Deno.test({
         return [a, b].every((r) => p.links.some((l) => l.key === r.network.selfKeyHex));
       }, 10_000);
       assert.equal(a.network.linkByKey(b.network.selfKeyHex), undefined);
-      const got = new Promise<Uint8Array>((resolve) =>
-        b.network.events.addEventListener("message", (e) => {
-          resolve((e as CustomEvent<MessageEventDetail>).detail.envelope.payload);
-        }, { once: true })
-      );
+      const got = nextMessage(b.network);
       a.network.send(new TextEncoder().encode("via the edge"), b.network.selfKey);
-      assert.equal(new TextDecoder().decode(await got), "via the edge");
+      assert.equal(new TextDecoder().decode((await got).payload), "via the edge");
     } finally {
       for (const r of relays) await r.close();
       child.kill("SIGTERM");
@@ -81,4 +63,4 @@ Deno.test({
       await child.stderr.cancel();
     }
   },
-});
+);

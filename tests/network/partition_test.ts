@@ -70,19 +70,16 @@ Deno.test({
       // Cut every link between the halves (each side refuses the other's keys).
       const keys = await Promise.all(urls.map(async (u) => (await peers(u)).self.key));
       const keyOf = (n: typeof a0) => keys[net.nodes.indexOf(n)];
-      for (const [mine, theirs] of [[sideA, sideB], [sideB, sideA]]) {
-        for (const n of mine) {
-          for (const o of theirs) {
-            await admin(n.url, "POST", "/v1/peers/discourage", { key: keyOf(o), seconds: 600 });
-          }
-        }
+      // Every node with every node of the other half, both ways.
+      const across = [[sideA, sideB], [sideB, sideA]].flatMap(([mine, theirs]) =>
+        mine.flatMap((n) => theirs.map((o) => ({ n, o })))
+      );
+      for (const { n, o } of across) {
+        await admin(n.url, "POST", "/v1/peers/discourage", { key: keyOf(o), seconds: 600 });
       }
       await until("no link crosses the cut", async () => {
-        for (const [mine, theirs] of [[sideA, sideB], [sideB, sideA]]) {
-          for (const n of mine) {
-            const p = await peers(n.url);
-            if (p.links.some((l) => theirs.some((o) => keyOf(o) === l.key))) return false;
-          }
+        for (const { n, o } of across) {
+          if ((await peers(n.url)).links.some((l) => l.key === keyOf(o))) return false;
         }
         return true;
       }, 10_000);
@@ -91,20 +88,10 @@ Deno.test({
       const coinsB = await matureCoins(b0.url, addrB);
 
       // Each half pays (from coins of the shared history) and mines its own branch.
-      const txA = await pay(
-        a0.dataDir,
-        a1.url,
-        addrB,
-        30_000_000n,
-        (u) => coinsA.has(`${u.txid}:${u.vout}`),
-      );
-      const txB = await pay(
-        b0.dataDir,
-        b1.url,
-        addrA,
-        40_000_000n,
-        (u) => coinsB.has(`${u.txid}:${u.vout}`),
-      );
+      const payFrom = (coins: Set<string>, [payer, via]: typeof sideA, to: string, units: bigint) =>
+        pay(payer.dataDir, via.url, to, units, (u) => coins.has(`${u.txid}:${u.vout}`));
+      const txA = await payFrom(coinsA, sideA, addrB, 30_000_000n);
+      const txB = await payFrom(coinsB, sideB, addrA, 40_000_000n);
       const minedIn = new Map<string, string>();
       for (const [side, tx] of [[sideA, txA], [sideB, txB]] as const) {
         await until(`half-network payment ${tx.slice(0, 8)} mined on its side`, async () => {
@@ -122,12 +109,8 @@ Deno.test({
       const best = Math.max(...heights.map((s) => s.height));
 
       // Heal: lift every discouragement; discovery links the halves again.
-      for (const [mine, theirs] of [[sideA, sideB], [sideB, sideA]]) {
-        for (const n of mine) {
-          for (const o of theirs) {
-            await admin(n.url, "DELETE", `/v1/peers/discourage?key=${keyOf(o)}`);
-          }
-        }
+      for (const { n, o } of across) {
+        await admin(n.url, "DELETE", `/v1/peers/discourage?key=${keyOf(o)}`);
       }
       await converged(urls, best + 1, 40_000);
 
