@@ -1,0 +1,614 @@
+/**
+ * @module A tokenizer vocabulary built from GGUF metadata exactly as llama.cpp's
+ * `llama_vocab::impl::load` builds it: model and pre-tokenizer type, token texts, scores and
+ * attributes, BPE merge ranks, special token ids, add-BOS/EOS flags, end-of-generation tokens and
+ * the special-token list that splits text before tokenization.
+ */
+
+import { CamelidError } from "../../chain/errors.ts";
+import { compilePreTokenizer, type PreTokenizer } from "./pretokenize.ts";
+import { utf8 } from "./unicode.ts";
+
+/** Errors of the tokenizer: unsupported or malformed vocabulary metadata, bad token ids. */
+export class TokenizerError extends CamelidError {}
+
+/** Token attributes (llama.cpp's `llama_token_attr`). */
+export const Attr = {
+  UNDEFINED: 0,
+  UNKNOWN: 1 << 0,
+  UNUSED: 1 << 1,
+  NORMAL: 1 << 2,
+  CONTROL: 1 << 3,
+  USER_DEFINED: 1 << 4,
+  BYTE: 1 << 5,
+  NORMALIZED: 1 << 6,
+  LSTRIP: 1 << 7,
+  RSTRIP: 1 << 8,
+  SINGLE_WORD: 1 << 9,
+} as const;
+
+/** GGUF `tokenizer.ggml.token_type` values to attributes. */
+const TYPE_TO_ATTR: readonly number[] = [
+  Attr.UNDEFINED, // 0 undefined
+  Attr.NORMAL, // 1 normal
+  Attr.UNKNOWN, // 2 unknown
+  Attr.CONTROL, // 3 control
+  Attr.USER_DEFINED, // 4 user defined
+  Attr.UNUSED, // 5 unused
+  Attr.BYTE, // 6 byte
+];
+
+/**
+ * GGUF metadata: the repository's parsed map (`verifier-wasm/gguf.ts`, entries with a `value`) or a
+ * plain object of key to value.
+ */
+export type TokenizerMetadata =
+  | ReadonlyMap<string, { readonly value: unknown }>
+  | Readonly<Record<string, unknown>>;
+
+/** Reads one metadata value (undefined when absent). */
+export function metaValue(meta: TokenizerMetadata, key: string): unknown {
+  if (meta instanceof Map) return (meta as ReadonlyMap<string, { value: unknown }>).get(key)?.value;
+  return (meta as Record<string, unknown>)[key];
+}
+
+function metaString(meta: TokenizerMetadata, key: string): string | undefined {
+  const v = metaValue(meta, key);
+  if (v === undefined) return undefined;
+  if (typeof v !== "string") {
+    throw new TokenizerError("tokenizer/bad-metadata", `${key}: not a string`);
+  }
+  return v;
+}
+
+function metaNumber(meta: TokenizerMetadata, key: string): number | undefined {
+  const v = metaValue(meta, key);
+  if (v === undefined) return undefined;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v !== "number") {
+    throw new TokenizerError("tokenizer/bad-metadata", `${key}: not a number`);
+  }
+  return v;
+}
+
+function metaBool(meta: TokenizerMetadata, key: string): boolean | undefined {
+  const v = metaValue(meta, key);
+  if (v === undefined) return undefined;
+  if (typeof v !== "boolean") {
+    throw new TokenizerError("tokenizer/bad-metadata", `${key}: not a boolean`);
+  }
+  return v;
+}
+
+function metaArray<T>(
+  meta: TokenizerMetadata,
+  key: string,
+  check: (x: unknown) => x is T,
+): T[] | undefined {
+  const v = metaValue(meta, key);
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every(check)) {
+    throw new TokenizerError("tokenizer/bad-metadata", `${key}: not an array of the right type`);
+  }
+  return v;
+}
+
+const isString = (x: unknown): x is string => typeof x === "string";
+const isNumber = (x: unknown): x is number => typeof x === "number";
+
+/** Pre-tokenizer settings of one llama.cpp pre-tokenizer type. */
+interface PreType {
+  /** llama.cpp's expressions for it. */
+  exprs: readonly string[];
+  /** GPT-2 byte encoding of words (false: raw UTF-8 with `<0xXX>` byte tokens). */
+  byteEncode?: boolean;
+  /** Overrides of the BPE defaults (clean_spaces = true, the rest false). */
+  cleanSpaces?: boolean;
+  ignoreMerges?: boolean;
+  addBos?: boolean;
+  escapeWhitespaces?: boolean;
+}
+
+const C = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])";
+const GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+const LLAMA3 = C +
+  "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const QWEN2 = C +
+  "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const QWEN35 = C +
+  "|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/** The pre-tokenizer expression lists (llama.cpp's `llm_tokenizer_bpe`), by llama.cpp type. */
+const PRE = {
+  default: { exprs: ["[\\p{P}\\$\\+<=>\\^~\\|]+", GPT2, "\\p{N}+", "[0-9][0-9][0-9]"] },
+  llama3: { exprs: [LLAMA3], ignoreMerges: true, addBos: true },
+  dbrx: { exprs: [LLAMA3] },
+  deepseekLlm: {
+    exprs: [
+      "[\r\n]",
+      "\\s?[A-Za-z\u00b5\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u01ba\u01bc-\u01bf\u01c4-\u0293\u0295-\u02af\u0370-\u0373\u0376\u0377\u037b-\u037d\u037f\u0386\u0388-\u038a\u038c\u038e-\u03a1\u03a3-\u03f5\u03f7-\u0481\u048a-\u052f\u0531-\u0556\u10a0-\u10c5\u13a0-\u13f5\u13f8-\u13fd\u1c90-\u1cba\u1cbd-\u1cbf\u1d00-\u1d2b\u1d6b-\u1d77\u1d79-\u1d9a\u1e00-\u1f15\u1f18-\u1f1d\u1f20-\u1f45\u1f48-\u1f4d\u1f50-\u1f57\u1f59\u1f5b\u1f5d\u1f5f-\u1f7d\u1f80-\u1fb4\u1fb6-\u1fbc\u1fbe\u1fc2-\u1fc4\u1fc6-\u1fcc\u1fd0-\u1fd3\u1fd6-\u1fdb\u1fe0-\u1fec\u1ff2-\u1ff4\u1ff6-\u1ffc\u2102\u2107\u210a-\u2113\u2115\u2119-\u211d\u2124\u2126\u2128\u212a-\u212d\u212f-\u2134\u2139\u213c-\u213f\u2145-\u2149\u214e\u2183\u2184\u2c00-\u2c7b\u2c7e-\u2ce4\u2ceb-\u2cee\u2cf2\u2cf3\ua640-\ua66d\ua680-\ua69b\ua722-\ua76f\ua771-\ua787\ua78b-\ua78e\uab70-\uabbf\ufb00-\ufb06\ufb13-\ufb17\uff21-\uff3a\uff41-\uff5a\u{10400}-\u{1044f}\u{104b0}-\u{104d3}\u{104d8}-\u{104fb}\u{10c80}-\u{10cb2}\u{10cc0}-\u{10cf2}\u{118a0}-\u{118df}\u{1e900}-\u{1e943}]+",
+      "\\s?[!-/:-~！-／：-～‘-‟　-。]+",
+      "\\s+$",
+      "[一-龥ࠀ-一가-퟿]+",
+      "\\p{N}+",
+    ],
+    cleanSpaces: false,
+  },
+  deepseekCoder: {
+    exprs: ["[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[一-龥ࠀ-一가-퟿]+", "\\p{N}"],
+    cleanSpaces: false,
+  },
+  falcon: {
+    exprs: [
+      "[\\p{P}\\$\\+<=>\\^~\\|`]+",
+      "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)",
+      "[0-9][0-9][0-9]",
+    ],
+  },
+  starcoder: { exprs: ["\\p{N}", GPT2] },
+  starcoderNoClean: { exprs: ["\\p{N}", GPT2], cleanSpaces: false },
+  gpt2: { exprs: [GPT2] },
+  gpt2NoClean: { exprs: [GPT2], cleanSpaces: false },
+  qwen2: { exprs: [QWEN2], cleanSpaces: false },
+  stablelm2: { exprs: [QWEN2] },
+  qwen35: { exprs: [QWEN35], cleanSpaces: false },
+  gemma4: { exprs: ["[^\\n]+|[\\n]+"], byteEncode: false, escapeWhitespaces: true },
+} satisfies Record<string, PreType>;
+
+/**
+ * `tokenizer.ggml.pre` names to llama.cpp's pre-tokenizer types. Only types whose code path is
+ * exercised by a vocabulary in llama.cpp's test set (see tests/tokenizer) are listed, with the
+ * other names llama.cpp maps to the same type and flags.
+ */
+const PRE_NAMES: ReadonlyMap<string, PreType> = new Map<string, PreType>([
+  ["default", PRE.default],
+  ...["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"]
+    .map((n) => [n, PRE.llama3] as [string, PreType]),
+  ["jina-v5-nano", PRE.llama3],
+  ["dbrx", PRE.dbrx],
+  ["smaug-bpe", PRE.dbrx],
+  ["deepseek-llm", PRE.deepseekLlm],
+  ["deepseek-coder", PRE.deepseekCoder],
+  ["falcon", PRE.falcon],
+  ["mpt", PRE.gpt2],
+  ["starcoder", PRE.starcoder],
+  ["refact", PRE.starcoder],
+  ["codeshell", PRE.starcoder],
+  ["exaone", PRE.starcoder],
+  ["minerva-7b", PRE.starcoder],
+  ["mellum2", PRE.starcoder],
+  ["command-r", PRE.starcoderNoClean],
+  ["smollm", PRE.starcoderNoClean],
+  ...["gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0"]
+    .map((n) => [n, PRE.gpt2] as [string, PreType]),
+  ["mellum", PRE.gpt2],
+  ["modern-bert", PRE.gpt2],
+  ["exaone4", PRE.gpt2],
+  ["olmo", PRE.gpt2],
+  ["jais", PRE.gpt2],
+  ["trillion", PRE.gpt2NoClean],
+  ["granite-docling", PRE.gpt2NoClean],
+  ["qwen2", PRE.qwen2],
+  ["deepseek-r1-qwen", PRE.qwen2],
+  ["kormo", PRE.qwen2],
+  ["f2llmv2", PRE.qwen2],
+  ["megrez", PRE.stablelm2],
+  ["stablelm2", PRE.stablelm2],
+  ["hunyuan", PRE.qwen2],
+  ["solar-open", PRE.qwen2],
+  ["qwen35", PRE.qwen35],
+  ["gemma4", PRE.gemma4],
+]);
+
+/** The `tokenizer.ggml.pre` names this tokenizer supports. */
+export const SUPPORTED_PRE_TOKENIZERS: readonly string[] = [...PRE_NAMES.keys()];
+
+/** Tokenizer algorithm: SentencePiece-style (`llama`) or BPE (`gpt2`, `gemma4`). */
+export type VocabType = "spm" | "bpe";
+
+const byteLength = (s: string) => utf8.encode(s).length;
+
+/** Texts llama.cpp treats as end-of-generation tokens (`special_eog_ids`). */
+const EOG_TEXTS = new Set([
+  "<|eot_id|>",
+  "<|im_end|>",
+  "<|end|>",
+  "<|return|>",
+  "<|call|>",
+  "<|flush|>",
+  "<|calls|>",
+  "<end_of_turn>",
+  "<|endoftext|>",
+  "</s>",
+  "<|eom_id|>",
+  "<EOT>",
+  "_<EOT>",
+  "[EOT]",
+  "[EOS]",
+  "<|end_of_text|>",
+  "<end_of_utterance>",
+  "<eos>",
+  "<turn|>",
+  "<|tool_response>",
+  "<｜end▁of▁sentence｜>",
+  "[e~[",
+]);
+
+/** Auto-detected special tokens by text, when the metadata does not name them. */
+const DETECT: ReadonlyArray<[string, readonly string[]]> = [
+  ["eot", [
+    "<|eot_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<EOT>",
+    "_<EOT>",
+    "[EOT]",
+    "<｜end▁of▁sentence｜>",
+    "<end_of_utterance>",
+  ]],
+  ["eom", ["<|eom_id|>"]],
+  ["fimPre", [
+    "<|fim_prefix|>",
+    "<fim-prefix>",
+    "<fim_prefix>",
+    "<｜fim▁begin｜>",
+    "<PRE>",
+    "▁<PRE>",
+    "<|code_prefix|>",
+    "<|prefix|>",
+  ]],
+  ["fimSuf", [
+    "<|fim_suffix|>",
+    "<fim-suffix>",
+    "<fim_suffix>",
+    "<｜fim▁hole｜>",
+    "<SUF>",
+    "▁<SUF>",
+    "<|code_suffix|>",
+    "<|suffix|>",
+  ]],
+  ["fimMid", [
+    "<|fim_middle|>",
+    "<fim-middle>",
+    "<fim_middle>",
+    "<｜fim▁end｜>",
+    "<MID>",
+    "▁<MID>",
+    "<|code_middle|>",
+    "<|middle|>",
+  ]],
+  ["fimPad", ["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"]],
+  ["fimRep", ["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"]],
+  ["fimSep", ["<|file_sep|>"]],
+];
+
+/** Special token ids (-1 when the vocabulary has none). */
+export interface SpecialTokens {
+  bos: number;
+  eos: number;
+  eot: number;
+  eom: number;
+  unk: number;
+  sep: number;
+  pad: number;
+  mask: number;
+  fimPre: number;
+  fimSuf: number;
+  fimMid: number;
+  fimPad: number;
+  fimRep: number;
+  fimSep: number;
+}
+
+/** The metadata key of each special token id, in llama.cpp's order (deprecated keys last). */
+const SPECIAL_KEYS: ReadonlyArray<[keyof SpecialTokens, string]> = [
+  ["bos", "bos_token_id"],
+  ["eos", "eos_token_id"],
+  ["eot", "eot_token_id"],
+  ["eom", "eom_token_id"],
+  ["unk", "unknown_token_id"],
+  ["sep", "seperator_token_id"],
+  ["pad", "padding_token_id"],
+  ["mask", "mask_token_id"],
+  ["fimPre", "fim_pre_token_id"],
+  ["fimSuf", "fim_suf_token_id"],
+  ["fimMid", "fim_mid_token_id"],
+  ["fimPad", "fim_pad_token_id"],
+  ["fimRep", "fim_rep_token_id"],
+  ["fimSep", "fim_sep_token_id"],
+  ["fimPre", "prefix_token_id"],
+  ["fimSuf", "suffix_token_id"],
+  ["fimMid", "middle_token_id"],
+];
+
+/** A vocabulary: everything the tokenizer needs, read from GGUF metadata. */
+export class Vocab {
+  /** Algorithm. */
+  readonly type: VocabType;
+  /** `tokenizer.ggml.model`. */
+  readonly model: string;
+  /** `tokenizer.ggml.pre` as llama.cpp reads it ("default" for SentencePiece). */
+  readonly pre: string;
+  /** Token texts by id. */
+  readonly tokens: string[];
+  /** Token scores by id (float32 values). */
+  readonly scores: Float32Array;
+  /** Token attributes by id ({@link Attr} bits). */
+  readonly attrs: Uint16Array;
+  /** Text to id (the last id wins for duplicate texts, as in llama.cpp). */
+  readonly tokenToId: Map<string, number>;
+  /** BPE merge ranks keyed by {@link mergeKey} (the first rank wins for duplicate pairs). */
+  readonly bpeRanks: Map<string, number>;
+  /** Special token ids. */
+  readonly special: SpecialTokens;
+  /** End-of-generation token ids. */
+  readonly eog: ReadonlySet<number>;
+  /** Control, user-defined and unknown token ids, longest text first. */
+  readonly specialCache: number[];
+  /** Whether tokenize adds BOS / EOS when asked to add special tokens. */
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  /** SentencePiece: prefix text with a space (after BOS or a special token). */
+  readonly addSpacePrefix: boolean;
+  /** Replace spaces by U+2581 before BPE (SentencePiece-style BPE, Gemma 4). */
+  readonly escapeWhitespaces: boolean;
+  /** Detokenize: llama.cpp's clean_up_tokenization_spaces passes. */
+  readonly cleanSpaces: boolean;
+  /** BPE: a word that is itself a token is not merged. */
+  readonly ignoreMerges: boolean;
+  /** BPE: words are GPT-2 byte-encoded (false: `<0xXX>` byte tokens). */
+  readonly byteEncode: boolean;
+  /** BPE pre-tokenizer (null for SentencePiece). */
+  readonly preTokenizer: PreTokenizer | null;
+  /** `tokenizer.chat_template`, when present. */
+  readonly chatTemplate: string | undefined;
+
+  /** Builds the vocabulary; throws `TokenizerError` for unsupported or malformed metadata. */
+  constructor(meta: TokenizerMetadata) {
+    const model = metaString(meta, "tokenizer.ggml.model");
+    if (model === undefined) {
+      throw new TokenizerError("tokenizer/missing", "no tokenizer.ggml.model in the metadata");
+    }
+    this.model = model;
+    let pre = metaString(meta, "tokenizer.ggml.pre") ?? "";
+    const sp: SpecialTokens = {
+      bos: 1,
+      eos: 2,
+      eot: -1,
+      eom: -1,
+      unk: 0,
+      sep: -1,
+      pad: -1,
+      mask: -1,
+      fimPre: -1,
+      fimSuf: -1,
+      fimMid: -1,
+      fimPad: -1,
+      fimRep: -1,
+      fimSep: -1,
+    };
+    let addSpacePrefix = false;
+    let addBos = false;
+    let addEos = false;
+    let escapeWhitespaces = true;
+    let cleanSpaces = false;
+    let ignoreMerges = false;
+    let byteEncode = true;
+    let preTokenizer: PreTokenizer | null = null;
+    const mergesRaw = metaArray(meta, "tokenizer.ggml.merges", isString);
+    if (model === "llama") {
+      this.type = "spm";
+      pre = "default";
+      addSpacePrefix = true;
+      addBos = true;
+    } else if (model === "gpt2" || model === "gemma4") {
+      this.type = "bpe";
+      if (!mergesRaw) {
+        throw new TokenizerError("tokenizer/missing", "cannot find tokenizer merges in metadata");
+      }
+      if (model === "gpt2") {
+        sp.bos = 11;
+        sp.eos = 11;
+        sp.unk = -1;
+      } else {
+        sp.bos = -1;
+        sp.eos = -1;
+        sp.unk = -1;
+        pre = "gemma4";
+      }
+      escapeWhitespaces = false;
+      cleanSpaces = true;
+      const preType = PRE_NAMES.get(pre === "" ? "default" : pre);
+      if (!preType) {
+        throw new TokenizerError(
+          "tokenizer/unsupported-pre",
+          `pre-tokenizer ${JSON.stringify(pre)} is not supported (supported: ` +
+            `${SUPPORTED_PRE_TOKENIZERS.join(", ")})`,
+        );
+      }
+      if (pre === "") pre = "default";
+      cleanSpaces = preType.cleanSpaces ?? cleanSpaces;
+      ignoreMerges = preType.ignoreMerges ?? false;
+      addBos = preType.addBos ?? false;
+      escapeWhitespaces = preType.escapeWhitespaces ?? escapeWhitespaces;
+      byteEncode = preType.byteEncode ?? true;
+      preTokenizer = compilePreTokenizer(preType.exprs);
+    } else {
+      throw new TokenizerError(
+        "tokenizer/unsupported-model",
+        `tokenizer model ${
+          JSON.stringify(model)
+        } is not supported (supported: llama, gpt2, gemma4)`,
+      );
+    }
+    this.pre = pre;
+    addSpacePrefix = metaBool(meta, "tokenizer.ggml.add_space_prefix") ?? addSpacePrefix;
+
+    const texts = metaArray(meta, "tokenizer.ggml.tokens", isString);
+    if (!texts) throw new TokenizerError("tokenizer/missing", "no tokenizer.ggml.tokens");
+    const n = texts.length;
+    const scoresRaw = metaArray(meta, "tokenizer.ggml.scores", isNumber);
+    const typesRaw = metaArray(meta, "tokenizer.ggml.token_type", isNumber);
+    if (scoresRaw && scoresRaw.length < n) {
+      throw new TokenizerError("tokenizer/bad-metadata", "fewer scores than tokens");
+    }
+    if (typesRaw && typesRaw.length < n) {
+      throw new TokenizerError("tokenizer/bad-metadata", "fewer token types than tokens");
+    }
+    this.tokens = new Array(n);
+    this.scores = new Float32Array(n);
+    this.attrs = new Uint16Array(n);
+    this.tokenToId = new Map();
+    for (let i = 0; i < n; i++) {
+      const word = texts[i] === "" ? `[EMPTY_${i}]` : texts[i];
+      this.tokenToId.set(word, i);
+      this.tokens[i] = word;
+      this.scores[i] = scoresRaw ? scoresRaw[i] : 0;
+      this.attrs[i] = typesRaw ? (TYPE_TO_ATTR[typesRaw[i]] ?? Attr.UNDEFINED) : Attr.NORMAL;
+    }
+
+    this.bpeRanks = new Map();
+    if (mergesRaw) {
+      for (let i = 0; i < mergesRaw.length; i++) {
+        const word = mergesRaw[i];
+        const pos = word.indexOf(" ", 1);
+        const key = pos >= 0 ? mergeKey(word.slice(0, pos), word.slice(pos + 1)) : mergeKey("", "");
+        if (!this.bpeRanks.has(key)) this.bpeRanks.set(key, i);
+      }
+    }
+
+    for (const [name, key] of SPECIAL_KEYS) {
+      if (sp[name] >= 0 && sp[name] >= n) sp[name] = -1;
+      const v = metaNumber(meta, `tokenizer.ggml.${key}`);
+      if (v === undefined) continue;
+      if (Number.isInteger(v) && v >= 0 && v < n) sp[name] = v;
+    }
+    addBos = metaBool(meta, "tokenizer.ggml.add_bos_token") ?? addBos;
+    addEos = metaBool(meta, "tokenizer.ggml.add_eos_token") ?? addEos;
+    if (pre === "gemma4") addBos = true;
+
+    const attrs = this.attrs;
+    const markControl = (id: number) => {
+      attrs[id] |= Attr.CONTROL;
+    };
+    // Auto-detection by text (llama.cpp walks an unordered map; ids are visited in order here).
+    for (const [name, candidates] of DETECT) {
+      if (sp[name as keyof SpecialTokens] !== -1) continue;
+      for (const text of candidates) {
+        const id = this.tokenToId.get(text);
+        if (id === undefined) continue;
+        if (sp[name as keyof SpecialTokens] === -1 || id < sp[name as keyof SpecialTokens]) {
+          sp[name as keyof SpecialTokens] = id;
+        }
+      }
+      const id = sp[name as keyof SpecialTokens];
+      if (id !== -1) markControl(id);
+    }
+    for (const [text, id] of this.tokenToId) {
+      if ((attrs[id] & Attr.CONTROL) && !(attrs[id] & Attr.UNUSED) && text.includes("unused")) {
+        attrs[id] |= Attr.UNUSED;
+      }
+    }
+    const eog = new Set<number>();
+    for (const id of [sp.fimPad, sp.fimRep, sp.fimSep]) if (id !== -1) eog.add(id);
+    for (const [text, id] of this.tokenToId) {
+      if (EOG_TEXTS.has(text)) {
+        eog.add(id);
+        markControl(id);
+      }
+    }
+    for (const text of ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"]) {
+      const id = this.tokenToId.get(text);
+      if (id !== undefined) attrs[id] = Attr.USER_DEFINED;
+    }
+    for (const id of [sp.eos, sp.eot, sp.eom]) if (id !== -1) eog.add(id);
+    const eogWith = (text: string) => [...eog].find((id) => this.tokens[id] === text);
+    const endId = eogWith("<|end|>");
+    const hasCall = eogWith("<|call|>") !== undefined || eogWith("<|calls|>") !== undefined;
+    const hasReturn = eogWith("<|return|>") !== undefined;
+    const hasFlush = eogWith("<|flush|>") !== undefined;
+    if (endId !== undefined && hasCall && (hasReturn || hasFlush)) {
+      eog.delete(endId);
+      attrs[endId] = Attr.USER_DEFINED;
+    }
+    const sId = eogWith("</s>");
+    if (sId !== undefined && eogWith("<|tool_response>") !== undefined) {
+      eog.delete(sId);
+      attrs[sId] = Attr.NORMAL;
+    }
+
+    const cache: number[] = [];
+    for (let id = 0; id < n; id++) {
+      if (attrs[id] & (Attr.CONTROL | Attr.USER_DEFINED | Attr.UNKNOWN)) cache.push(id);
+    }
+    const len = new Map(cache.map((id) => [id, byteLength(this.tokens[id])]));
+    cache.sort((a, b) => len.get(b)! - len.get(a)!);
+    this.specialCache = cache;
+
+    this.applyModelAttrs(meta, cache);
+
+    this.special = sp;
+    this.eog = eog;
+    this.addBos = addBos;
+    this.addEos = addEos;
+    this.addSpacePrefix = addSpacePrefix;
+    this.escapeWhitespaces = escapeWhitespaces;
+    this.cleanSpaces = cleanSpaces;
+    this.ignoreMerges = ignoreMerges;
+    this.byteEncode = byteEncode;
+    this.preTokenizer = preTokenizer;
+    this.chatTemplate = metaString(meta, "tokenizer.chat_template");
+    if (addBos && sp.bos === -1) {
+      throw new TokenizerError("tokenizer/bad-metadata", "the vocabulary adds BOS but has none");
+    }
+    if (addEos && sp.eos === -1) {
+      throw new TokenizerError("tokenizer/bad-metadata", "the vocabulary adds EOS but has none");
+    }
+  }
+
+  /** llama.cpp's per-model strip attributes (by general.name and tokenizer.ggml.pre). */
+  private applyModelAttrs(meta: TokenizerMetadata, cache: readonly number[]): void {
+    const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+    const name = asciiLower(metaString(meta, "general.name") ?? "");
+    const pre = metaString(meta, "tokenizer.ggml.pre") ?? "";
+    const set = (text: string, attr: number, on: boolean) => {
+      const id = this.tokenToId.get(text);
+      if (id === undefined) {
+        throw new TokenizerError("tokenizer/bad-metadata", `token ${text} is missing`);
+      }
+      this.attrs[id] = on ? this.attrs[id] | attr : this.attrs[id] & ~attr;
+    };
+    if (["jina-v2-de", "jina-v2-es", "jina-v2-code"].some((p) => pre.includes(p))) {
+      if (this.tokenToId.has("<mask>")) set("<mask>", Attr.LSTRIP, true);
+    } else if (name.includes("phi-3") || name.includes("phi3")) {
+      for (const id of cache) this.attrs[id] |= Attr.RSTRIP;
+      set("</s>", Attr.RSTRIP, true);
+      for (const t of ["<unk>", "<s>", "<|endoftext|>"]) set(t, Attr.RSTRIP, false);
+    } else if (name.includes("modern-bert")) {
+      if (this.tokenToId.has("[MASK]")) set("[MASK]", Attr.LSTRIP, true);
+    }
+  }
+
+  /** Number of tokens. */
+  get size(): number {
+    return this.tokens.length;
+  }
+
+  /** Id of a token text, or -1. */
+  textToToken(text: string): number {
+    return this.tokenToId.get(text) ?? -1;
+  }
+
+  /** Rank of the BPE merge of `left` and `right`, or -1. */
+  bpeRank(left: string, right: string): number {
+    return this.bpeRanks.get(mergeKey(left, right)) ?? -1;
+  }
+}
+
+/** Unambiguous key of a merge pair. */
+export function mergeKey(left: string, right: string): string {
+  return `${left.length}:${left}${right}`;
+}
