@@ -18,11 +18,14 @@ import {
   type KernelExports,
   type KernelSource,
 } from "./kernel_module.ts";
+import { instantiateKernelThreads } from "./kernel_threads.ts";
 
 /** Options of {@link WasmLlama.load}. */
 export interface WasmLlamaOptions extends KernelSource {
   /** Mirror llama.cpp's activation conversions (default true; see the module doc). */
   mirrorLlamaCpp?: boolean;
+  /** Threads for the prefill (default 1; more runs kernel_mt.wasm, see kernel_threads.ts). */
+  threads?: number;
 }
 
 const HEADER_WORDS = 18;
@@ -62,7 +65,9 @@ export class WasmLlama {
   static async load(ggufBytes: Uint8Array, opts: WasmLlamaOptions = {}): Promise<WasmLlama> {
     const f = readGGUF(ggufBytes);
     const hp = hparamsFor("wasm", f, KERNEL_VARIANTS);
-    const k = await createKernel(opts);
+    const k = (opts.threads ?? 1) > 1
+      ? await instantiateKernelThreads(opts.threads!)
+      : await createKernel(opts);
     const { nEmbd: e, nFf: ff, nHead, nHeadKv, headDim: hd, nVocab } = hp;
     const place = (t: GGUFTensor): number => {
       const p = kernelAlloc(k, t.data.length);
@@ -167,6 +172,7 @@ export class WasmLlama {
 
   /** Drops the kernel instance (its memory is released with it). Further calls throw. */
   free(): void {
+    this.#k?.close?.();
     this.#k = null;
   }
 }

@@ -57,6 +57,10 @@ export interface KernelExports {
   kernel_f32_to_f16(x: number): number;
   /** binary16 bits to f32. */
   kernel_f16_to_f32(h: number): number;
+  /** Threads the prefill splits its work over (always 1 in kernel.wasm); returns the count. */
+  kernel_set_threads(n: number): number;
+  /** Threaded instances only (kernel_threads.ts): stops the helper threads. */
+  close?(): void;
 }
 
 /** Where the kernel comes from; all optional. */

@@ -5,6 +5,7 @@
 
 import type { PrefillBackend } from "./backend.ts";
 import { WasmLlama, type WasmLlamaOptions } from "./kernel.ts";
+import { defaultKernelThreads } from "./kernel_threads.ts";
 
 /** The WASM SIMD kernel as a prefill backend. */
 export class WasmBackend implements PrefillBackend {
@@ -19,9 +20,13 @@ export class WasmBackend implements PrefillBackend {
     this.vocabSize = model.vocabSize;
   }
 
-  /** Loads `gguf` into a fresh kernel instance. */
+  /**
+   * Loads `gguf` into a fresh kernel instance; the prefill runs on `options.threads` threads,
+   * by default every core where the runtime allows it ({@link defaultKernelThreads}).
+   */
   static async create(gguf: Uint8Array, options: WasmLlamaOptions = {}): Promise<WasmBackend> {
-    return new WasmBackend(await WasmLlama.load(gguf, options));
+    const threads = options.threads ?? defaultKernelThreads();
+    return new WasmBackend(await WasmLlama.load(gguf, { ...options, threads }));
   }
 
   /** One prefill over `tokens`; the logits after each index in `positions`. */

@@ -5,6 +5,7 @@
 //! [tokens][n_in] f32. `y[t][r] = dot(row r, x[t])`, accumulated in f32.
 use crate::math::{f16_to_f32, round_f16};
 use crate::mem;
+use crate::par;
 use core::arch::wasm32::*;
 
 /// ggml type id of f32 tensors.
@@ -106,7 +107,8 @@ pub unsafe fn weighted_sum(
     }
 }
 
-/// Runs the dot kernels over token tiles of TB rows: for each tile and pair of weight rows,
+/// Runs the dot kernels over token tiles of TB rows: for each tile and pair of weight rows in
+/// `rows` (`[lo, hi)`, `lo` even),
 /// `prep(r, slot)` yields row `r` in the form the kernels read (the stored row, or a converted
 /// copy in buffer `slot` reused by every token of the tile); then tokens go four at a time
 /// (`f8`: two rows x four tokens) with one-token tails (`f1`), and an odd last row goes
@@ -118,6 +120,7 @@ unsafe fn tile<P, F8, F4, F1>(
     t: usize,
     n_in: usize,
     n_out: usize,
+    rows: (usize, usize),
     y: *mut f32,
     prep: P,
     f8: F8,
@@ -135,9 +138,9 @@ unsafe fn tile<P, F8, F4, F1>(
     let mut t0 = 0;
     while t0 < t {
         let tn = if t - t0 < tb { t - t0 } else { tb };
-        let mut r = 0;
-        while r < n_out {
-            let pair = r + 1 < n_out;
+        let mut r = rows.0;
+        while r < rows.1 {
+            let pair = r + 1 < rows.1;
             let row0 = prep(r, 0);
             let row1 = if pair { prep(r + 1, 1) } else { row0 };
             let mut i = 0;
@@ -476,6 +479,39 @@ pub unsafe fn matmul(
     ok
 }
 
+/// How a matmul reads its weight rows.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// f32 rows used as stored.
+    F32,
+    /// f16 rows converted to f32 per tile.
+    F16,
+    /// q8_0 rows dequantized to f32 (plain f32-activation mode).
+    Q8F32,
+    /// q8_0 rows widened to i16, activations quantized to q8_0 (llama.cpp mode).
+    Q8I16,
+}
+
+/// One matmul's operands, shared by the threads that split its weight rows.
+#[derive(Clone, Copy)]
+pub struct MatJob {
+    w: *const u8,
+    stride: usize,
+    mode: Mode,
+    /// f32 activations (rounded to f16 in llama.cpp mode for f16 weights).
+    xs: *const f32,
+    /// Quantized activations and their scales (Q8I16 only).
+    qs: *const i16,
+    ds: *const f32,
+    t: usize,
+    n_in: usize,
+    n_out: usize,
+    y: *mut f32,
+    /// Per-thread scratch: `nt` regions of `per` bytes.
+    scratch: *mut u8,
+    per: usize,
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn matmul_in(
     w: Weight,
@@ -488,10 +524,11 @@ unsafe fn matmul_in(
     mirror: bool,
 ) -> bool {
     let nb = n_in / QK8_0;
-    // Two row buffers (slots 0 and 1) for converted rows.
-    let buf = match mem::alloc_f32(2 * n_in) {
-        Some(p) => p,
-        None => return false,
+    let mode = match w.ty {
+        T_F32 => Mode::F32,
+        T_F16 => Mode::F16,
+        _ if !mirror => Mode::Q8F32,
+        _ => Mode::Q8I16,
     };
     let xs: *const f32 = if w.ty == T_F16 && mirror {
         let p = match mem::alloc_f32(t * n_in) {
@@ -505,6 +542,47 @@ unsafe fn matmul_in(
     } else {
         x
     };
+    let (mut qs, mut ds) = (core::ptr::null_mut::<i16>(), core::ptr::null_mut::<f32>());
+    if let Mode::Q8I16 = mode {
+        qs = mem::alloc(t * n_in * 2) as *mut i16;
+        ds = match mem::alloc_f32(t * nb) {
+            Some(p) if !qs.is_null() => p,
+            _ => return false,
+        };
+        quantize_q8(x, t, n_in, qs, ds);
+    }
+    // Per thread: two f32 row buffers (slots 0 and 1), or two i16 rows and their scales.
+    let per = (2 * n_in * 4 + 2 * nb * 4 + 15) & !15;
+    let nt = par::threads();
+    let scratch = mem::alloc(nt * per);
+    if scratch.is_null() {
+        return false;
+    }
+    let job = MatJob {
+        w: w.ptr,
+        stride,
+        mode,
+        xs,
+        qs,
+        ds,
+        t,
+        n_in,
+        n_out,
+        y,
+        scratch,
+        per,
+    };
+    par::run(par::Job::Matmul(job));
+    true
+}
+
+/// Share `k` of `nt` of a matmul: its range of weight rows for every token.
+pub unsafe fn matmul_part(j: &MatJob, k: usize, nt: usize) {
+    let (t, n_in, n_out, y, xs) = (j.t, j.n_in, j.n_out, j.y, j.xs);
+    let rows = par::share(n_out, k, nt);
+    let nb = n_in / QK8_0;
+    let buf = j.scratch.add(k * j.per) as *mut f32;
+    let (w, stride) = (j.w, j.stride);
     let f8 = |r0: *const u8, r1: *const u8, i: usize| {
         dot8_f32(
             r0 as *const f32,
@@ -516,35 +594,31 @@ unsafe fn matmul_in(
     };
     let f4 = |row: *const u8, i: usize| dot4_f32(row as *const f32, xs.add(i * n_in), n_in, n_in);
     let f1 = |row: *const u8, i: usize| dot1_f32(row as *const f32, xs.add(i * n_in), n_in);
-    match w.ty {
-        T_F32 => tile(t, n_in, n_out, y, |r, _| w.ptr.add(r * stride), f8, f4, f1),
-        T_F16 => {
+    match j.mode {
+        Mode::F32 => tile(t, n_in, n_out, rows, y, |r, _| w.add(r * stride), f8, f4, f1),
+        Mode::F16 => {
             let prep = |r: usize, slot: usize| {
                 let b = buf.add(slot * n_in);
-                f16_row(w.ptr.add(r * stride) as *const u16, n_in, b);
+                f16_row(w.add(r * stride) as *const u16, n_in, b);
                 b as *const u8
             };
-            tile(t, n_in, n_out, y, prep, f8, f4, f1);
+            tile(t, n_in, n_out, rows, y, prep, f8, f4, f1);
         }
-        _ if !mirror => {
+        Mode::Q8F32 => {
             let prep = |r: usize, slot: usize| {
                 let b = buf.add(slot * n_in);
-                q8_row_f32(w.ptr.add(r * stride), n_in, b);
+                q8_row_f32(w.add(r * stride), n_in, b);
                 b as *const u8
             };
-            tile(t, n_in, n_out, y, prep, f8, f4, f1);
+            tile(t, n_in, n_out, rows, y, prep, f8, f4, f1);
         }
-        _ => {
-            let qs = mem::alloc(t * n_in * 2) as *mut i16;
-            let wq = mem::alloc(2 * n_in * 2) as *mut i16;
-            let (ds, wd) = match (mem::alloc_f32(t * nb), mem::alloc_f32(2 * nb)) {
-                (Some(a), Some(b)) if !qs.is_null() && !wq.is_null() => (a, b),
-                _ => return false,
-            };
-            quantize_q8(x, t, n_in, qs, ds);
+        Mode::Q8I16 => {
+            let (qs, ds) = (j.qs, j.ds);
+            let wq = buf as *mut i16;
+            let wd = (buf as *mut u8).add(2 * n_in * 2) as *mut f32;
             let prep = |r: usize, slot: usize| {
                 q8_row_i16(
-                    w.ptr.add(r * stride),
+                    w.add(r * stride),
                     n_in,
                     wq.add(slot * n_in),
                     wd.add(slot * nb),
@@ -562,6 +636,7 @@ unsafe fn matmul_in(
                 t,
                 n_in,
                 n_out,
+                rows,
                 y,
                 prep,
                 |p0, p1, i| {
@@ -580,7 +655,6 @@ unsafe fn matmul_in(
             );
         }
     }
-    true
 }
 
 /// Row `r` of a weight with rows of `n` values, dequantized to f32 into `out`.

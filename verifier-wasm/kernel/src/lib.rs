@@ -15,6 +15,7 @@ mod dot;
 mod llama;
 mod math;
 mod mem;
+mod par;
 mod sha;
 
 #[panic_handler]

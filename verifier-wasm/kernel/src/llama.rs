@@ -16,6 +16,7 @@
 use crate::dot::{dot1_f32, dot4_f32, get_row, matmul, row_bytes, weighted_sum, Weight};
 use crate::math::{expf, round_f16, sincosf, sqrtf};
 use crate::mem;
+use crate::par;
 
 const HEADER_WORDS: usize = 18;
 const LAYER_WORDS: usize = 16;
@@ -255,6 +256,90 @@ unsafe fn gather(src: *const f32, rows: *const u32, n_rows: usize, n: usize, dst
     }
 }
 
+/// One causal attention's operands, shared by the threads that split its heads.
+#[derive(Clone, Copy)]
+pub struct AttnJob {
+    q: *const f32,
+    k: *const f32,
+    v: *const f32,
+    att: *mut f32,
+    /// Per-thread score rows: `nt` regions of 4 * t floats.
+    scores: *mut f32,
+    idx: *const u32,
+    n: usize,
+    t: usize,
+    nq: usize,
+    nkv: usize,
+    hd: usize,
+    n_head: usize,
+    group: usize,
+    kq_scale: f32,
+    mirror_kv: bool,
+}
+
+/// Share `k` of `nt` of a causal grouped-query attention: its range of query heads (head h reads
+/// kv head h / group). Scores for four query rows at a time share each key load (same per-pair
+/// order as one row).
+pub unsafe fn attn_part(a: &AttnJob, k: usize, nt: usize) {
+    let (heads_lo, heads_hi) = par::share(a.n_head, k, nt);
+    let (n, t, nq, nkv, hd) = (a.n, a.t, a.nq, a.nkv, a.hd);
+    let scores = a.scores.add(k * 4 * t);
+    let mut i0 = 0;
+    while i0 < n {
+        let nb = if n - i0 < 4 { n - i0 } else { 4 };
+        let mut maxpos = 0;
+        for r in 0..nb {
+            maxpos = maxpos.max(*a.idx.add(i0 + r) as usize);
+        }
+        for h in heads_lo..heads_hi {
+            let g = h / a.group;
+            let q0 = a.q.add(i0 * nq + h * hd);
+            for j in 0..=maxpos {
+                let kj = a.k.add(j * nkv + g * hd);
+                if nb == 4 {
+                    let s4 = dot4_f32(kj, q0, nq, hd);
+                    for (r, sr) in s4.iter().enumerate() {
+                        *scores.add(r * t + j) = *sr * a.kq_scale;
+                    }
+                } else {
+                    for r in 0..nb {
+                        *scores.add(r * t + j) = dot1_f32(kj, q0.add(r * nq), hd) * a.kq_scale;
+                    }
+                }
+            }
+            for r in 0..nb {
+                let i = i0 + r;
+                let pos = *a.idx.add(i) as usize;
+                let sc = scores.add(r * t);
+                let mut mx = f32::NEG_INFINITY;
+                for j in 0..=pos {
+                    mx = mx.max(*sc.add(j));
+                }
+                let mut sum = 0.0f64;
+                for j in 0..=pos {
+                    let ev = expf(*sc.add(j) - mx);
+                    *sc.add(j) = ev;
+                    sum += ev as f64;
+                }
+                let inv = (1.0 / sum) as f32;
+                for j in 0..=pos {
+                    let p = *sc.add(j) * inv;
+                    *sc.add(j) = if a.mirror_kv { round_f16(p) } else { p };
+                }
+                weighted_sum(
+                    a.att.add(i * nq + h * hd),
+                    sc,
+                    a.v.add(g * hd),
+                    nkv,
+                    pos + 1,
+                    hd,
+                );
+            }
+        }
+        i0 += nb;
+    }
+}
+
 unsafe fn run(
     m: &Model,
     tokens: *const u32,
@@ -287,7 +372,7 @@ unsafe fn run(
     let att = alloc_or!(t * nq);
     let hb = alloc_or!(t * m.n_ff);
     let hb2 = alloc_or!(t * m.n_ff);
-    let scores = alloc_or!(4 * t);
+    let scores = alloc_or!(4 * t * par::threads());
     let cache = alloc_or!(t * m.n_rot.max(2));
     let mut idx = mem::alloc(t * 4) as *mut u32;
     if idx.is_null() {
@@ -349,62 +434,24 @@ unsafe fn run(
                 }
             }
         }
-        // Causal grouped-query attention; query head h reads kv head h / group. Scores for
-        // four query rows at a time share each key load (same per-pair order as one row).
-        let mut i0 = 0;
-        while i0 < n {
-            let nb = if n - i0 < 4 { n - i0 } else { 4 };
-            let mut maxpos = 0;
-            for r in 0..nb {
-                maxpos = maxpos.max(*idx.add(i0 + r) as usize);
-            }
-            for h in 0..m.n_head {
-                let g = h / group;
-                let q0 = q.add(i0 * nq + h * hd);
-                for j in 0..=maxpos {
-                    let kj = k.add(j * nkv + g * hd);
-                    if nb == 4 {
-                        let s4 = dot4_f32(kj, q0, nq, hd);
-                        for (r, sr) in s4.iter().enumerate() {
-                            *scores.add(r * t + j) = *sr * kq_scale;
-                        }
-                    } else {
-                        for r in 0..nb {
-                            *scores.add(r * t + j) = dot1_f32(kj, q0.add(r * nq), hd) * kq_scale;
-                        }
-                    }
-                }
-                for r in 0..nb {
-                    let i = i0 + r;
-                    let pos = *idx.add(i) as usize;
-                    let sc = scores.add(r * t);
-                    let mut mx = f32::NEG_INFINITY;
-                    for j in 0..=pos {
-                        mx = mx.max(*sc.add(j));
-                    }
-                    let mut sum = 0.0f64;
-                    for j in 0..=pos {
-                        let ev = expf(*sc.add(j) - mx);
-                        *sc.add(j) = ev;
-                        sum += ev as f64;
-                    }
-                    let inv = (1.0 / sum) as f32;
-                    for j in 0..=pos {
-                        let p = *sc.add(j) * inv;
-                        *sc.add(j) = if m.mirror_kv { round_f16(p) } else { p };
-                    }
-                    weighted_sum(
-                        att.add(i * nq + h * hd),
-                        sc,
-                        v.add(g * hd),
-                        nkv,
-                        pos + 1,
-                        hd,
-                    );
-                }
-            }
-            i0 += nb;
-        }
+        let job = AttnJob {
+            q,
+            k,
+            v,
+            att,
+            scores,
+            idx,
+            n,
+            t,
+            nq,
+            nkv,
+            hd,
+            n_head: m.n_head,
+            group,
+            kq_scale,
+            mirror_kv: m.mirror_kv,
+        };
+        par::run(par::Job::Attn(job));
         mm!(ly.wo, att, n, nq, e, xb, m.mirror_act);
         for i in 0..n * e {
             *x.add(i) += *xb.add(i);

@@ -1,0 +1,96 @@
+/**
+ * @module Tests of the threaded WASM kernel (kernel_threads.ts, kernel_mt.wasm): logits are
+ * bit-identical to the one-thread kernel for every weight type, both activation modes, any
+ * thread count and any requested rows; a helper thread's trap is reported; close stops the
+ * helpers.
+ */
+
+import assert from "node:assert/strict";
+import { makeFixture } from "../../compute/fixture.ts";
+import { WasmLlama } from "../../verifier-wasm/kernel.ts";
+import { instantiateKernelThreads } from "../../verifier-wasm/kernel_threads.ts";
+
+function assertSameBits(a: Float32Array[], b: Float32Array[], what: string): void {
+  assert.equal(a.length, b.length, what);
+  for (let i = 0; i < a.length; i++) {
+    const x = new Uint32Array(a[i].buffer, a[i].byteOffset, a[i].length);
+    const y = new Uint32Array(b[i].buffer, b[i].byteOffset, b[i].length);
+    for (let j = 0; j < x.length; j++) {
+      if (x[j] !== y[j]) assert.fail(`${what}: row ${i} logit ${j}: ${a[i][j]} vs ${b[i][j]}`);
+    }
+  }
+}
+
+for (const dtype of ["f32", "f16", "q8_0"] as const) {
+  Deno.test(`threaded kernel: ${dtype} logits bit-identical to one thread (1-3 threads)`, async () => {
+    // Odd sizes: 37 tokens (4-row attention blocks with a tail), 4 heads over 3 threads and an
+    // odd vocabulary of 517 rows (uneven shares, a lone last row).
+    const gguf = makeFixture({ size: "tiny", dtype, seed: 5n, vocab: 517 });
+    const tokens = Array.from({ length: 37 }, (_, i) => (i * 53 + 3) % 517);
+    const rows = [[36], [0, 5, 17, 36], tokens.map((_, i) => i)];
+    for (const mirror of [true, false]) {
+      const one = await WasmLlama.load(gguf, { mirrorLlamaCpp: mirror });
+      for (const threads of [2, 3]) {
+        const many = await WasmLlama.load(gguf, { mirrorLlamaCpp: mirror, threads });
+        try {
+          for (const r of rows) {
+            assertSameBits(
+              many.logitsAt(tokens, r),
+              one.logitsAt(tokens, r),
+              `${dtype} mirror=${mirror} threads=${threads} rows=${r.length}`,
+            );
+          }
+        } finally {
+          many.free();
+        }
+      }
+      one.free();
+    }
+  });
+}
+
+Deno.test("threaded kernel: small q8_0 model with a 32000 vocabulary, 2 threads", async () => {
+  const gguf = makeFixture({ size: "small", dtype: "q8_0", seed: 3n, vocab: 32000 });
+  const tokens = Array.from({ length: 70 }, (_, i) => (i * 37 + 1) % 32000);
+  const rows = [0, 33, 69];
+  const one = await WasmLlama.load(gguf);
+  const two = await WasmLlama.load(gguf, { threads: 2 });
+  try {
+    assertSameBits(two.logitsAt(tokens, rows), one.logitsAt(tokens, rows), "small q8_0");
+  } finally {
+    two.free();
+    one.free();
+  }
+});
+
+Deno.test("threaded kernel: bad thread counts are RangeErrors; a freed model throws", async () => {
+  await assert.rejects(() => instantiateKernelThreads(0), RangeError);
+  await assert.rejects(() => instantiateKernelThreads(65), RangeError);
+  await assert.rejects(() => instantiateKernelThreads(1.5), RangeError);
+  const gguf = makeFixture({ size: "tiny", dtype: "f32", seed: 2n });
+  const m = await WasmLlama.load(gguf, { threads: 2 });
+  m.free();
+  assert.throws(() => m.logitsAt([1, 2], [1]), { code: "kernel/freed" });
+});
+
+Deno.test("threaded kernel: a trap in a helper thread is reported, not hung on", async () => {
+  const k = await instantiateKernelThreads(2);
+  try {
+    // q8_0 weight rows of 64 values (68 bytes): the first 32 rows (the calling thread's share)
+    // end at the end of memory, the helper's 32 lie past it, so only the helper traps.
+    const x = k.kernel_alloc(64 * 4);
+    const y = k.kernel_alloc(64 * 4);
+    const w = k.memory.buffer.byteLength - 32 * 68;
+    assert.throws(() => k.kernel_matmul(w, 8, x, 1, 64, 64, y, 1), {
+      code: "kernel/worker-failed",
+    });
+    // Both threads trap: the caller's trap surfaces, and the next job still runs.
+    assert.throws(
+      () => k.kernel_matmul(0xffff0000, 8, x, 1, 64, 64, y, 1),
+      WebAssembly.RuntimeError,
+    );
+    assert.equal(k.kernel_matmul(x, 0, x, 1, 64, 1, y, 0), 0);
+  } finally {
+    k.close!();
+  }
+});
