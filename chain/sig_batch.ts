@@ -1,0 +1,92 @@
+/**
+ * @module Batch signature checks ahead of validation: the pay-to-address signatures of a block
+ * (or any list of transactions) are verified together on the verify pool and the valid ones go
+ * into the signature cache, where input validation then finds them. Nothing here decides
+ * validity: a signature that fails is simply not cached, and validation checks it again and
+ * rejects with its own error code. Escrow and stake spends are left to validation.
+ */
+
+import { toHex } from "./bytes.ts";
+import {
+  isCoinbase,
+  signatureHashPreimage,
+  type SpentOutput,
+  type Transaction,
+  txid,
+} from "./tx.ts";
+import { PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH, TEMPLATE_PAY_TO_ADDRESS } from "./script.ts";
+import { type SignatureCache, signatureCache } from "./sig_cache.ts";
+import { defaultVerifyPool, type SignatureCheck, type VerifyPool } from "./verify_pool.ts";
+
+/** Reads the outputs that outpoints name (undefined where missing), in order, in one batch. */
+export type SpentOutputReader = (
+  outpoints: { txid: string; vout: number }[],
+) => Promise<(SpentOutput | undefined)[]>;
+
+/** The checks of `tx`'s pay-to-address inputs; `spent[i]` is what input i spends. */
+export function payToAddressChecks(
+  tx: Transaction,
+  spent: readonly (SpentOutput | undefined)[],
+): SignatureCheck[] {
+  const checks: SignatureCheck[] = [];
+  tx.inputs.forEach((input, i) => {
+    const coin = spent[i];
+    const script = coin?.scriptPubKey;
+    if (!coin || script?.length !== 21 || script[0] !== TEMPLATE_PAY_TO_ADDRESS) return;
+    if (input.scriptSig.length !== PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH) return;
+    checks.push({
+      signature: input.scriptSig.subarray(0, 64),
+      publicKey: input.scriptSig.subarray(64),
+      preimage: signatureHashPreimage(tx, i, coin),
+    });
+  });
+  return checks;
+}
+
+/**
+ * The pay-to-address checks of every non-coinbase transaction in `txs`, reading the spent outputs
+ * not created earlier in the list with one call to `read`.
+ */
+export async function transactionChecks(
+  txs: readonly Transaction[],
+  read: SpentOutputReader,
+): Promise<SignatureCheck[]> {
+  const created = new Map<string, SpentOutput>();
+  const outside: { txid: string; vout: number }[] = [];
+  const ids = txs.map((tx) => txid(tx));
+  txs.forEach((tx, t) => {
+    if (!isCoinbase(tx)) {
+      for (const { prevout } of tx.inputs) {
+        const key = `${toHex(prevout.txid)}:${prevout.vout}`;
+        if (!created.has(key)) outside.push({ txid: toHex(prevout.txid), vout: prevout.vout });
+      }
+    }
+    tx.outputs.forEach((out, vout) => created.set(`${ids[t]}:${vout}`, out));
+  });
+  const stored = await read(outside);
+  const found = new Map(outside.map((o, i) => [`${o.txid}:${o.vout}`, stored[i]]));
+  return txs.flatMap((tx) =>
+    isCoinbase(tx) ? [] : payToAddressChecks(
+      tx,
+      tx.inputs.map(({ prevout }) => {
+        const key = `${toHex(prevout.txid)}:${prevout.vout}`;
+        return found.get(key) ?? created.get(key);
+      }),
+    )
+  );
+}
+
+/**
+ * Verifies on `pool` the checks `cache` does not hold and records those that verify; returns how
+ * many were sent to the pool.
+ */
+export async function warmSignatureCache(
+  checks: readonly SignatureCheck[],
+  pool: VerifyPool = defaultVerifyPool(),
+  cache: SignatureCache = signatureCache,
+): Promise<number> {
+  const todo = checks.filter((c) => !cache.has(c.signature, c.preimage, c.publicKey));
+  const verdicts = await pool.verifyBatch(todo);
+  todo.forEach((c, i) => verdicts[i] && cache.add(c.signature, c.preimage, c.publicKey));
+  return todo.length;
+}

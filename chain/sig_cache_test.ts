@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { sha256 } from "./hash.ts";
+import { toHex } from "./bytes.ts";
+import { publicKeyOf, signPreimage } from "./keys.ts";
+import { SignatureCache, verifySignatureCached } from "./sig_cache.ts";
+import { transactionChecks, warmSignatureCache } from "./sig_batch.ts";
+import { VerifyPool } from "./verify_pool.ts";
+import { COIN } from "./params.ts";
+import { newKey, spend } from "../tests/chain_helpers.ts";
+import { signatureHashPreimage } from "./tx.ts";
+
+const secret = sha256(new TextEncoder().encode("cache key"));
+const publicKey = publicKeyOf(secret);
+const preimage = sha256(new TextEncoder().encode("cache message"));
+const signature = signPreimage(preimage, secret);
+
+Deno.test("only valid signatures are cached, and a hit needs the exact bytes", () => {
+  const cache = new SignatureCache(10);
+  const wrong = sha256(preimage);
+  assert.equal(verifySignatureCached(signature, wrong, publicKey, cache), false);
+  assert.equal(cache.size, 0);
+  assert.equal(verifySignatureCached(signature, preimage, publicKey, cache), true);
+  assert.equal(cache.size, 1);
+  assert.ok(cache.has(signature, preimage, publicKey));
+  assert.ok(!cache.has(signature, wrong, publicKey));
+  assert.ok(!cache.has(signature, preimage, publicKeyOf(sha256(secret))));
+  // The same bytes split differently between signature and preimage are another entry.
+  const shifted = Uint8Array.of(...signature.subarray(1), preimage[0]);
+  assert.ok(!cache.has(Uint8Array.of(...signature, preimage[0]), preimage.subarray(1), publicKey));
+  assert.ok(!cache.has(shifted, preimage, publicKey));
+  assert.equal(verifySignatureCached(signature, preimage, publicKey, cache), true);
+  assert.deepEqual(cache.stats, { hits: 2, misses: 6 });
+});
+
+Deno.test("a full cache evicts its oldest entry", () => {
+  const cache = new SignatureCache(2);
+  const entries = [1, 2, 3].map((i) => {
+    const p = sha256(Uint8Array.of(i));
+    return { p, s: signPreimage(p, secret) };
+  });
+  for (const e of entries) cache.add(e.s, e.p, publicKey);
+  assert.equal(cache.size, 2);
+  assert.ok(!cache.has(entries[0].s, entries[0].p, publicKey));
+  assert.ok(cache.has(entries[2].s, entries[2].p, publicKey));
+  assert.throws(() => new SignatureCache(0), RangeError);
+});
+
+Deno.test("a block's pay-to-address signatures warm the cache through the pool; bad ones stay out", async () => {
+  const alice = newKey();
+  const funding = Array.from({ length: 40 }, (_, i) => ({
+    txid: toHex(sha256(Uint8Array.of(i))),
+    vout: i,
+    value: 2n * COIN,
+  }));
+  const txs = funding.map((f) => spend(alice, [f], [{ value: COIN, script: alice.script }]).tx);
+  // A transaction spending an output created earlier in the list.
+  const first = spend(alice, [funding[0]], [{ value: COIN, script: alice.script }]);
+  txs[0] = first.tx;
+  txs.push(
+    spend(alice, [{ txid: first.id, vout: 0, value: COIN }], [{
+      value: COIN / 2n,
+      script: alice.script,
+    }]).tx,
+  );
+  txs[5].inputs[0].scriptSig[3] ^= 1; // a broken signature
+  const reads: number[] = [];
+  const checks = await transactionChecks(txs, (outpoints) => {
+    reads.push(outpoints.length);
+    return Promise.resolve(outpoints.map((o) => {
+      const f = funding.find((f) => f.txid === o.txid && f.vout === o.vout);
+      return f && { value: f.value, scriptPubKey: alice.script };
+    }));
+  });
+  assert.deepEqual(reads, [40], "one read for the outputs not created in the list");
+  assert.equal(checks.length, 41);
+  assert.deepEqual(
+    checks[40].preimage,
+    signatureHashPreimage(txs[40], 0, { value: COIN, scriptPubKey: alice.script }),
+  );
+  const cache = new SignatureCache();
+  const pool = new VerifyPool({ size: 2 });
+  try {
+    assert.equal(await warmSignatureCache(checks, pool, cache), 41);
+    assert.equal(cache.size, 40);
+    assert.ok(!cache.has(checks[5].signature, checks[5].preimage, checks[5].publicKey));
+    assert.equal(await warmSignatureCache(checks, pool, cache), 1, "only the uncached one again");
+  } finally {
+    await pool.close();
+  }
+});
