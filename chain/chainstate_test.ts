@@ -74,3 +74,45 @@ Deno.test("a block whose outputs need several KV commits connects and survives a
   kv2.close();
   void kv;
 });
+
+Deno.test("a connect cut off between its commits is finished on reopen, ending where a replay ends", async () => {
+  const source = await openDevNode();
+  const alice = newKey();
+  const [first] = await mine(source.node, alice, 1);
+  await mine(source.node, alice, source.node.params.coinbaseMaturity);
+  const cb = await coinbaseOf(source.node, first);
+  const outs = Array.from({ length: 600 }, () => ({ value: 8_000_000n, script: alice.script }));
+  await source.node.processTx(spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], outs).bytes);
+  const [big] = await mine(source.node, alice, 1);
+  const want = await source.node.utxoTotals();
+  const blocks: Uint8Array[] = [];
+  for (let h = 1; h <= source.node.tip().height; h++) {
+    blocks.push((await source.node.getBlockBytes(source.node.hashAtHeight(h)!))!);
+  }
+  source.close();
+
+  const dir = await Deno.makeTempDir({ prefix: "camelid-chain-" });
+  const kv = await Deno.openKv(`${dir}/chain.kv`);
+  const steps: string[] = [];
+  const crashing = await ChainNode.open({
+    params: networkParams("dev"),
+    kv,
+    onCommitStep: (step) => {
+      steps.push(step);
+      if (step === "connect:batch") throw new Error("power cut");
+    },
+  });
+  for (const b of blocks.slice(0, -1)) await crashing.processBlock(b);
+  await assert.rejects(crashing.processBlock(blocks.at(-1)!), /power cut/);
+  assert.deepEqual(steps, ["connect:marked", "connect:batch"], "cut after the first batch");
+  kv.close();
+
+  const kv2 = await Deno.openKv(`${dir}/chain.kv`);
+  try {
+    const recovered = await ChainNode.open({ params: networkParams("dev"), kv: kv2 });
+    assert.equal(recovered.tip().hash, big);
+    assert.deepEqual(await recovered.utxoTotals(), want);
+  } finally {
+    kv2.close();
+  }
+});
