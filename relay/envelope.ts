@@ -449,36 +449,55 @@ export interface PeerAddress {
   lastSeen: number;
 }
 
+/** Encodes a CompactSize-counted list of at most `max` items of about `itemBytes` bytes each. */
+function encodeList<T>(
+  items: readonly T[],
+  what: string,
+  max: number,
+  itemBytes: number,
+  write: (w: ByteWriter, item: T) => void,
+): Uint8Array {
+  if (items.length > max) throw new RangeError(`${what} holds at most ${max} entries`);
+  const w = new ByteWriter(9 + items.length * itemBytes);
+  w.varint(items.length);
+  for (const item of items) write(w, item);
+  return w.finish();
+}
+
+/** Strictly decodes a CompactSize-counted list of at most `max` items; nothing may follow it. */
+function decodeList<T>(
+  bytes: Uint8Array,
+  what: string,
+  max: number,
+  read: (r: ByteReader) => T,
+): T[] {
+  const r = new ByteReader(bytes, what);
+  const n = r.varint(max);
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(read(r));
+  r.end();
+  return out;
+}
+
 /** Encodes a peers answer (at most {@link MAX_PEERS_PER_ANSWER} entries). */
 export function encodePeers(peers: PeerAddress[]): Uint8Array {
-  if (peers.length > MAX_PEERS_PER_ANSWER) {
-    throw new RangeError(`peers answer holds at most ${MAX_PEERS_PER_ANSWER} entries`);
-  }
-  const w = new ByteWriter(64 + peers.length * 80);
-  w.varint(peers.length);
-  for (const p of peers) {
+  return encodeList(peers, "peers", MAX_PEERS_PER_ANSWER, 80, (w, p) => {
     w.bytes(p.key);
     writeString(w, p.url, MAX_URL_BYTES);
     w.u32(p.services).u64(BigInt(p.lastSeen));
-  }
-  return w.finish();
+  });
 }
 
 /** Strictly decodes a peers answer. */
 export function decodePeers(bytes: Uint8Array): PeerAddress[] {
-  const r = new ByteReader(bytes, "peers");
-  const n = r.varint(MAX_PEERS_PER_ANSWER);
-  const out: PeerAddress[] = [];
-  for (let i = 0; i < n; i++) {
+  return decodeList(bytes, "peers", MAX_PEERS_PER_ANSWER, (r) => {
     const key = r.bytes(33);
     checkKeyField(key, "peer key", false);
     const url = readString(r, MAX_URL_BYTES);
     const services = r.u32();
     const ls = r.u64();
-    out.push({ key, url, services, lastSeen: Number(ls > 2n ** 53n ? 0n : ls) });
-  }
-  r.end();
-  return out;
+    return { key, url, services, lastSeen: Number(ls > 2n ** 53n ? 0n : ls) };
+  });
 }
 
 /** Kinds of inventory items. */
@@ -497,27 +516,20 @@ export const MAX_INV = 1000;
 
 /** Encodes an inv, getdata or notfound payload. */
 export function encodeInv(items: InvItem[]): Uint8Array {
-  if (items.length > MAX_INV) throw new RangeError(`inventory holds at most ${MAX_INV} items`);
-  const w = new ByteWriter(3 + items.length * 33);
-  w.varint(items.length);
-  for (const it of items) w.u8(InvKind[it.kind]).bytes(fromHex(it.hash, 32));
-  return w.finish();
+  return encodeList(items, "inv", MAX_INV, 33, (w, it) => {
+    w.u8(InvKind[it.kind]).bytes(fromHex(it.hash, 32));
+  });
 }
 
 /** Strictly decodes an inv, getdata or notfound payload. */
 export function decodeInv(bytes: Uint8Array): InvItem[] {
-  const r = new ByteReader(bytes, "inv");
-  const n = r.varint(MAX_INV);
-  const out: InvItem[] = [];
-  for (let i = 0; i < n; i++) {
+  return decodeList(bytes, "inv", MAX_INV, (r) => {
     const k = r.u8();
-    if (k !== 1 && k !== 2) {
+    if (k !== InvKind.tx && k !== InvKind.block) {
       throw new DecodeError("payload/inv-kind", `unknown inventory kind ${k}`);
     }
-    out.push({ kind: k === 1 ? "tx" : "block", hash: toHex(r.bytes(32)) });
-  }
-  r.end();
-  return out;
+    return { kind: k === InvKind.tx ? "tx" : "block", hash: toHex(r.bytes(32)) };
+  });
 }
 
 /** Largest locator length in a headers request. */
@@ -527,43 +539,23 @@ export const MAX_HEADERS = 2000;
 
 /** Encodes a headers request: the locator (hex block hashes, tip first). */
 export function encodeGetHeaders(locator: string[]): Uint8Array {
-  if (locator.length > MAX_LOCATOR) throw new RangeError(`locator holds at most ${MAX_LOCATOR}`);
-  const w = new ByteWriter(1 + locator.length * 32);
-  w.varint(locator.length);
-  for (const h of locator) w.bytes(fromHex(h, 32));
-  return w.finish();
+  return encodeList(locator, "getheaders", MAX_LOCATOR, 32, (w, h) => w.bytes(fromHex(h, 32)));
 }
 
 /** Strictly decodes a headers request. */
 export function decodeGetHeaders(bytes: Uint8Array): string[] {
-  const r = new ByteReader(bytes, "getheaders");
-  const n = r.varint(MAX_LOCATOR);
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(toHex(r.bytes(32)));
-  r.end();
-  return out;
+  return decodeList(bytes, "getheaders", MAX_LOCATOR, (r) => toHex(r.bytes(32)));
 }
 
 /** Encodes a headers answer (80-byte headers). */
 export function encodeHeaders(headers: Uint8Array[]): Uint8Array {
-  if (headers.length > MAX_HEADERS) {
-    throw new RangeError(`headers answer holds at most ${MAX_HEADERS}`);
-  }
-  const w = new ByteWriter(3 + headers.length * 80);
-  w.varint(headers.length);
-  for (const h of headers) {
+  return encodeList(headers, "headers", MAX_HEADERS, 80, (w, h) => {
     if (h.length !== 80) throw new RangeError("a block header is 80 bytes");
     w.bytes(h);
-  }
-  return w.finish();
+  });
 }
 
 /** Strictly decodes a headers answer. */
 export function decodeHeaders(bytes: Uint8Array): Uint8Array[] {
-  const r = new ByteReader(bytes, "headers");
-  const n = r.varint(MAX_HEADERS);
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) out.push(r.bytes(80));
-  r.end();
-  return out;
+  return decodeList(bytes, "headers", MAX_HEADERS, (r) => r.bytes(80));
 }

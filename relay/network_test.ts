@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { BROADCAST, encodeEnvelope, encodeNonce, envelopeToJson } from "./envelope.ts";
 import { NodeIdentity } from "./identity.ts";
-import { rawPeer, until } from "../tests/network/helpers.ts";
+import { networkTest, rawPeer, until } from "../tests/network/helpers.ts";
 import {
   nextMessage,
-  relayTest,
   startTestRelay as startRelay,
   type TestRelay,
 } from "../tests/network/relays.ts";
@@ -22,7 +21,7 @@ function post(r: TestRelay, body: BodyInit, ip?: string, type = "application/jso
   );
 }
 
-relayTest(
+networkTest(
   "relays discover each other from a single seed and serve the table on /v1/peers",
   async () => {
     const seed = await startRelay();
@@ -49,7 +48,7 @@ relayTest(
   },
 );
 
-relayTest(
+networkTest(
   "direct and broadcast messages cross a chain of relays; unknown keys land in inboxes",
   async () => {
     // b accepts; a and c dial only b (one outbound link each, no inbound), so a-b-c is a chain.
@@ -98,7 +97,7 @@ relayTest(
   },
 );
 
-relayTest(
+networkTest(
   "HTTP abuse is answered 413, 400, 401, 409 and 429; an offending address is discouraged",
   async () => {
     const r = await startRelay({
@@ -173,7 +172,7 @@ relayTest(
   },
 );
 
-relayTest(
+networkTest(
   "link abuse: oversized frames close 1009, garbage, floods and forgeries discourage the key",
   async () => {
     const r = await startRelay({

@@ -6,8 +6,8 @@ import { mineBlock } from "../chain/miner.ts";
 import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../chain/keys.ts";
 import { encodeHeaders } from "./envelope.ts";
 import { NodeIdentity } from "./identity.ts";
-import { rawPeer, until } from "../tests/network/helpers.ts";
-import { relayTest, startTestRelay, type TestRelayOptions } from "../tests/network/relays.ts";
+import { networkTest, rawPeer, until } from "../tests/network/helpers.ts";
+import { startTestRelay, type TestRelayOptions } from "../tests/network/relays.ts";
 
 const params = networkParams("dev");
 
@@ -19,7 +19,7 @@ async function chainNode(opts: TestRelayOptions = {}) {
   return { ...relay, chain: relay.chain! };
 }
 
-relayTest(
+networkTest(
   "a new node syncs headers first, then fetches blocks from several peers in parallel",
   async () => {
     const a = await chainNode();
@@ -56,7 +56,7 @@ relayTest(
   },
 );
 
-relayTest("headers without proof of work get the sender discouraged", async () => {
+networkTest("headers without proof of work get the sender discouraged", async () => {
   const a = await chainNode();
   try {
     const id = NodeIdentity.generate();

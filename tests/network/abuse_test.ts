@@ -8,14 +8,19 @@
 import assert from "node:assert/strict";
 import { BROADCAST, envelopeToJson } from "../../relay/envelope.ts";
 import { NodeIdentity } from "../../relay/identity.ts";
-import { converged, DEV_MAGIC, peers, rawPeer, startTestNet, until } from "./helpers.ts";
+import {
+  converged,
+  DEV_MAGIC,
+  networkTest,
+  peers,
+  rawPeer,
+  startTestNet,
+  until,
+} from "./helpers.ts";
 
-Deno.test({
-  name:
-    "a node answers abuse with 413/429/401/400/409 and 1009, discourages offenders, serves others",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+networkTest(
+  "a node answers abuse with 413/429/401/400/409 and 1009, discourages offenders, serves others",
+  async () => {
     const net = await startTestNet(2, 1, { messagesPerSecond: 20, messageBurst: 40 });
     const [target, friend] = net.nodes;
     const post = (body: BodyInit, type = "application/json") =>
@@ -96,4 +101,4 @@ Deno.test({
       await net.close();
     }
   },
-});
+);

@@ -5,8 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { freePorts, getJson, until } from "./helpers.ts";
-import { nextMessage, relayTest, startTestRelay, type TestRelay } from "./relays.ts";
+import { freePorts, getJson, networkTest, until } from "./helpers.ts";
+import { nextMessage, startTestRelay, type TestRelay } from "./relays.ts";
 
 const EDGE = new URL("../../relay/edge.ts", import.meta.url).pathname;
 
@@ -18,7 +18,7 @@ function relayThrough(edgeUrl: string): Promise<TestRelay> {
   });
 }
 
-relayTest(
+networkTest(
   "the edge relay runs under deno serve without FFI or file access and relays messages",
   async () => {
     const [port] = freePorts(1);

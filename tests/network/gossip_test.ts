@@ -8,6 +8,7 @@ import { spawnDevnetNode, waitNodeReady } from "../../relay/devnet.ts";
 import {
   converged,
   getJson,
+  networkTest,
   pay,
   peers,
   startTestNet,
@@ -17,12 +18,9 @@ import {
   walletAddress,
 } from "./helpers.ts";
 
-Deno.test({
-  name:
-    "five nodes find each other from one seed, gossip a tx and its block, and a killed node catches up",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+networkTest(
+  "five nodes find each other from one seed, gossip a tx and its block, and a killed node catches up",
+  async () => {
     const net = await startTestNet(5, 1);
     const urls = () => net.nodes.map((n) => n.url);
     try {
@@ -77,4 +75,4 @@ Deno.test({
       await net.close();
     }
   },
-});
+);

@@ -5,7 +5,12 @@ import { fromHex, toHex } from "../../chain/bytes.ts";
 import { unlockKeystore } from "../../chain/keystore.ts";
 import { buildPayment } from "../../chain/wallet.ts";
 import { readKeystore, walletPath } from "../../relay/wallet_file.ts";
-import { type Devnet, type DevnetOptions, startDevnet } from "../../relay/devnet.ts";
+import {
+  type Devnet,
+  type DevnetOptions,
+  freeLoopbackPorts,
+  startDevnet,
+} from "../../relay/devnet.ts";
 import {
   decodeEnvelope,
   decodeHello,
@@ -24,14 +29,11 @@ export const FAST_PEERS_CONFIG = {
 };
 
 /** `n` free TCP ports on 127.0.0.1. */
-export function freePorts(n: number): number[] {
-  const listeners = Array.from(
-    { length: n },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  return ports;
+export const freePorts: (n: number) => number[] = freeLoopbackPorts;
+
+/** A test whose relays and node processes leave timers and sockets to wind down after it. */
+export function networkTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
 }
 
 /** A devnet in a temp dir, with its options (to restart nodes). */

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   converged,
   getJson,
+  networkTest,
   pay,
   peers,
   startTestNet,
@@ -39,12 +40,9 @@ async function admin(url: string, method: string, path: string, body?: unknown) 
   assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
 }
 
-Deno.test({
-  name:
-    "racing miners converge without losing a payment; a healed partition converges on most work",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+networkTest(
+  "racing miners converge without losing a payment; a healed partition converges on most work",
+  async () => {
     const net = await startTestNet(4, 2);
     const urls = net.nodes.map((n) => n.url);
     const [a0, b0, a1, b1] = net.nodes; // nodes 0 and 1 mine
@@ -134,4 +132,4 @@ Deno.test({
       await net.close();
     }
   },
-});
+);

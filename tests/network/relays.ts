@@ -90,8 +90,3 @@ export function nextMessage(
     network.events.addEventListener("message", h);
   });
 }
-
-/** A test that leaves timers and sockets of closed relays to wind down after it. */
-export function relayTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
-}
