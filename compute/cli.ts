@@ -6,42 +6,19 @@
 import type { Command } from "commander";
 import { fromHex } from "../chain/bytes.ts";
 import { createProgress } from "../cli/progress.ts";
+import {
+  addSamplerOptions,
+  parseFloatOption,
+  parseIntOption,
+  parseSeed,
+  parseTokenList,
+  samplerSettings,
+} from "../cli/sampler_options.ts";
 import { FIXTURE_SHAPES, type FixtureDtype, type FixtureSize, makeFixture } from "./fixture.ts";
 import { defaultThreads, generate } from "./generate.ts";
 import { loadModel } from "./llama/llama.ts";
 import { modelIdOfFile } from "./model_file.ts";
 import { fetchModel } from "./model_fetch.ts";
-
-/** Parses a decimal u64 seed. */
-export function parseSeed(s: string): bigint {
-  if (!/^\d{1,20}$/.test(s)) throw new RangeError(`seed must be a decimal integer, got ${s}`);
-  const v = BigInt(s);
-  if (v >= 1n << 64n) throw new RangeError("seed must be below 2^64");
-  return v;
-}
-
-function parseIntOption(name: string, s: string, min: number, max: number): number {
-  if (!/^-?\d+$/.test(s)) throw new RangeError(`${name} must be an integer, got ${s}`);
-  const v = Number(s);
-  if (v < min || v > max) throw new RangeError(`${name} must be in [${min}, ${max}], got ${s}`);
-  return v;
-}
-
-function parseFloatOption(name: string, s: string): number {
-  const v = Number(s);
-  if (s.trim() === "" || !Number.isFinite(v)) {
-    throw new RangeError(`${name} must be a finite number, got ${s}`);
-  }
-  return v;
-}
-
-/** Parses "1,2,3" into token ids. */
-export function parseTokenList(s: string): number[] {
-  if (!/^\s*\d+(\s*,\s*\d+)*\s*$/.test(s)) {
-    throw new RangeError(`--prompt-tokens must be comma-separated token ids, got ${s}`);
-  }
-  return s.split(",").map((x) => Number(x.trim()));
-}
 
 /** Registers `model fixture` and `model id` on `program`. */
 export function registerModelCommands(program: Command): void {
@@ -104,31 +81,25 @@ export function registerModelCommands(program: Command): void {
 
 /** Registers `generate` on `program`. */
 export function registerGenerateCommand(program: Command): void {
-  program
+  const cmd = program
     .command("generate")
     .description("generate deterministically with llama.cpp and the shared sampler")
     .requiredOption("--model <file>", "GGUF model")
     .option("--prompt <text>", "prompt text (tokenized with the model's tokenizer, BOS added)")
     .option("--prompt-tokens <ids>", "prompt token ids, comma-separated")
-    .requiredOption("--max-tokens <n>", "maximum output tokens")
-    .requiredOption("--seed <n>", "sampling seed (u64)")
-    .option("--temperature <t>", "temperature (0 = greedy)", "1")
-    .option("--top-k <k>", "top-k (0 = off)", "0")
-    .option("--top-p <p>", "top-p (1 = off)", "1")
+    .requiredOption("--max-tokens <n>", "maximum output tokens");
+  addSamplerOptions(cmd)
     .option("--job-id <hex>", "job id, 32 bytes hex (default: zeros)")
     .option("--threads <n>", "CPU threads", String(defaultThreads()))
     .option("--gpu", "use the CUDA build of llama.cpp")
     .option("--json", "print one JSON job record instead of streaming text")
-    .action(async (o: Record<string, string | boolean | undefined>) => {
+    .action(async (o) => {
       if ((o.prompt === undefined) === (o.promptTokens === undefined)) {
         throw new RangeError("give exactly one of --prompt or --prompt-tokens");
       }
       const sampling = {
-        seed: parseSeed(String(o.seed)),
+        ...samplerSettings(o),
         jobId: o.jobId ? fromHex(String(o.jobId), 32) : new Uint8Array(32),
-        temperature: parseFloatOption("--temperature", String(o.temperature)),
-        topK: parseIntOption("--top-k", String(o.topK), 0, 1 << 30),
-        topP: parseFloatOption("--top-p", String(o.topP)),
       };
       const maxTokens = parseIntOption("--max-tokens", String(o.maxTokens), 1, 1 << 20);
       const threads = parseIntOption("--threads", String(o.threads), 1, 512);
@@ -167,6 +138,7 @@ export function registerGenerateCommand(program: Command): void {
           const t = record.timings;
           console.error(
             `[${record.outputTokens.length} tokens, finish ${record.finishReason}, ` +
+              `seed ${record.seed}, ` +
               `${t.tokensPerSecond.toFixed(1)} tok/s, prefill ${
                 t.prefillTokensPerSecond.toFixed(1)
               } tok/s]`,

@@ -8,6 +8,7 @@
 
 import type { Command } from "commander";
 import { fromHex } from "../chain/bytes.ts";
+import { addPositionOptions, parseIntOption, positionSettings } from "../cli/sampler_options.ts";
 import type { PrefillBackend } from "./backend.ts";
 import type { BackendName, Randomness } from "./rastic.ts";
 import { type Verdict, verify } from "./mod.ts";
@@ -54,11 +55,6 @@ export function formatVerdict(v: Verdict): string {
   return lines.join("\n");
 }
 
-function intOption(name: string, v: string): number {
-  if (!/^\d+$/.test(v)) throw new RangeError(`--${name} must be a non-negative integer`);
-  return Number(v);
-}
-
 /**
  * Registers `verify` on a commander program. `factories` open the backends the verifier does not
  * load itself; `--backend llama` without a llama factory is a usage error.
@@ -70,16 +66,15 @@ export function registerVerifyCommand(
 ): Command {
   const print = io.print ?? ((l: string) => console.log(l));
   const exit = io.exit ?? ((c: number) => (Deno.exitCode = c));
-  return program
+  const cmd = program
     .command("verify")
     .description(
       "check a generated job record with RASTiC (exit 0 honest, 2 fraud, 3 inconclusive)",
     )
     .requiredOption("--model <file>", "GGUF model file the job names")
     .requiredOption("--job <file>", "job record JSON (main.ts generate --json), or - for stdin")
-    .option("--backend <name>", "wasm | onnx | llama", "wasm")
-    .option("--positions <mode>", "all | sampled", "sampled")
-    .option("--k <n>", "interior positions to sample", "3")
+    .option("--backend <name>", "wasm | onnx | llama", "wasm");
+  return addPositionOptions(cmd, "sampled")
     .option("--secret <hex>", "checker secret for position selection (default: random)")
     .option(
       "--beacon <hex>",
@@ -92,10 +87,7 @@ export function registerVerifyCommand(
       if (!["wasm", "onnx", "llama"].includes(backend)) {
         throw new RangeError("--backend must be wasm, onnx or llama");
       }
-      if (opts.positions !== "all" && opts.positions !== "sampled") {
-        throw new RangeError("--positions must be all or sampled");
-      }
-      const k = intOption("k", opts.k);
+      const { positions, k } = positionSettings(opts);
       if (opts.secret && opts.beacon) throw new RangeError("give --secret or --beacon, not both");
       let randomness: Randomness | undefined;
       if (opts.secret) randomness = { secret: fromHex(opts.secret) };
@@ -115,13 +107,13 @@ export function registerVerifyCommand(
         throw new RangeError("the llama backend is not available in this program");
       }
       const injected = factory
-        ? await factory(opts.model, { threads: intOption("threads", opts.threads) })
+        ? await factory(opts.model, { threads: parseIntOption("--threads", opts.threads, 1, 512) })
         : undefined;
       let verdict: Verdict;
       try {
         verdict = await verify(job, injected ? { gguf, backend: injected } : gguf, {
           backend,
-          positions: opts.positions,
+          positions,
           k,
           randomness,
         });

@@ -17,6 +17,13 @@ import { type CheatMode, JobWorker } from "./worker.ts";
 import { NodeClient, refundEscrow, submitJob } from "./client.ts";
 import { VerifierService } from "./verifier_service.ts";
 import { modelIdOfFile } from "../model_file.ts";
+import {
+  addPositionOptions,
+  addSamplerOptions,
+  parseTokenList,
+  positionSettings,
+  samplerSettings,
+} from "../../cli/sampler_options.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -166,18 +173,15 @@ export function registerJobCommands(program: Command): void {
   const walletFile = (o: { wallet?: string; dataDir?: string; network: string }) =>
     o.wallet ?? walletPath(o.dataDir ?? defaultDataDir(o.network));
 
-  wallet(
+  const submit = wallet(
     job.command("submit").description("offer a job, pay the node that does it, verify the output"),
   )
     .option("--model <file>", "the model file (gives the id, tokenizes --prompt, verifies locally)")
     .option("--model-id <id>", "the model id, when the model file is not at hand")
     .option("--prompt <text>", "prompt text (needs --model)")
     .option("--prompt-tokens <ids>", "prompt token ids, comma-separated")
-    .requiredOption("--max-tokens <n>", "most output tokens")
-    .option("--seed <n>", "sampler seed (default random)")
-    .option("--temperature <t>", "temperature (0 = greedy)", "0.8")
-    .option("--top-k <k>", "top-k (0 = off)", "40")
-    .option("--top-p <p>", "top-p (1 = off)", "0.95")
+    .requiredOption("--max-tokens <n>", "most output tokens");
+  addSamplerOptions(submit)
     .requiredOption("--reward <coins>", "reward paid from escrow")
     .option("--fee <coins>", "miner fee per transaction", "0.0002")
     .option("--expiry-blocks <n>", "blocks until an unpaid escrow refunds")
@@ -185,12 +189,8 @@ export function registerJobCommands(program: Command): void {
       new Option("--verify <how>", "check the output: with the model here, by neighbours, or not")
         .choices(["local", "outsourced", "none"]),
     )
-    .option("--verifiers <n>", "outsourced: neighbours asked; a majority decides", "3")
-    .addOption(
-      new Option("--positions <which>", "RASTiC positions checked").choices(["all", "sampled"])
-        .default("all"),
-    )
-    .option("--k <n>", "sampled interior positions", "8")
+    .option("--verifiers <n>", "outsourced: neighbours asked; a majority decides", "3");
+  addPositionOptions(submit, "all")
     .option("--timeout <seconds>", "give up waiting for a compute node after this long", "120")
     .option(
       "--delivery-timeout <seconds>",
@@ -217,22 +217,18 @@ export function registerJobCommands(program: Command): void {
         ? (llama ?? (() => {
           throw new RangeError("--prompt needs --model");
         })()).tokenize(String(o.prompt), true)
-        : String(o.promptTokens).split(",").map((t) => Number(t.trim()));
+        : parseTokenList(String(o.promptTokens));
       const verify = o.verify ?? (o.model ? "local" : "none");
       if (verify === "local" && !o.model) throw new RangeError("--verify local needs --model");
       const { secretKey } = await unlockWalletFile(walletFile(o));
+      const checks = positionSettings(o);
       const result = await submitJob({
         node: new NodeClient(o.node),
         secretKey,
         modelId,
         promptTokens,
         maxTokens: Number(o.maxTokens),
-        seed: o.seed !== undefined
-          ? BigInt(o.seed)
-          : crypto.getRandomValues(new BigUint64Array(1))[0],
-        temperature: Number(o.temperature),
-        topK: Number(o.topK),
-        topP: Number(o.topP),
+        ...samplerSettings(o),
         reward: parseCoins(o.reward),
         fee: parseCoins(o.fee),
         expiryBlocks: o.expiryBlocks !== undefined ? Number(o.expiryBlocks) : undefined,
@@ -241,11 +237,10 @@ export function registerJobCommands(program: Command): void {
         ignoreDelivery: !!o.devIgnoreDelivery,
         deliveryTimeoutMs: Number(o.deliveryTimeout) * 1000,
         timeoutMs: Number(o.timeout) * 1000,
-        positions: o.positions,
+        ...checks,
         outsource: verify === "outsourced"
-          ? { verifiers: Number(o.verifiers), k: Number(o.k) }
+          ? { verifiers: Number(o.verifiers), k: checks.k }
           : undefined,
-        k: Number(o.k),
         onState: o.json
           ? undefined
           : (state, d) => console.error(`[${state}] ${JSON.stringify(d)}`),
