@@ -1,17 +1,28 @@
-/** @module Model files on disk: streaming model id (Merkle root of 1 MiB chunks) of a GGUF file. */
+/**
+ * @module Model files on disk: the one way to open a model file (typed errors for a missing or
+ * unreadable one) and the streaming model id (Merkle root of 1 MiB chunks) of a GGUF file.
+ */
 
-import { NotFoundError } from "../chain/errors.ts";
+import { CamelidError, NotFoundError } from "../chain/errors.ts";
 import { MODEL_CHUNK_SIZE, ModelIdHasher } from "../chain/model_id.ts";
 
+/** Raised when a model file exists but cannot be read (`model/unreadable`). */
+export class ModelFileError extends CamelidError {}
+
+/** An open model file and its size in bytes. */
+export interface OpenModelFile {
+  /** The file, open for reading; the caller closes it. */
+  file: Deno.FsFile;
+  /** Size in bytes. */
+  size: number;
+}
+
 /**
- * Model id of the file at `path`, read in 1 MiB pieces (constant memory). `onProgress` gets the
- * bytes hashed so far and the file size. Throws `NotFoundError` (`model/not-found`) when the file
- * does not exist.
+ * Opens the model file at `path` for reading. Throws `NotFoundError` (`model/not-found`) when it
+ * does not exist and {@link ModelFileError} (`model/unreadable`) when it cannot be opened or is
+ * not a regular file.
  */
-export async function modelIdOfFile(
-  path: string,
-  onProgress?: (done: number, total: number) => void,
-): Promise<string> {
+export async function openModelFile(path: string): Promise<OpenModelFile> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -19,10 +30,30 @@ export async function modelIdOfFile(
     if (e instanceof Deno.errors.NotFound) {
       throw new NotFoundError("model/not-found", `model file ${path} does not exist`);
     }
-    throw e;
+    throw new ModelFileError("model/unreadable", `cannot open model file ${path}: ${e}`, {
+      cause: e,
+    });
   }
   try {
-    const total = (await file.stat()).size;
+    const info = await file.stat();
+    if (!info.isFile) throw new ModelFileError("model/unreadable", `${path} is not a regular file`);
+    return { file, size: info.size };
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
+/**
+ * Model id of the file at `path`, read in 1 MiB pieces (constant memory). `onProgress` gets the
+ * bytes hashed so far and the file size. Throws as {@link openModelFile} does.
+ */
+export async function modelIdOfFile(
+  path: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<string> {
+  const { file, size: total } = await openModelFile(path);
+  try {
     const hasher = new ModelIdHasher();
     const buf = new Uint8Array(MODEL_CHUNK_SIZE);
     let done = 0;

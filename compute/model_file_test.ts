@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { NotFoundError } from "../chain/errors.ts";
 import { MODEL_CHUNK_SIZE, modelIdFromBytes } from "../chain/model_id.ts";
 import { tempFile } from "../tests/compute/fixtures.ts";
-import { modelIdOfFile } from "./model_file.ts";
+import { ModelFileError, modelIdOfFile, openModelFile } from "./model_file.ts";
 
 Deno.test("file model id equals the in-memory id and reports progress", async () => {
   const bytes = new Uint8Array(2 * MODEL_CHUNK_SIZE + 123).map((_, i) => (i * 31) & 0xff);
@@ -21,4 +21,22 @@ Deno.test("a missing file is a NotFoundError", async () => {
     modelIdOfFile("/nonexistent/x.gguf"),
     (e) => e instanceof NotFoundError && e.code === "model/not-found",
   );
+});
+
+Deno.test("a directory is an unreadable model file, for the model id and for opening alike", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-model-dir-" });
+  try {
+    const unreadable = (e: unknown) => e instanceof ModelFileError && e.code === "model/unreadable";
+    await assert.rejects(openModelFile(dir), unreadable);
+    await assert.rejects(modelIdOfFile(dir), unreadable);
+  } finally {
+    await Deno.remove(dir);
+  }
+});
+
+Deno.test("an open model file reports its size", async () => {
+  const path = tempFile("sized.bin", new Uint8Array(1000));
+  const { file, size } = await openModelFile(path);
+  file.close();
+  assert.equal(size, 1000);
 });

@@ -10,7 +10,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { DecodeError, NotFoundError } from "../../chain/errors.ts";
+import { DecodeError } from "../../chain/errors.ts";
 import { type GGUFDirectory, readGGUFDirectory } from "../../verifier-wasm/gguf.ts";
 import {
   BATCH,
@@ -22,6 +22,7 @@ import {
   setField,
 } from "./ffi.ts";
 import { type LibraryOptions, type LlamaLibrary, loadLibrary, takeLlamaErrors } from "./library.ts";
+import { openModelFile } from "../model_file.ts";
 
 export { LlamaError } from "./ffi.ts";
 
@@ -35,23 +36,12 @@ export const SUPPORTED_TENSOR_TYPES: readonly string[] = ["F32", "F16", "Q8_0"];
 /**
  * Reads and validates the header of a GGUF model file: it must exist, parse strictly, use a
  * supported architecture and only F32/F16/Q8_0 tensors. Throws `NotFoundError`
- * (`model/not-found`), `DecodeError` (`gguf/...`) or `LlamaError` (`llama/unsupported-*`).
+ * (`model/not-found`), `ModelFileError` (`model/unreadable`), `DecodeError` (`gguf/...`) or
+ * `LlamaError` (`llama/unsupported-*`).
  */
 export async function inspectModelFile(path: string): Promise<GGUFDirectory> {
-  let file: Deno.FsFile;
+  const { file, size } = await openModelFile(path);
   try {
-    file = await Deno.open(path, { read: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new NotFoundError("model/not-found", `model file ${path} does not exist`);
-    }
-    throw new LlamaError("model/unreadable", `cannot open model file ${path}: ${e}`, { cause: e });
-  }
-  try {
-    const size = (await file.stat()).size;
-    if (!(await file.stat()).isFile) {
-      throw new LlamaError("model/unreadable", `${path} is not a regular file`);
-    }
     let want = Math.min(size, 1 << 20);
     for (;;) {
       const buf = new Uint8Array(want);
