@@ -6,7 +6,7 @@
 import { scryptAsync } from "@noble/hashes/scrypt.js";
 import { fromHex, toHex } from "./bytes.ts";
 import { CamelidError } from "./errors.ts";
-import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "./keys.ts";
+import { addressFromPublicKey, generateSecretKey, isValidPublicKey, publicKeyOf } from "./keys.ts";
 
 /** The JSON form of a keystore file. */
 export interface KeystoreFile {
@@ -24,10 +24,38 @@ export interface KeystoreFile {
   ciphertext: string;
 }
 
-/** Raised for a wrong passphrase or a damaged keystore. */
+/**
+ * Raised for a wrong passphrase or a damaged keystore: `keystore/malformed`, `keystore/bad-kdf`,
+ * `keystore/bad-passphrase`, `keystore/mismatch`.
+ */
 export class KeystoreError extends CamelidError {}
 
 const DEFAULT_N = 1 << 15;
+
+/**
+ * The scrypt parameters a keystore may carry. We write N = 2^15, r = 8, p = 1; a file is read with
+ * N a power of two from 2^14 to 2^16 (16 to 64 MiB, well under a second), r = 8 and p = 1, so an
+ * edited or hostile file cannot make unlocking take gigabytes or hours.
+ */
+export const KDF_LIMITS = { minLog2N: 14, maxLog2N: 16, r: 8, p: 1, saltBytes: 16 } as const;
+
+/** Throws `KeystoreError` `keystore/bad-kdf` unless `kdf` is within {@link KDF_LIMITS}. */
+export function checkKdfParams(kdf: { N: number; r: number; p: number }): void {
+  const { minLog2N, maxLog2N, r, p } = KDF_LIMITS;
+  const log2N = Math.log2(kdf.N);
+  if (!Number.isInteger(log2N) || log2N < minLog2N || log2N > maxLog2N) {
+    throw new KeystoreError(
+      "keystore/bad-kdf",
+      `keystore scrypt N = ${kdf.N} is not allowed (a power of two from 2^${minLog2N} to 2^${maxLog2N})`,
+    );
+  }
+  if (kdf.r !== r || kdf.p !== p) {
+    throw new KeystoreError(
+      "keystore/bad-kdf",
+      `keystore scrypt r = ${kdf.r}, p = ${kdf.p} are not allowed (r must be ${r}, p must be ${p})`,
+    );
+  }
+}
 
 async function deriveKey(passphrase: string, kdf: KeystoreFile["kdf"]): Promise<CryptoKey> {
   const raw = await scryptAsync(new TextEncoder().encode(passphrase), fromHex(kdf.salt), {
@@ -49,6 +77,7 @@ export async function createKeystore(
   N = DEFAULT_N,
 ): Promise<KeystoreFile> {
   if (typeof passphrase !== "string") throw new TypeError("passphrase must be a string");
+  checkKdfParams({ N, r: KDF_LIMITS.r, p: KDF_LIMITS.p });
   const publicKey = publicKeyOf(secretKey);
   const kdf = {
     name: "scrypt" as const,
@@ -72,25 +101,43 @@ export async function createKeystore(
   };
 }
 
-/** Checks the shape of a parsed keystore file; throws `KeystoreError` (`keystore/malformed`). */
+const isHex = (v: unknown, bytes: number) =>
+  typeof v === "string" && v.length === bytes * 2 && /^[0-9a-f]*$/.test(v);
+
+/**
+ * Checks a parsed keystore file: its shape, hex field lengths, that the address is the public key's,
+ * and the KDF parameters. Throws `KeystoreError` `keystore/malformed` or `keystore/bad-kdf`.
+ */
 export function parseKeystore(json: unknown): KeystoreFile {
-  const k = json as KeystoreFile;
-  const ok = k && k.version === 1 && typeof k.address === "string" &&
-    typeof k.publicKey === "string" &&
-    k.kdf?.name === "scrypt" && Number.isInteger(k.kdf.N) && Number.isInteger(k.kdf.r) &&
-    Number.isInteger(k.kdf.p) && typeof k.kdf.salt === "string" && typeof k.iv === "string" &&
-    typeof k.ciphertext === "string";
-  if (!ok) {
-    throw new KeystoreError(
+  const malformed = (what: string) =>
+    new KeystoreError(
       "keystore/malformed",
-      "keystore file is not a CamelidCoin keystore (version 1)",
+      `keystore file is not a CamelidCoin keystore (version 1): ${what}`,
     );
+  const k = json as KeystoreFile;
+  if (!k || typeof k !== "object" || k.version !== 1) throw malformed("no version 1");
+  if (
+    !isHex(k.publicKey, 33) || !isValidPublicKey(fromHex(k.publicKey)) ||
+    k.address !== addressFromPublicKey(fromHex(k.publicKey))
+  ) {
+    throw malformed("the address and public key do not belong together");
   }
+  const kdf = k.kdf;
+  if (
+    !kdf || typeof kdf !== "object" || kdf.name !== "scrypt" ||
+    !isHex(kdf.salt, KDF_LIMITS.saltBytes) ||
+    ![kdf.N, kdf.r, kdf.p].every((v) => typeof v === "number")
+  ) {
+    throw malformed("bad kdf section");
+  }
+  checkKdfParams(kdf);
+  if (!isHex(k.iv, 12) || !isHex(k.ciphertext, 32 + 16)) throw malformed("bad iv or ciphertext");
   return k;
 }
 
 /** Opens a keystore: returns the secret key, or throws `KeystoreError` (`keystore/bad-passphrase`). */
 export async function unlockKeystore(file: KeystoreFile, passphrase: string): Promise<Uint8Array> {
+  checkKdfParams(file.kdf);
   const key = await deriveKey(passphrase, file.kdf);
   let secret: Uint8Array;
   try {

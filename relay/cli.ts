@@ -8,6 +8,7 @@ import { buildPayment } from "../chain/wallet.ts";
 import { type NodeOptions, type RunningNode, startNode } from "./node.ts";
 import type { NonceSearcher } from "../chain/miner.ts";
 import {
+  assertNoWalletAt,
   passphraseFromEnvironment,
   readKeystore,
   unlockWalletFile,
@@ -114,9 +115,10 @@ export function registerWalletCommands(program: Command): void {
   common(wallet.command("new").description("create a new wallet (refuses to overwrite)")).action(
     async (o) => {
       const path = pathOf(o);
+      await assertNoWalletAt(path); // before asking for a passphrase
       const ks = await writeNewKeystore(
         path,
-        passphraseFromEnvironment(`encrypt the new wallet ${path}`),
+        passphraseFromEnvironment(`encrypt the new wallet ${path}`, true),
       );
       console.log(`Created wallet ${path}`);
       console.log(`Address: ${ks.address}`);

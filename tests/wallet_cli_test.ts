@@ -1,0 +1,161 @@
+/** @module The wallet CLI with real processes: the passphrase prompt on a terminal (tmux), bad files. */
+
+import assert from "node:assert/strict";
+import { readKeystore } from "../relay/wallet_file.ts";
+import { unlockKeystore } from "../chain/keystore.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** Runs `main.ts <args>`; a process still running after `ms` is killed (and the test fails). */
+async function runBriefly(args: string[], env: Record<string, string>, ms = 60_000) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(ms),
+  }).output();
+  return { code: out.code, signal: out.signal, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+const hasTmux = await new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
+  .output().then((o) => o.success, () => false);
+
+/** A private tmux server running one command in a pane; `screen()` is what a person would see. */
+async function inTerminal(command: string[]) {
+  const socket = `camelid-test-${crypto.randomUUID().slice(0, 8)}`;
+  const tmux = async (...args: string[]) => {
+    const out = await new Deno.Command("tmux", { args: ["-L", socket, ...args] }).output();
+    return new TextDecoder().decode(out.stdout);
+  };
+  const quoted = command.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  await tmux(
+    "new-session",
+    "-d",
+    "-x",
+    "200",
+    "-y",
+    "50",
+    `env -u CAMELID_PASSPHRASE ${quoted}; echo EXIT=$?; sleep 60`,
+  );
+  const screen = () => tmux("capture-pane", "-p", "-S", "-100");
+  return {
+    screen,
+    type: (text: string) => tmux("send-keys", "-l", text).then(() => tmux("send-keys", "Enter")),
+    async waitFor(pattern: RegExp, ms = 60_000): Promise<string> {
+      const end = Date.now() + ms;
+      for (;;) {
+        const s = await screen();
+        if (pattern.test(s)) return s;
+        if (Date.now() > end) throw new Error(`terminal never showed ${pattern}:\n${s}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    close: () => tmux("kill-server"),
+  };
+}
+
+Deno.test({
+  name: "wallet new on a terminal: no echo, asked twice, a mismatch creates nothing",
+  ignore: !hasTmux,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "camelid-prompt-" });
+    const deno = Deno.execPath();
+    const good = await inTerminal([
+      deno,
+      "run",
+      "-A",
+      MAIN,
+      "wallet",
+      "new",
+      "--wallet",
+      `${dir}/a.json`,
+    ]);
+    try {
+      await good.waitFor(/Passphrase to encrypt the new wallet/);
+      await good.type("hunter22-secret");
+      await good.waitFor(/Repeat the passphrase/);
+      await good.type("hunter22-secret");
+      const screen = await good.waitFor(/EXIT=\d+/);
+      assert.match(screen, /EXIT=0/, screen);
+      assert.ok(!screen.includes("hunter22"), `the passphrase was echoed:\n${screen}`);
+      const ks = await readKeystore(`${dir}/a.json`);
+      assert.equal((await unlockKeystore(ks, "hunter22-secret")).length, 32);
+    } finally {
+      await good.close();
+    }
+    const typo = await inTerminal([
+      deno,
+      "run",
+      "-A",
+      MAIN,
+      "wallet",
+      "new",
+      "--wallet",
+      `${dir}/b.json`,
+    ]);
+    try {
+      await typo.waitFor(/Passphrase to encrypt/);
+      await typo.type("hunter22-secret");
+      await typo.waitFor(/Repeat the passphrase/);
+      await typo.type("hunter22-secreT");
+      const screen = await typo.waitFor(/EXIT=\d+/);
+      assert.match(screen, /EXIT=1/, screen);
+      assert.match(screen, /error \(wallet\/passphrase-mismatch\)/);
+      await assert.rejects(() => Deno.lstat(`${dir}/b.json`), Deno.errors.NotFound);
+    } finally {
+      await typo.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("wallet commands: edited KDF, a directory, a corrupt file are one line and exit 1, at once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-wallet-cli-" });
+  const env = { CAMELID_PASSPHRASE: "pw" };
+  try {
+    const path = `${dir}/w.json`;
+    const made = await runBriefly(["wallet", "new", "--wallet", path], env);
+    assert.equal(made.code, 0, made.stderr);
+    const text = await Deno.readTextFile(path);
+    const send = (wallet: string) =>
+      runBriefly([
+        "wallet",
+        "send",
+        "--wallet",
+        wallet,
+        "--to",
+        JSON.parse(text).address,
+        "--amount",
+        "1",
+        "--node",
+        "http://127.0.0.1:9",
+      ], env);
+    const cases: [string, string, () => Promise<void>][] = [
+      ["keystore/bad-kdf", path, async () => {
+        const j = JSON.parse(text);
+        j.kdf.p = 1_000_000; // hung `wallet send` until killed
+        await Deno.writeTextFile(path, JSON.stringify(j));
+      }],
+      ["keystore/bad-kdf", path, async () => {
+        const j = JSON.parse(text);
+        j.kdf.N = 3; // a raw library stack trace
+        await Deno.writeTextFile(path, JSON.stringify(j));
+      }],
+      ["keystore/malformed", path, () => Deno.writeTextFile(path, text.slice(0, 100))],
+      ["wallet/not-a-file", dir, async () => {}],
+    ];
+    for (const [code, wallet, damage] of cases) {
+      await damage();
+      const run = await send(wallet);
+      assert.equal(run.signal, null, `${code}: still running after 60 s`);
+      assert.equal(run.code, 1, run.stderr);
+      const lines = run.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, run.stderr);
+      assert.ok(lines[0].startsWith(`error (${code}): `), run.stderr);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
