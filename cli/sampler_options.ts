@@ -7,6 +7,7 @@
  */
 
 import { type Command, Option } from "commander";
+import type { SamplingParams } from "../verifier-wasm/sampler.ts";
 
 /** The sampler defaults every command uses (llama.cpp's own: T 0.8, top-k 40, top-p 0.95). */
 export const SAMPLER_DEFAULTS = { temperature: 0.8, topK: 40, topP: 0.95 } as const;
@@ -17,17 +18,8 @@ export const DEFAULT_SAMPLED_POSITIONS = 8;
 /** RASTiC position modes: every output position, or continuity, truncation and k drawn ones. */
 export type PositionMode = "all" | "sampled";
 
-/** The sampler settings of a generation, parsed and checked. */
-export interface SamplerSettings {
-  /** Sampler seed (u64). */
-  seed: bigint;
-  /** Temperature (0 = greedy). */
-  temperature: number;
-  /** Top-k (0 = off). */
-  topK: number;
-  /** Top-p (1 = off). */
-  topP: number;
-}
+/** The sampler settings of a generation, parsed and checked (the job id comes separately). */
+export type SamplerSettings = Omit<SamplingParams, "jobId">;
 
 /** The raw strings of the options {@link addSamplerOptions} adds (commander's camelCase keys). */
 export interface SamplerOptionValues {

@@ -200,10 +200,27 @@ export function ggmlTensorBytes(type: number, dims: readonly number[]): number {
   return (elements / layout.block) * layout.bytes;
 }
 
+/** The fixed-size numeric value types: byte size and little-endian reader. */
+const FIXED_SCALARS: ReadonlyMap<
+  number,
+  { size: number; read: (v: DataView, at: number) => number | bigint }
+> = new Map([
+  [GGUFValueType.UINT8, { size: 1, read: (v, at) => v.getUint8(at) }],
+  [GGUFValueType.INT8, { size: 1, read: (v, at) => v.getInt8(at) }],
+  [GGUFValueType.UINT16, { size: 2, read: (v, at) => v.getUint16(at, true) }],
+  [GGUFValueType.INT16, { size: 2, read: (v, at) => v.getInt16(at, true) }],
+  [GGUFValueType.UINT32, { size: 4, read: (v, at) => v.getUint32(at, true) }],
+  [GGUFValueType.INT32, { size: 4, read: (v, at) => v.getInt32(at, true) }],
+  [GGUFValueType.FLOAT32, { size: 4, read: (v, at) => v.getFloat32(at, true) }],
+  [GGUFValueType.UINT64, { size: 8, read: (v, at) => v.getBigUint64(at, true) }],
+  [GGUFValueType.INT64, { size: 8, read: (v, at) => v.getBigInt64(at, true) }],
+  [GGUFValueType.FLOAT64, { size: 8, read: (v, at) => v.getFloat64(at, true) }],
+]);
+
 class Cursor {
   readonly view: DataView;
   pos = 0;
-  readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  readonly decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   constructor(readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -252,51 +269,19 @@ class Cursor {
     }
   }
   scalar(type: number, what: string): GGUFScalar {
-    const v = this.view;
-    switch (type) {
-      case GGUFValueType.UINT8:
-        return this.u8(what);
-      case GGUFValueType.INT8:
-        this.need(1, what);
-        return v.getInt8(this.pos++);
-      case GGUFValueType.UINT16:
-        this.need(2, what);
-        this.pos += 2;
-        return v.getUint16(this.pos - 2, true);
-      case GGUFValueType.INT16:
-        this.need(2, what);
-        this.pos += 2;
-        return v.getInt16(this.pos - 2, true);
-      case GGUFValueType.UINT32:
-        return this.u32(what);
-      case GGUFValueType.INT32:
-        this.need(4, what);
-        this.pos += 4;
-        return v.getInt32(this.pos - 4, true);
-      case GGUFValueType.FLOAT32:
-        this.need(4, what);
-        this.pos += 4;
-        return v.getFloat32(this.pos - 4, true);
-      case GGUFValueType.BOOL: {
-        const b = this.u8(what);
-        if (b > 1) throw new DecodeError("gguf/bad-bool", `${what}: bool byte ${b} is not 0 or 1`);
-        return b === 1;
-      }
-      case GGUFValueType.STRING:
-        return this.string(what);
-      case GGUFValueType.UINT64:
-        return this.u64(what);
-      case GGUFValueType.INT64:
-        this.need(8, what);
-        this.pos += 8;
-        return v.getBigInt64(this.pos - 8, true);
-      case GGUFValueType.FLOAT64:
-        this.need(8, what);
-        this.pos += 8;
-        return v.getFloat64(this.pos - 8, true);
-      default:
-        throw new DecodeError("gguf/bad-value-type", `${what}: unknown value type ${type}`);
+    const fixed = FIXED_SCALARS.get(type);
+    if (fixed) {
+      this.need(fixed.size, what);
+      this.pos += fixed.size;
+      return fixed.read(this.view, this.pos - fixed.size);
     }
+    if (type === GGUFValueType.BOOL) {
+      const b = this.u8(what);
+      if (b > 1) throw new DecodeError("gguf/bad-bool", `${what}: bool byte ${b} is not 0 or 1`);
+      return b === 1;
+    }
+    if (type === GGUFValueType.STRING) return this.string(what);
+    throw new DecodeError("gguf/bad-value-type", `${what}: unknown value type ${type}`);
   }
   value(type: number, what: string, depth: number): GGUFMetadataEntry {
     if (type !== GGUFValueType.ARRAY) {
