@@ -7,6 +7,7 @@ import {
   mine,
   newKey,
   openDevNode,
+  openFundedDevNode,
   spend,
 } from "../tests/chain_helpers.ts";
 
@@ -54,13 +55,9 @@ Deno.test("the most-work branch wins a reorg and the losing branch's transaction
 });
 
 Deno.test("a block whose outputs need several KV commits connects and survives a reopen", async () => {
-  const { node, kv, dir, close } = await openDevNode();
-  const alice = newKey();
-  const [first] = await mine(node, alice, 1);
-  await mine(node, alice, node.params.coinbaseMaturity);
-  const cb = await coinbaseOf(node, first);
+  const { node, kv, dir, close, owner: alice, coin } = await openFundedDevNode();
   const outs = Array.from({ length: 600 }, () => ({ value: 8_000_000n, script: alice.script }));
-  const fan = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], outs);
+  const fan = spend(alice, [coin], outs);
   await node.processTx(fan.bytes);
   await mine(node, alice, 1);
   const totals = await node.utxoTotals();
@@ -76,13 +73,10 @@ Deno.test("a block whose outputs need several KV commits connects and survives a
 });
 
 Deno.test("a connect cut off between its commits is finished on reopen, ending where a replay ends", async () => {
-  const source = await openDevNode();
-  const alice = newKey();
-  const [first] = await mine(source.node, alice, 1);
-  await mine(source.node, alice, source.node.params.coinbaseMaturity);
-  const cb = await coinbaseOf(source.node, first);
+  const source = await openFundedDevNode();
+  const alice = source.owner;
   const outs = Array.from({ length: 600 }, () => ({ value: 8_000_000n, script: alice.script }));
-  await source.node.processTx(spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], outs).bytes);
+  await source.node.processTx(spend(alice, [source.coin], outs).bytes);
   const [big] = await mine(source.node, alice, 1);
   const want = await source.node.utxoTotals();
   const blocks: Uint8Array[] = [];

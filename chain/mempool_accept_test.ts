@@ -1,25 +1,14 @@
 import assert from "node:assert/strict";
 import { COIN } from "./params.ts";
-import {
-  assertRejectsWithCode,
-  coinbaseOf,
-  mine,
-  newKey,
-  openDevNode,
-  spend,
-} from "../tests/chain_helpers.ts";
+import { assertRejectsWithCode, newKey, openFundedDevNode, spend } from "../tests/chain_helpers.ts";
 
 const SUBSIDY = 50n * COIN;
 
 Deno.test("mempool rejects double spends, bad signatures, overspends and low fees with named reasons", async () => {
-  const { node, close } = await openDevNode();
+  const { node, close, owner: alice, coin: funded } = await openFundedDevNode();
   try {
-    const alice = newKey();
     const mallory = newKey();
-    const [first] = await mine(node, alice, 1);
-    await mine(node, alice, node.params.coinbaseMaturity);
-    const cb = await coinbaseOf(node, first);
-    const coin = [{ txid: cb, vout: 0, value: SUBSIDY }];
+    const coin = [funded];
     const a = spend(alice, coin, [{ value: 49n * COIN, script: alice.script }]);
     const b = spend(alice, coin, [{ value: 48n * COIN, script: mallory.script }]);
     await node.processTx(a.bytes);

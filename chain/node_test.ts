@@ -9,6 +9,7 @@ import {
   mine,
   newKey,
   openDevNode,
+  openFundedDevNode,
   spend,
 } from "../tests/chain_helpers.ts";
 
@@ -80,11 +81,8 @@ Deno.test("genesis blocks of every network carry valid proof of work", async () 
 });
 
 Deno.test("the mempool is saved when a node stops and restored when it starts again", async () => {
-  const { node, dir, close } = await openDevNode();
-  const alice = newKey();
-  const [first] = await mine(node, alice, 1);
-  await mine(node, alice, node.params.coinbaseMaturity);
-  const pay = spend(alice, [{ txid: await coinbaseOf(node, first), vout: 0, value: SUBSIDY }], [{
+  const { node, dir, close, owner: alice, coin } = await openFundedDevNode();
+  const pay = spend(alice, [coin], [{
     value: 49n * COIN,
     script: alice.script,
   }]);

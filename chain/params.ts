@@ -46,46 +46,33 @@ export const MAX_TX_SIZE = 100_000;
 /** Number of blocks whose median time a new block must exceed. */
 export const MEDIAN_TIME_SPAN = 11;
 
+/** Unix time of every network's genesis block. */
+const GENESIS_TIME = 1764000000;
+/** Job timings of the public networks (dev shortens the window and the expiry). */
+const PUBLIC_JOBS = { inclusionDelay: 1, disputeWindow: 30, defaultExpiry: 60 } as const;
+
+/** What differs between networks; the rest is shared and genesis is mined at the easiest target. */
+type NetworkSpecifics = Omit<NetworkParams, "genesis" | "halvingInterval" | "maxFutureBlockTime">;
+
+/** A network from its specifics and its genesis nonce. */
+function network(p: NetworkSpecifics, genesisNonce: number): NetworkParams {
+  return {
+    ...p,
+    halvingInterval: 1_000_000,
+    maxFutureBlockTime: 2 * 60 * 60,
+    genesis: { time: GENESIS_TIME, bits: p.powLimitBits, nonce: genesisNonce },
+  };
+}
+
+// deno-fmt-ignore
 const TABLE: Record<NetworkName, NetworkParams> = {
-  main: {
-    name: "main",
-    magic: 0xc4a3e1d0,
-    powLimitBits: 0x1e0fffff,
-    targetSpacing: 120,
-    retargetInterval: 720,
-    coinbaseMaturity: 100,
-    halvingInterval: 1_000_000,
-    maxFutureBlockTime: 2 * 60 * 60,
-    genesis: { time: 1764000000, bits: 0x1e0fffff, nonce: 258131 },
-    jobs: { inclusionDelay: 1, disputeWindow: 30, defaultExpiry: 60 },
-    defaultPort: 8787,
-  },
-  test: {
-    name: "test",
-    magic: 0xc4a3e1d1,
-    powLimitBits: 0x1f00ffff,
-    targetSpacing: 60,
-    retargetInterval: 120,
-    coinbaseMaturity: 20,
-    halvingInterval: 1_000_000,
-    maxFutureBlockTime: 2 * 60 * 60,
-    genesis: { time: 1764000000, bits: 0x1f00ffff, nonce: 62537 },
-    jobs: { inclusionDelay: 1, disputeWindow: 30, defaultExpiry: 60 },
-    defaultPort: 18787,
-  },
-  dev: {
-    name: "dev",
-    magic: 0xc4a3e1d2,
-    powLimitBits: 0x207fffff,
-    targetSpacing: 2,
-    retargetInterval: 0,
-    coinbaseMaturity: 5,
-    halvingInterval: 1_000_000,
-    maxFutureBlockTime: 2 * 60 * 60,
-    genesis: { time: 1764000000, bits: 0x207fffff, nonce: 0 },
-    jobs: { inclusionDelay: 1, disputeWindow: 5, defaultExpiry: 20 },
-    defaultPort: 8787,
-  },
+  main: network({ name: "main", magic: 0xc4a3e1d0, powLimitBits: 0x1e0fffff, defaultPort: 8787,
+    targetSpacing: 120, retargetInterval: 720, coinbaseMaturity: 100, jobs: PUBLIC_JOBS }, 258131),
+  test: network({ name: "test", magic: 0xc4a3e1d1, powLimitBits: 0x1f00ffff, defaultPort: 18787,
+    targetSpacing: 60, retargetInterval: 120, coinbaseMaturity: 20, jobs: PUBLIC_JOBS }, 62537),
+  dev: network({ name: "dev", magic: 0xc4a3e1d2, powLimitBits: 0x207fffff, defaultPort: 8787,
+    targetSpacing: 2, retargetInterval: 0, coinbaseMaturity: 5,
+    jobs: { inclusionDelay: 1, disputeWindow: 5, defaultExpiry: 20 } }, 0),
 };
 
 /** Returns the parameters of `name`, or throws `RangeError` for an unknown network. */

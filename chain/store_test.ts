@@ -12,32 +12,21 @@ import {
 } from "./script.ts";
 import * as store from "./store.ts";
 import { ChainStore, coinMutations, decodeUndo, encodeUndo } from "./store.ts";
-import { COINBASE_VOUT, NO_JOB, type Transaction, txid } from "./tx.ts";
+import { type Transaction, txid } from "./tx.ts";
+import { coinbaseTransaction } from "./miner.ts";
+import { newKey, spend } from "../tests/chain_helpers.ts";
 import type { Coin } from "./validation.ts";
 
 const alice = payToHashScript(new Uint8Array(20).fill(0xa1));
 const bob = payToHashScript(new Uint8Array(20).fill(0xb0));
 const JOB = new Uint8Array(32).fill(7);
 
-function tx(spends: { txid: string; vout: number }[], outputs: Uint8Array[], value = 5n) {
-  const t: Transaction = {
-    version: 1,
-    inputs: spends.map((s) => ({
-      prevout: { txid: fromHex(s.txid, 32), vout: s.vout },
-      scriptSig: new Uint8Array(0),
-      sequence: 0xffffffff,
-    })),
-    outputs: outputs.map((scriptPubKey) => ({ value, scriptPubKey })),
-    lockTime: 0,
-    jobId: NO_JOB,
-  };
-  return t;
-}
+const signer = newKey();
 
-function coinbase(tag: number, to: Uint8Array): Transaction {
-  const t = tx([{ txid: "00".repeat(32), vout: COINBASE_VOUT }], [to], 50n);
-  t.inputs[0].scriptSig = new Uint8Array([tag, 0, 0, 0]);
-  return t;
+/** A transaction spending `spends` into 5-unit outputs (the store checks no script). */
+function tx(spends: { txid: string; vout: number }[], outputs: Uint8Array[]): Transaction {
+  const prevouts = spends.map((o) => ({ ...o, value: 5n }));
+  return spend(signer, prevouts, outputs.map((script) => ({ value: 5n, script }))).tx;
 }
 
 function block(txs: Transaction[]): Block {
@@ -82,7 +71,7 @@ Deno.test("store: connecting a block moves coins and indexes, idempotently; disc
   const kv = await Deno.openKv(":memory:");
   try {
     const s = new ChainStore(kv);
-    const b1 = block([coinbase(1, alice)]);
+    const b1 = block([coinbaseTransaction(1, 50n, alice, 0)]);
     const e1 = indexEntry("e1".repeat(32), header, indexEntry("e0".repeat(32), header, null, 1), 1);
     await s.apply(coinMutations(b1, [], e1));
     const before = await s.utxoTotals();
@@ -93,7 +82,7 @@ Deno.test("store: connecting a block moves coins and indexes, idempotently; disc
       alice,
       stakeNoticeScript(TEMPLATE_JOB_CLAIM, fromHex(stake.txid, 32), stake.vout),
     ]);
-    const b2 = block([coinbase(2, bob), pay, respend]);
+    const b2 = block([coinbaseTransaction(2, 50n, bob, 0), pay, respend]);
     const e2 = indexEntry("e2".repeat(32), header, e1, 1);
     const undo: Coin[] = [
       (await s.getCoin(p.txid, p.vout))!,

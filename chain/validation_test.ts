@@ -4,16 +4,14 @@ import { COIN } from "./params.ts";
 import { decodeBlock, encodeBlock } from "./block.ts";
 import { createBlockTemplate } from "./miner.ts";
 import {
-  coinbaseOf,
   makeBlock,
   mine,
   newKey,
   openDevNode,
+  openFundedDevNode,
   solve,
   spend,
 } from "../tests/chain_helpers.ts";
-
-const SUBSIDY = 50n * COIN;
 
 Deno.test("blocks breaking consensus rules are rejected with named reasons and change nothing", async () => {
   const { node, close } = await openDevNode();
@@ -80,13 +78,9 @@ Deno.test("blocks breaking consensus rules are rejected with named reasons and c
 });
 
 Deno.test("a block duplicating its last transaction pair (CVE-2012-2459) is rejected as mutated", async () => {
-  const { node, close } = await openDevNode();
+  const { node, close, owner: alice, coin } = await openFundedDevNode();
   try {
-    const alice = newKey();
-    const [first] = await mine(node, alice, 1);
-    await mine(node, alice, node.params.coinbaseMaturity);
-    const cb = await coinbaseOf(node, first);
-    const pay = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], [{
+    const pay = spend(alice, [coin], [{
       value: 49n * COIN,
       script: alice.script,
     }]);

@@ -45,6 +45,21 @@ export async function openDevNode(
   return { node, kv, dir: d, close: () => kv.close() };
 }
 
+/** {@link openDevNode} where a new key, `owner`, holds one mature coinbase output, `coin`. */
+export async function openFundedDevNode(): Promise<
+  Awaited<ReturnType<typeof openDevNode>> & {
+    owner: TestKey;
+    coin: { txid: string; vout: number; value: bigint };
+  }
+> {
+  const dev = await openDevNode();
+  const owner = newKey();
+  const [first] = await mine(dev.node, owner, 1);
+  await mine(dev.node, owner, dev.node.params.coinbaseMaturity);
+  const value = blockSubsidy(1, dev.node.params);
+  return { ...dev, owner, coin: { txid: await coinbaseOf(dev.node, first), vout: 0, value } };
+}
+
 /** Re-solves the proof of work of a (modified) block in place and returns its bytes. */
 export function solve(block: Block): Uint8Array {
   block.header.merkleRoot = blockMerkleRoot(block.txs).root;
