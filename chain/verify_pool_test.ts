@@ -3,6 +3,7 @@ import { sha256 } from "./hash.ts";
 import { publicKeyOf, signPreimage } from "./keys.ts";
 import { verifySignature } from "./signature.ts";
 import { type SignatureCheck, VerifyPool } from "./verify_pool.ts";
+import { SignatureBatcher } from "./verify_batcher.ts";
 import { packChecks, unpackChecks } from "./verify_packing.ts";
 
 /** Valid signatures with every fourth one spoiled in a different way. */
@@ -67,4 +68,20 @@ Deno.test("a small batch is verified inline with the same verdicts", async () =>
 
 Deno.test("pool size must be a positive integer", () => {
   assert.throws(() => new VerifyPool({ size: 0 }), RangeError);
+});
+
+Deno.test("a batcher gathers checks made in one tick into one pool batch, each caller its verdict", async () => {
+  const pool = new VerifyPool({ size: 2 });
+  try {
+    const batcher = new SignatureBatcher(pool);
+    const checks = mixedChecks(64);
+    const expected = checks.map((c) => verifySignature(c.signature, c.preimage, c.publicKey));
+    assert.deepEqual(await Promise.all(checks.map((c) => batcher.verify(c))), expected);
+    assert.equal(batcher.batches, 1);
+    assert.equal(await pool.running(), 2);
+    assert.equal(await batcher.verify(checks[1]), expected[1]);
+    assert.equal(batcher.batches, 2);
+  } finally {
+    await pool.close();
+  }
 });
