@@ -1,5 +1,6 @@
 /** @module Building and signing payments from a wallet's unspent outputs (coin selection, change). */
 
+import { formatCoins } from "./amount.ts";
 import { fromHex } from "./bytes.ts";
 import { ValidationError } from "./errors.ts";
 import { addressFromPublicKey, publicKeyOf } from "./keys.ts";
@@ -72,7 +73,7 @@ export function buildSpend(req: SpendRequest): { tx: Transaction; bytes: Uint8Ar
   if (total < need) {
     throw new ValidationError(
       "wallet/insufficient-funds",
-      `spendable balance ${total} is below amount + fee ${need}`,
+      `spendable balance ${formatCoins(total)} CML is below amount + fee ${formatCoins(need)} CML`,
     );
   }
   const change = total - need;

@@ -1,7 +1,7 @@
 /** @module CLI commands of the node role: `node` and `wallet new | address | balance | send`. */
 
 import { Command, Option } from "commander";
-import { formatCoins, parseCoins } from "../chain/amount.ts";
+import { formatCoins, parseCoinsOption } from "../chain/amount.ts";
 import { NodeClient } from "./client.ts";
 import { decodeAddress } from "../chain/keys.ts";
 import { buildPayment } from "../chain/wallet.ts";
@@ -160,8 +160,8 @@ export function registerWalletCommands(program: Command): void {
     .option("--node <url>", "node API URL", "http://127.0.0.1:8787")
     .action(async (o) => {
       decodeAddress(o.to);
-      const amount = parseCoins(o.amount);
-      const fee = parseCoins(o.fee);
+      const amount = parseCoinsOption("--amount", o.amount);
+      const fee = parseCoinsOption("--fee", o.fee, true);
       const { keystore, secretKey } = await unlockWalletFile(pathOf(o));
       const node = new NodeClient(o.node);
       const utxos = await node.spendableCoins(keystore.address);

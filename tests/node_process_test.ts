@@ -80,6 +80,8 @@ Deno.test("a node process mines, answers over HTTP, and moves coins between two 
     const broke = await walletSend(`${dir}/bob.json`, bobAddress, "100", node.url, "bob secret");
     assert.equal(broke.code, 1);
     assert.match(broke.stderr, /wallet\/insufficient-funds/);
+    // In coins, as typed (100 + the default fee), not base units.
+    assert.match(broke.stderr, /spendable balance 12\.5 CML is below amount \+ fee 100\.0001 CML/);
   } finally {
     await node.stop();
   }

@@ -159,3 +159,24 @@ Deno.test("wallet commands: edited KDF, a directory, a corrupt file are one line
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("wallet send --amount 0, -5 and abc are the same one-line amount/invalid error, before any unlock", async () => {
+  for (const amount of ["0", "-5", "abc"]) {
+    const run = await runBriefly([
+      "wallet",
+      "send",
+      "--wallet",
+      "/nonexistent/wallet.json", // never read: the amount is checked first
+      "--to",
+      "1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+      "--amount",
+      amount,
+    ], {});
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+    assert.ok(
+      run.stderr.startsWith(`error (amount/invalid): --amount must be more than zero coins`),
+      run.stderr,
+    );
+  }
+});
