@@ -8,8 +8,7 @@ import { Hono } from "hono";
 import { getLogger } from "@logtape/logtape";
 import { fromHex, toHex } from "../chain/bytes.ts";
 import { networkParams } from "../chain/params.ts";
-import type { NetworkOptions } from "./config.ts";
-import { readNetworkConfig } from "./config.ts";
+import { type NetworkOptions, readNetworkConfig } from "./config.ts";
 import { type Envelope, Services } from "./envelope.ts";
 import { Misbehaviour, notFound, onError, RequestError } from "./errors.ts";
 import { loadIdentity, type NodeIdentity } from "./identity.ts";
@@ -197,15 +196,13 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
     try {
       hostname = new URL(base).hostname;
     } catch { /* normalized already */ }
-    const link = new Link({
+    const link = this.#addLink({
       ws,
-      host: this,
       direction: "outbound",
       remoteIp: hostname,
       url: base,
       myChallenge: challenge,
     });
-    this.#links.add(link);
     return new Promise((resolve, reject) => {
       const check = setInterval(() => {
         if (link.state === "open") {
@@ -262,11 +259,6 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
     this.scores.chargeLink(link, m);
   }
 
-  /** Scores a link's violation (also used by sync). */
-  misbehaving(link: Link, m: Misbehaviour): void {
-    this.scores.chargeLink(link, m);
-  }
-
   /** Refuses (typed `peer/full` or `peer/ip-full`) an inbound link from `ip` when no slot is left. */
   checkInboundSlot(ip: string): void {
     let inbound = 0;
@@ -285,14 +277,17 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
 
   /** Takes over an upgraded inbound socket from `ip` whose dialer sent `peerChallenge`. */
   acceptInbound(socket: WebSocket, ip: string, peerChallenge: Uint8Array): Link {
-    const link = new Link({
+    return this.#addLink({
       ws: socket,
-      host: this,
       direction: "inbound",
       remoteIp: ip,
       myChallenge: crypto.getRandomValues(new Uint8Array(32)),
       peerChallenge,
     });
+  }
+
+  #addLink(opts: Omit<ConstructorParameters<typeof Link>[0], "host">): Link {
+    const link = new Link({ ...opts, host: this });
     this.#links.add(link);
     return link;
   }

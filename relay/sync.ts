@@ -61,8 +61,6 @@ export interface ChainPort {
 export interface SyncHost {
   /** Open links. */
   openLinks(): Iterable<Link>;
-  /** Reports a violation by a link. */
-  misbehaving(link: Link, m: Misbehaviour): void;
 }
 
 /** Largest number of blocks in flight from one peer. */
