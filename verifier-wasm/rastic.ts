@@ -16,8 +16,8 @@ import { fromHex } from "../chain/bytes.ts";
 import { outputCommitment } from "../chain/commitment.ts";
 import { sha256 } from "../chain/hash.ts";
 import {
+  bestNoisyToken,
   candidateTokens,
-  G_MAX,
   gumbelNoise,
   samplingKey,
   type SamplingParams,
@@ -440,27 +440,10 @@ export function checkPosition(
     if (kept !== null && !kept.includes(claimed)) gap = filterGap(logits, params, claimed);
     const fragile = fragileKept(logits, params, fragileSlack, kept);
     const claimedScore = logits[claimed] / T + gumbelNoise(key, claimed);
-    let bestScore = claimedScore;
-    const consider = (j: number) => {
-      if (j === claimed || fragile.has(j)) return;
-      const s = logits[j] / T + gumbelNoise(key, j);
-      if (s > bestScore || (s === bestScore && j < best)) {
-        best = j;
-        bestScore = s;
-      }
-    };
-    if (kept !== null) {
-      for (const j of kept) {
-        if (logits[j] / T + G_MAX < bestScore) break; // kept is in logit-descending order
-        consider(j);
-      }
-    } else {
-      for (let j = 0; j < logits.length; j++) {
-        if (logits[j] / T + G_MAX < bestScore) continue;
-        consider(j);
-      }
-    }
-    raw = (bestScore - claimedScore) * T;
+    const start = { token: claimed, score: claimedScore };
+    const top = bestNoisyToken(logits, T, key, start, kept, fragile);
+    best = top.token;
+    raw = (top.score - claimedScore) * T;
   }
   const margin = Math.max(0, raw, gap);
   const status: PositionStatus = margin <= epsilon

@@ -169,7 +169,8 @@ const IV = new Int32Array([
  */
 class NoiseHasher {
   private readonly w = new Int32Array(64);
-  private readonly out = new Uint32Array(8);
+  /** The last block's words (overwritten by each `block` call). */
+  readonly out: Uint32Array = new Uint32Array(8);
   /** Working state after rounds 0..7, which only read the key words. */
   private readonly mid = new Int32Array(8);
   private readonly state = new Int32Array(8);
@@ -269,6 +270,84 @@ export function gumbelFromWord(x: number): number {
 /** Largest possible noise value (x = 2^32 - 1), plus a margin against rounding. */
 export const G_MAX: number = gumbelFromWord(0xffffffff) + 1e-9;
 
+/** Words per noise bucket (x >>> BUCKET_SHIFT is the bucket). */
+const BUCKET_SHIFT = 20;
+/**
+ * Upper bound of the noise of any word in each bucket: g of the bucket's largest word plus the
+ * G_MAX margin (g grows with x). A token whose logit / T plus its bucket's bound is below the best
+ * score cannot win, so its logarithms are skipped; only the word (the hash) is needed.
+ */
+const G_BUCKET: Float64Array = (() => {
+  const n = 2 ** (32 - BUCKET_SHIFT);
+  const t = new Float64Array(n);
+  for (let b = 0; b < n; b++) t[b] = gumbelFromWord((b + 1) * 2 ** BUCKET_SHIFT - 1) + 1e-9;
+  return t;
+})();
+
+/** A token and its sampler score. */
+export interface NoisyBest {
+  /** Token id. */
+  token: number;
+  /** logit / T + g of the token. */
+  score: number;
+}
+
+/**
+ * The best sampler score among competitors, starting from `start` (a token already scored): every
+ * token (`candidates` null) or the candidates (in candidate order, logit descending), except those
+ * in `skip`. A competitor replaces the best when its score is higher, or equal with a lower id.
+ * Scores are exactly `logit / T + g` as the sampler computes them; tokens whose bound (logit / T
+ * plus G_MAX before hashing, plus their word's bucket bound after) is below the best are skipped.
+ */
+export function bestNoisyToken(
+  logits: Float32Array,
+  temperature: number,
+  key: Uint8Array,
+  start: NoisyBest,
+  candidates: ArrayLike<number> | null,
+  skip?: ReadonlySet<number>,
+): NoisyBest {
+  if (!(temperature > 0)) throw new RangeError("bestNoisyToken needs a temperature > 0");
+  const T = temperature;
+  const hasher = new NoiseHasher(key);
+  let best = start.score;
+  let bestId = start.token;
+  const consider = (j: number, base: number, x: number) => {
+    if (base + G_BUCKET[x >>> BUCKET_SHIFT] < best || (skip !== undefined && skip.has(j))) return;
+    const sc = base + gumbelFromWord(x);
+    if (sc > best || (sc === best && j < bestId)) {
+      best = sc;
+      bestId = j;
+    }
+  };
+  if (candidates !== null) {
+    let cachedBlock = -1;
+    let words = hasher.out;
+    for (let i = 0; i < candidates.length; i++) {
+      const j = candidates[i];
+      const base = logits[j] / T;
+      if (base + G_MAX < best) break; // candidate order is logit descending
+      const b = Math.floor(j / NOISE_BLOCK);
+      if (b !== cachedBlock) {
+        words = hasher.block(b);
+        cachedBlock = b;
+      }
+      consider(j, base, words[j - b * NOISE_BLOCK]);
+    }
+    return { token: bestId, score: best };
+  }
+  const vocab = logits.length;
+  for (let first = 0; first < vocab; first += NOISE_BLOCK) {
+    const end = Math.min(vocab, first + NOISE_BLOCK);
+    let m = logits[first];
+    for (let j = first + 1; j < end; j++) if (logits[j] > m) m = logits[j];
+    if (m / T + G_MAX < best) continue;
+    const words = hasher.block(first / NOISE_BLOCK);
+    for (let j = first; j < end; j++) consider(j, logits[j] / T, words[j - first]);
+  }
+  return { token: bestId, score: best };
+}
+
 /** The eight Gumbel values of noise block `block` (tokens 8 block .. 8 block + 7). */
 export function gumbelBlock(key: Uint8Array, block: number): Float64Array {
   if (!(key instanceof Uint8Array) || key.length !== 32) {
@@ -331,14 +410,17 @@ function sortedOrder(logits: Float32Array, ids?: Uint32Array): Uint32Array {
   return out;
 }
 
-/** The K best tokens in candidate order (K < vocab), by a bounded min-heap then a sort. */
+/**
+ * The K best tokens in candidate order (K < vocab), by a bounded min-heap then a sort. Ids are
+ * scanned in ascending order, so a token enters the full heap only when its logit exceeds the
+ * heap's worst (an equal logit has a higher id and ranks after it): one compare per token.
+ */
 function topKHeap(logits: Float32Array, k: number): Uint32Array {
   const heap = new Uint32Array(k);
-  let n = 0;
   // "worse(a, b)": a ranks after b in candidate order.
   const worse = (a: number, b: number) =>
     logits[a] < logits[b] || (logits[a] === logits[b] && a > b);
-  const siftDown = (i: number) => {
+  const siftDown = (i: number, n: number) => {
     for (;;) {
       const l = 2 * i + 1, r = l + 1;
       let m = i;
@@ -351,21 +433,14 @@ function topKHeap(logits: Float32Array, k: number): Uint32Array {
       i = m;
     }
   };
-  for (let j = 0; j < logits.length; j++) {
-    if (n < k) {
-      let i = n++;
-      heap[i] = j;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (!worse(heap[i], heap[p])) break;
-        const t = heap[i];
-        heap[i] = heap[p];
-        heap[p] = t;
-        i = p;
-      }
-    } else if (worse(heap[0], j)) {
+  for (let j = 0; j < k; j++) heap[j] = j;
+  for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(i, k);
+  let worst = logits[heap[0]];
+  for (let j = k; j < logits.length; j++) {
+    if (logits[j] > worst) {
       heap[0] = j;
-      siftDown(0);
+      siftDown(0, k);
+      worst = logits[heap[0]];
     }
   }
   return sortedOrder(logits, heap);
@@ -473,51 +548,10 @@ export function sampleToken(
   checkLogits(logits);
   const T = params.temperature;
   if (T === 0) return greedy(logits);
-  const noise = noiseFn(samplingKey(params.seed, params.jobId, position));
+  const key = samplingKey(params.seed, params.jobId, position);
   const kept = candidateTokens(logits, params);
-  if (kept !== null) {
-    // Candidate order is logit descending: stop once no later token can reach the best score.
-    let best = -Infinity;
-    let bestId = -1;
-    for (const j of kept) {
-      const base = logits[j] / T;
-      if (base + G_MAX < best) break;
-      const s = base + noise(j);
-      if (s > best || (s === best && j < bestId)) {
-        best = s;
-        bestId = j;
-      }
-    }
-    return bestId < 0 ? kept[0] : bestId;
-  }
-  // Nothing filtered: start from the block of the top logit, then visit every other block whose
-  // best possible score (logit / T + G_MAX) can still reach the best score so far.
-  const hasher = new NoiseHasher(samplingKey(params.seed, params.jobId, position));
-  const vocab = logits.length;
-  let best = -Infinity;
-  let bestId = -1;
-  const visit = (b: number) => {
-    const words = hasher.block(b);
-    const first = b * NOISE_BLOCK;
-    const end = Math.min(vocab, first + NOISE_BLOCK);
-    for (let j = first; j < end; j++) {
-      const s = logits[j] / T + gumbelFromWord(words[j - first]);
-      if (s > best || (s === best && j < bestId)) {
-        best = s;
-        bestId = j;
-      }
-    }
-  };
-  const topBlock = Math.floor(greedy(logits) / NOISE_BLOCK);
-  visit(topBlock);
-  const blocks = Math.ceil(vocab / NOISE_BLOCK);
-  for (let b = 0; b < blocks; b++) {
-    if (b === topBlock) continue;
-    const first = b * NOISE_BLOCK;
-    const end = Math.min(vocab, first + NOISE_BLOCK);
-    let m = logits[first];
-    for (let j = first + 1; j < end; j++) if (logits[j] > m) m = logits[j];
-    if (m / T + G_MAX >= best) visit(b);
-  }
-  return bestId;
+  // Start from the most likely kept token (it raises the bound early), then every other one.
+  const first = kept !== null ? kept[0] : greedy(logits);
+  const start = { token: first, score: logits[first] / T + gumbelNoise(key, first) };
+  return bestNoisyToken(logits, T, key, start, kept).token;
 }

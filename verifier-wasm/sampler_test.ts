@@ -3,6 +3,8 @@ import fc from "fast-check";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "../chain/bytes.ts";
 import {
+  bestNoisyToken,
+  candidateTokens,
   G_MAX,
   gumbelBlock,
   gumbelFromWord,
@@ -180,4 +182,123 @@ Deno.test("bad parameters and logits are rejected with RangeError/TypeError", ()
   assert.throws(() => sampleToken(new Float32Array(0), params(1), 0), TypeError);
   assert.throws(() => sampleToken(new Float32Array([1, NaN]), params(1), 0), RangeError);
   assert.throws(() => sampleToken(new Float32Array([-Infinity]), params(1), 0), RangeError);
+});
+
+/**
+ * The sampler rule written out plainly (full sort, every noise value from `gumbelBlock`): the
+ * reference the pruned fast paths (`sampleToken`, `candidateTokens`, `bestNoisyToken`) must match
+ * bit for bit.
+ */
+function referenceKept(logits: Float32Array, p: SamplingParams): number[] | null {
+  const V = logits.length;
+  const limitK = p.topK > 0 && p.topK < V;
+  if (!limitK && p.topP >= 1) return null;
+  const order = [...logits.keys()].sort((a, b) => (logits[b] - logits[a]) || (a - b));
+  const pool = limitK ? order.slice(0, p.topK) : order;
+  if (p.topP >= 1) return pool;
+  const m = Math.max(...logits) / p.temperature;
+  let z = 0;
+  for (const j of [...pool].sort((a, b) => a - b)) z += Math.exp(logits[j] / p.temperature - m);
+  let cum = 0;
+  for (let i = 0; i < pool.length; i++) {
+    cum += Math.exp(logits[pool[i]] / p.temperature - m);
+    if (cum >= p.topP * z) return pool.slice(0, i + 1);
+  }
+  return pool;
+}
+
+function referenceScore(logits: Float32Array, T: number, key: Uint8Array, j: number): number {
+  return logits[j] / T + gumbelBlock(key, Math.floor(j / 8))[j % 8];
+}
+
+function referenceToken(logits: Float32Array, p: SamplingParams, pos: number): number {
+  if (p.temperature === 0) {
+    let best = 0;
+    for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
+    return best;
+  }
+  const key = samplingKey(p.seed, p.jobId, pos);
+  const kept = referenceKept(logits, p) ?? [...logits.keys()];
+  let best = -1;
+  let bestScore = -Infinity;
+  for (const j of kept) {
+    const s = referenceScore(logits, p.temperature, key, j);
+    if (best < 0 || s > bestScore || (s === bestScore && j < best)) [best, bestScore] = [j, s];
+  }
+  return best;
+}
+
+/** Random logits of several shapes: flat, peaked (LLM-like), with ties and -Infinity entries. */
+function randomLogits(vocab: number, shape: number, rnd: () => number): Float32Array {
+  const out = new Float32Array(vocab);
+  for (let j = 0; j < vocab; j++) {
+    const u = rnd();
+    if (shape === 0) out[j] = (u - 0.5) * 30;
+    else if (shape === 1) out[j] = u < 0.01 ? 5 + u * 400 : -20 + u * 6;
+    else if (shape === 2) out[j] = Math.round(u * 6) / 2; // many ties
+    else out[j] = u < 0.3 ? -Infinity : (u - 0.5) * 8;
+  }
+  if (shape === 3) out[Math.floor(rnd() * vocab)] = 1;
+  return out;
+}
+
+Deno.test("fast sampler paths equal the plain reference on random logits, seeds, T (incl. 0)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 2500 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      fc.constantFrom(0, 0.05, 0.3, 0.8, 1, 1.7, 5),
+      fc.constantFrom(0, 1, 2, 40, 100, 5000),
+      fc.constantFrom(1, 0.95, 0.5, 0.01),
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: 1, max: 0x7fffffff }),
+      (vocab, shape, seed, temperature, topK, topP, pos, rseed) => {
+        let state = rseed;
+        const rnd = () => {
+          state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+          return state / 2 ** 32;
+        };
+        const logits = randomLogits(vocab, shape, rnd);
+        const p = { seed, jobId: JOB, temperature, topK, topP };
+        assert.equal(sampleToken(logits, p, pos), referenceToken(logits, p, pos));
+        if (temperature === 0) return;
+        const kept = candidateTokens(logits, p);
+        const ref = referenceKept(logits, p);
+        assert.deepEqual(kept === null ? null : Array.from(kept), ref);
+        // The verifier's competitor search: from a given token, skipping a random set.
+        const key = samplingKey(seed, JOB, pos);
+        const claimed = Math.floor(rnd() * vocab);
+        const skip = new Set([...logits.keys()].filter(() => rnd() < 0.2));
+        const start = { token: claimed, score: referenceScore(logits, temperature, key, claimed) };
+        const got = bestNoisyToken(logits, temperature, key, start, kept, skip);
+        let want = start;
+        for (const j of ref ?? logits.keys()) {
+          if (skip.has(j)) continue;
+          const s = referenceScore(logits, temperature, key, j);
+          if (s > want.score || (s === want.score && j < want.token)) want = { token: j, score: s };
+        }
+        assert.deepEqual(got, want);
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+Deno.test("fast sampler paths equal the reference at a 32000-token vocabulary", () => {
+  let state = 7;
+  const rnd = () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+  const cases: [number, number, number][] = [[1, 0, 1], [0.8, 40, 0.95], [1, 0, 0.9], [0, 0, 1]];
+  for (let shape = 0; shape < 4; shape++) {
+    const logits = randomLogits(32000, shape, rnd);
+    for (const [temperature, topK, topP] of cases) {
+      for (const pos of [0, 1, 99]) {
+        const p = { seed: 42n + BigInt(pos), jobId: JOB, temperature, topK, topP };
+        assert.equal(sampleToken(logits, p, pos), referenceToken(logits, p, pos));
+      }
+    }
+  }
 });
