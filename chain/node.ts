@@ -19,9 +19,6 @@ import { ChainStore } from "./store.ts";
 import { encodeTransaction, type Transaction } from "./tx.ts";
 import { checkBlock, type Coin } from "./validation.ts";
 
-export type { BlockResult } from "./chainstate.ts";
-export type { IndexEntry } from "./block_index.ts";
-
 const log = getLogger(["camelid", "chain"]);
 
 /** Options of {@link ChainNode.open}. */

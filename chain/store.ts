@@ -5,8 +5,7 @@
  * the write builders that connect and disconnect a block; and the queries over them.
  */
 
-import { ByteReader, ByteWriter, toHex } from "./bytes.ts";
-import { concatBytes } from "./bytes.ts";
+import { ByteReader, ByteWriter, concatBytes, toHex } from "./bytes.ts";
 import type { Block } from "./block.ts";
 import type { IndexEntry } from "./block_index.ts";
 import { CamelidError } from "./errors.ts";
