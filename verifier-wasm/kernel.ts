@@ -11,7 +11,7 @@
 
 import { CamelidError } from "../chain/errors.ts";
 import { type GGUFTensor, readGGUF, tensorToF32 } from "./gguf.ts";
-import { hparamsFor, type LlamaHParams, llamaTensor, type LlamaVariants } from "./llama_hparams.ts";
+import { type LlamaHParams, llamaTensor, readLlamaHParams } from "./llama_hparams.ts";
 import {
   createKernel,
   kernelAlloc,
@@ -38,13 +38,6 @@ const ERRORS: Record<number, string> = {
   [-5]: "empty token or position list",
 };
 
-/** The llama variations the kernel runs (kernel/src/llama.rs). */
-export const KERNEL_VARIANTS: LlamaVariants = {
-  partialRotary: true,
-  linearRopeScaling: true,
-  freeHeadSize: true,
-};
-
 /** A llama model loaded into one WASM kernel instance. */
 export class WasmLlama {
   /** Hyper-parameters. */
@@ -64,7 +57,7 @@ export class WasmLlama {
    */
   static async load(ggufBytes: Uint8Array, opts: WasmLlamaOptions = {}): Promise<WasmLlama> {
     const f = readGGUF(ggufBytes);
-    const hp = hparamsFor("wasm", f, KERNEL_VARIANTS);
+    const hp = readLlamaHParams(f);
     const k = (opts.threads ?? 1) > 1
       ? await instantiateKernelThreads(opts.threads!)
       : await createKernel(opts);

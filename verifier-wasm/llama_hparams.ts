@@ -1,10 +1,10 @@
 /**
  * @module The one reader of a llama-architecture model's hyper-parameters from GGUF metadata,
- * shared by every verifier backend (the WASM kernel, the ONNX export). It reads everything a llama
- * GGUF may declare that some backend runs (linear rope scaling, partial rotary dimensions, a head
- * size other than embedding / heads) and rejects what no backend runs; each backend then states the
- * subset it supports with {@link assertBackendSupports}. Every rejection is an
- * {@link UnsupportedModelError} whose `code` says what is wrong, the same for every backend.
+ * shared by every verifier backend (the WASM kernel, the ONNX export), so they accept the same
+ * models: what llama.cpp generates with and the backends run (linear rope scaling, a head size other
+ * than embedding / heads included), and nothing else. Every rejection is an
+ * {@link UnsupportedModelError} whose `code` says what is wrong, the same for every backend; so is
+ * every tensor check ({@link llamaTensor}).
  *
  * Reading follows llama.cpp (`llama_model::load_hparams` for LLM_ARCH_LLAMA): head_count_kv
  * defaults to head_count, key_length to embedding_length / head_count, value_length to key_length,
@@ -158,11 +158,13 @@ export function readLlamaHParams(f: Source): LlamaHParams {
       "attention value_length differs from key_length",
     );
   }
+  // llama.cpp refuses a llama model whose rotary dimensions are not the head size ("invalid
+  // n_rot"), so no compute node can generate with one: every backend refuses it too.
   const nRot = countKey(f, "llama.rope.dimension_count", headDim);
-  if (nRot % 2 !== 0 || nRot > headDim) {
+  if (nRot !== headDim || nRot % 2 !== 0) {
     throw new UnsupportedModelError(
       "model/unsupported-rope",
-      `rope dimension_count ${nRot} is not even and at most the head size ${headDim}`,
+      `rope dimension_count ${nRot} must be the head size ${headDim}, and even`,
     );
   }
   if (hasTensor(f, "rope_freqs.weight")) {
@@ -201,54 +203,6 @@ function tensorInfo(f: Source, name: string): { dims: number[] } | undefined {
 
 function hasTensor(f: Source, name: string): boolean {
   return tensorInfo(f, name) !== undefined;
-}
-
-/** The llama variations a backend runs beyond the plain model (full rotary, no rope scaling). */
-export interface LlamaVariants {
-  /** Rotary embedding over fewer dimensions than the head size. */
-  partialRotary: boolean;
-  /** Linear rope scaling (a frequency scale other than 1). */
-  linearRopeScaling: boolean;
-  /** A head size other than embedding width / query heads. */
-  freeHeadSize: boolean;
-}
-
-/**
- * Throws {@link UnsupportedModelError} when `hp` uses a variation that `backend` (named in the
- * message) does not run: `model/unsupported-rope` for partial rotary dimensions or rope scaling,
- * `model/unsupported-head-size` for a head size other than embedding width / heads.
- */
-export function assertBackendSupports(
-  backend: string,
-  hp: LlamaHParams,
-  runs: LlamaVariants,
-): void {
-  if (!runs.partialRotary && hp.nRot !== hp.headDim) {
-    throw new UnsupportedModelError(
-      "model/unsupported-rope",
-      `the ${backend} backend does not run partial rotary dimensions (${hp.nRot} of ${hp.headDim})`,
-    );
-  }
-  if (!runs.linearRopeScaling && hp.ropeFreqScale !== 1) {
-    throw new UnsupportedModelError(
-      "model/unsupported-rope",
-      `the ${backend} backend does not run linear rope scaling`,
-    );
-  }
-  if (!runs.freeHeadSize && hp.headDim * hp.nHead !== hp.nEmbd) {
-    throw new UnsupportedModelError(
-      "model/unsupported-head-size",
-      `the ${backend} backend needs head size x heads = embedding width ` +
-        `(${hp.headDim} x ${hp.nHead} != ${hp.nEmbd})`,
-    );
-  }
-}
-
-/** Reads the hyper-parameters of `f` and asserts that `backend` runs them. */
-export function hparamsFor(backend: string, f: Source, runs: LlamaVariants): LlamaHParams {
-  const hp = readLlamaHParams(f);
-  assertBackendSupports(backend, hp, runs);
-  return hp;
 }
 
 /**

@@ -5,16 +5,12 @@ import {
   type GGUFTensorInfo,
   GGUFValueType,
 } from "./gguf.ts";
-import { KERNEL_VARIANTS } from "./kernel.ts";
 import {
-  assertBackendSupports,
-  hparamsFor,
   type LlamaHParams,
   readLlamaHParams,
   type UnsupportedModelCode,
   UnsupportedModelError,
 } from "./llama_hparams.ts";
-import { ONNX_VARIANTS } from "./onnx_export.ts";
 
 /** Metadata of a small plain llama: 64 wide, 4 heads of 16, 2 kv heads, 300 tokens. */
 const PLAIN: Record<string, string | number> = {
@@ -54,9 +50,7 @@ function rejects(f: () => unknown, code: UnsupportedModelCode): void {
   assert.throws(f, (e) => e instanceof UnsupportedModelError && e.code === code);
 }
 
-const BACKENDS = [["wasm", KERNEL_VARIANTS], ["onnx", ONNX_VARIANTS]] as const;
-
-Deno.test("a plain llama reads with llama.cpp's defaults and runs on every backend", () => {
+Deno.test("a plain llama reads with llama.cpp's defaults", () => {
   const hp = readLlamaHParams(model());
   assert.deepEqual(
     hp,
@@ -76,7 +70,6 @@ Deno.test("a plain llama reads with llama.cpp's defaults and runs on every backe
       tiedOutput: true,
     } satisfies LlamaHParams,
   );
-  for (const [name, runs] of BACKENDS) assert.deepEqual(hparamsFor(name, model(), runs), hp);
   const untied = model({}, [
     info("token_embd.weight", [64, 300]),
     info("output.weight", [64, 300]),
@@ -84,33 +77,18 @@ Deno.test("a plain llama reads with llama.cpp's defaults and runs on every backe
   assert.equal(readLlamaHParams(untied).tiedOutput, false);
 });
 
-Deno.test("linear rope scaling: the kernel runs it, the ONNX export refuses it with the same error", () => {
+Deno.test("linear rope scaling reads as a frequency scale, from either key", () => {
   const byType = model({ "llama.rope.scaling.type": "linear", "llama.rope.scaling.factor": 4 });
   const byOldKey = model({ "llama.rope.scale_linear": 4 });
-  for (const m of [byType, byOldKey]) {
-    assert.equal(hparamsFor("wasm", m, KERNEL_VARIANTS).ropeFreqScale, 0.25);
-    rejects(() => hparamsFor("onnx", m, ONNX_VARIANTS), "model/unsupported-rope");
-  }
+  for (const m of [byType, byOldKey]) assert.equal(readLlamaHParams(m).ropeFreqScale, 0.25);
   // Scaling type "none" ignores rope.scaling.factor, as llama.cpp does.
   const none = model({ "llama.rope.scaling.type": "none", "llama.rope.scaling.factor": 4 });
-  assert.equal(hparamsFor("onnx", none, ONNX_VARIANTS).ropeFreqScale, 1);
+  assert.equal(readLlamaHParams(none).ropeFreqScale, 1);
 });
 
-Deno.test("partial rotary dimensions: the kernel runs them, the ONNX export refuses them", () => {
-  const m = model({ "llama.rope.dimension_count": 8 });
-  assert.equal(hparamsFor("wasm", m, KERNEL_VARIANTS).nRot, 8);
-  rejects(() => hparamsFor("onnx", m, ONNX_VARIANTS), "model/unsupported-rope");
-});
-
-Deno.test("a head size other than width / heads: the kernel runs it, the ONNX export refuses it", () => {
-  const m = model({ "llama.attention.key_length": 32 });
-  const hp = hparamsFor("wasm", m, KERNEL_VARIANTS);
+Deno.test("a head size other than width / heads is read from key_length", () => {
+  const hp = readLlamaHParams(model({ "llama.attention.key_length": 32 }));
   assert.deepEqual([hp.headDim, hp.nRot], [32, 32]);
-  rejects(() => hparamsFor("onnx", m, ONNX_VARIANTS), "model/unsupported-head-size");
-  rejects(
-    () => readLlamaHParams(model({ "llama.attention.value_length": 8 })),
-    "model/unsupported-head-size",
-  );
 });
 
 Deno.test("what no backend runs is refused by the reader with a code saying why", () => {
@@ -124,9 +102,15 @@ Deno.test("what no backend runs is refused by the reader with a code saying why"
     [model({ "llama.embedding_length": 0 }), "model/bad-hparam"],
     [model({ "llama.feed_forward_length": 1 << 25 }), "model/bad-hparam"],
     [model({ "llama.attention.head_count_kv": 3 }), "model/bad-hparam"],
+    [model({ "llama.rope.scale_linear": -2 }), "model/bad-hparam"],
+    [model({ "llama.attention.value_length": 8 }), "model/unsupported-head-size"],
     [model({ "llama.rope.scaling.type": "yarn" }), "model/unsupported-rope"],
-    [model({ "llama.rope.dimension_count": 7 }), "model/unsupported-rope"],
-    [model({ "llama.rope.dimension_count": 18 }), "model/unsupported-rope"],
+    // Partial rotary dimensions: llama.cpp refuses them for llama ("invalid n_rot").
+    [model({ "llama.rope.dimension_count": 8 }), "model/unsupported-rope"],
+    [
+      model({ "llama.attention.key_length": 32, "llama.rope.dimension_count": 16 }),
+      "model/unsupported-rope",
+    ],
     [
       model({}, [info("token_embd.weight", [64, 300]), info("rope_freqs.weight", [8])]),
       "model/unsupported-rope",
@@ -135,19 +119,4 @@ Deno.test("what no backend runs is refused by the reader with a code saying why"
     [model({}, [info("token_embd.weight", [32, 300])]), "model/bad-tensor"],
   ];
   for (const [m, code] of cases) rejects(() => readLlamaHParams(m), code);
-});
-
-Deno.test("a backend that runs every variation accepts what the reader accepts", () => {
-  const hp = readLlamaHParams(
-    model({ "llama.rope.dimension_count": 8, "llama.rope.scale_linear": 2 }),
-  );
-  assertBackendSupports("any", hp, {
-    partialRotary: true,
-    linearRopeScaling: true,
-    freeHeadSize: true,
-  });
-  rejects(
-    () => assertBackendSupports("none", hp, { ...KERNEL_VARIANTS, linearRopeScaling: false }),
-    "model/unsupported-rope",
-  );
 });

@@ -15,8 +15,9 @@
  * The layers follow llama.cpp's LLAMA architecture: token embedding lookup; per block RMSNorm
  * (`x * 1/sqrt(mean(x^2) + eps) * w`, built from primitives since opset 15 has no
  * RMSNormalization), Q/K/V projections, rotary embedding of type NORM (adjacent pairs (2i, 2i+1)
- * rotated by `pos * freq_base^(-2i/n_rot)`), grouped-query causal attention (query head h reads
- * key/value head `floor(h / (n_head / n_head_kv))`, scores scaled by 1/sqrt(D), softmax in f32),
+ * rotated by `freq_scale * pos * freq_base^(-2i/n_rot)`), grouped-query causal attention (query
+ * head h reads key/value head `floor(h / (n_head / n_head_kv))`, scores scaled by 1/sqrt(D),
+ * softmax in f32),
  * output projection, residual; RMSNorm, SwiGLU feed-forward (`down(silu(gate(x)) * up(x))`),
  * residual; the final RMSNorm and output head run only on the requested rows.
  *
@@ -28,41 +29,36 @@
 import onnxProto from "onnx-proto";
 import { type GGUFFile, readGGUF, tensorToF32 } from "./gguf.ts";
 import {
-  hparamsFor,
   type LlamaHParams,
   llamaTensor,
-  type LlamaVariants,
+  readLlamaHParams,
   UnsupportedModelError,
 } from "./llama_hparams.ts";
 
 const { onnx } = onnxProto;
 
-/** The llama variations the ONNX graph runs: none (full rotary, no scaling, heads x size = width). */
-export const ONNX_VARIANTS: LlamaVariants = {
-  partialRotary: false,
-  linearRopeScaling: false,
-  freeHeadSize: false,
-};
-
 /**
  * The rotary cos/sin tables [positions.length, nRot/2] for `positions`, in ggml's f32 steps:
  * `theta_scale = powf(freq_base, -2/n_rot)`, `theta = (float)pos`, then per pair
- * `cos = cosf(theta)`, `sin = sinf(theta)`, `theta *= theta_scale`.
+ * `cos = cosf(freq_scale * theta)`, `sin = sinf(freq_scale * theta)`, `theta *= theta_scale`
+ * (`freq_scale` = 1 / the linear rope scale factor, 1 without scaling).
  */
 export function ropeTables(
   positions: ArrayLike<number>,
-  hp: Pick<LlamaHParams, "nRot" | "ropeFreqBase">,
+  hp: Pick<LlamaHParams, "nRot" | "ropeFreqBase"> & { ropeFreqScale?: number },
 ): { cos: Float32Array; sin: Float32Array } {
   const half = hp.nRot / 2;
   const f = Math.fround;
   const thetaScale = f(Math.pow(hp.ropeFreqBase, f(-2 / hp.nRot)));
   const cos = new Float32Array(positions.length * half);
   const sin = new Float32Array(positions.length * half);
+  const freqScale = f(hp.ropeFreqScale ?? 1);
   for (let s = 0; s < positions.length; s++) {
     let theta = f(positions[s]);
     for (let i = 0; i < half; i++) {
-      cos[s * half + i] = Math.cos(theta);
-      sin[s * half + i] = Math.sin(theta);
+      const angle = f(freqScale * theta);
+      cos[s * half + i] = Math.cos(angle);
+      sin[s * half + i] = Math.sin(angle);
       theta = f(theta * thetaScale);
     }
   }
@@ -126,13 +122,13 @@ export interface OnnxExport {
 
 /**
  * Exports a llama GGUF model (bytes or an already parsed file) to an ONNX prefill graph.
- * Throws {@link UnsupportedModelError} for other architectures, llama variations the graph does
- * not run, missing, misshapen, unknown or unsupported-type tensors, and the GGUF reader's
- * `DecodeError` for malformed files.
+ * Throws {@link UnsupportedModelError} for models the shared reader refuses and for missing,
+ * misshapen, unknown or unsupported-type tensors, and the GGUF reader's `DecodeError` for
+ * malformed files.
  */
 export function exportOnnx(gguf: Uint8Array | GGUFFile): OnnxExport {
   const file = gguf instanceof Uint8Array ? readGGUF(gguf) : gguf;
-  const hp = hparamsFor("onnx", file, ONNX_VARIANTS);
+  const hp = readLlamaHParams(file);
   const { nEmbd: E, nHead: H, nHeadKv: HKV, headDim: D, nFf: FF, nVocab: V } = hp;
   const g = new GraphBuilder();
   const known = new Set<string>();

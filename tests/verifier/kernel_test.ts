@@ -9,15 +9,18 @@ import assert from "node:assert/strict";
 import { makeFixture } from "../../compute/fixture.ts";
 import { prefillLogits } from "../../compute/generate.ts";
 import { loadModel } from "../../compute/llama/llama.ts";
-import { writeGGUF } from "../../compute/gguf_writer.ts";
+import { meta, writeGGUF } from "../../compute/gguf_writer.ts";
 import {
   f32ToF16,
   GGMLType,
   type GGUFFile,
+  type GGUFMetadataEntry,
   readGGUF,
   tensorToF32,
 } from "../../verifier-wasm/gguf.ts";
 import { WasmLlama } from "../../verifier-wasm/kernel.ts";
+import { exportOnnx } from "../../verifier-wasm/onnx_export.ts";
+import { OnnxBackend } from "../../verifier-wasm/onnx_backend.ts";
 import { readLlamaHParams, UnsupportedModelError } from "../../verifier-wasm/llama_hparams.ts";
 import { instantiateKernel, kernelAlloc, kernelModule } from "../../verifier-wasm/kernel_module.ts";
 
@@ -210,24 +213,30 @@ function perPosition(a: ArrayLike<number>[], b: ArrayLike<number>[]): number[] {
 
 const median = (v: number[]) => v.slice().sort((x, y) => x - y)[Math.floor(v.length / 2)];
 
+/** llama.cpp's logits (CPU, 1 thread, flash attention off) at every index of `tokens`. */
+async function llamaCppLogits(gguf: Uint8Array, tokens: number[]): Promise<Float32Array[]> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/m.gguf`, gguf);
+    const model = await loadModel(`${dir}/m.gguf`);
+    try {
+      return await prefillLogits(model, tokens, tokens.map((_, i) => i), { threads: 1 });
+    } finally {
+      await model.free();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const LONG_PROMPT = Array.from({ length: 32 }, (_, i) => (i * 37 + 5) % 260);
+
 for (const dtype of ["f32", "f16", "q8_0"] as const) {
   Deno.test(`${dtype} fixture: WASM logits match llama.cpp's (1 thread, no flash attention)`, async () => {
     const g = fixture(dtype, 5n);
-    const dir = await Deno.makeTempDir();
-    const tokens = Array.from({ length: 32 }, (_, i) => (i * 37 + 5) % 260);
+    const tokens = LONG_PROMPT;
     const all = tokens.map((_, i) => i);
-    let ref: Float32Array[];
-    try {
-      await Deno.writeFile(`${dir}/m.gguf`, g);
-      const model = await loadModel(`${dir}/m.gguf`);
-      try {
-        ref = await prefillLogits(model, tokens, all, { threads: 1 });
-      } finally {
-        await model.free();
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const ref = await llamaCppLogits(g, tokens);
     const mirrored = perPosition((await WasmLlama.load(g)).logitsAt(tokens, all), ref);
     const wasm = (await WasmLlama.load(g)).logitsAt(tokens, all);
     const plain = perPosition(
@@ -252,6 +261,88 @@ for (const dtype of ["f32", "f16", "q8_0"] as const) {
     });
   });
 }
+
+/**
+ * The f32 fixture (seed 5) with metadata `changes`, and, for a head size other than width / heads,
+ * attention weights of the new shapes (small deterministic values).
+ */
+function llamaVariant(changes: Record<string, GGUFMetadataEntry>, headDim?: number): Uint8Array {
+  const f = readGGUF(fixture("f32", 5n));
+  const hp = readLlamaHParams(f);
+  const d = headDim ?? hp.headDim;
+  const shapes: Record<string, number[]> = {
+    attn_q: [hp.nEmbd, hp.nHead * d],
+    attn_k: [hp.nEmbd, hp.nHeadKv * d],
+    attn_v: [hp.nEmbd, hp.nHeadKv * d],
+    attn_output: [hp.nHead * d, hp.nEmbd],
+  };
+  const tensors = f.tensors.map((t) => {
+    const dims = shapes[t.name.split(".")[2]] ?? t.dims;
+    const same = dims.every((n, i) => n === t.dims[i]);
+    const n = dims[0] * (dims[1] ?? 1);
+    const values = same
+      ? tensorToF32(t)
+      : Float32Array.from({ length: n }, (_, i) => 0.15 * Math.sin(i * 0.731 + t.name.length));
+    return { name: t.name, type: GGMLType.F32, dims, values };
+  });
+  const metadata = new Map(f.metadata);
+  for (const [k, v] of Object.entries(changes)) metadata.set(k, v);
+  return writeGGUF(metadata, tensors);
+}
+
+const VARIANTS: [string, Uint8Array][] = [
+  [
+    "linear rope scaling (factor 4)",
+    llamaVariant({
+      "llama.rope.scaling.type": meta.str("linear"),
+      "llama.rope.scaling.factor": meta.f32(4),
+    }),
+  ],
+  [
+    "head size 32 with 4 heads on a width of 64",
+    llamaVariant({
+      "llama.attention.key_length": meta.u32(32),
+      "llama.attention.value_length": meta.u32(32),
+      "llama.rope.dimension_count": meta.u32(32),
+    }, 32),
+  ],
+];
+
+for (const [name, variant] of VARIANTS) {
+  Deno.test(`${name}: WASM and ONNX logits match llama.cpp's`, async () => {
+    const all = LONG_PROMPT.map((_, i) => i);
+    const ref = await llamaCppLogits(variant, LONG_PROMPT);
+    const wasm = perPosition((await WasmLlama.load(variant)).logitsAt(LONG_PROMPT, all), ref);
+    const onnxBackend = await OnnxBackend.create(variant);
+    let onnx: number[];
+    try {
+      onnx = perPosition(await onnxBackend.logitsAt(LONG_PROMPT, all), ref);
+    } finally {
+      await onnxBackend.dispose();
+    }
+    // The variant changes the logits: the plain fixture's are far from llama.cpp's here.
+    const plain = (await WasmLlama.load(fixture("f32", 5n))).logitsAt(LONG_PROMPT, all);
+    const gap = Math.max(...perPosition(plain, ref));
+    console.log(
+      `${name}: WASM max ${Math.max(...wasm).toExponential(2)}, ONNX max ${
+        Math.max(...onnx).toExponential(2)
+      }, plain model ${gap.toExponential(2)}`,
+    );
+    assert.ok(median(wasm) < 1e-4 && Math.max(...wasm) < 0.15, `WASM ${Math.max(...wasm)}`);
+    // Below the calibrated f32 llama->onnx epsilon (0.015, docs/verification.md).
+    assert.ok(Math.max(...onnx) < 1e-2, `ONNX ${Math.max(...onnx)}`);
+    assert.ok(gap > 100 * Math.max(...wasm, ...onnx), `plain model ${gap}`);
+  });
+}
+
+Deno.test("partial rotary dimensions are refused by every backend, as llama.cpp refuses them", async () => {
+  const partial = llamaVariant({ "llama.rope.dimension_count": meta.u32(8) });
+  const unsupportedRope = (e: unknown) =>
+    e instanceof UnsupportedModelError && e.code === "model/unsupported-rope";
+  await assert.rejects(WasmLlama.load(partial), unsupportedRope);
+  assert.throws(() => exportOnnx(partial), unsupportedRope);
+  await assert.rejects(llamaCppLogits(partial, [1]), /invalid n_rot/);
+});
 
 Deno.test("logits at a position do not depend on which other positions are requested", async () => {
   for (const dtype of ["f32", "q8_0"] as const) {
