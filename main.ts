@@ -9,6 +9,7 @@ import {
   type LogLevel,
 } from "@logtape/logtape";
 import { CamelidError } from "./chain/errors.ts";
+import { helpSettings } from "./cli/help.ts";
 import { registerNodeCommand, registerWalletCommands } from "./relay/cli.ts";
 import { registerGenerateCommand, registerModelCommands } from "./compute/cli.ts";
 import { registerVerifyCommand } from "./verifier-wasm/cli.ts";
@@ -32,7 +33,8 @@ export function buildProgram(): Command {
       Deno.env.get("CAMELID_LOG") ?? "info",
     )
     .option("--log-json", "structured JSON Lines logs on stderr")
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .configureHelp(helpSettings); // before the commands: they inherit it
   const searcher = async (kind: string) =>
     kind === "wasm" ? (await createMinerPool()).search : undefined;
   registerNodeCommand(program, computeNodeHooks(searcher, false));

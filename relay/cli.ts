@@ -23,6 +23,14 @@ export function defaultDataDir(network: string): string {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** `--data-dir`, whose default depends on `--network` (shown in the help). */
+function dataDirOption(): Option {
+  return new Option("--data-dir <dir>", "data directory").default(
+    undefined,
+    defaultDataDir("<network>"),
+  );
+}
+
 /** Makes the miner's nonce searcher of a `--miner` kind (undefined: the TypeScript loop). */
 export type SearcherFactory = (kind: string) => Promise<NonceSearcher | undefined>;
 
@@ -55,9 +63,14 @@ export function registerNodeCommand(
     )
     .option("--port <port>", "HTTP port", (v) => parsePort(v), 8787)
     .option("--host <host>", "interface to bind", "127.0.0.1")
-    .option("--data-dir <dir>", "data directory (default ./.camelid/<network>)")
+    .addOption(dataDirOption())
     .option("--no-mine", "do not mine")
-    .option("--mine-to <address>", "mine to this address instead of the node wallet")
+    .addOption(
+      new Option("--mine-to <address>", "address the mined coins go to").default(
+        undefined,
+        "the node wallet's address",
+      ),
+    )
     .option("--seed <url>", "seed node URL (repeatable)", collect, [])
     .option("--peers-config <file>", "peer configuration file (JSON)")
     .addOption(
@@ -107,8 +120,10 @@ export function registerWalletCommands(program: Command): void {
     c.addOption(
       new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"),
     )
-      .option("--wallet <file>", "keystore file (default <data-dir>/wallet.json)")
-      .option("--data-dir <dir>", "data directory (default ./.camelid/<network>)");
+      .addOption(
+        new Option("--wallet <file>", "keystore file").default(undefined, "<data-dir>/wallet.json"),
+      )
+      .addOption(dataDirOption());
   const pathOf = (o: { wallet?: string; dataDir?: string; network: string }) =>
     o.wallet ?? walletPath(o.dataDir ?? defaultDataDir(o.network));
 
