@@ -462,34 +462,56 @@ export function candidateTokens(logits: Float32Array, params: SamplingParams): U
   let m = -Infinity;
   for (let j = 0; j < vocab; j++) if (logits[j] > m) m = logits[j];
   m /= T;
-  const ids = pool ? pool.slice().sort() : null;
-  let z = 0;
-  if (ids) { for (const j of ids) z += Math.exp(logits[j] / T - m); }
-  else for (let j = 0; j < vocab; j++) z += Math.exp(logits[j] / T - m);
-  const target = topP * z;
-  // The kept prefix lies inside the group of tokens with logit / T >= m - c once the group's mass
-  // reaches the target (the group is itself a prefix of the candidate order), so only it is sorted.
-  for (let c = 16;; c *= 2) {
-    let group: Uint32Array;
-    if (pool) {
-      group = pool;
-    } else {
-      const sel: number[] = [];
-      for (let j = 0; j < vocab; j++) if (logits[j] / T >= m - c) sel.push(j);
-      if (sel.length < vocab) {
-        let mass = 0;
-        for (const j of sel) mass += Math.exp(logits[j] / T - m);
-        if (mass < target * (1 + 1e-9)) continue;
-      }
-      group = sortedOrder(logits, Uint32Array.from(sel));
-    }
-    let cum = 0;
-    for (let i = 0; i < group.length; i++) {
-      cum += Math.exp(logits[group[i]] / T - m);
-      if (cum >= target) return group.subarray(0, i + 1);
-    }
-    if (pool || group.length === vocab) return group;
+  if (pool) {
+    const ids = pool.slice().sort();
+    let z = 0;
+    for (const j of ids) z += Math.exp(logits[j] / T - m);
+    return massPrefix(logits, T, m, pool, topP * z) ?? pool;
   }
+  const p = new Float64Array(vocab);
+  let z = 0;
+  for (let j = 0; j < vocab; j++) z += p[j] = Math.exp(logits[j] / T - m);
+  const target = topP * z;
+  // The kept prefix lies inside any prefix of the candidate order whose mass reaches the target,
+  // so only such a group is sorted: tokens by bins of (m - logit / T) (1/16 logit wide, monotone
+  // in the logit, so the bins up to any one form a prefix), up to the first bin where the mass
+  // reaches the target with a margin for summation order. Should rounding still fall short, the
+  // whole vocabulary is sorted.
+  const BINS = 1024;
+  const bin = new Uint16Array(vocab);
+  const binMass = new Float64Array(BINS + 1);
+  for (let j = 0; j < vocab; j++) {
+    const d = (m - logits[j] / T) * 16;
+    const b = d < BINS ? Math.floor(d) : BINS;
+    bin[j] = b;
+    binMass[b] += p[j];
+  }
+  let last = 0;
+  for (let mass = binMass[0]; last < BINS && mass < target * (1 + 1e-9);) mass += binMass[++last];
+  if (last < BINS) {
+    const sel: number[] = [];
+    for (let j = 0; j < vocab; j++) if (bin[j] <= last) sel.push(j);
+    const kept = massPrefix(logits, T, m, sortedOrder(logits, Uint32Array.from(sel)), target);
+    if (kept) return kept;
+  }
+  const all = sortedOrder(logits);
+  return massPrefix(logits, T, m, all, target) ?? all;
+}
+
+/** The shortest prefix of `order` whose running mass in that order reaches `target`, or null. */
+function massPrefix(
+  logits: Float32Array,
+  T: number,
+  m: number,
+  order: Uint32Array,
+  target: number,
+): Uint32Array | null {
+  let cum = 0;
+  for (let i = 0; i < order.length; i++) {
+    cum += Math.exp(logits[order[i]] / T - m);
+    if (cum >= target) return order.subarray(0, i + 1);
+  }
+  return null;
 }
 
 /** Argmax of raw logits, ties to the lowest id. */
