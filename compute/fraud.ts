@@ -9,35 +9,14 @@ import { getLogger } from "@logtape/logtape";
 import { toHex } from "../chain/bytes.ts";
 import { equalBytes } from "../chain/bytes.ts";
 import type { FraudChecker, FraudClaim } from "../chain/spend.ts";
-import { fraudProofHolds, type JobRecord } from "../verifier-wasm/rastic.ts";
+import { fraudProofHolds } from "../verifier-wasm/rastic.ts";
+import { jobRecordOf } from "../client/job_record.ts";
 import { outputCommitment, verify } from "../verifier-wasm/mod.ts";
 import type { PrefillBackend } from "../verifier-wasm/backend.ts";
 import { WasmBackend } from "../verifier-wasm/wasm_backend.ts";
 import type { ModelStore } from "./model_store.ts";
-import type { Job } from "../chain/job.ts";
 
 const log = getLogger(["camelid", "fraud"]);
-
-/** The job record (the verifier's input) of a job and a revealed output. */
-export function jobRecordOf(
-  job: Job,
-  jobId: Uint8Array,
-  outputTokens: number[],
-  finishReason: "stop" | "length",
-): JobRecord {
-  return {
-    modelId: toHex(job.modelId),
-    promptTokens: job.promptTokens,
-    outputTokens,
-    finishReason,
-    seed: job.seed.toString(),
-    jobId: toHex(jobId),
-    temperature: job.temperature,
-    topK: job.topK,
-    topP: job.topP,
-    maxTokens: job.maxTokens,
-  };
-}
 
 /** Decides one claim against the model bytes (and an optional loaded WASM backend). */
 export async function checkFraudClaim(

@@ -3,7 +3,7 @@ import { makeFixture } from "./fixture.ts";
 import { FIXTURE_TOKENS } from "./fixture.ts";
 import { loadModel } from "./llama/llama.ts";
 import { generate } from "./generate.ts";
-import { jobRecordOf } from "./fraud.ts";
+import { jobRecordOf } from "../client/job_record.ts";
 import { modelIdFromBytes } from "../chain/model_id.ts";
 import { fromHex } from "../chain/bytes.ts";
 import { type Job, jobIdBytes } from "../chain/job.ts";
@@ -16,7 +16,7 @@ import {
   verify,
 } from "../verifier-wasm/mod.ts";
 import { voteOn } from "./jobs/verifier_service.ts";
-import { disputePositions } from "./jobs/client.ts";
+import { disputePositions } from "../client/phases/verify.ts";
 
 /** Wording that says other things, in the shape the old string parsing looked for. */
 const MISLEADING: VerdictWording = {

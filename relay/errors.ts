@@ -62,14 +62,15 @@ export function statusOf(err: unknown): ContentfulStatusCode {
   return 500;
 }
 
-/** A JSON error answer. */
+/** A JSON error answer; `errorClass` names the typed error's class, so clients rebuild it (relay/client.ts). */
 export function errorResponse(
   c: Context,
   status: ContentfulStatusCode,
   code: string,
   message: string,
+  errorClass?: string,
 ): Response {
-  return c.json({ error: { code, message } }, status);
+  return c.json({ error: { code, message, ...(errorClass ? { class: errorClass } : {}) } }, status);
 }
 
 /** Hono `onError` handler answering every thrown error as JSON. */
@@ -82,7 +83,13 @@ export function onError(err: Error, c: Context): Response {
     : "internal";
   const message = status === 500 ? "internal error" : err.message;
   if (status === 500) console.error(err);
-  return errorResponse(c, status, code, message);
+  return errorResponse(
+    c,
+    status,
+    code,
+    message,
+    err instanceof CamelidError ? err.name : undefined,
+  );
 }
 
 /** Hono `notFound` handler: `route/not-found`. */

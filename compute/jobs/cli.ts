@@ -4,7 +4,7 @@
  */
 
 import { type Command, Option } from "commander";
-import { parseCoins } from "../../chain/amount.ts";
+import { parseCoinsOption } from "../../chain/amount.ts";
 import { unlockKeystore } from "../../chain/keystore.ts";
 import { ensureNodeWallet, unlockWalletFile, walletPath } from "../../relay/wallet_file.ts";
 import { defaultDataDir, type NodeCommandHooks, type SearcherFactory } from "../../relay/cli.ts";
@@ -14,16 +14,20 @@ import { fetchModel } from "../model_fetch.ts";
 import { makeFixture } from "../fixture.ts";
 import { loadModel } from "../llama/llama.ts";
 import { type CheatMode, JobWorker } from "./worker.ts";
-import { NodeClient, refundEscrow, submitJob } from "./client.ts";
+import { refundEscrow, submitJob } from "../../client/job_client.ts";
+import { NodeClient } from "../../relay/client.ts";
 import { VerifierService } from "./verifier_service.ts";
 import { modelIdOfFile } from "../model_file.ts";
 import {
   addPositionOptions,
   addSamplerOptions,
+  parseIntOption,
   parseTokenList,
   positionSettings,
   samplerSettings,
 } from "../../cli/sampler_options.ts";
+import { MAX_OUTPUT_TOKENS } from "../../chain/job.ts";
+import { textForOutput } from "../../cli/terminal_text.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -142,8 +146,8 @@ export function computeNodeHooks(
         models,
         loadModel: (p) => loadModel(p),
         secretKey,
-        stake: parseCoins(opts.stake as string),
-        minReward: parseCoins(opts.minReward as string),
+        stake: parseCoinsOption("--stake", opts.stake as string, true),
+        minReward: parseCoinsOption("--min-reward", opts.minReward as string, true),
         queueSize: Number(opts.queue),
         threads: Number(opts.threads),
         cheat,
@@ -227,10 +231,10 @@ export function registerJobCommands(program: Command): void {
         secretKey,
         modelId,
         promptTokens,
-        maxTokens: Number(o.maxTokens),
+        maxTokens: parseIntOption("--max-tokens", String(o.maxTokens), 1, MAX_OUTPUT_TOKENS),
         ...samplerSettings(o),
-        reward: parseCoins(o.reward),
-        fee: parseCoins(o.fee),
+        reward: parseCoinsOption("--reward", o.reward),
+        fee: parseCoinsOption("--fee", o.fee, true),
         expiryBlocks: o.expiryBlocks !== undefined ? Number(o.expiryBlocks) : undefined,
         verifyWith: verify === "local" ? await Deno.readFile(o.model) : undefined,
         neverPay: !!o.devNeverPay,
@@ -265,7 +269,7 @@ export function registerJobCommands(program: Command): void {
         }));
       } else {
         console.log(`job ${result.jobId}: ${result.state}`);
-        if (text !== null) console.log(text);
+        if (text !== null) console.log(textForOutput(text, Deno.stdout.isTerminal()));
         else if (result.outputTokens) console.log(result.outputTokens.join(","));
         if (result.verdict) {
           console.log(
@@ -294,7 +298,7 @@ export function registerJobCommands(program: Command): void {
     .argument("<id>", "job id")
     .option("--node <url>", "node API URL", "http://127.0.0.1:8787")
     .action(async (id, o) => {
-      console.log(JSON.stringify(await new NodeClient(o.node).call(`/v1/jobs/${id}`), null, 2));
+      console.log(JSON.stringify(await new NodeClient(o.node).job(id), null, 2));
     });
 
   wallet(
@@ -309,7 +313,7 @@ export function registerJobCommands(program: Command): void {
       const txid = await refundEscrow(new NodeClient(o.node), secretKey, {
         txid: m[1],
         vout: Number(m[2]),
-      }, parseCoins(o.fee));
+      }, parseCoinsOption("--fee", o.fee, true));
       console.log(`refund ${txid}`);
     });
 }

@@ -19,7 +19,7 @@ import {
 import type { Envelope } from "../../relay/envelope.ts";
 import { provenFalsePositions, type Verdict, verify } from "../../verifier-wasm/mod.ts";
 import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";
-import { jobRecordOf } from "../fraud.ts";
+import { jobRecordOf } from "../../client/job_record.ts";
 import type { ModelStore } from "../model_store.ts";
 import type { WorkerNetwork } from "./worker.ts";
 

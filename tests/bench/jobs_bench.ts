@@ -7,7 +7,8 @@
 
 import { makeFixture } from "../../compute/fixture.ts";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
-import { NodeClient, submitJob } from "../../compute/jobs/client.ts";
+import { submitJob } from "../../client/job_client.ts";
+import { NodeClient } from "../../relay/client.ts";
 import { loadModel } from "../../compute/llama/llama.ts";
 import { generate } from "../../compute/generate.ts";
 import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";

@@ -1,0 +1,27 @@
+/** @module The job client's typed errors: one class, its codes a closed union. */
+
+import { CamelidError } from "../chain/errors.ts";
+
+/** What went wrong on the client's side of a job. */
+export type JobClientErrorCode =
+  /** No answer (message, delivery, chain progress) before the deadline. */
+  | "job/timeout"
+  /** The node's receipt names a stake that does not lock a stake on its commitment for this job. */
+  | "job/bad-receipt"
+  /** The escrow output to refund does not exist. */
+  | "job/no-escrow";
+
+/** An error of the job client, with one of its {@link JobClientErrorCode}s. */
+export class JobClientError extends CamelidError {
+  /** What went wrong. */
+  declare readonly code: JobClientErrorCode;
+  /** Creates an error with a job client code. */
+  constructor(code: JobClientErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** True when `e` is the job client's timeout. */
+export function isTimeout(e: unknown): boolean {
+  return e instanceof JobClientError && e.code === "job/timeout";
+}

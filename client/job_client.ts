@@ -1,0 +1,193 @@
+/**
+ * @module The client side of a job, as named phases: offer (phases/offer.ts), await the receipt
+ * (phases/receipt.ts), pay (phases/pay.ts), await the delivery with the non-delivery claim
+ * (phases/delivery.ts), check the delivery (phases/check.ts), and verify it locally or by neighbours
+ * (phases/verify.ts, outsourced.ts), publishing a fraud proof when the work is false. It speaks to
+ * one node over HTTP, as a light client would, and imports nothing with FFI or file access.
+ */
+
+import { fromHex } from "../chain/bytes.ts";
+import { hash160 } from "../chain/hash.ts";
+import { publicKeyOf } from "../chain/keys.ts";
+import { networkParams } from "../chain/params.ts";
+import { payToHashScript } from "../chain/script.ts";
+import { encodeTransaction } from "../chain/tx.ts";
+import { refundTx } from "../chain/job_tx.ts";
+import type { NodeClient } from "../relay/client.ts";
+import type { Verdict } from "../verifier-wasm/mod.ts";
+import { JobClientError } from "./errors.ts";
+import type { ReceiptMessage } from "./job_messages.ts";
+import { openSession, type StateReporter } from "./job_session.ts";
+import {
+  type OutsourceOptions,
+  outsourceVerification,
+  tallyVotes,
+  type Vote,
+} from "./outsourced.ts";
+import { checkDelivery, slashBadAnswer } from "./phases/check.ts";
+import { awaitDelivery } from "./phases/delivery.ts";
+import { type JobTerms, offerJob } from "./phases/offer.ts";
+import { payForJob } from "./phases/pay.ts";
+import { awaitReceipt } from "./phases/receipt.ts";
+import { publishFraudProof, verifyLocally } from "./phases/verify.ts";
+
+/** Everything `job submit` needs. */
+export interface SubmitOptions extends JobTerms {
+  /** The client's node. */
+  node: NodeClient;
+  /** The client wallet's secret key (pays the escrow, signs messages, decrypts the output). */
+  secretKey: Uint8Array;
+  /** Miner fee per transaction in base units. */
+  fee: bigint;
+  /** Model bytes for local verification; absent = no verification. */
+  verifyWith?: Uint8Array;
+  /** Verification positions: "all" (default; one prefill checks every token) or "sampled". */
+  positions?: "all" | "sampled";
+  /** Sampled interior positions (default 8). */
+  k?: number;
+  /** Outsourced verification: ask neighbours (majority of `verifiers` decides). */
+  outsource?: OutsourceOptions;
+  /** How long to wait for the delivery before claiming non-delivery on chain (default 30 s). */
+  deliveryTimeoutMs?: number;
+  /** Dev tests: act as if no delivery came (exercises the claim and the node's answer). */
+  ignoreDelivery?: boolean;
+  /** Dev tests: never pay (dispute row 1). */
+  neverPay?: boolean;
+  /** Reports each state as it happens. */
+  onState?: StateReporter;
+  /** Give up after this many ms (default 120 s). */
+  timeoutMs?: number;
+}
+
+/** How a submitted job ended for the client. */
+export interface SubmitResult {
+  /** Job id hex. */
+  jobId: string;
+  /** Final client-side state. */
+  state: "verified" | "disputed" | "slashed" | "unpaid" | "delivered" | "bad-delivery";
+  /** Output tokens (when delivered). */
+  outputTokens?: number[];
+  /** Finish reason (when delivered). */
+  finishReason?: "stop" | "length";
+  /** Verification verdict (when verified). */
+  verdict?: Verdict;
+  /** Outsourced verification: the majority verdict and each verifier's vote. */
+  outsourced?: { verdict: "honest" | "fraud" | "inconclusive"; votes: Vote[] };
+  /** Non-delivery or bad-answer slash txid (when slashed). */
+  slashTxid?: string;
+  /** Fraud proof txid (when disputed). */
+  fraudTxid?: string;
+  /** The escrow outpoint. */
+  escrow: { txid: string; vout: number; value: bigint };
+  /** The node's receipt. */
+  receipt?: ReceiptMessage;
+}
+
+/** Runs a job from offer to verified output (or dispute). */
+export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
+  const { network } = await o.node.status();
+  const s = openSession(
+    o.node,
+    networkParams(network),
+    o.secretKey,
+    o.fee,
+    o.timeoutMs ?? 120_000,
+    o.onState,
+  );
+  const offered = await offerJob(s, o);
+  const escrow = { txid: offered.escrow.txid, vout: 0, value: offered.escrow.value };
+  const committed = await awaitReceipt(s, offered);
+  const base = { jobId: offered.id, escrow, receipt: committed.receipt };
+  if (o.neverPay) return { ...base, state: "unpaid" };
+  await payForJob(s, offered, committed);
+
+  const delivery = await awaitDelivery(s, offered, committed, {
+    timeoutMs: o.deliveryTimeoutMs ?? 30_000,
+    ignoreDelivery: o.ignoreDelivery,
+  });
+  if (delivery.kind === "slashed") return { ...base, state: "slashed", slashTxid: delivery.txid };
+  const output = checkDelivery(
+    o.secretKey,
+    delivery.ciphertext,
+    offered.jobId,
+    committed.receipt.commitment,
+  );
+  if (!output) {
+    s.say("bad-delivery", { reason: "the output does not decrypt to the committed output" });
+    if (delivery.kind !== "answered") return { ...base, state: "bad-delivery" };
+    const slashTxid = await slashBadAnswer(
+      s,
+      offered,
+      committed,
+      delivery.ciphertext,
+      delivery.answer,
+    );
+    s.say("slashed", { slashTx: slashTxid, reason: "the answer on chain is provably bad" });
+    return { ...base, state: "slashed", slashTxid };
+  }
+  s.say("delivered", { tokens: output.outputTokens.length, finish: output.finishReason });
+  const delivered = { ...base, ...output };
+
+  if (o.outsource) {
+    const votes = await outsourceVerification(
+      s,
+      offered,
+      output,
+      committed.receipt.commitment,
+      o.outsource,
+    );
+    const tally = tallyVotes(votes, o.outsource.verifiers);
+    const outsourced = { verdict: tally.verdict, votes };
+    s.say("outsourced", {
+      verdict: tally.verdict,
+      votes: votes.map((v) => `${v.key.slice(0, 12)}:${v.verdict}`),
+    });
+    if (tally.verdict === "honest") return { ...delivered, outsourced, state: "verified" };
+    if (tally.verdict !== "fraud") return { ...delivered, outsourced, state: "delivered" };
+    const fraudTxid = await publishFraudProof(s, offered, committed, output, tally.positions);
+    s.say("disputed", { fraudTx: fraudTxid, positions: tally.positions });
+    return { ...delivered, outsourced, state: "disputed", fraudTxid };
+  }
+  if (!o.verifyWith) return { ...delivered, state: "delivered" };
+
+  const local = await verifyLocally(offered, output, {
+    gguf: o.verifyWith,
+    positions: o.positions,
+    k: o.k,
+  });
+  if (!local.dispute) {
+    s.say("verified", { verdict: local.verdict.verdict });
+    return { ...delivered, state: "verified", verdict: local.verdict };
+  }
+  const fraudTxid = await publishFraudProof(s, offered, committed, output, local.dispute);
+  s.say("disputed", {
+    fraudTx: fraudTxid,
+    positions: local.dispute,
+    reasons: local.verdict.reasons,
+  });
+  return { ...delivered, state: "disputed", verdict: local.verdict, fraudTxid };
+}
+
+/** Refunds an unpaid escrow at or after its expiry height (dispute row 1). */
+export async function refundEscrow(
+  node: NodeClient,
+  secretKey: Uint8Array,
+  escrow: { txid: string; vout: number },
+  fee: bigint,
+): Promise<string> {
+  const tx = await node.tx(escrow.txid);
+  const out = tx.outputs[escrow.vout];
+  if (!out) throw new JobClientError("job/no-escrow", "no such escrow output");
+  const coin = {
+    ...escrow,
+    value: BigInt(out.units),
+    scriptPubKey: fromHex(out.scriptPubKey),
+  };
+  const refund = refundTx(
+    coin,
+    { payTo: payToHashScript(hash160(publicKeyOf(secretKey))), fee },
+    fromHex(tx.jobId, 32),
+    secretKey,
+  );
+  return (await node.sendTx(encodeTransaction(refund))).txid;
+}

@@ -1,0 +1,91 @@
+/**
+ * @module Phase 6 of a job: verify the output with RASTiC against the model and, when it is provably
+ * false, publish a fraud proof that slashes the stake and refunds the escrow. Which positions to name
+ * is read from the verdict's data, never from its messages.
+ */
+
+import { fraudProofTx } from "../../chain/job_tx.ts";
+import { MAX_FRAUD_POSITIONS } from "../../chain/job_unlock.ts";
+import { payToHashScript } from "../../chain/script.ts";
+import { encodeTransaction } from "../../chain/tx.ts";
+import { type Verdict, verify } from "../../verifier-wasm/mod.ts";
+import { jobRecordOf } from "../job_record.ts";
+import type { JobSession } from "../job_session.ts";
+import type { JobOutput } from "./check.ts";
+import type { OfferedJob } from "./offer.ts";
+import type { CommittedJob } from "./receipt.ts";
+
+/** How to verify locally. */
+export interface LocalVerification {
+  /** The model's GGUF bytes. */
+  gguf: Uint8Array;
+  /** "all" (default; one prefill checks every token) or "sampled". */
+  positions?: "all" | "sampled";
+  /** Sampled interior positions (default 8). */
+  k?: number;
+}
+
+/** A local verification: the verdict and, when it is fraud, the positions a fraud proof names. */
+export interface LocalResult {
+  /** The verdict of the requested check. */
+  verdict: Verdict;
+  /** Positions to name in a fraud proof (fraud only), from a full check. */
+  dispute?: number[];
+}
+
+/**
+ * The positions a fraud proof names, from the verdict of a full check: every failing position, else
+ * the record faults at a position, else the near-ties, else the last output position.
+ */
+export function disputePositions(
+  full: Pick<Verdict, "checked" | "faults">,
+  outputLength: number,
+): number[] {
+  const of = (s: "fail" | "near") =>
+    full.checked.filter((c) => c.status === s).map((c) => c.position);
+  const faulty = full.faults.flatMap((f) => f.position ?? []);
+  for (const positions of [of("fail"), faulty, of("near")]) {
+    if (positions.length > 0) return positions;
+  }
+  return [Math.max(0, outputLength - 1)];
+}
+
+/** Verifies the output; a fraud verdict from sampled checks is proven with a full check's positions. */
+export async function verifyLocally(
+  offered: OfferedJob,
+  output: JobOutput,
+  how: LocalVerification,
+): Promise<LocalResult> {
+  const record = jobRecordOf(
+    offered.job,
+    offered.jobId,
+    output.outputTokens,
+    output.finishReason,
+  );
+  const verdict = await verify(record, how.gguf, {
+    positions: how.positions ?? "all",
+    k: how.k ?? 8,
+  });
+  if (verdict.verdict !== "fraud") return { verdict };
+  const full = await verify(record, how.gguf, { positions: "all" });
+  return { verdict, dispute: disputePositions(full, output.outputTokens.length) };
+}
+
+/** Publishes the fraud proof: the stake slashed and the escrow refunded to the client. */
+export async function publishFraudProof(
+  s: JobSession,
+  offered: OfferedJob,
+  committed: CommittedJob,
+  output: JobOutput,
+  positions: number[],
+): Promise<string> {
+  const tx = fraudProofTx(
+    offered.job,
+    output,
+    positions.slice(0, MAX_FRAUD_POSITIONS),
+    committed.stake,
+    offered.escrow,
+    { payTo: payToHashScript(s.clientHash), fee: s.fee },
+  );
+  return (await s.node.sendTx(encodeTransaction(tx))).txid;
+}

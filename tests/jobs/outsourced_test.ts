@@ -1,0 +1,95 @@
+/**
+ * Outsourced verification: the tally of votes, and the client asking a real verifier service (on an
+ * in-process dev node) about an honest and a false output.
+ */
+
+import assert from "node:assert/strict";
+import { toHex } from "../../chain/bytes.ts";
+import { outputCommitment } from "../../chain/commitment.ts";
+import { modelIdFromBytes } from "../../chain/model_id.ts";
+import { outsourceVerification, tallyVotes, type Vote } from "../../client/outsourced.ts";
+import { offerJob } from "../../client/phases/offer.ts";
+import { makeFixture } from "../../compute/fixture.ts";
+import { generate } from "../../compute/generate.ts";
+import { VerifierService } from "../../compute/jobs/verifier_service.ts";
+import { loadModel } from "../../compute/llama/llama.ts";
+import { ModelStore } from "../../compute/model_store.ts";
+import { phaseBench, TERMS } from "./phase_helpers.ts";
+
+Deno.test("votes: a majority of the verifiers asked decides; a fraud proof names the positions every fraud voter reports", () => {
+  const vote = (key: string, verdict: Vote["verdict"], failing: number[] = []): Vote => ({
+    key,
+    verdict,
+    failing,
+  });
+  assert.deepEqual(
+    tallyVotes([vote("a", "honest"), vote("b", "honest"), vote("c", "fraud", [1])], 3),
+    {
+      verdict: "honest",
+      positions: [],
+    },
+  );
+  assert.deepEqual(tallyVotes([vote("a", "fraud", [1, 4]), vote("b", "fraud", [4, 7])], 3), {
+    verdict: "fraud",
+    positions: [4],
+  });
+  assert.deepEqual(tallyVotes([vote("a", "fraud", [1]), vote("b", "fraud", [7])], 3), {
+    verdict: "fraud",
+    positions: [1],
+  });
+  assert.deepEqual(tallyVotes([vote("a", "fraud", [1]), vote("b", "honest")], 3), {
+    verdict: "inconclusive",
+    positions: [],
+  });
+  assert.equal(tallyVotes([vote("a", "honest")], 3).verdict, "inconclusive", "too few answered");
+});
+
+Deno.test("outsourced verification: a verifier service answers the client's request with per-position votes", async () => {
+  const gguf = makeFixture({ size: "tiny", dtype: "f32", seed: 11n });
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/m.gguf`, gguf);
+  const model = await loadModel(`${dir}/m.gguf`);
+  const b = await phaseBench();
+  try {
+    new VerifierService({
+      network: b.node.network,
+      models: await ModelStore.open({ files: [`${dir}/m.gguf`] }),
+      minIntervalMs: 0,
+    });
+    const terms = { ...TERMS, modelId: modelIdFromBytes(gguf), maxTokens: 24 };
+    const offered = await offerJob(b.s, terms);
+    const honest = await generate(model, terms.modelId, {
+      promptTokens: terms.promptTokens,
+      maxTokens: terms.maxTokens,
+      sampling: {
+        seed: terms.seed,
+        jobId: offered.jobId,
+        temperature: offered.job.temperature,
+        topK: terms.topK,
+        topP: offered.job.topP,
+      },
+      threads: 1,
+    });
+    const ask = async (outputTokens: number[]) => {
+      const output = { outputTokens, finishReason: honest.finishReason };
+      const commitment = toHex(outputCommitment(offered.jobId, outputTokens, output.finishReason));
+      return await outsourceVerification(b.s, offered, output, commitment, {
+        verifiers: 1,
+        timeoutMs: 30_000,
+      });
+    };
+    const yes = await ask(honest.outputTokens);
+    assert.equal(yes.length, 1);
+    assert.equal(yes[0].verdict, "honest");
+    assert.deepEqual(yes[0].failing, []);
+    const cheat = [...honest.outputTokens];
+    const mid = Math.floor(cheat.length / 2);
+    cheat[mid] = cheat[mid] === 100 ? 101 : 100;
+    const no = await ask(cheat);
+    assert.equal(no.length, 1);
+    assert.equal(no[0].verdict, "fraud");
+    assert.ok(no[0].failing.includes(mid), `failing ${no[0].failing}`);
+  } finally {
+    await b.close();
+  }
+});

@@ -1,0 +1,288 @@
+/**
+ * Each phase of the job client against a real dev node in-process (loopback HTTP, Deno KV), with
+ * the compute node's side played by hand: offer, await receipt, pay, await delivery (with the claim
+ * and its answer or slash), check delivery, and verify (with a fraud proof the node's real fraud
+ * checker accepts).
+ */
+
+import assert from "node:assert/strict";
+import { encrypt } from "eciesjs";
+import { fromHex, toHex } from "../../chain/bytes.ts";
+import { COIN } from "../../chain/params.ts";
+import { outputCommitment } from "../../chain/commitment.ts";
+import { publicKeyOf } from "../../chain/keys.ts";
+import { parseOutputScript, payToAddressScript } from "../../chain/script.ts";
+import { decodeTransaction } from "../../chain/tx.ts";
+import { answerOutput, fundJobOutput } from "../../chain/job_tx.ts";
+import { parsePay } from "../../chain/job_unlock.ts";
+import { modelIdFromBytes } from "../../chain/model_id.ts";
+import { JobClientError } from "../../client/errors.ts";
+import { offerJob } from "../../client/phases/offer.ts";
+import { awaitReceipt, checkReceipt } from "../../client/phases/receipt.ts";
+import { payForJob } from "../../client/phases/pay.ts";
+import { awaitDelivery } from "../../client/phases/delivery.ts";
+import { checkDelivery, slashBadAnswer } from "../../client/phases/check.ts";
+import { publishFraudProof, verifyLocally } from "../../client/phases/verify.ts";
+import { makeFixture } from "../../compute/fixture.ts";
+import { loadModel } from "../../compute/llama/llama.ts";
+import { generate } from "../../compute/generate.ts";
+import { checkFraudClaim } from "../../compute/fraud.ts";
+import { waitFor } from "../process_helpers.ts";
+import {
+  acceptAndReceipt,
+  nextMessageTo,
+  phaseBench,
+  rewardAddress,
+  sendAs,
+  stakeAndReceipt,
+  TERMS,
+} from "./phase_helpers.ts";
+
+const OUTPUT = { outputTokens: [5, 6, 7], finishReason: "length" as const };
+
+Deno.test("offer: the escrow locks the reward on chain for the job, and the node's job pool sees the offer", async () => {
+  const b = await phaseBench();
+  try {
+    const { height } = await b.api.status();
+    const offered = await offerJob(b.s, TERMS);
+    const tx = await b.api.tx(offered.escrow.txid);
+    assert.equal(tx.jobId, offered.id);
+    assert.equal(BigInt(tx.outputs[0].units), TERMS.reward);
+    assert.deepEqual(parseOutputScript(fromHex(tx.outputs[0].scriptPubKey)), {
+      type: "job-escrow",
+      jobId: offered.jobId,
+      clientHash: b.s.clientHash,
+      expiryHeight: height + b.s.params.jobs.defaultExpiry,
+    });
+    const seen = await waitFor("the offer in the pool", async () => {
+      const job = await b.api.job(offered.id).catch(() => null);
+      return job?.state === "offered" ? job : null;
+    });
+    assert.equal(seen.id, offered.id);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("await receipt: the first node to accept is assigned; its receipt's stake is checked and broadcast", async () => {
+  const b = await phaseBench();
+  try {
+    const offered = await offerJob(b.s, TERMS);
+    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
+    const waiting = awaitReceipt(b.s, offered);
+    await acceptAndReceipt(b, offered, receipt);
+    const committed = await waiting;
+    assert.deepEqual(committed.computeKey, publicKeyOf(b.compute.secret));
+    assert.equal(committed.stake.txid, receipt.stake.txid);
+    assert.equal(committed.stake.value, 2n * COIN);
+    assert.equal((await b.api.tx(receipt.stake.txid)).confirmations, 0, "the client broadcast it");
+    // A receipt whose stake commits to something else is refused with a typed error.
+    const other = { ...receipt, commitment: toHex(new Uint8Array(32)) };
+    assert.throws(
+      () => checkReceipt(other, offered.jobId, b.s.clientHash),
+      (e: unknown) => e instanceof JobClientError && e.code === "job/bad-receipt",
+    );
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("pay: the node receives a payment naming its stake, which consensus accepts a window later", async () => {
+  const b = await phaseBench();
+  try {
+    const offered = await offerJob(b.s, TERMS);
+    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
+    const waiting = awaitReceipt(b.s, offered);
+    await acceptAndReceipt(b, offered, receipt);
+    const committed = await waiting;
+    const paymentTxid = await payForJob(b.s, offered, committed);
+    const m = await nextMessageTo(b, b.compute, "payment");
+    const tx = decodeTransaction(fromHex(m.tx));
+    const pay = parsePay(tx.inputs[0].scriptSig);
+    assert.deepEqual(pay.stake, { txid: receipt.stake.txid, vout: 0 });
+    assert.deepEqual(pay.pubkey, b.s.clientKey);
+    assert.deepEqual(tx.outputs, [{
+      value: TERMS.reward - b.s.fee,
+      scriptPubKey: payToAddressScript(rewardAddress(b.compute)),
+    }]);
+    await b.mine(b.s.params.jobs.disputeWindow + 1);
+    assert.equal((await b.node.chain.processTx(fromHex(m.tx))).txid, paymentTxid);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("await delivery: a delivery message, or the node's answer on chain to the client's claim", async () => {
+  const b = await phaseBench();
+  try {
+    const offered = await offerJob(b.s, TERMS);
+    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
+    const waiting = awaitReceipt(b.s, offered);
+    await acceptAndReceipt(b, offered, receipt);
+    const committed = await waiting;
+    const ciphertext = encrypt(toHex(b.s.clientKey), new TextEncoder().encode("{}"));
+    const delivered = awaitDelivery(b.s, offered, committed, { timeoutMs: 20_000 });
+    await sendAs(
+      b,
+      b.compute,
+      { t: "delivery", jobId: offered.id, ciphertext: toHex(ciphertext) },
+      b.s.clientKey,
+    );
+    assert.deepEqual(await delivered, { kind: "delivered", ciphertext });
+
+    // No delivery (ignored): the client claims on chain, the node answers there.
+    const claiming = awaitDelivery(b.s, offered, committed, {
+      timeoutMs: 300,
+      ignoreDelivery: true,
+    });
+    await b.mine(1); // the stake confirms; the claim follows
+    const claim = await waitFor("the claim", async () => {
+      const notices = await b.api.jobNotices(offered.id);
+      if (notices.some((n) => n.kind === "claim")) return true;
+      await b.mine(1);
+      return false;
+    });
+    assert.ok(claim);
+    const answer = answerOutput(committed.stake, ciphertext);
+    const { bytes } = fundJobOutput(answer, offered.jobId, {
+      utxos: await b.api.spendableCoins(rewardAddress(b.compute)),
+      secretKey: b.compute.secret,
+      fee: 80_000n,
+    });
+    const answerTxid = (await b.api.sendTx(bytes)).txid;
+    await b.mine(1);
+    assert.deepEqual(await claiming, {
+      kind: "answered",
+      ciphertext,
+      answer: { txid: answerTxid, vout: 0 },
+    });
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("await delivery: a claim left unanswered for the window slashes the stake to the client", async () => {
+  const b = await phaseBench();
+  try {
+    const offered = await offerJob(b.s, TERMS);
+    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
+    const waiting = awaitReceipt(b.s, offered);
+    await acceptAndReceipt(b, offered, receipt);
+    const committed = await waiting;
+    const claiming = awaitDelivery(b.s, offered, committed, { timeoutMs: 200 });
+    let outcome: Awaited<typeof claiming> | null = null;
+    claiming.then((o) => (outcome = o));
+    await waitFor("the slash", async () => {
+      if (outcome) return true;
+      await b.mine(1);
+      return false;
+    }, 60_000);
+    assert.equal(outcome!.kind, "slashed");
+    const slash = await b.api.tx((outcome as unknown as { txid: string }).txid);
+    assert.equal(slash.outputs[0].address, b.s.address, "the slash pays the client");
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("check delivery: the output must decrypt to the committed output; a bad answer on chain is slashable", async () => {
+  const b = await phaseBench();
+  try {
+    const offered = await offerJob(b.s, TERMS);
+    const commitment = toHex(outputCommitment(offered.jobId, OUTPUT.outputTokens, "length"));
+    const seal = (text: string) => encrypt(toHex(b.s.clientKey), new TextEncoder().encode(text));
+    const truth = seal(JSON.stringify(OUTPUT));
+    assert.deepEqual(checkDelivery(b.s.secretKey, truth, offered.jobId, commitment), OUTPUT);
+    const lie = seal('{"outputTokens":[9,9,9],"finishReason":"length"}');
+    assert.equal(checkDelivery(b.s.secretKey, lie, offered.jobId, commitment), null);
+    assert.equal(checkDelivery(b.s.secretKey, seal("not json"), offered.jobId, commitment), null);
+    assert.equal(
+      checkDelivery(b.s.secretKey, new Uint8Array(80), offered.jobId, commitment),
+      null,
+    );
+
+    // The lie answered on chain to a claim: the client's DLEQ-proven slash is accepted.
+    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
+    const waiting = awaitReceipt(b.s, offered);
+    await acceptAndReceipt(b, offered, receipt);
+    const committed = await waiting;
+    const claiming = awaitDelivery(b.s, offered, committed, {
+      timeoutMs: 200,
+      ignoreDelivery: true,
+    });
+    await waitFor("the claim", async () => {
+      if ((await b.api.jobNotices(offered.id)).some((n) => n.kind === "claim")) return true;
+      await b.mine(1);
+      return false;
+    });
+    const { bytes } = fundJobOutput(answerOutput(committed.stake, lie), offered.jobId, {
+      utxos: await b.api.spendableCoins(rewardAddress(b.compute)),
+      secretKey: b.compute.secret,
+      fee: 80_000n,
+    });
+    await b.api.sendTx(bytes);
+    await b.mine(1);
+    const answered = await claiming;
+    assert.equal(answered.kind, "answered");
+    if (answered.kind !== "answered") return;
+    const slashTxid = await slashBadAnswer(b.s, offered, committed, lie, answered.answer);
+    const slash = await b.api.tx(slashTxid);
+    assert.equal(slash.outputs[0].address, b.s.address);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("verify: an honest output passes; a changed token is disputed with a fraud proof the node accepts", async () => {
+  const gguf = makeFixture({ size: "tiny", dtype: "f32", seed: 11n });
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/m.gguf`, gguf);
+  const model = await loadModel(`${dir}/m.gguf`);
+  const b = await phaseBench((claim) => checkFraudClaim(claim, gguf));
+  try {
+    const terms = { ...TERMS, modelId: modelIdFromBytes(gguf), maxTokens: 24 };
+    const offered = await offerJob(b.s, terms);
+    const honest = await generate(model, terms.modelId, {
+      promptTokens: terms.promptTokens,
+      maxTokens: terms.maxTokens,
+      sampling: {
+        seed: terms.seed,
+        jobId: offered.jobId,
+        temperature: offered.job.temperature,
+        topK: terms.topK,
+        topP: offered.job.topP,
+      },
+      threads: 1,
+    });
+    const output = { outputTokens: honest.outputTokens, finishReason: honest.finishReason };
+    const ok = await verifyLocally(offered, output, { gguf });
+    assert.equal(ok.verdict.verdict, "honest", ok.verdict.reasons.join("; "));
+    assert.equal(ok.dispute, undefined);
+
+    // A changed first token: a sampled check (which always checks position 0) finds it, and a
+    // full check names every failing position.
+    const cheat = [...output.outputTokens];
+    cheat[0] = cheat[0] === 100 ? 101 : 100;
+    const false_ = { ...output, outputTokens: cheat };
+    const bad = await verifyLocally(offered, false_, { gguf, positions: "sampled", k: 2 });
+    assert.equal(bad.verdict.verdict, "fraud", bad.verdict.reasons.join("; "));
+    assert.equal(bad.verdict.positions, "sampled");
+    assert.ok(bad.dispute?.includes(0), `dispute ${bad.dispute}`);
+
+    // The node committed to the false output: the fraud proof slashes the stake and refunds the escrow.
+    const receipt = await stakeAndReceipt(b, offered, false_);
+    const waiting = awaitReceipt(b.s, offered);
+    await acceptAndReceipt(b, offered, receipt);
+    const committed = await waiting;
+    await b.mine(1);
+    const fraudTxid = await publishFraudProof(b.s, offered, committed, false_, bad.dispute!);
+    const proof = await b.api.tx(fraudTxid);
+    assert.equal(proof.outputs[0].address, b.s.address);
+    assert.equal(
+      BigInt(proof.outputs[0].units),
+      committed.stake.value + offered.escrow.value - b.s.fee,
+    );
+  } finally {
+    await b.close();
+  }
+});
