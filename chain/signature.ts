@@ -47,15 +47,10 @@ export function verifyWithBackend(
 
 /** Every backend that loads here, native first (the cross-check test and the bench run them all). */
 export async function availableBackends(): Promise<SignatureBackend[]> {
-  const loaded = [await loadNativeBackend(), await loadTinyBackend(), nobleBackend()];
+  const loaded = [loadNativeBackend(), await loadTinyBackend(), nobleBackend()];
   return loaded.filter((b): b is SignatureBackend => b !== undefined);
 }
 
 async function chooseBackend(): Promise<SignatureBackend> {
-  const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: unknown } } };
-  if (g.Deno !== undefined || typeof g.process?.versions?.node === "string") {
-    const native = await loadNativeBackend();
-    if (native) return native;
-  }
-  return (await loadTinyBackend()) ?? nobleBackend();
+  return loadNativeBackend() ?? (await loadTinyBackend()) ?? nobleBackend();
 }

@@ -9,6 +9,7 @@
 
 import * as noble from "@noble/secp256k1";
 import { sha256 } from "../hash.ts";
+import { nodeCrypto } from "../native_crypto.ts";
 
 /** Names of the backends. */
 export type BackendName = "native" | "tiny-secp256k1" | "noble";
@@ -81,13 +82,9 @@ export async function loadTinyBackend(): Promise<SignatureBackend | undefined> {
 }
 
 /** The native backend (`node:crypto`, OpenSSL), or undefined where there is none or it lacks secp256k1. */
-export async function loadNativeBackend(): Promise<SignatureBackend | undefined> {
-  let nodeCrypto: typeof import("node:crypto");
-  try {
-    nodeCrypto = await import("node:crypto");
-  } catch {
-    return undefined;
-  }
+export function loadNativeBackend(): SignatureBackend | undefined {
+  if (!nodeCrypto) return undefined;
+  const native = nodeCrypto;
   const keys = new Map<string, import("node:crypto").KeyObject>();
   const keyObject = (publicKey: Uint8Array) => {
     const id = String.fromCharCode.apply(null, publicKey as unknown as number[]);
@@ -96,7 +93,7 @@ export async function loadNativeBackend(): Promise<SignatureBackend | undefined>
       const der = new Uint8Array(SPKI_PREFIX.length + publicKey.length);
       der.set(SPKI_PREFIX);
       der.set(publicKey, SPKI_PREFIX.length);
-      key = nodeCrypto.createPublicKey({ key: der as never, format: "der", type: "spki" });
+      key = native.createPublicKey({ key: der as never, format: "der", type: "spki" });
       if (keys.size >= NATIVE_KEY_CACHE_SIZE) keys.clear();
       keys.set(id, key);
     }
@@ -107,7 +104,7 @@ export async function loadNativeBackend(): Promise<SignatureBackend | undefined>
     verify(signature, preimage, publicKey) {
       try {
         const key = keyObject(publicKey);
-        return nodeCrypto.verify("sha256", preimage, { key, dsaEncoding: "ieee-p1363" }, signature);
+        return native.verify("sha256", preimage, { key, dsaEncoding: "ieee-p1363" }, signature);
       } catch {
         return false;
       }
