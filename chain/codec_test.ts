@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ByteReader, ByteWriter, fromHex, toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
-import { decodeTransaction, encodeTransaction, type Transaction, txid } from "./tx.ts";
+import {
+  decodeTransaction,
+  encodeTransaction,
+  signatureHash,
+  signatureHashPreimage,
+  signPayToAddressInput,
+  type Transaction,
+  txid,
+} from "./tx.ts";
+import { availableBackends, verifyWithBackend } from "./signature.ts";
 import {
   decodeBlock,
   decodeHeader,
@@ -116,6 +125,26 @@ Deno.test("signatures are compact, low-S and bound to key and preimage", () => {
   const high = new Uint8Array(sig);
   high.set(fromHex((n - s).toString(16).padStart(64, "0")), 32);
   assert.ok(!verifySignature(high, preimage, publicKeyOf(sk)));
+});
+
+Deno.test("sighash vectors: preimage, digest = SHA-256(preimage), signed tx, and every backend verifies", async () => {
+  const backends = await availableBackends();
+  assert.equal(backends.length, 3);
+  for (const v of vectors.signature.sighash) {
+    const tx = decodeTransaction(fromHex(v.unsignedTx));
+    const spent = { value: BigInt(v.spentValue), scriptPubKey: fromHex(v.spentScript) };
+    const preimage = signatureHashPreimage(tx, v.index, spent);
+    assert.equal(toHex(preimage), v.sighashPreimage);
+    assert.equal(toHex(signatureHash(tx, v.index, spent)), v.sighash);
+    assert.equal(toHex(sha256(preimage)), v.sighash);
+    signPayToAddressInput(tx, v.index, spent, fromHex(v.secretKey));
+    assert.equal(toHex(encodeTransaction(tx)), v.signedTx);
+    assert.equal(txid(tx), v.txid);
+    const scriptSig = tx.inputs[v.index].scriptSig;
+    for (const b of backends) {
+      assert.ok(verifyWithBackend(b, scriptSig.subarray(0, 64), preimage, scriptSig.subarray(64)));
+    }
+  }
 });
 
 Deno.test("compact bits match Bitcoin's vectors", () => {
