@@ -180,3 +180,43 @@ Deno.test("wallet send --amount 0, -5 and abc are the same one-line amount/inval
     );
   }
 });
+
+Deno.test("job submit names options as typed: --max-tokens out of range, --reward 0", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-job-options-" });
+  const env = { CAMELID_PASSPHRASE: "pw" };
+  try {
+    const wallet = `${dir}/w.json`;
+    assert.equal((await runBriefly(["wallet", "new", "--wallet", wallet], env)).code, 0);
+    const submit = (maxTokens: string, reward: string) =>
+      runBriefly([
+        "job",
+        "submit",
+        "--wallet",
+        wallet,
+        "--model-id",
+        "ab".repeat(32),
+        "--prompt-tokens",
+        "1,2",
+        "--max-tokens",
+        maxTokens,
+        "--reward",
+        reward,
+        "--node",
+        "http://127.0.0.1:9", // never reached: the options are checked first
+      ], env);
+    const cases: [string, string, RegExp][] = [
+      ["9000", "1", /^error: --max-tokens must be in \[1, 8192\], got 9000$/],
+      ["0", "1", /^error: --max-tokens must be in \[1, 8192\], got 0$/],
+      ["5", "0", /^error \(amount\/invalid\): --reward must be more than zero coins/],
+      ["5", "-5", /^error \(amount\/invalid\): --reward must be more than zero coins/],
+    ];
+    for (const [maxTokens, reward, expected] of cases) {
+      const run = await submit(maxTokens, reward);
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+      assert.match(run.stderr.trim(), expected);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
