@@ -31,6 +31,11 @@ export function fromHex(hex: string, expectedLength?: number): Uint8Array {
   return out;
 }
 
+/** Whether `s` is 32 bytes as 64 lowercase hex characters (a txid, hash, model or job id). */
+export function isHex32(s: unknown): s is string {
+  return typeof s === "string" && /^[0-9a-f]{64}$/.test(s);
+}
+
 /** Concatenates byte arrays. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let n = 0;

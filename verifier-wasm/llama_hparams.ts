@@ -1,8 +1,8 @@
 /**
  * @module The one reader of a llama-architecture model's hyper-parameters from GGUF metadata,
  * shared by every verifier backend (the WASM kernel, the ONNX export), so they accept the same
- * models: what llama.cpp generates with and the backends run (linear rope scaling, a head size other
- * than embedding / heads included), and nothing else. Every rejection is an
+ * models: what llama.cpp generates with and the backends run (linear rope scaling, a head size
+ * other than embedding / heads included), and nothing else. Every rejection is an
  * {@link UnsupportedModelError} whose `code` says what is wrong, the same for every backend; so is
  * every tensor check ({@link llamaTensor}).
  *
@@ -207,8 +207,9 @@ function hasTensor(f: Source, name: string): boolean {
 
 /**
  * The tensor `name` of a parsed file, checked to have exactly `dims` and a type every verifier
- * backend reads (F32, F16, Q8_0; the GGUF reader already holds Q8_0 rows to whole blocks). Throws {@link UnsupportedModelError}:
- * `model/missing-tensor`, `model/bad-tensor` or `model/unsupported-tensor-type`.
+ * backend reads (F32, F16, Q8_0; the GGUF reader already holds Q8_0 rows to whole blocks).
+ * Throws {@link UnsupportedModelError}: `model/missing-tensor`, `model/bad-tensor` or
+ * `model/unsupported-tensor-type`.
  */
 export function llamaTensor(f: GGUFFile, name: string, dims: readonly number[]): GGUFTensor {
   const t = f.tensorsByName.get(name);
