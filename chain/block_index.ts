@@ -5,6 +5,7 @@
  */
 
 import { type BlockHeader, encodeHeader } from "./block.ts";
+import { isHex32 } from "./bytes.ts";
 import { NotFoundError } from "./errors.ts";
 import { MEDIAN_TIME_SPAN, type NetworkParams } from "./params.ts";
 import { blockWork, retargetBits } from "./pow.ts";
@@ -212,7 +213,7 @@ export class BlockIndex {
       if (!h) throw new NotFoundError("block/not-found", `no block at height ${id}`);
       return h;
     }
-    if (!/^[0-9a-f]{64}$/.test(id)) {
+    if (!isHex32(id)) {
       throw new RangeError(`block id must be a height or 64 lowercase hex characters`);
     }
     if (!this.#entries.has(id)) throw new NotFoundError("block/not-found", `unknown block ${id}`);
