@@ -494,18 +494,14 @@ export class Vocab {
     const markControl = (id: number) => {
       attrs[id] |= Attr.CONTROL;
     };
-    // Auto-detection by text (llama.cpp walks an unordered map; ids are visited in order here).
+    // Auto-detection by text. llama.cpp walks an unordered map, so with several candidates its pick
+    // is unspecified; the first candidate in llama.cpp's list order is taken here.
     for (const [name, candidates] of DETECT) {
       if (sp[name as keyof SpecialTokens] !== -1) continue;
-      for (const text of candidates) {
-        const id = this.tokenToId.get(text);
-        if (id === undefined) continue;
-        if (sp[name as keyof SpecialTokens] === -1 || id < sp[name as keyof SpecialTokens]) {
-          sp[name as keyof SpecialTokens] = id;
-        }
-      }
-      const id = sp[name as keyof SpecialTokens];
-      if (id !== -1) markControl(id);
+      const id = candidates.map((t) => this.tokenToId.get(t)).find((x) => x !== undefined);
+      if (id === undefined) continue;
+      sp[name as keyof SpecialTokens] = id;
+      markControl(id);
     }
     for (const [text, id] of this.tokenToId) {
       if ((attrs[id] & Attr.CONTROL) && !(attrs[id] & Attr.UNUSED) && text.includes("unused")) {

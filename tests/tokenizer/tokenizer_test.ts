@@ -96,6 +96,7 @@ for (const name of [...WITH_VECTORS, ...WITHOUT_VECTORS]) {
       assert.equal(v.addBos, llama.model.addBos);
       assert.equal(v.addEos, llama.addEos);
       if (v.addBos) assert.equal(v.special.bos, llama.model.bos);
+      assert.equal(v.special.eot, llama.eot, "end-of-turn token");
       // Special token texts (whole and cut) are mixed into the strings.
       const specials = v.specialCache.slice(0, 300).map((id) => v.tokens[id]);
       const strings = generateStrings(GENERATED, 0x5eed + name.length, specials);
