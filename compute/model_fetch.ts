@@ -30,9 +30,20 @@ interface Manifest {
   leaves: Uint8Array[];
 }
 
-async function manifestFrom(peer: string, id: string): Promise<Manifest | null> {
+/** What {@link manifestFrom} got from a peer where nothing answered (refused, no route, bad URL). */
+const UNREACHABLE = "unreachable";
+
+async function manifestFrom(
+  peer: string,
+  id: string,
+): Promise<Manifest | null | typeof UNREACHABLE> {
+  let res: Response;
   try {
-    const res = await fetch(`${peer.replace(/\/$/, "")}/v1/models/${id}`);
+    res = await fetch(`${peer.replace(/\/$/, "")}/v1/models/${id}`);
+  } catch {
+    return UNREACHABLE;
+  }
+  try {
     if (!res.ok) {
       await res.body?.cancel();
       return null;
@@ -52,8 +63,9 @@ async function manifestFrom(peer: string, id: string): Promise<Manifest | null> 
 }
 
 /**
- * Fetches model `id` from `peers` into `outPath`. Throws `CamelidError` `model/unavailable` when no
- * peer holds it and `model/fetch-failed` when a chunk cannot be had from any peer.
+ * Fetches model `id` from `peers` into `outPath`. Throws `CamelidError` `model/peer-unreachable`
+ * when nothing answers at any of the peers, `model/unavailable` when no peer holds it and
+ * `model/fetch-failed` when a chunk cannot be had from any peer.
  */
 export async function fetchModel(
   id: string,
@@ -65,16 +77,29 @@ export async function fetchModel(
     throw new RangeError("model id must be 64 lowercase hex characters");
   }
   const holders: string[] = [];
+  const unreachable: string[] = [];
   let manifest: Manifest | null = null;
   for (const p of peers) {
     const m = await manifestFrom(p, id);
-    if (m) {
+    if (m === UNREACHABLE) unreachable.push(p);
+    else if (m) {
       holders.push(p);
       manifest ??= m;
     }
   }
+  if (!manifest && peers.length > 0 && unreachable.length === peers.length) {
+    throw new CamelidError(
+      "model/peer-unreachable",
+      `nothing answers at ${unreachable.join(", ")} (is the node running, is the URL right?)`,
+    );
+  }
   if (!manifest) {
-    throw new CamelidError("model/unavailable", `no peer of ${peers.length} holds model ${id}`);
+    throw new CamelidError(
+      "model/unavailable",
+      `no peer of ${peers.length} holds model ${id}${
+        unreachable.length ? ` (unreachable: ${unreachable.join(", ")})` : ""
+      }`,
+    );
   }
   const { size, chunks, leaves } = manifest;
   const tmp = `${outPath}.part-${crypto.randomUUID()}`;

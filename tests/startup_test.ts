@@ -1,22 +1,8 @@
 /** @module Start-up with real processes: one node per data directory (flock) and a port in use. */
 
 import assert from "node:assert/strict";
+import { runBriefly } from "./run_briefly.ts";
 import { spawnNode } from "./process_helpers.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/** Runs `main.ts <args>`; a process still running after `ms` is killed (and the test fails). */
-async function runBriefly(args: string[], ms = 60_000) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { CAMELID_PASSPHRASE: "" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(ms),
-  }).output();
-  return { code: out.code, signal: out.signal, stderr: new TextDecoder().decode(out.stderr) };
-}
 
 Deno.test("a second node on the same data directory exits 1; after kill -9 of the first a new one starts", async () => {
   const dir = await Deno.makeTempDir({ prefix: "camelid-lock-" });

@@ -1,23 +1,11 @@
 /** @module The wallet CLI with real processes: the passphrase prompt on a terminal (tmux), bad files. */
 
 import assert from "node:assert/strict";
+import { runBriefly } from "./run_briefly.ts";
 import { readKeystore } from "../relay/wallet_file.ts";
 import { unlockKeystore } from "../chain/keystore.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/** Runs `main.ts <args>`; a process still running after `ms` is killed (and the test fails). */
-async function runBriefly(args: string[], env: Record<string, string>, ms = 60_000) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(ms),
-  }).output();
-  return { code: out.code, signal: out.signal, stderr: new TextDecoder().decode(out.stderr) };
-}
 
 const hasTmux = await new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
   .output().then((o) => o.success, () => false);
