@@ -112,35 +112,22 @@ export function payTx(
   );
 }
 
-/** The client takes an unpaid escrow back (at or after its expiry height). */
-export function refundTx(
-  escrow: JobCoin,
-  out: Payout,
-  jobId: Uint8Array,
-  secretKey: Uint8Array,
-): Transaction {
-  return singleInputSpend(
-    escrow,
-    out,
-    jobId,
-    (tx) => encodeSigned(PATH_REFUND, signFirstInput(tx, escrow, secretKey)),
-  );
+/** A spend of `coin` by its owner's signature alone, on path `path` (`path || sig || pubkey`). */
+function signedPathSpend(path: typeof PATH_REFUND | typeof PATH_RELEASE) {
+  return (coin: JobCoin, out: Payout, jobId: Uint8Array, secretKey: Uint8Array): Transaction =>
+    singleInputSpend(
+      coin,
+      out,
+      jobId,
+      (tx) => encodeSigned(path, signFirstInput(tx, coin, secretKey)),
+    );
 }
 
+/** The client takes an unpaid escrow back (at or after its expiry height). */
+export const refundTx = signedPathSpend(PATH_REFUND);
+
 /** The node takes its stake back (two dispute windows after the stake). */
-export function releaseTx(
-  stake: JobCoin,
-  out: Payout,
-  jobId: Uint8Array,
-  secretKey: Uint8Array,
-): Transaction {
-  return singleInputSpend(
-    stake,
-    out,
-    jobId,
-    (tx) => encodeSigned(PATH_RELEASE, signFirstInput(tx, stake, secretKey)),
-  );
-}
+export const releaseTx = signedPathSpend(PATH_RELEASE);
 
 /** Slashes a stake whose non-delivery claim went unanswered for the window. */
 export function nonDeliveryTx(

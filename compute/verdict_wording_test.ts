@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
-import { makeFixture } from "./fixture.ts";
-import { FIXTURE_TOKENS } from "./fixture.ts";
-import { loadModel } from "./llama/llama.ts";
-import { generate } from "./generate.ts";
+import { FIXTURE_TOKENS, makeFixture } from "./fixture.ts";
 import { jobRecordOf } from "../client/job_record.ts";
-import { modelIdFromBytes } from "../chain/model_id.ts";
-import { fromHex } from "../chain/bytes.ts";
-import { type Job, jobIdBytes } from "../chain/job.ts";
-import { generateSecretKey, publicKeyOf } from "../chain/keys.ts";
+import { jobIdBytes } from "../chain/job.ts";
+import { fixtureJob, fixtureModel, honestOutput } from "../tests/fixture_job.ts";
 import {
   fraudProofHolds,
   type PrefillBackend,
@@ -27,36 +22,11 @@ const MISLEADING: VerdictWording = {
 };
 
 Deno.test("every decision reads verdict data: rewording every message changes no decision", async () => {
-  const gguf = makeFixture({ size: "tiny", dtype: "f32", seed: 11n });
-  const dir = await Deno.makeTempDir();
-  await Deno.writeFile(`${dir}/m.gguf`, gguf);
-  const model = await loadModel(`${dir}/m.gguf`);
-  const job: Job = {
-    modelId: fromHex(modelIdFromBytes(gguf)),
-    promptTokens: [1, 72, 105],
-    seed: 7n,
-    maxTokens: 24,
-    temperature: 0.75,
-    topK: 0,
-    topP: 1,
-    timestamp: 1_800_000_000,
-    expiryHeight: 100,
-    clientKey: publicKeyOf(generateSecretKey()),
-    contact: "",
-  };
+  const fixture = await fixtureModel();
+  const { gguf } = fixture;
+  const job = fixtureJob(fixture.modelId);
   const jobId = jobIdBytes(job);
-  const honest = await generate(model, modelIdFromBytes(gguf), {
-    promptTokens: job.promptTokens,
-    maxTokens: job.maxTokens,
-    sampling: {
-      seed: job.seed,
-      jobId,
-      temperature: job.temperature,
-      topK: job.topK,
-      topP: job.topP,
-    },
-    threads: 1,
-  });
+  const honest = await honestOutput(fixture, job, jobId);
   const tokens = honest.outputTokens;
   assert.ok(tokens.length > 4, "the fixture writes a few tokens");
   const mid = Math.floor(tokens.length / 2);

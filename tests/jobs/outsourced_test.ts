@@ -6,15 +6,12 @@
 import assert from "node:assert/strict";
 import { toHex } from "../../chain/bytes.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
-import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { outsourceVerification, tallyVotes, type Vote } from "../../client/outsourced.ts";
 import { offerJob } from "../../client/phases/offer.ts";
-import { makeFixture } from "../../compute/fixture.ts";
-import { generate } from "../../compute/generate.ts";
 import { VerifierService } from "../../compute/jobs/verifier_service.ts";
-import { loadModel } from "../../compute/llama/llama.ts";
 import { ModelStore } from "../../compute/model_store.ts";
 import { phaseBench, TERMS } from "./phase_helpers.ts";
+import { fixtureModel, honestOutput } from "../fixture_job.ts";
 
 Deno.test("votes: a majority of the verifiers asked decides; a fraud proof names the positions every fraud voter reports", () => {
   const vote = (key: string, verdict: Vote["verdict"], failing: number[] = []): Vote => ({
@@ -45,10 +42,9 @@ Deno.test("votes: a majority of the verifiers asked decides; a fraud proof names
 });
 
 Deno.test("outsourced verification: a verifier service answers the client's request with per-position votes", async () => {
-  const gguf = makeFixture({ size: "tiny", dtype: "f32", seed: 11n });
+  const fixture = await fixtureModel();
   const dir = await Deno.makeTempDir();
-  await Deno.writeFile(`${dir}/m.gguf`, gguf);
-  const model = await loadModel(`${dir}/m.gguf`);
+  await Deno.writeFile(`${dir}/m.gguf`, fixture.gguf);
   const b = await phaseBench();
   try {
     new VerifierService({
@@ -56,20 +52,9 @@ Deno.test("outsourced verification: a verifier service answers the client's requ
       models: await ModelStore.open({ files: [`${dir}/m.gguf`] }),
       minIntervalMs: 0,
     });
-    const terms = { ...TERMS, modelId: modelIdFromBytes(gguf), maxTokens: 24 };
+    const terms = { ...TERMS, modelId: fixture.modelId, maxTokens: 24 };
     const offered = await offerJob(b.s, terms);
-    const honest = await generate(model, terms.modelId, {
-      promptTokens: terms.promptTokens,
-      maxTokens: terms.maxTokens,
-      sampling: {
-        seed: terms.seed,
-        jobId: offered.jobId,
-        temperature: offered.job.temperature,
-        topK: terms.topK,
-        topP: offered.job.topP,
-      },
-      threads: 1,
-    });
+    const honest = await honestOutput(fixture, offered.job, offered.jobId);
     const ask = async (outputTokens: number[]) => {
       const output = { outputTokens, finishReason: honest.finishReason };
       const commitment = toHex(outputCommitment(offered.jobId, outputTokens, output.finishReason));

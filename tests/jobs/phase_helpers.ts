@@ -23,6 +23,7 @@ import {
 } from "../../client/job_messages.ts";
 import { type JobSession, openSession } from "../../client/job_session.ts";
 import type { JobTerms, OfferedJob } from "../../client/phases/offer.ts";
+import { awaitReceipt, type CommittedJob } from "../../client/phases/receipt.ts";
 import { mine, newKey, type TestKey } from "../chain_helpers.ts";
 import { waitFor } from "../process_helpers.ts";
 
@@ -174,4 +175,19 @@ export async function acceptAndReceipt(
   );
   await nextMessageTo(b, b.compute, "assign");
   await sendAs(b, b.compute, receipt, b.s.clientKey);
+}
+
+/**
+ * The receipt phase played through: the node stakes on `output` and sends its receipt, and the
+ * client's {@link awaitReceipt} takes it.
+ */
+export async function commitJob(
+  b: PhaseBench,
+  offered: OfferedJob,
+  output: { outputTokens: number[]; finishReason: "stop" | "length" },
+): Promise<{ receipt: Extract<JobMessage, { t: "receipt" }>; committed: CommittedJob }> {
+  const receipt = await stakeAndReceipt(b, offered, output);
+  const waiting = awaitReceipt(b.s, offered);
+  await acceptAndReceipt(b, offered, receipt);
+  return { receipt, committed: await waiting };
 }

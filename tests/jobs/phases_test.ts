@@ -18,23 +18,20 @@ import { parsePay } from "../../chain/job_unlock.ts";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { JobClientError } from "../../client/errors.ts";
 import { offerJob } from "../../client/phases/offer.ts";
-import { awaitReceipt, checkReceipt } from "../../client/phases/receipt.ts";
+import { checkReceipt } from "../../client/phases/receipt.ts";
 import { payForJob } from "../../client/phases/pay.ts";
 import { awaitDelivery } from "../../client/phases/delivery.ts";
 import { checkDelivery, slashBadAnswer } from "../../client/phases/check.ts";
 import { publishFraudProof, verifyLocally } from "../../client/phases/verify.ts";
-import { makeFixture } from "../../compute/fixture.ts";
-import { loadModel } from "../../compute/llama/llama.ts";
-import { generate } from "../../compute/generate.ts";
+import { fixtureModel, honestOutput } from "../fixture_job.ts";
 import { checkFraudClaim } from "../../compute/fraud.ts";
 import { waitFor } from "../process_helpers.ts";
 import {
-  acceptAndReceipt,
+  commitJob,
   nextMessageTo,
   phaseBench,
   rewardAddress,
   sendAs,
-  stakeAndReceipt,
   TERMS,
 } from "./phase_helpers.ts";
 
@@ -68,10 +65,7 @@ Deno.test("await receipt: the first node to accept is assigned; its receipt's st
   const b = await phaseBench();
   try {
     const offered = await offerJob(b.s, TERMS);
-    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
-    const waiting = awaitReceipt(b.s, offered);
-    await acceptAndReceipt(b, offered, receipt);
-    const committed = await waiting;
+    const { receipt, committed } = await commitJob(b, offered, OUTPUT);
     assert.deepEqual(committed.computeKey, publicKeyOf(b.compute.secret));
     assert.equal(committed.stake.txid, receipt.stake.txid);
     assert.equal(committed.stake.value, 2n * COIN);
@@ -91,10 +85,7 @@ Deno.test("pay: the node receives a payment naming its stake, which consensus ac
   const b = await phaseBench();
   try {
     const offered = await offerJob(b.s, TERMS);
-    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
-    const waiting = awaitReceipt(b.s, offered);
-    await acceptAndReceipt(b, offered, receipt);
-    const committed = await waiting;
+    const { receipt, committed } = await commitJob(b, offered, OUTPUT);
     const paymentTxid = await payForJob(b.s, offered, committed);
     const m = await nextMessageTo(b, b.compute, "payment");
     const tx = decodeTransaction(fromHex(m.tx));
@@ -116,10 +107,7 @@ Deno.test("await delivery: a delivery message, or the node's answer on chain to 
   const b = await phaseBench();
   try {
     const offered = await offerJob(b.s, TERMS);
-    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
-    const waiting = awaitReceipt(b.s, offered);
-    await acceptAndReceipt(b, offered, receipt);
-    const committed = await waiting;
+    const { committed } = await commitJob(b, offered, OUTPUT);
     const ciphertext = encrypt(toHex(b.s.clientKey), new TextEncoder().encode("{}"));
     const delivered = awaitDelivery(b.s, offered, committed, { timeoutMs: 20_000 });
     await sendAs(
@@ -165,10 +153,7 @@ Deno.test("await delivery: a claim left unanswered for the window slashes the st
   const b = await phaseBench();
   try {
     const offered = await offerJob(b.s, TERMS);
-    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
-    const waiting = awaitReceipt(b.s, offered);
-    await acceptAndReceipt(b, offered, receipt);
-    const committed = await waiting;
+    const { committed } = await commitJob(b, offered, OUTPUT);
     const claiming = awaitDelivery(b.s, offered, committed, { timeoutMs: 200 });
     let outcome: Awaited<typeof claiming> | null = null;
     claiming.then((o) => (outcome = o));
@@ -202,10 +187,7 @@ Deno.test("check delivery: the output must decrypt to the committed output; a ba
     );
 
     // The lie answered on chain to a claim: the client's DLEQ-proven slash is accepted.
-    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
-    const waiting = awaitReceipt(b.s, offered);
-    await acceptAndReceipt(b, offered, receipt);
-    const committed = await waiting;
+    const { committed } = await commitJob(b, offered, OUTPUT);
     const claiming = awaitDelivery(b.s, offered, committed, {
       timeoutMs: 200,
       ignoreDelivery: true,
@@ -234,26 +216,13 @@ Deno.test("check delivery: the output must decrypt to the committed output; a ba
 });
 
 Deno.test("verify: an honest output passes; a changed token is disputed with a fraud proof the node accepts", async () => {
-  const gguf = makeFixture({ size: "tiny", dtype: "f32", seed: 11n });
-  const dir = await Deno.makeTempDir();
-  await Deno.writeFile(`${dir}/m.gguf`, gguf);
-  const model = await loadModel(`${dir}/m.gguf`);
+  const fixture = await fixtureModel();
+  const { gguf } = fixture;
   const b = await phaseBench((claim) => checkFraudClaim(claim, gguf));
   try {
     const terms = { ...TERMS, modelId: modelIdFromBytes(gguf), maxTokens: 24 };
     const offered = await offerJob(b.s, terms);
-    const honest = await generate(model, terms.modelId, {
-      promptTokens: terms.promptTokens,
-      maxTokens: terms.maxTokens,
-      sampling: {
-        seed: terms.seed,
-        jobId: offered.jobId,
-        temperature: offered.job.temperature,
-        topK: terms.topK,
-        topP: offered.job.topP,
-      },
-      threads: 1,
-    });
+    const honest = await honestOutput(fixture, offered.job, offered.jobId);
     const output = { outputTokens: honest.outputTokens, finishReason: honest.finishReason };
     const ok = await verifyLocally(offered, output, { gguf });
     assert.equal(ok.verdict.verdict, "honest", ok.verdict.reasons.join("; "));
@@ -270,10 +239,7 @@ Deno.test("verify: an honest output passes; a changed token is disputed with a f
     assert.ok(bad.dispute?.includes(0), `dispute ${bad.dispute}`);
 
     // The node committed to the false output: the fraud proof slashes the stake and refunds the escrow.
-    const receipt = await stakeAndReceipt(b, offered, false_);
-    const waiting = awaitReceipt(b.s, offered);
-    await acceptAndReceipt(b, offered, receipt);
-    const committed = await waiting;
+    const { committed } = await commitJob(b, offered, false_);
     await b.mine(1);
     const fraudTxid = await publishFraudProof(b.s, offered, committed, false_, bad.dispute!);
     const proof = await b.api.tx(fraudTxid);
