@@ -8,15 +8,18 @@
 
 import { toHex } from "./bytes.ts";
 import {
+  decodeTransaction,
   isCoinbase,
   signatureHashPreimage,
   type SpentOutput,
   type Transaction,
   txid,
 } from "./tx.ts";
+import { decodeBlock } from "./block.ts";
 import { PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH, TEMPLATE_PAY_TO_ADDRESS } from "./script.ts";
 import { type SignatureCache, signatureCache } from "./sig_cache.ts";
-import { defaultVerifyPool, type SignatureCheck, type VerifyPool } from "./verify_pool.ts";
+import { defaultVerifyPool, type SignatureCheck } from "./verify_pool.ts";
+import { defaultSignatureBatcher } from "./verify_batcher.ts";
 
 /** Reads the outputs that outpoints name (undefined where missing), in order, in one batch. */
 export type SpentOutputReader = (
@@ -76,17 +79,60 @@ export async function transactionChecks(
   );
 }
 
+/** Anything that verifies a batch of checks: a {@link VerifyPool} or a SignatureBatcher. */
+export interface BatchVerifier {
+  /** Verdicts on `checks`, in order. */
+  verifyBatch(checks: readonly SignatureCheck[]): Promise<boolean[]>;
+}
+
 /**
- * Verifies on `pool` the checks `cache` does not hold and records those that verify; returns how
- * many were sent to the pool.
+ * Verifies with `verifier` the checks `cache` does not hold and records those that verify; returns
+ * how many were sent.
  */
 export async function warmSignatureCache(
   checks: readonly SignatureCheck[],
-  pool: VerifyPool = defaultVerifyPool(),
+  verifier: BatchVerifier = defaultVerifyPool(),
   cache: SignatureCache = signatureCache,
 ): Promise<number> {
   const todo = checks.filter((c) => !cache.has(c.signature, c.preimage, c.publicKey));
-  const verdicts = await pool.verifyBatch(todo);
+  if (todo.length === 0) return 0;
+  const verdicts = await verifier.verifyBatch(todo);
   todo.forEach((c, i) => verdicts[i] && cache.add(c.signature, c.preimage, c.publicKey));
   return todo.length;
+}
+
+/**
+ * Before a block is validated (outside the node's lock): verifies its pay-to-address signatures on
+ * the process-wide pool, spent outputs read with `read`. Malformed bytes are left for validation
+ * to reject; this decides nothing.
+ */
+export async function prevalidateBlockSignatures(
+  bytes: Uint8Array,
+  read: SpentOutputReader,
+): Promise<void> {
+  let block;
+  try {
+    block = decodeBlock(bytes);
+  } catch {
+    return;
+  }
+  await warmSignatureCache(await transactionChecks(block.txs, read), defaultVerifyPool());
+}
+
+/**
+ * Before a transaction is admitted (outside the node's lock): verifies its pay-to-address
+ * signatures whose spent outputs `read` finds, batched with concurrent admissions on the
+ * process-wide pool. Malformed bytes are left for validation to reject; this decides nothing.
+ */
+export async function prevalidateTxSignatures(
+  bytes: Uint8Array,
+  read: SpentOutputReader,
+): Promise<void> {
+  let tx;
+  try {
+    tx = decodeTransaction(bytes);
+  } catch {
+    return;
+  }
+  await warmSignatureCache(await transactionChecks([tx], read), defaultSignatureBatcher());
 }

@@ -2,11 +2,16 @@ import assert from "node:assert/strict";
 import { sha256 } from "./hash.ts";
 import { toHex } from "./bytes.ts";
 import { publicKeyOf, signPreimage } from "./keys.ts";
-import { SignatureCache, verifySignatureCached } from "./sig_cache.ts";
-import { transactionChecks, warmSignatureCache } from "./sig_batch.ts";
+import { SignatureCache, signatureCache, verifySignatureCached } from "./sig_cache.ts";
+import {
+  prevalidateBlockSignatures,
+  prevalidateTxSignatures,
+  transactionChecks,
+  warmSignatureCache,
+} from "./sig_batch.ts";
 import { VerifyPool } from "./verify_pool.ts";
 import { COIN } from "./params.ts";
-import { newKey, spend } from "../tests/chain_helpers.ts";
+import { coinbaseOf, makeBlock, mine, newKey, openDevNode, spend } from "../tests/chain_helpers.ts";
 import { signatureHashPreimage } from "./tx.ts";
 
 const secret = sha256(new TextEncoder().encode("cache key"));
@@ -86,5 +91,41 @@ Deno.test("a block's pay-to-address signatures warm the cache through the pool; 
     assert.equal(await warmSignatureCache(checks, pool, cache), 1, "only the uncached one again");
   } finally {
     await pool.close();
+  }
+});
+
+Deno.test("outside the lock: a transaction's and a block's signatures are verified ahead and cached", async () => {
+  const setup = await openDevNode();
+  try {
+    const { node } = setup;
+    const owner = newKey();
+    const [first] = await mine(node, owner, 1);
+    await mine(node, owner, node.params.coinbaseMaturity);
+    const read = (o: { txid: string; vout: number }[]) => node.store.getCoins(o);
+    const pay = spend(
+      owner,
+      [{ txid: await coinbaseOf(node, first), vout: 0, value: 50n * COIN }],
+      [
+        { value: 49n * COIN, script: owner.script },
+      ],
+    );
+    const sig = pay.tx.inputs[0].scriptSig;
+    const preimage = signatureHashPreimage(pay.tx, 0, {
+      value: 50n * COIN,
+      scriptPubKey: owner.script,
+    });
+    signatureCache.clear();
+    await prevalidateTxSignatures(new Uint8Array([1, 2, 3]), read); // malformed: left to validation
+    await prevalidateTxSignatures(pay.bytes, read);
+    assert.ok(signatureCache.has(sig.subarray(0, 64), preimage, sig.subarray(64)));
+    await node.processTx(pay.bytes);
+    const block = makeBlock(node, owner);
+    signatureCache.clear();
+    await prevalidateBlockSignatures(block.subarray(0, 50), read);
+    await prevalidateBlockSignatures(block, read);
+    assert.ok(signatureCache.has(sig.subarray(0, 64), preimage, sig.subarray(64)));
+    assert.equal((await node.processBlock(block)).status, "connected");
+  } finally {
+    setup.close();
   }
 });

@@ -29,6 +29,11 @@ export class SignatureBatcher {
     return this.#batches;
   }
 
+  /** Verdicts on several checks, queued with those of other callers in the same tick. */
+  verifyBatch(checks: readonly SignatureCheck[]): Promise<boolean[]> {
+    return Promise.all(checks.map((c) => this.verify(c)));
+  }
+
   /** The verdict on one check, verified with the others queued in the same tick. */
   verify(check: SignatureCheck): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
@@ -48,4 +53,12 @@ export class SignatureBatcher {
       for (const q of batch) q.reject(e);
     }
   }
+}
+
+let shared: SignatureBatcher | undefined;
+
+/** The process-wide batcher, on the process-wide pool. */
+export function defaultSignatureBatcher(): SignatureBatcher {
+  shared ??= new SignatureBatcher();
+  return shared;
 }
