@@ -14,7 +14,13 @@ import {
   parseTokenList,
   samplerSettings,
 } from "../cli/sampler_options.ts";
-import { FIXTURE_SHAPES, type FixtureDtype, type FixtureSize, makeFixture } from "./fixture.ts";
+import {
+  FIXTURE_SHAPES,
+  type FixtureDtype,
+  type FixtureSize,
+  makeFixture,
+  readVocabularyMetadata,
+} from "./fixture.ts";
 import { defaultThreads, generate } from "./generate.ts";
 import { loadModel } from "./llama/llama.ts";
 import { modelIdOfFile } from "./model_file.ts";
@@ -30,18 +36,26 @@ export function registerModelCommands(program: Command): void {
     .option("--dtype <dtype>", "f32, f16 or q8_0", "f32")
     .option("--seed <n>", "seed (u64)", "0")
     .requiredOption("--out <file>", "output GGUF file")
-    .option("--vocab <n>", "vocabulary size (260 = bytes + specials; e.g. 32000)", "260")
+    .option(
+      "--vocab <n|file>",
+      "vocabulary size (260 = bytes + specials; e.g. 32000), or a GGUF whose vocabulary to use",
+      "260",
+    )
+    .option("--chat-template <file>", "Jinja chat template to write as tokenizer.chat_template")
     .option("--eos-bias <x>", "raise the end token's logit (about x / rms of the residual)", "0")
     .action(async (o: Record<string, string>) => {
       if (!(o.size in FIXTURE_SHAPES)) throw new RangeError("--size must be tiny or small");
       if (!["f32", "f16", "q8_0"].includes(o.dtype)) {
         throw new RangeError("--dtype must be f32, f16 or q8_0");
       }
+      const vocabFile = /^\d+$/.test(o.vocab) ? undefined : o.vocab;
       const bytes = makeFixture({
         size: o.size as FixtureSize,
         dtype: o.dtype as FixtureDtype,
         seed: parseSeed(o.seed),
-        vocab: parseIntOption("--vocab", o.vocab, 260, 1 << 18),
+        vocab: vocabFile ? undefined : parseIntOption("--vocab", o.vocab, 260, 1 << 18),
+        vocabulary: vocabFile ? await readVocabularyMetadata(vocabFile) : undefined,
+        chatTemplate: o.chatTemplate ? await Deno.readTextFile(o.chatTemplate) : undefined,
         eosBias: parseFloatOption("--eos-bias", o.eosBias),
       });
       await Deno.writeFile(o.out, bytes);

@@ -8,14 +8,25 @@
  * 0 `<unk>`, 1 `<s>` (BOS), 2 `</s>` (EOS), 3..258 the byte tokens `<0x00>`..`<0xFF>`, 259 `▁`
  * (space), then synthetic normal tokens up to `vocab`. Text round-trips through it exactly.
  *
+ * With `vocabulary` (`model fixture --vocab FILE.gguf`) the fixture takes a real vocabulary instead:
+ * every `tokenizer.*` entry of that GGUF (tokens, merges, pre-tokenizer, special ids, chat template),
+ * so tests and benches run on Llama 3's or Qwen's 128k-150k tokens.
+ *
  * Channel 0 of the residual stream is a constant: every token embedding has 1.0 there and no layer
  * writes to it (attn_output and ffn_down have a zero row 0). The output row of EOS takes `eosBias`
  * in that channel, so `eosBias` raises the end token's logit by `eosBias * h0`, where h0 is the
  * final RMS-normed constant channel (about 1 / rms(residual)).
  */
 
+import { NotFoundError } from "../chain/errors.ts";
 import { sha256 } from "../chain/hash.ts";
-import { GGMLType, GGUFValueType } from "../verifier-wasm/gguf.ts";
+import { ggufMetadata } from "../client/tokenizer/mod.ts";
+import {
+  GGMLType,
+  type GGUFMetadata,
+  type GGUFMetadataEntry,
+  GGUFValueType,
+} from "../verifier-wasm/gguf.ts";
 import { meta, type TensorSpec, type WritableTensorType, writeGGUF } from "./gguf_writer.ts";
 
 /** Fixture sizes. */
@@ -66,6 +77,13 @@ export interface FixtureOptions {
   seed: bigint;
   /** Vocabulary size, at least 260 (default 260: bytes plus specials). */
   vocab?: number;
+  /**
+   * A real vocabulary instead of the synthetic one: the metadata of a GGUF (a model or a
+   * vocabulary-only file) whose `tokenizer.*` entries are copied; the vocabulary size follows it.
+   */
+  vocabulary?: GGUFMetadata;
+  /** `tokenizer.chat_template` to write (replaces the vocabulary's). */
+  chatTemplate?: string;
   /** Added weight of EOS on the constant channel (default 0). */
   eosBias?: number;
 }
@@ -164,16 +182,15 @@ export function makeFixture(opts: FixtureOptions): Uint8Array {
   if (typeof opts.seed !== "bigint" || opts.seed < 0n || opts.seed >= 1n << 64n) {
     throw new RangeError("fixture seed must be a bigint in [0, 2^64)");
   }
-  const vocab = opts.vocab ?? FIXTURE_TOKENS.byteVocab;
-  if (!Number.isInteger(vocab) || vocab < FIXTURE_TOKENS.byteVocab || vocab > 1 << 18) {
-    throw new RangeError(`fixture vocab must be an integer in [260, 262144], got ${vocab}`);
-  }
+  const tokenizer = opts.vocabulary
+    ? realTokenizer(opts.vocabulary, opts.chatTemplate)
+    : syntheticTokenizer(opts.vocab ?? FIXTURE_TOKENS.byteVocab, opts.chatTemplate);
+  const { vocab, eos } = tokenizer;
   const eosBias = opts.eosBias ?? 0;
   if (!Number.isFinite(eosBias)) throw new RangeError("eos bias must be finite");
   const { layers, embd, ff, heads, kvHeads, context } = shape;
   const headDim = embd / heads;
   const kvDim = headDim * kvHeads;
-  const { tokens, types } = fixtureVocab(vocab);
 
   const tensors: TensorSpec[] = [];
   const mat = (name: string, inDim: number, outDim: number, scale: number, zeroRow0 = false) => {
@@ -204,12 +221,15 @@ export function makeFixture(opts: FixtureOptions): Uint8Array {
   ones("output_norm.weight", embd);
   const out = uniform(new Stream(opts.seed, "output.weight"), embd * vocab, 3 * gain(embd));
   for (let t = 0; t < vocab; t++) out[t * embd] = 0;
-  out[FIXTURE_TOKENS.eos * embd] = eosBias;
+  if (eos >= 0) out[eos * embd] = eosBias;
   tensors.push({ name: "output.weight", type: ttype, dims: [embd, vocab], values: out });
 
   const metadata: [string, ReturnType<typeof meta.u32>][] = [
     ["general.architecture", meta.str("llama")],
-    ["general.name", meta.str(`camelid-fixture-${opts.size}-${opts.dtype}-${opts.seed}`)],
+    [
+      "general.name",
+      meta.str(`camelid-fixture-${opts.size}-${opts.dtype}-${opts.seed}${tokenizer.nameSuffix}`),
+    ],
     ["general.file_type", meta.u32(FILE_TYPE[opts.dtype])],
     ["llama.context_length", meta.u32(context)],
     ["llama.embedding_length", meta.u32(embd)],
@@ -221,6 +241,25 @@ export function makeFixture(opts: FixtureOptions): Uint8Array {
     ["llama.rope.freq_base", meta.f32(ROPE_BASE)],
     ["llama.attention.layer_norm_rms_epsilon", meta.f32(RMS_EPS)],
     ["llama.vocab_size", meta.u32(vocab)],
+    ...tokenizer.entries,
+  ];
+  return writeGGUF(metadata, tensors);
+}
+
+/** The tokenizer part of a fixture: metadata entries, size, EOS id, and a name suffix. */
+interface FixtureTokenizer {
+  entries: [string, GGUFMetadataEntry][];
+  vocab: number;
+  eos: number;
+  nameSuffix: string;
+}
+
+function syntheticTokenizer(vocab: number, chatTemplate?: string): FixtureTokenizer {
+  if (!Number.isInteger(vocab) || vocab < FIXTURE_TOKENS.byteVocab || vocab > 1 << 18) {
+    throw new RangeError(`fixture vocab must be an integer in [260, 262144], got ${vocab}`);
+  }
+  const { tokens, types } = fixtureVocab(vocab);
+  const entries: [string, GGUFMetadataEntry][] = [
     ["tokenizer.ggml.model", meta.str("llama")],
     ["tokenizer.ggml.tokens", meta.array(GGUFValueType.STRING, tokens)],
     ["tokenizer.ggml.scores", meta.array(GGUFValueType.FLOAT32, tokens.map(() => 0))],
@@ -232,5 +271,69 @@ export function makeFixture(opts: FixtureOptions): Uint8Array {
     ["tokenizer.ggml.add_eos_token", meta.bool(false)],
     ["tokenizer.ggml.add_space_prefix", meta.bool(false)],
   ];
-  return writeGGUF(metadata, tensors);
+  if (chatTemplate !== undefined) entries.push(["tokenizer.chat_template", meta.str(chatTemplate)]);
+  return { entries, vocab, eos: FIXTURE_TOKENS.eos, nameSuffix: "" };
+}
+
+/**
+ * Copies every `tokenizer.*` entry of a real vocabulary. The source's `general.name` is appended to
+ * the fixture's name, because llama.cpp keys some token attributes on it (Phi-3's stripping).
+ */
+function realTokenizer(source: GGUFMetadata, chatTemplate?: string): FixtureTokenizer {
+  const tokens = source.get("tokenizer.ggml.tokens");
+  if (!tokens || tokens.type !== GGUFValueType.ARRAY || !Array.isArray(tokens.value)) {
+    throw new RangeError("the vocabulary has no tokenizer.ggml.tokens array");
+  }
+  const vocab = tokens.value.length;
+  if (vocab < 1 || vocab > 1 << 18) {
+    throw new RangeError(`fixture vocab must have 1 to 262144 tokens, got ${vocab}`);
+  }
+  const entries = [...source].filter(([k]) => k.startsWith("tokenizer."));
+  if (chatTemplate !== undefined) {
+    const at = entries.findIndex(([k]) => k === "tokenizer.chat_template");
+    const entry: [string, GGUFMetadataEntry] = ["tokenizer.chat_template", meta.str(chatTemplate)];
+    if (at >= 0) entries[at] = entry;
+    else entries.push(entry);
+  }
+  const eosValue = source.get("tokenizer.ggml.eos_token_id")?.value;
+  const eos = typeof eosValue === "number" && eosValue < vocab ? eosValue : -1;
+  const name = source.get("general.name")?.value;
+  return { entries, vocab, eos, nameSuffix: typeof name === "string" ? `-${name}` : "" };
+}
+
+/**
+ * Reads the metadata of the GGUF at `path` (only as much of the file as its header needs), for
+ * {@link FixtureOptions.vocabulary}. Throws `NotFoundError` (`model/not-found`) or `DecodeError`.
+ */
+export async function readVocabularyMetadata(path: string): Promise<GGUFMetadata> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new NotFoundError("model/not-found", `vocabulary file ${path} does not exist`);
+    }
+    throw e;
+  }
+  try {
+    const size = (await file.stat()).size;
+    for (let want = Math.min(size, 1 << 24);; want = Math.min(size, want * 4)) {
+      const buf = new Uint8Array(want);
+      await file.seek(0, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < want) {
+        const n = await file.read(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      try {
+        return ggufMetadata(buf.subarray(0, got), size);
+      } catch (e) {
+        if ((e as { needMore?: boolean }).needMore && want < size) continue;
+        throw e;
+      }
+    }
+  } finally {
+    file.close();
+  }
 }
