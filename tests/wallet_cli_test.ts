@@ -44,56 +44,47 @@ async function inTerminal(command: string[]) {
   };
 }
 
+/** Runs `wallet new --wallet path` in a terminal, types `first` and `second`; the final screen. */
+async function walletNewOnTerminal(path: string, first: string, second: string): Promise<string> {
+  const term = await inTerminal([
+    Deno.execPath(),
+    "run",
+    "-A",
+    MAIN,
+    "wallet",
+    "new",
+    "--wallet",
+    path,
+  ]);
+  try {
+    await term.waitFor(/Passphrase to encrypt the new wallet/);
+    await term.type(first);
+    await term.waitFor(/Repeat the passphrase/);
+    await term.type(second);
+    return await term.waitFor(/EXIT=\d+/);
+  } finally {
+    await term.close();
+  }
+}
+
 Deno.test({
   name: "wallet new on a terminal: no echo, asked twice, a mismatch creates nothing",
   ignore: !hasTmux,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "camelid-prompt-" });
-    const deno = Deno.execPath();
-    const good = await inTerminal([
-      deno,
-      "run",
-      "-A",
-      MAIN,
-      "wallet",
-      "new",
-      "--wallet",
-      `${dir}/a.json`,
-    ]);
     try {
-      await good.waitFor(/Passphrase to encrypt the new wallet/);
-      await good.type("hunter22-secret");
-      await good.waitFor(/Repeat the passphrase/);
-      await good.type("hunter22-secret");
-      const screen = await good.waitFor(/EXIT=\d+/);
-      assert.match(screen, /EXIT=0/, screen);
-      assert.ok(!screen.includes("hunter22"), `the passphrase was echoed:\n${screen}`);
+      const good = await walletNewOnTerminal(`${dir}/a.json`, "hunter22-secret", "hunter22-secret");
+      assert.match(good, /EXIT=0/, good);
+      assert.ok(!good.includes("hunter22"), `the passphrase was echoed:\n${good}`);
       const ks = await readKeystore(`${dir}/a.json`);
       assert.equal((await unlockKeystore(ks, "hunter22-secret")).length, 32);
-    } finally {
-      await good.close();
-    }
-    const typo = await inTerminal([
-      deno,
-      "run",
-      "-A",
-      MAIN,
-      "wallet",
-      "new",
-      "--wallet",
-      `${dir}/b.json`,
-    ]);
-    try {
-      await typo.waitFor(/Passphrase to encrypt/);
-      await typo.type("hunter22-secret");
-      await typo.waitFor(/Repeat the passphrase/);
-      await typo.type("hunter22-secreT");
-      const screen = await typo.waitFor(/EXIT=\d+/);
-      assert.match(screen, /EXIT=1/, screen);
-      assert.match(screen, /error \(wallet\/passphrase-mismatch\)/);
+
+      const typo = await walletNewOnTerminal(`${dir}/b.json`, "hunter22-secret", "hunter22-secreT");
+      assert.match(typo, /EXIT=1/, typo);
+      assert.match(typo, /error \(wallet\/passphrase-mismatch\)/);
+      assert.ok(!typo.includes("hunter22"), `the passphrase was echoed:\n${typo}`);
       await assert.rejects(() => Deno.lstat(`${dir}/b.json`), Deno.errors.NotFound);
     } finally {
-      await typo.close();
       await Deno.remove(dir, { recursive: true });
     }
   },
