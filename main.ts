@@ -17,6 +17,7 @@ import { openLlamaBackend } from "./compute/llama_backend.ts";
 import { registerDevnetCommand } from "./relay/devnet.ts";
 import { createMinerPool } from "./compute/miner_pool.ts";
 import { computeNodeHooks, registerJobCommands } from "./compute/jobs/cli.ts";
+import { registerTokenizeCommands } from "./compute/tokenize_cli.ts";
 // -- role registrations (one import per role module) --
 
 /** Builds the CLI program with every subcommand registered. */
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerGenerateCommand(program);
   registerVerifyCommand(program, { llama: openLlamaBackend });
+  registerTokenizeCommands(program);
   // -- role registrations (one call per role module) --
   return program;
 }

@@ -40,3 +40,23 @@ Deno.test("model fetch --from an address where nothing listens says it is unreac
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("verify with a missing job file is one line naming the file, not a stack trace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-verify-missing-" });
+  try {
+    const run = await runBriefly([
+      "verify",
+      "--model",
+      `${dir}/model.gguf`,
+      "--job",
+      `${dir}/job.json`,
+    ]);
+    assert.equal(run.code, 1, run.stderr);
+    const lines = run.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0], /^error \((job|file)\/not-found\): /);
+    assert.ok(lines[0].includes(`${dir}/job.json`), lines[0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

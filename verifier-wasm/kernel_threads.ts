@@ -67,7 +67,9 @@ export function defaultKernelThreads(): number {
 
 /**
  * A kernel instance whose prefill runs on `threads` threads. The returned exports work like a
- * plain instance's (`memory` is the shared memory); `close()` stops the workers.
+ * plain instance's (`memory` is the shared memory); `close()` stops the helpers. Helpers retire
+ * after a second without work (an idle kernel keeps no process alive) and are started again by
+ * the next job, which the calling thread meanwhile runs alone.
  */
 export async function instantiateKernelThreads(
   threads: number,
@@ -82,79 +84,103 @@ export async function instantiateKernelThreads(
     maximum: MAX_PAGES,
     shared: true,
   });
-  // The control words, set once the instance can allocate them.
-  const control: { words?: Int32Array } = {};
-  const helpers = threads - 1;
-  const joinHelpers = (w: Int32Array) => {
-    for (;;) {
-      const done = Atomics.load(w, 1);
-      if (done >= helpers) return;
-      Atomics.wait(w, 1, done);
-    }
-  };
+  // The control words and the finished-chunk counter, set once the instance can allocate.
+  const control: { words?: Int32Array; done?: Int32Array } = {};
+  const helpers: (Worker | null)[] = new Array(threads).fill(null);
+  const stackTops: number[] = new Array(threads).fill(0);
   // True between host_start and host_join: a trap on the calling thread skips host_join, so
-  // the next job first waits for the helpers still running the trapped one.
+  // the next job first waits (host_quiesce) until no helper is still inside the trapped one.
   let running = false;
   const env = {
     memory,
+    host_quiesce() {
+      const w = control.words!;
+      if (!running) return;
+      for (let s = 1; s < threads; s++) {
+        while (Atomics.load(w, 4 + s) !== 0) Atomics.wait(w, 4 + s, 1);
+      }
+      running = false;
+    },
     host_start() {
       const w = control.words!;
-      if (running) joinHelpers(w);
       running = true;
-      Atomics.store(w, 1, 0);
       Atomics.store(w, 3, 0);
       Atomics.add(w, 0, 1);
       Atomics.notify(w, 0);
+      for (let s = 1; s < threads && !closed; s++) if (helpers[s] === null) spawn(s);
     },
     host_join() {
       const w = control.words!;
-      joinHelpers(w);
-      running = false;
-      if (Atomics.load(w, 3) !== 0) {
-        throw new CamelidError("kernel/worker-failed", "a kernel helper thread trapped");
+      const done = control.done!;
+      const chunks = raw.kernel_job_chunks();
+      for (;;) {
+        if (Atomics.load(w, 3) !== 0) {
+          running = false;
+          throw new CamelidError("kernel/worker-failed", "a kernel helper thread trapped");
+        }
+        const d = Atomics.load(done, 0);
+        if (d >= chunks) break;
+        Atomics.wait(done, 0, d, 100);
       }
+      running = false;
     },
   };
   const inst = new WebAssembly.Instance(module, { env });
-  const raw = inst.exports as unknown as KernelExports;
+  const raw = inst.exports as unknown as KernelExports & {
+    kernel_job_chunks(): number;
+    kernel_done_word(): number;
+  };
   if (raw.kernel_abi_version() !== KERNEL_ABI_VERSION) {
     throw new TypeError(`kernel_mt.wasm has ABI ${raw.kernel_abi_version()}`);
   }
   const k: KernelExports = Object.assign(Object.create(null), raw, { memory });
-  const ctl = kernelAlloc(k, 16);
-  const words = new Int32Array(memory.buffer, ctl, 4);
+  const ctl = kernelAlloc(k, 4 * (4 + threads));
+  const words = new Int32Array(memory.buffer, ctl, 4 + threads);
   control.words = words;
-  const workers: Worker[] = [];
+  control.done = new Int32Array(memory.buffer, raw.kernel_done_word(), 1);
+  for (let s = 1; s < threads; s++) stackTops[s] = kernelAlloc(k, STACK_BYTES) + STACK_BYTES;
+  let closed = false;
+  let onFailure: ((e: Error) => void) | undefined;
+  /** Starts the helper of slot `s`; it reports "ready", and "retired" when idle too long. */
+  const spawn = (s: number): Promise<void> => {
+    const w = new Worker(new URL("./kernel_worker.ts", import.meta.url).href, { type: "module" });
+    helpers[s] = w;
+    const ready = new Promise<void>((resolve) => {
+      w.onmessage = (e: MessageEvent<string>) => {
+        if (e.data === "ready") resolve();
+        else if (helpers[s] === w) helpers[s] = null;
+      };
+    });
+    w.onerror = (e) => {
+      e.preventDefault();
+      if (helpers[s] === w) helpers[s] = null;
+      w.terminate();
+      onFailure?.(new CamelidError("kernel/worker-failed", `kernel worker: ${e.message}`));
+    };
+    w.postMessage({ module, memory, slot: s, ctl, threads, stackTop: stackTops[s] });
+    return ready;
+  };
   const stop = () => {
+    if (closed) return;
+    closed = true;
     Atomics.store(words, 2, 1);
     Atomics.add(words, 0, 1);
     Atomics.notify(words, 0);
-    for (const w of workers) w.terminate();
-    workers.length = 0;
+    for (let s = 1; s < threads; s++) {
+      helpers[s]?.terminate();
+      helpers[s] = null;
+    }
   };
   try {
+    const failed = new Promise<never>((_, reject) => (onFailure = reject));
     const ready: Promise<void>[] = [];
-    for (let i = 1; i < threads; i++) {
-      const stackTop = kernelAlloc(k, STACK_BYTES) + STACK_BYTES;
-      const w = new Worker(new URL("./kernel_worker.ts", import.meta.url).href, {
-        type: "module",
-      });
-      workers.push(w);
-      ready.push(
-        new Promise((resolve, reject) => {
-          w.onmessage = () => resolve();
-          w.onerror = (e) => {
-            e.preventDefault();
-            reject(new CamelidError("kernel/worker-failed", `kernel worker: ${e.message}`));
-          };
-        }),
-      );
-      w.postMessage({ module, memory, index: i, ctl, stackTop });
-    }
-    await Promise.all(ready);
+    for (let s = 1; s < threads; s++) ready.push(spawn(s));
+    await Promise.race([Promise.all(ready), failed]);
   } catch (e) {
     stop();
     throw e;
+  } finally {
+    onFailure = undefined;
   }
   raw.kernel_set_threads(threads);
   k.close = stop;

@@ -1,53 +1,72 @@
 /**
  * @module One helper thread of a threaded kernel (see kernel_threads.ts): instantiates
- * `kernel_mt.wasm` over the shared memory it is sent, with its own stack, then runs share
- * `index` of each job the main instance posts (a generation counter in the control words),
- * counts itself done (flagging a trap) and wakes the main thread, until told to stop.
+ * `kernel_mt.wasm` over the shared memory it is sent, with its own stack, then, each time the
+ * calling thread announces a job (a generation counter in the control words), claims and runs
+ * chunks of it (`kernel_worker`) and wakes the caller. A trap is flagged for the caller. After
+ * {@link IDLE_MS} without a job the thread retires (so an idle kernel keeps no process alive);
+ * the caller starts a new one when the next job comes.
  */
 
 /// <reference lib="deno.worker" />
 
-/** What the main thread sends once. */
+/** Milliseconds without a job after which a helper retires. */
+const IDLE_MS = 1000;
+
+/** What the calling thread sends once. */
 interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
-  /** Share index (1 .. threads - 1). */
-  index: number;
-  /** Byte offset of the four i32 control words: generation, done count, stop flag, failed flag. */
+  /** Scratch slot of this thread (1 .. threads - 1). */
+  slot: number;
+  /** Byte offset of the control words: generation, -, stop, failed, then one busy flag a slot. */
   ctl: number;
+  /** Slots (the length of the busy flags). */
+  threads: number;
   /** Top of this thread's stack (16-byte aligned). */
   stackTop: number;
 }
 
 self.onmessage = (e: MessageEvent<WorkerInit>) => {
-  const { module, memory, index, ctl, stackTop } = e.data;
+  const { module, memory, slot, ctl, threads, stackTop } = e.data;
   const refuse = () => {
     throw new Error("a helper thread cannot start jobs");
   };
   const inst = new WebAssembly.Instance(module, {
-    env: { memory, host_start: refuse, host_join: refuse },
+    env: { memory, host_quiesce: refuse, host_start: refuse, host_join: refuse },
   });
   const exports = inst.exports as unknown as {
     __stack_pointer: WebAssembly.Global;
-    kernel_worker(k: number): void;
+    kernel_worker(slot: number): void;
+    kernel_done_word(): number;
   };
   exports.__stack_pointer.value = stackTop;
-  const words = new Int32Array(memory.buffer, ctl, 4);
+  const words = new Int32Array(memory.buffer, ctl, 4 + threads);
+  const done = new Int32Array(memory.buffer, exports.kernel_done_word(), 1);
+  const runJob = () => {
+    Atomics.store(words, 4 + slot, 1);
+    try {
+      exports.kernel_worker(slot);
+    } catch {
+      Atomics.store(words, 3, 1); // the calling thread reports the failure
+    }
+    Atomics.store(words, 4 + slot, 0);
+    Atomics.notify(words, 4 + slot);
+    Atomics.notify(done, 0);
+  };
   let seen = Atomics.load(words, 0);
   self.postMessage("ready");
+  runJob(); // a job may already be running: take what is left of it
   for (;;) {
-    Atomics.wait(words, 0, seen);
+    const r = Atomics.wait(words, 0, seen, IDLE_MS);
     if (Atomics.load(words, 2) !== 0) break;
     const generation = Atomics.load(words, 0);
-    if (generation === seen) continue;
-    seen = generation;
-    try {
-      exports.kernel_worker(index);
-    } catch {
-      Atomics.store(words, 3, 1); // the main thread reports the failure
+    if (generation === seen) {
+      if (r === "timed-out") break;
+      continue;
     }
-    Atomics.add(words, 1, 1);
-    Atomics.notify(words, 1);
+    seen = generation;
+    runJob();
   }
+  self.postMessage("retired");
   self.close();
 };

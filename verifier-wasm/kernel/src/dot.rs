@@ -572,16 +572,17 @@ unsafe fn matmul_in(
         scratch,
         per,
     };
-    par::run(par::Job::Matmul(job));
+    par::run(par::Job::Matmul(job), par::chunks_for(n_out / 2));
     true
 }
 
-/// Share `k` of `nt` of a matmul: its range of weight rows for every token.
-pub unsafe fn matmul_part(j: &MatJob, k: usize, nt: usize) {
+/// Chunk `c` of `nc` of a matmul (its range of weight rows, for every token), with the scratch
+/// region of thread `slot`.
+pub unsafe fn matmul_part(j: &MatJob, c: usize, nc: usize, slot: usize) {
     let (t, n_in, n_out, y, xs) = (j.t, j.n_in, j.n_out, j.y, j.xs);
-    let rows = par::share(n_out, k, nt);
+    let rows = par::share(n_out, c, nc, true);
     let nb = n_in / QK8_0;
-    let buf = j.scratch.add(k * j.per) as *mut f32;
+    let buf = j.scratch.add(slot * j.per) as *mut f32;
     let (w, stride) = (j.w, j.stride);
     let f8 = |r0: *const u8, r1: *const u8, i: usize| {
         dot8_f32(

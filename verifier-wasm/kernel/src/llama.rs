@@ -277,13 +277,13 @@ pub struct AttnJob {
     mirror_kv: bool,
 }
 
-/// Share `k` of `nt` of a causal grouped-query attention: its range of query heads (head h reads
-/// kv head h / group). Scores for four query rows at a time share each key load (same per-pair
-/// order as one row).
-pub unsafe fn attn_part(a: &AttnJob, k: usize, nt: usize) {
-    let (heads_lo, heads_hi) = par::share(a.n_head, k, nt);
+/// Chunk `c` of `nc` of a causal grouped-query attention (its range of query heads; head h reads
+/// kv head h / group), with the score rows of thread `slot`. Scores for four query rows at a time
+/// share each key load (same per-pair order as one row).
+pub unsafe fn attn_part(a: &AttnJob, c: usize, nc: usize, slot: usize) {
+    let (heads_lo, heads_hi) = par::share(a.n_head, c, nc, false);
     let (n, t, nq, nkv, hd) = (a.n, a.t, a.nq, a.nkv, a.hd);
-    let scores = a.scores.add(k * 4 * t);
+    let scores = a.scores.add(slot * 4 * t);
     let mut i0 = 0;
     while i0 < n {
         let nb = if n - i0 < 4 { n - i0 } else { 4 };
@@ -451,7 +451,7 @@ unsafe fn run(
             kq_scale,
             mirror_kv: m.mirror_kv,
         };
-        par::run(par::Job::Attn(job));
+        par::run(par::Job::Attn(job), par::chunks_for(m.n_head));
         mm!(ly.wo, att, n, nq, e, xb, m.mirror_act);
         for i in 0..n * e {
             *x.add(i) += *xb.add(i);
