@@ -311,7 +311,7 @@ export async function readVocabularyMetadata(path: string): Promise<GGUFMetadata
     file = await Deno.open(path, { read: true });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new NotFoundError("model/not-found", `vocabulary file ${path} does not exist`);
+      throw new NotFoundError("model/not-found", `GGUF file ${path} does not exist`);
     }
     throw e;
   }

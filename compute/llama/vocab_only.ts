@@ -4,8 +4,7 @@
  * checking the TypeScript tokenizer against llama.cpp token for token.
  */
 
-import { ggufMetadata } from "../../client/tokenizer/mod.ts";
-import { NotFoundError } from "../../chain/errors.ts";
+import { readVocabularyMetadata } from "../fixture.ts";
 import { cString, LlamaError, MODEL_PARAMS, setField } from "./ffi.ts";
 import { type LibraryOptions, loadLibrary, takeLlamaErrors } from "./library.ts";
 import { LlamaModel } from "./llama.ts";
@@ -31,16 +30,7 @@ export class LlamaVocab {
    * (`gguf/...`) or `LlamaError` (`llama/model-load-failed`).
    */
   static async load(path: string, opts: LibraryOptions = {}): Promise<LlamaVocab> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new NotFoundError("model/not-found", `model file ${path} does not exist`);
-      }
-      throw e;
-    }
-    const metadata = ggufMetadata(bytes);
+    const metadata = await readVocabularyMetadata(path);
     const lib = loadLibrary(opts);
     const params = new Uint8Array(lib.llama.llama_model_default_params() as Uint8Array);
     setField(MODEL_PARAMS, params, "n_gpu_layers", 0);
