@@ -8,6 +8,7 @@ import crypto from "node:crypto";
 import { decodeTransaction, encodeTransaction, signatureHashPreimage } from "../../chain/tx.ts";
 import { SPKI_PREFIX } from "../../chain/secp/backends.ts";
 import { signatureCache } from "../../chain/sig_cache.ts";
+import { prevalidateBlockSignatures } from "../../chain/sig_batch.ts";
 import { COIN } from "../../chain/params.ts";
 import { searchNoncesTs } from "../../chain/miner.ts";
 import { coinbaseOf, makeBlock, mine, newKey, openDevNode, spend } from "../chain_helpers.ts";
@@ -94,13 +95,16 @@ const inputs = decodeBlock(fullBlock).txs.slice(1).map((tx) => ({
 }));
 setup.close();
 
-for (const cache of ["cold", "warm"] as const) {
+const CACHE_MODES = {
+  cold: "cold signature cache (none seen)",
+  warm: "warm signature cache (all seen in the mempool)",
+  pool: "cold cache, signatures checked ahead on the verify pool",
+} as const;
+for (const [mode, label] of Object.entries(CACHE_MODES)) {
   Deno.bench({
     name: `connect a ${TXS}-tx block (${
       (fullBlock.length / 1000).toFixed(0)
-    } kB), fresh KV, ${cache} ${
-      cache === "warm" ? "(signatures seen in the mempool)" : "(none seen)"
-    } signature cache`,
+    } kB), fresh KV, ${label}`,
     group: "block connect",
     n: 5,
     warmup: 1,
@@ -108,12 +112,15 @@ for (const cache of ["cold", "warm"] as const) {
       const fresh = await openDevNode();
       for (const p of prefix) await fresh.node.processBlock(p);
       signatureCache.clear();
-      if (cache === "warm") {
+      if (mode === "warm") {
         for (const tx of decodeBlock(fullBlock).txs.slice(1)) {
           await fresh.node.processTx(encodeTransaction(tx));
         }
       }
       b.start();
+      if (mode === "pool") {
+        await prevalidateBlockSignatures(fullBlock, (o) => fresh.node.store.getCoins(o));
+      }
       await fresh.node.processBlock(fullBlock);
       b.end();
       fresh.close();
