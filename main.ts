@@ -8,7 +8,7 @@ import {
   getTextFormatter,
   type LogLevel,
 } from "@logtape/logtape";
-import { CamelidError } from "./chain/errors.ts";
+import { errorLine } from "./cli/error_line.ts";
 import { helpSettings } from "./cli/help.ts";
 import { registerNodeCommand, registerWalletCommands } from "./relay/cli.ts";
 import { registerGenerateCommand, registerModelCommands } from "./compute/cli.ts";
@@ -85,10 +85,7 @@ if (import.meta.main) {
     await program.parseAsync(Deno.args, { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) Deno.exit(e.exitCode);
-    if (e instanceof CamelidError) console.error(`error (${e.code}): ${e.message}`);
-    else if (e instanceof RangeError || e instanceof TypeError) {
-      console.error(`error: ${e.message}`);
-    } else console.error(e);
+    console.error(errorLine(e) ?? e); // one line for a user error, the whole of a bug
     Deno.exit(1);
   }
 }
