@@ -106,17 +106,11 @@ export async function warmSignatureCache(
  * the process-wide pool, spent outputs read with `read`. Malformed bytes are left for validation
  * to reject; this decides nothing.
  */
-export async function prevalidateBlockSignatures(
+export function prevalidateBlockSignatures(
   bytes: Uint8Array,
   read: SpentOutputReader,
 ): Promise<void> {
-  let block;
-  try {
-    block = decodeBlock(bytes);
-  } catch {
-    return;
-  }
-  await warmSignatureCache(await transactionChecks(block.txs, read), defaultVerifyPool());
+  return prevalidate(() => decodeBlock(bytes).txs, read, defaultVerifyPool());
 }
 
 /**
@@ -124,15 +118,23 @@ export async function prevalidateBlockSignatures(
  * signatures whose spent outputs `read` finds, batched with concurrent admissions on the
  * process-wide pool. Malformed bytes are left for validation to reject; this decides nothing.
  */
-export async function prevalidateTxSignatures(
+export function prevalidateTxSignatures(
   bytes: Uint8Array,
   read: SpentOutputReader,
 ): Promise<void> {
-  let tx;
+  return prevalidate(() => [decodeTransaction(bytes)], read, defaultSignatureBatcher());
+}
+
+async function prevalidate(
+  decode: () => readonly Transaction[],
+  read: SpentOutputReader,
+  verifier: BatchVerifier,
+): Promise<void> {
+  let txs;
   try {
-    tx = decodeTransaction(bytes);
+    txs = decode();
   } catch {
     return;
   }
-  await warmSignatureCache(await transactionChecks([tx], read), defaultSignatureBatcher());
+  await warmSignatureCache(await transactionChecks(txs, read), verifier);
 }
