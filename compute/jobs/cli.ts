@@ -27,6 +27,7 @@ import {
   samplerSettings,
 } from "../../cli/sampler_options.ts";
 import { MAX_OUTPUT_TOKENS } from "../../chain/job.ts";
+import { networkParams } from "../../chain/params.ts";
 import { textForOutput } from "../../cli/terminal_text.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -188,10 +189,21 @@ export function registerJobCommands(program: Command): void {
   addSamplerOptions(submit)
     .requiredOption("--reward <coins>", "reward paid from escrow")
     .option("--fee <coins>", "miner fee per transaction", "0.0002")
-    .option("--expiry-blocks <n>", "blocks until an unpaid escrow refunds")
+    .addOption(
+      new Option("--expiry-blocks <n>", "blocks until an unpaid escrow refunds")
+        .default(
+          undefined,
+          `the network's: ${networkParams("main").jobs.defaultExpiry}, on dev ${
+            networkParams("dev").jobs.defaultExpiry
+          }`,
+        ),
+    )
     .addOption(
       new Option("--verify <how>", "check the output: with the model here, by neighbours, or not")
-        .choices(["local", "outsourced", "none"]),
+        .choices(["local", "outsourced", "none"]).default(
+          undefined,
+          "local with --model, else none",
+        ),
     )
     .option("--verifiers <n>", "outsourced: neighbours asked; a majority decides", "3");
   addPositionOptions(submit, "all")
