@@ -29,6 +29,11 @@ export interface ThreadedKernelSource {
 }
 
 let defaultModule: Promise<WebAssembly.Module> | undefined;
+/**
+ * The runtime's Web Worker, taken when this module loads: onnxruntime-web's Emscripten glue
+ * replaces `globalThis.Worker` with Node's worker_threads class once it runs.
+ */
+const WebWorker: typeof Worker | undefined = globalThis.Worker;
 
 function threadedModule(src: ThreadedKernelSource): Promise<WebAssembly.Module> {
   if (src.wasmThreads instanceof WebAssembly.Module) return Promise.resolve(src.wasmThreads);
@@ -50,7 +55,7 @@ function threadedModule(src: ThreadedKernelSource): Promise<WebAssembly.Module> 
  * Node and browsers run one thread.
  */
 export function kernelThreadsSupported(): boolean {
-  return typeof SharedArrayBuffer === "function" && typeof Worker === "function" &&
+  return typeof SharedArrayBuffer === "function" && typeof WebWorker === "function" &&
     (globalThis as { Deno?: unknown }).Deno !== undefined;
 }
 
@@ -143,7 +148,9 @@ export async function instantiateKernelThreads(
   let onFailure: ((e: Error) => void) | undefined;
   /** Starts the helper of slot `s`; it reports "ready", and "retired" when idle too long. */
   const spawn = (s: number): Promise<void> => {
-    const w = new Worker(new URL("./kernel_worker.ts", import.meta.url).href, { type: "module" });
+    const w = new WebWorker!(new URL("./kernel_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
     helpers[s] = w;
     const ready = new Promise<void>((resolve) => {
       w.onmessage = (e: MessageEvent<string>) => {

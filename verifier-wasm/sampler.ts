@@ -459,8 +459,9 @@ export function candidateTokens(logits: Float32Array, params: SamplingParams): U
   if (topP >= 1) return topKOrder(logits, topK);
   // Top-p: p_i = exp(logit_i / T - m), Z summed in ascending token id order over the top-k set.
   const pool = limitK ? topKOrder(logits, topK) : null;
-  let m = -Infinity;
-  for (let j = 0; j < vocab; j++) if (logits[j] > m) m = logits[j];
+  // m = max logit / T; with a top-k pool the max is its first token's logit.
+  let m = pool ? logits[pool[0]] : -Infinity;
+  if (!pool) { for (let j = 0; j < vocab; j++) if (logits[j] > m) m = logits[j]; }
   m /= T;
   if (pool) {
     const ids = pool.slice().sort();

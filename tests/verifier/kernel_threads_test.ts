@@ -99,3 +99,30 @@ Deno.test("threaded kernel: a trap in any thread is reported and the next job ru
     k.close!();
   }
 });
+
+Deno.test("threaded kernel: idle helpers retire, the next job restarts them", async () => {
+  const gguf = makeFixture({ size: "tiny", dtype: "q8_0", seed: 8n, vocab: 300 });
+  const tokens = Array.from({ length: 30 }, (_, i) => (i * 7 + 1) % 300);
+  const one = await WasmLlama.load(gguf);
+  const two = await WasmLlama.load(gguf, { threads: 2 });
+  // onnxruntime-web's Emscripten glue replaces globalThis.Worker with Node's worker_threads
+  // class; restarted helpers must still be Web Workers.
+  const original = globalThis.Worker;
+  try {
+    const want = one.logitsAt(tokens, [3, 29]);
+    assertSameBits(two.logitsAt(tokens, [3, 29]), want, "before idling");
+    await new Promise((r) => setTimeout(r, 1500)); // helpers retire after 1 s idle
+    (globalThis as { Worker: unknown }).Worker = class {
+      constructor() {
+        throw new Error("not the Web Worker");
+      }
+    };
+    assertSameBits(two.logitsAt(tokens, [3, 29]), want, "caller alone, helper restarting");
+    await new Promise((r) => setTimeout(r, 300));
+    assertSameBits(two.logitsAt(tokens, [3, 29]), want, "restarted helper");
+  } finally {
+    globalThis.Worker = original;
+    two.free();
+    one.free();
+  }
+});
