@@ -30,6 +30,8 @@ export interface IndexEntry {
   chunks: number;
   /** True when the block (or an ancestor) failed validation. */
   invalid: boolean;
+  /** Size of the block in bytes (absent in entries stored before it was recorded). */
+  size?: number;
 }
 
 /** The parent hash of genesis. */
@@ -45,8 +47,10 @@ export function indexEntry(
   header: BlockHeader,
   parent: IndexEntry | null,
   chunks: number,
+  size?: number,
 ): IndexEntry {
   return {
+    ...(size === undefined ? {} : { size }),
     hash,
     prev: parent?.hash ?? NO_PARENT,
     header: encodeHeader(header),
@@ -71,6 +75,21 @@ export class BlockIndex {
     const siblings = this.#children.get(e.prev) ?? [];
     if (!siblings.includes(e.hash)) siblings.push(e.hash);
     this.#children.set(e.prev, siblings);
+  }
+
+  /** Forgets a block that is not on the active chain (pruned); its children must be gone first. */
+  remove(hash: string): void {
+    const e = this.#entries.get(hash);
+    if (!e || this.isActive(hash)) return;
+    this.#entries.delete(hash);
+    const siblings = (this.#children.get(e.prev) ?? []).filter((h) => h !== hash);
+    if (siblings.length) this.#children.set(e.prev, siblings);
+    else this.#children.delete(e.prev);
+  }
+
+  /** Every known entry. */
+  entries(): IterableIterator<IndexEntry> {
+    return this.#entries.values();
   }
 
   /** Number of known blocks. */

@@ -46,10 +46,15 @@ const log = getLogger(["camelid", "chain"]);
 
 /** Outcome of processing a block. */
 export interface BlockResult {
-  /** connected: now on the active chain; side: stored on a weaker branch; orphan: parent unknown. */
-  status: "connected" | "side" | "orphan" | "duplicate";
+  /**
+   * connected: now on the active chain; side: stored on a weaker branch; orphan: parent unknown;
+   * ignored: valid so far but not stored, its branch too far behind (`reason` says which bound).
+   */
+  status: "connected" | "side" | "orphan" | "duplicate" | "ignored";
   /** Block hash. */
   hash: string;
+  /** With `ignored`: `block/low-work` or `block/side-full` (docs/protocol.md). */
+  reason?: string;
 }
 
 /** The parts a {@link ChainState} works on, and its hooks. */
@@ -70,6 +75,8 @@ export interface ChainStateParts {
   fraudChecker?: FraudChecker;
   /** Fault injection for crash tests: called between the commits of a multi-commit connect. */
   onCommitStep?: (step: string) => void;
+  /** Called with each block made part of the active chain (after its commit). */
+  onConnected?: (block: Block) => void;
 }
 
 /** Connects, disconnects and reorganises the active chain. */
@@ -87,6 +94,7 @@ export class ChainState implements MempoolView {
   readonly #events: EventTarget;
   readonly #fraudChecker?: FraudChecker;
   readonly #onCommitStep?: (step: string) => void;
+  readonly #onConnected?: (block: Block) => void;
   /** Txids whose scripts were verified on mempool entry (connect skips them, as a sig cache). */
   readonly #verifiedTx = new Set<string>();
 
@@ -100,6 +108,7 @@ export class ChainState implements MempoolView {
     this.#events = parts.events;
     this.#fraudChecker = parts.fraudChecker;
     this.#onCommitStep = parts.onCommitStep;
+    this.#onConnected = parts.onConnected;
   }
 
   /** Stores this network's genesis block as the active tip of an empty store. */
@@ -173,7 +182,7 @@ export class ChainState implements MempoolView {
     const { index, params } = this;
     const mtp = index.medianTimePast(parent);
     checkHeaderContext(block.header, index.nextBits(parent, params), mtp, now, params);
-    const entry = indexEntry(hash, block.header, parent, chunkCount(bytes.length));
+    const entry = indexEntry(hash, block.header, parent, chunkCount(bytes.length), bytes.length);
     if (coinbaseHeight(block.txs[0]) !== entry.height) {
       throw new ValidationError(
         "block/bad-cb-height",
@@ -338,6 +347,7 @@ export class ChainState implements MempoolView {
     for (const tx of block.txs) this.#verifiedTx.delete(txid(tx));
     this.index.pushTip(e);
     this.#removeConfirmed(block);
+    this.#onConnected?.(block);
   }
 
   /** Disconnects the active tip with its undo data; returns the block. */
@@ -363,14 +373,20 @@ export class ChainState implements MempoolView {
     await this.store.apply([...activeTipWrites(e, connect), pendingWrite(null)]);
   }
 
-  /** Drops a connected block's transactions, and pool transactions conflicting with it. */
+  /**
+   * Drops a connected block's transactions, and pool transactions conflicting with it (recorded as
+   * `conflicted`); the pool's fee floor starts to decay.
+   */
   #removeConfirmed(block: Block): void {
     for (const tx of block.txs) {
-      this.mempool.remove(txid(tx), false);
+      const id = txid(tx);
+      this.mempool.remove(id, false);
+      this.mempool.fates.forget(id);
       for (const inp of tx.inputs) {
         const spender = this.mempool.spender(toHex(inp.prevout.txid), inp.prevout.vout);
-        if (spender) this.mempool.remove(spender, true);
+        if (spender) this.mempool.remove(spender, true, "conflicted");
       }
     }
+    this.mempool.blockConnected();
   }
 }

@@ -15,6 +15,20 @@ import type { ChainStore } from "./store.ts";
 import { decodeTransaction, isCoinbase, type Transaction, txid } from "./tx.ts";
 import { checkFinalTx, checkTransaction, checkTxInputs, type Coin } from "./validation.ts";
 
+/**
+ * `tx/missing-inputs` where the spent outputs may still arrive: `parents` are transactions neither in
+ * the pool nor on the active chain (the node may hold the transaction as an orphan).
+ */
+export class MissingInputsError extends ValidationError {
+  /** Txids of the unknown parents. */
+  readonly parents: string[];
+  /** An error naming the unknown parents. */
+  constructor(parents: string[]) {
+    super("tx/missing-inputs", `inputs spend unknown transactions: ${parents.join(", ")}`);
+    this.parents = parents;
+  }
+}
+
 /** Looks up a coin the spend checks name (a stake), or undefined when missing or spent. */
 export type CoinLookup = (txid: string, vout: number) => Promise<Coin | undefined>;
 
@@ -72,6 +86,8 @@ export async function acceptToMempool(view: MempoolView, bytes: Uint8Array): Pro
   }
   const stored = await store.getCoins(outpoints);
   const coins = outpoints.map((o, j) => stored[j] ?? unconfirmedCoin(mempool, o, height));
+  const absent = [...new Set(outpoints.filter((_, j) => !coins[j]).map((o) => o.txid))];
+  if (absent.length) await refuseMissingInputs(view, absent);
   const ctx = await view.spendContext(tx, coins, (t, v) => store.getCoin(t, v));
   const fee = checkTxInputs(tx, coins, height, view.params, true, ctx);
   checkNoticeOutputs(tx, coins, ctx);
@@ -92,6 +108,24 @@ export async function acceptToMempool(view: MempoolView, bytes: Uint8Array): Pro
   };
   mempool.add(entry);
   return entry;
+}
+
+/**
+ * Throws for inputs whose coins are absent: a plain `tx/missing-inputs` when a parent is known (in
+ * the pool or on the active chain: the output is spent or never existed), else a
+ * {@link MissingInputsError} naming the unknown parents.
+ */
+async function refuseMissingInputs(view: MempoolView, parents: string[]): Promise<never> {
+  for (const parent of parents) {
+    const loc = view.mempool.has(parent) ? null : await view.store.txLocation(parent);
+    if (view.mempool.has(parent) || (loc && view.index.isActive(loc.block))) {
+      throw new ValidationError(
+        "tx/missing-inputs",
+        `an output of ${parent} that this transaction spends is spent or does not exist`,
+      );
+    }
+  }
+  throw new MissingInputsError(parents);
 }
 
 /** An output of a pool transaction, as a coin spendable in the next block. */

@@ -31,13 +31,19 @@ Deno.test("mempool rejects double spends, bad signatures, overspends and low fee
     );
     await assertRejectsWithCode(
       node.processTx(
-        spend(alice, [{ txid: "ab".repeat(32), vout: 0, value: SUBSIDY }], [{
-          value: COIN,
-          script: alice.script,
-        }]).bytes,
+        spend(alice, [{ ...funded, vout: 7 }], [{ value: COIN, script: alice.script }]).bytes,
       ),
       "tx/missing-inputs",
     );
+    const unknownParent = spend(alice, [{ txid: "ab".repeat(32), vout: 0, value: SUBSIDY }], [{
+      value: COIN,
+      script: alice.script,
+    }]);
+    assert.deepEqual(await node.processTx(unknownParent.bytes), {
+      txid: unknownParent.id,
+      status: "orphan",
+      missingParents: ["ab".repeat(32)],
+    });
     await assertRejectsWithCode(
       node.processTx(
         spend(alice, [...coin, ...coin], [{ value: COIN, script: alice.script }]).bytes,

@@ -52,7 +52,8 @@ Deno.test("mempool: double spends conflict, selection follows fee rate and puts 
 Deno.test("mempool: over its size bound it evicts the lowest fee rate with its descendants", () => {
   const pool = new Mempool(300);
   pool.add(entry(id(1), 1, [{ txid: id(100), vout: 0 }]));
-  pool.add(entry(id(2), 10, [{ txid: id(1), vout: 0 }]));
+  // The package of 1 and its child pays (100 + 800) / 200 = 4.5 per byte: below entry 3's 5.
+  pool.add(entry(id(2), 8, [{ txid: id(1), vout: 0 }]));
   pool.add(entry(id(3), 5, [{ txid: id(101), vout: 0 }]));
   pool.add(entry(id(4), 7, [{ txid: id(102), vout: 0 }]));
   assert.equal(pool.has(id(1)), false, "lowest fee rate evicted");
@@ -61,8 +62,14 @@ Deno.test("mempool: over its size bound it evicts the lowest fee rate with its d
   assert.equal(pool.bytes, 200);
   assert.throws(
     () => pool.add(entry(id(5), 2, [{ txid: id(103), vout: 0 }], 200)),
+    (e: unknown) => (e as ValidationError).code === "mempool/min-fee",
+  );
+  assert.equal(pool.has(id(5)), false);
+  assert.throws(
+    () => pool.add(entry(id(5), 6, [{ txid: id(103), vout: 0 }], 300)),
     (e: unknown) => (e as ValidationError).code === "mempool/full",
   );
   assert.equal(pool.has(id(5)), false);
+  assert.deepEqual([pool.has(id(3)), pool.has(id(4))], [true, true], "a refusal evicts nothing");
   assert.equal(pool.spender(id(103), 0), undefined, "a refused entry leaves no spend behind");
 });

@@ -1,9 +1,11 @@
 /**
  * @module ChainNode: the full node's face over its parts. It opens (and, from a pending marker,
- * recovers) the store, loads the block index, holds orphan blocks briefly, runs blocks and
- * transactions one at a time through the chain state (chain/chainstate.ts) and mempool admission
- * (chain/mempool_accept.ts), and answers queries from the index (chain/block_index.ts) and the
- * store (chain/store.ts).
+ * recovers) the store, checks the UTXO set against the chain (chain/utxo_check.ts), loads the block
+ * index, restores the saved mempool in the background, holds orphan blocks briefly, runs blocks and
+ * transactions one at a time through the chain state (chain/chainstate.ts) and transaction intake
+ * (chain/tx_intake.ts, with orphan transactions), keeps side blocks within bounds
+ * (chain/side_blocks.ts), and answers queries from the index (chain/block_index.ts) and the store
+ * (chain/store.ts).
  */
 
 import { getLogger } from "@logtape/logtape";
@@ -12,11 +14,18 @@ import { BlockIndex, type IndexEntry } from "./block_index.ts";
 import { toHex } from "./bytes.ts";
 import { type BlockResult, ChainState } from "./chainstate.ts";
 import { CamelidError, ValidationError } from "./errors.ts";
-import { Mempool } from "./mempool.ts";
+import { Mempool, type MempoolOptions } from "./mempool.ts";
+import { MempoolRestore } from "./mempool_restore.ts";
+import type { OrphanLimits } from "./orphan_pool.ts";
 import type { NetworkParams } from "./params.ts";
+import { blockWork } from "./pow.ts";
+import { DEFAULT_SIDE_BLOCK_BYTES, sideBlocksToPrune, workThreshold } from "./side_blocks.ts";
 import type { FraudChecker } from "./spend.ts";
 import { ChainStore } from "./store.ts";
 import { encodeTransaction, type Transaction } from "./tx.ts";
+import type { TxFate } from "./tx_fates.ts";
+import { TxIntake, type TxResult } from "./tx_intake.ts";
+import { checkUtxoSet } from "./utxo_check.ts";
 import { checkBlock, type Coin } from "./validation.ts";
 
 const log = getLogger(["camelid", "chain"]);
@@ -29,6 +38,12 @@ export interface ChainNodeOptions {
   kv: Deno.Kv;
   /** Mempool size bound in bytes. */
   mempoolBytes?: number;
+  /** Further mempool options (fee floor half-life, clock). */
+  mempool?: Omit<MempoolOptions, "maxBytes" | "incrementalFeeRate">;
+  /** Bounds of the orphan transaction pool. */
+  orphanLimits?: Partial<OrphanLimits>;
+  /** Bound on the bytes of stored side blocks (default 16 MB). */
+  sideBlockBytes?: number;
   /** Minimum relay fee, base units per byte. */
   minRelayFeeRate?: number;
   /** Clock in Unix seconds (tests). */
@@ -56,6 +71,29 @@ export type OutpointCoin = { txid: string; vout: number; coin: Coin };
 
 const MAX_ORPHANS = 200;
 const ORPHAN_TTL_MS = 10 * 60_000;
+/** Hashes of pruned invalid blocks remembered (refused at once when sent again). */
+const MAX_PRUNED_INVALID = 10_000;
+
+/** What a `GET /v1/txs/:id` of a transaction not in the pool nor on chain can say of it. */
+export type TxWhereabouts =
+  | ({ reason: "evicted" | "conflicted" } & TxFate)
+  | { reason: "orphan"; missingParents: string[]; at: number };
+
+/** The mempool as `/v1/status` shows it. */
+export interface MempoolStatus {
+  /** Transactions. */
+  size: number;
+  /** Their bytes. */
+  bytes: number;
+  /** Size bound, bytes. */
+  maxBytes: number;
+  /** Rolling minimum fee rate a newcomer must reach, base units per byte (0: not raised). */
+  minFeeRate: number;
+  /** Orphan transactions held. */
+  orphans: { count: number; bytes: number };
+  /** True while the mempool saved at the last stop is being restored. */
+  restoring: boolean;
+}
 
 /** The chain state machine. */
 export class ChainNode {
@@ -72,14 +110,24 @@ export class ChainNode {
   readonly #index = new BlockIndex();
   readonly #state: ChainState;
   readonly #orphans = new Map<string, { bytes: Uint8Array; prev: string; added: number }>();
+  readonly #intake: TxIntake;
+  readonly #connected: Block[] = [];
+  readonly #prunedInvalid = new Set<string>();
+  readonly #sideBlockBytes: number;
   #lock: Promise<unknown> = Promise.resolve();
   readonly #now: () => number;
+  #restore: MempoolRestore | null = null;
 
   private constructor(options: ChainNodeOptions) {
     this.params = options.params;
     this.store = new ChainStore(options.kv);
-    this.mempool = new Mempool(options.mempoolBytes);
     this.minRelayFeeRate = options.minRelayFeeRate ?? 1;
+    this.mempool = new Mempool({
+      ...options.mempool,
+      maxBytes: options.mempoolBytes,
+      incrementalFeeRate: this.minRelayFeeRate,
+    });
+    this.#sideBlockBytes = options.sideBlockBytes ?? DEFAULT_SIDE_BLOCK_BYTES;
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.#state = new ChainState({
       params: this.params,
@@ -90,13 +138,30 @@ export class ChainNode {
       minRelayFeeRate: this.minRelayFeeRate,
       fraudChecker: options.fraudChecker,
       onCommitStep: options.onCommitStep,
+      onConnected: (block) => this.#connected.push(block),
     });
+    this.#intake = new TxIntake(
+      (bytes) => this.#state.acceptTx(bytes),
+      (txid) => this.events.dispatchEvent(new CustomEvent("tx", { detail: { txid } })),
+      options.orphanLimits,
+    );
   }
 
-  /** Opens (and if needed initialises or recovers) the chain in `kv`. */
+  /**
+   * Opens (and if needed initialises or recovers) the chain in `kv`, checks its UTXO set (throws
+   * `store/utxo-mismatch` with a repair hint) and starts restoring the saved mempool in the
+   * background (see {@link mempoolRestored}).
+   */
   static async open(options: ChainNodeOptions): Promise<ChainNode> {
     const node = new ChainNode(options);
     await node.#load();
+    await checkUtxoSet(node.store, node.#index, node.params);
+    await node.#pruneSideBlocks();
+    node.#connected.length = 0;
+    node.#restore = new MempoolRestore(
+      node.store,
+      (bytes) => node.#exclusive(() => node.#state.acceptTx(bytes)),
+    );
     return node;
   }
 
@@ -113,32 +178,42 @@ export class ChainNode {
     if (!tipEntry) throw new CamelidError("store/corrupt", "chain tip missing from index");
     this.#index.activate(tipEntry);
     await this.#state.activateBestChain();
-    await this.#restoreMempool();
   }
 
-  /** Re-accepts the transactions saved by {@link saveMempool}, oldest first, then forgets them. */
-  async #restoreMempool(): Promise<void> {
-    const saved = await this.store.savedMempool();
-    let back = 0;
-    for (const bytes of saved.txs) {
-      try {
-        await this.#state.acceptTx(bytes);
-        back++;
-      } catch { /* confirmed or conflicting meanwhile */ }
-    }
-    await saved.forget();
-    if (saved.txs.length) {
-      log.info("Restored {back} of {n} mempool transactions", { back, n: saved.txs.length });
-    }
+  /** Resolves when the restore of the saved mempool has finished (or was cut short by a stop). */
+  get mempoolRestored(): Promise<void> {
+    return this.#restore?.done ?? Promise.resolve();
   }
 
   /**
    * Saves the mempool (as Bitcoin's mempool.dat) so a restart does not lose unconfirmed
-   * transactions; called when the node stops.
+   * transactions; called when the node stops. A restore still running stops first, and what it had
+   * not yet re-admitted is saved after the pool.
    */
   async saveMempool(): Promise<void> {
+    const left = await this.#restore?.stop() ?? [];
     const entries = this.mempool.entries().sort((a, b) => a.added - b.added);
-    await this.store.saveMempool(entries.map((e) => e.bytes));
+    await this.store.saveMempool([...entries.map((e) => e.bytes), ...left]);
+  }
+
+  /** Size, bounds, fee floor, orphans and restore state of the mempool. */
+  mempoolStatus(): MempoolStatus {
+    return {
+      size: this.mempool.size,
+      bytes: this.mempool.bytes,
+      maxBytes: this.mempool.maxBytes,
+      minFeeRate: this.mempool.minFeeRate(),
+      orphans: { count: this.#intake.orphans.size, bytes: this.#intake.orphans.bytes },
+      restoring: this.#restore?.running ?? false,
+    };
+  }
+
+  /** Why a transaction that is neither in the pool nor on chain is not (orphan, evicted...), if known. */
+  txWhereabouts(txid: string): TxWhereabouts | null {
+    const orphan = this.#intake.orphans.get(txid);
+    if (orphan) return { reason: "orphan", missingParents: orphan.parents, at: orphan.added };
+    const fate = this.mempool.fates.get(txid);
+    return fate ? { ...fate } : null;
   }
 
   /** Runs `fn` exclusively (blocks and transactions are processed one at a time). */
@@ -261,6 +336,9 @@ export class ChainNode {
     const block = decodeBlock(bytes);
     const hash = blockHash(block.header);
     const known = this.#index.get(hash);
+    if (this.#prunedInvalid.has(hash)) {
+      throw new ValidationError("block/known-invalid", `block ${hash} is known to be invalid`);
+    }
     if (known) {
       if (known.invalid) {
         throw new ValidationError("block/known-invalid", `block ${hash} is known to be invalid`);
@@ -275,9 +353,39 @@ export class ChainNode {
       this.#addOrphan(hash, prev, bytes);
       return { status: "orphan", hash };
     }
-    const result = await this.#state.acceptBlock(block, bytes, hash, parent, this.#now());
-    await this.#connectOrphansOf(hash);
-    return result;
+    if (parent.work + blockWork(block.header.bits) < workThreshold(this.#index.tip())) {
+      return { status: "ignored", hash, reason: "block/low-work" };
+    }
+    let result: BlockResult;
+    try {
+      result = await this.#state.acceptBlock(block, bytes, hash, parent, this.#now());
+      await this.#connectOrphansOf(hash);
+    } finally {
+      await this.#afterBlocks();
+    }
+    return this.#index.has(hash) ? result : { status: "ignored", hash, reason: "block/side-full" };
+  }
+
+  /** After blocks were processed: orphan transactions they free or conflict with, side pruning. */
+  async #afterBlocks(): Promise<void> {
+    for (const block of this.#connected.splice(0)) await this.#intake.blockConnected(block);
+    await this.#pruneSideBlocks();
+  }
+
+  /** Deletes the side blocks {@link sideBlocksToPrune} names (invalid ones stay refused). */
+  async #pruneSideBlocks(): Promise<void> {
+    const prune = sideBlocksToPrune(this.#index, this.#sideBlockBytes);
+    if (!prune.length) return;
+    await this.store.deleteBlocks(prune);
+    for (const e of prune) {
+      this.#index.remove(e.hash);
+      if (!e.invalid) continue;
+      this.#prunedInvalid.add(e.hash);
+      if (this.#prunedInvalid.size > MAX_PRUNED_INVALID) {
+        this.#prunedInvalid.delete(this.#prunedInvalid.values().next().value!);
+      }
+    }
+    log.debug("Pruned {n} side blocks", { n: prune.length });
   }
 
   #addOrphan(hash: string, prev: string, bytes: Uint8Array): void {
@@ -312,15 +420,13 @@ export class ChainNode {
   }
 
   /**
-   * Accepts a transaction into the mempool. Throws `DecodeError`/`RangeError` for malformed bytes and
-   * `ValidationError` (e.g. `tx/duplicate`, `mempool/conflict`, `tx/missing-inputs`, `tx/bad-signature`,
-   * `tx/fee-too-low`) otherwise; nothing changes on failure.
+   * Accepts a transaction into the mempool, or holds it as an orphan (status `orphan`) when only its
+   * parents are unknown; `source` (a client address or peer key) shares out the orphan pool. Throws
+   * `DecodeError`/`RangeError` for malformed bytes and `ValidationError` (e.g. `tx/duplicate`,
+   * `mempool/conflict`, `mempool/min-fee`, `mempool/full`, `tx/missing-inputs` for spent outputs,
+   * `tx/bad-signature`, `tx/fee-too-low`) otherwise; nothing changes on failure.
    */
-  processTx(bytes: Uint8Array): Promise<{ txid: string }> {
-    return this.#exclusive(async () => {
-      const { txid } = await this.#state.acceptTx(bytes);
-      this.events.dispatchEvent(new CustomEvent("tx", { detail: { txid } }));
-      return { txid };
-    });
+  processTx(bytes: Uint8Array, source = "local"): Promise<TxResult> {
+    return this.#exclusive(() => this.#intake.submit(bytes, source));
   }
 }

@@ -31,7 +31,7 @@ Deno.test("mined coins mature, can be spent, and fees go to the next miner", asy
     }]);
     await assertRejectsWithCode(node.processTx(pay.bytes), "tx/premature-coinbase-spend");
     await mine(node, alice, node.params.coinbaseMaturity - 1);
-    assert.deepEqual(await node.processTx(pay.bytes), { txid: pay.id });
+    assert.deepEqual(await node.processTx(pay.bytes), { txid: pay.id, status: "mempool" });
     await assertRejectsWithCode(node.processTx(pay.bytes), "tx/duplicate");
     const [withPay] = await mine(node, bob, 1);
     assert.equal(node.mempool.size, 0);
@@ -91,6 +91,7 @@ Deno.test("the mempool is saved when a node stops and restored when it starts ag
   close();
   const again = await openDevNode(dir);
   try {
+    await again.node.mempoolRestored;
     assert.ok(again.node.mempool.has(pay.id), "the unconfirmed payment survived the restart");
     const left = [];
     for await (const e of again.kv.list({ prefix: MEMPOOL_PREFIX })) left.push(e.key);

@@ -362,9 +362,74 @@ export class ChainStore {
     return { total, count, digest: toHex(sha256(new TextEncoder().encode(lines.join("\n")))) };
   }
 
-  /** Saves mempool transactions (oldest first) to be restored on the next start. */
+  /**
+   * One pass over the UTXO set: the sum and number of coins, and the outpoints (with heights) of
+   * the coinbase outputs among them.
+   */
+  async scanCoins(): Promise<
+    { total: bigint; count: number; coinbase: (Outpoint & { height: number })[] }
+  > {
+    let total = 0n;
+    let count = 0;
+    const coinbase: (Outpoint & { height: number })[] = [];
+    for await (const e of this.kv.list<StoredCoin>({ prefix: [UTXO] })) {
+      total += e.value.v;
+      count++;
+      if (e.value.c) {
+        coinbase.push({ txid: e.key[1] as string, vout: e.key[2] as number, height: e.value.h });
+      }
+    }
+    return { total, count, coinbase };
+  }
+
+  /** Where each of several transactions was stored by a connected block (null where unknown). */
+  async txLocations(ids: string[]): Promise<({ block: string; index: number } | null)[]> {
+    const out: ({ block: string; index: number } | null)[] = [];
+    for (let i = 0; i < ids.length; i += 10) {
+      const got = await this.kv.getMany<{ block: string; index: number }[]>(
+        ids.slice(i, i + 10).map((id) => [TX_INDEX, id]),
+      );
+      for (const g of got) out.push(g.value);
+    }
+    return out;
+  }
+
+  /** Saves mempool transactions (oldest first) to be restored on the next start, replacing any. */
   async saveMempool(txs: Uint8Array[]): Promise<void> {
-    await this.apply(txs.map((bytes, i) => ({ key: [MEMPOOL, i], value: bytes })));
+    const old: Mutation[] = [];
+    for await (const e of this.kv.list({ prefix: MEMPOOL_PREFIX })) {
+      if (typeof e.key[1] !== "number" || e.key[1] >= txs.length) {
+        old.push({ key: e.key, value: null });
+      }
+    }
+    await this.apply([...old, ...txs.map((bytes, i) => ({ key: [MEMPOOL, i], value: bytes }))]);
+  }
+
+  /**
+   * Deletes blocks that are not on the active chain (pruned side blocks): their bytes, index
+   * entries and any undo data left from a time they were connected.
+   */
+  async deleteBlocks(entries: IndexEntry[]): Promise<void> {
+    const muts: Mutation[] = [];
+    for (const e of entries) {
+      for (let i = 0; i < e.chunks; i++) muts.push({ key: [BLOCK, e.hash, i], value: null });
+      muts.push({ key: indexKey(e.hash), value: null });
+      const undo = (await this.kv.get<number>([UNDO_CHUNKS, e.hash])).value;
+      for (let i = 0; i < (undo ?? 0); i++) muts.push({ key: [UNDO, e.hash, i], value: null });
+      if (undo !== null) muts.push({ key: [UNDO_CHUNKS, e.hash], value: null });
+    }
+    await this.apply(muts);
+  }
+
+  /** Bytes of block data stored (every chunk under the block prefix) and the number of blocks. */
+  async storedBlockBytes(): Promise<{ bytes: number; blocks: number }> {
+    let bytes = 0;
+    const blocks = new Set<string>();
+    for await (const e of this.kv.list<Uint8Array>({ prefix: [BLOCK] })) {
+      bytes += e.value.length;
+      blocks.add(e.key[1] as string);
+    }
+    return { bytes, blocks: blocks.size };
   }
 
   /** The saved mempool, oldest first, and a function that forgets exactly what was read. */

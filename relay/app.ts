@@ -43,7 +43,7 @@ export function createApp(options: AppOptions): Hono {
       tip: tip.hash,
       chainWork: tip.chainWork.toString(),
       genesis: chain.genesisHash(),
-      mempool: { size: chain.mempool.size, bytes: chain.mempool.bytes },
+      mempool: chain.mempoolStatus(),
       ...options.status?.(),
     });
   });

@@ -8,12 +8,14 @@ import type { ChainNode } from "../../chain/node.ts";
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { formatCoins } from "../../chain/amount.ts";
 import { blockHash, decodeBlock } from "../../chain/block.ts";
-import { NotFoundError } from "../../chain/errors.ts";
+import { NotFoundError, ValidationError } from "../../chain/errors.ts";
 import { MAX_BLOCK_SIZE, MAX_TX_SIZE } from "../../chain/params.ts";
 import { scriptAddress } from "../../chain/script.ts";
 import { isCoinbase, type Transaction, txid } from "../../chain/tx.ts";
-import { RequestError } from "../errors.ts";
+import { Misbehaviour, RequestError } from "../errors.ts";
+import { BucketMap } from "../limits.ts";
 import { limitBody } from "../middleware/body_limit.ts";
+import { remoteIp } from "../middleware/remote_ip.ts";
 import { hex32Param } from "./params.ts";
 
 /** JSON form of a transaction. */
@@ -41,6 +43,28 @@ export function txJson(tx: Transaction): Record<string, unknown> {
   };
 }
 
+/**
+ * The 404 of a transaction neither in the mempool nor on the active chain: `tx/orphan` (held until
+ * its parents arrive), `tx/evicted` (left a full mempool), `tx/conflicted` (a block spent its
+ * inputs), else `tx/not-found`.
+ */
+function missingTx(chain: ChainNode, id: string): NotFoundError {
+  const w = chain.txWhereabouts(id);
+  if (!w) return new NotFoundError("tx/not-found", `unknown transaction ${id}`);
+  const when = new Date(w.at).toISOString();
+  if (w.reason === "orphan") {
+    return new NotFoundError(
+      "tx/orphan",
+      `${id} is held as an orphan since ${when}, waiting for ${w.missingParents.join(", ")}`,
+    );
+  }
+  const why = w.reason === "evicted"
+    ? `evicted from the full mempool at ${when} (fee rate ${w.feeRate.toFixed(2)} per byte; the ` +
+      `minimum is now ${chain.mempool.minFeeRate().toFixed(2)}): send it again with a higher fee`
+    : `dropped at ${when}: a block spent its inputs`;
+  return new NotFoundError(`tx/${w.reason}`, `${id} was ${why}`);
+}
+
 /** A body limit for an object posted as hex of at most `maxBytes` bytes (plus some slack). */
 function hexBodyLimit(maxBytes: number) {
   return limitBody(
@@ -49,9 +73,13 @@ function hexBodyLimit(maxBytes: number) {
   );
 }
 
+/** Block bytes one client address may submit per second over HTTP (burst: 8 full blocks). */
+export const BLOCK_BYTES_PER_SECOND = 1_000_000;
+
 /** The chain routes over `chain`. */
 export function chainRoutes(chain: ChainNode): Hono {
   const app = new Hono();
+  const blockBytes = new BucketMap(BLOCK_BYTES_PER_SECOND, 8 * MAX_BLOCK_SIZE);
 
   app.get("/v1/blocks/:id", async (c) => {
     const hash = chain.resolveBlockId(c.req.param("id"));
@@ -79,7 +107,7 @@ export function chainRoutes(chain: ChainNode): Hono {
   app.get("/v1/txs/:txid", async (c) => {
     const id = hex32Param(c.req.param("txid"), "txid");
     const loc = await chain.getTransaction(id);
-    if (!loc) throw new NotFoundError("tx/not-found", `unknown transaction ${id}`);
+    if (!loc) throw missingTx(chain, id);
     return c.json({
       ...txJson(loc.tx),
       hex: toHex(loc.bytes),
@@ -100,14 +128,26 @@ export function chainRoutes(chain: ChainNode): Hono {
         'expected raw transaction hex (text body or {"hex": "..."})',
       );
     }
-    const { txid } = await chain.processTx(fromHex(hex));
-    return c.json({ txid }, 202);
+    return c.json(await chain.processTx(fromHex(hex), `http:${remoteIp(c)}`), 202);
   });
 
   app.post("/v1/blocks", hexBodyLimit(MAX_BLOCK_SIZE), async (c) => {
     const hex = (await c.req.text()).trim();
     if (hex.length === 0) throw new RequestError("request/malformed", "expected raw block hex");
+    if (!blockBytes.take(remoteIp(c), hex.length / 2)) {
+      throw new Misbehaviour(
+        "rate/limited",
+        "too many block bytes from this address; slow down",
+        1,
+      );
+    }
     const result = await chain.processBlock(fromHex(hex));
+    if (result.status === "ignored") {
+      throw new ValidationError(
+        result.reason!,
+        `block ${result.hash} not stored: its branch is too far behind`,
+      );
+    }
     return c.json(result, result.status === "duplicate" ? 200 : 202);
   });
 
