@@ -18,6 +18,20 @@ export function sha256(data: Uint8Array): Uint8Array {
   return nobleSha256(data);
 }
 
+/** SHA-256 of the concatenation of `parts`, without building it. */
+export function sha256Concat(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  if (nodeCrypto && total >= NATIVE_SHA256_MIN) {
+    const h = nodeCrypto.createHash("sha256");
+    for (const p of parts) h.update(p);
+    return Uint8Array.from(h.digest());
+  }
+  const h = nobleSha256.create();
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
 /** SHA-256 through `node:crypto`, as a plain Uint8Array (exported for the cross-check test). */
 export function nativeSha256(
   data: Uint8Array,

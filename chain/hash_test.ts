@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { NATIVE_SHA256_MIN, nativeSha256, sha256, sha256d } from "./hash.ts";
+import { NATIVE_SHA256_MIN, nativeSha256, sha256, sha256Concat, sha256d } from "./hash.ts";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "./bytes.ts";
 
@@ -15,6 +15,22 @@ Deno.test("native and noble SHA-256 agree at every length around the switch and 
   const big = new Uint8Array(1 << 20).fill(0x61);
   assert.deepEqual(sha256(big), nobleSha256(big));
   assert.equal(Object.getPrototypeOf(sha256(big)), Uint8Array.prototype);
+});
+
+Deno.test("sha256Concat equals SHA-256 of the joined parts, natively and not", () => {
+  const data = crypto.getRandomValues(new Uint8Array(5000));
+  for (const cuts of [[0, 0], [3, 40], [100, 255], [0, 5000], [1, 4999], [2500, 2600]]) {
+    const parts = [
+      data.subarray(0, cuts[0]),
+      data.subarray(cuts[0], cuts[1]),
+      data.subarray(cuts[1]),
+    ];
+    for (const n of [60, 300, 5000]) {
+      const clipped = parts.map((p) => p.subarray(0, n));
+      const joined = Uint8Array.of(...clipped.flatMap((p) => [...p]));
+      assert.deepEqual(sha256Concat(clipped), nobleSha256(joined), `${cuts} ${n}`);
+    }
+  }
 });
 
 Deno.test("SHA-256 and SHA-256d known answers", () => {

@@ -10,7 +10,7 @@ import { toHex } from "./bytes.ts";
 import {
   decodeTransaction,
   isCoinbase,
-  signatureHashPreimage,
+  SighashPreimages,
   type SpentOutput,
   type Transaction,
   txid,
@@ -32,6 +32,7 @@ export function payToAddressChecks(
   spent: readonly (SpentOutput | undefined)[],
 ): SignatureCheck[] {
   const checks: SignatureCheck[] = [];
+  let preimages: SighashPreimages | undefined;
   tx.inputs.forEach((input, i) => {
     const coin = spent[i];
     const script = coin?.scriptPubKey;
@@ -40,7 +41,7 @@ export function payToAddressChecks(
     checks.push({
       signature: input.scriptSig.subarray(0, 64),
       publicKey: input.scriptSig.subarray(64),
-      preimage: signatureHashPreimage(tx, i, coin),
+      preimage: (preimages ??= new SighashPreimages(tx)).of(i, coin),
     });
   });
   return checks;

@@ -5,7 +5,7 @@
 
 import { ByteReader, ByteWriter, concatBytes, toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
-import { sha256, sha256d } from "./hash.ts";
+import { sha256, sha256Concat, sha256d } from "./hash.ts";
 import { MAX_TX_SIZE } from "./params.ts";
 import { publicKeyOf, signDigest } from "./keys.ts";
 
@@ -166,17 +166,38 @@ export function signatureHashPreimage(
   index: number,
   spent: SpentOutput,
 ): Uint8Array {
-  if (!Number.isInteger(index) || index < 0 || index >= tx.inputs.length) {
-    throw new RangeError(`input index ${index} out of range`);
+  return new SighashPreimages(tx).of(index, spent);
+}
+
+/**
+ * The signature hash preimages of one transaction's inputs, its encoding with every scriptSig empty
+ * made once: checking n inputs costs n hashes of it rather than n encodings. The transaction must
+ * not change while this is in use.
+ */
+export class SighashPreimages {
+  readonly #tx: Transaction;
+  readonly #stripped: Uint8Array;
+
+  /** Encodes `tx` with its scriptSigs emptied. */
+  constructor(tx: Transaction) {
+    this.#tx = tx;
+    const w = new ByteWriter(256);
+    writeTransaction(w, {
+      ...tx,
+      inputs: tx.inputs.map((i) => ({ ...i, scriptSig: new Uint8Array(0) })),
+    });
+    this.#stripped = w.finish();
   }
-  const stripped: Transaction = {
-    ...tx,
-    inputs: tx.inputs.map((i) => ({ ...i, scriptSig: new Uint8Array(0) })),
-  };
-  const w = new ByteWriter(256);
-  w.bytes(SIGHASH_TAG).u32(index).varBytes(spent.scriptPubKey).u64(spent.value);
-  writeTransaction(w, stripped);
-  return sha256(w.finish());
+
+  /** The preimage for input `index` spending `spent` (see {@link signatureHash}). */
+  of(index: number, spent: SpentOutput): Uint8Array {
+    if (!Number.isInteger(index) || index < 0 || index >= this.#tx.inputs.length) {
+      throw new RangeError(`input index ${index} out of range`);
+    }
+    const w = new ByteWriter(64 + spent.scriptPubKey.length);
+    w.bytes(SIGHASH_TAG).u32(index).varBytes(spent.scriptPubKey).u64(spent.value);
+    return sha256Concat([w.finish(), this.#stripped]);
+  }
 }
 
 /** Signs input `index` of a pay-to-address spend in place: scriptSig = signature || public key. */

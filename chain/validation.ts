@@ -12,13 +12,7 @@ import {
   encodeBlock,
   headerHashBytes,
 } from "./block.ts";
-import {
-  encodeTransaction,
-  isCoinbase,
-  signatureHashPreimage,
-  type Transaction,
-  txid,
-} from "./tx.ts";
+import { encodeTransaction, isCoinbase, SighashPreimages, type Transaction, txid } from "./tx.ts";
 import { MAX_BLOCK_SIZE, MAX_MONEY, MAX_TX_SIZE, type NetworkParams } from "./params.ts";
 import { checkProofOfWork } from "./pow.ts";
 import {
@@ -114,6 +108,7 @@ export function checkTxInputs(
   },
 ): bigint {
   let valueIn = 0n;
+  let preimages: SighashPreimages | undefined;
   for (const [i, coin] of coins.entries()) {
     const prev = tx.inputs[i].prevout;
     if (!coin) {
@@ -132,7 +127,10 @@ export function checkTxInputs(
     if (!isMoneyRange(coin.value) || !isMoneyRange(valueIn)) {
       fail("tx/input-value-overflow", "input values out of range");
     }
-    if (verifyScripts) verifyInputScript(tx, i, coin, spendHeight, params, ctx, coins);
+    if (verifyScripts) {
+      preimages ??= new SighashPreimages(tx);
+      verifyInputScript(tx, i, coin, spendHeight, params, ctx, coins, preimages);
+    }
   }
   const valueOut = tx.outputs.reduce((s, o) => s + o.value, 0n);
   if (valueIn < valueOut) {
@@ -142,12 +140,12 @@ export function checkTxInputs(
 }
 
 /** Verifies a signature by `pubkey` over input `index`'s signature hash, and that the key hashes to `keyHash`. */
-function signatureChecker(tx: Transaction, index: number, coin: Coin) {
+function signatureChecker(preimages: SighashPreimages, index: number, coin: Coin) {
   return (sig: Uint8Array, pubkey: Uint8Array, keyHash: Uint8Array): void => {
     if (!publicKeyMatchesHash(pubkey, keyHash)) {
       fail("tx/wrong-key", `input ${index}: public key does not match the locking key`);
     }
-    if (!verifySignatureCached(sig, signatureHashPreimage(tx, index, coin), pubkey)) {
+    if (!verifySignatureCached(sig, preimages.of(index, coin), pubkey)) {
       fail("tx/bad-signature", `input ${index}: signature does not verify`);
     }
   };
@@ -162,6 +160,7 @@ export function verifyInputScript(
   params: NetworkParams,
   ctx: SpendContext,
   coins: (Coin | undefined)[],
+  preimages: SighashPreimages = new SighashPreimages(tx),
 ): void {
   let script;
   try {
@@ -169,7 +168,7 @@ export function verifyInputScript(
   } catch (e) {
     fail("tx/bad-spent-script", `input ${index}: ${(e as Error).message}`);
   }
-  const checkSig = signatureChecker(tx, index, coin);
+  const checkSig = signatureChecker(preimages, index, coin);
   const window = params.jobs.disputeWindow;
   switch (script.type) {
     case "pay-to-address": {
