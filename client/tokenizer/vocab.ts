@@ -340,7 +340,7 @@ export class Vocab {
   readonly attrs: Uint16Array;
   /** Text to id (the last id wins for duplicate texts, as in llama.cpp). */
   readonly tokenToId: Map<string, number>;
-  /** BPE merge ranks keyed by {@link mergeKey} (the first rank wins for duplicate pairs). */
+  /** BPE merge ranks keyed by {@link mergeKey} (the first rank wins for duplicate merges). */
   readonly bpeRanks: Map<string, number>;
   /** Special token ids. */
   readonly special: SpecialTokens;
@@ -470,13 +470,15 @@ export class Vocab {
       this.attrs[i] = typesRaw ? (TYPE_TO_ATTR[typesRaw[i]] ?? Attr.UNDEFINED) : Attr.NORMAL;
     }
 
+    // llama.cpp splits each merge at its first space after position 0 into a (first, second) pair.
+    // Lookups only ever ask for pairs without spaces (symbols never hold one: byte-level BPE maps
+    // the space to U+0120 and SentencePiece-style BPE escapes it), so the merge text itself is the
+    // key of its pair ({@link mergeKey}); a merge with no such space can never match.
     this.bpeRanks = new Map();
     if (mergesRaw) {
       for (let i = 0; i < mergesRaw.length; i++) {
         const word = mergesRaw[i];
-        const pos = word.indexOf(" ", 1);
-        const key = pos >= 0 ? mergeKey(word.slice(0, pos), word.slice(pos + 1)) : mergeKey("", "");
-        if (!this.bpeRanks.has(key)) this.bpeRanks.set(key, i);
+        if (word.indexOf(" ", 1) >= 0 && !this.bpeRanks.has(word)) this.bpeRanks.set(word, i);
       }
     }
 
@@ -604,7 +606,7 @@ export class Vocab {
   }
 }
 
-/** Unambiguous key of a merge pair. */
+/** Key of a merge pair of space-free symbols: the merge's text in `tokenizer.ggml.merges`. */
 export function mergeKey(left: string, right: string): string {
-  return `${left.length}:${left}${right}`;
+  return left + " " + right;
 }
