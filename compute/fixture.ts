@@ -18,7 +18,6 @@
  * final RMS-normed constant channel (about 1 / rms(residual)).
  */
 
-import { NotFoundError } from "../chain/errors.ts";
 import { sha256 } from "../chain/hash.ts";
 import { ggufMetadata } from "../client/tokenizer/mod.ts";
 import {
@@ -28,6 +27,7 @@ import {
   GGUFValueType,
 } from "../verifier-wasm/gguf.ts";
 import { meta, type TensorSpec, type WritableTensorType, writeGGUF } from "./gguf_writer.ts";
+import { readModelHeader } from "./model_file.ts";
 
 /** Fixture sizes. */
 export type FixtureSize = "tiny" | "small";
@@ -303,37 +303,9 @@ function realTokenizer(source: GGUFMetadata, chatTemplate?: string): FixtureToke
 
 /**
  * Reads the metadata of the GGUF at `path` (only as much of the file as its header needs), for
- * {@link FixtureOptions.vocabulary}. Throws `NotFoundError` (`model/not-found`) or `DecodeError`.
+ * {@link FixtureOptions.vocabulary}. Throws `NotFoundError` (`model/not-found`), `ModelFileError`
+ * (`model/unreadable`) or `DecodeError`.
  */
-export async function readVocabularyMetadata(path: string): Promise<GGUFMetadata> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new NotFoundError("model/not-found", `GGUF file ${path} does not exist`);
-    }
-    throw e;
-  }
-  try {
-    const size = (await file.stat()).size;
-    for (let want = Math.min(size, 1 << 24);; want = Math.min(size, want * 4)) {
-      const buf = new Uint8Array(want);
-      await file.seek(0, Deno.SeekMode.Start);
-      let got = 0;
-      while (got < want) {
-        const n = await file.read(buf.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      try {
-        return ggufMetadata(buf.subarray(0, got), size);
-      } catch (e) {
-        if ((e as { needMore?: boolean }).needMore && want < size) continue;
-        throw e;
-      }
-    }
-  } finally {
-    file.close();
-  }
+export function readVocabularyMetadata(path: string): Promise<GGUFMetadata> {
+  return readModelHeader(path, ggufMetadata, 1 << 24);
 }

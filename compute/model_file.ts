@@ -1,6 +1,7 @@
 /**
  * @module Model files on disk: the one way to open a model file (typed errors for a missing or
- * unreadable one) and the streaming model id (Merkle root of 1 MiB chunks) of a GGUF file.
+ * unreadable one), to read its header from a prefix, and the streaming model id (Merkle root of
+ * 1 MiB chunks) of a GGUF file.
  */
 
 import { CamelidError, NotFoundError } from "../chain/errors.ts";
@@ -41,6 +42,40 @@ export async function openModelFile(path: string): Promise<OpenModelFile> {
   } catch (e) {
     file.close();
     throw e;
+  }
+}
+
+/**
+ * Parses the header of the model file at `path` with `parse(prefix, fileSize)`, reading only a
+ * prefix: `initialBytes` first, four times as many each time `parse` throws an error with
+ * `needMore` set (the GGUF readers do when the header runs past the prefix). Throws as
+ * {@link openModelFile} does, or what `parse` throws.
+ */
+export async function readModelHeader<T>(
+  path: string,
+  parse: (prefix: Uint8Array, fileSize: number) => T,
+  initialBytes = 1 << 20,
+): Promise<T> {
+  const { file, size } = await openModelFile(path);
+  try {
+    for (let want = Math.min(size, initialBytes);; want = Math.min(size, want * 4)) {
+      const buf = new Uint8Array(want);
+      await file.seek(0, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < want) {
+        const n = await file.read(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      try {
+        return parse(buf.subarray(0, got), size);
+      } catch (e) {
+        if ((e as { needMore?: boolean }).needMore && want < size) continue;
+        throw e;
+      }
+    }
+  } finally {
+    file.close();
   }
 }
 

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { NotFoundError } from "../chain/errors.ts";
 import { MODEL_CHUNK_SIZE, modelIdFromBytes } from "../chain/model_id.ts";
 import { tempFile } from "../tests/compute/fixtures.ts";
-import { ModelFileError, modelIdOfFile, openModelFile } from "./model_file.ts";
+import { readGGUFDirectory } from "../verifier-wasm/gguf.ts";
+import { makeFixture } from "./fixture.ts";
+import { ModelFileError, modelIdOfFile, openModelFile, readModelHeader } from "./model_file.ts";
 
 Deno.test("file model id equals the in-memory id and reports progress", async () => {
   const bytes = new Uint8Array(2 * MODEL_CHUNK_SIZE + 123).map((_, i) => (i * 31) & 0xff);
@@ -39,4 +41,20 @@ Deno.test("an open model file reports its size", async () => {
   const { file, size } = await openModelFile(path);
   file.close();
   assert.equal(size, 1000);
+});
+
+Deno.test("a header longer than the first prefix is read by growing the prefix", async () => {
+  const bytes = makeFixture({ size: "tiny", dtype: "f32", seed: 2n, vocab: 2000 });
+  const path = tempFile("header.gguf", bytes);
+  const prefixes: number[] = [];
+  const dir = await readModelHeader(path, (prefix, size) => {
+    prefixes.push(prefix.length);
+    return readGGUFDirectory(prefix, size);
+  }, 256);
+  assert.deepEqual(dir, readGGUFDirectory(bytes, bytes.length));
+  assert.ok(prefixes.length > 1 && prefixes[0] === 256, `prefixes ${prefixes}`);
+  assert.deepEqual(
+    prefixes.slice(1),
+    prefixes.slice(0, -1).map((n) => Math.min(n * 4, bytes.length)),
+  );
 });

@@ -22,7 +22,7 @@ import {
   setField,
 } from "./ffi.ts";
 import { type LibraryOptions, type LlamaLibrary, loadLibrary, takeLlamaErrors } from "./library.ts";
-import { openModelFile } from "../model_file.ts";
+import { readModelHeader } from "../model_file.ts";
 
 export { LlamaError } from "./ffi.ts";
 
@@ -40,36 +40,17 @@ export const SUPPORTED_TENSOR_TYPES: readonly string[] = ["F32", "F16", "Q8_0"];
  * `LlamaError` (`llama/unsupported-*`).
  */
 export async function inspectModelFile(path: string): Promise<GGUFDirectory> {
-  const { file, size } = await openModelFile(path);
+  let dir: GGUFDirectory;
   try {
-    let want = Math.min(size, 1 << 20);
-    for (;;) {
-      const buf = new Uint8Array(want);
-      await file.seek(0, Deno.SeekMode.Start);
-      let got = 0;
-      while (got < want) {
-        const n = await file.read(buf.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      try {
-        const dir = readGGUFDirectory(buf.subarray(0, got), size);
-        checkSupported(path, dir);
-        return dir;
-      } catch (e) {
-        if ((e as { needMore?: boolean }).needMore && want < size) {
-          want = Math.min(size, want * 4);
-          continue;
-        }
-        if (e instanceof DecodeError) {
-          throw new DecodeError(e.code, `${path}: ${e.message}`, { cause: e });
-        }
-        throw e;
-      }
+    dir = await readModelHeader(path, readGGUFDirectory);
+  } catch (e) {
+    if (e instanceof DecodeError) {
+      throw new DecodeError(e.code, `${path}: ${e.message}`, { cause: e });
     }
-  } finally {
-    file.close();
+    throw e;
   }
+  checkSupported(path, dir);
+  return dir;
 }
 
 function checkSupported(path: string, dir: GGUFDirectory): void {
