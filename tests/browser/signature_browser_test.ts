@@ -41,44 +41,48 @@ function cases(): { signature: string; preimage: string; publicKey: string }[] {
   return out;
 }
 
+/** Headless Chromium; fails (never skips) where it is not installed. */
+async function launchChromium() {
+  const found = await Deno.stat(CHROMIUM).then(() => true, () => false);
+  if (!found) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`,
+    );
+  }
+  return await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+}
+
 Deno.test({
   name: "chromium: the bundled signature API runs on tiny-secp256k1 with the native verdicts",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    try {
-      await Deno.stat(CHROMIUM);
-    } catch {
-      throw new Error(
-        `Chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`,
-      );
-    }
+    const browser = await launchChromium();
     const dir = await Deno.makeTempDir({ prefix: "camelid-sig-bundle-" });
-    const bundle = `${dir}/signature.mjs`;
-    const built = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--platform", "browser", "-o", bundle, "chain/signature.ts"],
-      cwd: new URL("../../", import.meta.url).pathname,
-    }).output();
-    assert.equal(built.code, 0, new TextDecoder().decode(built.stderr));
-    const all = cases();
-    const expected = all.map((c) =>
-      verifySignature(fromHex(c.signature), fromHex(c.preimage), fromHex(c.publicKey))
-    );
-    assert.equal(signatureBackend.name, "native");
-    assert.equal(expected.filter((v) => v).length, 6);
-    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-      const path = new URL(req.url).pathname;
-      if (path === "/signature.mjs") {
-        return new Response(await Deno.readFile(bundle), {
-          headers: { "content-type": "text/javascript" },
-        });
-      }
-      return new Response("<!doctype html><title>sig</title>", {
-        headers: { "content-type": "text/html" },
-      });
-    });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    let server: Deno.HttpServer<Deno.NetAddr> | undefined;
     try {
+      const bundle = `${dir}/signature.mjs`;
+      const built = await new Deno.Command(Deno.execPath(), {
+        args: ["bundle", "--quiet", "--platform", "browser", "-o", bundle, "chain/signature.ts"],
+        cwd: new URL("../../", import.meta.url).pathname,
+      }).output();
+      assert.equal(built.code, 0, new TextDecoder().decode(built.stderr));
+      const all = cases();
+      const expected = all.map((c) =>
+        verifySignature(fromHex(c.signature), fromHex(c.preimage), fromHex(c.publicKey))
+      );
+      assert.equal(signatureBackend.name, "native");
+      assert.equal(expected.filter((v) => v).length, 6);
+      server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+        if (new URL(req.url).pathname === "/signature.mjs") {
+          return new Response(await Deno.readFile(bundle), {
+            headers: { "content-type": "text/javascript" },
+          });
+        }
+        return new Response("<!doctype html><title>sig</title>", {
+          headers: { "content-type": "text/html" },
+        });
+      });
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${server.addr.port}/`);
       const got = await page.evaluate(async (list) => {
@@ -95,7 +99,7 @@ Deno.test({
       assert.deepEqual(got.verdicts, expected);
     } finally {
       await browser.close();
-      await server.shutdown();
+      await server?.shutdown();
       await Deno.remove(dir, { recursive: true });
     }
   },
