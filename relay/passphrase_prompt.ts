@@ -86,7 +86,8 @@ export const terminalSecretInput: SecretInput = {
     Deno.stderr.writeSync(encoder.encode(question));
     Deno.stdin.setRaw(true);
     try {
-      const buffer = new Uint8Array(64);
+      // One byte per read: nothing typed ahead (a pasted confirmation) is lost between prompts.
+      const buffer = new Uint8Array(1);
       return readHiddenLine(() => {
         const n = Deno.stdin.readSync(buffer);
         return n === null ? null : buffer.slice(0, n);
