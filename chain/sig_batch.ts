@@ -48,35 +48,35 @@ export function payToAddressChecks(
 }
 
 /**
- * The pay-to-address checks of every non-coinbase transaction in `txs`, reading the spent outputs
- * not created earlier in the list with one call to `read`.
+ * The pay-to-address checks of every non-coinbase transaction in `txs` that `skip` does not name
+ * (by txid), reading the spent outputs not created earlier in the list with one call to `read`
+ * (none when nothing is left to read).
  */
 export async function transactionChecks(
   txs: readonly Transaction[],
   read: SpentOutputReader,
+  skip: (txid: string) => boolean = () => false,
 ): Promise<SignatureCheck[]> {
   const created = new Map<string, SpentOutput>();
   const outside: { txid: string; vout: number }[] = [];
   const ids = txs.map((tx) => txid(tx));
+  const wanted = new Set(txs.filter((tx, t) => !isCoinbase(tx) && !skip(ids[t])));
+  const keyOf = ({ prevout }: { prevout: { txid: Uint8Array; vout: number } }) =>
+    `${toHex(prevout.txid)}:${prevout.vout}`;
   txs.forEach((tx, t) => {
-    if (!isCoinbase(tx)) {
-      for (const { prevout } of tx.inputs) {
-        const key = `${toHex(prevout.txid)}:${prevout.vout}`;
-        if (!created.has(key)) outside.push({ txid: toHex(prevout.txid), vout: prevout.vout });
+    if (wanted.has(tx)) {
+      for (const input of tx.inputs) {
+        if (!created.has(keyOf(input))) {
+          outside.push({ txid: toHex(input.prevout.txid), vout: input.prevout.vout });
+        }
       }
     }
     tx.outputs.forEach((out, vout) => created.set(`${ids[t]}:${vout}`, out));
   });
-  const stored = await read(outside);
+  const stored = outside.length > 0 ? await read(outside) : [];
   const found = new Map(outside.map((o, i) => [`${o.txid}:${o.vout}`, stored[i]]));
-  return txs.flatMap((tx) =>
-    isCoinbase(tx) ? [] : payToAddressChecks(
-      tx,
-      tx.inputs.map(({ prevout }) => {
-        const key = `${toHex(prevout.txid)}:${prevout.vout}`;
-        return found.get(key) ?? created.get(key);
-      }),
-    )
+  return [...wanted].flatMap((tx) =>
+    payToAddressChecks(tx, tx.inputs.map((i) => found.get(keyOf(i)) ?? created.get(keyOf(i))))
   );
 }
 
@@ -104,14 +104,16 @@ export async function warmSignatureCache(
 
 /**
  * Before a block is validated (outside the node's lock): verifies its pay-to-address signatures on
- * the process-wide pool, spent outputs read with `read`. Malformed bytes are left for validation
- * to reject; this decides nothing.
+ * the process-wide pool, spent outputs read with `read`, except those of the transactions `skip`
+ * names (say, those in the mempool, already cached). Malformed bytes are left for validation to
+ * reject; this decides nothing.
  */
 export function prevalidateBlockSignatures(
   bytes: Uint8Array,
   read: SpentOutputReader,
+  skip?: (txid: string) => boolean,
 ): Promise<void> {
-  return prevalidate(() => decodeBlock(bytes).txs, read, defaultVerifyPool());
+  return prevalidate(() => decodeBlock(bytes).txs, read, defaultVerifyPool(), skip);
 }
 
 /**
@@ -130,6 +132,7 @@ async function prevalidate(
   decode: () => readonly Transaction[],
   read: SpentOutputReader,
   verifier: BatchVerifier,
+  skip?: (txid: string) => boolean,
 ): Promise<void> {
   let txs;
   try {
@@ -137,5 +140,5 @@ async function prevalidate(
   } catch {
     return;
   }
-  await warmSignatureCache(await transactionChecks(txs, read), verifier);
+  await warmSignatureCache(await transactionChecks(txs, read, skip), verifier);
 }

@@ -12,7 +12,7 @@ import {
 import { VerifyPool } from "./verify_pool.ts";
 import { COIN } from "./params.ts";
 import { coinbaseOf, makeBlock, mine, newKey, openDevNode, spend } from "../tests/chain_helpers.ts";
-import { signatureHashPreimage } from "./tx.ts";
+import { signatureHashPreimage, txid } from "./tx.ts";
 
 const secret = sha256(new TextEncoder().encode("cache key"));
 const publicKey = publicKeyOf(secret);
@@ -78,6 +78,16 @@ Deno.test("a block's pay-to-address signatures warm the cache through the pool; 
   });
   assert.deepEqual(reads, [40], "one read for the outputs not created in the list");
   assert.equal(checks.length, 41);
+  const fakeRead = (o: unknown[]) => (reads.push(o.length), Promise.resolve([]));
+  assert.deepEqual(await transactionChecks(txs, fakeRead, () => true), []);
+  assert.deepEqual(reads, [40], "nothing read when every transaction is skipped");
+  const skipped = new Set(txs.slice(0, 30).map((tx) => txid(tx)));
+  const rest = await transactionChecks(txs, (o) => {
+    reads.push(o.length);
+    return Promise.resolve(o.map(() => ({ value: 2n * COIN, scriptPubKey: alice.script })));
+  }, (id) => skipped.has(id));
+  assert.deepEqual(reads, [40, 10], "only the spent outputs of the transactions not skipped");
+  assert.deepEqual(rest.map((c) => c.signature), checks.slice(30).map((c) => c.signature));
   assert.deepEqual(
     checks[40].preimage,
     signatureHashPreimage(txs[40], 0, { value: COIN, scriptPubKey: alice.script }),
