@@ -48,17 +48,15 @@ export interface MempoolOptions {
   now?: () => number;
 }
 
-/** Orders entries by fee rate, then newest first: the order in which eviction looks at them. */
-function evictionOrder(a: MempoolEntry, b: MempoolEntry): number {
-  return a.feeRate - b.feeRate || b.added - a.added || (a.txid < b.txid ? -1 : 1);
-}
-
 /** Bounded fee-rate-ordered pool of unconfirmed transactions. */
 export class Mempool {
   readonly #entries = new Map<string, MempoolEntry>();
   readonly #spends = new Map<string, string>();
-  /** Every entry in {@link evictionOrder}. */
+  /** Every entry by fee rate, then newest first: the order in which eviction looks at them. */
   readonly #byRate: MempoolEntry[] = [];
+  /** Arrival order of entries (kept when a refused newcomer puts evicted entries back). */
+  readonly #arrival = new WeakMap<MempoolEntry, number>();
+  #arrivals = 0;
   #bytes = 0;
   readonly #floor: FeeFloor;
   readonly #now: () => number;
@@ -168,6 +166,7 @@ export class Mempool {
   }
 
   #insert(entry: MempoolEntry): void {
+    if (!this.#arrival.has(entry)) this.#arrival.set(entry, this.#arrivals++);
     this.#entries.set(entry.txid, entry);
     this.#byRate.splice(this.#rateIndex(entry), 0, entry);
     this.#bytes += entry.bytes.length;
@@ -177,14 +176,21 @@ export class Mempool {
     }
   }
 
-  /** Position of `entry` in {@link evictionOrder} (binary search). */
+  /** True when `a` arrived after `b`. */
+  #newer(a: MempoolEntry, b: MempoolEntry): boolean {
+    return this.#arrival.get(a)! > this.#arrival.get(b)!;
+  }
+
+  /** Position of `entry` in the eviction order (binary search). */
   #rateIndex(entry: MempoolEntry): number {
     let lo = 0;
     let hi = this.#byRate.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (evictionOrder(this.#byRate[mid], entry) < 0) lo = mid + 1;
-      else hi = mid;
+      const e = this.#byRate[mid];
+      if (e.feeRate < entry.feeRate || (e.feeRate === entry.feeRate && this.#newer(e, entry))) {
+        lo = mid + 1;
+      } else hi = mid;
     }
     return lo;
   }
@@ -214,9 +220,9 @@ export class Mempool {
     let best: MempoolEntry | undefined;
     let bestScore = Infinity;
     for (const e of this.#byRate) {
-      if (e.feeRate > bestScore || (e.feeRate === bestScore && e.added <= best!.added)) break;
+      if (e.feeRate > bestScore || (e.feeRate === bestScore && !this.#newer(e, best!))) break;
       const score = Math.max(e.feeRate, packageRate(this.#withDescendants(e)));
-      if (score < bestScore || (score === bestScore && e.added > best!.added)) {
+      if (score < bestScore || (score === bestScore && this.#newer(e, best!))) {
         best = e;
         bestScore = score;
       }

@@ -73,3 +73,40 @@ Deno.test("mempool: over its size bound it evicts the lowest fee rate with its d
   assert.deepEqual([pool.has(id(3)), pool.has(id(4))], [true, true], "a refusal evicts nothing");
   assert.equal(pool.spender(id(103), 0), undefined, "a refused entry leaves no spend behind");
 });
+
+Deno.test("mempool: a newcomer at the same fee rate never evicts accepted transactions", () => {
+  const pool = new Mempool(300);
+  for (let i = 1; i <= 3; i++) pool.add(entry(id(i), 5, [{ txid: id(100 + i), vout: 0 }]));
+  assert.throws(
+    () => pool.add(entry(id(4), 5, [{ txid: id(104), vout: 0 }])),
+    (e: unknown) => (e as ValidationError).code === "mempool/full",
+  );
+  assert.deepEqual([1, 2, 3, 4].map((i) => pool.has(id(i))), [true, true, true, false]);
+  assert.equal(pool.minFeeRate(), 0, "nothing was evicted, the floor did not move");
+});
+
+Deno.test("mempool: eviction raises a fee floor above what left; it decays after a block", () => {
+  let now = 1_000_000;
+  const pool = new Mempool({ maxBytes: 300, floorHalfLifeMs: 60_000, now: () => now });
+  for (let i = 1; i <= 3; i++) pool.add(entry(id(i), 5, [{ txid: id(100 + i), vout: 0 }]));
+  pool.add(entry(id(4), 9, [{ txid: id(104), vout: 0 }]));
+  assert.equal(pool.has(id(3)), false, "the newest of the lowest rate left");
+  assert.deepEqual(pool.fates.get(id(3)), { reason: "evicted", at: now, feeRate: 5 });
+  assert.equal(pool.minFeeRate(), 6, "evicted rate 5 + incremental 1");
+  assert.throws(
+    () => pool.add(entry(id(5), 5.5, [{ txid: id(105), vout: 0 }])),
+    (e: unknown) => (e as ValidationError).code === "mempool/min-fee",
+  );
+  now += 10 * 60_000;
+  assert.equal(pool.minFeeRate(), 6, "no decay before a block");
+  pool.remove(id(4), false);
+  pool.blockConnected();
+  now += 60_000; // one half-life, pool at 2/3: 6 -> 3
+  assert.equal(pool.minFeeRate(), 3);
+  now += 60_000 * 10;
+  assert.equal(pool.minFeeRate(), 0, "below half the incremental rate the floor is gone");
+  pool.add(entry(id(5), 5.5, [{ txid: id(105), vout: 0 }]));
+  pool.remove(id(1), false);
+  pool.add(entry(id(3), 5, [{ txid: id(103), vout: 0 }]));
+  assert.equal(pool.fates.get(id(3)), undefined, "back in the pool: no longer evicted");
+});

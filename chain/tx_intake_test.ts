@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { COIN } from "./params.ts";
+import { makeBlock, openFundedDevNode, spend } from "../tests/chain_helpers.ts";
+
+Deno.test("a chain of payments posted children first is held as orphans and admitted, recursively, when its root arrives", async () => {
+  const { node, close, owner: alice, coin } = await openFundedDevNode();
+  try {
+    const announced: string[] = [];
+    node.events.addEventListener("tx", (e) => announced.push((e as CustomEvent).detail.txid));
+    let prev = coin;
+    const chain = [];
+    for (let i = 0; i < 5; i++) {
+      const t = spend(alice, [prev], [{ value: prev.value - 10_000n, script: alice.script }]);
+      chain.push(t);
+      prev = { txid: t.id, vout: 0, value: prev.value - 10_000n };
+    }
+    for (const t of chain.slice(1).reverse()) {
+      const r = await node.processTx(t.bytes, "http:10.0.0.1");
+      assert.equal(r.status, "orphan", "held, not refused with tx/missing-inputs");
+      assert.equal(node.txWhereabouts(t.id)?.reason, "orphan");
+    }
+    assert.equal(node.mempool.size, 0);
+    assert.deepEqual(announced, [], "orphans are not relayed");
+    assert.deepEqual(await node.processTx(chain[0].bytes), {
+      txid: chain[0].id,
+      status: "mempool",
+    });
+    assert.deepEqual(chain.map((t) => node.mempool.has(t.id)), [true, true, true, true, true]);
+    assert.deepEqual(
+      announced,
+      chain.map((t) => t.id),
+      "each admitted orphan is announced, in order",
+    );
+    assert.equal(node.mempoolStatus().orphans.count, 0);
+  } finally {
+    close();
+  }
+});
+
+Deno.test("an orphan whose parent arrives in a block is admitted; one conflicting with a block is dropped", async () => {
+  const { node, close, owner: alice, coin } = await openFundedDevNode();
+  try {
+    const parent = spend(alice, [coin], [{ value: 40n * COIN, script: alice.script }, {
+      value: 9n * COIN,
+      script: alice.script,
+    }]);
+    const child = spend(alice, [{ txid: parent.id, vout: 0, value: 40n * COIN }], [{
+      value: 39n * COIN,
+      script: alice.script,
+    }]);
+    const rival = spend(alice, [{ txid: parent.id, vout: 1, value: 9n * COIN }], [{
+      value: 8n * COIN,
+      script: alice.script,
+    }]);
+    const rivalInBlock = spend(alice, [{ txid: parent.id, vout: 1, value: 9n * COIN }], [{
+      value: 7n * COIN,
+      script: alice.script,
+    }]);
+    assert.equal((await node.processTx(child.bytes)).status, "orphan");
+    assert.equal((await node.processTx(rival.bytes)).status, "orphan");
+    // Another node mined the parent and a different spend of its second output.
+    const block = makeBlock(node, alice, (b) => {
+      b.txs.push(parent.tx, rivalInBlock.tx);
+    });
+    assert.equal((await node.processBlock(block)).status, "connected");
+    assert.ok(node.mempool.has(child.id), "the orphan entered once its parent was mined");
+    assert.equal(node.txWhereabouts(rival.id), null, "the conflicting orphan is gone");
+    assert.equal(node.mempoolStatus().orphans.count, 0);
+  } finally {
+    close();
+  }
+});
