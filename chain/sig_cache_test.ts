@@ -131,8 +131,17 @@ Deno.test("outside the lock: a transaction's and a block's signatures are verifi
     await node.processTx(pay.bytes);
     const block = makeBlock(node, owner);
     signatureCache.clear();
-    await prevalidateBlockSignatures(block.subarray(0, 50), read);
-    await prevalidateBlockSignatures(block, read);
+    const small = new VerifyPool({ size: 1 });
+    await prevalidateBlockSignatures(block, read, { pool: small });
+    assert.ok(
+      !signatureCache.has(sig.subarray(0, 64), preimage, sig.subarray(64)),
+      "too few workers",
+    );
+    await prevalidateBlockSignatures(block, read, { pool: small, minWorkers: 1, skip: () => true });
+    assert.ok(!signatureCache.has(sig.subarray(0, 64), preimage, sig.subarray(64)), "skipped");
+    await prevalidateBlockSignatures(block.subarray(0, 50), read, { pool: small, minWorkers: 1 });
+    await prevalidateBlockSignatures(block, read, { pool: small, minWorkers: 1 });
+    await small.close();
     assert.ok(signatureCache.has(sig.subarray(0, 64), preimage, sig.subarray(64)));
     assert.equal((await node.processBlock(block)).status, "connected");
   } finally {

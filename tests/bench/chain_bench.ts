@@ -9,6 +9,7 @@ import { decodeTransaction, encodeTransaction, signatureHashPreimage } from "../
 import { SPKI_PREFIX } from "../../chain/secp/backends.ts";
 import { signatureCache } from "../../chain/sig_cache.ts";
 import { prevalidateBlockSignatures } from "../../chain/sig_batch.ts";
+import { VerifyPool } from "../../chain/verify_pool.ts";
 import { COIN } from "../../chain/params.ts";
 import { searchNoncesTs } from "../../chain/miner.ts";
 import { coinbaseOf, makeBlock, mine, newKey, openDevNode, spend } from "../chain_helpers.ts";
@@ -95,10 +96,11 @@ const inputs = decodeBlock(fullBlock).txs.slice(1).map((tx) => ({
 }));
 setup.close();
 
+const pool = new VerifyPool();
 const CACHE_MODES = {
   cold: "cold signature cache (none seen)",
   warm: "warm signature cache (all seen in the mempool)",
-  pool: "cold cache, signatures checked ahead on the verify pool",
+  pool: `cold cache, signatures checked ahead on a verify pool of ${pool.size}`,
 } as const;
 for (const [mode, label] of Object.entries(CACHE_MODES)) {
   Deno.bench({
@@ -119,7 +121,10 @@ for (const [mode, label] of Object.entries(CACHE_MODES)) {
       }
       b.start();
       if (mode === "pool") {
-        await prevalidateBlockSignatures(fullBlock, (o) => fresh.node.store.getCoins(o));
+        await prevalidateBlockSignatures(fullBlock, (o) => fresh.node.store.getCoins(o), {
+          pool,
+          minWorkers: 1,
+        });
       }
       await fresh.node.processBlock(fullBlock);
       b.end();
