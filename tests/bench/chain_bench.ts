@@ -8,7 +8,7 @@ import crypto from "node:crypto";
 import { decodeTransaction, encodeTransaction, signatureHashPreimage } from "../../chain/tx.ts";
 import { SPKI_PREFIX } from "../../chain/secp/backends.ts";
 import { signatureCache } from "../../chain/sig_cache.ts";
-import { prevalidateBlockSignatures } from "../../chain/sig_batch.ts";
+import { prevalidateBlockSignatures, prevalidateTxSignatures } from "../../chain/sig_batch.ts";
 import { VerifyPool } from "../../chain/verify_pool.ts";
 import { COIN } from "../../chain/params.ts";
 import { searchNoncesTs } from "../../chain/miner.ts";
@@ -155,3 +155,35 @@ Deno.bench({
     }
   },
 });
+
+// Mempool admission of the same 400 transactions from 8 concurrent submitters, with and without
+// their signatures checked ahead (outside the node's lock, single checks batched).
+const spends = decodeBlock(fullBlock).txs.slice(1).map((tx) => encodeTransaction(tx));
+for (const ahead of [false, true]) {
+  Deno.bench({
+    name: `admit ${TXS} txs from 8 concurrent submitters${
+      ahead ? ", prevalidateTxSignatures first" : ""
+    }`,
+    group: "mempool admission",
+    baseline: !ahead,
+    n: 5,
+    warmup: 1,
+    async fn(b) {
+      const fresh = await openDevNode();
+      for (const p of prefix) await fresh.node.processBlock(p);
+      signatureCache.clear();
+      const read = (o: { txid: string; vout: number }[]) => fresh.node.store.getCoins(o);
+      let next = 0;
+      b.start();
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        while (next < spends.length) {
+          const bytes = spends[next++];
+          if (ahead) await prevalidateTxSignatures(bytes, read);
+          await fresh.node.processTx(bytes);
+        }
+      }));
+      b.end();
+      fresh.close();
+    },
+  });
+}
