@@ -1,7 +1,7 @@
 /**
- * @module The secp256k1 ECDSA verification backends: `node:crypto` (OpenSSL, native: Deno and
- * Node), `tiny-secp256k1` (libsecp256k1 compiled to WASM: browsers) and `@noble/secp256k1` (pure
- * JavaScript: the fallback). Each verifies a compact signature over SHA-256(preimage): node:crypto
+ * @module The secp256k1 ECDSA verification backends: native `node:crypto` (Deno's Rust crypto,
+ * Node's OpenSSL), `tiny-secp256k1` (libsecp256k1 compiled to WASM: browsers) and
+ * `@noble/secp256k1` (pure JavaScript: the fallback). Each verifies a compact signature over SHA-256(preimage): node:crypto
  * has no raw-digest mode and hashes what it is given, so the protocol signs digests whose SHA-256
  * preimage the verifier holds. Backends apply no policy of their own that matters: callers go
  * through chain/signature.ts, which checks the form first.
@@ -81,7 +81,7 @@ export async function loadTinyBackend(): Promise<SignatureBackend | undefined> {
   });
 }
 
-/** The native backend (`node:crypto`, OpenSSL), or undefined where there is none or it lacks secp256k1. */
+/** The native backend (`node:crypto`), or undefined where there is none or it lacks secp256k1. */
 export function loadNativeBackend(): SignatureBackend | undefined {
   if (!nodeCrypto) return undefined;
   const native = nodeCrypto;
