@@ -39,27 +39,8 @@ export interface ModelMetadata {
 
 const cache = new Map<string, Promise<ModelMetadata>>();
 
-async function getJson(f: typeof fetch, url: string): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await f(url);
-  } catch (e) {
-    throw new ModelMetadataError("model/peer-unreachable", `nothing answers at ${url}: ${e}`, {
-      cause: e,
-    });
-  }
-  if (res.status === 404) {
-    await res.body?.cancel();
-    throw new ModelMetadataError("model/unavailable", `${url}: the node does not hold the model`);
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new ModelMetadataError("model/bad-response", `${url}: HTTP ${res.status}`);
-  }
-  return await res.json();
-}
-
-async function getChunk(f: typeof fetch, url: string): Promise<Uint8Array> {
+/** GET `url`; a 404 is `model/unavailable`, any other failure `model/bad-response`. */
+async function get(f: typeof fetch, url: string): Promise<Response> {
   let res: Response;
   try {
     res = await f(url);
@@ -70,9 +51,12 @@ async function getChunk(f: typeof fetch, url: string): Promise<Uint8Array> {
   }
   if (!res.ok) {
     await res.body?.cancel();
+    if (res.status === 404) {
+      throw new ModelMetadataError("model/unavailable", `${url}: the node does not hold the model`);
+    }
     throw new ModelMetadataError("model/bad-response", `${url}: HTTP ${res.status}`);
   }
-  return new Uint8Array(await res.arrayBuffer());
+  return res;
 }
 
 /**
@@ -101,7 +85,7 @@ export function fetchModelMetadata(
 async function load(base: string, id: string, opts: MetadataFetchOptions): Promise<ModelMetadata> {
   const f = opts.fetch ?? globalThis.fetch;
   const maxBytes = opts.maxBytes ?? 64 * MODEL_CHUNK_SIZE;
-  const m = await getJson(f, `${base}/v1/models/${id}`) as {
+  const m = await (await get(f, `${base}/v1/models/${id}`)).json() as {
     size?: unknown;
     chunks?: unknown;
     leaves?: unknown;
@@ -137,7 +121,8 @@ async function load(base: string, id: string, opts: MetadataFetchOptions): Promi
         `the GGUF header of ${id} does not fit in ${maxBytes} bytes`,
       );
     }
-    const chunk = await getChunk(f, `${base}/v1/models/${id}/chunks/${index}`);
+    const res = await get(f, `${base}/v1/models/${id}/chunks/${index}`);
+    const chunk = new Uint8Array(await res.arrayBuffer());
     const want = Math.min(MODEL_CHUNK_SIZE, size - index * MODEL_CHUNK_SIZE);
     if (chunk.length !== want || toHex(chunkLeafHash(chunk)) !== toHex(leaves[index])) {
       throw new ModelMetadataError(

@@ -47,6 +47,16 @@ function charSymbols(text: string): Symbol[] {
   return symbols;
 }
 
+/** Merges the symbol after `left` into it and unlinks the merged one. */
+function mergeRight(symbols: Symbol[], left: number): void {
+  const l = symbols[left];
+  const r = symbols[l.next];
+  l.len += r.len;
+  r.len = 0;
+  l.next = r.next;
+  if (r.next >= 0) symbols[r.next].prev = left;
+}
+
 interface SpmBigram {
   left: number;
   right: number;
@@ -74,10 +84,7 @@ export function spmTokenize(vocab: Vocab, text: string, out: number[]): void {
     const r = symbols[b.right];
     // Stale when either side changed since the pair was queued (lengths only grow).
     if (l.len === 0 || r.len === 0 || l.len + r.len !== b.size) continue;
-    l.len += r.len;
-    r.len = 0;
-    l.next = r.next;
-    if (r.next >= 0) symbols[r.next].prev = b.left;
+    mergeRight(symbols, b.left);
     tryAdd(l.prev, b.left);
     tryAdd(b.left, l.next);
   }
@@ -154,10 +161,7 @@ export class BpeSession {
       const r = symbols[b.right];
       if (l.len === 0 || r.len === 0) continue;
       if (text(l) + text(r) !== b.text) continue;
-      l.len += r.len;
-      r.len = 0;
-      l.next = r.next;
-      if (r.next >= 0) symbols[r.next].prev = b.left;
+      mergeRight(symbols, b.left);
       add(l.prev, b.left);
       add(b.left, l.next);
     }

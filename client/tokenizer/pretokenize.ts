@@ -67,6 +67,23 @@ function splitEach(
   return out;
 }
 
+/**
+ * The shared tail of the splitters: `\s+(?!\S)` (a run of `ws` spaces less its last one, unless
+ * the run ends the fragment), else `\s+`, else a single codepoint. Returns the new position.
+ */
+function spaceRun(
+  pos: number,
+  ws: number,
+  cpt: (pos: number) => number,
+  add: (end: number) => number,
+): number {
+  if (ws > 1 && cpt(pos + ws) !== OUT_OF_RANGE) pos += ws - 1;
+  else if (ws > 0) pos += ws;
+  else pos++;
+  add(pos);
+  return pos;
+}
+
 const L = Flag.LETTER;
 const N = Flag.NUMBER;
 const W = Flag.WHITESPACE;
@@ -105,17 +122,7 @@ function splitGpt2(cpts: readonly number[], offsets: Offsets): Offsets {
       }
       let ws = 0;
       while (flags(pos + ws) & W) ws++;
-      if (ws > 1 && cpt(pos + ws) !== OUT_OF_RANGE) {
-        pos += ws - 1;
-        add(pos);
-        continue;
-      }
-      if (ws > 0) {
-        pos += ws;
-        add(pos);
-        continue;
-      }
-      add(++pos);
+      pos = spaceRun(pos, ws, cpt, add);
     }
   });
 }
@@ -184,17 +191,7 @@ function splitLlama3Family(maxDigits: number, marks: boolean) {
           add(pos);
           continue;
         }
-        if (ws > 1 && cpt(pos + ws) !== OUT_OF_RANGE) {
-          pos += ws - 1;
-          add(pos);
-          continue;
-        }
-        if (ws > 0) {
-          pos += ws;
-          add(pos);
-          continue;
-        }
-        add(++pos);
+        pos = spaceRun(pos, ws, cpt, add);
       }
     });
 }
@@ -217,15 +214,22 @@ function splitNewlines(cpts: readonly number[], offsets: Offsets): Offsets {
   return out;
 }
 
-const GPT2_RE = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
-const CONTRACTIONS = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])";
-const LLAMA3_RE = CONTRACTIONS +
+/** GPT-2's expression (llama.cpp's hand-written splitter replaces it). */
+export const GPT2_RE =
+  "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+/** English contractions, case-insensitive, as llama.cpp writes them without `(?i:)`. */
+export const CONTRACTIONS = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])";
+/** Llama 3's expression. */
+export const LLAMA3_RE = CONTRACTIONS +
   "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const QWEN2_RE = CONTRACTIONS +
+/** Qwen 2's expression. */
+export const QWEN2_RE = CONTRACTIONS +
   "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const QWEN35_RE = CONTRACTIONS +
+/** Qwen 3.5's expression. */
+export const QWEN35_RE = CONTRACTIONS +
   "|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const NEWLINES_RE = "[^\\n]+|[\\n]+";
+/** Runs of newlines and of everything else (Gemma 4). */
+export const NEWLINES_RE = "[^\\n]+|[\\n]+";
 
 /** llama.cpp's hand-written splitters, keyed by the exact expression they replace. */
 const CUSTOM: ReadonlyMap<string, (cpts: readonly number[], offsets: Offsets) => Offsets> = new Map(

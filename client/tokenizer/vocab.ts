@@ -6,7 +6,15 @@
  */
 
 import { CamelidError } from "../../chain/errors.ts";
-import { compilePreTokenizer, type PreTokenizer } from "./pretokenize.ts";
+import {
+  compilePreTokenizer,
+  GPT2_RE as GPT2,
+  LLAMA3_RE as LLAMA3,
+  NEWLINES_RE,
+  type PreTokenizer,
+  QWEN2_RE as QWEN2,
+  QWEN35_RE as QWEN35,
+} from "./pretokenize.ts";
 import { utf8 } from "./unicode.ts";
 
 /** Errors of the tokenizer: unsupported or malformed vocabulary metadata, bad token ids. */
@@ -52,33 +60,31 @@ export function metaValue(meta: TokenizerMetadata, key: string): unknown {
   return (meta as Record<string, unknown>)[key];
 }
 
-function metaString(meta: TokenizerMetadata, key: string): string | undefined {
+function metaTyped<T>(
+  meta: TokenizerMetadata,
+  key: string,
+  kind: string,
+  check: (v: unknown) => v is T,
+): T | undefined {
   const v = metaValue(meta, key);
   if (v === undefined) return undefined;
-  if (typeof v !== "string") {
-    throw new TokenizerError("tokenizer/bad-metadata", `${key}: not a string`);
-  }
+  if (!check(v)) throw new TokenizerError("tokenizer/bad-metadata", `${key}: not a ${kind}`);
   return v;
 }
 
-function metaNumber(meta: TokenizerMetadata, key: string): number | undefined {
-  const v = metaValue(meta, key);
-  if (v === undefined) return undefined;
-  if (typeof v === "bigint") return Number(v);
-  if (typeof v !== "number") {
-    throw new TokenizerError("tokenizer/bad-metadata", `${key}: not a number`);
-  }
-  return v;
-}
-
-function metaBool(meta: TokenizerMetadata, key: string): boolean | undefined {
-  const v = metaValue(meta, key);
-  if (v === undefined) return undefined;
-  if (typeof v !== "boolean") {
-    throw new TokenizerError("tokenizer/bad-metadata", `${key}: not a boolean`);
-  }
-  return v;
-}
+const metaString = (meta: TokenizerMetadata, key: string) =>
+  metaTyped(meta, key, "string", (v): v is string => typeof v === "string");
+const metaBool = (meta: TokenizerMetadata, key: string) =>
+  metaTyped(meta, key, "boolean", (v): v is boolean => typeof v === "boolean");
+const metaNumber = (meta: TokenizerMetadata, key: string) => {
+  const v = metaTyped(
+    meta,
+    key,
+    "number",
+    (v): v is number | bigint => typeof v === "number" || typeof v === "bigint",
+  );
+  return v === undefined ? undefined : Number(v);
+};
 
 function metaArray<T>(
   meta: TokenizerMetadata,
@@ -109,15 +115,6 @@ interface PreType {
   escapeWhitespaces?: boolean;
 }
 
-const C = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])";
-const GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
-const LLAMA3 = C +
-  "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const QWEN2 = C +
-  "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const QWEN35 = C +
-  "|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-
 /** The pre-tokenizer expression lists (llama.cpp's `llm_tokenizer_bpe`), by llama.cpp type. */
 const PRE = {
   default: { exprs: ["[\\p{P}\\$\\+<=>\\^~\\|]+", GPT2, "\\p{N}+", "[0-9][0-9][0-9]"] },
@@ -141,7 +138,7 @@ const PRE = {
   falcon: {
     exprs: [
       "[\\p{P}\\$\\+<=>\\^~\\|`]+",
-      "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)",
+      GPT2,
       "[0-9][0-9][0-9]",
     ],
   },
@@ -152,7 +149,7 @@ const PRE = {
   qwen2: { exprs: [QWEN2], cleanSpaces: false },
   stablelm2: { exprs: [QWEN2] },
   qwen35: { exprs: [QWEN35], cleanSpaces: false },
-  gemma4: { exprs: ["[^\\n]+|[\\n]+"], byteEncode: false, escapeWhitespaces: true },
+  gemma4: { exprs: [NEWLINES_RE], byteEncode: false, escapeWhitespaces: true },
 } satisfies Record<string, PreType>;
 
 /**

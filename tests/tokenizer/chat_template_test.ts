@@ -33,22 +33,23 @@ interface Case {
   withoutPrompt?: string;
 }
 
+/** Llama 3.1 and 3.3 render the same prompt (with their default knowledge and today dates). */
+const LLAMA_3_TEXT = "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: " +
+  "December 2023\nToday Date: 26 Jul 2024\n\nYou are helpful.<|eot_id|><|start_header_id|>user" +
+  "<|end_header_id|>\n\nHello!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
+
 const CASES: Case[] = [
   {
     template: "meta-llama-Llama-3.1-8B-Instruct",
     vocab: "llama-bpe",
-    text: "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n" +
-      "Today Date: 26 Jul 2024\n\nYou are helpful.<|eot_id|><|start_header_id|>user" +
-      "<|end_header_id|>\n\nHello!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+    text: LLAMA_3_TEXT,
     endOfTurn: "<|eot_id|>",
     prompt: "<|start_header_id|>assistant<|end_header_id|>\n\n",
   },
   {
     template: "meta-llama-Llama-3.3-70B-Instruct",
     vocab: "llama-bpe",
-    text: "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n" +
-      "Today Date: 26 Jul 2024\n\nYou are helpful.<|eot_id|><|start_header_id|>user" +
-      "<|end_header_id|>\n\nHello!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+    text: LLAMA_3_TEXT,
     endOfTurn: "<|eot_id|>",
     prompt: "<|start_header_id|>assistant<|end_header_id|>\n\n",
   },
