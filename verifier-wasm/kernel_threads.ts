@@ -125,7 +125,11 @@ export async function instantiateKernelThreads(
         }
         const d = Atomics.load(done, 0);
         if (d >= chunks) break;
-        Atomics.wait(done, 0, d, 100);
+        // Helpers finish their last chunks within a fraction of a millisecond unless descheduled:
+        // poll briefly before sleeping.
+        const spinUntil = performance.now() + 1;
+        while (Atomics.load(done, 0) === d && performance.now() < spinUntil) { /* spin */ }
+        if (Atomics.load(done, 0) === d) Atomics.wait(done, 0, d, 100);
       }
       running = false;
     },

@@ -11,6 +11,8 @@
 
 /** Milliseconds without a job after which a helper retires. */
 const IDLE_MS = 1000;
+/** Milliseconds a helper polls for the next job before it sleeps. */
+const SPIN_MS = 2;
 
 /** What the calling thread sends once. */
 interface WorkerInit {
@@ -57,6 +59,10 @@ self.onmessage = (e: MessageEvent<WorkerInit>) => {
   self.postMessage("ready");
   runJob(); // a job may already be running: take what is left of it
   for (;;) {
+    // Spin briefly first: jobs come back to back within a prefill, separated by short serial
+    // steps, and a sleeping thread's wake-up on a busy machine can outlast a whole job.
+    const spinUntil = performance.now() + SPIN_MS;
+    while (Atomics.load(words, 0) === seen && performance.now() < spinUntil) { /* spin */ }
     const r = Atomics.wait(words, 0, seen, IDLE_MS);
     if (Atomics.load(words, 2) !== 0) break;
     const generation = Atomics.load(words, 0);

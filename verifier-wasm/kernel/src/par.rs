@@ -54,7 +54,7 @@ pub fn chunks_for(n: usize) -> usize {
     if threads() == 1 {
         1
     } else {
-        (threads() * 4).min(n).clamp(1, 0xffff)
+        (threads() * 16).min(n).clamp(1, 0xffff)
     }
 }
 
