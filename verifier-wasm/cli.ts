@@ -80,7 +80,10 @@ export function registerVerifyCommand(
       "--beacon <hex>",
       "public beacon (a block hash after the commitment) instead of a secret",
     )
-    .option("--threads <n>", "threads for the llama backend", "1")
+    .option(
+      "--threads <n>",
+      "prefill threads (wasm: default every core, at most 64; llama: default 1)",
+    )
     .option("--json", "print the verdict as JSON")
     .action(async (opts) => {
       const backend = opts.backend as BackendName;
@@ -106,9 +109,10 @@ export function registerVerifyCommand(
       if (backend === "llama" && !factory) {
         throw new RangeError("the llama backend is not available in this program");
       }
-      const injected = factory
-        ? await factory(opts.model, { threads: parseIntOption("--threads", opts.threads, 1, 512) })
-        : undefined;
+      const threads = opts.threads === undefined
+        ? undefined
+        : parseIntOption("--threads", opts.threads, 1, 512);
+      const injected = factory ? await factory(opts.model, { threads: threads ?? 1 }) : undefined;
       let verdict: Verdict;
       try {
         verdict = await verify(job, injected ? { gguf, backend: injected } : gguf, {
@@ -116,6 +120,7 @@ export function registerVerifyCommand(
           positions,
           k,
           randomness,
+          wasm: threads === undefined ? undefined : { threads: Math.min(threads, 64) },
         });
       } finally {
         await injected?.dispose?.();
