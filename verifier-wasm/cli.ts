@@ -33,12 +33,47 @@ export interface VerifyCliIO {
   exit?: (code: number) => void;
 }
 
-/** Human-readable summary of a verdict. */
-export function formatVerdict(v: Verdict): string {
+/** How much of an output a check covered. */
+export interface Coverage {
+  /** Output positions checked. */
+  checked: number;
+  /** Output positions in the record. */
+  outputPositions: number;
+  /**
+   * Chance that a check with this coverage catches one changed token at a random position
+   * (checked / outputPositions; 1 when every position was checked or there is nothing to check).
+   */
+  detectionChance: number;
+}
+
+/** The coverage of a verdict on an output of `outputPositions` tokens. */
+export function coverageOf(v: Pick<Verdict, "checked">, outputPositions: number): Coverage {
+  const checked = new Set(v.checked.map((c) => c.position)).size;
+  return {
+    checked,
+    outputPositions,
+    detectionChance: outputPositions === 0 ? 1 : Math.min(1, checked / outputPositions),
+  };
+}
+
+/** One line saying how many positions were checked and, for a sampled check, the detection chance. */
+export function formatCoverage(c: Coverage, mode: Verdict["positions"]): string {
+  const base = `checked ${c.checked} of ${c.outputPositions} output positions`;
+  if (mode === "all") return `${base} (all)`;
+  return `${base} (sampled: one changed token is caught with probability ${
+    (100 * c.detectionChance).toFixed(0)
+  }%; --positions all checks every one)`;
+}
+
+/** Human-readable summary of a verdict; with the output length, its coverage line. */
+export function formatVerdict(v: Verdict, outputPositions?: number): string {
   const lines = [
     `verdict: ${v.verdict} (backend ${v.backend}, ${v.positions} positions, epsilon ${v.epsilon}, ` +
     `fraud threshold ${v.fraudThreshold})`,
   ];
+  if (outputPositions !== undefined) {
+    lines.push(`  ${formatCoverage(coverageOf(v, outputPositions), v.positions)}`);
+  }
   for (const c of v.checked) {
     lines.push(
       `  ${String(c.position).padStart(5)} ${
@@ -74,7 +109,7 @@ export function registerVerifyCommand(
     .requiredOption("--model <file>", "GGUF model file the job names")
     .requiredOption("--job <file>", "job record JSON (main.ts generate --json), or - for stdin")
     .option("--backend <name>", "wasm | onnx | llama", "wasm");
-  return addPositionOptions(cmd, "sampled")
+  return addPositionOptions(cmd, "all")
     .option("--secret <hex>", "checker secret for position selection (default: random)")
     .option(
       "--beacon <hex>",
@@ -125,7 +160,13 @@ export function registerVerifyCommand(
       } finally {
         await injected?.dispose?.();
       }
-      print(opts.json ? JSON.stringify(verdict) : formatVerdict(verdict));
+      const outputs = (job as { outputTokens?: unknown } | null)?.outputTokens;
+      const outputPositions = Array.isArray(outputs) ? outputs.length : 0;
+      print(
+        opts.json
+          ? JSON.stringify({ ...verdict, coverage: coverageOf(verdict, outputPositions) })
+          : formatVerdict(verdict, outputPositions),
+      );
       exit(VERIFY_EXIT[verdict.verdict]);
     });
 }
