@@ -1,11 +1,12 @@
 /**
- * @module CLI commands `tokenize` and `detokenize`: text to token ids and back with a model's own
- * tokenizer, from a GGUF file (`--model`) or from a node by model id (`--model-id`, the metadata
+ * @module CLI commands `tokenize` and `detokenize`: text (or a chat, rendered with the model's chat
+ * template) to token ids and back with a model's own tokenizer, from a GGUF file (`--model`) or from a node by model id (`--model-id`, the metadata
  * checked against the id), in TypeScript (`--engine ts`, the default) or with llama.cpp
  * (`--engine llama`, a file only).
  */
 
 import type { Command } from "commander";
+import { type ChatMessage, chatPrompt, checkMessages } from "../client/chat_template.ts";
 import { tokenizerForModel } from "../client/model_metadata.ts";
 import { Tokenizer } from "../client/tokenizer/mod.ts";
 import { readVocabularyMetadata } from "./fixture.ts";
@@ -24,6 +25,8 @@ interface SourceOptions {
 interface Engine {
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): number[];
   detokenize(tokens: number[], unparseSpecial: boolean): string;
+  /** The TypeScript tokenizer (chat templates need the metadata). */
+  tokenizer?: Tokenizer;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,7 @@ async function openEngine(o: SourceOptions): Promise<Engine> {
   return {
     tokenize: (text, addSpecial, parseSpecial) => tok.tokenize(text, { addSpecial, parseSpecial }),
     detokenize: (tokens, unparseSpecial) => tok.detokenize(tokens, { unparseSpecial }),
+    tokenizer: tok,
     close: () => Promise.resolve(),
   };
 }
@@ -65,6 +69,20 @@ export function parseTokenIds(s: string): number[] {
     throw new RangeError(`--tokens must be token ids (1,2,3 or [1,2,3]), got ${s}`);
   }
   return parts.split(/[,\s]+/).filter((x) => x !== "").map(Number);
+}
+
+/** Reads a chat from a JSON file; throws `ChatTemplateError` (`chat/bad-messages`) when malformed. */
+async function readMessages(path: string): Promise<ChatMessage[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new RangeError(`${path} does not exist`);
+    if (e instanceof SyntaxError) throw new RangeError(`${path} is not JSON: ${e.message}`);
+    throw e;
+  }
+  checkMessages(parsed);
+  return parsed;
 }
 
 function addSourceOptions(cmd: Command): Command {
@@ -81,14 +99,41 @@ export function registerTokenizeCommands(program: Command): void {
   addSourceOptions(
     program.command("tokenize").description("text to token ids with a model's tokenizer"),
   )
-    .requiredOption("--text <text>", "text to tokenize")
+    .option("--text <text>", "text to tokenize")
+    .option(
+      "--messages <file>",
+      'a chat as JSON ([{"role": "user", "content": "..."}]) rendered with the model\'s template',
+    )
     .option("--no-special", "do not add BOS/EOS")
     .option("--parse-special", "read special tokens' texts in the input as those tokens")
     .action(
-      async (o: SourceOptions & { text: string; special: boolean; parseSpecial?: boolean }) => {
+      async (
+        o: SourceOptions & {
+          text?: string;
+          messages?: string;
+          special: boolean;
+          parseSpecial?: boolean;
+        },
+      ) => {
+        if ((o.text === undefined) === (o.messages === undefined)) {
+          throw new RangeError("give exactly one of --text TEXT and --messages FILE");
+        }
+        if (o.messages !== undefined && o.engine !== "ts") {
+          throw new RangeError("--messages needs --engine ts (the chat template is rendered here)");
+        }
+        const messages = o.messages === undefined ? undefined : await readMessages(o.messages);
         const engine = await openEngine(o);
         try {
-          const tokens = engine.tokenize(o.text, o.special, !!o.parseSpecial);
+          if (messages) {
+            const p = chatPrompt(engine.tokenizer!, messages);
+            console.log(
+              o.json
+                ? JSON.stringify({ tokens: p.tokens, text: p.text, stop: p.stop })
+                : p.tokens.join(","),
+            );
+            return;
+          }
+          const tokens = engine.tokenize(o.text!, o.special, !!o.parseSpecial);
           console.log(o.json ? JSON.stringify({ tokens }) : tokens.join(","));
         } finally {
           await engine.close();

@@ -51,6 +51,32 @@ Deno.test("tokenize / detokenize a model file: both engines agree, JSON and plai
   const bad = await runCli(["detokenize", "--model", vocab, "--tokens", "1,x"]);
   assert.equal(bad.code, 1);
   assert.equal(bad.stderr.trim().split("\n").length, 1);
+  const chatFile = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(chatFile, JSON.stringify([{ role: "user", content: "Hi" }]));
+    const chat = await runCli(["tokenize", "--model", vocab, "--messages", chatFile, "--json"]);
+    assert.equal(chat.code, 0, chat.stderr);
+    const c = JSON.parse(chat.stdout) as { tokens: number[]; text: string; stop: number[] };
+    assert.ok(c.text.endsWith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"));
+    assert.deepEqual(c.tokens.slice(-9), [
+      151644,
+      872,
+      198,
+      13048,
+      151645,
+      198,
+      151644,
+      77091,
+      198,
+    ]);
+    assert.equal(c.stop[0], 151645); // <|im_end|>
+    await Deno.writeTextFile(chatFile, JSON.stringify([{ role: "user" }]));
+    const badChat = await runCli(["tokenize", "--model", vocab, "--messages", chatFile]);
+    assert.equal(badChat.code, 1);
+    assert.match(badChat.stderr, /chat\/bad-messages/);
+  } finally {
+    await Deno.remove(chatFile);
+  }
   const both = await runCli(["tokenize", "--text", "x"]);
   assert.equal(both.code, 1);
   assert.match(both.stderr, /exactly one of --model/);
