@@ -9,7 +9,17 @@ export type JobClientErrorCode =
   /** The node's receipt names a stake that does not lock a stake on its commitment for this job. */
   | "job/bad-receipt"
   /** The escrow output to refund does not exist. */
-  | "job/no-escrow";
+  | "job/no-escrow"
+  /** No compute node reachable from the client's node serves the job's model. */
+  | "job/no-node"
+  /** Prompt plus output budget exceed the context of every node serving the model. */
+  | "job/context-too-long"
+  /** The reward is below the minimum of every node serving the model. */
+  | "job/reward-too-low"
+  /** Every compute node that answered declined the job (the reasons are in the message). */
+  | "job/declined"
+  /** Fewer verifier votes came than a majority needs. */
+  | "job/too-few-votes";
 
 /** An error of the job client, with one of its {@link JobClientErrorCode}s. */
 export class JobClientError extends CamelidError {

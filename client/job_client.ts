@@ -1,9 +1,12 @@
 /**
- * @module The client side of a job, as named phases: offer (phases/offer.ts), await the receipt
+ * @module The client side of a job, as named phases: survey the nodes and refuse terms none would
+ * take before any coin is locked (phases/survey.ts), offer (phases/offer.ts), await the receipt
  * (phases/receipt.ts), pay (phases/pay.ts), await the delivery with the non-delivery claim
  * (phases/delivery.ts), check the delivery (phases/check.ts), and verify it locally or by neighbours
- * (phases/verify.ts, outsourced.ts), publishing a fraud proof when the work is false. It speaks to
- * one node over HTTP, as a light client would, and imports nothing with FFI or file access.
+ * (phases/verify.ts, outsourced.ts), publishing a fraud proof when the work is false. A failure
+ * after the escrow is published is a {@link JobFailedError} naming the escrow and when it refunds;
+ * {@link refundAtExpiry} takes it back. It speaks to one node over HTTP, as a light client would,
+ * and imports nothing with FFI or file access.
  */
 
 import { fromHex } from "../chain/bytes.ts";
@@ -16,8 +19,10 @@ import { refundTx } from "../chain/job_tx.ts";
 import type { NodeClient } from "../relay/client.ts";
 import type { Verdict } from "../verifier-wasm/mod.ts";
 import { JobClientError } from "./errors.ts";
+import { JobFailedError } from "./job_failure.ts";
+import { candidatesFor, surveyNetwork } from "./phases/survey.ts";
 import type { ReceiptMessage } from "./job_messages.ts";
-import { openSession, type StateReporter } from "./job_session.ts";
+import { openSession, sendJobMessage, type StateReporter } from "./job_session.ts";
 import {
   type OutsourceOptions,
   outsourceVerification,
@@ -27,7 +32,7 @@ import {
 import { checkDelivery, slashBadAnswer } from "./phases/check.ts";
 import { awaitDelivery } from "./phases/delivery.ts";
 import { type JobTerms, offerJob } from "./phases/offer.ts";
-import { payForJob } from "./phases/pay.ts";
+import { payForJob, paymentFor } from "./phases/pay.ts";
 import { awaitReceipt } from "./phases/receipt.ts";
 import { publishFraudProof, verifyLocally } from "./phases/verify.ts";
 
@@ -45,8 +50,13 @@ export interface SubmitOptions extends JobTerms {
   positions?: "all" | "sampled";
   /** Sampled interior positions (default 8). */
   k?: number;
-  /** Outsourced verification: ask neighbours (majority of `verifiers` decides). */
-  outsource?: OutsourceOptions;
+  /**
+   * Outsourced verification: ask neighbours (a majority of `verifiers` decides; without `verifiers`,
+   * as many as the survey found serving the model).
+   */
+  outsource?: Omit<OutsourceOptions, "verifiers"> & { verifiers?: number };
+  /** Runs each coin selection and broadcast with the wallet's coins reserved (see JobSession). */
+  spendLock?: <T>(spend: () => Promise<T>) => Promise<T>;
   /** How long to wait for the delivery before claiming non-delivery on chain (default 30 s). */
   deliveryTimeoutMs?: number;
   /** Dev tests: act as if no delivery came (exercises the claim and the node's answer). */
@@ -81,9 +91,15 @@ export interface SubmitResult {
   escrow: { txid: string; vout: number; value: bigint };
   /** The node's receipt. */
   receipt?: ReceiptMessage;
+  /** What the user should know or do (e.g. too few verifier votes), one line each. */
+  notes: string[];
 }
 
-/** Runs a job from offer to verified output (or dispute). */
+/**
+ * Runs a job from offer to verified output (or dispute). Terms no reachable compute node would take
+ * fail before any coin is locked; any failure after the escrow is published is a
+ * {@link JobFailedError}.
+ */
 export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
   const { network } = await o.node.status();
   const s = openSession(
@@ -94,78 +110,120 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
     o.timeoutMs ?? 120_000,
     o.onState,
   );
+  s.spendLock = o.spendLock;
+  const survey = await surveyNetwork(o.node);
+  const candidates = candidatesFor(survey, o);
   const offered = await offerJob(s, o);
-  const escrow = { txid: offered.escrow.txid, vout: 0, value: offered.escrow.value };
-  const committed = await awaitReceipt(s, offered);
-  const base = { jobId: offered.id, escrow, receipt: committed.receipt };
-  if (o.neverPay) return { ...base, state: "unpaid" };
-  await payForJob(s, offered, committed);
-
-  const delivery = await awaitDelivery(s, offered, committed, {
-    timeoutMs: o.deliveryTimeoutMs ?? 30_000,
-    ignoreDelivery: o.ignoreDelivery,
-  });
-  if (delivery.kind === "slashed") return { ...base, state: "slashed", slashTxid: delivery.txid };
-  const output = checkDelivery(
-    o.secretKey,
-    delivery.ciphertext,
-    offered.jobId,
-    committed.receipt.commitment,
-  );
-  if (!output) {
-    s.say("bad-delivery", { reason: "the output does not decrypt to the committed output" });
-    if (delivery.kind !== "answered") return { ...base, state: "bad-delivery" };
-    const slashTxid = await slashBadAnswer(
-      s,
-      offered,
-      committed,
-      delivery.ciphertext,
-      delivery.answer,
-    );
-    s.say("slashed", { slashTx: slashTxid, reason: "the answer on chain is provably bad" });
-    return { ...base, state: "slashed", slashTxid };
-  }
-  s.say("delivered", { tokens: output.outputTokens.length, finish: output.finishReason });
-  const delivered = { ...base, ...output };
-
-  if (o.outsource) {
-    const votes = await outsourceVerification(
-      s,
-      offered,
-      output,
-      committed.receipt.commitment,
-      o.outsource,
-    );
-    const tally = tallyVotes(votes, o.outsource.verifiers);
-    const outsourced = { verdict: tally.verdict, votes };
-    s.say("outsourced", {
-      verdict: tally.verdict,
-      votes: votes.map((v) => `${v.key.slice(0, 12)}:${v.verdict}`),
+  let paymentSent = false;
+  try {
+    return await runOffered();
+  } catch (e) {
+    s.say("failed", { code: (e as { code?: string }).code ?? null });
+    throw new JobFailedError(e, {
+      escrow: { txid: offered.escrow.txid, vout: 0, value: offered.escrow.value },
+      expiryHeight: offered.job.expiryHeight,
+      paymentSent,
     });
-    if (tally.verdict === "honest") return { ...delivered, outsourced, state: "verified" };
-    if (tally.verdict !== "fraud") return { ...delivered, outsourced, state: "delivered" };
-    const fraudTxid = await publishFraudProof(s, offered, committed, output, tally.positions);
-    s.say("disputed", { fraudTx: fraudTxid, positions: tally.positions });
-    return { ...delivered, outsourced, state: "disputed", fraudTxid };
   }
-  if (!o.verifyWith) return { ...delivered, state: "delivered" };
 
-  const local = await verifyLocally(offered, output, {
-    gguf: o.verifyWith,
-    positions: o.positions,
-    k: o.k,
-  });
-  if (!local.dispute) {
-    s.say("verified", { verdict: local.verdict.verdict });
-    return { ...delivered, state: "verified", verdict: local.verdict };
+  async function runOffered(): Promise<SubmitResult> {
+    const escrow = { txid: offered.escrow.txid, vout: 0, value: offered.escrow.value };
+    const keys = candidates.flatMap((c) => c.key ?? []);
+    const committed = await awaitReceipt(s, offered, keys);
+    const base = { jobId: offered.id, escrow, receipt: committed.receipt, notes: [] as string[] };
+    if (o.neverPay) {
+      s.say("unpaid", {});
+      return { ...base, state: "unpaid" };
+    }
+    const payment = paymentFor(s, offered, committed);
+    await payForJob(s, offered, committed);
+    paymentSent = true;
+
+    const delivery = await awaitDelivery(s, offered, committed, {
+      timeoutMs: o.deliveryTimeoutMs ?? 30_000,
+      ignoreDelivery: o.ignoreDelivery,
+      resendPayment: () => sendJobMessage(s, payment.message, committed.computeKey),
+    });
+    if (delivery.kind === "slashed") {
+      return { ...base, state: "slashed", slashTxid: delivery.txid };
+    }
+    const output = checkDelivery(
+      o.secretKey,
+      delivery.ciphertext,
+      offered.jobId,
+      committed.receipt.commitment,
+    );
+    if (!output) {
+      s.say("bad-delivery", { reason: "the output does not decrypt to the committed output" });
+      if (delivery.kind !== "answered") return { ...base, state: "bad-delivery" };
+      const slashTxid = await slashBadAnswer(
+        s,
+        offered,
+        committed,
+        delivery.ciphertext,
+        delivery.answer,
+      );
+      s.say("slashed", { slashTx: slashTxid, reason: "the answer on chain is provably bad" });
+      return { ...base, state: "slashed", slashTxid };
+    }
+    s.say("delivered", { tokens: output.outputTokens.length, finish: output.finishReason });
+    const delivered = { ...base, ...output };
+
+    if (o.outsource) {
+      const available = survey.verifiers.filter((v) => v.models.includes(o.modelId)).length;
+      const verifiers = o.outsource.verifiers ?? Math.max(1, available);
+      const votes = await outsourceVerification(
+        s,
+        offered,
+        output,
+        committed.receipt.commitment,
+        { ...o.outsource, verifiers },
+      );
+      const tally = tallyVotes(votes, verifiers);
+      const outsourced = { verdict: tally.verdict, votes };
+      s.say("outsourced", {
+        verdict: tally.verdict,
+        votes: votes.map((v) => `${v.key.slice(0, 12)}:${v.verdict}`),
+      });
+      const majority = Math.floor(verifiers / 2) + 1;
+      if (votes.length < majority) {
+        const note = `${votes.length} verifier vote(s) came, a majority of ${verifiers} needs ` +
+          `${majority}; ${available} node(s) reachable from your node serve verification for this model: ` +
+          `start verifier nodes (node --serve-verify --model FILE, or devnet --verifiers N), ask for ` +
+          `fewer with --verifiers ${
+            Math.max(1, votes.length)
+          }, or verify locally with --verify local --model FILE`;
+        s.say("too-few-votes", { votes: votes.length, needed: majority, available });
+        delivered.notes.push(note);
+      }
+      if (tally.verdict === "honest") {
+        s.say("verified", { verdict: "honest", by: "outsourced" });
+        return { ...delivered, outsourced, state: "verified" };
+      }
+      if (tally.verdict !== "fraud") return { ...delivered, outsourced, state: "delivered" };
+      const fraudTxid = await publishFraudProof(s, offered, committed, output, tally.positions);
+      s.say("disputed", { fraudTx: fraudTxid, positions: tally.positions });
+      return { ...delivered, outsourced, state: "disputed", fraudTxid };
+    }
+    if (!o.verifyWith) return { ...delivered, state: "delivered" };
+
+    const local = await verifyLocally(offered, output, {
+      gguf: o.verifyWith,
+      positions: o.positions,
+      k: o.k,
+    });
+    if (!local.dispute) {
+      s.say("verified", { verdict: local.verdict.verdict });
+      return { ...delivered, state: "verified", verdict: local.verdict };
+    }
+    const fraudTxid = await publishFraudProof(s, offered, committed, output, local.dispute);
+    s.say("disputed", {
+      fraudTx: fraudTxid,
+      positions: local.dispute,
+      reasons: local.verdict.reasons,
+    });
+    return { ...delivered, state: "disputed", verdict: local.verdict, fraudTxid };
   }
-  const fraudTxid = await publishFraudProof(s, offered, committed, output, local.dispute);
-  s.say("disputed", {
-    fraudTx: fraudTxid,
-    positions: local.dispute,
-    reasons: local.verdict.reasons,
-  });
-  return { ...delivered, state: "disputed", verdict: local.verdict, fraudTxid };
 }
 
 /** Refunds an unpaid escrow at or after its expiry height (dispute row 1). */
@@ -190,4 +248,31 @@ export async function refundEscrow(
     secretKey,
   );
   return (await node.sendTx(encodeTransaction(refund))).txid;
+}
+
+/**
+ * Waits until the escrow can be refunded (the next block reaches its expiry height), then refunds
+ * it; null when something else spent it first (the node's payment, or a fraud proof).
+ */
+export async function refundAtExpiry(
+  node: NodeClient,
+  secretKey: Uint8Array,
+  escrow: { txid: string; vout: number },
+  expiryHeight: number,
+  fee: bigint,
+  pollMs = 1_000,
+): Promise<string | null> {
+  for (;;) {
+    const { height } = await node.status();
+    if (height + 1 >= expiryHeight) {
+      try {
+        return await refundEscrow(node, secretKey, escrow, fee);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "tx/missing-inputs" || code === "mempool/conflict") return null;
+        if (code !== "job/not-expired") throw e;
+      }
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * @module Job protocol messages: the payloads of `direct` envelopes exchanged by clients and compute
- * nodes (offer, accept, receipt, payment, delivery). UTF-8 JSON with a `t` type field, decoded
+ * nodes (offer, accept, decline, withdraw, assign, receipt, payment, delivery). UTF-8 JSON with a `t` type field, decoded
  * strictly: known fields only, exact hex lengths, bounded sizes. The envelope signs and addresses them.
  */
 
@@ -42,6 +42,52 @@ export interface AcceptMessage {
   jobId: string;
   /** Where the node wants to be paid. */
   rewardAddress: string;
+}
+
+/** Why a compute node declines an offer (or an assignment): a closed set of codes. */
+export const DECLINE_REASONS = [
+  /** It holds no model with the job's id. */
+  "model-not-held",
+  /** Prompt plus output budget exceed the model's context. */
+  "context-too-long",
+  /** The escrow pays less than the node's minimum reward. */
+  "reward-too-low",
+  /** Its queue is full (jobs running and acceptances held): try another node or later. */
+  "busy",
+  /** Its spendable funds cannot lock the stake it puts on each job. */
+  "stake-too-small",
+  /** The job expires too soon for the payment to become mineable before the refund. */
+  "expires-too-soon",
+  /** The escrow is missing or does not lock the reward for this job and client. */
+  "bad-escrow",
+  /** An assignment for a job it did not accept, or whose acceptance lapsed. */
+  "not-accepted",
+] as const;
+
+/** One of {@link DECLINE_REASONS}. */
+export type DeclineReason = typeof DECLINE_REASONS[number];
+
+/** Longest `detail` of a decline, characters. */
+export const MAX_DECLINE_DETAIL = 200;
+
+/** Compute node -> client: the node does not take the job, and why. */
+export interface DeclineMessage {
+  /** Type. */
+  t: "decline";
+  /** Job id hex. */
+  jobId: string;
+  /** Why, as a code (decisions read this). */
+  reason: DeclineReason;
+  /** Why, in words, for display only (e.g. the numbers compared). */
+  detail: string;
+}
+
+/** Client -> a compute node that accepted but was not taken: release the place it holds. */
+export interface WithdrawMessage {
+  /** Type. */
+  t: "withdraw";
+  /** Job id hex. */
+  jobId: string;
 }
 
 /** Client -> the compute node it takes (the first that accepted): do the job. */
@@ -128,6 +174,8 @@ export interface VerdictMessage {
 export type JobMessage =
   | OfferMessage
   | AcceptMessage
+  | DeclineMessage
+  | WithdrawMessage
   | AssignMessage
   | ReceiptMessage
   | PaymentMessage
@@ -138,6 +186,8 @@ export type JobMessage =
 const FIELDS: Record<JobMessage["t"], string[]> = {
   offer: ["p", "t", "job", "escrow", "escrowTx"],
   accept: ["p", "t", "jobId", "rewardAddress"],
+  decline: ["p", "t", "jobId", "reason", "detail"],
+  withdraw: ["p", "t", "jobId"],
   assign: ["p", "t", "jobId"],
   receipt: [
     "p",
@@ -254,6 +304,19 @@ export function decodeJobMessage(payload: Uint8Array): JobMessage {
         jobId: hexField(v.jobId, "jobId", 32),
         rewardAddress: address(v.rewardAddress, "rewardAddress"),
       };
+    case "decline": {
+      if (!DECLINE_REASONS.includes(v.reason as DeclineReason)) bad("unknown decline reason");
+      if (typeof v.detail !== "string" || v.detail.length > MAX_DECLINE_DETAIL) {
+        bad(`detail must be a string of at most ${MAX_DECLINE_DETAIL} characters`);
+      }
+      return {
+        t,
+        jobId: hexField(v.jobId, "jobId", 32),
+        reason: v.reason as DeclineReason,
+        detail: v.detail,
+      };
+    }
+    case "withdraw":
     case "assign":
       return { t, jobId: hexField(v.jobId, "jobId", 32) };
     case "receipt": {

@@ -10,6 +10,7 @@ import type { NetworkParams } from "../chain/params.ts";
 import { createEnvelope } from "../relay/envelope.ts";
 import type { NodeClient } from "../relay/client.ts";
 import { JobClientError } from "./errors.ts";
+import type { JobStateName } from "./job_states.ts";
 import {
   decodeJobMessage,
   encodeJobMessage,
@@ -17,8 +18,8 @@ import {
   type JobMessage,
 } from "./job_messages.ts";
 
-/** Reports a client state as it happens (`offered`, `paid`, `disputed`, ...). */
-export type StateReporter = (state: string, detail: Record<string, unknown>) => void;
+/** Reports a client state as it happens (one of the documented `JOB_STATES`). */
+export type StateReporter = (state: JobStateName, detail: Record<string, unknown>) => void;
 
 /** The client's side of one job, shared by its phases. */
 export interface JobSession {
@@ -42,6 +43,11 @@ export interface JobSession {
   timeoutMs: number;
   /** When the whole job gives up (ms since the epoch). */
   deadline: number;
+  /**
+   * Runs a coin selection and its broadcast with the wallet's coins reserved (e.g. under a lock file
+   * shared by every process using the wallet); absent = unguarded.
+   */
+  spendLock?: <T>(spend: () => Promise<T>) => Promise<T>;
 }
 
 /** A session for `secretKey` on `node`'s network, giving up after `timeoutMs`. */

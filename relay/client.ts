@@ -104,6 +104,16 @@ export interface JobAnswer {
   [field: string]: unknown;
 }
 
+/** `GET /v1/peers` as the client reads it: the node's own key and the peers it knows. */
+export interface PeersAnswer {
+  /** The node itself (its envelope key, hex; null before its network started). */
+  self: { key: string | null; url: string };
+  /** Open links. */
+  links: { key: string; url: string | null }[];
+  /** The peer table. */
+  table: { url: string; key?: string | null }[];
+}
+
 /** `GET /v1/addresses/:address` as the client reads it. */
 export interface AddressAnswer {
   /** Confirmed balance (coins). */
@@ -167,6 +177,11 @@ export class NodeClient {
   /** The node's network, height and tip. */
   status(): Promise<StatusAnswer> {
     return this.call<StatusAnswer>("/v1/status");
+  }
+
+  /** The node's own key and the peers it knows (links and table). */
+  peers(): Promise<PeersAnswer> {
+    return this.call<PeersAnswer>("/v1/peers");
   }
 
   /** A transaction by txid (mempool or chain); `NotFoundError` `tx/not-found` when unknown. */

@@ -23,6 +23,11 @@ export interface DevnetOptions {
   peersConfig?: string;
   /** How many nodes (the first n) also take jobs as compute nodes (default 0). */
   computeNodes?: number;
+  /**
+   * How many nodes (the last v, none of them compute nodes) answer outsourced verification requests
+   * with the generated tiny model (default 0).
+   */
+  verifierNodes?: number;
   /** Extra environment for the node processes. */
   env?: Record<string, string>;
   /** Explicit ports, one per node (overrides basePort; tests use free ports). */
@@ -79,6 +84,7 @@ export function devnetNodeArgs(o: DevnetOptions, i: number): string[] {
   ];
   if (i >= o.mineNodes) args.push("--no-mine");
   if (i < (o.computeNodes ?? 0)) args.push("--compute");
+  if (i >= o.nodes - (o.verifierNodes ?? 0)) args.push("--serve-verify");
   if (i > 0) args.push("--seed", `http://127.0.0.1:${portOf(o, 0)}`);
   if (o.peersConfig) args.push("--peers-config", o.peersConfig);
   return args;
@@ -206,6 +212,16 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
   if (!Number.isInteger(o.mineNodes) || o.mineNodes < 0 || o.mineNodes > o.nodes) {
     throw new RangeError(`--mine-nodes must be between 0 and --nodes, got ${o.mineNodes}`);
   }
+  const verifiers = o.verifierNodes ?? 0;
+  if (
+    !Number.isInteger(verifiers) || verifiers < 0 || verifiers > o.nodes - (o.computeNodes ?? 0)
+  ) {
+    throw new RangeError(
+      `--verifiers must be between 0 and the nodes that do not compute (${
+        o.nodes - (o.computeNodes ?? 0)
+      }), got ${verifiers}`,
+    );
+  }
   if (
     !o.ports && (!Number.isInteger(o.basePort) || o.basePort < 1 || o.basePort + o.nodes > 65535)
   ) {
@@ -293,18 +309,25 @@ export function registerDevnetCommand(program: Command): void {
       (v) => Number(v),
       1,
     )
+    .option(
+      "--verifiers <v>",
+      "how many nodes answer outsourced verification with the generated tiny model (the last v; default: every node that does not compute)",
+      (v) => Number(v),
+    )
     .option("--data-dir <dir>", "directory for the nodes' data", "./.camelid/devnet")
     .option("--peers-config <file>", "peer configuration file passed to every node")
     .action(async (opts, cmd: Command) => {
       const ports = cmd.getOptionValueSource("basePort") === "default"
         ? defaultPorts(opts.nodes)
         : undefined;
+      const verifierNodes: number = opts.verifiers ?? Math.max(0, opts.nodes - opts.computeNodes);
       const devnet = await startDevnet({
         nodes: opts.nodes,
         basePort: opts.basePort,
         ports,
         mineNodes: opts.mineNodes,
         computeNodes: opts.computeNodes,
+        verifierNodes,
         dataDir: opts.dataDir,
         peersConfig: opts.peersConfig,
       });
@@ -315,6 +338,8 @@ export function registerDevnetCommand(program: Command): void {
         console.log(
           `  node ${n.index}  ${n.url}  ${n.mining ? "mining " : "relaying"}${
             n.index < opts.computeNodes ? " + compute" : ""
+          }${
+            n.index >= opts.nodes - verifierNodes ? " + verify" : ""
           }  ${n.url}/v1/status  ${n.url}/v1/peers`,
         );
       }

@@ -6,12 +6,13 @@
 
 import { fromHex } from "../../chain/bytes.ts";
 import { ValidationError } from "../../chain/errors.ts";
-import { claimOutput, fundJobOutput, nonDeliveryTx } from "../../chain/job_tx.ts";
+import { claimOutput, nonDeliveryTx } from "../../chain/job_tx.ts";
 import type { Outpoint } from "../../chain/job_unlock.ts";
 import { parseOutputScript, payToHashScript } from "../../chain/script.ts";
 import { encodeTransaction } from "../../chain/tx.ts";
 import { isTimeout } from "../errors.ts";
 import { type JobSession, pollUntil, timeLeft } from "../job_session.ts";
+import { fundAndSend } from "./fund.ts";
 import type { OfferedJob } from "./offer.ts";
 import type { CommittedJob } from "./receipt.ts";
 
@@ -30,7 +31,15 @@ export interface DeliveryOptions {
   timeoutMs: number;
   /** Dev tests: act as if no delivery came (exercises the claim and the node's answer). */
   ignoreDelivery?: boolean;
+  /**
+   * Sends the payment again (every {@link PAYMENT_RESEND_MS} while no delivery comes): a node that
+   * missed it, or was restarted, answers with the delivery.
+   */
+  resendPayment?: () => Promise<void>;
 }
+
+/** How often the payment is sent again while the delivery does not come (ms). */
+export const PAYMENT_RESEND_MS = 5_000;
 
 /** Waits for the node's delivery; on a timeout claims non-delivery on chain ({@link claimNonDelivery}). */
 export async function awaitDelivery(
@@ -42,12 +51,19 @@ export async function awaitDelivery(
   const until = Date.now() + options.timeoutMs;
   try {
     for (;;) {
-      const m = await offered.inbox.nextFrom(
-        "delivery",
-        committed.computeKey,
-        Math.max(1, Math.min(timeLeft(s), until - Date.now())),
-      );
-      if (!options.ignoreDelivery) return { kind: "delivered", ciphertext: fromHex(m.ciphertext) };
+      try {
+        const m = await offered.inbox.nextFrom(
+          "delivery",
+          committed.computeKey,
+          Math.max(1, Math.min(timeLeft(s), until - Date.now(), PAYMENT_RESEND_MS)),
+        );
+        if (!options.ignoreDelivery) {
+          return { kind: "delivered", ciphertext: fromHex(m.ciphertext) };
+        }
+      } catch (e) {
+        if (!isTimeout(e) || Date.now() >= Math.min(until, s.deadline)) throw e;
+        await options.resendPayment?.();
+      }
     }
   } catch (e) {
     if (!isTimeout(e)) throw e;
@@ -74,12 +90,7 @@ export async function claimNonDelivery(
 ): Promise<Exclude<Delivery, { kind: "delivered" }>> {
   const { stake } = committed;
   await pollUntil(s, async () => (await s.node.tx(stake.txid)).confirmations > 0);
-  const { bytes } = fundJobOutput(claimOutput(stake), offered.jobId, {
-    utxos: await s.node.spendableCoins(s.address),
-    secretKey: s.secretKey,
-    fee: s.fee,
-  });
-  const claimTxid = (await s.node.sendTx(bytes)).txid;
+  const { txid: claimTxid } = await fundAndSend(s, claimOutput(stake), offered.jobId);
   s.say("claimed", { claimTx: claimTxid, stake: `${stake.txid}:${stake.vout}` });
   for (;;) {
     const notices = await s.node.jobNotices(offered.id);

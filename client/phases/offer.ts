@@ -1,9 +1,15 @@
-/** @module Phase 1 of a job: lock the reward in an escrow on chain and offer the job to every compute node. */
+/**
+ * @module Phase 1 of a job: lock the reward in an escrow on chain (coins reserved under the wallet's
+ * spend lock) and offer the job to every compute node; the offer can be sent again (nodes that were
+ * busy).
+ */
 
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { encodeJob, type Job, jobIdBytes } from "../../chain/job.ts";
-import { escrowOutput, fundJobOutput, type JobCoin } from "../../chain/job_tx.ts";
+import { escrowOutput, type JobCoin } from "../../chain/job_tx.ts";
+import type { OfferMessage } from "../job_messages.ts";
 import { JobInbox, type JobSession, sendJobMessage } from "../job_session.ts";
+import { fundAndSend } from "./fund.ts";
 
 /** What the client asks for and pays. */
 export interface JobTerms {
@@ -39,6 +45,8 @@ export interface OfferedJob {
   escrow: JobCoin;
   /** Messages about the job. */
   inbox: JobInbox;
+  /** The offer as sent (sent again to nodes that were busy). */
+  offer: OfferMessage;
 }
 
 /** Builds the job, broadcasts its escrow (funded from the client's coins) and sends the offer. */
@@ -60,18 +68,15 @@ export async function offerJob(s: JobSession, terms: JobTerms): Promise<OfferedJ
   const jobId = jobIdBytes(job);
   const id = toHex(jobId);
   const output = escrowOutput(jobId, s.clientHash, job.expiryHeight, terms.reward);
-  const { bytes } = fundJobOutput(output, jobId, {
-    utxos: await s.node.spendableCoins(s.address),
-    secretKey: s.secretKey,
-    fee: s.fee,
-  });
-  const escrow: JobCoin = { txid: (await s.node.sendTx(bytes)).txid, vout: 0, ...output };
-  s.say("offered", { jobId: id, escrow: escrow.txid, expiryHeight: job.expiryHeight });
-  await sendJobMessage(s, {
+  const { txid: escrowTxid, bytes } = await fundAndSend(s, output, jobId);
+  const escrow: JobCoin = { txid: escrowTxid, vout: 0, ...output };
+  s.say("offered", { jobId: id, escrow: `${escrow.txid}:0`, expiryHeight: job.expiryHeight });
+  const offer: OfferMessage = {
     t: "offer",
     job: toHex(encodeJob(job)),
     escrow: { txid: escrow.txid, vout: 0 },
     escrowTx: toHex(bytes),
-  });
-  return { job, jobId, id, escrow, inbox: new JobInbox(s.node, s.clientKey, id) };
+  };
+  await sendJobMessage(s, offer);
+  return { job, jobId, id, escrow, inbox: new JobInbox(s.node, s.clientKey, id), offer };
 }

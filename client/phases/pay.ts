@@ -7,16 +7,17 @@ import { toHex } from "../../chain/bytes.ts";
 import { payTx } from "../../chain/job_tx.ts";
 import { payToAddressScript } from "../../chain/script.ts";
 import { encodeTransaction, txid } from "../../chain/tx.ts";
+import type { PaymentMessage } from "../job_messages.ts";
 import { type JobSession, sendJobMessage } from "../job_session.ts";
 import type { OfferedJob } from "./offer.ts";
 import type { CommittedJob } from "./receipt.ts";
 
-/** Signs the payment (the escrow less the fee, to the node's reward address) and sends it to the node. */
-export async function payForJob(
+/** The signed payment message (the escrow less the fee, to the node's reward address) and its txid. */
+export function paymentFor(
   s: JobSession,
   offered: OfferedJob,
   committed: CommittedJob,
-): Promise<string> {
+): { message: PaymentMessage; txid: string } {
   const pay = payTx(
     offered.escrow,
     committed.stake,
@@ -24,12 +25,23 @@ export async function payForJob(
     offered.jobId,
     s.secretKey,
   );
-  await sendJobMessage(
-    s,
-    { t: "payment", jobId: offered.id, tx: toHex(encodeTransaction(pay)) },
-    committed.computeKey,
-  );
-  const id = txid(pay);
-  s.say("paid", { payment: id });
-  return id;
+  return {
+    message: { t: "payment", jobId: offered.id, tx: toHex(encodeTransaction(pay)) },
+    txid: txid(pay),
+  };
+}
+
+/**
+ * Signs the payment and sends it to the node (state `payment-sent`: the node holds it; `job status`
+ * says `paid` once it is mined, a dispute window after the stake).
+ */
+export async function payForJob(
+  s: JobSession,
+  offered: OfferedJob,
+  committed: CommittedJob,
+): Promise<string> {
+  const { message, txid } = paymentFor(s, offered, committed);
+  await sendJobMessage(s, message, committed.computeKey);
+  s.say("payment-sent", { payment: txid });
+  return txid;
 }

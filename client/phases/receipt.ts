@@ -1,6 +1,9 @@
 /**
- * @module Phase 2 of a job: take the first compute node that accepts, wait for its receipt, and check
- * that the receipt's stake locks a stake on its commitment for this job and client.
+ * @module Phase 2 of a job: take the first compute node that accepts (releasing the others), move on
+ * at once to the next when the node taken declines, offer again while the nodes are busy, fail with
+ * every node's reason when all decline for good; wait for the receipt (asking again while it does
+ * not come), and check that the receipt's stake locks a stake on its commitment for this job and
+ * client.
  */
 
 import { equalBytes, fromHex, toHex } from "../../chain/bytes.ts";
@@ -9,7 +12,8 @@ import { decodeAddress } from "../../chain/keys.ts";
 import { computeStakeScript } from "../../chain/script.ts";
 import { decodeTransaction, txid } from "../../chain/tx.ts";
 import { JobClientError } from "../errors.ts";
-import type { ReceiptMessage } from "../job_messages.ts";
+import type { DeclineMessage, ReceiptMessage } from "../job_messages.ts";
+import { isTimeout } from "../errors.ts";
 import { type JobSession, sendJobMessage, timeLeft } from "../job_session.ts";
 import type { OfferedJob } from "./offer.ts";
 
@@ -49,30 +53,117 @@ export function checkReceipt(
   return { ...receipt.stake, value: out.value, scriptPubKey: out.scriptPubKey };
 }
 
+/** How often the assignment is sent again while no receipt comes (ms). */
+export const ASSIGN_RESEND_MS = 5_000;
+/** How long to wait before offering again to nodes that were all busy (ms). */
+export const BUSY_RETRY_MS = 2_000;
+
+/** Reasons after which a node will not take the job however long the client waits. */
+const FINAL_DECLINES = new Set<DeclineMessage["reason"]>([
+  "model-not-held",
+  "context-too-long",
+  "reward-too-low",
+  "stake-too-small",
+  "expires-too-soon",
+  "bad-escrow",
+]);
+
+/** One line per declining node: its key (short), reason code and detail. */
+export function describeDeclines(declines: ReadonlyMap<string, DeclineMessage>): string {
+  return [...declines].map(([k, d]) => `${k.slice(0, 12)}…: ${d.reason} (${d.detail})`).join("; ");
+}
+
 /**
- * Assigns the job to the first node that accepts, then waits for that node's receipt, checks it and
- * broadcasts its stake transaction (in case gossip has not brought it yet).
+ * Assigns the job to the first node that accepts (a withdraw releases every later accepter at once),
+ * then waits for that node's receipt, sending the assignment again every {@link ASSIGN_RESEND_MS}
+ * (a node restarted mid-job answers with its receipt), checks it and broadcasts its stake
+ * transaction (in case gossip has not brought it yet). A decline from the node taken offers again at
+ * once (the next accept wins); nodes all busy get the offer again after {@link BUSY_RETRY_MS}. When every node in
+ * `candidates` (keys hex; and any other that answered) declined for a reason waiting cannot change,
+ * it fails with `job/declined` naming each reason; at the deadline `job/timeout` names those it got.
  */
-export async function awaitReceipt(s: JobSession, offered: OfferedJob): Promise<CommittedJob> {
+export async function awaitReceipt(
+  s: JobSession,
+  offered: OfferedJob,
+  candidates: readonly string[] = [],
+): Promise<CommittedJob> {
+  const declines = new Map<string, DeclineMessage>();
   let computeKey: Uint8Array | null = null;
+  let assignedAt = 0;
+  let busySince = 0;
   let receipt: ReceiptMessage | null = null;
+  const assign = async (key: Uint8Array) => {
+    computeKey = key;
+    assignedAt = Date.now();
+    await sendJobMessage(s, { t: "assign", jobId: offered.id }, key);
+  };
+  const answered = () => new Set([...candidates, ...declines.keys()]);
   while (!receipt) {
-    const { from, m } = await offered.inbox.next(timeLeft(s));
-    if (m.t === "accept" && !computeKey) {
-      computeKey = from;
-      await sendJobMessage(s, { t: "assign", jobId: offered.id }, from);
-      s.say("accepted", { node: toHex(from), rewardAddress: m.rewardAddress });
-    } else if (m.t === "receipt" && computeKey && equalBytes(from, computeKey)) {
-      receipt = m;
+    let got;
+    try {
+      got = await offered.inbox.next(Math.min(timeLeft(s), 1_000));
+    } catch (e) {
+      if (!isTimeout(e)) throw e;
+      if (Date.now() >= s.deadline) {
+        throw new JobClientError(
+          "job/timeout",
+          `no compute node took the job in time${
+            declines.size ? `; declined by ${describeDeclines(declines)}` : ""
+          }`,
+        );
+      }
+    }
+    if (got) {
+      const { from, m } = got;
+      const key = toHex(from);
+      if (m.t === "accept") {
+        declines.delete(key);
+        if (!computeKey) {
+          await assign(from);
+          s.say("accepted", { node: key, rewardAddress: m.rewardAddress });
+        } else if (!equalBytes(from, computeKey)) {
+          // Released at once, so its queue place serves other jobs.
+          await sendJobMessage(s, { t: "withdraw", jobId: offered.id }, from);
+        }
+      } else if (m.t === "decline") {
+        declines.set(key, m);
+        s.say("declined", { node: key, reason: m.reason, detail: m.detail });
+        if (computeKey && equalBytes(from, computeKey)) {
+          computeKey = null; // the node taken lost its place: offer again, the next accept wins
+          await sendJobMessage(s, offered.offer);
+        }
+      } else if (m.t === "receipt" && computeKey && equalBytes(from, computeKey)) {
+        receipt = m;
+      }
+    }
+    if (receipt) break;
+    if (computeKey && Date.now() - assignedAt >= ASSIGN_RESEND_MS) await assign(computeKey);
+    if (computeKey) continue;
+    const all = answered();
+    const final = [...all].every((k) => FINAL_DECLINES.has(declines.get(k)?.reason!));
+    if (all.size > 0 && final && [...all].every((k) => declines.has(k))) {
+      throw new JobClientError(
+        "job/declined",
+        `every compute node declined the job: ${describeDeclines(declines)}`,
+      );
+    }
+    const busy = [...declines.values()].some((d) => !FINAL_DECLINES.has(d.reason));
+    if (busy && [...all].every((k) => declines.has(k))) {
+      busySince ||= Date.now();
+      if (Date.now() - busySince >= BUSY_RETRY_MS) {
+        busySince = 0;
+        for (const [k, d] of declines) if (!FINAL_DECLINES.has(d.reason)) declines.delete(k);
+        await sendJobMessage(s, offered.offer);
+      }
     }
   }
   const stake = checkReceipt(receipt, offered.jobId, s.clientHash);
   await s.node.sendTx(fromHex(receipt.stakeTx)).catch(() => {});
-  s.say("committed", {
+  s.say("receipt", {
     commitment: receipt.commitment,
     tokens: receipt.tokenCount,
     finish: receipt.finishReason,
-    stake: stake.txid,
+    stake: `${stake.txid}:${stake.vout}`,
   });
   return { computeKey: computeKey!, receipt, stake };
 }

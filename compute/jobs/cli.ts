@@ -14,7 +14,11 @@ import { fetchModel } from "../model_fetch.ts";
 import { makeFixture } from "../fixture.ts";
 import { loadModel } from "../llama/llama.ts";
 import { type CheatMode, JobWorker } from "./worker.ts";
-import { refundEscrow, submitJob } from "../../client/job_client.ts";
+import { refundAtExpiry, refundEscrow, submitJob } from "../../client/job_client.ts";
+import { JobFailedError, refundAdvice } from "../../client/job_failure.ts";
+import { isJobState, JOB_STATES } from "../../client/job_states.ts";
+import { coverageOf, formatCoverage } from "../../verifier-wasm/cli.ts";
+import { walletSpendLock } from "./wallet_lock.ts";
 import { NodeClient } from "../../relay/client.ts";
 import { VerifierService } from "./verifier_service.ts";
 import { modelIdOfFile } from "../model_file.ts";
@@ -94,12 +98,18 @@ export function computeNodeHooks(
             ])
             .default("none"),
         )
-        .option("--serve-verify", "answer outsourced verification requests for the models here");
+        .option(
+          "--serve-verify",
+          "answer outsourced verification requests for the models here (the default model is a generated tiny one)",
+        );
     },
     prepare: async (opts, base) => {
       const files = [...(opts.model as string[])];
       const compute = alwaysCompute || !!opts.compute;
-      if (compute && files.length === 0 && (opts.modelsDir as string[]).length === 0) {
+      if (
+        (compute || opts.serveVerify) && files.length === 0 &&
+        (opts.modelsDir as string[]).length === 0
+      ) {
         files.push(await ensureDefaultModel(base.dataDir));
       }
       models = await ModelStore.open({ files, dirs: opts.modelsDir as string[] });
@@ -131,6 +141,7 @@ export function computeNodeHooks(
           throw new RangeError("--serve-verify needs --model or --models-dir");
         }
         new VerifierService({ network: node.network, models, lie: cheatMode === "lie-verify" });
+        node.addStatus("verifier", () => ({ models: models.ids() }));
         console.log(
           `Verifier: answering verification requests${
             cheatMode === "lie-verify" ? ", LYING (cheat)" : ""
@@ -153,6 +164,7 @@ export function computeNodeHooks(
         threads: Number(opts.threads),
         cheat,
       });
+      await worker.start();
       node.addStatus("compute", () => worker.status());
       console.log(
         `Compute node: serving ${models.ids().length} model(s), rewards to ${keystore.address}${
@@ -205,13 +217,20 @@ export function registerJobCommands(program: Command): void {
           "local with --model, else none",
         ),
     )
-    .option("--verifiers <n>", "outsourced: neighbours asked; a majority decides", "3");
+    .option(
+      "--verifiers <n>",
+      "outsourced: votes asked for; a majority decides (default: as many nodes as serve verification for the model)",
+    );
   addPositionOptions(submit, "all")
     .option("--timeout <seconds>", "give up waiting for a compute node after this long", "120")
     .option(
       "--delivery-timeout <seconds>",
       "wait this long for the output, then claim on chain",
       "30",
+    )
+    .option(
+      "--refund-on-failure",
+      "when the job fails after the escrow is published, wait for its expiry and refund it",
     )
     .option("--dev-never-pay", "dev tests: stop after the receipt and never pay")
     .option(
@@ -238,15 +257,22 @@ export function registerJobCommands(program: Command): void {
       if (verify === "local" && !o.model) throw new RangeError("--verify local needs --model");
       const { secretKey } = await unlockWalletFile(walletFile(o));
       const checks = positionSettings(o);
+      const node = new NodeClient(o.node);
+      const fee = parseCoinsOption("--fee", o.fee, true);
+      const say = o.json
+        ? undefined
+        : (state: string, d: Record<string, unknown>) =>
+          console.error(`[${state}] ${JSON.stringify(d)}`);
       const result = await submitJob({
-        node: new NodeClient(o.node),
+        node,
+        spendLock: walletSpendLock(walletFile(o)),
         secretKey,
         modelId,
         promptTokens,
         maxTokens: parseIntOption("--max-tokens", String(o.maxTokens), 1, MAX_OUTPUT_TOKENS),
         ...samplerSettings(o),
         reward: parseCoinsOption("--reward", o.reward),
-        fee: parseCoinsOption("--fee", o.fee, true),
+        fee,
         expiryBlocks: o.expiryBlocks !== undefined ? Number(o.expiryBlocks) : undefined,
         verifyWith: verify === "local" ? await Deno.readFile(o.model) : undefined,
         neverPay: !!o.devNeverPay,
@@ -255,11 +281,35 @@ export function registerJobCommands(program: Command): void {
         timeoutMs: Number(o.timeout) * 1000,
         ...checks,
         outsource: verify === "outsourced"
-          ? { verifiers: Number(o.verifiers), k: checks.k }
+          ? {
+            verifiers: o.verifiers === undefined
+              ? undefined
+              : parseIntOption("--verifiers", String(o.verifiers), 1, 64),
+            k: checks.k,
+          }
           : undefined,
-        onState: o.json
-          ? undefined
-          : (state, d) => console.error(`[${state}] ${JSON.stringify(d)}`),
+        onState: say,
+      }).catch(async (e) => {
+        if (!(e instanceof JobFailedError)) throw e;
+        const { height } = await node.status();
+        const params = networkParams(o.network);
+        console.error(refundAdvice(e.atRisk, height, params));
+        if (!o.refundOnFailure) throw e;
+        console.error(`waiting for height ${e.atRisk.expiryHeight} to refund the escrow...`);
+        const refund = await refundAtExpiry(
+          node,
+          secretKey,
+          e.atRisk.escrow,
+          e.atRisk.expiryHeight,
+          fee,
+        );
+        say?.("refunded", { refund, escrow: `${e.atRisk.escrow.txid}:${e.atRisk.escrow.vout}` });
+        console.error(
+          refund
+            ? `refund ${refund}: the escrow is back in your wallet once it is mined`
+            : "the escrow was spent before expiry (the node was paid, or a fraud proof took it)",
+        );
+        throw e;
       });
       const text = llama && result.outputTokens
         ? llama.detokenize(result.outputTokens, true)
@@ -274,6 +324,10 @@ export function registerJobCommands(program: Command): void {
           finishReason: result.finishReason ?? null,
           verdict: result.verdict?.verdict ?? null,
           reasons: result.verdict?.reasons ?? [],
+          coverage: result.verdict && result.outputTokens
+            ? coverageOf(result.verdict, result.outputTokens.length)
+            : null,
+          notes: result.notes,
           fraudTxid: result.fraudTxid ?? null,
           slashTxid: result.slashTxid ?? null,
           outsourced: result.outsourced ?? null,
@@ -290,6 +344,14 @@ export function registerJobCommands(program: Command): void {
             }`,
           );
         }
+        if (result.verdict && result.outputTokens) {
+          console.log(
+            formatCoverage(
+              coverageOf(result.verdict, result.outputTokens.length),
+              result.verdict.positions,
+            ),
+          );
+        }
         if (result.outsourced) {
           const votes = result.outsourced.votes.map((v) => `${v.key.slice(0, 10)}…: ${v.verdict}`);
           console.log(`verdict (outsourced): ${result.outsourced.verdict} [${votes.join(", ")}]`);
@@ -303,6 +365,7 @@ export function registerJobCommands(program: Command): void {
           );
         }
       }
+      for (const note of result.notes) console.error(note);
       if (result.state === "bad-delivery") Deno.exit(2);
     });
 
@@ -310,7 +373,9 @@ export function registerJobCommands(program: Command): void {
     .argument("<id>", "job id")
     .option("--node <url>", "node API URL", "http://127.0.0.1:8787")
     .action(async (id, o) => {
-      console.log(JSON.stringify(await new NodeClient(o.node).job(id), null, 2));
+      const job = await new NodeClient(o.node).job(id);
+      const means = isJobState(job.state) ? JOB_STATES[job.state].means : null;
+      console.log(JSON.stringify({ ...job, means }, null, 2));
     });
 
   wallet(

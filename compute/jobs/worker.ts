@@ -1,20 +1,25 @@
 /**
- * @module The compute node's job worker: takes offers for models it serves (bounded queue), checks the
- * escrow, generates with llama.cpp, stakes on a commitment to the output, sends the receipt, accepts a
- * payment, delivers the output encrypted to the client, broadcasts the payment once it is mineable and
- * releases its stake after the dispute window. On `dev` it can be told to cheat, for dispute tests.
+ * @module The compute node's job worker: takes offers for models it serves when it can run them (a
+ * bounded queue whose places acceptances hold for a short time), declines the others with a signed
+ * reason, checks the escrow, generates with llama.cpp, stakes on a commitment to the output, sends
+ * the receipt, accepts a payment, delivers the output encrypted to the client, broadcasts the payment
+ * once it is mineable and releases its stake after the dispute window. Every assignment, output,
+ * stake, held payment and delivery is in KV (job_store.ts) before it is acted on; `start()` restores
+ * them and resumes. On `dev` it can be told to cheat, for dispute tests.
  */
 
 import { getLogger } from "@logtape/logtape";
 import { encrypt } from "eciesjs";
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { hash160, sha256d } from "../../chain/hash.ts";
-import { decodeJob, type Job } from "../../chain/job.ts";
+import { decodeJob, encodeJob, type Job } from "../../chain/job.ts";
 import {
+  type DeclineReason,
   decodeJobMessage,
   encodeJobMessage,
   isJobPayload,
   type JobMessage,
+  MAX_DECLINE_DETAIL,
   type OfferMessage,
   type PaymentMessage,
 } from "../../client/job_messages.ts";
@@ -30,8 +35,15 @@ import { generate } from "../generate.ts";
 import type { LlamaModel } from "../llama/llama.ts";
 import type { ModelStore } from "../model_store.ts";
 import type { Envelope } from "../../relay/envelope.ts";
+import { ComputeJobStore, type StoredJob, type StoredJobState } from "./job_store.ts";
 
 const log = getLogger(["camelid", "compute"]);
+
+/** How long an acceptance holds a queue place while the client has not assigned the job (ms). */
+export const ACCEPT_HOLD_MS = 15_000;
+
+/** Crash tests (dev only): the steps of the job flow at which `CAMELID_FAULT=job:<step>` kills the node. */
+export type JobFault = "assigned" | "staked" | "paid" | "delivered";
 
 /** Ways a dev-network compute node can be told to cheat (dispute tests). */
 export type CheatMode =
@@ -74,29 +86,27 @@ export interface WorkerOptions {
   fee?: bigint;
   /** Cheating, dev network only. */
   cheat?: CheatMode;
+  /** Where jobs are kept across restarts (default: the chain's KV). */
+  store?: ComputeJobStore;
 }
 
-interface ActiveJob {
+interface ActiveJob extends StoredJobState {
   id: string;
   job: Job;
-  client: Uint8Array;
-  escrow: { txid: string; vout: number; value: bigint };
   output?: number[];
   finishReason?: "stop" | "length";
-  stake?: { txid: string; vout: number; value: bigint; script: Uint8Array };
-  stakeHeight?: number;
-  payment?: Uint8Array;
   assigned?: boolean;
-  paymentSent?: boolean;
-  answering?: number;
-  released?: boolean;
+  /** When an unassigned acceptance stops holding its queue place (ms since the epoch). */
+  holdUntil?: number;
 }
 
 /** The job worker of a compute node. */
 export class JobWorker {
   readonly #o: Required<WorkerOptions>;
+  readonly #store: ComputeJobStore;
   readonly #jobs = new Map<string, ActiveJob>();
   readonly #models = new Map<string, Promise<LlamaModel>>();
+  readonly #contexts = new Map<string, number>();
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
   #speed: number | null = null;
@@ -105,7 +115,15 @@ export class JobWorker {
 
   /** Creates a worker and subscribes to the network and the chain. */
   constructor(options: WorkerOptions) {
-    this.#o = { queueSize: 4, threads: 2, fee: 20_000n, cheat: "none", ...options };
+    this.#store = options.store ?? new ComputeJobStore(options.chain.store.kv);
+    this.#o = {
+      queueSize: 4,
+      threads: 2,
+      fee: 20_000n,
+      cheat: "none",
+      store: this.#store,
+      ...options,
+    };
     if (this.#o.cheat !== "none" && options.chain.params.name !== "dev") {
       throw new RangeError("cheat modes exist only on the dev network");
     }
@@ -143,56 +161,151 @@ export class JobWorker {
       rewardAddress: this.rewardAddress,
       stake: this.#o.stake.toString(),
       minReward: this.#o.minReward.toString(),
-      queue: { active: this.#queued, size: this.#o.queueSize },
+      queue: { active: this.#queued, held: this.#held(), size: this.#o.queueSize },
+      contexts: Object.fromEntries(this.#contexts),
       tokensPerSecond: this.#speed === null ? null : Math.round(this.#speed),
       jobs: this.#jobs.size,
     };
   }
 
+  /**
+   * Restores the jobs kept in KV and resumes each where it stopped: generation for an assigned job
+   * without a stake, the stake transaction and receipt for a staked one, the delivery for a paid one;
+   * the payment and the release follow the blocks. Also loads the served models (for their contexts).
+   */
+  async start(): Promise<void> {
+    for (const stored of await this.#store.all()) this.#restore(stored);
+    await this.#onBlock().catch((err) =>
+      log.warn("Job upkeep failed: {error}", { error: (err as Error).message })
+    );
+    for (const id of this.#o.models.ids()) {
+      this.#model(this.#o.models.path(id)!).then((m) => this.#contexts.set(id, m.nCtxTrain))
+        .catch((e) => log.warn("Model {id} not loaded: {error}", { id, error: e.message }));
+    }
+  }
+
+  #restore({ id, jobBytes, state, output }: StoredJob): void {
+    const a: ActiveJob = {
+      ...state,
+      id,
+      job: decodeJob(jobBytes),
+      assigned: true,
+      output: output ? [...output.tokens] : undefined,
+      finishReason: output?.finishReason,
+    };
+    this.#jobs.set(id, a);
+    log.info("Job {id} restored ({step})", {
+      id,
+      step: a.payment ? "paid" : a.stake ? "staked" : "assigned",
+    });
+    if (!a.stakeTx) return this.#enqueue(a);
+    this.#o.chain.processTx(a.stakeTx).catch(() => {}); // known already, or mined
+    if (!a.payment) this.#sendReceipt(a);
+    else if (this.#o.cheat !== "withhold") this.#deliver(a).catch(() => {});
+  }
+
   async #onMessage(env: Envelope, m: JobMessage): Promise<void> {
     if (m.t === "offer") return await this.#onOffer(env, m);
     if (m.t === "payment") return await this.#onPayment(env, m);
-    if (m.t === "assign") return this.#onAssign(env, m.jobId);
+    if (m.t === "assign") return await this.#onAssign(env, m.jobId);
+    if (m.t === "withdraw") return this.#onWithdraw(env, m.jobId);
+  }
+
+  /** Queue places in use: jobs assigned and not yet staked, and acceptances still held. */
+  #held(): number {
+    const now = Date.now();
+    let held = 0;
+    for (const a of this.#jobs.values()) {
+      if (!a.assigned && (a.holdUntil ?? 0) > now) held++;
+    }
+    return held;
+  }
+
+  #full(): boolean {
+    return this.#queued + this.#held() >= this.#o.queueSize;
+  }
+
+  #decline(to: Uint8Array, id: string, reason: DeclineReason, detail: string): void {
+    log.info("Offer {id} declined ({reason}): {detail}", { id, reason, detail });
+    this.#send(to, {
+      t: "decline",
+      jobId: id,
+      reason,
+      detail: detail.slice(0, MAX_DECLINE_DETAIL),
+    });
   }
 
   async #onOffer(env: Envelope, m: OfferMessage): Promise<void> {
     const bytes = fromHex(m.job);
     const job = decodeJob(bytes);
     const id = toHex(sha256d(bytes));
-    if (this.#jobs.has(id)) return;
+    const known = this.#jobs.get(id);
+    if (known && (known.assigned || (known.holdUntil ?? 0) > Date.now())) return;
     if (!equalBytes(env.from, job.clientKey)) {
       return log.info("Offer {id} not signed by its client", { id });
     }
     const modelId = toHex(job.modelId);
-    if (!this.#o.models.path(modelId)) return;
-    if (this.#queued >= this.#o.queueSize) {
-      return log.info("Queue full, offer {id} declined", { id });
+    const path = this.#o.models.path(modelId);
+    if (!path) return this.#decline(env.from, id, "model-not-held", `no model ${modelId} here`);
+    const context = (await this.#model(path)).nCtxTrain;
+    const needed = job.promptTokens.length + job.maxTokens;
+    if (needed > context) {
+      return this.#decline(
+        env.from,
+        id,
+        "context-too-long",
+        `prompt ${job.promptTokens.length} + max ${job.maxTokens} tokens exceed the context of ${context}`,
+      );
+    }
+    if (this.#full()) {
+      return this.#decline(env.from, id, "busy", `all ${this.#o.queueSize} queue places taken`);
     }
     const { chain } = this.#o;
     const W = chain.params.jobs.disputeWindow;
-    if (job.expiryHeight < chain.tip().height + 2 * W + 5) {
-      return log.info("Offer {id} expires too soon", { id });
+    const earliest = chain.tip().height + 2 * W + 5;
+    if (job.expiryHeight < earliest) {
+      return this.#decline(
+        env.from,
+        id,
+        "expires-too-soon",
+        `expiry height ${job.expiryHeight}, this node needs at least ${earliest}`,
+      );
     }
     const escrowTx = fromHex(m.escrowTx);
     if (txid(decodeTransaction(escrowTx)) !== m.escrow.txid) {
-      return log.info("Offer {id}: escrow tx mismatch", { id });
+      return this.#decline(env.from, id, "bad-escrow", "the escrow tx is not the named one");
     }
     await chain.processTx(escrowTx).catch(() => {}); // already known, or invalid (then no coin below)
     const escrowValue = await this.#escrowValue(m.escrow, job, fromHex(id));
-    if (escrowValue === null) return log.info("Offer {id} has no valid escrow", { id });
-    if (escrowValue < this.#o.minReward) return log.info("Offer {id} pays too little", { id });
+    if (escrowValue === null) {
+      return this.#decline(env.from, id, "bad-escrow", "no escrow for this job and client");
+    }
+    if (escrowValue < this.#o.minReward) {
+      return this.#decline(
+        env.from,
+        id,
+        "reward-too-low",
+        `reward ${escrowValue} units, this node takes at least ${this.#o.minReward}`,
+      );
+    }
     const funds = (await this.#spendable()).reduce((sum, c) => sum + c.value, 0n);
     if (funds < this.#o.stake + this.#o.fee) {
-      return log.info("Offer {id} declined: {funds} spendable, the stake needs more", {
+      return this.#decline(
+        env.from,
         id,
-        funds: funds.toString(),
-      });
+        "stake-too-small",
+        `${funds} units spendable, the stake needs ${this.#o.stake + this.#o.fee}`,
+      );
+    }
+    if (this.#full()) { // checks above awaited: another offer may have taken the last place
+      return this.#decline(env.from, id, "busy", `all ${this.#o.queueSize} queue places taken`);
     }
     const active: ActiveJob = {
       id,
       job,
       client: job.clientKey,
       escrow: { ...m.escrow, value: escrowValue },
+      holdUntil: Date.now() + ACCEPT_HOLD_MS,
     };
     this.#jobs.set(id, active);
     this.#send(env.from, { t: "accept", jobId: id, rewardAddress: this.rewardAddress });
@@ -200,24 +313,65 @@ export class JobWorker {
     // An unassigned acceptance lapses, so other offers can use the queue place.
     setTimeout(() => {
       if (!active.assigned && this.#jobs.get(id) === active) this.#jobs.delete(id);
-    }, 60_000);
+    }, ACCEPT_HOLD_MS);
   }
 
-  /** The client took this node: generate (queued, bounded). */
-  #onAssign(env: Envelope, id: string): void {
+  /** The client took another node: the place this acceptance held is free again. */
+  #onWithdraw(env: Envelope, id: string): void {
+    const a = this.#jobs.get(id);
+    if (!a || a.assigned || !equalBytes(env.from, a.client)) return;
+    this.#jobs.delete(id);
+    log.info("Offer {id} withdrawn by its client", { id });
+  }
+
+  /**
+   * The client took this node: record the assignment in KV, then generate (queued, bounded). A second
+   * assignment (the client did not get the receipt) is answered with the receipt again.
+   */
+  async #onAssign(env: Envelope, id: string): Promise<void> {
     const active = this.#jobs.get(id);
-    if (!active || active.assigned || !equalBytes(env.from, active.client)) return;
-    if (this.#queued >= this.#o.queueSize) return log.info("Queue full, job {id} dropped", { id });
+    if (active && !equalBytes(env.from, active.client)) return;
+    if (active?.assigned) {
+      if (active.stakeTx && !active.payment) this.#sendReceipt(active);
+      return;
+    }
+    if (!active || (active.holdUntil ?? 0) <= Date.now() && this.#full()) {
+      this.#jobs.delete(id);
+      return this.#decline(env.from, id, "not-accepted", "no acceptance held for this job");
+    }
     active.assigned = true;
+    await this.#store.assign(id, encodeJob(active.job), this.#stored(active));
     log.info("Assigned job {id}", { id });
-    // Crash tests (dev only): die the hard way right after taking a job.
-    if (this.#o.chain.params.name === "dev" && Deno.env.get("CAMELID_FAULT") === "job:assigned") {
+    this.#fault("assigned");
+    this.#enqueue(active);
+  }
+
+  /** Queues generation, staking and the receipt of an assigned job. */
+  #enqueue(a: ActiveJob): void {
+    this.#queued++;
+    const run = this.#queue.then(() => this.#work(a));
+    this.#queue = run.catch((e) =>
+      log.warn("Job {id} failed: {error}", { id: a.id, error: e.message })
+    )
+      .finally(() => this.#queued--);
+  }
+
+  /** Crash tests (dev only): die the hard way at a step of the job flow named by `CAMELID_FAULT`. */
+  #fault(step: JobFault): void {
+    if (this.#o.chain.params.name === "dev" && Deno.env.get("CAMELID_FAULT") === `job:${step}`) {
       Deno.kill(Deno.pid, "SIGKILL");
     }
-    this.#queued++;
-    const run = this.#queue.then(() => this.#work(active, env.from));
-    this.#queue = run.catch((e) => log.warn("Job {id} failed: {error}", { id, error: e.message }))
-      .finally(() => this.#queued--);
+  }
+
+  /** The part of a job kept in KV. */
+  #stored(a: ActiveJob): StoredJobState {
+    const { id: _id, job: _job, output: _o, finishReason: _f, assigned: _a, holdUntil: _h, ...s } =
+      a;
+    return s;
+  }
+
+  async #save(a: ActiveJob): Promise<void> {
+    await this.#store.saveState(a.id, this.#stored(a));
   }
 
   /** Value of the escrow output if it is a valid escrow for this job (mempool or chain). */
@@ -243,68 +397,102 @@ export class JobWorker {
     return await m;
   }
 
-  async #work(a: ActiveJob, client: Uint8Array): Promise<void> {
+  /**
+   * Generates the output (kept in KV), builds the stake on its commitment (kept in KV before it is
+   * broadcast), broadcasts it and sends the receipt. Resumes from whichever of these a restart found.
+   */
+  async #work(a: ActiveJob): Promise<void> {
     const { chain, cheat } = this.#o;
     const jobId = fromHex(a.id);
-    let path = this.#o.models.path(toHex(a.job.modelId))!;
-    if (cheat === "other-model") {
-      path = this.#o.models.ids().map((i) => this.#o.models.path(i)!).find((p) => p !== path) ??
-        path;
+    if (!a.output || !a.finishReason) {
+      let path = this.#o.models.path(toHex(a.job.modelId))!;
+      if (cheat === "other-model") {
+        path = this.#o.models.ids().map((i) => this.#o.models.path(i)!).find((p) => p !== path) ??
+          path;
+      }
+      const started = performance.now();
+      const record = await generate(await this.#model(path), toHex(a.job.modelId), {
+        promptTokens: a.job.promptTokens,
+        maxTokens: a.job.maxTokens,
+        sampling: {
+          seed: a.job.seed,
+          jobId,
+          temperature: a.job.temperature,
+          topK: a.job.topK,
+          topP: a.job.topP,
+        },
+        threads: this.#o.threads,
+      });
+      this.#speed = record.outputTokens.length /
+        Math.max(1e-3, (performance.now() - started) / 1000);
+      let output = record.outputTokens;
+      let finish = record.finishReason;
+      if (cheat === "change-token" && output.length > 1) {
+        const i = Math.floor(output.length / 2);
+        output = [...output];
+        output[i] = output[i] === 100 ? 101 : 100;
+      }
+      if (cheat === "truncate" && output.length > 2) {
+        output = output.slice(0, Math.ceil(output.length / 2));
+        finish = "stop";
+      }
+      await this.#store.saveOutput(a.id, {
+        tokens: Uint32Array.from(output),
+        finishReason: finish,
+      });
+      a.output = output;
+      a.finishReason = finish;
     }
-    const started = performance.now();
-    const record = await generate(await this.#model(path), toHex(a.job.modelId), {
-      promptTokens: a.job.promptTokens,
-      maxTokens: a.job.maxTokens,
-      sampling: {
-        seed: a.job.seed,
-        jobId,
-        temperature: a.job.temperature,
-        topK: a.job.topK,
-        topP: a.job.topP,
-      },
-      threads: this.#o.threads,
-    });
-    this.#speed = record.outputTokens.length / Math.max(1e-3, (performance.now() - started) / 1000);
-    let output = record.outputTokens;
-    let finish = record.finishReason;
-    if (cheat === "change-token" && output.length > 1) {
-      const i = Math.floor(output.length / 2);
-      output = [...output];
-      output[i] = output[i] === 100 ? 101 : 100;
+    if (!a.stakeTx) {
+      const commitment = outputCommitment(jobId, a.output, a.finishReason);
+      const me = hash160(publicKeyOf(this.#o.secretKey));
+      const stake = stakeOutput(jobId, me, hash160(a.client), commitment, this.#o.stake);
+      const { tx, bytes } = fundJobOutput(stake, jobId, {
+        utxos: await this.#spendable(),
+        secretKey: this.#o.secretKey,
+        fee: this.#o.fee,
+      });
+      a.stake = { txid: txid(tx), vout: 0, value: this.#o.stake, script: stake.scriptPubKey };
+      a.stakeTx = bytes;
+      await this.#save(a);
+      await chain.processTx(bytes);
     }
-    if (cheat === "truncate" && output.length > 2) {
-      output = output.slice(0, Math.ceil(output.length / 2));
-      finish = "stop";
-    }
-    a.output = output;
-    a.finishReason = finish;
-    const commitment = outputCommitment(jobId, output, finish);
-    const me = hash160(publicKeyOf(this.#o.secretKey));
-    const stake = stakeOutput(jobId, me, hash160(a.client), commitment, this.#o.stake);
-    const { tx, bytes } = fundJobOutput(stake, jobId, {
-      utxos: await this.#spendable(),
-      secretKey: this.#o.secretKey,
-      fee: this.#o.fee,
-    });
-    const stakeTxid = (await chain.processTx(bytes)).txid;
-    a.stake = { txid: stakeTxid, vout: 0, value: this.#o.stake, script: stake.scriptPubKey };
-    this.#send(client, {
-      t: "receipt",
-      jobId: a.id,
-      commitment: toHex(commitment),
-      tokenCount: output.length,
-      finishReason: finish,
-      rewardAddress: this.rewardAddress,
-      stake: { txid: stakeTxid, vout: 0 },
-      stakeTx: toHex(encodeTransaction(tx)),
-    });
+    this.#sendReceipt(a);
     log.info("Job {id}: {n} tokens generated, staked in {txid}", {
       id: a.id,
-      n: output.length,
-      txid: stakeTxid,
+      n: a.output.length,
+      txid: a.stake!.txid,
+    });
+    this.#fault("staked");
+  }
+
+  /** Sends the receipt of a staked job to its client. */
+  #sendReceipt(a: ActiveJob): void {
+    this.#send(a.client, {
+      t: "receipt",
+      jobId: a.id,
+      commitment: toHex(outputCommitment(fromHex(a.id), a.output!, a.finishReason!)),
+      tokenCount: a.output!.length,
+      finishReason: a.finishReason!,
+      rewardAddress: this.rewardAddress,
+      stake: { txid: a.stake!.txid, vout: a.stake!.vout },
+      stakeTx: toHex(a.stakeTx!),
     });
   }
 
+  /** Sends the encrypted output to the client and records that it was sent. */
+  async #deliver(a: ActiveJob): Promise<void> {
+    this.#send(a.client, { t: "delivery", jobId: a.id, ciphertext: toHex(this.#ciphertext(a)) });
+    if (!a.delivered) {
+      a.delivered = true;
+      await this.#save(a);
+    }
+  }
+
+  /**
+   * The client's payment: checked, kept in KV, then answered with the delivery. A payment for a job
+   * already paid (the client did not get the delivery) is answered with the delivery again.
+   */
   async #onPayment(env: Envelope, m: PaymentMessage): Promise<void> {
     const a = this.#jobs.get(m.jobId);
     if (!a || !a.stake || !a.output) {
@@ -313,18 +501,24 @@ export class JobWorker {
     if (!equalBytes(env.from, a.client)) {
       return log.info("Payment for {id} not from its client", { id: m.jobId });
     }
-    if (a.payment) return log.info("Second payment for {id} ignored", { id: m.jobId });
+    if (a.payment) {
+      if (this.#o.cheat === "withhold") return;
+      log.info("Second payment for {id}: delivering again", { id: m.jobId });
+      return await this.#deliver(a);
+    }
     const bytes = fromHex(m.tx);
     const tx = decodeTransaction(bytes);
     const reason = this.#checkPayment(a, tx);
     if (reason) return log.warn("Payment for {id} refused: {reason}", { id: m.jobId, reason });
     a.payment = bytes;
+    await this.#save(a);
+    this.#fault("paid");
     if (this.#o.cheat === "withhold") {
       return log.warn("Withholding the output of {id} (cheat)", { id: a.id });
     }
-    const ciphertext = this.#ciphertext(a);
-    this.#send(a.client, { t: "delivery", jobId: a.id, ciphertext: toHex(ciphertext) });
+    await this.#deliver(a);
     log.info("Job {id} paid; output delivered encrypted", { id: a.id });
+    this.#fault("delivered");
     await this.#onBlock();
   }
 
@@ -364,7 +558,10 @@ export class JobWorker {
     for (const a of this.#jobs.values()) {
       if (a.stake && a.stakeHeight === undefined) {
         const loc = await chain.getTransaction(a.stake.txid);
-        if (loc?.height != null) a.stakeHeight = loc.height;
+        if (loc?.height != null) {
+          a.stakeHeight = loc.height;
+          if (a.assigned) await this.#save(a);
+        }
       }
       if (a.stakeHeight === undefined || !a.stake) continue;
       await this.#answerClaims(a);
@@ -373,6 +570,7 @@ export class JobWorker {
         try {
           await chain.processTx(a.payment);
           a.paymentSent = true;
+          await this.#save(a);
           log.info("Job {id}: payment broadcast", { id: a.id });
         } catch (e) {
           const code = (e as { code?: string }).code ?? "";
@@ -380,7 +578,10 @@ export class JobWorker {
             id: a.id,
             error: (e as Error).message,
           });
-          if (!retry.has(code)) a.paymentSent = true;
+          if (!retry.has(code)) {
+            a.paymentSent = true;
+            await this.#save(a);
+          }
         }
       }
       if (!a.released && next >= a.stakeHeight + 2 * W) {
@@ -393,7 +594,10 @@ export class JobWorker {
             id: a.id,
             error: (e as Error).message,
           });
-          if (!retry.has(code)) a.released = true;
+          if (!retry.has(code)) {
+            a.released = true;
+            await this.#forget(a);
+          }
         }
       }
     }
@@ -407,6 +611,7 @@ export class JobWorker {
     const answer = Math.max(-1, ...notices.filter((n) => n.kind === "answer").map((n) => n.height));
     if (claim < 0 || answer >= claim || a.answering === claim || !a.output) return;
     a.answering = claim;
+    await this.#save(a);
     if (this.#o.cheat === "withhold") {
       return log.warn("Job {id}: not answering the claim (cheat)", { id: a.id });
     }
@@ -453,7 +658,10 @@ export class JobWorker {
   async #release(a: ActiveJob): Promise<void> {
     const { chain } = this.#o;
     const coin = (await chain.store.getCoins([{ txid: a.stake!.txid, vout: a.stake!.vout }]))[0];
-    if (!coin) return log.warn("Job {id}: the stake is gone (slashed?)", { id: a.id });
+    if (!coin) {
+      log.warn("Job {id}: the stake is gone (slashed?)", { id: a.id });
+      return await this.#forget(a);
+    }
     const tx = releaseTx(
       { ...a.stake!, value: coin.value, scriptPubKey: coin.scriptPubKey },
       { payTo: payToAddressScript(this.rewardAddress), fee: this.#o.fee },
@@ -462,10 +670,20 @@ export class JobWorker {
     );
     await chain.processTx(encodeTransaction(tx));
     log.info("Job {id}: stake released ({txid})", { id: a.id, txid: txid(tx) });
+    await this.#forget(a);
+  }
+
+  /** Drops a finished job, from memory and KV. */
+  async #forget(a: ActiveJob): Promise<void> {
     this.#jobs.delete(a.id);
+    await this.#store.remove(a.id);
   }
 
   #send(to: Uint8Array, m: JobMessage): void {
-    this.#o.network.send(encodeJobMessage(m), to);
+    try {
+      this.#o.network.send(encodeJobMessage(m), to);
+    } catch (e) {
+      log.warn("Job message not sent: {error}", { error: (e as Error).message });
+    }
   }
 }

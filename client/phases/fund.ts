@@ -1,0 +1,38 @@
+/**
+ * @module The client's wallet-funded job outputs (escrow, claim): coins chosen and the transaction
+ * broadcast with the wallet's coins reserved (the session's spend lock), so processes sharing one
+ * wallet never build two spends of one coin; a coin another spender took first (`mempool/conflict`)
+ * is left out and the spend rebuilt from the others.
+ */
+
+import { CamelidError } from "../../chain/errors.ts";
+import { fundJobOutput } from "../../chain/job_tx.ts";
+import type { TxOutput } from "../../chain/tx.ts";
+import type { JobSession } from "../job_session.ts";
+
+/** Rebuilds after a conflict at most this many times. */
+export const MAX_CONFLICT_RETRIES = 3;
+
+/** Funds `output` of job `jobId` from the client's coins and broadcasts it; returns txid and bytes. */
+export async function fundAndSend(
+  s: JobSession,
+  output: TxOutput,
+  jobId: Uint8Array,
+): Promise<{ txid: string; bytes: Uint8Array }> {
+  const spend = async () => {
+    for (let attempt = 0;; attempt++) {
+      const { bytes } = fundJobOutput(output, jobId, {
+        utxos: await s.node.spendableCoins(s.address),
+        secretKey: s.secretKey,
+        fee: s.fee,
+      });
+      try {
+        return { txid: (await s.node.sendTx(bytes)).txid, bytes };
+      } catch (e) {
+        const conflict = e instanceof CamelidError && e.code === "mempool/conflict";
+        if (!conflict || attempt >= MAX_CONFLICT_RETRIES) throw e;
+      }
+    }
+  };
+  return await (s.spendLock ? s.spendLock(spend) : spend());
+}
