@@ -177,8 +177,12 @@ export function generateStrings(
       const k = r();
       if (k < 0.18) parts.push(pick(WORDS));
       else if (k < 0.28) parts.push(pick(SPACES).repeat(1 + Math.floor(r() * 4)));
-      else if (k < 0.34) parts.push(" ".repeat(1 + Math.floor(r() * 12)));
-      else if (k < 0.42) parts.push(String(Math.floor(r() * 10 ** (1 + Math.floor(r() * 9)))));
+      else if (k < 0.33) parts.push(" ".repeat(1 + Math.floor(r() * 12)));
+      else if (k < 0.34) {
+        // Long runs: whitespace, digits, one letter, one emoji, a word (up to 300 repeats).
+        const unit = pick([" ", "\n", " \n", "\t", "7", "a", "🦙", "ab", "ﾟ", "\u0301", "..."]);
+        parts.push(unit.repeat(20 + Math.floor(r() * 280)));
+      } else if (k < 0.42) parts.push(String(Math.floor(r() * 10 ** (1 + Math.floor(r() * 9)))));
       else if (k < 0.5) parts.push(pick(CODE));
       else if (k < 0.56) parts.push(pick(CONTRACTIONS));
       else if (k < 0.64) parts.push(pick(PUNCT));
