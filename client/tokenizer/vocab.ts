@@ -15,6 +15,7 @@ import {
   QWEN2_RE as QWEN2,
   QWEN35_RE as QWEN35,
 } from "./pretokenize.ts";
+import { stdSort } from "./std_sort.ts";
 import { utf8 } from "./unicode.ts";
 
 /** Errors of the tokenizer: unsupported or malformed vocabulary metadata, bad token ids. */
@@ -539,8 +540,9 @@ export class Vocab {
     for (let id = 0; id < n; id++) {
       if (attrs[id] & (Attr.CONTROL | Attr.USER_DEFINED | Attr.UNKNOWN)) cache.push(id);
     }
+    // Longest first, in the (unstable) order llama.cpp's std::sort leaves equal lengths.
     const len = new Map(cache.map((id) => [id, byteLength(this.tokens[id])]));
-    cache.sort((a, b) => len.get(b)! - len.get(a)!);
+    stdSort(cache, (a, b) => len.get(a)! > len.get(b)!);
     this.specialCache = cache;
 
     this.applyModelAttrs(meta, cache);

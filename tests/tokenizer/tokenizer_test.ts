@@ -12,10 +12,11 @@ import {
   TokenizerError,
   tokenizerFromGGUF,
 } from "../../client/tokenizer/mod.ts";
+import { writeGGUF } from "../../compute/gguf_writer.ts";
 import { LlamaVocab } from "../../compute/llama/vocab_only.ts";
 import { renderUnicodeData, UNICODE_DATA_PATH } from "./gen_unicode_data.ts";
 import { ensureLlamaCpp, readVectors } from "./llama_cpp_data.ts";
-import { generateStrings } from "./strings.ts";
+import { generateStrings, prng } from "./strings.ts";
 
 /** Vocabularies with llama.cpp test vectors (`.inp` / `.out`) that the tokenizer supports. */
 const WITH_VECTORS = [
@@ -164,4 +165,55 @@ Deno.test("bad token ids and unsupported vocabularies give typed errors", async 
 Deno.test("the codepoint tables are llama.cpp's (regenerated from its unicode-data.cpp)", async () => {
   const src = await Deno.readTextFile(`${dir}/src/unicode-data.cpp`);
   assert.equal(await Deno.readTextFile(UNICODE_DATA_PATH), renderUnicodeData(src));
+});
+
+Deno.test("overlapping special tokens of equal length split in llama.cpp's std::sort order", async () => {
+  // GPT-2's vocabulary with 36 user-defined tokens of 2 and 3 letters from a 3-letter alphabet,
+  // placed at shuffled ids: which of two overlapping tokens wins depends on the (unstable) order
+  // libstdc++'s std::sort leaves tokens of equal length in.
+  const meta = ggufMetadata(await Deno.readFile(vocabPath("gpt-2")));
+  const tokens = [...meta.get("tokenizer.ggml.tokens")!.value as string[]];
+  const types = [...meta.get("tokenizer.ggml.token_type")!.value as number[]];
+  const letters = ["\u01c2", "\u01c3", "\u01c0"];
+  const crafted = letters.flatMap((a) =>
+    letters.flatMap((b) => [a + b, ...letters.map((c) => a + b + c)])
+  );
+  const r = prng(7);
+  const order = crafted.map((_, i) => i).sort(() => r() - 0.5);
+  let id = 40000;
+  for (const i of order) {
+    tokens[id] = crafted[i];
+    types[id] = 4; // user defined: split out even without parse_special
+    id += 1 + Math.floor(r() * 5);
+  }
+  const entries = [...meta].map(([k, v]) =>
+    [
+      k,
+      k === "tokenizer.ggml.tokens"
+        ? { ...v, value: tokens }
+        : k === "tokenizer.ggml.token_type"
+        ? { ...v, value: types }
+        : v,
+    ] as const
+  );
+  const bytes = writeGGUF(entries.map(([k, v]) => [k, v]), []);
+  const path = await Deno.makeTempFile({ suffix: ".gguf" });
+  await Deno.writeFile(path, bytes);
+  const tok = tokenizerFromGGUF(bytes);
+  const llama = await LlamaVocab.load(path);
+  try {
+    const bad: string[] = [];
+    for (let n = 0; n < 3000; n++) {
+      let s = "";
+      const len = 1 + Math.floor(r() * 12);
+      for (let i = 0; i < len; i++) s += r() < 0.1 ? " " : letters[Math.floor(r() * 3)];
+      const want = llama.model.tokenize(s, true, false);
+      const got = tok.tokenize(s);
+      if (JSON.stringify(got) !== JSON.stringify(want)) bad.push(s);
+    }
+    assert.deepEqual(bad.slice(0, 5), [], `${bad.length} mismatches`);
+  } finally {
+    await llama.free();
+    await Deno.remove(path);
+  }
 });
