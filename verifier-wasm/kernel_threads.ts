@@ -26,6 +26,8 @@ const MAX_PAGES = 65536;
 export interface ThreadedKernelSource {
   /** The `kernel_mt.wasm` bytes or compiled module. */
   wasmThreads?: Uint8Array | WebAssembly.Module;
+  /** Milliseconds without a job after which a helper retires (default 10,000). */
+  helperIdleMs?: number;
 }
 
 let defaultModule: Promise<WebAssembly.Module> | undefined;
@@ -73,8 +75,8 @@ export function defaultKernelThreads(): number {
 /**
  * A kernel instance whose prefill runs on `threads` threads. The returned exports work like a
  * plain instance's (`memory` is the shared memory); `close()` stops the helpers. Helpers retire
- * after a second without work (an idle kernel keeps no process alive) and are started again by
- * the next job, which the calling thread meanwhile runs alone.
+ * after `helperIdleMs` without work (an idle kernel keeps no process alive longer) and are started
+ * again by the next job, which the calling thread meanwhile runs alone.
  */
 export async function instantiateKernelThreads(
   threads: number,
@@ -84,6 +86,7 @@ export async function instantiateKernelThreads(
     throw new RangeError(`threads must be an integer in [1, ${MAX_KERNEL_THREADS}]`);
   }
   const module = await threadedModule(src);
+  const idleMs = src.helperIdleMs ?? 10_000;
   const memory = new WebAssembly.Memory({
     initial: INITIAL_PAGES,
     maximum: MAX_PAGES,
@@ -168,7 +171,7 @@ export async function instantiateKernelThreads(
       w.terminate();
       onFailure?.(new CamelidError("kernel/worker-failed", `kernel worker: ${e.message}`));
     };
-    w.postMessage({ module, memory, slot: s, ctl, threads, stackTop: stackTops[s] });
+    w.postMessage({ module, memory, slot: s, ctl, threads, stackTop: stackTops[s], idleMs });
     return ready;
   };
   const stop = () => {

@@ -3,14 +3,12 @@
  * `kernel_mt.wasm` over the shared memory it is sent, with its own stack, then, each time the
  * calling thread announces a job (a generation counter in the control words), claims and runs
  * chunks of it (`kernel_worker`) and wakes the caller. A trap is flagged for the caller. After
- * {@link IDLE_MS} without a job the thread retires (so an idle kernel keeps no process alive);
- * the caller starts a new one when the next job comes.
+ * `idleMs` without a job the thread retires (so an idle kernel keeps no process alive); the
+ * caller starts a new one when the next job comes.
  */
 
 /// <reference lib="deno.worker" />
 
-/** Milliseconds without a job after which a helper retires. */
-const IDLE_MS = 1000;
 /** Milliseconds a helper polls for the next job before it sleeps. */
 const SPIN_MS = 2;
 
@@ -26,10 +24,12 @@ interface WorkerInit {
   threads: number;
   /** Top of this thread's stack (16-byte aligned). */
   stackTop: number;
+  /** Milliseconds without a job after which the thread retires. */
+  idleMs: number;
 }
 
 self.onmessage = (e: MessageEvent<WorkerInit>) => {
-  const { module, memory, slot, ctl, threads, stackTop } = e.data;
+  const { module, memory, slot, ctl, threads, stackTop, idleMs } = e.data;
   const refuse = () => {
     throw new Error("a helper thread cannot start jobs");
   };
@@ -63,7 +63,7 @@ self.onmessage = (e: MessageEvent<WorkerInit>) => {
     // steps, and a sleeping thread's wake-up on a busy machine can outlast a whole job.
     const spinUntil = performance.now() + SPIN_MS;
     while (Atomics.load(words, 0) === seen && performance.now() < spinUntil) { /* spin */ }
-    const r = Atomics.wait(words, 0, seen, IDLE_MS);
+    const r = Atomics.wait(words, 0, seen, idleMs);
     if (Atomics.load(words, 2) !== 0) break;
     const generation = Atomics.load(words, 0);
     if (generation === seen) {

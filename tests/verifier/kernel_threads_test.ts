@@ -101,28 +101,38 @@ Deno.test("threaded kernel: a trap in any thread is reported and the next job ru
 });
 
 Deno.test("threaded kernel: idle helpers retire, the next job restarts them", async () => {
-  const gguf = makeFixture({ size: "tiny", dtype: "q8_0", seed: 8n, vocab: 300 });
-  const tokens = Array.from({ length: 30 }, (_, i) => (i * 7 + 1) % 300);
-  const one = await WasmLlama.load(gguf);
-  const two = await WasmLlama.load(gguf, { threads: 2 });
+  const k = await instantiateKernelThreads(2, { helperIdleMs: 200 });
   // onnxruntime-web's Emscripten glue replaces globalThis.Worker with Node's worker_threads
   // class; restarted helpers must still be Web Workers.
   const original = globalThis.Worker;
   try {
-    const want = one.logitsAt(tokens, [3, 29]);
-    assertSameBits(two.logitsAt(tokens, [3, 29]), want, "before idling");
-    await new Promise((r) => setTimeout(r, 1500)); // helpers retire after 1 s idle
+    // f32 rows of ones times x = 0.5 everywhere: every output is 32.
+    const ones = k.kernel_alloc(512 * 64 * 4);
+    const x = k.kernel_alloc(64 * 4);
+    const y = k.kernel_alloc(512 * 4);
+    new Float32Array(k.memory.buffer, ones, 512 * 64).fill(1);
+    new Float32Array(k.memory.buffer, x, 64).fill(0.5);
+    const run = (what: string) => {
+      new Float32Array(k.memory.buffer, y, 512).fill(0);
+      assert.equal(k.kernel_matmul(ones, 0, x, 1, 64, 512, y, 0), 0, what);
+      assert.deepEqual(
+        [...new Float32Array(k.memory.buffer, y, 512)],
+        new Array(512).fill(32),
+        what,
+      );
+    };
+    run("helpers up");
+    await new Promise((r) => setTimeout(r, 500)); // helpers retire after 200 ms idle
     (globalThis as { Worker: unknown }).Worker = class {
       constructor() {
         throw new Error("not the Web Worker");
       }
     };
-    assertSameBits(two.logitsAt(tokens, [3, 29]), want, "caller alone, helper restarting");
+    run("caller alone, helper restarting");
     await new Promise((r) => setTimeout(r, 300));
-    assertSameBits(two.logitsAt(tokens, [3, 29]), want, "restarted helper");
+    run("restarted helper");
   } finally {
     globalThis.Worker = original;
-    two.free();
-    one.free();
+    k.close!();
   }
 });
