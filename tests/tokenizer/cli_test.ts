@@ -9,6 +9,7 @@ import { fetchModelMetadata, ModelMetadataError } from "../../client/model_metad
 import { makeFixture, readVocabularyMetadata } from "../../compute/fixture.ts";
 import { modelIdOfFile } from "../../compute/model_file.ts";
 import { runCli, spawnNode } from "../process_helpers.ts";
+import { bundle } from "./bundle.ts";
 import { ensureLlamaCpp } from "./llama_cpp_data.ts";
 
 const dir = await ensureLlamaCpp();
@@ -114,6 +115,25 @@ Deno.test("tokenize --model-id: the tokenizer comes from a node, checked against
       "--json",
     ]);
     assert.equal(byId.stdout, byFile.stdout);
+
+    // The same from Node: the bundled light client fetches and checks the tokenizer itself.
+    const code = await bundle(
+      `export { tokenizerForModel } from "../../client/model_metadata.ts";`,
+    );
+    await Deno.writeTextFile(`${tmp}/client.mjs`, code);
+    await Deno.writeTextFile(
+      `${tmp}/run.mjs`,
+      `import { tokenizerForModel } from "./client.mjs";
+const tok = await tokenizerForModel(${JSON.stringify(node.url)}, ${JSON.stringify(id)});
+process.stdout.write(JSON.stringify({ tokens: tok.tokenize(${
+        JSON.stringify(TEXT)
+      }, { parseSpecial: true }) }));
+`,
+    );
+    const fromNode = await new Deno.Command("node", { args: [`${tmp}/run.mjs`], stdout: "piped" })
+      .output();
+    assert.equal(fromNode.code, 0);
+    assert.equal(new TextDecoder().decode(fromNode.stdout).trim(), byFile.stdout.trim());
 
     const m = await fetchModelMetadata(node.url, id);
     assert.ok(m.chunksRead >= 1 && m.chunksRead < Math.ceil(m.size / 2 ** 20));

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { chatPrompt } from "../../client/chat_template.ts";
 import { tokenizerFromGGUF } from "../../client/tokenizer/mod.ts";
+import { bundle } from "./bundle.ts";
 import { ensureLlamaCpp } from "./llama_cpp_data.ts";
 import { generateStrings } from "./strings.ts";
 
@@ -36,28 +37,9 @@ interface Result {
   chat: number[] | null;
 }
 
-async function bundle(): Promise<string> {
-  const dir = new URL(".", import.meta.url).pathname;
-  const entry = `${dir}.runtimes_entry.ts`;
-  const out = await Deno.makeTempFile({ suffix: ".mjs" });
-  await Deno.writeTextFile(entry, ENTRY);
-  try {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--platform", "browser", "-o", out, entry],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
-    return await Deno.readTextFile(out);
-  } finally {
-    await Deno.remove(entry);
-    await Deno.remove(out);
-  }
-}
-
 Deno.test("the bundled tokenizer gives Deno's ids in Node and in Chromium", async () => {
   const dir = await ensureLlamaCpp();
-  const code = await bundle();
+  const code = await bundle(ENTRY);
   assert.ok(!/\bDeno\./.test(code), "no Deno API in the bundle");
   const cases = await Promise.all(VOCABS.map(async (name) => {
     const path = `${dir}/models/ggml-vocab-${name}.gguf`;
