@@ -1,8 +1,8 @@
 /**
  * @module Benchmarks of the WASM kernel (verifier-wasm/kernel/src), side by side in one run:
  * - llama prefill of the `small` fixture (L8/E512/FF1408, byte vocabulary) in f32, f16 and q8_0:
- *   the WASM kernel next to llama.cpp (compute/generate.ts `prefillLogits`), both on 1 thread,
- *   128 tokens, logits at the last position. Tokens/s = 128 / (time per iteration).
+ *   the WASM kernel next to llama.cpp (compute/generate.ts `prefillLogits`), each on 1 and 2
+ *   threads, 128 tokens, logits at the last position. Tokens/s = 128 / (time per iteration).
  * - SHA-256d mining: the WASM kernel next to a plain TypeScript sha256d loop (chain/hash.ts),
  *   the same 5,000 nonces per iteration. Hashes/s = 5,000 / (time per iteration).
  */
@@ -24,28 +24,30 @@ for (const dtype of ["f32", "f16", "q8_0"] as const) {
   const gguf = makeFixture({ size: "small", dtype, seed: 1n });
   const path = `${dir}/small-${dtype}.gguf`;
   await Deno.writeFile(path, gguf);
-  const wasm = await WasmLlama.load(gguf);
   const llama = await loadModel(path);
-  const group = `prefill small ${dtype}, ${PREFILL_TOKENS} tokens, 1 thread`;
-  Deno.bench({
-    name: `prefill: llama.cpp, small ${dtype}`,
-    group,
-    baseline: true,
-    n: 8,
-    warmup: 1,
-    async fn() {
-      await prefillLogits(llama, tokens, last, { threads: 1 });
-    },
-  });
-  Deno.bench({
-    name: `prefill: WASM kernel, small ${dtype}`,
-    group,
-    n: 8,
-    warmup: 1,
-    fn() {
-      wasm.logitsAt(tokens, last);
-    },
-  });
+  const group = `prefill small ${dtype}, ${PREFILL_TOKENS} tokens`;
+  for (const threads of [1, 2]) {
+    const wasm = await WasmLlama.load(gguf, { threads });
+    Deno.bench({
+      name: `prefill: llama.cpp, small ${dtype}, ${threads} thread(s)`,
+      group,
+      baseline: threads === 1,
+      n: 8,
+      warmup: 1,
+      async fn() {
+        await prefillLogits(llama, tokens, last, { threads });
+      },
+    });
+    Deno.bench({
+      name: `prefill: WASM kernel, small ${dtype}, ${threads} thread(s)`,
+      group,
+      n: 8,
+      warmup: 1,
+      fn() {
+        wasm.logitsAt(tokens, last);
+      },
+    });
+  }
 }
 
 const NONCES = 5_000;
