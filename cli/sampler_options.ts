@@ -3,7 +3,7 @@
  * (`--seed`, `--temperature`, `--top-k`, `--top-p`; `generate` and `job submit`) and the RASTiC
  * positions (`--positions`, `--k`; `verify` and `job submit`), with the parsers that turn their
  * strings into checked values (a bad value is a RangeError, a one-line CLI error). Imports nothing
- * from compute/, so the verifier's CLI may use it.
+ * from the compute node, so the verifier's CLI may use it.
  */
 
 import { type Command, Option } from "commander";
