@@ -73,9 +73,11 @@ function compare(
       bad.push(`${JSON.stringify(s)}: ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
       continue;
     }
-    const unparse = parseSpecial;
-    const text = tok.detokenize(want, { unparseSpecial: unparse });
-    const llamaText = llama.model.detokenize(want, false, unparse);
+    // Detokenize with the same flags turned around: drop BOS/EOS when they were added, render
+    // control tokens when they were parsed.
+    const opts = { removeSpecial: addSpecial, unparseSpecial: parseSpecial };
+    const text = tok.detokenize(want, opts);
+    const llamaText = llama.model.detokenize(want, addSpecial, parseSpecial);
     if (text !== llamaText) {
       bad.push(`detokenize ${JSON.stringify(s)}: ${JSON.stringify(text)} != ${llamaText}`);
     }
