@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { ChainNode } from "../chain/node.ts";
 import { notFound, onError } from "./errors.ts";
 import type { JobPool } from "./jobpool.ts";
+import { rateLimit } from "./middleware/rate_limit.ts";
 import { addressRoutes } from "./routes/addresses.ts";
 import { chainRoutes } from "./routes/chain.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -25,6 +26,8 @@ export interface AppOptions {
   jobs?: JobPool;
   /** Extra fields merged into `/v1/status` (e.g. peers, mining). */
   status?: () => Record<string, unknown>;
+  /** Takes a request token for a client address (every route; false: 429 `rate/limited`). */
+  takeRequestToken?: (ip: string) => boolean;
 }
 
 /** Builds the Hono app with the chain routes mounted under `/v1`. */
@@ -33,6 +36,7 @@ export function createApp(options: AppOptions): Hono {
   const app = new Hono();
   app.onError(onError);
   app.notFound(notFound);
+  if (options.takeRequestToken) app.use("*", rateLimit(options.takeRequestToken));
 
   app.get("/v1/status", (c) => {
     const tip = chain.tip();

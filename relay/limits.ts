@@ -2,6 +2,8 @@
 
 import { DEFAULT_MAX_ENVELOPE } from "./envelope.ts";
 
+const MIB = 1024 * 1024;
+
 /** Every limit of the relay. */
 export interface RelayLimits {
   /** Largest envelope, bytes (413 / WS close 1009 above). */
@@ -34,6 +36,28 @@ export interface RelayLimits {
   inboxTotal: number;
   /** Inbox: how long a message is kept, ms. */
   inboxTtlMs: number;
+  /** Inbox: bytes kept in total (refused past it: 429 `inbox/full`). */
+  inboxTotalBytes: number;
+  /** Inbox: bytes kept per recipient key (429 `inbox/recipient-full`). */
+  inboxPerRecipientBytes: number;
+  /** Inbox: bytes kept per sender key (429 `inbox/sender-full`). */
+  inboxPerSenderBytes: number;
+  /** Inbox: bytes kept per origin, an HTTP client address or a link (429 `inbox/origin-full`). */
+  inboxPerOriginBytes: number;
+  /** Unsent bytes on a link above which nothing more is sent to it (requests go unanswered). */
+  maxLinkBacklogBytes: number;
+  /** A link whose backlog stays above {@link maxLinkBacklogBytes} this long is closed, ms. */
+  backlogTimeoutMs: number;
+  /** Unread received bytes queued on a link above which the link is closed. */
+  maxLinkQueueBytes: number;
+  /** An inbound link that has not finished the handshake by then is closed, ms. */
+  handshakeTimeoutMs: number;
+  /** Inbound links still in the handshake (they do not count toward {@link maxInbound}). */
+  maxPendingInbound: number;
+  /** Sustained HTTP requests per second per client address, on every route. */
+  httpRequestsPerSecond: number;
+  /** Burst of the per-address HTTP request bucket. */
+  httpRequestBurst: number;
   /** How long a message id stays in the seen-set, ms. */
   seenTtlMs: number;
   /** Largest seen-set size. */
@@ -67,6 +91,17 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   inboxPerRecipient: 256,
   inboxTotal: 20_000,
   inboxTtlMs: 10 * 60_000,
+  inboxTotalBytes: 64 * MIB,
+  inboxPerRecipientBytes: 4 * MIB,
+  inboxPerSenderBytes: 2 * MIB,
+  inboxPerOriginBytes: 8 * MIB,
+  maxLinkBacklogBytes: 8 * MIB,
+  backlogTimeoutMs: 10_000,
+  maxLinkQueueBytes: 24 * MIB,
+  handshakeTimeoutMs: 5_000,
+  maxPendingInbound: 16,
+  httpRequestsPerSecond: 100,
+  httpRequestBurst: 400,
   seenTtlMs: 10 * 60_000,
   seenMax: 200_000,
   pingIntervalMs: 15_000,

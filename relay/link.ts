@@ -41,7 +41,45 @@ export const CloseCode = {
   handshake: 4005,
   idle: 4006,
   full: 4007,
+  slow: 4008,
+  evicted: 4009,
 } as const;
+
+/** Code of the `ws` package's error for a frame over its maximum payload. */
+const WS_TOO_BIG = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+
+/** Link-local requests that are answered; a link with a send backlog gets no answer to them. */
+const REQUEST_TYPES: ReadonlySet<Envelope["type"]> = new Set([
+  "getheaders",
+  "getdata",
+  "getpeers",
+  "ping",
+]);
+
+/**
+ * What a link needs of its WebSocket: Deno's `WebSocket` (dialing, `Deno.upgradeWebSocket`) and
+ * the `ws` package's server socket (relay/ws_server.ts) both provide it.
+ */
+export interface LinkSocket {
+  /** `WebSocket.OPEN` etc. */
+  readonly readyState: number;
+  /** Bytes queued and not yet written to the network. */
+  readonly bufferedAmount: number;
+  /** Frames arrive as ArrayBuffer when "arraybuffer". */
+  binaryType: string;
+  /** Sends one binary frame. */
+  send(data: Uint8Array): void;
+  /** Starts the closing handshake. */
+  close(code?: number, reason?: string): void;
+  /** Open handler. */
+  onopen: ((ev: Event) => unknown) | null;
+  /** Frame handler. */
+  onmessage: ((ev: MessageEvent) => unknown) | null;
+  /** Close handler. */
+  onclose: ((ev: CloseEvent) => unknown) | null;
+  /** Error handler. */
+  onerror: ((ev: Event) => unknown) | null;
+}
 
 /** What a link needs from its node. */
 export interface LinkHost {
@@ -91,10 +129,14 @@ export class Link {
   readonly openedAt: number = Date.now();
   /** Round-trip time of the last ping, ms. */
   rttMs = -1;
-  /** Messages received and sent. */
-  stats = { received: 0, sent: 0 };
+  /** Messages received, sent, and not sent because the peer does not read. */
+  stats = { received: 0, sent: 0, dropped: 0 };
+  /** Last time the peer sent a block new to us, ms (0: never): protects it from eviction. */
+  lastBlockAt = 0;
+  /** Last time the peer sent a transaction new to our mempool, ms (0: never). */
+  lastTxAt = 0;
 
-  readonly #ws: WebSocket;
+  readonly #ws: LinkSocket;
   readonly #host: LinkHost;
   readonly #bucket: TokenBucket;
   readonly #myChallenge: Uint8Array;
@@ -102,13 +144,15 @@ export class Link {
   #pingSent = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #queue: Promise<void> = Promise.resolve();
+  #queuedBytes = 0;
+  #backlogSince = 0;
 
   /**
    * Wraps a WebSocket. For inbound links `peerChallenge` is the dialer's challenge from the URL;
    * for outbound links `myChallenge` is the challenge we put in the URL.
    */
   constructor(opts: {
-    ws: WebSocket;
+    ws: LinkSocket;
     host: LinkHost;
     direction: "inbound" | "outbound";
     remoteIp: string;
@@ -131,11 +175,14 @@ export class Link {
     };
     ws.onmessage = (ev) => this.#onFrame(ev);
     ws.onclose = () => this.#closed();
-    ws.onerror = () => {};
+    ws.onerror = (ev) => {
+      // The `ws` server (relay/ws_upgrade.ts) refuses an oversized frame at its header.
+      if ((ev as { error?: { code?: string } }).error?.code === WS_TOO_BIG) this.#tooBig("frame");
+    };
     if (ws.readyState === WebSocket.OPEN && this.direction === "inbound") {
       this.#sendHello(opts.peerChallenge!, this.#myChallenge);
     }
-    const handshakeDeadline = Date.now() + 10_000;
+    const handshakeDeadline = Date.now() + opts.host.limits.handshakeTimeoutMs;
     this.#timer = setInterval(() => this.#tick(handshakeDeadline), 1000);
   }
 
@@ -165,6 +212,10 @@ export class Link {
     }
     if (this.state !== "open") return;
     const l = this.#host.limits;
+    if (this.backlogged && now - this.#backlogSince > l.backlogTimeoutMs) {
+      this.close(CloseCode.slow, "not reading");
+      return;
+    }
     if (now - this.lastReceived > l.idleTimeoutMs) {
       this.close(CloseCode.idle, "idle");
       return;
@@ -178,6 +229,10 @@ export class Link {
 
   #sendRaw(env: Envelope): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.backlogged) {
+      this.stats.dropped++;
+      return;
+    }
     try {
       this.#ws.send(encodeEnvelope(env));
       this.stats.sent++;
@@ -191,6 +246,19 @@ export class Link {
     return this.#ws.bufferedAmount;
   }
 
+  /**
+   * Whether the peer has more than `maxLinkBacklogBytes` unsent: nothing more is sent to it and its
+   * requests go unanswered until it reads; after `backlogTimeoutMs` of that it is disconnected.
+   */
+  get backlogged(): boolean {
+    if (this.#ws.bufferedAmount <= this.#host.limits.maxLinkBacklogBytes) {
+      this.#backlogSince = 0;
+      return false;
+    }
+    if (!this.#backlogSince) this.#backlogSince = Date.now();
+    return true;
+  }
+
   /** Sends an envelope as is (for forwarding). */
   forward(env: Envelope): void {
     if (this.state === "open") this.#sendRaw(env);
@@ -199,6 +267,10 @@ export class Link {
   /** Signs and sends a link-local message to the peer. */
   send(type: Envelope["type"], payload: Uint8Array): void {
     if (this.state !== "open" || !this.peerKey) return;
+    if (this.backlogged) {
+      this.stats.dropped++;
+      return;
+    }
     this.#sendRaw(
       this.#host.identity.sign({ magic: this.#host.magic, type, to: this.peerKey, payload }),
     );
@@ -222,6 +294,11 @@ export class Link {
     this.#host.onLinkClose(this);
   }
 
+  #tooBig(what: string): void {
+    this.close(CloseCode.tooBig, "envelope too large");
+    this.#misbehave(new Misbehaviour("envelope/too-large", `${what} over the envelope limit`, 100));
+  }
+
   #misbehave(m: Misbehaviour): void {
     this.#host.onMisbehaviour(this, m);
   }
@@ -235,18 +312,26 @@ export class Link {
       return;
     }
     if (data.byteLength > this.#host.limits.maxEnvelopeBytes) {
-      this.close(CloseCode.tooBig, "envelope too large");
-      this.#misbehave(
-        new Misbehaviour("envelope/too-large", `frame of ${data.byteLength} bytes`, 100),
-      );
+      this.#tooBig(`frame of ${data.byteLength} bytes`);
       return;
     }
     this.lastReceived = Date.now();
     this.stats.received++;
     const bytes = new Uint8Array(data);
-    // Frames are handled in order, one at a time.
+    // Frames are handled in order, one at a time; a peer that sends faster than that is handled
+    // may have at most maxLinkQueueBytes waiting.
+    this.#queuedBytes += bytes.length;
+    if (this.#queuedBytes > this.#host.limits.maxLinkQueueBytes) {
+      this.close(CloseCode.policy, "sending faster than handled");
+      this.#misbehave(
+        new Misbehaviour("link/queue-full", `over ${this.#queuedBytes} bytes unhandled`, 20),
+      );
+      return;
+    }
     this.#queue = this.#queue.then(() => this.#handle(bytes)).catch((e) => {
       log.warn("link {peer}: {error}", { peer: this.label, error: String(e) });
+    }).finally(() => {
+      this.#queuedBytes -= bytes.length;
     });
   }
 
@@ -273,6 +358,11 @@ export class Link {
     }
     if (!this.#bucket.take()) {
       throw new Misbehaviour("rate/limited", "message rate exceeded", 10);
+    }
+    // A peer that does not read what we send gets no answers until it does.
+    if (REQUEST_TYPES.has(env.type) && this.backlogged) {
+      this.stats.dropped++;
+      return;
     }
     if (env.type === "ping" || env.type === "pong") {
       this.#onPingPong(env);

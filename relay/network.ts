@@ -12,10 +12,11 @@ import { type NetworkOptions, readNetworkConfig } from "./config.ts";
 import { type Envelope, Services } from "./envelope.ts";
 import { Misbehaviour, notFound, onError, RequestError } from "./errors.ts";
 import { loadIdentity, type NodeIdentity } from "./identity.ts";
-import { Inbox } from "./inbox.ts";
-import { CloseCode, Link, type LinkHost } from "./link.ts";
+import { type Inbox, inboxFor } from "./inbox.ts";
+import { CloseCode, Link, type LinkHost, type LinkSocket } from "./link.ts";
 import { BucketMap, type RelayLimits, resolveLimits } from "./limits.ts";
 import { MisbehaviourScores } from "./misbehaviour.ts";
+import { netGroup, selectEviction, youngestOfLargestGroup } from "./eviction.ts";
 import { normalizePeerUrl, PeerTable, wsUrlOf } from "./peers.ts";
 import { Router, type RouteResult, type RouterHost, type Source } from "./router.ts";
 import { Discovery, type DiscoveryHost } from "./discovery.ts";
@@ -23,6 +24,7 @@ import { type ChainPort, ChainSync, type SyncHost } from "./sync.ts";
 import { linkRoutes } from "./routes/links.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { peerRoutes } from "./routes/peers.ts";
+import { rateLimit } from "./middleware/rate_limit.ts";
 
 const log = getLogger(["camelid", "relay"]);
 
@@ -66,7 +68,10 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
   #identity: NodeIdentity | undefined;
   #advertiseUrl = "";
   readonly #links = new Set<Link>();
+  /** Keys the network-group ranking of eviction (unpredictable from outside). */
+  readonly #groupKey = crypto.getRandomValues(new Uint8Array(32));
   #httpBuckets: BucketMap;
+  #requestBuckets: BucketMap;
   #started = false;
   #stopped = false;
 
@@ -79,8 +84,9 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
     this.networkName = params.name;
     this.limits = resolveLimits(options.limits);
     this.table = new PeerTable(options.kv, this.limits.maxTableSize);
-    this.inbox = new Inbox(0, 0, 0);
+    this.inbox = inboxFor(this.limits);
     this.#httpBuckets = new BucketMap(this.limits.messagesPerSecond, this.limits.messageBurst);
+    this.#requestBuckets = requestBuckets(this.limits);
     this.#advertiseUrl = options.advertiseUrl ? normalizePeerUrl(options.advertiseUrl) : "";
   }
 
@@ -127,8 +133,9 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
     }
     if (opts.advertiseUrl) this.#advertiseUrl = normalizePeerUrl(opts.advertiseUrl);
     const l = this.limits;
-    this.inbox = new Inbox(l.inboxPerRecipient, l.inboxTotal, l.inboxTtlMs);
+    this.inbox = inboxFor(l);
     this.#httpBuckets = new BucketMap(l.messagesPerSecond, l.messageBurst);
+    this.#requestBuckets = requestBuckets(l);
     this.#identity = o.identity ?? (await loadIdentity(o.kv));
     this.router = new Router(this);
     await this.table.load();
@@ -224,6 +231,10 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
       return CloseCode.self;
     }
     if (this.table.isDiscouraged("key", key)) return CloseCode.discouraged;
+    if (link.direction === "inbound") {
+      const refuse = this.#settleInboundSlot(link);
+      if (refuse !== undefined) return refuse;
+    }
     for (const other of this.#links) {
       if (other !== link && other.state === "open" && other.peerKeyHex === key) {
         // Both sides dialed at once: both keep the link dialed by the smaller key.
@@ -259,24 +270,67 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
     this.scores.chargeLink(link, m);
   }
 
-  /** Refuses (typed `peer/full` or `peer/ip-full`) an inbound link from `ip` when no slot is left. */
+  /**
+   * Makes room for an inbound link from `ip` still in the handshake, or refuses it: `peer/full`
+   * when no inbound link is allowed, `peer/ip-full` past the links of one address, and
+   * `peer/pending-full` when the handshake budget is full and `ip`'s network group holds the most
+   * pending links (otherwise the youngest pending link of the group holding the most is closed).
+   * Handshake-only links do not count toward `maxInbound`: slots are settled at the handshake
+   * ({@link onLinkOpen}).
+   */
   checkInboundSlot(ip: string): void {
-    let inbound = 0;
+    const l = this.limits;
+    if (l.maxInbound === 0) throw new RequestError("peer/full", "no inbound links accepted");
+    const pending: { link: Link; group: string; openedAt: number }[] = [];
     let fromIp = 0;
-    for (const l of this.#links) {
-      if (l.direction === "inbound") inbound++;
-      if (l.remoteIp === ip) fromIp++;
+    for (const link of this.#links) {
+      if (link.remoteIp === ip) fromIp++;
+      if (link.direction === "inbound" && link.state === "handshake") {
+        pending.push({ link, group: netGroup(link.remoteIp), openedAt: link.openedAt });
+      }
     }
-    if (inbound >= this.limits.maxInbound) {
-      throw new RequestError("peer/full", "no inbound slots left");
-    }
-    if (fromIp >= this.limits.maxPeersPerIp) {
+    if (fromIp >= l.maxPeersPerIp) {
       throw new RequestError("peer/ip-full", "too many links from this address");
     }
+    if (pending.length < l.maxPendingInbound) return;
+    const newcomer = { link: undefined, group: netGroup(ip), openedAt: Infinity };
+    const victim = youngestOfLargestGroup([...pending, newcomer]);
+    if (!victim?.link) {
+      throw new RequestError("peer/pending-full", "too many handshakes from this network group");
+    }
+    victim.link.close(CloseCode.evicted, "evicted");
+  }
+
+  /**
+   * An inbound link finished its handshake: when every inbound slot is taken, evict one as
+   * Bitcoin Core does ({@link selectEviction}); the close code refusing the newcomer when every
+   * other inbound peer is protected.
+   */
+  #settleInboundSlot(link: Link): number | undefined {
+    const others = [...this.#links].filter((l) =>
+      l !== link && l.direction === "inbound" && l.state === "open"
+    );
+    if (others.length < this.limits.maxInbound) return undefined;
+    const id = selectEviction(
+      others.map((l) => ({
+        id: l.id,
+        group: netGroup(l.remoteIp),
+        rttMs: l.rttMs,
+        lastBlockAt: l.lastBlockAt,
+        lastTxAt: l.lastTxAt,
+        openedAt: l.openedAt,
+      })),
+      this.#groupKey,
+    );
+    const victim = others.find((l) => l.id === id);
+    if (!victim) return CloseCode.full;
+    log.debug("Evicting inbound {key} for {new}", { key: victim.label, new: link.label });
+    victim.close(CloseCode.evicted, "evicted");
+    return undefined;
   }
 
   /** Takes over an upgraded inbound socket from `ip` whose dialer sent `peerChallenge`. */
-  acceptInbound(socket: WebSocket, ip: string, peerChallenge: Uint8Array): Link {
+  acceptInbound(socket: LinkSocket, ip: string, peerChallenge: Uint8Array): Link {
     return this.#addLink({
       ws: socket,
       direction: "inbound",
@@ -301,9 +355,14 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
     }
   }
 
-  /** Takes a token from the HTTP rate-limit bucket of client address `ip`. */
+  /** Takes a token from the message rate-limit bucket (`/v1/messages`, `/v1/peers`) of `ip`. */
   takeHttpToken(ip: string): boolean {
     return this.#httpBuckets.take(ip);
+  }
+
+  /** Takes a token from the request bucket of client address `ip` (every HTTP route). */
+  takeRequestToken(ip: string): boolean {
+    return this.#requestBuckets.take(ip);
   }
 
   // ---------------------------------------------------------------------------------- routing
@@ -368,13 +427,18 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
         height: l.hello?.height ?? 0,
         userAgent: l.hello?.userAgent ?? "",
         rttMs: l.rttMs,
+        sendBacklog: l.bufferedAmount,
         misbehaviour: l.misbehaviour,
         since: l.openedAt,
       })),
       table: this.table.list(),
       discouraged: this.table.discouraged(),
       stats: started
-        ? { router: this.router.stats, sync: this.sync?.stats ?? null, inbox: this.inbox.size }
+        ? {
+          router: this.router.stats,
+          sync: this.sync?.stats ?? null,
+          inbox: { messages: this.inbox.size, bytes: this.inbox.bytes },
+        }
         : null,
     };
   }
@@ -387,12 +451,18 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
   }
 }
 
+/** The per-address bucket of every HTTP request. */
+function requestBuckets(l: RelayLimits): BucketMap {
+  return new BucketMap(l.httpRequestsPerSecond, l.httpRequestBurst);
+}
+
 /** A chain-less relay app: `/v1/status` plus the network routes, JSON errors everywhere. */
 export function createRelayApp(options: NetworkOptions): { app: Hono; network: NetworkService } {
   const network = new NetworkService(options);
   const app = new Hono();
   app.onError(onError);
   app.notFound(notFound);
+  app.use("*", rateLimit((ip) => network.takeRequestToken(ip)));
   app.get("/v1/status", (c) => {
     const links = [...network.openLinks()].length;
     return c.json({

@@ -18,7 +18,7 @@ import type { FraudChecker } from "../chain/spend.ts";
 import { decodeJobMessage, isJobPayload } from "../client/job_messages.ts";
 import { fromHex } from "../chain/bytes.ts"; // network wiring (relay/network.ts)
 import { lockDataDir } from "./data_dir_lock.ts";
-import { listenHttp } from "./http_listen.ts";
+import { type HttpServer, listenHttp } from "./http_listen.ts";
 
 const log = getLogger(["camelid", "node"]);
 
@@ -111,6 +111,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const app = createApp({
     chain,
     jobs,
+    takeRequestToken: (ip) => network.takeRequestToken(ip),
     models: options.models,
     status: () => ({
       ...Object.fromEntries([...statusExtras].map(([k, f]) => [k, f()])),
@@ -120,10 +121,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   network.mount(app);
   // -- end network wiring --
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: HttpServer;
   try {
-    server = listenHttp(
-      { hostname: options.hostname ?? "127.0.0.1", port: options.port },
+    server = await listenHttp(
+      {
+        hostname: options.hostname ?? "127.0.0.1",
+        port: options.port,
+        maxFramePayload: () => network.limits.maxEnvelopeBytes,
+      },
       app.fetch,
     );
   } catch (e) {
@@ -131,7 +136,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     dataDirLock.release();
     throw e;
   }
-  const addr = server.addr as Deno.NetAddr;
+  const addr = server.addr;
   const url = `http://${addr.hostname}:${addr.port}`;
   log.info("CamelidCoin node on {network}: height {height}, tip {tip}", {
     network: params.name,

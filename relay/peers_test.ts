@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { normalizePeerUrl, PeerTable } from "./peers.ts";
 import { Inbox } from "./inbox.ts";
+import { UNBOUNDED_BYTES } from "./inbox_test.ts";
 import { resolveLimits, TokenBucket } from "./limits.ts";
 import { NodeIdentity } from "./identity.ts";
 
@@ -55,13 +56,13 @@ Deno.test("the peer table persists in KV, stays bounded and keeps seeds", async 
 Deno.test("the inbox keeps at most N per recipient and in total, and expires messages", () => {
   const id = NodeIdentity.generate();
   const env = () => id.sign({ magic: 1, type: "direct", payload: new Uint8Array(1) });
-  const box = new Inbox(2, 3, 50);
-  box.put("a", env());
-  box.put("a", env());
-  box.put("a", env());
+  const box = new Inbox({ ...UNBOUNDED_BYTES, perRecipient: 2, total: 3, ttlMs: 50 });
+  box.put("a", env(), null);
+  box.put("a", env(), null);
+  box.put("a", env(), null);
   assert.equal(box.get("a").length, 2);
-  box.put("b", env());
-  box.put("c", env());
+  box.put("b", env(), null);
+  box.put("c", env(), null);
   assert.equal(box.size, 3);
   const seqs = box.get("a").map((e) => e.seq);
   assert.deepEqual(box.get("a", seqs[0]).map((e) => e.seq), seqs.slice(1));

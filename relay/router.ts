@@ -24,6 +24,13 @@ export type Source =
   | { kind: "http"; ip: string }
   | { kind: "self" };
 
+/** The inbox origin of a message from `source`: its client address or link, null for our own. */
+export function originOf(source: Source): string | null {
+  if (source.kind === "http") return `ip:${source.ip}`;
+  if (source.kind === "link") return `link:${source.link.peerKeyHex}`;
+  return null;
+}
+
 /** What happened to an accepted envelope. */
 export type RouteResult = "delivered" | "forwarded" | "flooded" | "stored" | "duplicate";
 
@@ -205,13 +212,20 @@ export class Router {
           if (link.id === r.linkId && link !== sourceLink) {
             link.forward(next);
             this.stats.forwarded++;
-            host.inbox.put(toHexKey, env);
+            // A copy for the inbox too, in case the route is stale; past a budget it is only
+            // forwarded (its sender is charged where it is stored).
+            try {
+              host.inbox.put(toHexKey, env, originOf(source));
+            } catch (e) {
+              if (!(e instanceof Misbehaviour)) throw e;
+            }
             return "forwarded";
           }
         }
       }
     }
-    host.inbox.put(toHexKey, env);
+    // Stored first: a message refused by the inbox's budgets (Misbehaviour) is not flooded either.
+    host.inbox.put(toHexKey, env, originOf(source));
     if (env.hopLimit > 0) this.#flood(next, sourceLink, env.from);
     return "stored";
   }

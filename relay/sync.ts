@@ -67,10 +67,11 @@ export interface SyncHost {
 export const MAX_BLOCKS_IN_FLIGHT_PER_PEER = 16;
 /** Largest number of blocks one getdata may ask for. */
 export const MAX_BLOCKS_PER_GETDATA = 128;
-/** Above this many unsent bytes on a link, block requests are answered notfound. */
-export const MAX_LINK_BACKLOG = 32 * 1024 * 1024;
 /** Largest number of blocks waiting to be fetched. */
 export const MAX_WANTED_BLOCKS = 50_000;
+/** Block answers that are not new work from the peer. */
+const NOT_NOVEL: ReadonlySet<string> = new Set(["duplicate", "orphan", "ignored"]);
+
 /** A block request unanswered for this long goes to another peer, ms. */
 export const BLOCK_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -242,10 +243,9 @@ export class ChainSync {
         if (bytes) link.send("tx", bytes);
         else missing.push(it);
       } else {
-        // A peer that does not read what we send gets no more blocks until it catches up.
-        const bytes = link.bufferedAmount > MAX_LINK_BACKLOG
-          ? null
-          : await this.#chain.getBlockBytes(it.hash);
+        // A peer that does not read what we send gets no more blocks until it catches up
+        // (the link's backlog bound, maxLinkBacklogBytes).
+        const bytes = link.backlogged ? null : await this.#chain.getBlockBytes(it.hash);
         if (bytes) link.send("block", bytes);
         else missing.push(it);
       }
@@ -258,6 +258,7 @@ export class ChainSync {
     try {
       const { txid } = await this.#chain.processTx(bytes);
       this.#txRequested.delete(txid);
+      link.lastTxAt = Date.now();
     } catch (e) {
       if (!(e instanceof CamelidError)) throw e;
       // Invalid or conflicting transactions are common in honest gossip (races, reorgs): remember
@@ -286,6 +287,9 @@ export class ChainSync {
       this.#schedule();
       throw new Misbehaviour(e.code, `invalid block ${hash.slice(0, 16)}: ${e.message}`, 50);
     }
+    // A block that extends or competes with our chain is useful work (it protects the peer's
+    // inbound slot from eviction); duplicates, orphans and ignored blocks are not.
+    if (!NOT_NOVEL.has(status)) link.lastBlockAt = Date.now();
     if (status === "orphan") {
       // Blocks fetched in parallel arrive out of order: only when the parent is neither stored,
       // received nor on its way do we ask this peer where its chain forks from ours.

@@ -11,6 +11,7 @@ import { remoteIp } from "../middleware/remote_ip.ts";
 import { started } from "../middleware/started.ts";
 import type { NetworkService } from "../network.ts";
 import { HEX32 } from "./params.ts";
+import { upgradeOf } from "../upgrade.ts";
 
 /** The link route of `network`. */
 export function linkRoutes(network: NetworkService): Hono {
@@ -29,7 +30,7 @@ export function linkRoutes(network: NetworkService): Hono {
       }
       const ip = remoteIp(c);
       network.checkInboundSlot(ip);
-      const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 0 });
+      const { socket, response } = upgradeOf(c.env)(c.req.raw);
       network.acceptInbound(socket, ip, fromHex(challenge, 32));
       return response;
     },

@@ -14,6 +14,8 @@ import { normalizePeerUrl } from "../peers.ts";
 
 /** How long an operator's discouragement lasts when the body names no `seconds`. */
 export const DEFAULT_DISCOURAGE_SECONDS = 3600;
+/** Longest discouragement an operator may ask for: 30 days. */
+export const MAX_DISCOURAGE_SECONDS = 30 * 86_400;
 
 /** The peer routes of `network`. */
 export function peerRoutes(network: NetworkService): Hono {
@@ -45,15 +47,21 @@ export function peerRoutes(network: NetworkService): Hono {
   app.post("/v1/peers/discourage", isStarted, local, async (c) => {
     const body = await c.req.json().catch(() => null) as Record<string, unknown> | null;
     const seconds = body?.seconds ?? DEFAULT_DISCOURAGE_SECONDS;
-    if (
-      !body || (typeof body.key !== "string" && typeof body.ip !== "string") ||
-      typeof seconds !== "number" || !(seconds > 0)
-    ) {
+    if (!body || (typeof body.key !== "string" && typeof body.ip !== "string")) {
       throw new RequestError("peers/discourage", 'body must be {"key"|"ip", "seconds"}');
+    }
+    if (!Number.isSafeInteger(seconds) || (seconds as number) < 1) {
+      throw new RequestError("peers/discourage", "seconds must be a positive integer");
+    }
+    if ((seconds as number) > MAX_DISCOURAGE_SECONDS) {
+      throw new RequestError(
+        "peers/discourage",
+        `seconds must be at most ${MAX_DISCOURAGE_SECONDS} (30 days)`,
+      );
     }
     const kind = typeof body.key === "string" ? "key" : "ip";
     const value = (body.key ?? body.ip) as string;
-    await network.table.discourage(kind, value, seconds * 1000, "operator");
+    await network.table.discourage(kind, value, (seconds as number) * 1000, "operator");
     network.disconnect(kind, value);
     return c.json({ kind, value, seconds });
   });

@@ -50,7 +50,7 @@ export interface TestNet extends Devnet {
 export async function startTestNet(
   nodes: number,
   mineNodes: number,
-  limits: Record<string, number> = {},
+  limits: Record<string, number | boolean> = {},
 ): Promise<TestNet> {
   const dir = await Deno.makeTempDir({ prefix: "camelid-net-" });
   const peersConfig = `${dir}/peers.json`;
