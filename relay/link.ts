@@ -79,6 +79,10 @@ export interface LinkSocket {
   onclose: ((ev: CloseEvent) => unknown) | null;
   /** Error handler. */
   onerror: ((ev: Event) => unknown) | null;
+  /** Stops reading from the network (the `ws` server's sockets; Deno's have none). */
+  pause?(): void;
+  /** Resumes reading. */
+  resume?(): void;
 }
 
 /** What a link needs from its node. */
@@ -145,6 +149,7 @@ export class Link {
   #timer: ReturnType<typeof setInterval> | undefined;
   #queue: Promise<void> = Promise.resolve();
   #queuedBytes = 0;
+  #paused = false;
   #backlogSince = 0;
 
   /**
@@ -318,10 +323,16 @@ export class Link {
     this.lastReceived = Date.now();
     this.stats.received++;
     const bytes = new Uint8Array(data);
-    // Frames are handled in order, one at a time; a peer that sends faster than that is handled
-    // may have at most maxLinkQueueBytes waiting.
+    // Frames are handled in order, one at a time. Past one envelope's worth waiting, a socket
+    // that can stop reading does (TCP pushes back on the peer); on one that cannot, a peer that
+    // sends faster than it is handled may have at most maxLinkQueueBytes waiting.
+    const l = this.#host.limits;
     this.#queuedBytes += bytes.length;
-    if (this.#queuedBytes > this.#host.limits.maxLinkQueueBytes) {
+    if (this.#ws.pause && !this.#paused && this.#queuedBytes > l.maxEnvelopeBytes) {
+      this.#paused = true;
+      this.#ws.pause();
+    }
+    if (this.#queuedBytes > l.maxLinkQueueBytes) {
       this.close(CloseCode.policy, "sending faster than handled");
       this.#misbehave(
         new Misbehaviour("link/queue-full", `over ${this.#queuedBytes} bytes unhandled`, 20),
@@ -332,6 +343,10 @@ export class Link {
       log.warn("link {peer}: {error}", { peer: this.label, error: String(e) });
     }).finally(() => {
       this.#queuedBytes -= bytes.length;
+      if (this.#paused && this.#queuedBytes <= l.maxEnvelopeBytes) {
+        this.#paused = false;
+        this.#ws.resume?.();
+      }
     });
   }
 
