@@ -57,6 +57,8 @@ export interface KernelExports {
   kernel_f32_to_f16(x: number): number;
   /** binary16 bits to f32. */
   kernel_f16_to_f32(h: number): number;
+  /** Eight digest words of each sampler noise block `first .. first + count - 1` of a key. */
+  sampler_noise_blocks(key: number, first: number, count: number, out: number): void;
   /** Threads the prefill splits its work over (always 1 in kernel.wasm); returns the count. */
   kernel_set_threads(n: number): number;
   /** Threaded instances only (kernel_threads.ts): stops the helper threads. */

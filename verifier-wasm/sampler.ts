@@ -337,15 +337,81 @@ export function bestNoisyToken(
     return { token: bestId, score: best };
   }
   const vocab = logits.length;
-  for (let first = 0; first < vocab; first += NOISE_BLOCK) {
+  const blocks = Math.ceil(vocab / NOISE_BLOCK);
+  const blockMax = new Float64Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    const first = b * NOISE_BLOCK;
     const end = Math.min(vocab, first + NOISE_BLOCK);
     let m = logits[first];
     for (let j = first + 1; j < end; j++) if (logits[j] > m) m = logits[j];
-    if (m / T + G_MAX < best) continue;
-    const words = hasher.block(first / NOISE_BLOCK);
+    blockMax[b] = m;
+  }
+  // With a batch hasher installed, every block that can reach the start score is hashed up
+  // front, in runs (a superset of what the pruned loop below reads: the best only rises).
+  const batch = blockHasher === null ? null : new Uint32Array(blocks * NOISE_BLOCK);
+  if (batch !== null) {
+    for (let b = 0; b < blocks;) {
+      if (blockMax[b] / T + G_MAX < best) {
+        b++;
+        continue;
+      }
+      let e = b + 1;
+      while (e < blocks && blockMax[e] / T + G_MAX >= best) e++;
+      blockHasher!(key, b, e - b, batch.subarray(b * NOISE_BLOCK, e * NOISE_BLOCK));
+      b = e;
+    }
+  }
+  for (let b = 0; b < blocks; b++) {
+    if (blockMax[b] / T + G_MAX < best) continue;
+    const first = b * NOISE_BLOCK;
+    const end = Math.min(vocab, first + NOISE_BLOCK);
+    const words = batch !== null ? batch.subarray(first, first + NOISE_BLOCK) : hasher.block(b);
     for (let j = first; j < end; j++) consider(j, logits[j] / T, words[j - first]);
   }
   return { token: bestId, score: best };
+}
+
+/**
+ * Hashes noise blocks `first .. first + count - 1` of a 32-byte key into `out` (eight digest
+ * words a block, as `gumbelBlock` reads them).
+ */
+export type NoiseBlockHasher = (
+  key: Uint8Array,
+  first: number,
+  count: number,
+  out: Uint32Array,
+) => void;
+
+let blockHasher: NoiseBlockHasher | null = null;
+
+/**
+ * Installs a faster noise block hasher (the WASM kernel's, see kernel_module.ts), or removes it
+ * with null. It is checked against the TypeScript hasher on a few blocks first and refused
+ * (RangeError) when any word differs, so an installed hasher changes no result, only speed.
+ */
+export function useNoiseBlockHasher(h: NoiseBlockHasher | null): void {
+  if (h !== null) {
+    const probes: [bigint, number, number][] = [[0n, 0, 0], [7n, 3, 4095], [
+      1n << 63n,
+      99,
+      2 ** 32 - 8,
+    ]];
+    for (const [seed, position, first] of probes) {
+      const key = samplingKey(seed, new Uint8Array(32).fill(position), position);
+      const got = new Uint32Array(3 * NOISE_BLOCK);
+      h(key, first, 3, got);
+      const ref = new NoiseHasher(key);
+      for (let i = 0; i < 3; i++) {
+        const want = ref.block(first + i);
+        for (let w = 0; w < NOISE_BLOCK; w++) {
+          if (got[i * NOISE_BLOCK + w] !== want[w]) {
+            throw new RangeError("the noise block hasher disagrees with the reference");
+          }
+        }
+      }
+    }
+  }
+  blockHasher = h;
 }
 
 /** The eight Gumbel values of noise block `block` (tokens 8 block .. 8 block + 7). */

@@ -6,6 +6,7 @@
 import type { PrefillBackend } from "./backend.ts";
 import { WasmLlama, type WasmLlamaOptions } from "./kernel.ts";
 import { defaultKernelThreads } from "./kernel_threads.ts";
+import { installKernelNoiseHasher } from "./noise_kernel.ts";
 
 /** The WASM SIMD kernel as a prefill backend. */
 export class WasmBackend implements PrefillBackend {
@@ -22,10 +23,12 @@ export class WasmBackend implements PrefillBackend {
 
   /**
    * Loads `gguf` into a fresh kernel instance; the prefill runs on `options.threads` threads,
-   * by default every core where the runtime allows it ({@link defaultKernelThreads}).
+   * by default every core where the runtime allows it ({@link defaultKernelThreads}). Also
+   * installs the kernel's noise block hasher in the sampler (noise_kernel.ts).
    */
   static async create(gguf: Uint8Array, options: WasmLlamaOptions = {}): Promise<WasmBackend> {
     const threads = options.threads ?? defaultKernelThreads();
+    await installKernelNoiseHasher(options);
     return new WasmBackend(await WasmLlama.load(gguf, { ...options, threads }));
   }
 

@@ -1,11 +1,19 @@
 /**
  * @module Sampler benchmarks at vocabulary 32000: one position of `sampleToken` / `samplerScores`
  * (full vocabulary, and with top-k / top-p), side by side with the raw baseline of hashing the same
- * 4000 noise blocks with @noble/hashes' generic SHA-256.
+ * 4000 noise blocks with @noble/hashes' generic SHA-256; the last case runs `sampleToken` with the
+ * WASM kernel's noise block hasher installed (it stays installed after it).
  */
 
 import { sha256 } from "@noble/hashes/sha2.js";
-import { samplerScores, sampleToken, samplingKey } from "../../verifier-wasm/sampler.ts";
+import { createKernel } from "../../verifier-wasm/kernel_module.ts";
+import { kernelNoiseBlockHasher } from "../../verifier-wasm/noise_kernel.ts";
+import {
+  samplerScores,
+  sampleToken,
+  samplingKey,
+  useNoiseBlockHasher,
+} from "../../verifier-wasm/sampler.ts";
 
 const VOCAB = 32000;
 const logits = new Float32Array(VOCAB).map((_, i) => Math.sin(i * 0.37) * 3 + Math.cos(i * 1.7));
@@ -71,5 +79,19 @@ Deno.bench({
   group: "sampler",
   fn() {
     sampleToken(logits, { ...base, temperature: 0 }, pos++);
+  },
+});
+
+const kernelHasher = kernelNoiseBlockHasher(await createKernel());
+let installed = false;
+Deno.bench({
+  name: "sampleToken, T=1, full vocabulary 32000, WASM kernel noise hasher",
+  group: "sampler",
+  fn() {
+    if (!installed) {
+      useNoiseBlockHasher(kernelHasher);
+      installed = true;
+    }
+    sampleToken(logits, base, pos++);
   },
 });

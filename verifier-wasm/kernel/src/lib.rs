@@ -1,11 +1,14 @@
 //! CamelidCoin WASM kernel: a `no_std` crate built for `wasm32-unknown-unknown` with `+simd128`.
 //!
-//! Two kernels share one module:
+//! Three kernels share one module:
 //! - `llama`: a llama-architecture prefill (embeddings, RMSNorm, RoPE, grouped-query causal
 //!   attention, SwiGLU, output head) over f32, f16 and q8_0 weights with f32 accumulation,
-//!   producing logits only at requested rows. Used by the RASTiC verifier.
+//!   producing logits only at requested rows, its matmuls and attention split over threads in
+//!   the threaded build (`par`). Used by the RASTiC verifier.
 //! - `sha`: SHA-256d of 80-byte block headers, four nonces per SIMD lane set with midstate
 //!   reuse. Used by the node's miner.
+//! - `noise`: the sampler's noise blocks (SHA-256 of key || counter), eight per SIMD pass. Used
+//!   by the sampler's competitor search.
 //!
 //! Memory is a bump heap above the module's initial memory (`mem`); the TypeScript loader
 //! allocates tensors with `kernel_alloc` and frees whole regions with `kernel_mark`/`kernel_reset`.
@@ -15,6 +18,7 @@ mod dot;
 mod llama;
 mod math;
 mod mem;
+mod noise;
 mod par;
 mod sha;
 

@@ -7,7 +7,7 @@
 //! digest byte order, is <= the 32-byte big-endian target.
 use core::arch::wasm32::*;
 
-const K: [u32; 64] = [
+pub(crate) const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -18,7 +18,7 @@ const K: [u32; 64] = [
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ];
 
-const IV: [u32; 8] = [
+pub(crate) const IV: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
@@ -35,7 +35,7 @@ fn ssig1(x: u32) -> u32 {
 
 /// Scalar SHA-256 compression of one block of 16 big-endian words, starting `from` rounds in
 /// with working variables `s` (used for the precomputed rounds).
-fn rounds(s: &mut [u32; 8], w: &mut [u32; 64], from: usize, to: usize) {
+pub(crate) fn rounds(s: &mut [u32; 8], w: &mut [u32; 64], from: usize, to: usize) {
     for i in 16..to.max(16) {
         w[i] = ssig1(w[i - 2])
             .wrapping_add(w[i - 7])
@@ -73,7 +73,7 @@ fn compress(state: &mut [u32; 8], block: &[u32; 16]) {
     }
 }
 
-unsafe fn be32(p: *const u8) -> u32 {
+pub(crate) unsafe fn be32(p: *const u8) -> u32 {
     u32::from_be_bytes([*p, *p.add(1), *p.add(2), *p.add(3)])
 }
 
@@ -116,7 +116,7 @@ fn rotr(x: v128, n: u32) -> v128 {
     v128_or(u32x4_shr(x, n), i32x4_shl(x, 32 - n))
 }
 #[inline(always)]
-fn add(a: v128, b: v128) -> v128 {
+pub(crate) fn add(a: v128, b: v128) -> v128 {
     i32x4_add(a, b)
 }
 #[inline(always)]
@@ -132,7 +132,7 @@ fn vsig1(x: v128) -> v128 {
 /// variables `s` and message words `w[0..16]` given per lane set (expanded here, in a rolling
 /// 16-word window).
 #[inline(always)]
-fn vrounds<const N: usize>(s: &mut [[v128; N]; 8], w: &mut [[v128; N]; 16], from: usize) {
+pub(crate) fn vrounds<const N: usize>(s: &mut [[v128; N]; 8], w: &mut [[v128; N]; 16], from: usize) {
     for i in from..64 {
         let mut wi = [u32x4_splat(0); N];
         for n in 0..N {
@@ -168,6 +168,18 @@ fn vrounds<const N: usize>(s: &mut [[v128; N]; 8], w: &mut [[v128; N]; 16], from
             s[0][n] = add(t1, t2);
         }
     }
+}
+
+/// Each u32 lane byte-swapped: a little-endian counter as SHA-256's big-endian message word.
+#[inline(always)]
+pub(crate) fn bswap_lanes(x: v128) -> v128 {
+    v128_or(
+        v128_or(i32x4_shl(x, 24), u32x4_shr(x, 24)),
+        v128_or(
+            i32x4_shl(v128_and(x, u32x4_splat(0xff00)), 8),
+            v128_and(u32x4_shr(x, 8), u32x4_splat(0xff00)),
+        ),
+    )
 }
 
 /// Lane sets hashed per loop iteration (LANE_SETS * 4 nonces).
@@ -207,13 +219,7 @@ pub unsafe fn mine(header: *const u8, target: *const u8, start: u32, count: u32)
         for j in 0..LANE_SETS {
             let nonces = i32x4_add(u32x4_splat((n as u32).wrapping_add(4 * j as u32)), lane);
             // Nonce bytes are little-endian in the header; SHA-256 reads the word big-endian.
-            let wn = v128_or(
-                v128_or(i32x4_shl(nonces, 24), u32x4_shr(nonces, 24)),
-                v128_or(
-                    i32x4_shl(v128_and(nonces, u32x4_splat(0xff00)), 8),
-                    v128_and(u32x4_shr(nonces, 8), u32x4_splat(0xff00)),
-                ),
-            );
+            let wn = bswap_lanes(nonces);
             for i in 0..16 {
                 w[i][j] = u32x4_splat(w2[i]);
             }
