@@ -137,7 +137,7 @@ export class BpeSession {
     let symbols: Symbol[];
     if (
       (vocab.ignoreMerges && vocab.textToToken(word) >= 0) ||
-      (vocab.pre === "gemma4" && /^\n*$/.test(word) && vocab.textToToken(word) >= 0)
+      (vocab.preType === "GEMMA4" && /^\n*$/.test(word) && vocab.textToToken(word) >= 0)
     ) {
       symbols = [{ start: 0, len: word.length, prev: -1, next: -1 }];
     } else {
