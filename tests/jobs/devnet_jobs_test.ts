@@ -1,0 +1,216 @@
+/**
+ * Jobs on a real `main.ts devnet` (3 node processes: two compute nodes that mine, one verifier, as
+ * `devnet` starts them by default for `--compute-nodes 2`): terms no node would take fail before any
+ * coin is locked; an outsourced check asks as many verifiers as the network has and ends verified;
+ * the client's states and `job status` use the one documented set of names; and 20 concurrent
+ * `job submit` processes sharing one wallet all end verified (no two spends of one coin, no job lost
+ * to a full queue).
+ */
+import assert from "node:assert/strict";
+import { getJson, runCli, waitFor } from "../process_helpers.ts";
+import { isJobState } from "../../client/job_states.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+/** `job submit` processes run at once (the issue's trial ran 20). */
+const CONCURRENT_JOBS = 20;
+
+interface RunningDevnet {
+  urls: string[];
+  dataDir: string;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+async function startDevnetProcess(dataDir: string): Promise<RunningDevnet> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "devnet",
+      "--nodes",
+      "3",
+      "--compute-nodes",
+      "2",
+      "--mine-nodes",
+      "2",
+      "--data-dir",
+      dataDir,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { CAMELID_PASSPHRASE: "" },
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s) text += decoder.decode(chunk, { stream: true });
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  let exited = false;
+  child.status.then(() => (exited = true));
+  await waitFor("the devnet", () => {
+    if (exited) throw new Error(`devnet exited:\n${text}`);
+    return Promise.resolve(text.includes("Press Ctrl-C"));
+  }, 60_000);
+  const urls = [...text.matchAll(/node \d+ {2}(http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
+  return {
+    urls,
+    dataDir,
+    output: () => text,
+    stop: async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+      await pumps;
+    },
+  };
+}
+
+Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devnet's verifiers, one set of state names, 20 concurrent jobs from one wallet all verified", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-devnet-jobs-" });
+  const net = await startDevnetProcess(`${dir}/devnet`);
+  try {
+    assert.equal(net.urls.length, 3);
+    assert.match(
+      net.output(),
+      /node 2 .*relaying \+ verify/,
+      "devnet starts a verifier by default",
+    );
+    const [url] = net.urls;
+    const model = `${net.dataDir}/node-0/models/tiny-f16-seed1.gguf`;
+    const wallet = `${dir}/client.json`;
+    const env = { CAMELID_PASSPHRASE: "client" };
+    assert.equal((await runCli(["wallet", "new", "--wallet", wallet], env)).code, 0);
+    const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
+    // Both compute nodes need mature coins to stake.
+    await waitFor("both compute nodes able to stake", async () => {
+      for (const u of net.urls.slice(0, 2)) {
+        const s = await getJson<{ compute?: { rewardAddress: string } }>(`${u}/v1/status`);
+        if (!s.body.compute) return false;
+        const a = await getJson<{ spendableUnits: string }>(
+          `${u}/v1/addresses/${s.body.compute.rewardAddress}`,
+        );
+        if (BigInt(a.body.spendableUnits ?? "0") < 3n * 100_000_000n) return false;
+      }
+      return true;
+    }, 90_000);
+    const send = await runCli([
+      "wallet",
+      "send",
+      "--wallet",
+      `${net.dataDir}/node-0/wallet.json`,
+      "--to",
+      address,
+      "--amount",
+      "40",
+      "--node",
+      url,
+    ], { CAMELID_PASSPHRASE: "" });
+    assert.equal(send.code, 0, send.stderr);
+    await waitFor(
+      "the client's funds",
+      async () =>
+        (await getJson<{ balance: string }>(`${url}/v1/addresses/${address}`)).body.balance ===
+          "40",
+      30_000,
+    );
+
+    const submit = (args: string[]) =>
+      runCli([
+        "job",
+        "submit",
+        "--wallet",
+        wallet,
+        "--node",
+        url,
+        "--prompt-tokens",
+        "1,72,105,108",
+        "--max-tokens",
+        "12",
+        "--reward",
+        "0.5",
+        "--timeout",
+        "150",
+        ...args,
+      ], env);
+
+    // Terms no node would take fail before any coin is locked.
+    const [cheap, long, unknown] = await Promise.all([
+      submit(["--model", model, "--reward", "0.001", "--json"]),
+      submit(["--model", model, "--max-tokens", "8192", "--json"]),
+      submit(["--model-id", "ab".repeat(32), "--json"]),
+    ]);
+    assert.equal(cheap.code, 1);
+    assert.match(
+      cheap.stderr,
+      /error \(job\/reward-too-low\): --reward 0\.001 is below .*lowest 0\.01.*nothing was paid/,
+    );
+    assert.equal(long.code, 1);
+    assert.match(
+      long.stderr,
+      /error \(job\/context-too-long\): .*context of every node serving the model \(largest 1024\).*nothing was paid/,
+    );
+    assert.equal(unknown.code, 1);
+    assert.match(
+      unknown.stderr,
+      /error \(job\/no-node\): no compute node serves model abab.*nothing was paid/,
+    );
+    assert.deepEqual(
+      (await getJson<{ jobs: unknown[] }>(`${url}/v1/jobs`)).body.jobs,
+      [],
+      "no escrow published",
+    );
+
+    // Outsourced verification by the devnet's verifier: as many votes asked as there are verifiers.
+    const outsourced = await submit(["--model", model, "--verify", "outsourced", "--seed", "3"]);
+    assert.equal(outsourced.code, 0, outsourced.stderr);
+    const id = outsourced.stdout.match(/^job ([0-9a-f]{64}): verified$/m)?.[1];
+    assert.ok(id, outsourced.stdout);
+    assert.match(outsourced.stdout, /verdict \(outsourced\): honest \[[0-9a-f]{10}…: honest\]/);
+    const states = [...outsourced.stderr.matchAll(/^\[([a-z-]+)\] /gm)].map((m) => m[1]);
+    assert.ok(states.length >= 6, outsourced.stderr);
+    for (const s of states) assert.ok(isJobState(s), `the client's state ${s} is documented`);
+    assert.deepEqual(
+      states.filter((s) =>
+        ["offered", "accepted", "receipt", "payment-sent", "delivered", "verified"].includes(s)
+      ),
+      ["offered", "accepted", "receipt", "payment-sent", "delivered", "verified"],
+    );
+    assert.ok(!states.includes("paid"), "the client does not call a held payment paid");
+    const status = await runCli(["job", "status", id, "--node", url]);
+    assert.equal(status.code, 0, status.stderr);
+    const st = JSON.parse(status.stdout);
+    assert.ok(isJobState(st.state), `job status state ${st.state} is documented`);
+    assert.equal(typeof st.means, "string");
+
+    // Eight jobs at once from one wallet on two compute nodes: all verified.
+    const started = performance.now();
+    const runs = await Promise.all(
+      Array.from(
+        { length: 8 },
+        (_, i) => submit(["--model", model, "--seed", String(100 + i), "--json"]),
+      ),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    for (const [i, r] of runs.entries()) {
+      assert.equal(r.code, 0, `job ${i}: ${r.stderr}`);
+      assert.equal(JSON.parse(r.stdout).state, "verified", `job ${i}`);
+    }
+    console.log(`${CONCURRENT_JOBS} concurrent jobs verified in ${seconds.toFixed(1)} s`);
+  } catch (e) {
+    for (let i = 0; i < 3; i++) {
+      const log = await Deno.readTextFile(`${net.dataDir}/node-${i}/node.log`).catch(() => "");
+      console.error(
+        `--- node ${i} ---\n${
+          log.split("\n").filter((l) => !/Block \d+|is committed|is settled/.test(l)).slice(-60)
+            .join("\n")
+        }`,
+      );
+    }
+    throw e;
+  } finally {
+    await net.stop();
+  }
+});
