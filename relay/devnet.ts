@@ -311,7 +311,7 @@ export function registerDevnetCommand(program: Command): void {
     )
     .option(
       "--verifiers <v>",
-      "how many nodes answer outsourced verification with the generated tiny model (the last v; default: every node that does not compute)",
+      "how many nodes answer outsourced verification with the generated tiny model (the last v; default: every node that does not compute, when some do)",
       (v) => Number(v),
     )
     .option("--data-dir <dir>", "directory for the nodes' data", "./.camelid/devnet")
@@ -320,7 +320,9 @@ export function registerDevnetCommand(program: Command): void {
       const ports = cmd.getOptionValueSource("basePort") === "default"
         ? defaultPorts(opts.nodes)
         : undefined;
-      const verifierNodes: number = opts.verifiers ?? Math.max(0, opts.nodes - opts.computeNodes);
+      // Verifiers check compute nodes' work: by default every node that does not compute, if any do.
+      const verifierNodes: number = opts.verifiers ??
+        (opts.computeNodes > 0 ? Math.max(0, opts.nodes - opts.computeNodes) : 0);
       const devnet = await startDevnet({
         nodes: opts.nodes,
         basePort: opts.basePort,
