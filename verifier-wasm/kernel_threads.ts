@@ -115,7 +115,7 @@ export async function instantiateKernelThreads(
       Atomics.store(w, 3, 0);
       Atomics.add(w, 0, 1);
       Atomics.notify(w, 0);
-      for (let s = 1; s < threads && !closed; s++) if (helpers[s] === null) spawn(s);
+      for (let s = 1; s < threads && restart; s++) if (helpers[s] === null) spawn(s);
     },
     host_join() {
       const w = control.words!;
@@ -123,7 +123,7 @@ export async function instantiateKernelThreads(
       const chunks = raw.kernel_job_chunks();
       for (;;) {
         if (Atomics.load(w, 3) !== 0) {
-          running = false;
+          // `running` stays set: other helpers may still be inside this job's chunks.
           throw new CamelidError("kernel/worker-failed", "a kernel helper thread trapped");
         }
         const d = Atomics.load(done, 0);
@@ -152,6 +152,8 @@ export async function instantiateKernelThreads(
   control.done = new Int32Array(memory.buffer, raw.kernel_done_word(), 1);
   for (let s = 1; s < threads; s++) stackTops[s] = kernelAlloc(k, STACK_BYTES) + STACK_BYTES;
   let closed = false;
+  // Retired helpers are restarted by the next job, unless closed or a start has failed.
+  let restart = true;
   let onFailure: ((e: Error) => void) | undefined;
   /** Starts the helper of slot `s`; it reports "ready", and "retired" when idle too long. */
   const spawn = (s: number): Promise<void> => {
@@ -167,6 +169,7 @@ export async function instantiateKernelThreads(
     });
     w.onerror = (e) => {
       e.preventDefault();
+      restart = false;
       if (helpers[s] === w) helpers[s] = null;
       w.terminate();
       onFailure?.(new CamelidError("kernel/worker-failed", `kernel worker: ${e.message}`));
@@ -177,6 +180,7 @@ export async function instantiateKernelThreads(
   const stop = () => {
     if (closed) return;
     closed = true;
+    restart = false;
     Atomics.store(words, 2, 1);
     Atomics.add(words, 0, 1);
     Atomics.notify(words, 0);
