@@ -62,7 +62,7 @@ export class Tokenizer {
     const out: number[] = [];
     if (v.type === "spm") {
       let prevSpecial = true;
-      if (addSpecial && v.addBos) out.push(v.special.bos);
+      if (addSpecial && v.addBos) out.push(this.specialId("bos"));
       for (const f of fragments) {
         if ("text" in f) {
           const t = (v.addSpacePrefix && prevSpecial ? " " : "") + f.text;
@@ -73,17 +73,32 @@ export class Tokenizer {
           prevSpecial = true;
         }
       }
-      if (addSpecial && v.addEos) out.push(v.special.eos);
+      if (addSpecial && v.addEos) out.push(this.specialId("eos"));
     } else {
-      if (addSpecial && v.addBos) out.push(v.special.bos);
+      if (addSpecial && v.addBos) out.push(this.specialId("bos"));
       for (const f of fragments) {
         if ("text" in f) {
           this.bpe!.tokenize(v.escapeWhitespaces ? f.text.replaceAll(" ", "\u2581") : f.text, out);
         } else out.push(f.token);
       }
-      if (addSpecial && v.addEos) out.push(v.special.eos);
+      if (addSpecial && v.addEos) out.push(this.specialId("eos"));
     }
     return out;
+  }
+
+  /**
+   * The BOS or EOS id the vocabulary adds; throws `TokenizerError` (`tokenizer/no-special-token`)
+   * when it has none (llama.cpp aborts there).
+   */
+  private specialId(which: "bos" | "eos"): number {
+    const id = this.vocab.special[which];
+    if (id < 0) {
+      throw new TokenizerError(
+        "tokenizer/no-special-token",
+        `the vocabulary adds ${which.toUpperCase()} but has none (tokenize without special tokens)`,
+      );
+    }
+    return id;
   }
 
   /**

@@ -472,12 +472,6 @@ export class Vocab {
     this.byteEncode = byteEncode;
     this.preTokenizer = preTokenizer;
     this.chatTemplate = metaString(meta, "tokenizer.chat_template");
-    if (addBos && sp.bos === -1) {
-      throw new TokenizerError("tokenizer/bad-metadata", "the vocabulary adds BOS but has none");
-    }
-    if (addEos && sp.eos === -1) {
-      throw new TokenizerError("tokenizer/bad-metadata", "the vocabulary adds EOS but has none");
-    }
   }
 
   /** llama.cpp's per-model strip attributes (by general.name and tokenizer.ggml.pre). */

@@ -157,6 +157,17 @@ Deno.test("bad token ids and unsupported vocabularies give typed errors", async 
     () => Tokenizer.fromMetadata(meta),
     (e) => e instanceof TokenizerError && e.code === "tokenizer/missing",
   );
+  // A vocabulary that adds a BOS it does not have (llama.cpp aborts): typed error, and only then.
+  const noBos = new Map(ggufMetadata(await Deno.readFile(vocabPath("gpt-2"))));
+  noBos.set("tokenizer.ggml.pre", { type: 8, value: "chatglm-bpe" }); // clears the default BOS
+  noBos.delete("tokenizer.ggml.bos_token_id");
+  noBos.set("tokenizer.ggml.add_bos_token", { type: 7, value: true });
+  const noBosTok = Tokenizer.fromMetadata(noBos);
+  assert.throws(
+    () => noBosTok.tokenize("Hello"),
+    (e) => e instanceof TokenizerError && e.code === "tokenizer/no-special-token",
+  );
+  assert.deepEqual(noBosTok.tokenize("Hello", { addSpecial: false }), [15496]);
   // Plain objects work as metadata too.
   const plain = Object.fromEntries(
     [...ggufMetadata(await Deno.readFile(vocabPath("gpt-2")))].map(([k, v]) => [k, v.value]),
