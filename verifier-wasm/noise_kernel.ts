@@ -37,11 +37,16 @@ let installed: Promise<void> | undefined;
 
 /**
  * Installs the kernel's noise block hasher in the sampler, on a plain kernel instance of its own
- * (once per process; later calls return the same promise).
+ * (once per process; later calls return the same promise). A kernel built before the export
+ * existed leaves the TypeScript hasher in place.
  */
 export function installKernelNoiseHasher(src: KernelSource = {}): Promise<void> {
   if (!installed) {
-    const p = createKernel(src).then((k) => useNoiseBlockHasher(kernelNoiseBlockHasher(k)));
+    const p = createKernel(src).then((k) => {
+      if (typeof k.sampler_noise_blocks === "function") {
+        useNoiseBlockHasher(kernelNoiseBlockHasher(k));
+      }
+    });
     installed = p;
     p.catch(() => {
       if (installed === p) installed = undefined;

@@ -23,13 +23,23 @@ export class WasmBackend implements PrefillBackend {
 
   /**
    * Loads `gguf` into a fresh kernel instance; the prefill runs on `options.threads` threads,
-   * by default every core where the runtime allows it ({@link defaultKernelThreads}). Also
-   * installs the kernel's noise block hasher in the sampler (noise_kernel.ts).
+   * by default every core where the runtime allows it ({@link defaultKernelThreads}) and the
+   * default kernel is used (one thread when the threaded kernel cannot be loaded). Also installs
+   * the kernel's noise block hasher in the sampler (noise_kernel.ts).
    */
   static async create(gguf: Uint8Array, options: WasmLlamaOptions = {}): Promise<WasmBackend> {
-    const threads = options.threads ?? defaultKernelThreads();
     await installKernelNoiseHasher(options);
-    return new WasmBackend(await WasmLlama.load(gguf, { ...options, threads }));
+    if (options.threads !== undefined) return new WasmBackend(await WasmLlama.load(gguf, options));
+    // A caller-supplied kernel (bytes, module, URL) has no threaded twin: one thread then.
+    const threads = options.wasm || options.wasmUrl ? 1 : defaultKernelThreads();
+    try {
+      return new WasmBackend(await WasmLlama.load(gguf, { ...options, threads }));
+    } catch (e) {
+      // Where kernel_mt.wasm or the worker module cannot be loaded (e.g. a bundle run by Deno),
+      // the default falls back to one thread; an explicit thread count does not.
+      if (threads === 1) throw e;
+      return new WasmBackend(await WasmLlama.load(gguf, { ...options, threads: 1 }));
+    }
   }
 
   /** One prefill over `tokens`; the logits after each index in `positions`. */

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { makeFixture } from "../../compute/fixture.ts";
 import { WasmLlama } from "../../verifier-wasm/kernel.ts";
 import { instantiateKernelThreads } from "../../verifier-wasm/kernel_threads.ts";
+import { loadKernelBytes } from "../../verifier-wasm/kernel_module.ts";
+import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";
 
 function assertSameBits(a: Float32Array[], b: Float32Array[], what: string): void {
   assert.equal(a.length, b.length, what);
@@ -134,5 +136,24 @@ Deno.test("threaded kernel: idle helpers retire, the next job restarts them", as
   } finally {
     globalThis.Worker = original;
     k.close!();
+  }
+});
+
+Deno.test("WasmBackend: every core by default, one thread with a caller's kernel, same logits", async () => {
+  const gguf = makeFixture({ size: "tiny", dtype: "q8_0", seed: 12n, vocab: 400 });
+  const tokens = Array.from({ length: 40 }, (_, i) => (i * 11 + 2) % 400);
+  const bytes = await loadKernelBytes();
+  const all = await WasmBackend.create(gguf);
+  const custom = await WasmBackend.create(gguf, { wasm: bytes });
+  try {
+    const rows = [0, 17, 39];
+    assertSameBits(
+      await all.logitsAt(tokens, rows),
+      await custom.logitsAt(tokens, rows),
+      "default vs caller's kernel",
+    );
+  } finally {
+    all.dispose();
+    custom.dispose();
   }
 });
