@@ -6,7 +6,7 @@
  */
 
 import { Heap } from "./heap.ts";
-import { byteEncode, utf8 } from "./unicode.ts";
+import { byteEncode, codepoints, cptFlags, Flag, nfdFirst, toLower, utf8 } from "./unicode.ts";
 import { TokenizerError, type Vocab } from "./vocab.ts";
 
 const HEX = "0123456789ABCDEF";
@@ -183,5 +183,72 @@ export class BpeSession {
       }
     }
     return out;
+  }
+}
+
+/** BERT's CJK ideograph ranges as llama.cpp's WordPiece pre-processing tests them. */
+function isChineseChar(c: number): boolean {
+  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) ||
+    (c >= 0x20000 && c <= 0x2a6df) || (c >= 0x2a700 && c <= 0x2b73f) ||
+    (c >= 0x2b740 && c <= 0x2b81f) || (c >= 0x2b920 && c <= 0x2ceaf) ||
+    (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
+}
+
+/**
+ * llama.cpp's WordPiece pre-processing: optional NFD (one codepoint each) and accent stripping,
+ * lowercase, split at whitespace, punctuation, ASCII symbols and CJK ideographs (those three as
+ * one-character words); control characters, NUL and U+FFFD dropped.
+ */
+function wpmWords(vocab: Vocab, text: string): string[] {
+  const words: string[] = [""];
+  for (let c of codepoints(text)) {
+    if (vocab.stripAccents) c = nfdFirst(c);
+    const f = cptFlags(c);
+    if (f & Flag.WHITESPACE) {
+      if (words[words.length - 1] !== "") words.push("");
+      continue;
+    }
+    if (c === 0 || c === 0xfffd || (f & Flag.CONTROL)) continue;
+    if (vocab.stripAccents && (f & Flag.ACCENT_MARK)) continue;
+    const s = String.fromCodePoint(vocab.lowercase ? toLower(c) : c);
+    if ((f & Flag.PUNCTUATION) || (c < 0x7f && (f & Flag.SYMBOL)) || isChineseChar(c)) {
+      if (words[words.length - 1] !== "") words.push("");
+      words[words.length - 1] = s;
+      words.push("");
+    } else words[words.length - 1] += s;
+  }
+  if (words[words.length - 1] === "") words.pop();
+  return words;
+}
+
+/**
+ * WordPiece (llama.cpp's `llm_tokenizer_wpm_session`): each word, prefixed with U+2581, is cut
+ * greedily into the longest tokens from the left; a word with an uncovered rest becomes UNK.
+ */
+export function wpmTokenize(vocab: Vocab, text: string, out: number[]): void {
+  for (const word of wpmWords(vocab, text)) {
+    if (word === "") continue;
+    const chars = [..."\u2581" + word];
+    const offsets = [0];
+    for (const ch of chars) offsets.push(offsets[offsets.length - 1] + utf8.encode(ch).length);
+    const start = out.length;
+    for (let i = 0; i < chars.length;) {
+      let end = -1;
+      for (let j = chars.length; j > i; j--) {
+        if (offsets[j] - offsets[i] > vocab.maxTokenBytes) continue;
+        const id = vocab.textToToken(chars.slice(i, j).join(""));
+        if (id >= 0) {
+          out.push(id);
+          end = j;
+          break;
+        }
+      }
+      if (end < 0) {
+        out.length = start;
+        break;
+      }
+      i = end;
+    }
+    if (out.length === start) out.push(vocab.special.unk);
   }
 }

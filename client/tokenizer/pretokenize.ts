@@ -5,7 +5,7 @@
  * one byte naming its category) run with a JavaScript regex of the same ECMAScript semantics.
  */
 
-import { codepoints, cptFlags, Flag, toLowerAscii } from "./unicode.ts";
+import { codepoints, cptFlags, Flag, toLower } from "./unicode.ts";
 
 /** Codepoint lengths of consecutive pieces of a text. */
 type Offsets = number[];
@@ -32,7 +32,7 @@ function contraction(
   lower: boolean,
 ): number {
   if (cpt(pos) !== APOS || pos + 1 >= end) return 0;
-  const low = (c: number) => (lower ? toLowerAscii(c) : c);
+  const low = (c: number) => (lower ? toLower(c) : c);
   const n1 = low(cpt(pos + 1));
   if (n1 === 0x73 || n1 === 0x74 || n1 === 0x6d || n1 === 0x64) return 2; // s t m d
   if (pos + 2 < end) {

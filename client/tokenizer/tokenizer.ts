@@ -4,7 +4,7 @@
  * metadata says, SentencePiece space prefix, BPE pre-tokenizers, clean-up of spaces).
  */
 
-import { BpeSession, spmTokenize } from "./models.ts";
+import { BpeSession, spmTokenize, wpmTokenize } from "./models.ts";
 import { CPT_TO_BYTE, utf8 } from "./unicode.ts";
 import { Attr, TokenizerError, type TokenizerMetadata, Vocab } from "./vocab.ts";
 
@@ -60,7 +60,15 @@ export class Tokenizer {
     const raw = text.isWellFormed() ? text : text.toWellFormed();
     const fragments = raw.length ? this.partition(raw, parseSpecial) : [];
     const out: number[] = [];
-    if (v.type === "spm") {
+    if (v.type === "wpm") {
+      // llama.cpp adds BOS and SEP whenever special tokens are asked for.
+      if (addSpecial) out.push(this.specialId("bos"));
+      for (const f of fragments) {
+        if ("text" in f) wpmTokenize(v, f.text, out);
+        else out.push(f.token);
+      }
+      if (addSpecial) out.push(this.specialId("sep"));
+    } else if (v.type === "spm") {
       let prevSpecial = true;
       if (addSpecial && v.addBos) out.push(this.specialId("bos"));
       for (const f of fragments) {
@@ -90,7 +98,7 @@ export class Tokenizer {
    * The BOS or EOS id the vocabulary adds; throws `TokenizerError` (`tokenizer/no-special-token`)
    * when it has none (llama.cpp aborts there).
    */
-  private specialId(which: "bos" | "eos"): number {
+  private specialId(which: "bos" | "eos" | "sep"): number {
     const id = this.vocab.special[which];
     if (id < 0) {
       throw new TokenizerError(
@@ -165,7 +173,7 @@ export class Tokenizer {
     if (attr & (Attr.UNKNOWN | Attr.CONTROL | Attr.USER_DEFINED)) {
       bytes = utf8.encode(text);
     } else if (attr & Attr.NORMAL) {
-      if (v.type === "spm" || v.escapeWhitespaces) {
+      if (v.type !== "bpe" || v.escapeWhitespaces) {
         bytes = utf8.encode(text.replaceAll("\u2581", " "));
       } else bytes = decodeByteLevel(text);
     } else if (attr & Attr.BYTE) {

@@ -4,7 +4,7 @@
  * GPT-2 byte-to-codepoint map, and UTF-8 helpers.
  */
 
-import { LOWER_TO_ASCII, RANGES, WHITESPACE } from "./unicode_data.ts";
+import { LOWERCASE, NFD_RANGES, RANGES, WHITESPACE } from "./unicode_data.ts";
 
 /** llama.cpp's `unicode_cpt_flags` bits. */
 export const Flag = {
@@ -27,7 +27,7 @@ let table: Uint16Array | null = null;
 
 function buildTable(): Uint16Array {
   const t = new Uint16Array(MAX_CODEPOINTS);
-  const ranges = RANGES.trim().split(/\s+/).map((p) => p.split(":").map((h) => parseInt(h, 16)));
+  const ranges = hexGroups(RANGES);
   for (let i = 1; i < ranges.length; i++) t.fill(ranges[i - 1][1], ranges[i - 1][0], ranges[i][0]);
   for (const h of WHITESPACE.trim().split(/\s+/)) t[parseInt(h, 16)] |= Flag.WHITESPACE;
   return t;
@@ -42,19 +42,37 @@ export function cptFlags(cpt: number): number {
   return cpt >= 0 && cpt < MAX_CODEPOINTS ? table[cpt] : 0;
 }
 
-const lowerAscii = new Map<number, number>(
-  LOWER_TO_ASCII.trim().split(/\s+/).map((p) => {
-    const [a, b] = p.split(":").map((h) => parseInt(h, 16));
-    return [a, b] as [number, number];
-  }),
-);
+/** Parses "a:b:..." hexadecimal groups of a data block. */
+function hexGroups(block: string): number[][] {
+  return block.trim().split(/\s+/).map((p) => p.split(":").map((h) => parseInt(h, 16)));
+}
+
+let lower: Map<number, number> | null = null;
+
+/** llama.cpp's `unicode_tolower`: the lowercase codepoint, or `cpt` itself when it has none. */
+export function toLower(cpt: number): number {
+  lower ??= new Map(hexGroups(LOWERCASE).map(([a, b]) => [a, b]));
+  return lower.get(cpt) ?? cpt;
+}
+
+let nfd: number[][] | null = null;
 
 /**
- * llama.cpp's `unicode_tolower`, restricted to results in a-z (the only ones the pre-tokenizers
- * compare with); any other codepoint is returned unchanged.
+ * llama.cpp's `unicode_cpts_normalize_nfd` for one codepoint: the first codepoint of its canonical
+ * decomposition (llama.cpp keeps one codepoint per codepoint), or `cpt` itself.
  */
-export function toLowerAscii(cpt: number): number {
-  return lowerAscii.get(cpt) ?? cpt;
+export function nfdFirst(cpt: number): number {
+  nfd ??= hexGroups(NFD_RANGES);
+  // The last range starting at or before cpt (llama.cpp's upper_bound - 1).
+  let lo = 0;
+  let hi = nfd.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (nfd[mid][0] <= cpt) lo = mid + 1;
+    else hi = mid;
+  }
+  const r = nfd[lo - 1];
+  return r && r[0] <= cpt && cpt <= r[1] ? r[2] : cpt;
 }
 
 /** GPT-2's byte-to-codepoint map (bytes 0-255 to printable codepoints). */

@@ -108,8 +108,8 @@ const UNSUPPORTED_TYPES = new Set(["KIMI_K2", "AFMOE", "TINY_AYA", "SUPERBPE", "
 export const SUPPORTED_PRE_TOKENIZERS: readonly string[] = [...PRE_NAMES]
   .filter(([, v]) => !UNSUPPORTED_TYPES.has(v.type)).map(([name]) => name);
 
-/** Tokenizer algorithm: SentencePiece-style (`llama`) or BPE (`gpt2`, `gemma4`). */
-export type VocabType = "spm" | "bpe";
+/** Tokenizer algorithm: SentencePiece-style (`llama`), BPE (`gpt2`, `gemma4`), WordPiece (`bert`). */
+export type VocabType = "spm" | "bpe" | "wpm";
 
 const byteLength = (s: string) => utf8.encode(s).length;
 
@@ -272,6 +272,12 @@ export class Vocab {
   readonly preTokenizer: PreTokenizer | null;
   /** `tokenizer.chat_template`, when present. */
   readonly chatTemplate: string | undefined;
+  /** WordPiece normalizer: lowercase (`tokenizer.ggml.normalizer.lowercase`, default true). */
+  readonly lowercase: boolean;
+  /** WordPiece normalizer: drop accents after NFD (default: as `lowercase`). */
+  readonly stripAccents: boolean;
+  /** Longest token text in UTF-8 bytes (bounds WordPiece's longest-match search). */
+  readonly maxTokenBytes: number;
 
   /** Builds the vocabulary; throws `TokenizerError` for unsupported or malformed metadata. */
   constructor(meta: TokenizerMetadata) {
@@ -311,6 +317,17 @@ export class Vocab {
       this.type = "spm";
       pre = "default";
       addSpacePrefix = true;
+      addBos = true;
+    } else if (model === "bert") {
+      this.type = "wpm";
+      sp.bos = 101;
+      sp.eos = -1;
+      sp.unk = 100;
+      sp.sep = 102;
+      sp.pad = 0;
+      sp.mask = 103;
+      pre = "default";
+      cleanSpaces = true;
       addBos = true;
     } else if (model === "gpt2" || model === "gemma4") {
       this.type = "bpe";
@@ -352,7 +369,7 @@ export class Vocab {
         "tokenizer/unsupported-model",
         `tokenizer model ${
           JSON.stringify(model)
-        } is not supported (supported: llama, gpt2, gemma4)`,
+        } is not supported (supported: llama, gpt2, gemma4, bert)`,
       );
     }
     this.pre = pre;
@@ -472,6 +489,10 @@ export class Vocab {
     this.byteEncode = byteEncode;
     this.preTokenizer = preTokenizer;
     this.chatTemplate = metaString(meta, "tokenizer.chat_template");
+    const lowercase = metaBool(meta, "tokenizer.ggml.normalizer.lowercase") ?? true;
+    this.lowercase = lowercase;
+    this.stripAccents = metaBool(meta, "tokenizer.ggml.normalizer.strip_accents") ?? lowercase;
+    this.maxTokenBytes = this.tokens.reduce((m, t) => Math.max(m, byteLength(t)), 0);
   }
 
   /** llama.cpp's per-model strip attributes (by general.name and tokenizer.ggml.pre). */

@@ -32,9 +32,11 @@ export function renderUnicodeData(src: string): string {
     (m) => Number(m[0]),
   );
   const lower = pairs(section(src, "unicode_map_lowercase"));
-  // Only lowercase mappings onto ASCII letters matter: the pre-tokenizers compare tolower(c)
-  // with the letters of English contractions ('s, 't, 're, 've, 'm, 'll, 'd).
-  const toAscii = lower.filter(([, to]) => to >= 0x61 && to <= 0x7a);
+  const nfd = [
+    ...section(src, "unicode_ranges_nfd").matchAll(
+      /\{(0x[0-9A-Fa-f]+),\s*(0x[0-9A-Fa-f]+),\s*(0x[0-9A-Fa-f]+)\}/g,
+    ),
+  ].map((m) => [Number(m[1]), Number(m[2]), Number(m[3])]);
   const hex = (n: number) => n.toString(16);
   const block = (xs: string[]) => {
     const out: string[] = [];
@@ -57,9 +59,14 @@ export const WHITESPACE = \`
 ${block(whitespace.map(hex))}
 \`;
 
-/** "codepoint:letter" pairs of llama.cpp's lowercase map that end in an ASCII letter a-z. */
-export const LOWER_TO_ASCII = \`
-${block(toAscii.map(([a, b]) => `${hex(a)}:${hex(b)}`))}
+/** "codepoint:lowercase" pairs of llama.cpp's lowercase map (\`unicode_tolower\`). */
+export const LOWERCASE = \`
+${block(lower.map(([a, b]) => `${hex(a)}:${hex(b)}`))}
+\`;
+
+/** "first:last:nfd" ranges of llama.cpp's one-codepoint NFD map (\`unicode_cpts_normalize_nfd\`). */
+export const NFD_RANGES = \`
+${block(nfd.map(([a, b, c]) => `${hex(a)}:${hex(b)}:${hex(c)}`))}
 \`;
 `;
 }

@@ -34,6 +34,7 @@ const WITH_VECTORS = [
   "deepseek-coder",
   "deepseek-llm",
   "gemma-4",
+  "bert-bge",
 ];
 /** Further vocabularies in the bundle (no vectors): SentencePiece Baichuan, default-BPE GPT-NeoX. */
 const WITHOUT_VECTORS = ["baichuan", "gpt-neox"];
@@ -140,9 +141,9 @@ Deno.test("bad token ids and unsupported vocabularies give typed errors", async 
       (e) => e instanceof TokenizerError && e.code === "tokenizer/bad-token",
     );
   }
-  const bert = ggufMetadata(await Deno.readFile(vocabPath("bert-bge")));
+  const t5 = ggufMetadata(await Deno.readFile(vocabPath("nomic-bert-moe")));
   assert.throws(
-    () => Tokenizer.fromMetadata(bert),
+    () => Tokenizer.fromMetadata(t5),
     (e) => e instanceof TokenizerError && e.code === "tokenizer/unsupported-model",
   );
   const meta = new Map(ggufMetadata(await Deno.readFile(vocabPath("gpt-2"))));
