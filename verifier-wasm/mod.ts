@@ -13,7 +13,8 @@
 import { toHex } from "../chain/bytes.ts";
 import { modelIdFromBytes } from "../chain/model_id.ts";
 import type { PrefillBackend } from "./backend.ts";
-import { GGMLType, type GGUFFile, ggufNumber, readGGUF } from "./gguf.ts";
+import { GGMLType, type GGUFFile, ggufNumber } from "./gguf.ts";
+import { readGGUFCached } from "./gguf_cache.ts";
 import { OnnxBackend, type OnnxBackendOptions } from "./onnx_backend.ts";
 import { WasmBackend } from "./wasm_backend.ts";
 import type { WasmLlamaOptions } from "./kernel.ts";
@@ -158,7 +159,7 @@ export async function verify(
   let endTokens: Set<number>;
   let type: WeightType;
   try {
-    file = readGGUF(gguf);
+    file = readGGUFCached(gguf);
     endTokens = endTokensOf(file);
     type = weightTypeOf(file);
     result.epsilon = options.epsilon ?? epsilonFor(generator, backendName, type);
