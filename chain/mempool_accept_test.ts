@@ -39,7 +39,8 @@ Deno.test("mempool rejects double spends, bad signatures, overspends and low fee
       value: COIN,
       script: alice.script,
     }]);
-    assert.deepEqual(await node.processTx(unknownParent.bytes), {
+    await assertRejectsWithCode(node.processTx(unknownParent.bytes), "tx/missing-inputs");
+    assert.deepEqual(await node.processTx(unknownParent.bytes, "http:192.0.2.1"), {
       txid: unknownParent.id,
       status: "orphan",
       missingParents: ["ab".repeat(32)],

@@ -420,13 +420,14 @@ export class ChainNode {
   }
 
   /**
-   * Accepts a transaction into the mempool, or holds it as an orphan (status `orphan`) when only its
-   * parents are unknown; `source` (a client address or peer key) shares out the orphan pool. Throws
+   * Accepts a transaction into the mempool, or, from a named `source` (a client address or a peer,
+   * which shares out the orphan pool), holds it as an orphan (status `orphan`) when only its parents
+   * are unknown; in-process callers name none and get `tx/missing-inputs` instead. Throws
    * `DecodeError`/`RangeError` for malformed bytes and `ValidationError` (e.g. `tx/duplicate`,
    * `mempool/conflict`, `mempool/min-fee`, `mempool/full`, `tx/missing-inputs` for spent outputs,
    * `tx/bad-signature`, `tx/fee-too-low`) otherwise; nothing changes on failure.
    */
-  processTx(bytes: Uint8Array, source = "local"): Promise<TxResult> {
+  processTx(bytes: Uint8Array, source?: string): Promise<TxResult> {
     return this.#exclusive(() => this.#intake.submit(bytes, source));
   }
 }

@@ -41,15 +41,17 @@ export class TxIntake {
   }
 
   /**
-   * Admits `bytes` from `source`, or holds it as an orphan when only its parents are missing; then
-   * admits the orphans waiting for it. Throws what admission throws otherwise.
+   * Admits `bytes`, or, when a `source` is named (a client address or a peer), holds it as an
+   * orphan when only its parents are missing; then admits the orphans waiting for it. Throws what
+   * admission throws otherwise (`tx/missing-inputs` for an orphan without a source, as Core's
+   * `sendrawtransaction`: a local caller retries, nobody else will send it).
    */
-  async submit(bytes: Uint8Array, source: string): Promise<TxResult> {
+  async submit(bytes: Uint8Array, source?: string): Promise<TxResult> {
     let entry: MempoolEntry;
     try {
       entry = await this.#accept(bytes);
     } catch (e) {
-      if (!(e instanceof MissingInputsError)) throw e;
+      if (!(e instanceof MissingInputsError) || source === undefined) throw e;
       const tx = decodeTransaction(bytes);
       const id = txid(tx);
       if (!this.orphans.add(id, tx, bytes, e.parents, source)) throw e;

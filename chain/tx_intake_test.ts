@@ -56,8 +56,8 @@ Deno.test("an orphan whose parent arrives in a block is admitted; one conflictin
       value: 7n * COIN,
       script: alice.script,
     }]);
-    assert.equal((await node.processTx(child.bytes)).status, "orphan");
-    assert.equal((await node.processTx(rival.bytes)).status, "orphan");
+    assert.equal((await node.processTx(child.bytes, "peer:b")).status, "orphan");
+    assert.equal((await node.processTx(rival.bytes, "peer:b")).status, "orphan");
     // Another node mined the parent and a different spend of its second output.
     const block = makeBlock(node, alice, (b) => {
       b.txs.push(parent.tx, rivalInBlock.tx);
