@@ -47,8 +47,11 @@ export interface ChainPort {
   hasBlock(hash: string): Promise<boolean>;
   /** Validates and stores a block; throws a `CamelidError` when invalid. */
   processBlock(bytes: Uint8Array): Promise<{ status: string; hash: string }>;
-  /** Validates a transaction into the mempool; throws a `CamelidError` when invalid. */
-  processTx(bytes: Uint8Array): Promise<{ txid: string }>;
+  /**
+   * Validates a transaction into the mempool, or holds it as an orphan from `source` until its
+   * parents arrive; throws a `CamelidError` when invalid.
+   */
+  processTx(bytes: Uint8Array, source?: string): Promise<{ txid: string }>;
   /** Serialized mempool transaction, or null. */
   getMempoolTxBytes(txid: string): Uint8Array | null;
   /** The mempool (optional: its txids are announced to new links and after reorgs). */
@@ -256,7 +259,7 @@ export class ChainSync {
   async #onTx_(bytes: Uint8Array, link: Link): Promise<void> {
     this.stats.txsReceived++;
     try {
-      const { txid } = await this.#chain.processTx(bytes);
+      const { txid } = await this.#chain.processTx(bytes, `peer:${link.peerKeyHex}`);
       this.#txRequested.delete(txid);
       link.lastTxAt = Date.now();
     } catch (e) {
