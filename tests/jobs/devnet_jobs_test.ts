@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { getJson, runCli, waitFor } from "../process_helpers.ts";
 import { isJobState } from "../../client/job_states.ts";
+import { sendCoins, waitBalance } from "./funding_helpers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** `job submit` processes run at once (the issue's trial ran 20). */
@@ -96,26 +97,8 @@ Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devn
       }
       return true;
     }, 90_000);
-    const send = await runCli([
-      "wallet",
-      "send",
-      "--wallet",
-      `${net.dataDir}/node-0/wallet.json`,
-      "--to",
-      address,
-      "--amount",
-      "40",
-      "--node",
-      url,
-    ], { CAMELID_PASSPHRASE: "" });
-    assert.equal(send.code, 0, send.stderr);
-    await waitFor(
-      "the client's funds",
-      async () =>
-        (await getJson<{ balance: string }>(`${url}/v1/addresses/${address}`)).body.balance ===
-          "40",
-      30_000,
-    );
+    await sendCoins(`${net.dataDir}/node-0/wallet.json`, url, address, "40");
+    await waitBalance(url, address, "40");
 
     const submit = (args: string[]) =>
       runCli([
@@ -187,6 +170,8 @@ Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devn
 
     // Eight jobs at once from one wallet on two compute nodes: all verified.
     const started = performance.now();
+    // Beside them: more votes asked for than the devnet's one verifier can give.
+    const tooFew = submit(["--model", model, "--verify", "outsourced", "--verifiers", "3"]);
     const runs = await Promise.all(
       Array.from(
         { length: 8 },
@@ -199,6 +184,14 @@ Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devn
       assert.equal(JSON.parse(r.stdout).state, "verified", `job ${i}`);
     }
     console.log(`${CONCURRENT_JOBS} concurrent jobs verified in ${seconds.toFixed(1)} s`);
+    const few = await tooFew;
+    assert.equal(few.code, 0, few.stderr);
+    assert.match(few.stdout, /^job [0-9a-f]{64}: delivered$/m);
+    assert.match(
+      few.stderr,
+      /1 verifier vote\(s\) came, a majority of 3 needs 2; 1 node\(s\) reachable from your node serve verification for this model: start verifier nodes .*--verifiers 1.*--verify local/,
+    );
+    assert.match(few.stderr, /^\[too-few-votes\] /m);
   } catch (e) {
     for (let i = 0; i < 3; i++) {
       const log = await Deno.readTextFile(`${net.dataDir}/node-${i}/node.log`).catch(() => "");

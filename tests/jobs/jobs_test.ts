@@ -8,6 +8,7 @@ import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../proces
 import { makeFixture } from "../../compute/fixture.ts";
 import { assertConservedOnDisk } from "../chain_helpers.ts";
 import { networkParams } from "../../chain/params.ts";
+import { nodeWalletAddress, sendCoins, waitBalance, waitMature } from "./funding_helpers.ts";
 
 interface Devnet {
   dir: string;
@@ -447,44 +448,12 @@ Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, 
       { CAMELID_FAULT: "job:assigned" },
       "compute",
     );
-    const computeWallet: string = await waitFor("the compute node's wallet", async () => {
-      try {
-        return JSON.parse(await Deno.readTextFile(`${dir}/compute/wallet.json`)).address;
-      } catch {
-        return null;
-      }
-    });
-    await waitFor(
-      "a mature coinbase",
-      async () =>
-        (await getJson<{ height: number }>(`${miner.url}/v1/status`)).body.height >
-          networkParams("dev").coinbaseMaturity,
-      60_000,
-    );
+    const computeWallet = await nodeWalletAddress(`${dir}/compute`);
+    await waitMature(miner.url);
     for (const to of [address, computeWallet]) {
-      const r = await runCli([
-        "wallet",
-        "send",
-        "--wallet",
-        `${dir}/miner/wallet.json`,
-        "--to",
-        to,
-        "--amount",
-        "10",
-        "--node",
-        miner.url,
-      ], {
-        CAMELID_PASSPHRASE: "",
-      });
-      assert.equal(r.code, 0, r.stderr);
+      await sendCoins(`${dir}/miner/wallet.json`, miner.url, to, "10");
     }
-    await waitFor(
-      "funds confirmed",
-      async () =>
-        (await getJson<{ balance: string }>(`${compute!.url}/v1/addresses/${computeWallet}`)).body
-          .balance === "10",
-      30_000,
-    );
+    await waitBalance(compute.url, computeWallet, "10");
     const submit = new Deno.Command(Deno.execPath(), {
       args: [
         "run",

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
 import { makeFixture } from "../../compute/fixture.ts";
 import { assertConservedOnDisk } from "../chain_helpers.ts";
-import { networkParams } from "../../chain/params.ts";
+import { nodeWalletAddress, sendCoins, waitBalance, waitMature } from "./funding_helpers.ts";
 import type { JobFault } from "../../compute/jobs/worker.ts";
 
 const FAULTS: JobFault[] = ["assigned", "staked", "paid", "delivered"];
@@ -43,41 +43,12 @@ Deno.test("a compute node killed at each step of a job resumes it after a restar
     const env = { CAMELID_PASSPHRASE: "client" };
     assert.equal((await runCli(["wallet", "new", "--wallet", wallet], env)).code, 0);
     const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
-    const computeWallet: string = await waitFor("the compute node's wallet", async () => {
-      try {
-        return JSON.parse(await Deno.readTextFile(`${dir}/compute/wallet.json`)).address;
-      } catch {
-        return null;
-      }
-    });
-    await waitFor(
-      "a mature coinbase",
-      async () =>
-        (await getJson<{ height: number }>(`${miner.url}/v1/status`)).body.height >
-          networkParams("dev").coinbaseMaturity + 1,
-      60_000,
-    );
+    const computeWallet = await nodeWalletAddress(`${dir}/compute`);
+    await waitMature(miner.url, 1);
     const send = (to: string, amount: string) =>
-      runCli([
-        "wallet",
-        "send",
-        "--wallet",
-        `${dir}/miner/wallet.json`,
-        "--to",
-        to,
-        "--amount",
-        amount,
-        "--node",
-        miner.url,
-      ], { CAMELID_PASSPHRASE: "" });
-    assert.equal((await send(address, "20")).code, 0);
-    await waitFor(
-      "the client's funds",
-      async () =>
-        (await getJson<{ balance: string }>(`${miner.url}/v1/addresses/${address}`)).body
-          .balance === "20",
-      30_000,
-    );
+      sendCoins(`${dir}/miner/wallet.json`, miner.url, to, amount);
+    await send(address, "20");
+    await waitBalance(miner.url, address, "20");
     const submit = (seed: number, extra: string[] = []) =>
       runCli([
         "job",
@@ -125,14 +96,8 @@ Deno.test("a compute node killed at each step of a job resumes it after a restar
     );
 
     // Fund the compute node; then kill it at each step and restart it.
-    assert.equal((await send(computeWallet, "10")).code, 0);
-    await waitFor(
-      "the compute node's funds",
-      async () =>
-        (await getJson<{ balance: string }>(`${miner.url}/v1/addresses/${computeWallet}`)).body
-          .balance === "10",
-      30_000,
-    );
+    await send(computeWallet, "10");
+    await waitBalance(miner.url, computeWallet, "10");
     await compute.stop();
     const jobs: string[] = [];
     for (const [i, fault] of FAULTS.entries()) {

@@ -1,0 +1,59 @@
+/** @module Helpers of the job tests with real processes: node wallets, funding, waiting for coins. */
+import assert from "node:assert/strict";
+import { networkParams } from "../../chain/params.ts";
+import { getJson, runCli, waitFor } from "../process_helpers.ts";
+
+/** The address of the wallet a node creates in `dataDir` (waits for the file). */
+export function nodeWalletAddress(dataDir: string): Promise<string> {
+  return waitFor(`the wallet of ${dataDir}`, async () => {
+    try {
+      return JSON.parse(await Deno.readTextFile(`${dataDir}/wallet.json`)).address as string;
+    } catch {
+      return null;
+    }
+  });
+}
+
+/** Waits until the node at `url` has a mature coinbase to spend (dev maturity + `extra` blocks). */
+export async function waitMature(url: string, extra = 0): Promise<void> {
+  await waitFor(
+    "a mature coinbase",
+    async () =>
+      (await getJson<{ height: number }>(`${url}/v1/status`)).body.height >
+        networkParams("dev").coinbaseMaturity + extra,
+    60_000,
+  );
+}
+
+/** Sends `amount` coins to `to` from the wallet file `from` (empty passphrase) through `node`. */
+export async function sendCoins(
+  from: string,
+  node: string,
+  to: string,
+  amount: string,
+): Promise<void> {
+  const r = await runCli([
+    "wallet",
+    "send",
+    "--wallet",
+    from,
+    "--to",
+    to,
+    "--amount",
+    amount,
+    "--node",
+    node,
+  ], { CAMELID_PASSPHRASE: "" });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** Waits until `address` has a confirmed balance of exactly `coins` on the node at `url`. */
+export async function waitBalance(url: string, address: string, coins: string): Promise<void> {
+  await waitFor(
+    `${coins} coins at ${address}`,
+    async () =>
+      (await getJson<{ balance: string }>(`${url}/v1/addresses/${address}`)).body.balance ===
+        coins,
+    30_000,
+  );
+}
