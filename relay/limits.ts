@@ -58,6 +58,8 @@ export interface RelayLimits {
   httpRequestsPerSecond: number;
   /** Burst of the per-address HTTP request bucket. */
   httpRequestBurst: number;
+  /** Whether loopback clients take request tokens too (off: they are this host's own tools). */
+  rateLimitLoopback: boolean;
   /** How long a message id stays in the seen-set, ms. */
   seenTtlMs: number;
   /** Largest seen-set size. */
@@ -102,6 +104,7 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   maxPendingInbound: 16,
   httpRequestsPerSecond: 100,
   httpRequestBurst: 400,
+  rateLimitLoopback: false,
   seenTtlMs: 10 * 60_000,
   seenMax: 200_000,
   pingIntervalMs: 15_000,

@@ -45,6 +45,9 @@ export const CloseCode = {
   evicted: 4009,
 } as const;
 
+/** How long a connection that sent an oversized frame is kept for its close frame to leave, ms. */
+const ABANDON_MS = 1000;
+
 /** Code of the `ws` package's error for a frame over its maximum payload. */
 const WS_TOO_BIG = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
 
@@ -83,6 +86,8 @@ export interface LinkSocket {
   pause?(): void;
   /** Resumes reading. */
   resume?(): void;
+  /** Destroys the connection at once. */
+  terminate?(): void;
 }
 
 /** What a link needs from its node. */
@@ -182,7 +187,12 @@ export class Link {
     ws.onclose = () => this.#closed();
     ws.onerror = (ev) => {
       // The `ws` server (relay/ws_upgrade.ts) refuses an oversized frame at its header.
-      if ((ev as { error?: { code?: string } }).error?.code === WS_TOO_BIG) this.#tooBig("frame");
+      if ((ev as { error?: { code?: string } }).error?.code !== WS_TOO_BIG) return;
+      this.#tooBig("frame");
+      // ws then reads (and drops) the rest while it waits for the peer's close frame: stop
+      // reading once its close frame (1009) is on its way, and drop the connection soon after.
+      setTimeout(() => ws.pause?.(), 0);
+      setTimeout(() => ws.terminate?.(), ABANDON_MS);
     };
     if (ws.readyState === WebSocket.OPEN && this.direction === "inbound") {
       this.#sendHello(opts.peerChallenge!, this.#myChallenge);

@@ -17,7 +17,7 @@ import { CloseCode, Link, type LinkHost, type LinkSocket } from "./link.ts";
 import { BucketMap, type RelayLimits, resolveLimits } from "./limits.ts";
 import { MisbehaviourScores } from "./misbehaviour.ts";
 import { netGroup, selectEviction, youngestOfLargestGroup } from "./eviction.ts";
-import { normalizePeerUrl, PeerTable, wsUrlOf } from "./peers.ts";
+import { isLoopback, normalizePeerUrl, PeerTable, wsUrlOf } from "./peers.ts";
 import { Router, type RouteResult, type RouterHost, type Source } from "./router.ts";
 import { Discovery, type DiscoveryHost } from "./discovery.ts";
 import { type ChainPort, ChainSync, type SyncHost } from "./sync.ts";
@@ -360,8 +360,12 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
     return this.#httpBuckets.take(ip);
   }
 
-  /** Takes a token from the request bucket of client address `ip` (every HTTP route). */
+  /**
+   * Takes a token from the request bucket of client address `ip` (every HTTP route); loopback
+   * clients only when `rateLimitLoopback` is on.
+   */
   takeRequestToken(ip: string): boolean {
+    if (!this.limits.rateLimitLoopback && isLoopback(ip)) return true;
     return this.#requestBuckets.take(ip);
   }
 

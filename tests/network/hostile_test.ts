@@ -319,7 +319,8 @@ networkTest(
 networkTest(
   "every route is rate limited per address; discourage validates its seconds",
   async () => {
-    const net = await startTestNet(1, 0);
+    // Loopback clients are this host's own tools and not limited by default; here they are.
+    const net = await startTestNet(1, 0, { rateLimitLoopback: true });
     const node = net.nodes[0];
     try {
       const counts = new Map<string, number>();
