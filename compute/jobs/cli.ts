@@ -79,7 +79,11 @@ export function computeNodeHooks(
       }
       cmd.option("--stake <coins>", "stake locked per job", "1")
         .option("--min-reward <coins>", "smallest reward taken", "0.01")
-        .option("--queue <n>", "jobs queued at most", "4")
+        .option(
+          "--queue <n>",
+          "jobs taken at most: running or waiting to run, and acceptances not yet assigned (held 15 s)",
+          "4",
+        )
         .option(
           "--threads <n>",
           "generation threads",
