@@ -211,7 +211,7 @@ export class JobWorker {
     if (m.t === "withdraw") return this.#onWithdraw(env, m.jobId);
   }
 
-  /** Queue places in use: jobs assigned and not yet staked, and acceptances still held. */
+  /** Acceptances not yet assigned that still hold a queue place. */
   #held(): number {
     const now = Date.now();
     let held = 0;
@@ -221,6 +221,14 @@ export class JobWorker {
     return held;
   }
 
+  /** Jobs that hold a place and will lock a stake: held acceptances and assigned jobs not staked. */
+  #unstaked(): number {
+    let n = this.#held();
+    for (const a of this.#jobs.values()) if (a.assigned && !a.stakeTx) n++;
+    return n;
+  }
+
+  /** Whether every queue place is taken: jobs queued to run (until staked) and held acceptances. */
   #full(): boolean {
     return this.#queued + this.#held() >= this.#o.queueSize;
   }
@@ -288,13 +296,15 @@ export class JobWorker {
         `reward ${escrowValue} units, this node takes at least ${this.#o.minReward}`,
       );
     }
+    // Every job accepted or queued and not yet staked will lock a stake too.
     const funds = (await this.#spendable()).reduce((sum, c) => sum + c.value, 0n);
-    if (funds < this.#o.stake + this.#o.fee) {
+    const stakes = BigInt(this.#unstaked() + 1) * (this.#o.stake + this.#o.fee);
+    if (funds < stakes) {
       return this.#decline(
         env.from,
         id,
         "stake-too-small",
-        `${funds} units spendable, the stake needs ${this.#o.stake + this.#o.fee}`,
+        `${funds} units spendable, the stakes of this job and those waiting need ${stakes}`,
       );
     }
     if (this.#full()) { // checks above awaited: another offer may have taken the last place
@@ -350,10 +360,18 @@ export class JobWorker {
   #enqueue(a: ActiveJob): void {
     this.#queued++;
     const run = this.#queue.then(() => this.#work(a));
-    this.#queue = run.catch((e) =>
-      log.warn("Job {id} failed: {error}", { id: a.id, error: e.message })
-    )
-      .finally(() => this.#queued--);
+    this.#queue = run.catch((e) => this.#failed(a, e)).finally(() => this.#queued--);
+  }
+
+  /**
+   * A job that could not be run (generation or staking failed) before anything was staked: the
+   * client is told at once (decline `failed`, so it offers again) and the job forgotten.
+   */
+  async #failed(a: ActiveJob, e: Error): Promise<void> {
+    log.warn("Job {id} failed: {error}", { id: a.id, error: e.message });
+    if (a.stakeTx) return; // staked: the receipt went out, the job goes on
+    this.#decline(a.client, a.id, "failed", e.message);
+    await this.#forget(a).catch(() => {});
   }
 
   /** Crash tests (dev only): die the hard way at a step of the job flow named by `CAMELID_FAULT`. */
@@ -641,10 +659,15 @@ export class JobWorker {
     return encrypt(toHex(a.client), plaintext);
   }
 
-  /** Mature wallet outputs not spent in the mempool. */
+  /**
+   * The node wallet's coins it can spend now: mature confirmed outputs and unconfirmed ones (change
+   * of its own stakes), neither spent in the mempool.
+   */
   async #spendable() {
     const { chain } = this.#o;
-    return (await chain.getAddressCoins(this.rewardAddress)).filter(({ txid: t, vout, coin }) =>
+    const confirmed = (await chain.getAddressCoins(this.rewardAddress)).filter((
+      { txid: t, vout, coin },
+    ) =>
       (!coin.coinbase || chain.tip().height + 1 - coin.height >= chain.params.coinbaseMaturity) &&
       !chain.mempool.spender(t, vout)
     ).map((c) => ({
@@ -653,6 +676,15 @@ export class JobWorker {
       value: c.coin.value,
       scriptPubKey: c.coin.scriptPubKey,
     }));
+    const mine = payToAddressScript(this.rewardAddress);
+    const pending = chain.mempool.entries().flatMap((e) =>
+      e.tx.outputs.flatMap((o, vout) =>
+        equalBytes(o.scriptPubKey, mine) && !chain.mempool.spender(e.txid, vout)
+          ? [{ txid: e.txid, vout, value: o.value, scriptPubKey: o.scriptPubKey }]
+          : []
+      )
+    );
+    return [...confirmed, ...pending];
   }
 
   async #release(a: ActiveJob): Promise<void> {
