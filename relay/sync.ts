@@ -24,6 +24,7 @@ import {
   Services,
 } from "./envelope.ts";
 import { decodeFromPeer, Misbehaviour } from "./errors.ts";
+import { BucketMap } from "./limits.ts";
 import type { Link } from "./link.ts";
 
 const log = getLogger(["camelid", "relay", "sync"]);
@@ -72,6 +73,8 @@ export const MAX_BLOCKS_IN_FLIGHT_PER_PEER = 16;
 export const MAX_BLOCKS_PER_GETDATA = 128;
 /** Largest number of blocks waiting to be fetched. */
 export const MAX_WANTED_BLOCKS = 50_000;
+/** Bytes of blocks we did not ask for that one peer may send per second (burst: 8 full blocks). */
+export const UNREQUESTED_BLOCK_BYTES_PER_SECOND = 1_000_000;
 /** Block answers that are not new work from the peer. */
 const NOT_NOVEL: ReadonlySet<string> = new Set(["duplicate", "orphan", "ignored"]);
 
@@ -99,6 +102,8 @@ export class ChainSync {
   /** Transactions requested, and recently rejected ones (txid to time). */
   readonly #txRequested = new Map<string, number>();
   readonly #txRejected = new Map<string, number>();
+  /** Per-peer budget of block bytes we did not request. */
+  readonly #unrequested = new BucketMap(UNREQUESTED_BLOCK_BYTES_PER_SECOND, 8_000_000);
   /** Blocks processed recently (includes orphans the chain holds). */
   readonly #recentBlocks = new Map<string, number>();
   #announceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -279,6 +284,10 @@ export class ChainSync {
     const by = this.stats.blocksByPeer;
     by[link.peerKeyHex] = (by[link.peerKeyHex] ?? 0) + 1;
     const hash = bytes.length >= 80 ? headerHash(bytes.subarray(0, 80)) : "";
+    // Honest peers send blocks only when asked (getdata); pushed ones are rationed per peer.
+    if (!this.#inflight.has(hash) && !this.#unrequested.take(link.peerKeyHex, bytes.length)) {
+      throw new Misbehaviour("sync/unrequested-blocks", "too many blocks we did not ask for", 10);
+    }
     this.#inflight.delete(hash);
     this.#wanted.delete(hash);
     this.#recentBlocks.set(hash, Date.now());

@@ -1,0 +1,132 @@
+/**
+ * Issue 11 item 6 against a node process: side blocks of ~1 MB forking at height 1, full of spends
+ * of coins that do not exist, pushed over HTTP and over a link. HTTP submission is rationed by bytes
+ * per address (429), blocks a peer pushes without being asked are rationed per peer (the peer is
+ * charged and disconnected), and what gets through stays within the side-block budget on disk.
+ */
+
+import assert from "node:assert/strict";
+import { blockHash, decodeBlock } from "../../chain/block.ts";
+import { fromHex, toHex } from "../../chain/bytes.ts";
+import { coinbaseTransaction } from "../../chain/miner.ts";
+import { blockSubsidy } from "../../chain/validation.ts";
+import { networkParams } from "../../chain/params.ts";
+import { NO_JOB, type Transaction } from "../../chain/tx.ts";
+import { DEFAULT_SIDE_BLOCK_BYTES } from "../../chain/side_blocks.ts";
+import { NodeIdentity } from "../../relay/identity.ts";
+import { newKey, solve } from "../chain_helpers.ts";
+import { getJson, spawnNode, waitFor } from "../process_helpers.ts";
+import { DEV_MAGIC, networkTest, peers, rawPeer } from "./helpers.ts";
+
+/** A transaction of about 97 kB spending 700 outputs that do not exist. */
+function junkTx(): Transaction {
+  return {
+    version: 1,
+    inputs: Array.from({ length: 700 }, () => ({
+      prevout: { txid: crypto.getRandomValues(new Uint8Array(32)), vout: 0 },
+      scriptSig: crypto.getRandomValues(new Uint8Array(97)),
+      sequence: 0xffffffff,
+    })),
+    outputs: [{ value: 1n, scriptPubKey: new Uint8Array(21).fill(1, 0, 1) }],
+    lockTime: 0,
+    jobId: NO_JOB,
+  };
+}
+
+/** `n` side blocks of ~970 kB on the block `parentHex` (height 1). */
+function sideBlocks(parentHex: string, n: number): Uint8Array[] {
+  const parent = decodeBlock(fromHex(parentHex));
+  const params = networkParams("dev");
+  const to = newKey();
+  return Array.from({ length: n }, (_, i) =>
+    solve({
+      header: {
+        version: 1,
+        prevHash: fromHex(blockHash(parent.header), 32),
+        merkleRoot: new Uint8Array(32),
+        time: Math.max(Math.floor(Date.now() / 1000), parent.header.time + 1),
+        bits: parent.header.bits,
+        nonce: 0,
+      },
+      txs: [
+        coinbaseTransaction(2, blockSubsidy(2, params), to.script, i),
+        ...Array.from({ length: 10 }, junkTx),
+      ],
+    }));
+}
+
+async function kvBytes(dir: string): Promise<number> {
+  let n = 0;
+  for await (const f of Deno.readDir(dir)) {
+    if (f.name.startsWith("chain.kv")) n += (await Deno.stat(`${dir}/${f.name}`)).size;
+  }
+  return n;
+}
+
+networkTest(
+  "30 MB of side blocks over HTTP and over a link: rationed, charged, and bounded on disk",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "camelid-side-" });
+    const node = await spawnNode(["--data-dir", dir]);
+    try {
+      await waitFor(
+        "height 2",
+        async () => (await getJson<{ height: number }>(`${node.url}/v1/status`)).body.height >= 2,
+      );
+      const one = await getJson<{ hex: string }>(`${node.url}/v1/blocks/1?format=hex`);
+      const before = await kvBytes(dir);
+
+      // HTTP: 30 blocks from one address, as fast as it can.
+      const http: Record<string, number> = {};
+      let t = performance.now();
+      for (const b of sideBlocks(one.body.hex, 30)) {
+        const res = await fetch(`${node.url}/v1/blocks`, { method: "POST", body: toHex(b) });
+        const body = await res.json();
+        const key = `${res.status} ${body.status ?? body.error?.code}`;
+        http[key] = (http[key] ?? 0) + 1;
+      }
+      console.log(
+        `HTTP: 30 side blocks in ${(performance.now() - t).toFixed(0)} ms: ${JSON.stringify(http)}`,
+      );
+      assert.ok((http["429 rate/limited"] ?? 0) >= 20, "past 8 MB the address is rate limited");
+
+      // A link: 30 blocks pushed without a getdata.
+      const attacker = NodeIdentity.generate();
+      const link = await rawPeer(node.url, attacker);
+      t = performance.now();
+      let sent = 0;
+      for (const b of sideBlocks(one.body.hex, 30)) {
+        if (link.ws.readyState !== WebSocket.OPEN) break;
+        link.send(
+          attacker.sign({ magic: DEV_MAGIC, type: "block", to: link.serverKey, payload: b }),
+        );
+        sent++;
+      }
+      const closed = await link.closed;
+      console.log(
+        `link: closed ${closed.code} after ${sent} blocks sent in ${
+          (performance.now() - t).toFixed(0)
+        } ms`,
+      );
+      assert.equal(closed.code, 1008, "the pushing peer is disconnected");
+      assert.match(node.output(), /sync\/unrequested-blocks/, "charged for blocks not asked for");
+      const table = await peers(node.url);
+      assert.ok(
+        table.discouraged.some((d) => d.kind === "key" && d.value === attacker.keyHex),
+        "and discouraged",
+      );
+
+      const after = await kvBytes(dir);
+      console.log(`KV files: ${before} -> ${after} bytes`);
+      assert.ok(
+        after - before < DEFAULT_SIDE_BLOCK_BYTES + 8_000_000,
+        "disk growth within the side-block budget",
+      );
+      const st = await getJson<{ height: number }>(`${node.url}/v1/status`);
+      assert.ok(st.body.height >= 2, "the node still serves and mines");
+    } finally {
+      await node.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
