@@ -3,11 +3,10 @@
  * routes of relay/routes/. Every error is JSON `{"error":{"code","message"}}` (relay/errors.ts).
  */
 
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { ChainNode } from "../chain/node.ts";
 import { notFound, onError } from "./errors.ts";
 import type { JobPool } from "./jobpool.ts";
-import { rateLimit } from "./middleware/rate_limit.ts";
 import { addressRoutes } from "./routes/addresses.ts";
 import { chainRoutes } from "./routes/chain.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -26,8 +25,8 @@ export interface AppOptions {
   jobs?: JobPool;
   /** Extra fields merged into `/v1/status` (e.g. peers, mining). */
   status?: () => Record<string, unknown>;
-  /** Takes a request token for a client address (every route; false: 429 `rate/limited`). */
-  takeRequestToken?: (ip: string) => boolean;
+  /** Checks run first on every route (the network's per-address rate limit and body budget). */
+  guards?: MiddlewareHandler[];
 }
 
 /** Builds the Hono app with the chain routes mounted under `/v1`. */
@@ -36,7 +35,7 @@ export function createApp(options: AppOptions): Hono {
   const app = new Hono();
   app.onError(onError);
   app.notFound(notFound);
-  if (options.takeRequestToken) app.use("*", rateLimit(options.takeRequestToken));
+  for (const guard of options.guards ?? []) app.use("*", guard);
 
   app.get("/v1/status", (c) => {
     const tip = chain.tip();

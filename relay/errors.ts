@@ -48,6 +48,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, ContentfulStatusCode>> = Ob
   "peer/ip-full": 429,
   "peer/pending-full": 503,
   "rate/limited": 429,
+  "request/busy": 429,
   "relay/starting": 503,
   "request/too-large": 413,
   "route/not-found": 404,

@@ -58,6 +58,8 @@ export interface RelayLimits {
   httpRequestsPerSecond: number;
   /** Burst of the per-address HTTP request bucket. */
   httpRequestBurst: number;
+  /** Request body bytes in flight per client address (429 `request/busy` past it). */
+  httpBodyBytesPerAddress: number;
   /** Whether loopback clients take request tokens too (off: they are this host's own tools). */
   rateLimitLoopback: boolean;
   /** How long a message id stays in the seen-set, ms. */
@@ -104,6 +106,7 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   maxPendingInbound: 16,
   httpRequestsPerSecond: 100,
   httpRequestBurst: 400,
+  httpBodyBytesPerAddress: 16 * MIB,
   rateLimitLoopback: false,
   seenTtlMs: 10 * 60_000,
   seenMax: 200_000,

@@ -4,7 +4,7 @@
  * in relay/routes/ and are mounted on a Hono app by {@link NetworkService.mount}.
  */
 
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { getLogger } from "@logtape/logtape";
 import { fromHex, toHex } from "../chain/bytes.ts";
 import { networkParams } from "../chain/params.ts";
@@ -25,6 +25,7 @@ import { linkRoutes } from "./routes/links.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { peerRoutes } from "./routes/peers.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
+import { bodyBudget } from "./middleware/body_budget.ts";
 
 const log = getLogger(["camelid", "relay"]);
 
@@ -361,12 +362,21 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
   }
 
   /**
-   * Takes a token from the request bucket of client address `ip` (every HTTP route); loopback
-   * clients only when `rateLimitLoopback` is on.
+   * The checks every HTTP route runs first, per client address: a request token (429
+   * `rate/limited`), then a budget of body bytes in flight (429 `request/busy`). Loopback clients
+   * are exempt unless `rateLimitLoopback` is on.
    */
-  takeRequestToken(ip: string): boolean {
-    if (!this.limits.rateLimitLoopback && isLoopback(ip)) return true;
-    return this.#requestBuckets.take(ip);
+  requestGuards(): MiddlewareHandler[] {
+    const exempt = (ip: string) => !this.limits.rateLimitLoopback && isLoopback(ip);
+    return [
+      rateLimit((ip) => exempt(ip) || this.#requestBuckets.take(ip)),
+      bodyBudget({
+        perAddress: () => this.limits.httpBodyBytesPerAddress,
+        // The largest body a route takes: an envelope as JSON (hex) or a block as hex.
+        unknownLength: () => this.limits.maxEnvelopeBytes * 2 + 4096,
+        exempt,
+      }),
+    ];
   }
 
   // ---------------------------------------------------------------------------------- routing
@@ -466,7 +476,7 @@ export function createRelayApp(options: NetworkOptions): { app: Hono; network: N
   const app = new Hono();
   app.onError(onError);
   app.notFound(notFound);
-  app.use("*", rateLimit((ip) => network.takeRequestToken(ip)));
+  for (const guard of network.requestGuards()) app.use("*", guard);
   app.get("/v1/status", (c) => {
     const links = [...network.openLinks()].length;
     return c.json({

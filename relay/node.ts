@@ -111,7 +111,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const app = createApp({
     chain,
     jobs,
-    takeRequestToken: (ip) => network.takeRequestToken(ip),
+    guards: network.requestGuards(),
     models: options.models,
     status: () => ({
       ...Object.fromEntries([...statusExtras].map(([k, f]) => [k, f()])),

@@ -20,7 +20,7 @@ import {
   status,
   until,
 } from "./helpers.ts";
-import { requestFrom } from "./http_from.ts";
+import { heldPost, requestFrom } from "./http_from.ts";
 import { frameHeader, RawLink } from "./raw_link.ts";
 import { mb, RssSampler } from "./rss.ts";
 import { mine, newKey, openDevNode } from "../chain_helpers.ts";
@@ -345,8 +345,26 @@ networkTest(
         );
         for (const a of answers) tally(posts, a.status, a.body?.error?.code);
       }
+      // 20 block posts declaring 2 MB each, their bodies held half sent: the body budget
+      // (16 MiB in flight per address) lets 8 wait and refuses the rest at once.
+      const held = Array.from(
+        { length: 20 },
+        () => heldPost("127.0.0.5", `${node.url}/v1/blocks`, 2_000_000, 1_000_000),
+      );
+      const early = await Promise.all(
+        held.map((h) => Promise.race([h.status, sleep(3000).then(() => -1)])),
+      );
+      held.forEach((h) => h.drop());
+      const busy = early.filter((s) => s === 429).length;
       const other = await requestFrom("127.0.0.4", `${node.url}/v1/status`);
-      console.log(`status flood: ${show(counts)}; garbage posts: ${show(posts)}`);
+      console.log(
+        `status flood: ${show(counts)}; garbage posts: ${
+          show(posts)
+        }; held 2 MB posts: ${busy} of 20 refused 429 at once, ${
+          early.filter((s) => s === -1).length
+        } held`,
+      );
+      assert.equal(busy, 12, "8 x 2 MB fit the 16 MiB body budget of one address, 12 do not");
       assert.ok((counts.get("429 rate/limited") ?? 0) > 0, "a status flood is rate limited");
       assert.ok((counts.get("200") ?? 0) > 0, "within the burst it is served");
       assert.ok((posts.get("429 rate/limited") ?? 0) > 0, "a flood of posts is rate limited");

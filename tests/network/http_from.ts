@@ -1,6 +1,10 @@
-/** @module HTTP requests from a chosen loopback source address (`node:http` with `localAddress`). */
+/**
+ * @module HTTP requests from a chosen loopback source address (`node:http` and `node:net` with
+ * `localAddress`), whole or held open with part of their body.
+ */
 
 import http from "node:http";
+import net from "node:net";
 
 /** An answer: status and the body parsed as JSON (null when it is not JSON). */
 export interface Answer {
@@ -56,4 +60,39 @@ export function requestFrom(
     if (init.body !== undefined) req.write(init.body);
     req.end();
   });
+}
+
+/** A request whose body is only partly sent: its answer (status) if one comes, and a way to drop it. */
+export interface HeldRequest {
+  /** Resolves with the status of an answer, or 0 when the socket closed without one. */
+  status: Promise<number>;
+  /** Closes the socket. */
+  drop(): void;
+}
+
+/**
+ * POSTs to `url` from `from` declaring `length` body bytes but sending only `sent` of them, so that
+ * the request stays in flight until answered or dropped.
+ */
+export function heldPost(from: string, url: string, length: number, sent: number): HeldRequest {
+  const u = new URL(url);
+  const socket = net.connect({ host: u.hostname, port: Number(u.port), localAddress: from });
+  socket.on("error", () => {});
+  socket.on("connect", () => {
+    socket.write(
+      `POST ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\ncontent-type: text/plain\r\n` +
+        `content-length: ${length}\r\n\r\n`,
+    );
+    socket.write(new TextEncoder().encode("0".repeat(sent)));
+  });
+  const status = new Promise<number>((resolve) => {
+    let text = "";
+    socket.on("data", (d: Uint8Array) => {
+      text += new TextDecoder().decode(d);
+      const m = text.match(/^HTTP\/1\.1 (\d{3})/);
+      if (m) resolve(Number(m[1]));
+    });
+    socket.on("close", () => resolve(0));
+  });
+  return { status, drop: () => socket.destroy() };
 }
