@@ -157,6 +157,8 @@ Deno.test("an honest job settles; a claimed one is answered on chain and settles
     assert.equal(h.state, "verified");
     assert.equal(h.verdict, "honest");
     assert.ok(h.outputTokens.length > 0 && h.outputTokens.length <= 20);
+    const n = h.outputTokens.length;
+    assert.deepEqual(h.coverage, { checked: n, outputPositions: n, detectionChance: 1 });
     const advertised = await getJson<{ compute: { models: string[]; tokensPerSecond: number } }>(
       `${net.compute.url}/v1/status`,
     );
