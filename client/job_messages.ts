@@ -62,6 +62,8 @@ export const DECLINE_REASONS = [
   "bad-escrow",
   /** An assignment for a job it did not accept, or whose acceptance lapsed. */
   "not-accepted",
+  /** It took the job but could not run it (generation or staking failed); nothing was staked. */
+  "failed",
 ] as const;
 
 /** One of {@link DECLINE_REASONS}. */
