@@ -3,50 +3,27 @@ import { ChainNode } from "./node.ts";
 import { networkParams } from "./params.ts";
 import { fromHex, toHex } from "./bytes.ts";
 import { blockHash, decodeBlock } from "./block.ts";
-import { coinbaseTransaction } from "./miner.ts";
-import { blockSubsidy } from "./validation.ts";
-import { NO_JOB, type Transaction } from "./tx.ts";
+import type { Transaction } from "./tx.ts";
 import { DEFAULT_SIDE_BLOCK_BYTES } from "./side_blocks.ts";
 import { createApp } from "../relay/app.ts";
-import {
-  assertRejectsWithCode,
-  mine,
-  newKey,
-  solve,
-  type TestKey,
-} from "../tests/chain_helpers.ts";
+import { assertRejectsWithCode, mine, newKey, type TestKey } from "../tests/chain_helpers.ts";
+import { blockOn as junkBlockOn, junkTx } from "../tests/junk_blocks.ts";
 
-/** A transaction of about 97 kB spending 700 outputs that do not exist. */
-function junkTx(): Transaction {
-  return {
-    version: 1,
-    inputs: Array.from({ length: 700 }, () => ({
-      prevout: { txid: crypto.getRandomValues(new Uint8Array(32)), vout: 0 },
-      scriptSig: crypto.getRandomValues(new Uint8Array(97)),
-      sequence: 0xffffffff,
-    })),
-    outputs: [{ value: 1n, scriptPubKey: new Uint8Array(21).fill(1, 0, 1) }],
-    lockTime: 0,
-    jobId: NO_JOB,
-  };
-}
-
-/** A solved block on `parentHash` paying `to`, carrying `txs`. */
+/** A solved block on `parentHash` (a block `node` knows) paying `to`, carrying `txs`. */
 function blockOn(node: ChainNode, parentHash: string, to: TestKey, txs: Transaction[], n: number) {
   const parent = node.entry(parentHash)!;
-  const height = parent.height + 1;
-  const coinbase = coinbaseTransaction(height, blockSubsidy(height, node.params), to.script, n);
-  return solve({
-    header: {
-      version: 1,
-      prevHash: fromHex(parentHash, 32),
-      merkleRoot: new Uint8Array(32),
-      time: Math.max(Math.floor(Date.now() / 1000), node.medianTimePast(parent) + 1),
+  return junkBlockOn(
+    node.params,
+    {
+      hash: fromHex(parentHash, 32),
+      height: parent.height,
       bits: node.nextBits(parent),
-      nonce: 0,
+      minTime: node.medianTimePast(parent) + 1,
     },
-    txs: [coinbase, ...txs],
-  });
+    to,
+    txs,
+    n,
+  );
 }
 
 async function kvFileBytes(dir: string): Promise<number> {

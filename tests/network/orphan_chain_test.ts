@@ -10,21 +10,13 @@ import { unlockKeystore } from "../../chain/keystore.ts";
 import { payToAddressScript } from "../../chain/script.ts";
 import { txid } from "../../chain/tx.ts";
 import { buildSpend, type WalletUtxo } from "../../chain/wallet.ts";
+import type { AddressAnswer } from "../../relay/client.ts";
 import { readKeystore, walletPath } from "../../relay/wallet_file.ts";
 import { converged, getJson, networkTest, startTestNet, txState, until } from "./helpers.ts";
 
 const SENDERS = 8;
 const CHAIN_LENGTH = 25;
 const FEE = 10_000n;
-
-interface Utxo {
-  txid: string;
-  vout: number;
-  units: string;
-  mature: boolean;
-  spentInMempool: string | null;
-  scriptPubKey: string;
-}
 
 /** Posts a raw transaction; returns the status code and body. */
 async function post(
@@ -45,7 +37,7 @@ networkTest(
       const ks = await readKeystore(walletPath(net.nodes[0].dataDir));
       const secretKey = await unlockKeystore(ks, "");
       const script = payToAddressScript(ks.address);
-      const coins = await getJson<{ utxos: Utxo[] }>(`${urls[0]}/v1/addresses/${ks.address}`);
+      const coins = await getJson<AddressAnswer>(`${urls[0]}/v1/addresses/${ks.address}`);
       const coin = coins.utxos.find((u) => u.mature && !u.spentInMempool)!;
       // One fan-out, then each sender spends its own output in a chain of CHAIN_LENGTH payments.
       const share = (BigInt(coin.units) - FEE) / BigInt(SENDERS);

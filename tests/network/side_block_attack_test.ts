@@ -8,51 +8,28 @@
 import assert from "node:assert/strict";
 import { blockHash, decodeBlock } from "../../chain/block.ts";
 import { fromHex, toHex } from "../../chain/bytes.ts";
-import { coinbaseTransaction } from "../../chain/miner.ts";
-import { blockSubsidy } from "../../chain/validation.ts";
 import { networkParams } from "../../chain/params.ts";
-import { NO_JOB, type Transaction } from "../../chain/tx.ts";
 import { DEFAULT_SIDE_BLOCK_BYTES } from "../../chain/side_blocks.ts";
 import { NodeIdentity } from "../../relay/identity.ts";
-import { newKey, solve } from "../chain_helpers.ts";
+import { newKey } from "../chain_helpers.ts";
+import { blockOn, junkTx } from "../junk_blocks.ts";
 import { getJson, spawnNode, waitFor } from "../process_helpers.ts";
 import { DEV_MAGIC, networkTest, peers, rawPeer } from "./helpers.ts";
 
-/** A transaction of about 97 kB spending 700 outputs that do not exist. */
-function junkTx(): Transaction {
-  return {
-    version: 1,
-    inputs: Array.from({ length: 700 }, () => ({
-      prevout: { txid: crypto.getRandomValues(new Uint8Array(32)), vout: 0 },
-      scriptSig: crypto.getRandomValues(new Uint8Array(97)),
-      sequence: 0xffffffff,
-    })),
-    outputs: [{ value: 1n, scriptPubKey: new Uint8Array(21).fill(1, 0, 1) }],
-    lockTime: 0,
-    jobId: NO_JOB,
-  };
-}
-
 /** `n` side blocks of ~970 kB on the block `parentHex` (height 1). */
 function sideBlocks(parentHex: string, n: number): Uint8Array[] {
-  const parent = decodeBlock(fromHex(parentHex));
-  const params = networkParams("dev");
+  const header = decodeBlock(fromHex(parentHex)).header;
+  const parent = {
+    hash: fromHex(blockHash(header), 32),
+    height: 1,
+    bits: header.bits,
+    minTime: header.time + 1,
+  };
   const to = newKey();
-  return Array.from({ length: n }, (_, i) =>
-    solve({
-      header: {
-        version: 1,
-        prevHash: fromHex(blockHash(parent.header), 32),
-        merkleRoot: new Uint8Array(32),
-        time: Math.max(Math.floor(Date.now() / 1000), parent.header.time + 1),
-        bits: parent.header.bits,
-        nonce: 0,
-      },
-      txs: [
-        coinbaseTransaction(2, blockSubsidy(2, params), to.script, i),
-        ...Array.from({ length: 10 }, junkTx),
-      ],
-    }));
+  return Array.from(
+    { length: n },
+    (_, i) => blockOn(networkParams("dev"), parent, to, Array.from({ length: 10 }, junkTx), i),
+  );
 }
 
 async function kvBytes(dir: string): Promise<number> {
