@@ -66,6 +66,7 @@ export class Inbox {
   #bytes = 0;
   #seq = 0;
   #lastPrune = 0;
+  readonly #listeners = new Set<(entry: InboxEntry) => void>();
 
   /** Creates an inbox with these bounds. */
   constructor(readonly budgets: InboxBudgets) {}
@@ -133,6 +134,13 @@ export class Inbox {
     };
     list.push(entry);
     this.#count(entry, 1);
+    for (const listener of this.#listeners) listener(entry);
+  }
+
+  /** Calls `listener` with every message stored from now on; returns the call that stops it. */
+  onPut(listener: (entry: InboxEntry) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   #count(e: InboxEntry, sign: 1 | -1): void {

@@ -24,6 +24,7 @@ import { type ChainPort, ChainSync, type SyncHost } from "./sync.ts";
 import { linkRoutes } from "./routes/links.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { peerRoutes } from "./routes/peers.ts";
+import { subscribeRoutes } from "./routes/subscribe.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { bodyBudget } from "./middleware/body_budget.ts";
 
@@ -457,11 +458,12 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
     };
   }
 
-  /** Adds `/v1/ws`, `/v1/messages` and `/v1/peers` to `app`. */
+  /** Adds `/v1/ws`, `/v1/messages`, `/v1/peers` and `/v1/subscribe` to `app`. */
   mount(app: Hono): void {
     app.route("/", linkRoutes(this));
     app.route("/", messageRoutes(this));
     app.route("/", peerRoutes(this));
+    app.route("/", subscribeRoutes(this));
   }
 }
 
