@@ -3,8 +3,10 @@
  * verifier. Pure TypeScript, no platform APIs.
  *
  * For output position `position` (0-based index of the token being sampled):
- * - key = SHA256("camelid/sample" (14 ASCII bytes) || seed (u64 LE) || jobId (32 bytes) ||
- *   position (u32 LE)), 32 bytes.
+ * - key = SHA256("camelid/sample" (14 ASCII bytes) || seed (u64 LE) || salt (32 bytes) ||
+ *   position (u32 LE)), 32 bytes, where salt is the job id, or 32 zero bytes when the seed is a
+ *   caller-fixed one (bit 63 set, {@link FIXED_SEED_FLAG}): then the same seed, model, prompt and
+ *   parameters give the same output in any job.
  * - Noise of token j: block b = floor(j / 8), D_b = SHA256(key || b (u32 LE)) (36-byte message),
  *   x_j = big-endian u32 of D_b bytes [4 (j mod 8), 4 (j mod 8) + 4),
  *   u_j = (x_j + 0.5) / 2^32 (exact in float64, strictly inside (0, 1)),
@@ -40,6 +42,18 @@ export interface SamplingParams {
 
 /** Domain tag of the per-position key. */
 export const SAMPLE_TAG: Uint8Array = new TextEncoder().encode("camelid/sample");
+/**
+ * Bit 63 of a seed: the caller fixed it to reproduce an output, so the noise key leaves the job id
+ * out (every job with this seed, model, prompt and parameters samples the same tokens).
+ */
+export const FIXED_SEED_FLAG: bigint = 1n << 63n;
+/** What stands for the job id in the noise key of a caller-fixed seed. */
+const FIXED_SEED_SALT = new Uint8Array(32);
+
+/** True when `seed` is a caller-fixed one ({@link FIXED_SEED_FLAG} set). */
+export function isFixedSeed(seed: bigint): boolean {
+  return (seed & FIXED_SEED_FLAG) !== 0n;
+}
 /** Tokens per noise block (one SHA-256 yields eight u32 words). */
 export const NOISE_BLOCK = 8;
 
@@ -68,7 +82,7 @@ function checkPosition(position: number): void {
   }
 }
 
-/** The 32-byte per-position noise key. */
+/** The 32-byte per-position noise key (the job id is left out for a caller-fixed seed). */
 export function samplingKey(seed: bigint, jobId: Uint8Array, position: number): Uint8Array {
   if (typeof seed !== "bigint" || seed < 0n || seed >= 1n << 64n) {
     throw new RangeError("seed must be a bigint in [0, 2^64)");
@@ -81,7 +95,7 @@ export function samplingKey(seed: bigint, jobId: Uint8Array, position: number): 
   const dv = new DataView(msg.buffer);
   msg.set(SAMPLE_TAG, 0);
   dv.setBigUint64(SAMPLE_TAG.length, seed, true);
-  msg.set(jobId, SAMPLE_TAG.length + 8);
+  msg.set(isFixedSeed(seed) ? FIXED_SEED_SALT : jobId, SAMPLE_TAG.length + 8);
   dv.setUint32(SAMPLE_TAG.length + 40, position, true);
   return sha256(msg);
 }

@@ -5,6 +5,7 @@ import { toHex } from "../chain/bytes.ts";
 import {
   bestNoisyToken,
   candidateTokens,
+  FIXED_SEED_FLAG,
   G_MAX,
   gumbelBlock,
   gumbelFromWord,
@@ -142,6 +143,23 @@ Deno.test("Gumbel-max sampling follows softmax(logit / T)", () => {
   const sharp = [0, 0, 0];
   for (let pos = 0; pos < 4000; pos++) sharp[sampleToken(logits, params(0.5), pos)]++;
   assert.ok(sharp[2] / 4000 > 0.87, `${sharp}`);
+});
+
+Deno.test("a caller-fixed seed (bit 63) keys the noise with zeros for the job id: jobs repeat", () => {
+  const seed = FIXED_SEED_FLAG | 42n;
+  const other = new Uint8Array(32).fill(0xab);
+  const msg = new Uint8Array(14 + 8 + 32 + 4);
+  msg.set(new TextEncoder().encode("camelid/sample"));
+  new DataView(msg.buffer).setBigUint64(14, seed, true);
+  new DataView(msg.buffer).setUint32(54, 7, true);
+  assert.deepEqual(samplingKey(seed, JOB, 7), sha256(msg));
+  assert.deepEqual(samplingKey(seed, JOB, 7), samplingKey(seed, other, 7));
+  assert.notDeepEqual(samplingKey(42n, JOB, 7), samplingKey(42n, other, 7));
+  assert.notDeepEqual(samplingKey(seed, JOB, 7), samplingKey(42n, new Uint8Array(32), 7));
+  const p = { ...params(0.9, 0, 1), seed };
+  const tokens = (jobId: Uint8Array) =>
+    Array.from({ length: 8 }, (_, pos) => sampleToken(LOGITS50, { ...p, jobId }, pos));
+  assert.deepEqual(tokens(JOB), tokens(other));
 });
 
 Deno.test("different seeds, job ids and positions give different noise", () => {
