@@ -67,6 +67,8 @@ export interface SubmitOptions extends JobTerms {
   onState?: StateReporter;
   /** Give up after this many ms (default 120 s). */
   timeoutMs?: number;
+  /** Only these compute nodes (envelope keys, hex) may take the job; absent = the first to accept. */
+  computeNodes?: string[];
 }
 
 /** How a submitted job ended for the client. */
@@ -128,8 +130,9 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
 
   async function runOffered(): Promise<SubmitResult> {
     const escrow = { txid: offered.escrow.txid, vout: 0, value: offered.escrow.value };
-    const keys = candidates.flatMap((c) => c.key ?? []);
-    const committed = await awaitReceipt(s, offered, keys);
+    const only = o.computeNodes && new Set(o.computeNodes);
+    const keys = candidates.flatMap((c) => c.key && (!only || only.has(c.key)) ? c.key : []);
+    const committed = await awaitReceipt(s, offered, keys, only);
     const base = { jobId: offered.id, escrow, receipt: committed.receipt, notes: [] as string[] };
     if (o.neverPay) {
       s.say("unpaid", {});

@@ -81,11 +81,13 @@ export function describeDeclines(declines: ReadonlyMap<string, DeclineMessage>):
  * once (the next accept wins); nodes all busy get the offer again after {@link BUSY_RETRY_MS}. When every node in
  * `candidates` (keys hex; and any other that answered) declined for a reason waiting cannot change,
  * it fails with `job/declined` naming each reason; at the deadline `job/timeout` names those it got.
+ * With `only` (keys hex), an accept from any other node is withdrawn at once.
  */
 export async function awaitReceipt(
   s: JobSession,
   offered: OfferedJob,
   candidates: readonly string[] = [],
+  only?: ReadonlySet<string>,
 ): Promise<CommittedJob> {
   const declines = new Map<string, DeclineMessage>();
   let computeKey: Uint8Array | null = null;
@@ -118,7 +120,9 @@ export async function awaitReceipt(
       const key = toHex(from);
       if (m.t === "accept") {
         declines.delete(key);
-        if (!computeKey) {
+        if (only && !only.has(key)) {
+          await sendJobMessage(s, { t: "withdraw", jobId: offered.id }, from);
+        } else if (!computeKey) {
           await assign(from);
           s.say("accepted", { node: key, rewardAddress: m.rewardAddress });
         } else if (!equalBytes(from, computeKey)) {
