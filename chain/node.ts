@@ -25,7 +25,7 @@ import { ChainStore } from "./store.ts";
 import { encodeTransaction, type Transaction } from "./tx.ts";
 import type { TxFate } from "./tx_fates.ts";
 import { TxIntake, type TxResult } from "./tx_intake.ts";
-import { checkUtxoSet } from "./utxo_check.ts";
+import { checkUtxoSet, type UtxoCheckReport } from "./utxo_check.ts";
 import { checkBlock, type Coin } from "./validation.ts";
 
 const log = getLogger(["camelid", "chain"]);
@@ -155,7 +155,7 @@ export class ChainNode {
   static async open(options: ChainNodeOptions): Promise<ChainNode> {
     const node = new ChainNode(options);
     await node.#load();
-    await checkUtxoSet(node.store, node.#index, node.params);
+    await node.checkUtxoSet();
     await node.#pruneSideBlocks();
     node.#connected.length = 0;
     node.#restore = new MempoolRestore(
@@ -178,6 +178,14 @@ export class ChainNode {
     if (!tipEntry) throw new CamelidError("store/corrupt", "chain tip missing from index");
     this.#index.activate(tipEntry);
     await this.#state.activateBestChain();
+  }
+
+  /**
+   * Checks that the UTXO set belongs to the active chain (see chain/utxo_check.ts); throws
+   * `store/utxo-mismatch` with a repair hint. Run by {@link open}.
+   */
+  checkUtxoSet(): Promise<UtxoCheckReport> {
+    return checkUtxoSet(this.store, this.#index, this.params);
   }
 
   /** Resolves when the restore of the saved mempool has finished (or was cut short by a stop). */
