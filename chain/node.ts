@@ -158,10 +158,12 @@ export class ChainNode {
     await node.checkUtxoSet();
     await node.#pruneSideBlocks();
     node.#connected.length = 0;
-    node.#restore = new MempoolRestore(
-      node.store,
-      (bytes) => node.#exclusive(() => node.#state.acceptTx(bytes)),
-    );
+    // Orphans that arrived during the restore wait for restored parents: admitted with them.
+    node.#restore = new MempoolRestore(node.store, (bytes) =>
+      node.#exclusive(async () => {
+        const entry = await node.#state.acceptTx(bytes);
+        await node.#intake.admitChildrenOf([entry.txid]);
+      }));
     return node;
   }
 

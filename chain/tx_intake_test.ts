@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { COIN } from "./params.ts";
-import { makeBlock, openFundedDevNode, spend } from "../tests/chain_helpers.ts";
+import { makeBlock, openDevNode, openFundedDevNode, spend } from "../tests/chain_helpers.ts";
 
 Deno.test("a chain of payments posted children first is held as orphans and admitted, recursively, when its root arrives", async () => {
   const { node, close, owner: alice, coin } = await openFundedDevNode();
@@ -68,5 +68,26 @@ Deno.test("an orphan whose parent arrives in a block is admitted; one conflictin
     assert.equal(node.mempoolStatus().orphans.count, 0);
   } finally {
     close();
+  }
+});
+
+Deno.test("an orphan posted while the saved mempool is restored enters with its restored parent", async () => {
+  const { node, dir, close, owner: alice, coin } = await openFundedDevNode();
+  const parent = spend(alice, [coin], [{ value: 49n * COIN, script: alice.script }]);
+  const child = spend(alice, [{ txid: parent.id, vout: 0, value: 49n * COIN }], [{
+    value: 48n * COIN,
+    script: alice.script,
+  }]);
+  await node.processTx(parent.bytes);
+  await node.saveMempool();
+  close();
+  const again = await openDevNode(dir);
+  try {
+    assert.equal((await again.node.processTx(child.bytes, "http:192.0.2.7")).status, "orphan");
+    await again.node.mempoolRestored;
+    assert.ok(again.node.mempool.has(parent.id), "the saved parent is back");
+    assert.ok(again.node.mempool.has(child.id), "and the orphan entered with it");
+  } finally {
+    again.close();
   }
 });
