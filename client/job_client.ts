@@ -22,7 +22,8 @@ import { JobClientError } from "./errors.ts";
 import { JobFailedError } from "./job_failure.ts";
 import { candidatesFor, surveyNetwork } from "./phases/survey.ts";
 import type { ReceiptMessage } from "./job_messages.ts";
-import { openSession, sendJobMessage, type StateReporter } from "./job_session.ts";
+import { type JobSession, openSession, sendJobMessage, type StateReporter } from "./job_session.ts";
+import { Subscription } from "./subscription.ts";
 import {
   type OutsourceOptions,
   outsourceVerification,
@@ -69,6 +70,11 @@ export interface SubmitOptions extends JobTerms {
   timeoutMs?: number;
   /** Only these compute nodes (envelope keys, hex) may take the job; absent = the first to accept. */
   computeNodes?: string[];
+  /**
+   * Have messages and chain events pushed over `/v1/subscribe` (default true); HTTP polling when
+   * false or when the node does not answer the subscription.
+   */
+  push?: boolean;
 }
 
 /** How a submitted job ended for the client. */
@@ -113,6 +119,17 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
     o.onState,
   );
   s.spendLock = o.spendLock;
+  if (o.push !== false) {
+    s.events = await Subscription.connect(o.node.url, o.secretKey).catch(() => undefined);
+  }
+  try {
+    return await runJob(s, o);
+  } finally {
+    s.events?.close();
+  }
+}
+
+async function runJob(s: JobSession, o: SubmitOptions): Promise<SubmitResult> {
   const survey = await surveyNetwork(o.node);
   const candidates = candidatesFor(survey, o);
   const offered = await offerJob(s, o);

@@ -1,15 +1,18 @@
 /**
  * @module What every phase of a job shares: the client's node and keys, the network, the fee, the
- * deadline, the state reporter, and the job's inbox (signed messages to the client, polled over HTTP).
+ * deadline, the state reporter, the subscription that pushes messages and chain events
+ * (client/subscription.ts), and the job's inbox (signed messages to the client: pushed, or polled
+ * over HTTP while no subscription is connected).
  */
 
 import { equalBytes, toHex } from "../chain/bytes.ts";
 import { hash160 } from "../chain/hash.ts";
 import { addressFromPublicKey, publicKeyOf } from "../chain/keys.ts";
 import type { NetworkParams } from "../chain/params.ts";
-import { createEnvelope } from "../relay/envelope.ts";
+import { createEnvelope, type Envelope } from "../relay/envelope.ts";
 import type { NodeClient } from "../relay/client.ts";
 import { JobClientError } from "./errors.ts";
+import type { Subscription } from "./subscription.ts";
 import type { JobStateName } from "./job_states.ts";
 import {
   decodeJobMessage,
@@ -48,6 +51,8 @@ export interface JobSession {
    * shared by every process using the wallet); absent = unguarded.
    */
   spendLock?: <T>(spend: () => Promise<T>) => Promise<T>;
+  /** Pushed messages and chain events; absent = HTTP polling. */
+  events?: Subscription;
 }
 
 /** A session for `secretKey` on `node`'s network, giving up after `timeoutMs`. */
@@ -97,20 +102,41 @@ export interface ReceivedMessage {
   m: JobMessage;
 }
 
-/** The job messages of one job in the client's inbox on its node, each once, in order. */
+/** How often the inbox is polled over HTTP while no subscription is connected (ms). */
+export const INBOX_POLL_MS = 250;
+
+/**
+ * The job messages of one job in the client's inbox on its node, each once, in order: pushed by
+ * the subscription when one is connected, else polled over HTTP every {@link INBOX_POLL_MS}.
+ */
 export class JobInbox {
   readonly #node: NodeClient;
   readonly #key: Uint8Array;
   readonly #jobId: string;
   readonly #queue: ReceivedMessage[] = [];
   readonly #seen = new Set<string>();
+  readonly #events: Subscription | undefined;
+  #wake: (() => void) | null = null;
   #after = 0;
 
-  /** Reads messages to `key` about job `jobId` (hex). */
-  constructor(node: NodeClient, key: Uint8Array, jobId: string) {
+  /** Reads messages to `key` about job `jobId` (hex), pushed by `events` when given. */
+  constructor(node: NodeClient, key: Uint8Array, jobId: string, events?: Subscription) {
     this.#node = node;
     this.#key = key;
     this.#jobId = jobId;
+    this.#events = events;
+    events?.onMessage(({ envelope }) => this.#take(envelope));
+  }
+
+  #take(env: Envelope): void {
+    const k = toHex(env.from) + toHex(env.id);
+    if (this.#seen.has(k) || env.type !== "direct" || !isJobPayload(env.payload)) return;
+    this.#seen.add(k);
+    try {
+      const m = decodeJobMessage(env.payload);
+      if ("jobId" in m && m.jobId === this.#jobId) this.#queue.push({ from: env.from, m });
+    } catch { /* not ours */ }
+    if (this.#queue.length) this.#wake?.();
   }
 
   /** The next message; `JobClientError` `job/timeout` when none comes within `timeoutMs`. */
@@ -120,17 +146,25 @@ export class JobInbox {
       if (Date.now() > end) {
         throw new JobClientError("job/timeout", "no answer from a compute node in time");
       }
-      for (const { seq, envelope: env } of await this.#node.messages(this.#key, this.#after)) {
-        this.#after = Math.max(this.#after, seq);
-        const k = toHex(env.from) + toHex(env.id);
-        if (this.#seen.has(k) || env.type !== "direct" || !isJobPayload(env.payload)) continue;
-        this.#seen.add(k);
-        try {
-          const m = decodeJobMessage(env.payload);
-          if ("jobId" in m && m.jobId === this.#jobId) this.#queue.push({ from: env.from, m });
-        } catch { /* not ours */ }
+      const pushed = this.#events?.connected;
+      if (!pushed) {
+        for (const { seq, envelope } of await this.#node.messages(this.#key, this.#after)) {
+          this.#after = Math.max(this.#after, seq);
+          this.#take(envelope);
+        }
       }
-      if (this.#queue.length === 0) await new Promise((r) => setTimeout(r, 250));
+      if (this.#queue.length > 0) break;
+      // Pushed: sleep until a message comes (re-checking the connection now and then).
+      const wait = pushed ? Math.min(1_000, Math.max(1, end - Date.now())) : INBOX_POLL_MS;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#wake = done;
+      });
+      this.#wake = null;
     }
     return this.#queue.shift()!;
   }
@@ -151,13 +185,28 @@ export class JobInbox {
   }
 }
 
-/** Polls `check` every half second until it holds; `JobClientError` `job/timeout` after `timeoutMs`. */
+/** How often the chain is polled over HTTP while no subscription is connected (ms). */
+export const CHAIN_POLL_MS = 500;
+
+/**
+ * Waits for the chain to move: the next pushed tip or job transaction (at most 5 s, a safety net),
+ * else {@link CHAIN_POLL_MS} while no subscription is connected.
+ */
+export async function chainMoved(s: JobSession): Promise<void> {
+  if (s.events?.connected) await s.events.nextEvent(5_000);
+  else await new Promise((r) => setTimeout(r, CHAIN_POLL_MS));
+}
+
+/**
+ * Checks `check` after each chain move ({@link chainMoved}) until it holds; `JobClientError`
+ * `job/timeout` after `timeoutMs`.
+ */
 export async function pollUntil(s: JobSession, check: () => Promise<boolean>): Promise<void> {
   const end = Date.now() + s.timeoutMs;
   while (!(await check().catch(() => false))) {
     if (Date.now() > end) {
       throw new JobClientError("job/timeout", "gave up waiting for the chain");
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await chainMoved(s);
   }
 }

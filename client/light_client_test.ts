@@ -29,6 +29,11 @@ Deno.test("the light client (wallet, job client, verifier) imports nothing with 
   const graph = new Set<string>();
   for (const entry of entries) for (const m of await moduleGraph(entry)) graph.add(m);
   assert.ok([...graph].some((m) => m.endsWith("/verifier-wasm/mod.ts")), "the verifier is in it");
+  for (
+    const part of ["/client/subscription.ts", "/client/prompt.ts", "/client/model_metadata.ts"]
+  ) {
+    assert.ok([...graph].some((m) => m.endsWith(part)), `${part} is in it`);
+  }
   const root = new URL("..", dir).href;
   for (const m of graph) {
     assert.ok(!m.startsWith(`${root}compute/`), `${m}: compute/ is the FFI side`);
@@ -36,7 +41,18 @@ Deno.test("the light client (wallet, job client, verifier) imports nothing with 
     if (!m.startsWith("file:")) continue;
     const source = await Deno.readTextFile(new URL(m));
     for (
-      const api of ["Deno.dlopen", "Deno.openKv", "Deno.readFile", "Deno.writeFile", "Deno.open("]
+      const api of [
+        "Deno.dlopen",
+        "Deno.openKv",
+        "Deno.readFile",
+        "Deno.writeFile",
+        "Deno.open(",
+        "Deno.readTextFile",
+        "Deno.Command",
+        "Deno.connect",
+        "Deno.listen",
+        "Deno.upgradeWebSocket",
+      ]
     ) {
       assert.ok(!source.includes(api), `${m} uses ${api}`);
     }

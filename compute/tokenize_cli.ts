@@ -72,7 +72,7 @@ export function parseTokenIds(s: string): number[] {
 }
 
 /** Reads a chat from a JSON file; throws `ChatTemplateError` (`chat/bad-messages`) when malformed. */
-async function readMessages(path: string): Promise<ChatMessage[]> {
+export async function readMessages(path: string): Promise<ChatMessage[]> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(await Deno.readTextFile(path));

@@ -11,7 +11,7 @@ import type { Outpoint } from "../../chain/job_unlock.ts";
 import { parseOutputScript, payToHashScript } from "../../chain/script.ts";
 import { encodeTransaction } from "../../chain/tx.ts";
 import { isTimeout } from "../errors.ts";
-import { type JobSession, pollUntil, timeLeft } from "../job_session.ts";
+import { chainMoved, type JobSession, pollUntil, timeLeft } from "../job_session.ts";
 import { fundAndSend } from "./fund.ts";
 import type { OfferedJob } from "./offer.ts";
 import type { CommittedJob } from "./receipt.ts";
@@ -124,6 +124,6 @@ export async function claimNonDelivery(
         }
       }
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await chainMoved(s);
   }
 }

@@ -67,6 +67,7 @@ export async function offerJob(s: JobSession, terms: JobTerms): Promise<OfferedJ
   };
   const jobId = jobIdBytes(job);
   const id = toHex(jobId);
+  s.events?.watch(id);
   const output = escrowOutput(jobId, s.clientHash, job.expiryHeight, terms.reward);
   const { txid: escrowTxid, bytes } = await fundAndSend(s, output, jobId);
   const escrow: JobCoin = { txid: escrowTxid, vout: 0, ...output };
@@ -78,5 +79,5 @@ export async function offerJob(s: JobSession, terms: JobTerms): Promise<OfferedJ
     escrowTx: toHex(bytes),
   };
   await sendJobMessage(s, offer);
-  return { job, jobId, id, escrow, inbox: new JobInbox(s.node, s.clientKey, id), offer };
+  return { job, jobId, id, escrow, inbox: new JobInbox(s.node, s.clientKey, id, s.events), offer };
 }

@@ -33,6 +33,11 @@ import {
 import { MAX_OUTPUT_TOKENS } from "../../chain/job.ts";
 import { networkParams } from "../../chain/params.ts";
 import { textForOutput } from "../../cli/terminal_text.ts";
+import { tokenizerForModel } from "../../client/model_metadata.ts";
+import { answerText, messagesPrompt, textPrompt } from "../../client/prompt.ts";
+import { Tokenizer } from "../../client/tokenizer/mod.ts";
+import { readVocabularyMetadata } from "../fixture.ts";
+import { readMessages } from "../tokenize_cli.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -198,8 +203,15 @@ export function registerJobCommands(program: Command): void {
     job.command("submit").description("offer a job, pay the node that does it, verify the output"),
   )
     .option("--model <file>", "the model file (gives the id, tokenizes --prompt, verifies locally)")
-    .option("--model-id <id>", "the model id, when the model file is not at hand")
-    .option("--prompt <text>", "prompt text (needs --model)")
+    .option(
+      "--model-id <id>",
+      "the model id, when the model file is not at hand (the tokenizer comes from --node, checked against the id)",
+    )
+    .option("--prompt <text>", "prompt text")
+    .option(
+      "--messages <file>",
+      'a chat as JSON ([{"role": "user", "content": "..."}]) rendered with the model\'s chat template',
+    )
     .option("--prompt-tokens <ids>", "prompt token ids, comma-separated")
     .requiredOption("--max-tokens <n>", "most output tokens");
   addSamplerOptions(submit)
@@ -218,7 +230,7 @@ export function registerJobCommands(program: Command): void {
       new Option("--verify <how>", "check the output: with the model here, by neighbours, or not")
         .choices(["local", "outsourced", "none"]).default(
           undefined,
-          "local with --model, else none",
+          "local with --model, else outsourced",
         ),
     )
     .option(
@@ -244,20 +256,31 @@ export function registerJobCommands(program: Command): void {
     .option("--json", "print one JSON object at the end")
     .action(async (o) => {
       if (!o.model && !o.modelId) throw new RangeError("give --model FILE or --model-id ID");
-      if (!o.prompt === !o.promptTokens) {
-        throw new RangeError("give exactly one of --prompt and --prompt-tokens");
+      if ([o.prompt, o.promptTokens, o.messages].filter((x) => x !== undefined).length !== 1) {
+        throw new RangeError("give exactly one of --prompt, --messages and --prompt-tokens");
       }
       const modelId = o.model ? await modelIdOfFile(o.model) : String(o.modelId);
       if (o.model && o.modelId && o.modelId !== modelId) {
         throw new RangeError("--model-id does not match --model");
       }
-      const llama = o.model && (o.prompt || !o.json) ? await loadModel(o.model) : null;
-      const promptTokens = o.prompt
-        ? (llama ?? (() => {
-          throw new RangeError("--prompt needs --model");
-        })()).tokenize(String(o.prompt), true)
-        : parseTokenList(String(o.promptTokens));
-      const verify = o.verify ?? (o.model ? "local" : "none");
+      const chat = o.messages === undefined ? undefined : await readMessages(o.messages);
+      // With the file, llama.cpp tokenizes plain prompts; otherwise the TypeScript tokenizer, from
+      // the file's metadata or from the node's (checked against the model id).
+      const llama = o.model && !chat && (o.prompt || !o.json) ? await loadModel(o.model) : null;
+      const tok = llama || o.promptTokens !== undefined
+        ? null
+        : o.model
+        ? Tokenizer.fromMetadata(await readVocabularyMetadata(o.model))
+        : await tokenizerForModel(o.node, modelId);
+      const prompt = chat && tok
+        ? messagesPrompt(tok, chat)
+        : llama
+        ? { tokens: llama.tokenize(String(o.prompt), true), stop: [] }
+        : tok
+        ? textPrompt(tok, String(o.prompt))
+        : { tokens: parseTokenList(String(o.promptTokens)), stop: [] };
+      const promptTokens = prompt.tokens;
+      const verify = o.verify ?? (o.model ? "local" : "outsourced");
       if (verify === "local" && !o.model) throw new RangeError("--verify local needs --model");
       const { secretKey } = await unlockWalletFile(walletFile(o));
       const checks = positionSettings(o);
@@ -315,8 +338,12 @@ export function registerJobCommands(program: Command): void {
         );
         throw e;
       });
-      const text = llama && result.outputTokens
+      const text = !result.outputTokens
+        ? null
+        : llama
         ? llama.detokenize(result.outputTokens, true)
+        : tok
+        ? answerText(tok, result.outputTokens, prompt.stop)
         : null;
       if (o.json) {
         console.log(JSON.stringify({
