@@ -77,6 +77,8 @@ export interface ChainStateParts {
   onCommitStep?: (step: string) => void;
   /** Called with each block made part of the active chain (after its commit). */
   onConnected?: (block: Block) => void;
+  /** Called with each block stored in the index (before it may be connected). */
+  onStored?: (entry: IndexEntry) => void;
 }
 
 /** Connects, disconnects and reorganises the active chain. */
@@ -95,6 +97,7 @@ export class ChainState implements MempoolView {
   readonly #fraudChecker?: FraudChecker;
   readonly #onCommitStep?: (step: string) => void;
   readonly #onConnected?: (block: Block) => void;
+  readonly #onStored?: (entry: IndexEntry) => void;
   /** Txids whose scripts were verified on mempool entry (connect skips them, as a sig cache). */
   readonly #verifiedTx = new Set<string>();
 
@@ -109,6 +112,7 @@ export class ChainState implements MempoolView {
     this.#fraudChecker = parts.fraudChecker;
     this.#onCommitStep = parts.onCommitStep;
     this.#onConnected = parts.onConnected;
+    this.#onStored = parts.onStored;
   }
 
   /** Stores this network's genesis block as the active tip of an empty store. */
@@ -191,6 +195,7 @@ export class ChainState implements MempoolView {
     }
     await this.store.apply(blockWrites(entry, bytes));
     index.add(entry);
+    this.#onStored?.(entry);
     const failures = await this.activateBestChain();
     if (entry.invalid) {
       throw failures.get(hash) ??

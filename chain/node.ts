@@ -19,7 +19,7 @@ import { MempoolRestore } from "./mempool_restore.ts";
 import type { OrphanLimits } from "./orphan_pool.ts";
 import type { NetworkParams } from "./params.ts";
 import { blockWork } from "./pow.ts";
-import { DEFAULT_SIDE_BLOCK_BYTES, sideBlocksToPrune, workThreshold } from "./side_blocks.ts";
+import { SideBlocks, workThreshold } from "./side_blocks.ts";
 import type { FraudChecker } from "./spend.ts";
 import { ChainStore } from "./store.ts";
 import { encodeTransaction, type Transaction } from "./tx.ts";
@@ -71,8 +71,6 @@ export type OutpointCoin = { txid: string; vout: number; coin: Coin };
 
 const MAX_ORPHANS = 200;
 const ORPHAN_TTL_MS = 10 * 60_000;
-/** Hashes of pruned invalid blocks remembered (refused at once when sent again). */
-const MAX_PRUNED_INVALID = 10_000;
 
 /** What a `GET /v1/txs/:id` of a transaction not in the pool nor on chain can say of it. */
 export type TxWhereabouts =
@@ -112,8 +110,7 @@ export class ChainNode {
   readonly #orphans = new Map<string, { bytes: Uint8Array; prev: string; added: number }>();
   readonly #intake: TxIntake;
   readonly #connected: Block[] = [];
-  readonly #prunedInvalid = new Set<string>();
-  readonly #sideBlockBytes: number;
+  readonly #side: SideBlocks;
   #lock: Promise<unknown> = Promise.resolve();
   readonly #now: () => number;
   #restore: MempoolRestore | null = null;
@@ -127,7 +124,7 @@ export class ChainNode {
       maxBytes: options.mempoolBytes,
       incrementalFeeRate: this.minRelayFeeRate,
     });
-    this.#sideBlockBytes = options.sideBlockBytes ?? DEFAULT_SIDE_BLOCK_BYTES;
+    this.#side = new SideBlocks(this.#index, this.store, options.sideBlockBytes);
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.#state = new ChainState({
       params: this.params,
@@ -139,6 +136,10 @@ export class ChainNode {
       fraudChecker: options.fraudChecker,
       onCommitStep: options.onCommitStep,
       onConnected: (block) => this.#connected.push(block),
+      onStored: (entry) => this.#side.add(entry.hash),
+    });
+    this.events.addEventListener("reorg", (e) => {
+      this.#side.addBranch((e as CustomEvent<{ from: string }>).detail.from);
     });
     this.#intake = new TxIntake(
       (bytes) => this.#state.acceptTx(bytes),
@@ -156,7 +157,10 @@ export class ChainNode {
     const node = new ChainNode(options);
     await node.#load();
     await node.checkUtxoSet();
-    await node.#pruneSideBlocks();
+    for (const e of node.#index.entries()) {
+      if (!node.#index.isActive(e.hash)) node.#side.add(e.hash);
+    }
+    await node.#side.prune();
     node.#connected.length = 0;
     // Orphans that arrived during the restore wait for restored parents: admitted with them.
     node.#restore = new MempoolRestore(node.store, (bytes) =>
@@ -346,7 +350,7 @@ export class ChainNode {
     const block = decodeBlock(bytes);
     const hash = blockHash(block.header);
     const known = this.#index.get(hash);
-    if (this.#prunedInvalid.has(hash)) {
+    if (this.#side.prunedInvalid(hash)) {
       throw new ValidationError("block/known-invalid", `block ${hash} is known to be invalid`);
     }
     if (known) {
@@ -379,23 +383,8 @@ export class ChainNode {
   /** After blocks were processed: orphan transactions they free or conflict with, side pruning. */
   async #afterBlocks(): Promise<void> {
     for (const block of this.#connected.splice(0)) await this.#intake.blockConnected(block);
-    await this.#pruneSideBlocks();
-  }
-
-  /** Deletes the side blocks {@link sideBlocksToPrune} names (invalid ones stay refused). */
-  async #pruneSideBlocks(): Promise<void> {
-    const prune = sideBlocksToPrune(this.#index, this.#sideBlockBytes);
-    if (!prune.length) return;
-    await this.store.deleteBlocks(prune);
-    for (const e of prune) {
-      this.#index.remove(e.hash);
-      if (!e.invalid) continue;
-      this.#prunedInvalid.add(e.hash);
-      if (this.#prunedInvalid.size > MAX_PRUNED_INVALID) {
-        this.#prunedInvalid.delete(this.#prunedInvalid.values().next().value!);
-      }
-    }
-    log.debug("Pruned {n} side blocks", { n: prune.length });
+    const pruned = await this.#side.prune();
+    if (pruned) log.debug("Pruned {n} side blocks", { n: pruned });
   }
 
   #addOrphan(hash: string, prev: string, bytes: Uint8Array): void {

@@ -8,11 +8,14 @@
 import type { BlockIndex, IndexEntry } from "./block_index.ts";
 import { CHUNK_SIZE } from "./kv_batch.ts";
 import { blockWork } from "./pow.ts";
+import type { ChainStore } from "./store.ts";
 
 /** Blocks' worth of work below the tip under which a branch no longer counts (Core: 144). */
 export const SIDE_WORK_DEPTH = 144;
 /** Default bound on the bytes of stored side blocks. */
 export const DEFAULT_SIDE_BLOCK_BYTES = 16_000_000;
+/** Hashes of pruned invalid blocks remembered (refused at once when sent again). */
+export const MAX_PRUNED_INVALID = 10_000;
 
 /** The least chain work a stored block needs: the tip's, less {@link SIDE_WORK_DEPTH} blocks' worth. */
 export function workThreshold(tip: IndexEntry): bigint {
@@ -25,15 +28,20 @@ export function storedBytes(e: IndexEntry): number {
 }
 
 /**
- * Side blocks to prune, children before parents: every invalid block, then branch tips (blocks with
- * no stored child) below the {@link workThreshold}, then while the side blocks left exceed `budget`
- * bytes the branch tip with the least work (on equal work the later one).
+ * Side blocks to prune among `candidates` (every stored block off the active chain, in arrival
+ * order; active ones are skipped), children before parents: every invalid block, then branch tips
+ * (blocks with no stored child) below the {@link workThreshold}, then while the side blocks left
+ * exceed `budget` bytes the branch tip with the least work (on equal work the later one).
  */
-export function sideBlocksToPrune(index: BlockIndex, budget: number): IndexEntry[] {
+export function sideBlocksToPrune(
+  index: BlockIndex,
+  candidates: Iterable<IndexEntry>,
+  budget: number,
+): IndexEntry[] {
   const threshold = workThreshold(index.tip());
   const side = new Map<string, IndexEntry>();
   const prune: IndexEntry[] = [];
-  for (const e of index.entries()) {
+  for (const e of candidates) {
     if (index.isActive(e.hash)) continue;
     if (e.invalid) prune.push(e);
     else side.set(e.hash, e);
@@ -61,4 +69,61 @@ export function sideBlocksToPrune(index: BlockIndex, budget: number): IndexEntry
     drop(worst!);
   }
   return prune;
+}
+
+/**
+ * Keeps the stored side blocks within bounds: tracks which stored blocks may be off the active chain
+ * (new ones, and those a reorg left), deletes what {@link sideBlocksToPrune} names, and remembers
+ * the invalid ones it deleted.
+ */
+export class SideBlocks {
+  readonly #index: BlockIndex;
+  readonly #store: ChainStore;
+  readonly #budget: number;
+  readonly #candidates = new Set<string>();
+  readonly #prunedInvalid = new Set<string>();
+
+  /** Over `index` and `store`, keeping at most `budget` bytes of side blocks. */
+  constructor(index: BlockIndex, store: ChainStore, budget = DEFAULT_SIDE_BLOCK_BYTES) {
+    this.#index = index;
+    this.#store = store;
+    this.#budget = budget;
+  }
+
+  /** Notes a block that may be off the active chain. */
+  add(hash: string): void {
+    this.#candidates.add(hash);
+  }
+
+  /** Notes the branch a reorg left, from its old tip down to the active chain. */
+  addBranch(oldTip: string): void {
+    for (let e = this.#index.get(oldTip); e && !this.#index.isActive(e.hash);) {
+      this.#candidates.add(e.hash);
+      e = this.#index.get(e.prev);
+    }
+  }
+
+  /** True when `hash` is an invalid block pruned earlier. */
+  prunedInvalid(hash: string): boolean {
+    return this.#prunedInvalid.has(hash);
+  }
+
+  /** Deletes the side blocks that can no longer win or exceed the budget; returns how many. */
+  async prune(): Promise<number> {
+    for (const h of this.#candidates) if (this.#index.isActive(h)) this.#candidates.delete(h);
+    const candidates = [...this.#candidates].map((h) => this.#index.get(h)!);
+    const prune = sideBlocksToPrune(this.#index, candidates, this.#budget);
+    if (!prune.length) return 0;
+    await this.#store.deleteBlocks(prune);
+    for (const e of prune) {
+      this.#candidates.delete(e.hash);
+      this.#index.remove(e.hash);
+      if (!e.invalid) continue;
+      this.#prunedInvalid.add(e.hash);
+      if (this.#prunedInvalid.size > MAX_PRUNED_INVALID) {
+        this.#prunedInvalid.delete(this.#prunedInvalid.values().next().value!);
+      }
+    }
+    return prune.length;
+  }
 }
