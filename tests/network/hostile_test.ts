@@ -151,7 +151,7 @@ networkTest(
       let sent = 0;
       let goneAfter = -1;
       let maxBacklog = 0;
-      while (Date.now() - start < 25_000 && !link.isClosed) {
+      while (Date.now() - start < 35_000 && !link.isClosed) {
         await link.sendFrame(encodeEnvelope(
           id.sign({ magic: DEV_MAGIC, type: "getheaders", to: serverKey, payload: locator }),
         ));
@@ -173,7 +173,7 @@ networkTest(
       if (goneAfter < 0 && link.isClosed) goneAfter = Date.now() - start;
       console.log(
         `never reads: ${sent} requests, send backlog up to ${mb(maxBacklog)} MB, link ${
-          goneAfter >= 0 ? `dropped after ${goneAfter} ms` : "still open after 25 s"
+          goneAfter >= 0 ? `dropped after ${goneAfter} ms` : "still open after 35 s"
         }; RSS ${mb(fig.before)} -> peak ${mb(fig.peak)} MB (+${mb(fig.growth)})`,
       );
       link.destroy();
@@ -325,7 +325,7 @@ networkTest(
     const node = net.nodes[0];
     try {
       const counts = new Map<string, number>();
-      for (let batch = 0; batch < 20; batch++) {
+      for (let batch = 0; batch < 40; batch++) {
         const answers = await Promise.all(
           Array.from({ length: 50 }, () => requestFrom("127.0.0.2", `${node.url}/v1/status`)),
         );
