@@ -18,6 +18,7 @@ import { registerDevnetCommand } from "./relay/devnet.ts";
 import { createMinerPool } from "./compute/miner_pool.ts";
 import { computeNodeHooks, registerJobCommands } from "./compute/jobs/cli.ts";
 import { registerTokenizeCommands } from "./compute/tokenize_cli.ts";
+import { registerGatewayCommand } from "./gateway/cli.ts";
 // -- role registrations (one import per role module) --
 
 /** Builds the CLI program with every subcommand registered. */
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerGenerateCommand(program);
   registerVerifyCommand(program, { llama: openLlamaBackend });
   registerTokenizeCommands(program);
+  registerGatewayCommand(program);
   // -- role registrations (one call per role module) --
   return program;
 }

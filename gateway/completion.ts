@@ -1,0 +1,122 @@
+/**
+ * @module A completion request as network jobs: the prompt tokenized (chat messages rendered with
+ * the model's chat template first), `n` choices run at once on different compute nodes where there
+ * are several, the output decoded without its end-of-generation token and cut at the first stop
+ * string, with usage counted in tokens. The caller's seed is made reproducible (bit 63 set, see
+ * verifier-wasm/sampler.ts); without one, each choice gets a random seed.
+ */
+
+import { chatPrompt } from "../client/chat_template.ts";
+import { FIXED_SEED_FLAG } from "../verifier-wasm/sampler.ts";
+import type { Tokenizer } from "../client/tokenizer/mod.ts";
+import type { ChatRequest, CompletionRequest, TextRequest } from "./request.ts";
+import type { ResolvedModel } from "./models.ts";
+import { checkFunds, type ChoiceResult, type JobSettings, rewardFor, runChoice } from "./jobs.ts";
+
+/** One choice, decoded. */
+export interface DecodedChoice extends ChoiceResult {
+  /** The text, cut at the first stop string. */
+  text: string;
+  /** The text as it grew token by token (cut like `text`): what a stream sends. */
+  pieces: string[];
+  /** "stop" (end of turn, or a stop string) or "length". */
+  finish: "stop" | "length";
+}
+
+/** A finished completion: its choices and token counts. */
+export interface Completion {
+  /** The model name as asked. */
+  model: string;
+  /** Prompt tokens. */
+  promptTokens: number;
+  /** The choices, in order. */
+  choices: DecodedChoice[];
+}
+
+/** The job seed of choice `i`: the caller's (fixed, so it repeats) or a random one. */
+export function jobSeed(seed: number | null, i: number): bigint {
+  if (seed === null) {
+    const r = crypto.getRandomValues(new BigUint64Array(1))[0];
+    return r & (FIXED_SEED_FLAG - 1n);
+  }
+  return FIXED_SEED_FLAG | BigInt.asUintN(63, BigInt(seed) + BigInt(i));
+}
+
+/** The chat prompt's tokens. */
+export function chatTokens(tok: Tokenizer, req: ChatRequest): number[] {
+  return chatPrompt(tok, req.messages).tokens;
+}
+
+/** The text prompt's tokens (with BOS as the vocabulary says). */
+export function textTokens(tok: Tokenizer, req: TextRequest): number[] {
+  return tok.tokenize(req.prompt, { addSpecial: true, parseSpecial: false });
+}
+
+/** Decodes an output: end-of-generation tokens dropped, cut at the first of `stop`. */
+export function decodeOutput(
+  tok: Tokenizer,
+  result: ChoiceResult,
+  stop: readonly string[],
+): DecodedChoice {
+  const tokens = result.outputTokens.filter((t) => !tok.isEog(t));
+  const grown: string[] = [];
+  for (let k = 1; k <= tokens.length; k++) grown.push(tok.detokenize(tokens.slice(0, k)));
+  const full = grown.at(-1) ?? "";
+  let cut = -1;
+  for (const s of stop) {
+    const at = full.indexOf(s);
+    if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+  }
+  const text = cut >= 0 ? full.slice(0, cut) : full;
+  const pieces: string[] = [];
+  let sent = "";
+  for (const g of grown) {
+    const now = g.length > text.length ? text : g;
+    if (!now.startsWith(sent) || now.endsWith("\ufffd")) continue; // wait for whole characters
+    if (now.length > sent.length) pieces.push(now.slice(sent.length));
+    sent = now;
+    if (now === text) break;
+  }
+  if (sent !== text) pieces.push(text.slice(sent.length));
+  return { ...result, text, pieces, finish: cut >= 0 ? "stop" : result.finishReason };
+}
+
+/**
+ * Runs `req` (already tokenized as `promptTokens`) on `model`: `n` jobs at once, each on its own
+ * compute node while there are enough, each paid and verified; the first failure is thrown.
+ */
+export async function complete(
+  o: JobSettings,
+  model: ResolvedModel,
+  req: CompletionRequest,
+  promptTokens: number[],
+): Promise<Completion> {
+  const keyed = model.holders.filter((h) => h.key !== null);
+  const spread = req.n > 1 && keyed.length >= req.n;
+  const terms = Array.from({ length: req.n }, (_, i) => ({
+    modelId: model.modelId,
+    promptTokens,
+    maxTokens: req.maxTokens,
+    seed: jobSeed(req.seed, i),
+    temperature: req.temperature,
+    topP: req.topP,
+    reward: rewardFor(
+      spread ? [keyed[i]] : model.holders,
+      promptTokens.length + req.maxTokens,
+      o.maxPricePer1k,
+    ),
+    computeNode: spread ? keyed[i].key : null,
+  }));
+  // Each job spends an escrow and its fee; the fraud or claim paths may need one fee more.
+  await checkFunds(o, terms.reduce((s, t) => s + t.reward + 2n * o.fee, 0n));
+  const results = await Promise.allSettled(terms.map((t) => runChoice(o, t)));
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return {
+    model: req.model,
+    promptTokens: promptTokens.length,
+    choices: results.map((r) =>
+      decodeOutput(model.tokenizer, (r as PromiseFulfilledResult<ChoiceResult>).value, req.stop)
+    ),
+  };
+}
