@@ -79,6 +79,8 @@ export interface ChainStateParts {
   onConnected?: (block: Block) => void;
   /** Called with each block stored in the index (before it may be connected). */
   onStored?: (entry: IndexEntry) => void;
+  /** Called with each block taken off the active chain by a reorg. */
+  onDisconnected?: (entry: IndexEntry) => void;
 }
 
 /** Connects, disconnects and reorganises the active chain. */
@@ -98,6 +100,7 @@ export class ChainState implements MempoolView {
   readonly #onCommitStep?: (step: string) => void;
   readonly #onConnected?: (block: Block) => void;
   readonly #onStored?: (entry: IndexEntry) => void;
+  readonly #onDisconnected?: (entry: IndexEntry) => void;
   /** Txids whose scripts were verified on mempool entry (connect skips them, as a sig cache). */
   readonly #verifiedTx = new Set<string>();
 
@@ -113,6 +116,7 @@ export class ChainState implements MempoolView {
     this.#onCommitStep = parts.onCommitStep;
     this.#onConnected = parts.onConnected;
     this.#onStored = parts.onStored;
+    this.#onDisconnected = parts.onDisconnected;
   }
 
   /** Stores this network's genesis block as the active tip of an empty store. */
@@ -365,6 +369,7 @@ export class ChainState implements MempoolView {
     await this.store.apply(muts);
     await this.store.apply([...activeTipWrites(e, false), pendingWrite(null)]);
     this.index.popTip();
+    this.#onDisconnected?.(e);
     return block;
   }
 

@@ -137,9 +137,7 @@ export class ChainNode {
       onCommitStep: options.onCommitStep,
       onConnected: (block) => this.#connected.push(block),
       onStored: (entry) => this.#side.add(entry.hash),
-    });
-    this.events.addEventListener("reorg", (e) => {
-      this.#side.addBranch((e as CustomEvent<{ from: string }>).detail.from);
+      onDisconnected: (entry) => this.#side.add(entry.hash),
     });
     this.#intake = new TxIntake(
       (bytes) => this.#state.acceptTx(bytes),

@@ -73,7 +73,7 @@ export function sideBlocksToPrune(
 
 /**
  * Keeps the stored side blocks within bounds: tracks which stored blocks may be off the active chain
- * (new ones, and those a reorg left), deletes what {@link sideBlocksToPrune} names, and remembers
+ * (new ones, and those a reorg disconnected), deletes what {@link sideBlocksToPrune} names, and remembers
  * the invalid ones it deleted.
  */
 export class SideBlocks {
@@ -90,17 +90,9 @@ export class SideBlocks {
     this.#budget = budget;
   }
 
-  /** Notes a block that may be off the active chain. */
+  /** Notes a block that may be off the active chain (stored, or disconnected by a reorg). */
   add(hash: string): void {
     this.#candidates.add(hash);
-  }
-
-  /** Notes the branch a reorg left, from its old tip down to the active chain. */
-  addBranch(oldTip: string): void {
-    for (let e = this.#index.get(oldTip); e && !this.#index.isActive(e.hash);) {
-      this.#candidates.add(e.hash);
-      e = this.#index.get(e.prev);
-    }
   }
 
   /** True when `hash` is an invalid block pruned earlier. */

@@ -146,3 +146,24 @@ async function activeBytes(node: ChainNode): Promise<{ bytes: number; blocks: nu
   }
   return { bytes, blocks: node.tip().height + 1 };
 }
+
+Deno.test("a branch a reorg left is pruned once it falls 144 blocks' work behind", async () => {
+  await withNode(async (node) => {
+    const miner = newKey();
+    const [, ...oldBranch] = await mine(node, miner, 5);
+    let parent = node.hashAtHeight(1)!;
+    for (let i = 0; i < 5; i++) {
+      parent = (await node.processBlock(blockOn(node, parent, newKey(), [], 200 + i))).hash;
+    }
+    assert.equal(node.tip().hash, parent, "the longer branch won");
+    assert.ok(
+      oldBranch.every((h) => node.entry(h) && !node.isActive(h)),
+      "the old branch is stored",
+    );
+    await mine(node, miner, 143);
+    assert.ok(oldBranch.every((h) => node.entry(h)), "kept while within 144 blocks' work");
+    await mine(node, miner, 2);
+    assert.ok(oldBranch.every((h) => !node.entry(h)), "pruned once it can no longer matter");
+    assert.deepEqual(await node.store.storedBlockBytes(), await activeBytes(node));
+  });
+});
