@@ -59,7 +59,15 @@ Deno.test("generate | verify: honest 0, tampered 2, wrong model 3, bad usage 1",
     await Deno.writeTextFile(jobPath, gen.out);
     const job = JSON.parse(gen.out);
 
-    const honest = await run(["verify", "--model", model, "--job", jobPath]);
+    const honest = await run([
+      "verify",
+      "--model",
+      model,
+      "--job",
+      jobPath,
+      "--positions",
+      "sampled",
+    ]);
     assert.equal(honest.code, 0, honest.out + honest.err);
     assert.match(honest.out, /^verdict: honest \(backend wasm, sampled positions/);
 
