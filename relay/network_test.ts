@@ -257,3 +257,40 @@ networkTest(
     }
   },
 );
+
+networkTest(
+  "our own message is flooded when our inbox cannot keep it; a peer's refused one is not",
+  async () => {
+    // a keeps at most 1 kB; b, its only link, keeps the default budgets.
+    const b = await startRelay({ limits: { targetOutbound: 0 } });
+    const a = await startRelay({
+      seeds: [b.url],
+      limits: { targetOutbound: 1, maxInbound: 0, inboxTotalBytes: 1000 },
+    });
+    try {
+      await until("a linked to b", () => [...b.network.openLinks()].length === 1);
+      const nobody = NodeIdentity.generate().publicKey;
+      const sent = a.network.send(new Uint8Array(4000), nobody);
+      assert.equal(sent.result, "stored");
+      assert.equal(a.network.inbox.size, 0, "a could not keep it");
+      await until("b keeps it", () => b.network.inbox.size === 1);
+      // The same from a client of c (1 kB budget): refused (too large for it), not flooded.
+      const c = await startRelay({
+        seeds: [b.url],
+        limits: { targetOutbound: 1, inboxTotalBytes: 1000 },
+      });
+      try {
+        await until("c linked to b", () => [...c.network.openLinks()].length === 1);
+        const res = await post(c, JSON.stringify(envelopeToJson(sent.envelope)), "10.1.2.3");
+        assert.equal(res.status, 413);
+        assert.equal((await res.json()).error.code, "inbox/too-large");
+        assert.equal(c.network.router.stats.forwarded, 0, "a refused message is not flooded");
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+);

@@ -224,8 +224,13 @@ export class Router {
         }
       }
     }
-    // Stored first: a message refused by the inbox's budgets (Misbehaviour) is not flooded either.
-    host.inbox.put(toHexKey, env, originOf(source));
+    // Stored first: a peer's message refused by the inbox's budgets (Misbehaviour) is not flooded
+    // either; our own is flooded even when we cannot keep a copy.
+    try {
+      host.inbox.put(toHexKey, env, originOf(source));
+    } catch (e) {
+      if (!(e instanceof Misbehaviour) || source.kind !== "self") throw e;
+    }
     if (env.hopLimit > 0) this.#flood(next, sourceLink, env.from);
     return "stored";
   }
