@@ -6,7 +6,9 @@
  * verifier-wasm/sampler.ts); without one, each choice gets a random seed.
  */
 
+import { networkParams } from "../chain/params.ts";
 import { chatPrompt } from "../client/chat_template.ts";
+import { DistinctJobs } from "./distinct_jobs.ts";
 import { FIXED_SEED_FLAG } from "../verifier-wasm/sampler.ts";
 import type { Tokenizer } from "../client/tokenizer/mod.ts";
 import type { ChatRequest, CompletionRequest, TextRequest } from "./request.ts";
@@ -32,6 +34,8 @@ export interface Completion {
   /** The choices, in order. */
   choices: DecodedChoice[];
 }
+
+const distinct = new DistinctJobs();
 
 /** The job seed of choice `i`: the caller's (fixed, so it repeats) or a random one. */
 export function jobSeed(seed: number | null, i: number): bigint {
@@ -93,20 +97,34 @@ export async function complete(
 ): Promise<Completion> {
   const keyed = model.holders.filter((h) => h.key !== null);
   const spread = req.n > 1 && keyed.length >= req.n;
-  const terms = Array.from({ length: req.n }, (_, i) => ({
-    modelId: model.modelId,
-    promptTokens,
-    maxTokens: req.maxTokens,
-    seed: jobSeed(req.seed, i),
-    temperature: req.temperature,
-    topP: req.topP,
-    reward: rewardFor(
-      spread ? [keyed[i]] : model.holders,
-      promptTokens.length + req.maxTokens,
-      o.maxPricePer1k,
-    ),
-    computeNode: spread ? keyed[i].key : null,
-  }));
+  const expiry = networkParams((await o.node.status()).network).jobs.defaultExpiry;
+  const terms = Array.from({ length: req.n }, (_, i) => {
+    const seed = jobSeed(req.seed, i);
+    const same = [
+      model.modelId,
+      promptTokens.join(","),
+      req.maxTokens,
+      seed,
+      req.temperature,
+      req.topP,
+    ]
+      .join("|");
+    return {
+      modelId: model.modelId,
+      promptTokens,
+      maxTokens: req.maxTokens,
+      seed,
+      temperature: req.temperature,
+      topP: req.topP,
+      reward: rewardFor(
+        spread ? [keyed[i]] : model.holders,
+        promptTokens.length + req.maxTokens,
+        o.maxPricePer1k,
+      ),
+      computeNode: spread ? keyed[i].key : null,
+      expiryBlocks: expiry + distinct.next(same),
+    };
+  });
   // Each job spends an escrow and its fee; the fraud or claim paths may need one fee more.
   await checkFunds(o, terms.reduce((s, t) => s + t.reward + 2n * o.fee, 0n));
   const results = await Promise.allSettled(terms.map((t) => runChoice(o, t)));

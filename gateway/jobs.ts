@@ -54,6 +54,8 @@ export interface ChoiceTerms {
   reward: bigint;
   /** The node that must take it (envelope key hex), or any. */
   computeNode: string | null;
+  /** Blocks until the escrow refunds. */
+  expiryBlocks: number;
 }
 
 /** A verified job: its output and the record a caller can audit on chain. */
@@ -151,6 +153,7 @@ export async function runChoice(o: JobSettings, t: ChoiceTerms): Promise<ChoiceR
       topK: 0,
       topP: t.topP,
       reward: t.reward,
+      expiryBlocks: t.expiryBlocks,
       verifyWith: local,
       outsource: local ? undefined : {},
       timeoutMs: o.timeoutMs,
