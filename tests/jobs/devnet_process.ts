@@ -1,5 +1,5 @@
 /** @module A `main.ts devnet` child process for the job tests: start it, read its node URLs, stop it. */
-import { waitFor } from "../process_helpers.ts";
+import { getJson, waitFor } from "../process_helpers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -61,4 +61,16 @@ export async function dumpNodeLogs(dataDir: string, nodes: number): Promise<void
       }`,
     );
   }
+}
+
+/** Waits until the compute node at `url` can stake (3 coins spendable at its reward address). */
+export async function waitStakeable(url: string): Promise<void> {
+  await waitFor("the compute node able to stake", async () => {
+    const s = await getJson<{ compute?: { rewardAddress: string } }>(`${url}/v1/status`);
+    if (!s.body.compute) return false;
+    const a = await getJson<{ spendableUnits: string }>(
+      `${url}/v1/addresses/${s.body.compute.rewardAddress}`,
+    );
+    return BigInt(a.body.spendableUnits ?? "0") >= 3n * 100_000_000n;
+  }, 90_000);
 }
