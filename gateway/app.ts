@@ -134,14 +134,18 @@ export function createGatewayApp(o: GatewayOptions): Hono {
       ms: Math.round(performance.now() - started),
       user: req.user,
     });
-    return req.stream ? streamChat(c, done, req.includeUsage) : c.json(chatBody(done));
+    return req.stream
+      ? streamCompletion(c, done, req.includeUsage, CHAT_CHUNKS)
+      : c.json(chatBody(done));
   });
 
   app.post("/v1/completions", async (c) => {
     const req = parseTextRequest(await c.req.json(), DEFAULT_TEXT_MAX_TOKENS);
     const model = await directory.resolve(req.model);
     const done = await complete(o, model, req, textTokens(model.tokenizer, req));
-    return req.stream ? streamText(c, done, req.includeUsage) : c.json(textBody(done));
+    return req.stream
+      ? streamCompletion(c, done, req.includeUsage, TEXT_CHUNKS)
+      : c.json(textBody(done));
   });
 
   return app;
@@ -197,37 +201,52 @@ export function textBody(done: Completion): Record<string, unknown> {
   };
 }
 
-function streamChat(c: Context, done: Completion, includeUsage: boolean): Response {
-  const h = head(done, "chatcmpl", "chat.completion.chunk");
-  return streamSSE(c, async (stream) => {
-    const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-      stream.writeSSE({ data: JSON.stringify({ ...h, choices, ...extra }) });
-    for (const [index, ch] of done.choices.entries()) {
-      await send([{ index, delta: { role: "assistant", content: "" }, finish_reason: null }]);
-      for (const piece of ch.pieces) {
-        await send([{ index, delta: { content: piece }, logprobs: null, finish_reason: null }]);
-      }
-      await send([{ index, delta: {}, logprobs: null, finish_reason: ch.finish }], {
-        camelid: ch.audit,
-      });
-    }
-    if (includeUsage) await send([], { usage: usage(done) });
-    await stream.writeSSE({ data: "[DONE]" });
-  });
+/** How one endpoint's stream writes a choice: its opening, each piece of text, and its end. */
+interface ChunkShapes {
+  /** The `id` prefix and `object` of every chunk. */
+  prefix: string;
+  object: string;
+  /** The chunk choice opening choice `index` (none for text completions). */
+  open?: (index: number) => Record<string, unknown>;
+  /** The chunk choice carrying `text`. */
+  piece: (index: number, text: string) => Record<string, unknown>;
+  /** The chunk choice ending with `finish`. */
+  end: (index: number, finish: string) => Record<string, unknown>;
 }
 
-function streamText(c: Context, done: Completion, includeUsage: boolean): Response {
-  const h = head(done, "cmpl", "text_completion");
+const CHAT_CHUNKS: ChunkShapes = {
+  prefix: "chatcmpl",
+  object: "chat.completion.chunk",
+  open: (index) => ({ index, delta: { role: "assistant", content: "" }, finish_reason: null }),
+  piece: (index, content) => ({ index, delta: { content }, logprobs: null, finish_reason: null }),
+  end: (index, finish) => ({ index, delta: {}, logprobs: null, finish_reason: finish }),
+};
+
+const TEXT_CHUNKS: ChunkShapes = {
+  prefix: "cmpl",
+  object: "text_completion",
+  piece: (index, text) => ({ index, text, logprobs: null, finish_reason: null }),
+  end: (index, finish) => ({ index, text: "", logprobs: null, finish_reason: finish }),
+};
+
+/**
+ * Server-sent events of `done` in OpenAI's chunk format: each choice's pieces, its end (with its
+ * `camelid` object), the usage when asked, then `data: [DONE]`.
+ */
+function streamCompletion(
+  c: Context,
+  done: Completion,
+  includeUsage: boolean,
+  shapes: ChunkShapes,
+): Response {
+  const h = head(done, shapes.prefix, shapes.object);
   return streamSSE(c, async (stream) => {
     const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       stream.writeSSE({ data: JSON.stringify({ ...h, choices, ...extra }) });
     for (const [index, ch] of done.choices.entries()) {
-      for (const text of ch.pieces) {
-        await send([{ index, text, logprobs: null, finish_reason: null }]);
-      }
-      await send([{ index, text: "", logprobs: null, finish_reason: ch.finish }], {
-        camelid: ch.audit,
-      });
+      if (shapes.open) await send([shapes.open(index)]);
+      for (const piece of ch.pieces) await send([shapes.piece(index, piece)]);
+      await send([shapes.end(index, ch.finish)], { camelid: ch.audit });
     }
     if (includeUsage) await send([], { usage: usage(done) });
     await stream.writeSSE({ data: "[DONE]" });

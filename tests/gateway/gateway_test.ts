@@ -16,50 +16,12 @@ import { createGatewayApp } from "../../gateway/app.ts";
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
 import { sendCoins, waitBalance } from "../jobs/funding_helpers.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const README = new URL("../../README.md", import.meta.url).pathname;
 const KEY = "sk-camelid-test";
 /** A plain chat template: the role, the text, then the end-of-sequence token ends each turn. */
 const TEMPLATE =
   "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{{ eos_token }}{% endfor %}" +
   "{% if add_generation_prompt %}<|assistant|>{% endif %}";
-
-interface Gateway {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function spawnGateway(args: string[]): Promise<Gateway> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "gateway", "--port", "0", ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { CAMELID_PASSPHRASE: "client" },
-  }).spawn();
-  let text = "";
-  const decoder = new TextDecoder();
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const c of s) text += decoder.decode(c, { stream: true });
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let exited = false;
-  child.status.then(() => (exited = true));
-  const url = await waitFor("the gateway", () => {
-    if (exited) throw new Error(`gateway exited:\n${text}`);
-    return Promise.resolve(text.match(/Gateway listening on (http:\/\/127\.0\.0\.1:\d+)/)?.[1]);
-  }, 60_000);
-  return {
-    url,
-    stop: async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await pumps;
-      if (Deno.env.get("GATEWAY_LOG")) console.error(text);
-    },
-  };
-}
 
 function serveInProcess(
   app: { fetch: (r: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> },
@@ -151,25 +113,29 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     await waitBalance(url, address, "20");
     await waitBalance(url, hastyAddress, "5");
 
-    const gw = await spawnGateway([
-      "--wallet",
-      wallet,
-      "--node",
-      url,
-      "--api-key",
-      KEY,
-      "--model",
-      chatFile,
-      "--model",
-      otherFile,
-      "--alias",
-      `tiny-chat=${chatId}`,
-      "--alias",
-      `ghost=${"ab".repeat(32)}`,
-      "--rate-limit",
-      "600",
-    ]);
-    stops.push(gw.stop);
+    const gw = await spawnNode(
+      [
+        "--wallet",
+        wallet,
+        "--node",
+        url,
+        "--api-key",
+        KEY,
+        "--model",
+        chatFile,
+        "--model",
+        otherFile,
+        "--alias",
+        `tiny-chat=${chatId}`,
+        "--alias",
+        `ghost=${"ab".repeat(32)}`,
+        "--rate-limit",
+        "600",
+      ],
+      { CAMELID_PASSPHRASE: "client" },
+      "gateway",
+    );
+    nodes.push(gw);
     const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: KEY, maxRetries: 0 });
 
     // Models: by general.name and by alias.
@@ -187,14 +153,16 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
       model: "tiny-chat",
       messages: [{ role: "user" as const, content: "Hello there" }],
     };
-    const [completion, text, two, stream] = await Promise.all([
+    const once = {
+      model: "camelid-fixture-tiny-f16-1",
+      prompt: "Once upon",
+      max_tokens: 10,
+      seed: 11,
+    };
+    const [completion, text, textStream, two, stream] = await Promise.all([
       client.chat.completions.create({ ...ask, max_tokens: 12, seed: 7 }),
-      client.completions.create({
-        model: "camelid-fixture-tiny-f16-1",
-        prompt: "Once upon",
-        max_tokens: 10,
-        seed: 11,
-      }),
+      client.completions.create(once),
+      client.completions.create({ ...once, stream: true }),
       client.chat.completions.create({ ...ask, max_tokens: 8, n: 2 }),
       client.chat.completions.create({
         ...ask,
@@ -221,6 +189,14 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     assert.equal(text.object, "text_completion");
     assert.equal(typeof text.choices[0].text, "string");
     assert.ok(text.usage!.completion_tokens >= 1);
+    let textStreamed = "";
+    let textFinish: string | null = null;
+    for await (const chunk of textStream) {
+      textStreamed += chunk.choices[0]?.text ?? "";
+      textFinish = chunk.choices[0]?.finish_reason ?? textFinish;
+    }
+    assert.equal(textStreamed, text.choices[0].text);
+    assert.equal(textFinish, text.choices[0].finish_reason);
     assert.equal(two.choices.length, 2);
     const servers = two.choices.map((c) =>
       (c as unknown as { camelid: { compute_node: string } }).camelid.compute_node
