@@ -73,7 +73,13 @@ export function createGatewayApp(o: GatewayOptions): Hono {
       : e instanceof SyntaxError
       ? new GatewayError(400, "invalid_json", `the request body is not JSON: ${e.message}`)
       : new GatewayError(500, "internal_error", e instanceof Error ? e.message : String(e));
-    if (err.status >= 500) log.warning("{status} {code}: {message}", { ...err, ...err });
+    if (err.status >= 500) {
+      log.warning("{status} {code}: {message}", {
+        status: err.status,
+        code: err.code,
+        message: err.message,
+      });
+    }
     return c.json(errorBody(err), err.status);
   });
   app.notFound((c) => {

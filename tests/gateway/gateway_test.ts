@@ -1,8 +1,9 @@
 /**
  * The OpenAI-compatible gateway against a real network, with the real `openai` client: three compute
  * node processes (two serve a chat model, one cheats with `--cheat change-token` on its own model),
- * the `main.ts gateway` process (verifies both models locally), and two in-process gateways for the
- * empty-wallet, rate-limit and timeout cases. One network serves every case.
+ * the `main.ts gateway` process (verifies both models locally), and in-process gateways for the
+ * empty-wallet, rate-limit and timeout cases and for verification by a verifier node (the second
+ * compute node also serves verification). One network serves every case.
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
@@ -67,7 +68,7 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     nodes.push(
       ...await Promise.all([
         spawnNode(
-          ["--data-dir", `${dir}/n1`, "--model", chatFile, ...seed, ...common],
+          ["--data-dir", `${dir}/n1`, "--model", chatFile, "--serve-verify", ...seed, ...common],
           {},
           "compute",
         ),
@@ -318,6 +319,21 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     assert.match(lateInfo.refund.escrow, /^[0-9a-f]{64}:0$/);
     assert.ok(lateInfo.refund.refund_height > 0);
     assert.match(late.message, /refunds/);
+
+    // Without the model at hand, the gateway has the output verified by a verifier node.
+    const remote = serveInProcess(createGatewayApp({
+      ...settings,
+      localModels: new Map(),
+      secretKey: hastyKey,
+      timeoutMs: 60_000,
+      spendLock: walletSpendLock(`${dir}/hasty`),
+    }));
+    stops.push(remote.stop);
+    const remoteClient = new OpenAI({ baseURL: `${remote.url}/v1`, apiKey: "none", maxRetries: 0 });
+    const outsourced = await remoteClient.chat.completions.create({ ...ask, max_tokens: 6 });
+    const remoteAudit = (outsourced as unknown as { camelid: Record<string, string> }).camelid;
+    assert.equal(remoteAudit.verified_by, "outsourced");
+    assert.equal(remoteAudit.verdict, "honest");
 
     // A cheating compute node: the gateway refuses its answer and its stake is slashed.
     const cheated = await apiError(
