@@ -4,6 +4,7 @@
  */
 
 import { Hono, type MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
 import type { ChainNode } from "../chain/node.ts";
 import { notFound, onError } from "./errors.ts";
 import type { JobPool } from "./jobpool.ts";
@@ -35,6 +36,9 @@ export function createApp(options: AppOptions): Hono {
   const app = new Hono();
   app.onError(onError);
   app.notFound(notFound);
+  // Browsers' light clients call any node (their own, and the peers they survey): a public API
+  // without cookies or credentials, so every origin may read it.
+  app.use("/v1/*", cors());
   for (const guard of options.guards ?? []) app.use("*", guard);
 
   app.get("/v1/status", (c) => {

@@ -1,7 +1,8 @@
 /**
- * @module Builds `dist/verifier.mjs`: `verifier-wasm/mod.ts` bundled into one browser-platform ES
- * module (runs in Node and browsers), with `kernel.wasm` and onnxruntime-web's wasm binary copied
- * beside it, where the bundle looks for them. Run as `deno task build:verifier`.
+ * @module Builds `dist/verifier.mjs` (`verifier-wasm/mod.ts`) and `dist/client.mjs` (the light
+ * client, `client/mod.ts`), each bundled into one browser-platform ES module (runs in Node and
+ * browsers), with `kernel.wasm` and onnxruntime-web's wasm binaries copied beside them, where the
+ * bundles look for them. Run as `deno task build:verifier`.
  */
 
 import { ORT_WASM_FILE, ORT_WEBGPU_WASM_FILE } from "./onnx_backend.ts";
@@ -9,12 +10,12 @@ import { ORT_WASM_FILE, ORT_WEBGPU_WASM_FILE } from "./onnx_backend.ts";
 const root = new URL("../", import.meta.url);
 const dist = new URL("dist/", root);
 
-/** Bundles the verifier into `dist/` and returns the bundle's path. */
-export async function buildVerifierBundle(): Promise<string> {
+/** Bundles `entry` (relative to the root) into `dist/<name>` with the wasm beside it; its path. */
+async function bundleInto(entry: string, name: string): Promise<string> {
   await Deno.mkdir(dist, { recursive: true });
-  const out = new URL("verifier.mjs", dist).pathname;
+  const out = new URL(name, dist).pathname;
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "browser", "-o", out, "verifier-wasm/mod.ts"],
+    args: ["bundle", "--quiet", "--platform", "browser", "-o", out, entry],
     cwd: root.pathname,
     stdout: "inherit",
     stderr: "inherit",
@@ -28,6 +29,20 @@ export async function buildVerifierBundle(): Promise<string> {
   return out;
 }
 
+/** Bundles the verifier into `dist/verifier.mjs` and returns the bundle's path. */
+export function buildVerifierBundle(): Promise<string> {
+  return bundleInto("verifier-wasm/mod.ts", "verifier.mjs");
+}
+
+/**
+ * Bundles the light client (`client/mod.ts`: job client, subscription, tokenizer, verifier core)
+ * into `dist/client.mjs` and returns the bundle's path.
+ */
+export function buildClientBundle(): Promise<string> {
+  return bundleInto("client/mod.ts", "client.mjs");
+}
+
 if (import.meta.main) {
   console.log(await buildVerifierBundle());
+  console.log(await buildClientBundle());
 }
