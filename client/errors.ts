@@ -16,6 +16,8 @@ export type JobClientErrorCode =
   | "job/context-too-long"
   /** The reward is below the minimum of every node serving the model. */
   | "job/reward-too-low"
+  /** The escrow would expire before a node's payment could be mined (under 2 dispute windows + 5). */
+  | "job/expires-too-soon"
   /** Every compute node that answered declined the job (the reasons are in the message). */
   | "job/declined"
   /** Fewer verifier votes came than a majority needs. */

@@ -20,7 +20,7 @@ import type { NodeClient } from "../relay/client.ts";
 import type { Verdict } from "../verifier-wasm/mod.ts";
 import { JobClientError } from "./errors.ts";
 import { JobFailedError } from "./job_failure.ts";
-import { candidatesFor, surveyNetwork } from "./phases/survey.ts";
+import { candidatesFor, checkExpiry, surveyNetwork } from "./phases/survey.ts";
 import type { ReceiptMessage } from "./job_messages.ts";
 import { type JobSession, openSession, sendJobMessage, type StateReporter } from "./job_session.ts";
 import { Subscription } from "./subscription.ts";
@@ -130,6 +130,7 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
 }
 
 async function runJob(s: JobSession, o: SubmitOptions): Promise<SubmitResult> {
+  checkExpiry(o, s.params);
   const survey = await surveyNetwork(o.node);
   const candidates = candidatesFor(survey, o);
   const offered = await offerJob(s, o);

@@ -2,10 +2,11 @@
  * @module Phase 0 of a job, before any coin is locked: ask the client's node and the peers it knows
  * what they advertise in `/v1/status` (compute: models, contexts, minimum reward, queue; verifier:
  * models) and refuse terms no reachable node would take: a model nobody serves, a prompt plus output
- * budget over every server's context, a reward under every server's minimum.
+ * budget over every server's context, a reward under every server's minimum, an expiry too near.
  */
 
 import { formatCoins } from "../../chain/amount.ts";
+import type { NetworkParams } from "../../chain/params.ts";
 import { NodeClient, type StatusAnswer } from "../../relay/client.ts";
 import { JobClientError } from "../errors.ts";
 import type { JobTerms } from "./offer.ts";
@@ -82,6 +83,21 @@ export async function surveyNetwork(node: NodeClient): Promise<Survey> {
     if (v?.models) verifiers.push({ url, models: v.models });
   }
   return { asked, compute, verifiers };
+}
+
+/**
+ * Refuses an expiry no compute node takes (`job/expires-too-soon`): nodes need the escrow to outlive
+ * two dispute windows and 5 blocks, so that their payment is mineable before the client can refund.
+ */
+export function checkExpiry(terms: JobTerms, params: NetworkParams): void {
+  const blocks = terms.expiryBlocks ?? params.jobs.defaultExpiry;
+  const least = 2 * params.jobs.disputeWindow + 5;
+  if (blocks < least) {
+    throw new JobClientError(
+      "job/expires-too-soon",
+      `--expiry-blocks ${blocks} is under the ${least} blocks compute nodes need (two dispute windows and 5); nothing was paid`,
+    );
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   encodeJobMessage,
   MAX_DECLINE_DETAIL,
 } from "../../client/job_messages.ts";
-import { candidatesFor, type Survey } from "../../client/phases/survey.ts";
+import { candidatesFor, checkExpiry, type Survey } from "../../client/phases/survey.ts";
 import { refundAdvice } from "../../client/job_failure.ts";
 import { isJobState, JOB_STATES } from "../../client/job_states.ts";
 import { JobClientError } from "../../client/errors.ts";
@@ -85,6 +85,29 @@ Deno.test("before the escrow: no node with the model, no context large enough, n
   assert.equal(code({ ...terms, reward: 999_999n }), "job/reward-too-low");
   // m2's context is not advertised: the node decides.
   assert.equal(code({ ...terms, modelId: "m2", maxTokens: 8000, reward: 5_000_000n }), null);
+});
+
+Deno.test("before the escrow: an expiry under two dispute windows and 5 blocks is refused", () => {
+  const dev = networkParams("dev");
+  const least = 2 * dev.jobs.disputeWindow + 5;
+  const terms = {
+    modelId: "m1",
+    promptTokens: [1],
+    maxTokens: 1,
+    seed: 1n,
+    temperature: 0,
+    topK: 0,
+    topP: 1,
+    reward: 1n,
+  };
+  assert.throws(
+    () => checkExpiry({ ...terms, expiryBlocks: least - 1 }, dev),
+    (e) =>
+      e instanceof JobClientError && e.code === "job/expires-too-soon" &&
+      /nothing was paid/.test(e.message),
+  );
+  checkExpiry({ ...terms, expiryBlocks: least }, dev);
+  checkExpiry(terms, dev); // the network's default expiry is long enough
 });
 
 Deno.test("a failed job's advice names the escrow, its refund height and the command", () => {
