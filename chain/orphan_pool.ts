@@ -62,18 +62,21 @@ export class OrphanPool {
     this.limits = { ...DEFAULT_ORPHAN_LIMITS, ...limits };
   }
 
-  /** Number of orphans held. */
+  /** Number of orphans held (expired ones dropped first). */
   get size(): number {
+    this.expire();
     return this.#orphans.size;
   }
 
-  /** Bytes of orphans held. */
+  /** Bytes of orphans held (expired ones dropped first). */
   get bytes(): number {
+    this.expire();
     return this.#bytes;
   }
 
-  /** The orphan `txid`, if held. */
+  /** The orphan `txid`, if held and not expired. */
   get(txid: string): Orphan | undefined {
+    this.expire();
     return this.#orphans.get(txid);
   }
 
