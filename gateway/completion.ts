@@ -46,23 +46,37 @@ export function jobSeed(seed: number | null, i: number): bigint {
   return FIXED_SEED_FLAG | BigInt.asUintN(63, BigInt(seed) + BigInt(i));
 }
 
-/** The chat prompt's tokens. */
-export function chatTokens(tok: Tokenizer, req: ChatRequest): number[] {
-  return chatPrompt(tok, req.messages).tokens;
+/** A prompt's tokens and the tokens that end its answer. */
+export interface PromptTokens {
+  /** The prompt. */
+  tokens: number[];
+  /** Tokens that end the answer besides the vocabulary's end-of-generation set. */
+  stop: number[];
+}
+
+/** The chat prompt's tokens; the template's end-of-turn token ends the answer. */
+export function chatTokens(tok: Tokenizer, req: ChatRequest): PromptTokens {
+  const p = chatPrompt(tok, req.messages);
+  return { tokens: p.tokens, stop: p.endOfTurn >= 0 ? [p.endOfTurn] : [] };
 }
 
 /** The text prompt's tokens (with BOS as the vocabulary says). */
-export function textTokens(tok: Tokenizer, req: TextRequest): number[] {
-  return tok.tokenize(req.prompt, { addSpecial: true, parseSpecial: false });
+export function textTokens(tok: Tokenizer, req: TextRequest): PromptTokens {
+  return { tokens: tok.tokenize(req.prompt, { addSpecial: true, parseSpecial: false }), stop: [] };
 }
 
-/** Decodes an output: end-of-generation tokens dropped, cut at the first of `stop`. */
+/**
+ * Decodes an output: up to its first end-of-generation token (or one of `stopTokens`, e.g. the
+ * chat template's end of turn), then cut at the first of the `stop` strings.
+ */
 export function decodeOutput(
   tok: Tokenizer,
   result: ChoiceResult,
   stop: readonly string[],
+  stopTokens: readonly number[] = [],
 ): DecodedChoice {
-  const tokens = result.outputTokens.filter((t) => !tok.isEog(t));
+  const end = result.outputTokens.findIndex((t) => tok.isEog(t) || stopTokens.includes(t));
+  const tokens = end < 0 ? result.outputTokens : result.outputTokens.slice(0, end);
   const grown: string[] = [];
   for (let k = 1; k <= tokens.length; k++) grown.push(tok.detokenize(tokens.slice(0, k)));
   const full = grown.at(-1) ?? "";
@@ -72,6 +86,7 @@ export function decodeOutput(
     if (at >= 0 && (cut < 0 || at < cut)) cut = at;
   }
   const text = cut >= 0 ? full.slice(0, cut) : full;
+  const ended = cut >= 0 || end >= 0;
   const pieces: string[] = [];
   let sent = "";
   for (const g of grown) {
@@ -82,19 +97,20 @@ export function decodeOutput(
     if (now === text) break;
   }
   if (sent !== text) pieces.push(text.slice(sent.length));
-  return { ...result, text, pieces, finish: cut >= 0 ? "stop" : result.finishReason };
+  return { ...result, text, pieces, finish: ended ? "stop" : result.finishReason };
 }
 
 /**
- * Runs `req` (already tokenized as `promptTokens`) on `model`: `n` jobs at once, each on its own
+ * Runs `req` (already tokenized as `prompt`) on `model`: `n` jobs at once, each on its own
  * compute node while there are enough, each paid and verified; the first failure is thrown.
  */
 export async function complete(
   o: JobSettings,
   model: ResolvedModel,
   req: CompletionRequest,
-  promptTokens: number[],
+  prompt: PromptTokens,
 ): Promise<Completion> {
+  const promptTokens = prompt.tokens;
   const keyed = model.holders.filter((h) => h.key !== null);
   const spread = req.n > 1 && keyed.length >= req.n;
   const expiry = networkParams((await o.node.status()).network).jobs.defaultExpiry;
@@ -134,7 +150,12 @@ export async function complete(
     model: req.model,
     promptTokens: promptTokens.length,
     choices: results.map((r) =>
-      decodeOutput(model.tokenizer, (r as PromiseFulfilledResult<ChoiceResult>).value, req.stop)
+      decodeOutput(
+        model.tokenizer,
+        (r as PromiseFulfilledResult<ChoiceResult>).value,
+        req.stop,
+        prompt.stop,
+      )
     ),
   };
 }

@@ -275,6 +275,11 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     );
     assert.equal(noModel.status, 404);
     assert.equal(noModel.code, "model_not_found");
+    const noInfo = await apiError(client.models.retrieve("no-such-model"));
+    assert.equal(noInfo.status, 404);
+    const open = await runCli(["gateway", "--wallet", wallet, "--host", "0.0.0.0", "--port", "0"]);
+    assert.equal(open.code, 1);
+    assert.match(open.stderr, /--api-key is required to listen on 0\.0\.0\.0/);
     const ghost = await apiError(client.chat.completions.create({ ...ask, model: "ghost" }));
     assert.equal(ghost.status, 503);
     assert.equal(ghost.code, "no_compute_node");

@@ -130,6 +130,21 @@ Deno.test("decoding: end-of-generation dropped, cut at the first stop string, pi
   assert.equal(cut.finish, "stop");
   const none = decodeOutput(tok, { outputTokens: tokens, finishReason: "length", audit }, ["zzz"]);
   assert.equal(none.finish, "length");
+  // The chat template's end of turn ends the answer, even where the vocabulary does not mark it.
+  const turn = decodeOutput(
+    tok,
+    { outputTokens: [...tokens, tokens[0], ...tokens], finishReason: "length", audit },
+    [],
+    [tokens[0]],
+  );
+  assert.equal(turn.text, "");
+  assert.equal(turn.finish, "stop");
+  const later = tokens.findIndex((t, i) => i > 0 && !tokens.slice(0, i).includes(t));
+  const ended = decodeOutput(tok, { outputTokens: tokens, finishReason: "length", audit }, [], [
+    tokens[later],
+  ]);
+  assert.equal(ended.text, tok.detokenize(tokens.slice(0, later)));
+  assert.equal(ended.finish, "stop");
 });
 
 Deno.test("the gateway app imports nothing with FFI, KV or file access", async () => {
