@@ -89,8 +89,8 @@ export interface SubmitResult {
   finishReason?: "stop" | "length";
   /** Verification verdict (when verified). */
   verdict?: Verdict;
-  /** Outsourced verification: the majority verdict and each verifier's vote. */
-  outsourced?: { verdict: "honest" | "fraud" | "inconclusive"; votes: Vote[] };
+  /** Outsourced verification: the majority verdict, each verifier's vote, positions checked. */
+  outsourced?: { verdict: "honest" | "fraud" | "inconclusive"; votes: Vote[]; checked: number };
   /** Non-delivery or bad-answer slash txid (when slashed). */
   slashTxid?: string;
   /** Fraud proof txid (when disputed). */
@@ -109,7 +109,14 @@ export interface SubmitResult {
  * {@link JobFailedError}.
  */
 export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
-  const { network } = await o.node.status();
+  // Opened beside the status and the survey; messages that come first wait in the node's inbox.
+  const events = o.push === false
+    ? undefined
+    : Subscription.connect(o.node.url, o.secretKey).catch(() => undefined);
+  const { network } = await o.node.status().catch(async (e) => {
+    (await events)?.close();
+    throw e;
+  });
   const s = openSession(
     o.node,
     networkParams(network),
@@ -119,19 +126,21 @@ export async function submitJob(o: SubmitOptions): Promise<SubmitResult> {
     o.onState,
   );
   s.spendLock = o.spendLock;
-  if (o.push !== false) {
-    s.events = await Subscription.connect(o.node.url, o.secretKey).catch(() => undefined);
-  }
   try {
-    return await runJob(s, o);
+    return await runJob(s, o, events);
   } finally {
-    s.events?.close();
+    (await events)?.close();
   }
 }
 
-async function runJob(s: JobSession, o: SubmitOptions): Promise<SubmitResult> {
+async function runJob(
+  s: JobSession,
+  o: SubmitOptions,
+  events: Promise<Subscription | undefined> | undefined,
+): Promise<SubmitResult> {
   checkExpiry(o, s.params);
-  const survey = await surveyNetwork(o.node);
+  const [survey, subscribed] = await Promise.all([surveyNetwork(o.node), events]);
+  s.events = subscribed;
   const candidates = candidatesFor(survey, o);
   const offered = await offerJob(s, o);
   let paymentSent = false;
@@ -193,7 +202,7 @@ async function runJob(s: JobSession, o: SubmitOptions): Promise<SubmitResult> {
     if (o.outsource) {
       const available = survey.verifiers.filter((v) => v.models.includes(o.modelId)).length;
       const verifiers = o.outsource.verifiers ?? Math.max(1, available);
-      const votes = await outsourceVerification(
+      const { votes, positions } = await outsourceVerification(
         s,
         offered,
         output,
@@ -201,7 +210,7 @@ async function runJob(s: JobSession, o: SubmitOptions): Promise<SubmitResult> {
         { ...o.outsource, verifiers },
       );
       const tally = tallyVotes(votes, verifiers);
-      const outsourced = { verdict: tally.verdict, votes };
+      const outsourced = { verdict: tally.verdict, votes, checked: new Set(positions).size };
       s.say("outsourced", {
         verdict: tally.verdict,
         votes: votes.map((v) => `${v.key.slice(0, 12)}:${v.verdict}`),

@@ -56,6 +56,14 @@ export function tallyVotes(votes: Vote[], verifiers: number): Tally {
   return { verdict: "fraud", positions: agreed.length ? agreed : [...failing[0]] };
 }
 
+/** What an outsourced check asked and got. */
+export interface OutsourcedCheck {
+  /** The signed votes, one per verifier. */
+  votes: Vote[];
+  /** The output positions every verifier was asked to check. */
+  positions: number[];
+}
+
 /**
  * Broadcasts a verification request for positions chosen by the client's secret, and gathers signed
  * votes from distinct verifiers (each answering exactly the positions asked) until `verifiers`
@@ -67,7 +75,7 @@ export async function outsourceVerification(
   output: JobOutput,
   commitment: string,
   want: OutsourceOptions,
-): Promise<Vote[]> {
+): Promise<OutsourcedCheck> {
   const { outputTokens: tokens, finishReason: finish } = output;
   const seed = selectionSeed(
     { secret: crypto.getRandomValues(new Uint8Array(32)) },
@@ -118,5 +126,5 @@ export async function outsourceVerification(
       failing: m.checked.filter((c) => c.status === "fail").map((c) => c.position),
     });
   }
-  return [...votes.values()];
+  return { votes: [...votes.values()], positions: plan.positions };
 }

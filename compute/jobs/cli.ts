@@ -386,6 +386,16 @@ export function registerJobCommands(program: Command): void {
         if (result.outsourced) {
           const votes = result.outsourced.votes.map((v) => `${v.key.slice(0, 10)}…: ${v.verdict}`);
           console.log(`verdict (outsourced): ${result.outsourced.verdict} [${votes.join(", ")}]`);
+          const outputPositions = result.outputTokens?.length ?? 0;
+          const { checked } = result.outsourced;
+          console.log(formatCoverage(
+            {
+              checked,
+              outputPositions,
+              detectionChance: outputPositions ? Math.min(1, checked / outputPositions) : 1,
+            },
+            checked >= outputPositions ? "all" : "sampled",
+          ));
         }
         if (result.slashTxid) {
           console.log(`non-delivery: the stake is slashed to you (${result.slashTxid})`);

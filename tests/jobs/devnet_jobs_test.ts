@@ -152,6 +152,7 @@ Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devn
     const id = outsourced.stdout.match(/^job ([0-9a-f]{64}): verified$/m)?.[1];
     assert.ok(id, outsourced.stdout);
     assert.match(outsourced.stdout, /verdict \(outsourced\): honest \[[0-9a-f]{10}…: honest\]/);
+    assert.match(outsourced.stdout, /^checked (\d+) of \1 output positions \(all\)$/m);
     const states = [...outsourced.stderr.matchAll(/^\[([a-z-]+)\] /gm)].map((m) => m[1]);
     assert.ok(states.length >= 6, outsourced.stderr);
     for (const s of states) assert.ok(isJobState(s), `the client's state ${s} is documented`);

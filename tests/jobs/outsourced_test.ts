@@ -63,14 +63,15 @@ Deno.test("outsourced verification: a verifier service answers the client's requ
         timeoutMs: 30_000,
       });
     };
-    const yes = await ask(honest.outputTokens);
+    const { votes: yes, positions } = await ask(honest.outputTokens);
     assert.equal(yes.length, 1);
     assert.equal(yes[0].verdict, "honest");
     assert.deepEqual(yes[0].failing, []);
+    assert.equal(positions.length, honest.outputTokens.length, "a short output: every position");
     const cheat = [...honest.outputTokens];
     const mid = Math.floor(cheat.length / 2);
     cheat[mid] = cheat[mid] === 100 ? 101 : 100;
-    const no = await ask(cheat);
+    const { votes: no } = await ask(cheat);
     assert.equal(no.length, 1);
     assert.equal(no[0].verdict, "fraud");
     assert.ok(no[0].failing.includes(mid), `failing ${no[0].failing}`);
