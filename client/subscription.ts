@@ -114,7 +114,7 @@ export class Subscription {
 
   /** Whether a connection is open and authenticated now. */
   get connected(): boolean {
-    return this.#ws?.readyState === WebSocket.OPEN;
+    return this.#ws?.readyState === 1; // OPEN (no global WebSocket needed to ask)
   }
 
   /** Watches a job's transactions (at most {@link MAX_WATCHED_JOBS}). */

@@ -2,7 +2,9 @@
  * @module Job benchmarks on a devnet of real processes: two compute nodes (one mining) and the
  * client's node, on a tiny fixture model. "jobs" submits two jobs at once from two client wallets
  * (offer -> assign -> generate -> stake -> receipt -> pay -> encrypted delivery -> full RASTiC check);
- * the baseline is bare llama.cpp generation of the same jobs' tokens in this process.
+ * the baseline is bare llama.cpp generation of the same jobs' tokens in this process. "one job" runs
+ * one job at a time with the messages pushed over the subscription and with HTTP polling, beside
+ * bare generation of one job's tokens; before them, the time between the client's states of 5 jobs.
  */
 
 import { makeFixture } from "../../compute/fixture.ts";
@@ -119,8 +121,14 @@ await waitFor("funded clients", async () => {
 
 const node = new NodeClient(client.url);
 let seed = 100n;
-async function oneJob(sk: Uint8Array): Promise<void> {
+async function oneJob(
+  sk: Uint8Array,
+  push = true,
+  onState?: (state: string) => void,
+): Promise<void> {
   const r = await submitJob({
+    push,
+    onState,
     node,
     secretKey: sk,
     modelId,
@@ -137,6 +145,42 @@ async function oneJob(sk: Uint8Array): Promise<void> {
   if (r.state !== "verified") throw new Error(`job ended ${r.state}`);
 }
 
+// Where a job's time goes: each client state's time after the previous one (median of 5 jobs).
+{
+  const gaps = new Map<string, number[]>();
+  for (let i = 0; i < 5; i++) {
+    let last = performance.now();
+    await oneJob(wallets[0], true, (state) => {
+      const now = performance.now();
+      gaps.set(state, [...(gaps.get(state) ?? []), now - last]);
+      last = now;
+    });
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log("one job, pushed: ms from the previous state to each state (median of 5)");
+  for (const [state, ms] of gaps) console.log(`  ${state.padEnd(14)} ${median(ms).toFixed(1)}`);
+}
+
+Deno.bench({
+  name: `one job, messages pushed (subscription): offer to verified output (${MAX_TOKENS} tokens)`,
+  group: "one job",
+  n: 5,
+  warmup: 0,
+  async fn() {
+    await oneJob(wallets[0], true);
+  },
+});
+
+Deno.bench({
+  name: `one job, messages polled over HTTP: offer to verified output (${MAX_TOKENS} tokens)`,
+  group: "one job",
+  n: 5,
+  warmup: 0,
+  async fn() {
+    await oneJob(wallets[0], false);
+  },
+});
+
 Deno.bench({
   name: `2 jobs at once, offer to verified output (${MAX_TOKENS} tokens each, 2 compute nodes)`,
   group: "jobs",
@@ -144,7 +188,7 @@ Deno.bench({
   warmup: 0,
   async fn() {
     try {
-      await Promise.all(wallets.map(oneJob));
+      await Promise.all(wallets.map((sk) => oneJob(sk)));
     } catch (e) {
       for (const p of [computeA, computeB, client]) {
         console.error(
@@ -157,38 +201,51 @@ Deno.bench({
 });
 
 const llama = await loadModel(modelPath);
+/** Bare generation of one job's tokens, as the compute node runs it. */
+async function bareGeneration(): Promise<void> {
+  const s = seed++;
+  await generate(llama, modelId, {
+    promptTokens: [1, 40, 41, 42, 43],
+    maxTokens: MAX_TOKENS,
+    sampling: {
+      seed: s,
+      jobId: jobIdBytes({
+        modelId: new Uint8Array(32),
+        promptTokens: [1],
+        seed: s,
+        maxTokens: 1,
+        temperature: 0,
+        topK: 0,
+        topP: 1,
+        timestamp: 0,
+        expiryHeight: 0,
+        clientKey: publicKeyOf(wallets[0]),
+        contact: "",
+      }),
+      temperature: 0.8,
+      topK: 40,
+      topP: 0.95,
+    },
+    threads: 1,
+  });
+}
+
+Deno.bench({
+  name: `baseline: bare llama.cpp generation of 1 x ${MAX_TOKENS} tokens`,
+  group: "one job",
+  baseline: true,
+  n: 10,
+  async fn() {
+    await bareGeneration();
+  },
+});
+
 Deno.bench({
   name: `baseline: bare llama.cpp generation of 2 x ${MAX_TOKENS} tokens`,
   group: "jobs",
   baseline: true,
   n: 10,
   async fn() {
-    for (let i = 0; i < 2; i++) {
-      const s = seed++;
-      await generate(llama, modelId, {
-        promptTokens: [1, 40, 41, 42, 43],
-        maxTokens: MAX_TOKENS,
-        sampling: {
-          seed: s,
-          jobId: jobIdBytes({
-            modelId: new Uint8Array(32),
-            promptTokens: [1],
-            seed: s,
-            maxTokens: 1,
-            temperature: 0,
-            topK: 0,
-            topP: 1,
-            timestamp: 0,
-            expiryHeight: 0,
-            clientKey: publicKeyOf(wallets[0]),
-            contact: "",
-          }),
-          temperature: 0.8,
-          topK: 40,
-          topP: 0.95,
-        },
-        threads: 1,
-      });
-    }
+    for (let i = 0; i < 2; i++) await bareGeneration();
   },
 });
