@@ -12,6 +12,7 @@ import { addressRoutes } from "./routes/addresses.ts";
 import { chainRoutes } from "./routes/chain.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { modelRoutes, type ModelSource } from "./routes/models.ts";
+import { staticRoutes } from "./routes/static.ts";
 
 /** Software version reported by `/v1/status`. */
 export const VERSION = "0.1.0";
@@ -58,5 +59,6 @@ export function createApp(options: AppOptions): Hono {
   app.route("/", modelRoutes(options.models));
   app.route("/", jobRoutes(chain, options.jobs));
   app.route("/", addressRoutes(chain));
+  app.route("/", staticRoutes()); // the web page at `/` (static/)
   return app;
 }

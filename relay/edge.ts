@@ -8,6 +8,7 @@
  */
 
 import { createRelayApp } from "./network.ts";
+import { staticRoutes } from "./routes/static.ts";
 
 function env(name: string): string | undefined {
   try {
@@ -27,6 +28,7 @@ const { app, network } = createRelayApp({
   seeds: (env("CAMELID_SEEDS") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
   advertiseUrl: env("CAMELID_ADVERTISE_URL"),
 });
+app.route("/", staticRoutes()); // the web page at `/` (static/)
 await network.start();
 
 /** The `deno serve` handler. */
