@@ -34,6 +34,11 @@ export interface JobSettings {
   localModels: ReadonlyMap<string, Uint8Array>;
   /** Serialises the wallet's spends. */
   spendLock: <T>(spend: () => Promise<T>) => Promise<T>;
+  /**
+   * Told when the refund of a failed job's unpaid escrow (at its expiry, in the background) ends:
+   * its txid, null when something else spent the escrow, or the error.
+   */
+  onRefund?: (escrow: string, txid: string | null, error?: unknown) => void;
 }
 
 /** The terms of one choice. */
@@ -216,10 +221,18 @@ async function failure(o: JobSettings, e: unknown, audit: JobAudit): Promise<Gat
   };
   if (!e.atRisk.paymentSent) {
     refundAtExpiry(o.node, o.secretKey, e.atRisk.escrow, e.atRisk.expiryHeight, o.fee)
-      .then((txid) => log.info("Escrow {escrow} refunded: {txid}", { ...refund, txid }))
-      .catch((err) => log.warning("Refund of {escrow} failed: {err}", { ...refund, err }));
+      .then((txid) => {
+        log.info("Escrow {escrow} refunded: {txid}", { ...refund, txid });
+        o.onRefund?.(refund.escrow, txid);
+      }, (err) => {
+        log.warning("Refund of {escrow} failed: {err}", { ...refund, err });
+        o.onRefund?.(refund.escrow, null, err);
+      });
   }
   const extra = { ...audit, refund };
+  if (code === "job/declined") {
+    return new GatewayError(503, "no_compute_node", `${message}; ${refund.advice}`, "model", extra);
+  }
   if (code === "job/timeout") {
     return new GatewayError(
       504,

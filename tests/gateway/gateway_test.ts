@@ -149,11 +149,45 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     assert.equal(got.id, "tiny-chat");
     assert.equal((got as unknown as { camelid: { model_id: string } }).camelid.model_id, chatId);
 
-    // Chat, text, n = 2, and a streamed chat all at once.
     const ask = {
       model: "tiny-chat",
       messages: [{ role: "user" as const, content: "Hello there" }],
     };
+
+    // A job that times out: 504 with the job id and the escrow's refund, which the gateway makes at
+    // expiry (awaited at the end, while the other cases run).
+    const node = new NodeClient(url);
+    const settings = {
+      node,
+      fee: 20_000n,
+      maxPricePer1k: 100_000_000n,
+      localModels: new Map([[chatId, chat]]),
+      aliases: new Map([["tiny-chat", chatId]]),
+    };
+    const refunded = Promise.withResolvers<
+      { escrow: string; txid: string | null; error?: unknown }
+    >();
+    const hasty = serveInProcess(createGatewayApp({
+      ...settings,
+      secretKey: hastyKey,
+      timeoutMs: 1,
+      spendLock: walletSpendLock(`${dir}/hasty`),
+      onRefund: (escrow, txid, error) => refunded.resolve({ escrow, txid, error }),
+    }));
+    stops.push(hasty.stop);
+    const hastyClient = new OpenAI({ baseURL: `${hasty.url}/v1`, apiKey: "none", maxRetries: 0 });
+    const late = await apiError(hastyClient.chat.completions.create(ask));
+    assert.equal(late.status, 504);
+    assert.equal(late.code, "job_timeout");
+    const lateInfo = (late.error as {
+      camelid: { job_id: string; refund: { escrow: string; refund_height: number } };
+    }).camelid;
+    assert.match(lateInfo.job_id, /^[0-9a-f]{64}$/);
+    assert.match(lateInfo.refund.escrow, /^[0-9a-f]{64}:0$/);
+    assert.ok(lateInfo.refund.refund_height > 0);
+    assert.match(late.message, /refunds/);
+
+    // Chat, text, n = 2, and a streamed chat all at once.
     const once = {
       model: "camelid-fixture-tiny-f16-1",
       prompt: "Once upon",
@@ -283,14 +317,6 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     const ghost = await apiError(client.chat.completions.create({ ...ask, model: "ghost" }));
     assert.equal(ghost.status, 503);
     assert.equal(ghost.code, "no_compute_node");
-    const node = new NodeClient(url);
-    const settings = {
-      node,
-      fee: 20_000n,
-      maxPricePer1k: 100_000_000n,
-      localModels: new Map([[chatId, chat]]),
-      aliases: new Map([["tiny-chat", chatId]]),
-    };
     const poor = serveInProcess(createGatewayApp({
       ...settings,
       secretKey: generateSecretKey(),
@@ -306,24 +332,6 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     const limited = await apiError(poorClient.chat.completions.create(ask));
     assert.equal(limited.status, 429);
     assert.equal(limited.code, "rate_limit_exceeded");
-    const hasty = serveInProcess(createGatewayApp({
-      ...settings,
-      secretKey: hastyKey,
-      timeoutMs: 1,
-      spendLock: walletSpendLock(`${dir}/hasty`),
-    }));
-    stops.push(hasty.stop);
-    const hastyClient = new OpenAI({ baseURL: `${hasty.url}/v1`, apiKey: "none", maxRetries: 0 });
-    const late = await apiError(hastyClient.chat.completions.create(ask));
-    assert.equal(late.status, 504);
-    assert.equal(late.code, "job_timeout");
-    const lateInfo = (late.error as {
-      camelid: { job_id: string; refund: { escrow: string; refund_height: number } };
-    }).camelid;
-    assert.match(lateInfo.job_id, /^[0-9a-f]{64}$/);
-    assert.match(lateInfo.refund.escrow, /^[0-9a-f]{64}:0$/);
-    assert.ok(lateInfo.refund.refund_height > 0);
-    assert.match(late.message, /refunds/);
 
     // Without the model at hand, the gateway has the output verified by a verifier node.
     const remote = serveInProcess(createGatewayApp({
@@ -387,6 +395,13 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
         if (json.choices) assert.equal(json.camelid.verdict, "honest");
       }
     }
+
+    // The timed-out job's escrow came back at its expiry.
+    const refund = await refunded.promise;
+    assert.equal(refund.error, undefined, String(refund.error));
+    assert.equal(refund.escrow, lateInfo.refund.escrow);
+    assert.match(refund.txid ?? "", /^[0-9a-f]{64}$/);
+    assert.equal((await getJson(`${url}/v1/txs/${refund.txid}`)).status, 200);
   } finally {
     for (const s of stops.reverse()) await s().catch(() => {});
     await Promise.all(nodes.map((n) => n.stop()));
