@@ -64,12 +64,25 @@ function toRequest(req: http.IncomingMessage, signal?: AbortSignal): Request {
   return new Request(url, init);
 }
 
-/** Writes a fetch Response to a `node:http` response, streaming its body. */
-async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
+/**
+ * Writes a fetch Response to a `node:http` response, streaming its body. An answer given before the
+ * request body was read whole (a refused oversized body) closes the connection: the unread rest of
+ * the body would otherwise be taken for the next request on a kept-alive connection.
+ */
+async function writeResponse(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  response: Response,
+): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => headers[k] = v);
   const cookies = response.headers.getSetCookie();
   if (cookies.length) headers["set-cookie"] = cookies;
+  const unread = !req.complete;
+  if (unread) {
+    headers["connection"] = "close";
+    res.once("finish", () => req.socket.destroySoon?.() ?? req.socket.end());
+  }
   res.writeHead(response.status, headers);
   if (!response.body) {
     res.end();
@@ -132,7 +145,11 @@ export async function listenHttp(o: ListenOptions, handler: FetchHandler): Promi
     const aborted = new AbortController();
     res.once("close", () => aborted.abort());
     try {
-      await writeResponse(res, await handler(toRequest(req, aborted.signal), envOf(req.socket)));
+      await writeResponse(
+        req,
+        res,
+        await handler(toRequest(req, aborted.signal), envOf(req.socket)),
+      );
     } catch {
       if (!res.headersSent) res.writeHead(400).end();
       else res.destroy();
