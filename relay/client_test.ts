@@ -31,18 +31,19 @@ Deno.test("NodeClient: typed answers, and the node's errors keep their class and
     await rejectsAs(api.tx("00".repeat(32)), NotFoundError, "tx/not-found");
     await rejectsAs(api.job("11".repeat(32)), NotFoundError, "job/not-found");
     await rejectsAs(api.sendTx(new Uint8Array([1, 2, 3])), DecodeError, "decode/truncated");
-    const orphan = encodeTransaction({
+    const input = {
+      prevout: { txid: new Uint8Array(32).fill(7), vout: 0 },
+      scriptSig: new Uint8Array(97),
+      sequence: 0xffffffff,
+    };
+    const spendingTwice = encodeTransaction({
       version: 1,
-      inputs: [{
-        prevout: { txid: new Uint8Array(32).fill(7), vout: 0 },
-        scriptSig: new Uint8Array(97),
-        sequence: 0xffffffff,
-      }],
+      inputs: [input, input],
       outputs: [{ value: 1n, scriptPubKey: new Uint8Array(21).fill(1) }],
       lockTime: 0,
       jobId: new Uint8Array(32),
     });
-    await rejectsAs(api.sendTx(orphan), ValidationError, "tx/missing-inputs");
+    await rejectsAs(api.sendTx(spendingTwice), ValidationError, "tx/duplicate-inputs");
     await rejectsAs(api.messages(new Uint8Array(33)), RequestError, "messages/to");
     // A 404 that is a refused request, not an unknown object: the class says which.
     await rejectsAs(api.call("/v1/nowhere"), RequestError, "route/not-found");
