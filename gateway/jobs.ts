@@ -112,14 +112,25 @@ export function rewardFor(holders: ComputeAd[], tokens: number, maxPricePer1k: b
   return asked;
 }
 
+/** How long to wait before asking the node for the wallet's funds a second time (ms). */
+export const FUNDS_RECHECK_MS = 1_000;
+
 /**
  * Checks, before any escrow, that the gateway's wallet holds `needed` base units (mature coins and
  * unconfirmed change); `GatewayError` 402 `insufficient_funds` otherwise.
  */
 export async function checkFunds(o: JobSettings, needed: bigint): Promise<void> {
   const address = addressFromPublicKey(publicKeyOf(o.secretKey));
-  const a = await o.node.address(address);
-  const have = parseCoins(a.spendable) + a.unconfirmed.reduce((s, u) => s + BigInt(u.units), 0n);
+  const funds = async () => {
+    const a = await o.node.address(address);
+    return parseCoins(a.spendable) + a.unconfirmed.reduce((s, u) => s + BigInt(u.units), 0n);
+  };
+  let have = await funds();
+  if (have < needed) {
+    // A block connected while the node read the coins can hide a mempool change once: ask again.
+    await new Promise((r) => setTimeout(r, FUNDS_RECHECK_MS));
+    have = await funds();
+  }
   if (have < needed) {
     throw new GatewayError(
       402,

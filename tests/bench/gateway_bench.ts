@@ -15,7 +15,8 @@ import { NodeClient } from "../../relay/client.ts";
 import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
 import { COIN } from "../../chain/params.ts";
 import { createGatewayApp } from "../../gateway/app.ts";
-import { getJson, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+import { getJson, spawnNode, waitFor } from "../process_helpers.ts";
+import { sendCoins } from "../jobs/funding_helpers.ts";
 
 const MAX_TOKENS = 24;
 const PROMPT = "Once upon a time";
@@ -67,19 +68,7 @@ const targets = [bare, gateway, gateway, gateway].map((sk) =>
   addressFromPublicKey(publicKeyOf(sk))
 );
 for (const to of [...targets, walletB, walletB]) {
-  const r = await runCli([
-    "wallet",
-    "send",
-    "--wallet",
-    `${dir}/a/wallet.json`,
-    "--to",
-    to,
-    "--amount",
-    "4",
-    "--node",
-    a.url,
-  ], { CAMELID_PASSPHRASE: "" });
-  if (r.code !== 0) throw new Error(r.stderr);
+  await sendCoins(`${dir}/a/wallet.json`, a.url, to, "4");
 }
 await waitFor("funded wallets", async () => {
   for (const [address, least] of [[walletB, 8n], [targets[0], 4n], [targets[1], 12n]] as const) {

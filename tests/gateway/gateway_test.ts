@@ -15,7 +15,7 @@ import { NodeClient } from "../../relay/client.ts";
 import { walletSpendLock } from "../../compute/jobs/wallet_lock.ts";
 import { createGatewayApp } from "../../gateway/app.ts";
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
-import { sendCoins, waitBalance } from "../jobs/funding_helpers.ts";
+import { sendCoins, waitBalance, waitComputeFunded } from "../jobs/funding_helpers.ts";
 
 const README = new URL("../../README.md", import.meta.url).pathname;
 const KEY = "sk-camelid-test";
@@ -98,17 +98,7 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     const hastyKey = generateSecretKey();
     const hastyAddress = addressFromPublicKey(publicKeyOf(hastyKey));
     // Every compute node needs mature coins to stake.
-    await waitFor("three compute nodes able to stake", async () => {
-      for (const n of nodes) {
-        const s = await getJson<{ compute?: { rewardAddress: string } }>(`${n.url}/v1/status`);
-        if (!s.body.compute) return false;
-        const a = await getJson<{ spendableUnits: string }>(
-          `${url}/v1/addresses/${s.body.compute.rewardAddress}`,
-        );
-        if (BigInt(a.body.spendableUnits ?? "0") < 2n * 100_000_000n) return false;
-      }
-      return true;
-    }, 90_000);
+    await waitComputeFunded(nodes.map((n) => n.url), url, 2n);
     await sendCoins(`${dir}/n0/wallet.json`, url, address, "20");
     await sendCoins(`${dir}/n0/wallet.json`, url, hastyAddress, "5");
     await waitBalance(url, address, "20");
