@@ -394,7 +394,7 @@ export function JobView({ id, refresh }: { id: string; refresh: string }) {
         link("tx", d.escrow.txid, short(d.escrow.txid))
       }:${d.escrow.vout} (${d.escrow.value} CML)`
       : "not seen"
-  };
+  };${" "}
       stake: ${
     d.stake
       ? html`${

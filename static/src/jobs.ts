@@ -378,9 +378,9 @@ export function JobsView({ live }: { live: Live }) {
             <li key=${i}
               data-state=${s.state}><strong>${s.state}</strong> <span class="muted">${s
                 .at}</span> — ${meaning(s.state)}${s.detail.reason
-                ? html`
-                  (reason: <code>${String(s.detail.reason)}</code>)
-                `
+                ? ` (reason: ${String(s.detail.reason)}${
+                  s.detail.detail ? `, ${String(s.detail.detail)}` : ""
+                })`
                 : null}</li>
           `
         )
@@ -419,11 +419,11 @@ export function JobsView({ live }: { live: Live }) {
           }
         ${
             outcome.result.verdict
-              ? html`<p>${outcome.result.verdict.checked.length} position(s) checked: ${
+              ? html`<p>${outcome.result.verdict.checked.length} position(s) checked; failing: ${
                 outcome.result.verdict.checked.filter((c) => c.status === "fail").map((c) =>
                   c.position
                 ).join(", ") ||
-                "none failing"
+                "none"
               }; backend ${outcome.result.verdict.backend}, ${
                 Math.round(outcome.result.verdict.timings.totalMs)
               } ms.</p>`

@@ -199,7 +199,7 @@ function Exporter({ ks }: { ks: KeystoreFile }) {
     setKeystore(null);
   };
   return html`<section id="wallet-file"><h2>Wallet file</h2>
-    <p>The file holds the key sealed with your passphrase (the CLI's format: use it with
+    <p>The file holds the key sealed with your passphrase (the CLI's format: use it with${" "}
       <code>--wallet wallet.json</code>).</p>
     <p class="row"><a id="export-wallet" download="wallet.json" href=${href}>Export wallet.json</a>
     ${
@@ -232,10 +232,10 @@ export function WalletView({ refresh }: { refresh: string }) {
   return html`
     <section id="wallet">
       <h2>Your wallet</h2>
-      <p>Address: <span class="hash" data-testid="address">${ks.address}</span>
+      <p>Address: <span class="hash" data-testid="address">${ks.address}</span>${" "}
           <button class="secondary" onClick=${copy} aria-label="Copy the address">${copied
             ? "Copied"
-            : "Copy"}</button>
+            : "Copy"}</button>${" "}
           ${link("address", ks.address, "coins")}</p>
       <${Balance} address=${ks.address} refresh=${refresh} />
     </section>

@@ -1,0 +1,392 @@
+/**
+ * The web page (static/) against a real network in headless Chromium, one browser context for the
+ * whole flow: three compute node processes (two serve a chat model, the second also verifies; the
+ * third cheats with `--cheat change-token` on its own model). In the page: the explorer, a wallet
+ * created in the browser, funded by the node's wallet, sending some back (after a wrong passphrase
+ * and an amount over the balance), a job verified by the verifier's votes, a job verified in the
+ * page with the WASM kernel on the model fetched by checked chunks, the cheater caught in the page
+ * with its fraud proof published and the slash in the explorer, the wallet exported to the CLI and
+ * a CLI wallet imported back, search, a phone-width screen and keyboard use, and the node going away.
+ * Every state is a screenshot in tests/page/artifacts/; the page must make no request off the
+ * network's nodes, load every asset from its own node, and log no console error.
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { modelIdFromBytes } from "../../chain/model_id.ts";
+import { makeFixture } from "../../compute/fixture.ts";
+import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+import { nodeWalletAddress, sendCoins } from "../jobs/funding_helpers.ts";
+import { ARTIFACTS, openPageSession } from "./browser.ts";
+
+const TEMPLATE =
+  "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{{ eos_token }}{% endfor %}" +
+  "{% if add_generation_prompt %}<|assistant|>{% endif %}";
+const PAGE_PASS = "page pass";
+const CLI_PASS = "cli pass";
+const JOB_MS = 180_000;
+
+/** Waits until the element `selector` holds text matching `re`; returns the text. */
+async function textMatching(page: Page, selector: string, re: RegExp, timeout = 60_000) {
+  const loc = page.locator(selector).first();
+  await waitFor(
+    `${selector} ~ ${re}`,
+    async () => re.test((await loc.textContent()) ?? ""),
+    timeout,
+  );
+  return (await loc.textContent()) ?? "";
+}
+
+/** Fills and submits the job form; returns the final state shown. */
+async function runJob(
+  page: Page,
+  o: { model: string; verify: "outsourced" | "local"; prompt: string; computeNode?: string },
+): Promise<string> {
+  await page.goto(page.url().replace(/#.*$/, "#/jobs"));
+  await page.locator(`select[name=model] option[value="${o.model}"]`).waitFor({
+    state: "attached",
+  });
+  await page.selectOption("select[name=model]", o.model);
+  await page.fill("textarea[name=prompt]", o.prompt);
+  await page.evaluate('document.querySelector("#job-form details").open = true');
+  await page.fill("input[name=seed]", "7");
+  await page.selectOption("select[name=verify]", o.verify);
+  if (o.computeNode) {
+    await page.locator(`select[name=computeNode] option[value="${o.computeNode}"]`).waitFor({
+      state: "attached",
+    });
+    await page.selectOption("select[name=computeNode]", o.computeNode);
+  }
+  await page.fill("#job-form input[name=passphrase]", PAGE_PASS);
+  const outcome = page.locator("#job-result, #job-failed").first();
+  const earlier = await outcome.count();
+  await page.click("#job-form button[type=submit]");
+  if (earlier) await outcome.waitFor({ state: "detached" });
+  await outcome.waitFor({ timeout: JOB_MS });
+  const failed = await page.locator("#job-failed").count();
+  assert.equal(
+    failed,
+    0,
+    (await page.locator("#job-failed").first().textContent().catch(() => "")) ?? "",
+  );
+  return (await page.locator("[data-testid=final-state]").textContent()) ?? "";
+}
+
+Deno.test({
+  name:
+    "web page: explorer, browser wallet, jobs verified by votes and in the page, a cheater caught, CLI round trip, in Chromium on a real network",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "camelid-page-" });
+    await Deno.remove(ARTIFACTS, { recursive: true }).catch(() => {});
+    const chat = makeFixture({
+      size: "tiny",
+      dtype: "f16",
+      seed: 1n,
+      eosBias: 2,
+      chatTemplate: TEMPLATE,
+    });
+    const other = makeFixture({ size: "tiny", dtype: "f16", seed: 2n, eosBias: 2 });
+    await Deno.writeFile(`${dir}/chat.gguf`, chat);
+    await Deno.writeFile(`${dir}/other.gguf`, other);
+    const chatId = modelIdFromBytes(chat);
+    const otherId = modelIdFromBytes(other);
+    const nodes: NodeProcess[] = [];
+    const session = await openPageSession();
+    const { page } = session;
+    try {
+      const common = ["--threads", "1", "--stake", "0.5"];
+      nodes.push(
+        await spawnNode(
+          ["--data-dir", `${dir}/n0`, "--model", `${dir}/chat.gguf`, ...common],
+          {},
+          "compute",
+        ),
+      );
+      const seed = ["--seed", nodes[0].url];
+      nodes.push(
+        ...await Promise.all([
+          spawnNode(
+            [
+              "--data-dir",
+              `${dir}/n1`,
+              "--model",
+              `${dir}/chat.gguf`,
+              "--serve-verify",
+              ...seed,
+              ...common,
+            ],
+            {},
+            "compute",
+          ),
+          spawnNode(
+            [
+              "--data-dir",
+              `${dir}/n2`,
+              "--model",
+              `${dir}/other.gguf`,
+              "--cheat",
+              "change-token",
+              ...seed,
+              ...common,
+            ],
+            {},
+            "compute",
+          ),
+        ]),
+      );
+      const url = nodes[0].url;
+      const nodeAddress = await nodeWalletAddress(`${dir}/n0`);
+
+      // The explorer, while the compute nodes gather coins to stake.
+      await page.goto(`${url}/`);
+      await page.locator("#latest-blocks tr[data-height]").first().waitFor();
+      assert.match(await page.locator("[data-testid=tip]").textContent() ?? "", /^dev, height \d+/);
+      await session.shot("explorer");
+
+      // A wallet created in the browser.
+      await page.click("nav >> text=Wallet");
+      await page.fill("input[name=passphrase]", PAGE_PASS);
+      await page.fill("input[name=confirm]", PAGE_PASS);
+      await session.shot("wallet-create");
+      await page.click("#wallet-new button[type=submit]");
+      const address =
+        (await page.locator("[data-testid=address]").textContent({ timeout: 30_000 }))!;
+      assert.match(address, /^[1-9A-HJ-NP-Za-km-z]{26,35}$/);
+      await page.click("button[aria-label='Copy the address']");
+      assert.equal(await page.evaluate("navigator.clipboard.readText()"), address);
+      await session.shot("wallet-created");
+
+      await waitFor("three compute nodes able to stake", async () => {
+        for (const n of nodes) {
+          const s = await getJson<{ compute?: { rewardAddress: string } }>(`${n.url}/v1/status`);
+          if (!s.body.compute) return false;
+          const a = await getJson<{ spendableUnits: string }>(
+            `${url}/v1/addresses/${s.body.compute.rewardAddress}`,
+          );
+          if (BigInt(a.body.spendableUnits ?? "0") < 2n * 100_000_000n) return false;
+        }
+        return true;
+      }, 120_000);
+
+      // Coins from the node's wallet: unconfirmed first, then spendable.
+      await sendCoins(`${dir}/n0/wallet.json`, url, address, "20");
+      await textMatching(
+        page,
+        "[data-testid=unconfirmed], [data-testid=spendable]",
+        /20 CML/,
+        30_000,
+      )
+        .catch(() => {});
+      await session.shot("wallet-incoming");
+      await textMatching(page, "[data-testid=spendable]", /^20 CML$/, 60_000);
+      await session.shot("wallet-funded");
+
+      // Send some back: a wrong passphrase, then more than the balance, then right.
+      const send = async (amount: string, pass: string) => {
+        await page.fill("#wallet-send input[name=to]", nodeAddress);
+        await page.fill("#wallet-send input[name=amount]", amount);
+        await page.fill("#wallet-send input[name=passphrase]", pass);
+        await page.click("#wallet-send button[type=submit]");
+        await page.locator("#wallet-send .status:not(.info)").waitFor({ timeout: 30_000 });
+        return page.locator("#wallet-send .status").getAttribute("data-code");
+      };
+      assert.equal(await send("2.5", "not the passphrase"), "keystore/bad-passphrase");
+      await session.shot("send-wrong-passphrase");
+      assert.equal(await send("5000", PAGE_PASS), "wallet/insufficient-funds");
+      await session.shot("send-insufficient-funds");
+      assert.equal(await send("2.5", PAGE_PASS), "");
+      const sentTx = (await page.locator("#wallet-send a.hash").textContent())!;
+      await session.shot("send-ok");
+      await textMatching(page, "[data-testid=spendable]", /^17\.4999 CML$/, 60_000);
+      const tx = await getJson<{ outputs: { address: string; value: string }[] }>(
+        `${url}/v1/txs/${sentTx}`,
+      );
+      assert.ok(tx.body.outputs.some((o) => o.address === nodeAddress && o.value === "2.5"));
+
+      // A job checked by the verifier node's votes.
+      const outsourced = await runJob(page, {
+        model: chatId,
+        verify: "outsourced",
+        prompt: "Hello there",
+      });
+      assert.equal(outsourced, "verified");
+      assert.match(
+        await page.locator("[data-testid=verdict]").textContent() ?? "",
+        /honest \(verifier/,
+      );
+      assert.ok(await page.locator("#votes tbody tr").count() >= 1);
+      const states = await page.locator("#job-states li").evaluateAll((l) =>
+        l.map((e) => e.getAttribute("data-state"))
+      );
+      for (
+        const s of [
+          "offered",
+          "accepted",
+          "receipt",
+          "payment-sent",
+          "delivered",
+          "verifying",
+          "outsourced",
+          "verified",
+        ]
+      ) {
+        assert.ok(states.includes(s), `state ${s} shown (${states.join(", ")})`);
+      }
+      assert.ok((await page.locator("[data-testid=output]").textContent())!.length >= 0);
+      await session.shot("job-outsourced-verified");
+
+      // The same model checked in the page: the model fetched by checked chunks, the WASM kernel.
+      const local = await runJob(page, {
+        model: chatId,
+        verify: "local",
+        prompt: "Once upon a time",
+      });
+      assert.equal(local, "verified");
+      assert.match(
+        await page.locator("[data-testid=verdict]").textContent() ?? "",
+        /honest \(checked in this browser/,
+      );
+      assert.equal(
+        await page.locator("progress").getAttribute("value"),
+        await page.locator("progress").getAttribute("max"),
+      );
+      await session.shot("job-local-verified");
+
+      // The cheater, chosen for its own model, caught in the page.
+      const peers = await getJson<{ self: { key: string } }>(`${nodes[2].url}/v1/peers`);
+      const caught = await runJob(page, {
+        model: otherId,
+        verify: "local",
+        prompt: "Hello",
+        computeNode: peers.body.self.key,
+      });
+      assert.equal(caught, "disputed");
+      assert.match(await page.locator("[data-testid=verdict]").textContent() ?? "", /fraud/);
+      const jobId = (await page.locator("#job-result a.hash").first().textContent())!;
+      await session.shot("job-fraud-caught");
+      await textMatching(page, "[data-testid=chain-state]", /^disputed$/, 60_000);
+      await session.shot("job-slashed");
+      await page.goto(`${url}/#/job/${jobId}`);
+      await textMatching(page, "[data-testid=job-state]", /^disputed$/);
+      await session.shot("explorer-job-slashed");
+
+      // Search: a height (by keyboard), a txid, an address, a job id.
+      await page.goto(`${url}/`);
+      await page.keyboard.press("Tab");
+      for (
+        let i = 0;
+        i < 8 && !(await page.evaluate('document.activeElement?.id === "q"'));
+        i++
+      ) {
+        await page.keyboard.press("Tab");
+      }
+      assert.equal(
+        await page.evaluate("document.activeElement?.id"),
+        "q",
+        "the search box by Tab",
+      );
+      await page.keyboard.type("1");
+      await page.keyboard.press("Enter");
+      await page.locator("#block-view").waitFor();
+      await session.shot("search-height");
+      for (
+        const [term, view] of [[sentTx, "#tx-view"], [address, "#address-view"], [
+          jobId,
+          "#job-view",
+        ]]
+      ) {
+        await page.fill("#q", term);
+        await page.press("#q", "Enter");
+        await page.locator(view).waitFor();
+      }
+      await session.shot("search-job");
+
+      // The wallet file moves to the CLI (which pays a CLI wallet from it) and a CLI wallet back.
+      await page.goto(`${url}/#/wallet`);
+      const download = await Promise.all([
+        page.waitForEvent("download"),
+        page.click("#export-wallet"),
+      ]);
+      const exported = `${dir}/exported.json`;
+      await download[0].saveAs(exported);
+      const cliWallet = `${dir}/cli.json`;
+      assert.equal(
+        (await runCli(["wallet", "new", "--wallet", cliWallet], { CAMELID_PASSPHRASE: CLI_PASS }))
+          .code,
+        0,
+      );
+      const cliAddress = (await runCli(["wallet", "address", "--wallet", cliWallet])).stdout.trim();
+      const cliSend = await runCli([
+        ...[
+          "wallet",
+          "send",
+          "--wallet",
+          exported,
+          "--to",
+          cliAddress,
+          "--amount",
+          "1",
+          "--node",
+          url,
+        ],
+      ], { CAMELID_PASSPHRASE: PAGE_PASS });
+      assert.equal(cliSend.code, 0, cliSend.stderr);
+      await page.click("#remove-wallet");
+      await session.shot("wallet-remove");
+      await page.click("#remove-confirm");
+      await page.setInputFiles("#wallet-import input[name=file]", cliWallet);
+      await page.click("#wallet-import button[type=submit]");
+      assert.equal(await page.locator("[data-testid=address]").textContent(), cliAddress);
+      await textMatching(page, "[data-testid=spendable]", /^1 CML$/, 60_000);
+      assert.equal(await send("0.5", CLI_PASS), "");
+      await session.shot("wallet-cli-imported-sent");
+
+      // A phone-width screen.
+      await page.setViewportSize({ width: 390, height: 800 });
+      await page.goto(`${url}/#/jobs`);
+      await page.locator(`select[name=model] option[value="${chatId}"]`).waitFor({
+        state: "attached",
+      });
+      await session.shot("phone-jobs");
+      const overflow = await page.evaluate<number>(
+        "document.documentElement.scrollWidth - innerWidth",
+      );
+      assert.ok(overflow <= 0, `no horizontal scrolling at 390 px (${overflow} px over)`);
+      await page.goto(`${url}/`);
+      await page.locator("#latest-blocks tr[data-height]").first().waitFor();
+      await session.shot("phone-explorer");
+
+      // The node goes away: the page says so.
+      await nodes[0].stop();
+      await page.locator("main > .status.error[data-code='page/node-unreachable']").waitFor({
+        timeout: 20_000,
+      });
+      await session.shot("node-unreachable");
+
+      // Every asset from the page's node; every request to a node of this network; no console error
+      // but the search's probes of a hash that is not a block (or not a transaction).
+      const origins = new Set(nodes.map((n) => new URL(n.url).origin));
+      const own = new URL(url).origin;
+      for (const r of session.requests) {
+        const o = new URL(r.url).origin;
+        assert.ok(origins.has(o) || r.url.startsWith("data:"), `off-network request ${r.url}`);
+        if (
+          ["document", "script", "stylesheet", "image", "font"].includes(r.type) &&
+          !r.url.startsWith("data:")
+        ) {
+          assert.equal(o, own, `asset ${r.url} from the page's own node`);
+        }
+      }
+      const unexpected = session.errors.filter((e) =>
+        !/^console: Failed to load resource: the server responded with a status of 404/.test(e) &&
+        !/^console: Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(e)
+      );
+      assert.deepEqual(unexpected, [], "console errors");
+    } finally {
+      await session.close();
+      await Promise.all(nodes.map((n) => n.stop()));
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
