@@ -157,7 +157,9 @@ async function runJob(
 
   async function runOffered(): Promise<SubmitResult> {
     const escrow = { txid: offered.escrow.txid, vout: 0, value: offered.escrow.value };
-    const only = o.computeNodes && new Set(o.computeNodes);
+    const only = o.offerTo !== undefined
+      ? new Set([o.offerTo])
+      : o.computeNodes && new Set(o.computeNodes);
     const keys = candidates.flatMap((c) => c.key && (!only || only.has(c.key)) ? c.key : []);
     const committed = await awaitReceipt(s, offered, keys, only);
     const base = { jobId: offered.id, escrow, receipt: committed.receipt, notes: [] as string[] };

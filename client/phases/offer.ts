@@ -31,6 +31,13 @@ export interface JobTerms {
   reward: bigint;
   /** Blocks until the escrow refunds (default: the network's). */
   expiryBlocks?: number;
+  /**
+   * Offer the job to this compute node alone (envelope key, hex): the offer goes in a direct
+   * envelope addressed to it instead of to everyone (a job tree spreads a layer over chosen nodes).
+   */
+  offerTo?: string;
+  /** The job that spawned this one (job id hex): recorded in the contact, bound by the job id. */
+  parentJob?: string;
 }
 
 /** A job on offer: the job, its id, its escrow and its inbox. */
@@ -47,6 +54,8 @@ export interface OfferedJob {
   inbox: JobInbox;
   /** The offer as sent (sent again to nodes that were busy). */
   offer: OfferMessage;
+  /** The only node the offer is addressed to (terms' `offerTo`); absent = everyone. */
+  to?: Uint8Array;
 }
 
 /** Builds the job, broadcasts its escrow (funded from the client's coins) and sends the offer. */
@@ -63,7 +72,7 @@ export async function offerJob(s: JobSession, terms: JobTerms): Promise<OfferedJ
     timestamp: Math.floor(Date.now() / 1000),
     expiryHeight: height + (terms.expiryBlocks ?? s.params.jobs.defaultExpiry),
     clientKey: s.clientKey,
-    contact: s.node.url,
+    contact: contactWithParent(s.node.url, terms.parentJob),
   };
   const jobId = jobIdBytes(job);
   const id = toHex(jobId);
@@ -78,6 +87,25 @@ export async function offerJob(s: JobSession, terms: JobTerms): Promise<OfferedJ
     escrow: { txid: escrow.txid, vout: 0 },
     escrowTx: toHex(bytes),
   };
-  await sendJobMessage(s, offer);
-  return { job, jobId, id, escrow, inbox: new JobInbox(s.node, s.clientKey, id, s.events), offer };
+  const to = terms.offerTo === undefined ? undefined : fromHex(terms.offerTo, 33);
+  await sendJobMessage(s, offer, to);
+  const inbox = new JobInbox(s.node, s.clientKey, id, s.events);
+  return { job, jobId, id, escrow, inbox, offer, to };
+}
+
+/** What a job's contact says after the client's node URL: its parent job in a job tree. */
+const PARENT_MARK = "#parent=";
+
+/** The contact of a job: the client's node URL, with `#parent=<job id>` when it has a parent. */
+export function contactWithParent(url: string, parentJob?: string): string {
+  if (parentJob === undefined) return url;
+  if (!/^[0-9a-f]{64}$/.test(parentJob)) throw new RangeError("parentJob must be a job id (hex)");
+  return `${url}${PARENT_MARK}${parentJob}`;
+}
+
+/** The parent job id a contact records (see {@link contactWithParent}); null when none. */
+export function parentOfContact(contact: string): string | null {
+  const at = contact.lastIndexOf(PARENT_MARK);
+  const id = at < 0 ? "" : contact.slice(at + PARENT_MARK.length);
+  return /^[0-9a-f]{64}$/.test(id) ? id : null;
 }

@@ -134,7 +134,7 @@ export async function awaitReceipt(
         s.say("declined", { node: key, reason: m.reason, detail: m.detail });
         if (computeKey && equalBytes(from, computeKey)) {
           computeKey = null; // the node taken lost its place: offer again, the next accept wins
-          await sendJobMessage(s, offered.offer);
+          await sendJobMessage(s, offered.offer, offered.to);
         }
       } else if (m.t === "receipt" && computeKey && equalBytes(from, computeKey)) {
         receipt = m;
@@ -157,7 +157,7 @@ export async function awaitReceipt(
       if (Date.now() - busySince >= BUSY_RETRY_MS) {
         busySince = 0;
         for (const [k, d] of declines) if (!FINAL_DECLINES.has(d.reason)) declines.delete(k);
-        await sendJobMessage(s, offered.offer);
+        await sendJobMessage(s, offered.offer, offered.to);
       }
     }
   }
