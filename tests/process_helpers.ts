@@ -70,14 +70,16 @@ export async function spawnNode(
   };
 }
 
-/** Runs `main.ts <args>` to completion. */
+/** Runs `main.ts <args>` to completion (in `cwd` when given). */
 export async function runCli(
   args: string[],
   env: Record<string, string> = {},
+  cwd?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
     env,
+    cwd,
     stdout: "piped",
     stderr: "piped",
   }).output();

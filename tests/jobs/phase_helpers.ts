@@ -24,6 +24,8 @@ import {
 import { type JobSession, openSession } from "../../client/job_session.ts";
 import type { JobTerms, OfferedJob } from "../../client/phases/offer.ts";
 import { awaitReceipt, type CommittedJob } from "../../client/phases/receipt.ts";
+import { awaitDelivery, type Delivery } from "../../client/phases/delivery.ts";
+import { encrypt } from "eciesjs";
 import { mine, newKey, type TestKey } from "../chain_helpers.ts";
 import { waitFor } from "../process_helpers.ts";
 
@@ -190,4 +192,24 @@ export async function commitJob(
   const waiting = awaitReceipt(b.s, offered);
   await acceptAndReceipt(b, offered, receipt);
   return { receipt, committed: await waiting };
+}
+
+/**
+ * The delivery phase played through: the client's {@link awaitDelivery} waits while the compute
+ * node sends an encrypted output (`{}`); returns the ciphertext sent and what the client got.
+ */
+export async function deliverOutput(
+  b: PhaseBench,
+  offered: OfferedJob,
+  committed: CommittedJob,
+): Promise<{ ciphertext: Uint8Array; delivery: Delivery }> {
+  const ciphertext = encrypt(toHex(b.s.clientKey), new TextEncoder().encode("{}"));
+  const delivered = awaitDelivery(b.s, offered, committed, { timeoutMs: 20_000 });
+  await sendAs(
+    b,
+    b.compute,
+    { t: "delivery", jobId: offered.id, ciphertext: toHex(ciphertext) },
+    b.s.clientKey,
+  );
+  return { ciphertext, delivery: await delivered };
 }

@@ -28,10 +28,10 @@ import { checkFraudClaim } from "../../compute/fraud.ts";
 import { waitFor } from "../process_helpers.ts";
 import {
   commitJob,
+  deliverOutput,
   nextMessageTo,
   phaseBench,
   rewardAddress,
-  sendAs,
   TERMS,
 } from "./phase_helpers.ts";
 
@@ -108,15 +108,8 @@ Deno.test("await delivery: a delivery message, or the node's answer on chain to 
   try {
     const offered = await offerJob(b.s, TERMS);
     const { committed } = await commitJob(b, offered, OUTPUT);
-    const ciphertext = encrypt(toHex(b.s.clientKey), new TextEncoder().encode("{}"));
-    const delivered = awaitDelivery(b.s, offered, committed, { timeoutMs: 20_000 });
-    await sendAs(
-      b,
-      b.compute,
-      { t: "delivery", jobId: offered.id, ciphertext: toHex(ciphertext) },
-      b.s.clientKey,
-    );
-    assert.deepEqual(await delivered, { kind: "delivered", ciphertext });
+    const { ciphertext, delivery } = await deliverOutput(b, offered, committed);
+    assert.deepEqual(delivery, { kind: "delivered", ciphertext });
 
     // No delivery (ignored): the client claims on chain, the node answers there.
     const claiming = awaitDelivery(b.s, offered, committed, {

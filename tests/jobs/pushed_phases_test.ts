@@ -6,13 +6,12 @@
  */
 
 import assert from "node:assert/strict";
-import { encrypt } from "eciesjs";
-import { equalBytes, toHex } from "../../chain/bytes.ts";
+import { equalBytes } from "../../chain/bytes.ts";
 import { offerJob } from "../../client/phases/offer.ts";
 import { awaitDelivery } from "../../client/phases/delivery.ts";
 import { type ChainEvent, Subscription } from "../../client/subscription.ts";
 import { waitFor } from "../process_helpers.ts";
-import { commitJob, type PhaseBench, phaseBench, sendAs, TERMS } from "./phase_helpers.ts";
+import { commitJob, deliverOutput, type PhaseBench, phaseBench, TERMS } from "./phase_helpers.ts";
 
 const OUTPUT = { outputTokens: [5, 6, 7], finishReason: "length" as const };
 
@@ -34,15 +33,8 @@ Deno.test("pushed: accept, receipt and delivery reach the client over the subscr
   try {
     const offered = await offerJob(b.s, TERMS);
     const { committed } = await commitJob(b, offered, OUTPUT);
-    const ciphertext = encrypt(toHex(b.s.clientKey), new TextEncoder().encode("{}"));
-    const delivered = awaitDelivery(b.s, offered, committed, { timeoutMs: 20_000 });
-    await sendAs(
-      b,
-      b.compute,
-      { t: "delivery", jobId: offered.id, ciphertext: toHex(ciphertext) },
-      b.s.clientKey,
-    );
-    assert.deepEqual(await delivered, { kind: "delivered", ciphertext });
+    const { ciphertext, delivery } = await deliverOutput(b, offered, committed);
+    assert.deepEqual(delivery, { kind: "delivered", ciphertext });
     assert.equal(polls(), 0, "the client's inbox was never polled");
 
     // The same phases without a subscription poll the inbox.
