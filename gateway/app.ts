@@ -18,7 +18,8 @@ import { ChatTemplateError } from "../client/chat_template.ts";
 import { errorBody, GatewayError } from "./errors.ts";
 import { ModelDirectory, type ServedModel } from "./models.ts";
 import { parseChatRequest, parseTextRequest } from "./request.ts";
-import { chatTokens, complete, type Completion, textTokens } from "./completion.ts";
+import { messagesPrompt, textPrompt } from "../client/prompt.ts";
+import { complete, type Completion } from "./completion.ts";
 import type { JobSettings } from "./jobs.ts";
 
 const log = getLogger(["camelid", "gateway"]);
@@ -131,7 +132,7 @@ export function createGatewayApp(o: GatewayOptions): Hono {
   app.post("/v1/chat/completions", async (c) => {
     const req = parseChatRequest(await c.req.json(), DEFAULT_CHAT_MAX_TOKENS);
     const model = await directory.resolve(req.model);
-    const prompt = chatTokens(model.tokenizer, req);
+    const prompt = messagesPrompt(model.tokenizer, req.messages);
     const started = performance.now();
     const done = await complete(o, model, req, prompt);
     log.info("chat {model}: {n} choice(s) in {ms} ms (user {user})", {
@@ -148,7 +149,7 @@ export function createGatewayApp(o: GatewayOptions): Hono {
   app.post("/v1/completions", async (c) => {
     const req = parseTextRequest(await c.req.json(), DEFAULT_TEXT_MAX_TOKENS);
     const model = await directory.resolve(req.model);
-    const done = await complete(o, model, req, textTokens(model.tokenizer, req));
+    const done = await complete(o, model, req, textPrompt(model.tokenizer, req.prompt));
     return req.stream
       ? streamCompletion(c, done, req.includeUsage, TEXT_CHUNKS)
       : c.json(textBody(done));

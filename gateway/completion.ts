@@ -1,17 +1,17 @@
 /**
- * @module A completion request as network jobs: the prompt tokenized (chat messages rendered with
- * the model's chat template first), `n` choices run at once on different compute nodes where there
- * are several, the output decoded without its end-of-generation token and cut at the first stop
- * string, with usage counted in tokens. The caller's seed is made reproducible (bit 63 set, see
+ * @module A completion request as network jobs: the prompt's tokens (client/prompt.ts: chat
+ * messages rendered with the model's chat template), `n` choices run at once on different compute nodes where there
+ * are several, the output decoded up to its end-of-generation or end-of-turn token and cut at the
+ * first stop string, with usage counted in tokens. The caller's seed is made reproducible (bit 63 set, see
  * verifier-wasm/sampler.ts); without one, each choice gets a random seed.
  */
 
 import { networkParams } from "../chain/params.ts";
-import { chatPrompt } from "../client/chat_template.ts";
+import type { PromptTokens } from "../client/prompt.ts";
 import { DistinctJobs } from "./distinct_jobs.ts";
 import { FIXED_SEED_FLAG } from "../verifier-wasm/sampler.ts";
 import type { Tokenizer } from "../client/tokenizer/mod.ts";
-import type { ChatRequest, CompletionRequest, TextRequest } from "./request.ts";
+import type { CompletionRequest } from "./request.ts";
 import type { ResolvedModel } from "./models.ts";
 import { checkFunds, type ChoiceResult, type JobSettings, rewardFor, runChoice } from "./jobs.ts";
 
@@ -44,25 +44,6 @@ export function jobSeed(seed: number | null, i: number): bigint {
     return r & (FIXED_SEED_FLAG - 1n);
   }
   return FIXED_SEED_FLAG | BigInt.asUintN(63, BigInt(seed) + BigInt(i));
-}
-
-/** A prompt's tokens and the tokens that end its answer. */
-export interface PromptTokens {
-  /** The prompt. */
-  tokens: number[];
-  /** Tokens that end the answer besides the vocabulary's end-of-generation set. */
-  stop: number[];
-}
-
-/** The chat prompt's tokens; the template's end-of-turn token ends the answer. */
-export function chatTokens(tok: Tokenizer, req: ChatRequest): PromptTokens {
-  const p = chatPrompt(tok, req.messages);
-  return { tokens: p.tokens, stop: p.endOfTurn >= 0 ? [p.endOfTurn] : [] };
-}
-
-/** The text prompt's tokens (with BOS as the vocabulary says). */
-export function textTokens(tok: Tokenizer, req: TextRequest): PromptTokens {
-  return { tokens: tok.tokenize(req.prompt, { addSpecial: true, parseSpecial: false }), stop: [] };
 }
 
 /**
