@@ -18,7 +18,7 @@ import { parsePay } from "../../chain/job_unlock.ts";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { JobClientError } from "../../client/errors.ts";
 import { offerJob } from "../../client/phases/offer.ts";
-import { checkReceipt } from "../../client/phases/receipt.ts";
+import { awaitReceipt, checkReceipt } from "../../client/phases/receipt.ts";
 import { payForJob } from "../../client/phases/pay.ts";
 import { awaitDelivery } from "../../client/phases/delivery.ts";
 import { checkDelivery, slashBadAnswer } from "../../client/phases/check.ts";
@@ -32,8 +32,11 @@ import {
   nextMessageTo,
   phaseBench,
   rewardAddress,
+  sendAs,
+  stakeAndReceipt,
   TERMS,
 } from "./phase_helpers.ts";
+import { newKey } from "../chain_helpers.ts";
 
 const OUTPUT = { outputTokens: [5, 6, 7], finishReason: "length" as const };
 
@@ -76,6 +79,76 @@ Deno.test("await receipt: the first node to accept is assigned; its receipt's st
       () => checkReceipt(other, offered.jobId, b.s.clientHash),
       (e: unknown) => e instanceof JobClientError && e.code === "job/bad-receipt",
     );
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("await receipt: the node taken declines, the next one to accept is taken; later accepters are released", async () => {
+  const b = await phaseBench();
+  try {
+    const other = newKey();
+    const offered = await offerJob(b.s, TERMS);
+    const receipt = await stakeAndReceipt(b, offered, OUTPUT);
+    const waiting = awaitReceipt(b.s, offered);
+    const accept = (from: typeof other) =>
+      sendAs(
+        b,
+        from,
+        { t: "accept", jobId: offered.id, rewardAddress: rewardAddress(from) },
+        b.s.clientKey,
+      );
+    await accept(other);
+    await nextMessageTo(b, other, "assign");
+    await accept(b.compute); // too late: released at once
+    assert.equal((await nextMessageTo(b, b.compute, "withdraw")).jobId, offered.id);
+    // The node taken lost its place: the client offers again, and the next accept wins.
+    await sendAs(
+      b,
+      other,
+      { t: "decline", jobId: offered.id, reason: "not-accepted", detail: "lapsed" },
+      b.s.clientKey,
+    );
+    await accept(b.compute);
+    await nextMessageTo(b, b.compute, "assign");
+    await sendAs(b, b.compute, receipt, b.s.clientKey);
+    const committed = await waiting;
+    assert.deepEqual(committed.computeKey, publicKeyOf(b.compute.secret));
+    assert.equal(committed.stake.txid, receipt.stake.txid);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("await receipt: when every node declines for good, the client stops at once with each reason", async () => {
+  const b = await phaseBench();
+  try {
+    const [x, y] = [newKey(), newKey()];
+    const offered = await offerJob(b.s, TERMS);
+    const keys = [x, y].map((k) => toHex(publicKeyOf(k.secret)));
+    const said: string[] = [];
+    b.s.say = (state, d) => said.push(`${state}:${d.reason ?? ""}`);
+    const waiting = awaitReceipt(b.s, offered, keys);
+    await sendAs(
+      b,
+      x,
+      { t: "decline", jobId: offered.id, reason: "reward-too-low", detail: "at least 1" },
+      b.s.clientKey,
+    );
+    await sendAs(
+      b,
+      y,
+      { t: "decline", jobId: offered.id, reason: "model-not-held", detail: "no such model" },
+      b.s.clientKey,
+    );
+    await assert.rejects(waiting, (e) => {
+      assert.ok(e instanceof JobClientError);
+      assert.equal(e.code, "job/declined");
+      assert.match(e.message, /reward-too-low \(at least 1\)/);
+      assert.match(e.message, /model-not-held \(no such model\)/);
+      return true;
+    });
+    assert.deepEqual(said.sort(), ["declined:model-not-held", "declined:reward-too-low"]);
   } finally {
     await b.close();
   }
