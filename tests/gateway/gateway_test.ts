@@ -15,7 +15,8 @@ import { NodeClient } from "../../relay/client.ts";
 import { walletSpendLock } from "../../compute/jobs/wallet_lock.ts";
 import { createGatewayApp } from "../../gateway/app.ts";
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
-import { sendCoins, waitBalance, waitComputeFunded } from "../jobs/funding_helpers.ts";
+import { sendCoins, waitBalance } from "../jobs/funding_helpers.ts";
+import { waitStakeable } from "../jobs/devnet_process.ts";
 
 const README = new URL("../../README.md", import.meta.url).pathname;
 const KEY = "sk-camelid-test";
@@ -98,7 +99,7 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     const hastyKey = generateSecretKey();
     const hastyAddress = addressFromPublicKey(publicKeyOf(hastyKey));
     // Every compute node needs mature coins to stake.
-    await waitComputeFunded(nodes.map((n) => n.url), url, 2n);
+    await Promise.all(nodes.map((n) => waitStakeable(n.url)));
     await sendCoins(`${dir}/n0/wallet.json`, url, address, "20");
     await sendCoins(`${dir}/n0/wallet.json`, url, hastyAddress, "5");
     await waitBalance(url, address, "20");

@@ -57,26 +57,3 @@ export async function waitBalance(url: string, address: string, coins: string): 
     30_000,
   );
 }
-
-/**
- * Waits until every compute node in `nodes` (API URLs) advertises compute and its reward address
- * holds at least `coins` spendable coins on the node at `url` (enough to stake).
- */
-export async function waitComputeFunded(
-  nodes: readonly string[],
-  url: string,
-  coins: bigint,
-  ms = 90_000,
-): Promise<void> {
-  await waitFor(`${nodes.length} compute node(s) able to stake`, async () => {
-    for (const n of nodes) {
-      const s = await getJson<{ compute?: { rewardAddress: string } }>(`${n}/v1/status`);
-      if (!s.body.compute) return false;
-      const a = await getJson<{ spendableUnits: string }>(
-        `${url}/v1/addresses/${s.body.compute.rewardAddress}`,
-      );
-      if (BigInt(a.body.spendableUnits ?? "0") < coins * 100_000_000n) return false;
-    }
-    return true;
-  }, ms);
-}
