@@ -13,6 +13,9 @@ import { type JobSession, sendJobMessage } from "./job_session.ts";
 import type { JobOutput } from "./phases/check.ts";
 import type { OfferedJob } from "./phases/offer.ts";
 
+/** How often the verification request is sent again while votes are missing (ms). */
+export const VERIFY_RESEND_MS = 2_000;
+
 /** Outputs up to this many tokens are checked at every position. */
 export const CHECK_ALL_UP_TO = 64;
 
@@ -67,7 +70,7 @@ export interface OutsourcedCheck {
 /**
  * Broadcasts a verification request for positions chosen by the client's secret, and gathers signed
  * votes from distinct verifiers (each answering exactly the positions asked) until `verifiers`
- * answered or the time is up.
+ * answered or the time is up, asking again every {@link VERIFY_RESEND_MS} while votes are missing.
  */
 export async function outsourceVerification(
   s: JobSession,
@@ -90,15 +93,16 @@ export async function outsourceVerification(
     seed,
   );
   const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
-  await sendJobMessage(s, {
-    t: "verify-request",
+  const request = {
+    t: "verify-request" as const,
     jobId: offered.id,
     job: toHex(encodeJob(offered.job)),
     outputTokens: tokens,
     finishReason: finish,
     positions: plan.positions,
     nonce,
-  });
+  };
+  await sendJobMessage(s, request);
   s.say("verifying", { positions: plan.positions.length, verifiers: want.verifiers });
   const asked = new Set(plan.positions);
   const votes = new Map<string, Vote>();
@@ -106,10 +110,13 @@ export async function outsourceVerification(
   while (votes.size < want.verifiers && Date.now() < end) {
     let next;
     try {
-      next = await offered.inbox.next(Math.max(1, end - Date.now()));
+      next = await offered.inbox.next(Math.max(1, Math.min(end - Date.now(), VERIFY_RESEND_MS)));
     } catch (e) {
-      if (isTimeout(e)) break;
-      throw e;
+      if (!isTimeout(e)) throw e;
+      // Votes missing: ask again (a verifier that refused a request within its per-requester
+      // interval, or missed it, answers now; the votes already counted are kept).
+      if (Date.now() < end) await sendJobMessage(s, request);
+      continue;
     }
     const { from, m } = next;
     if (m.t !== "verdict" || m.nonce !== nonce) continue;

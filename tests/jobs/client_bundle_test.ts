@@ -7,17 +7,13 @@
  * an origin of its own and calls the nodes across origins (they answer CORS), as a web app would.
  */
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
 import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
 import { toHex } from "../../chain/bytes.ts";
 import { buildClientBundle } from "../../verifier-wasm/build_bundle.ts";
-import { getJson } from "../process_helpers.ts";
-import { dumpNodeLogs, startDevnetProcess, waitStakeable } from "./devnet_process.ts";
-import { sendCoins, waitBalance } from "./funding_helpers.ts";
+import { openPageSession } from "../page/browser.ts";
+import { readyForJobs, withDevnet } from "./devnet_process.ts";
 
 const NODES = 3;
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"];
 const RUN = new URL("./bundle_client_run.mjs", import.meta.url).pathname;
 const NODE_MAIN = new URL("./bundle_client_node.mjs", import.meta.url).pathname;
 
@@ -77,28 +73,14 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    await Deno.stat(CHROMIUM).catch(() => {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install it or set CHROMIUM_PATH`);
-    });
     const bundle = await buildClientBundle();
     const dist = bundle.slice(0, bundle.lastIndexOf("/") + 1);
-    const dir = await Deno.makeTempDir({ prefix: "camelid-client-bundle-" });
-    const devnetDir = `${dir}/devnet`;
-    const net = await startDevnetProcess(devnetDir, [
-      ...["--nodes", String(NODES), "--compute-nodes", "1", "--mine-nodes", "1"],
-    ]);
-    try {
+    await withDevnet(NODES, ["--compute-nodes", "1", "--mine-nodes", "1"], async (net) => {
       const [url] = net.urls;
-      const modelPath = `${devnetDir}/node-0/models/tiny-f16-seed1.gguf`;
-      const models = (await getJson<{ models: { id: string }[] }>(`${url}/v1/models`)).body.models;
-      const modelId = models[0].id;
+      const modelPath = `${net.dataDir}/node-0/models/tiny-f16-seed1.gguf`;
       const keys = [generateSecretKey(), generateSecretKey()];
-      await waitStakeable(url);
-      for (const sk of keys) {
-        const address = addressFromPublicKey(publicKeyOf(sk));
-        await sendCoins(`${devnetDir}/node-0/wallet.json`, url, address, "5");
-        await waitBalance(url, address, "5");
-      }
+      const addresses = keys.map((sk) => addressFromPublicKey(publicKeyOf(sk)));
+      const modelId = await readyForJobs(net, addresses, "5");
 
       const out = await new Deno.Command("node", {
         args: ["--experimental-websocket", NODE_MAIN],
@@ -122,28 +104,21 @@ Deno.test({
         "/kernel.wasm": [`${dist}kernel.wasm`, "application/wasm"],
         "/model.gguf": [modelPath, "application/octet-stream"],
       }, PAGE(url, modelId, toHex(keys[1])));
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      const session = await openPageSession();
       try {
-        const page = await browser.newPage();
-        const errors: string[] = [];
-        page.on("pageerror", (e) => errors.push(String(e)));
-        await page.goto(`http://127.0.0.1:${server.addr.port}/`);
-        await page.waitForFunction('document.title === "done"', undefined, { timeout: 240_000 });
-        const r = await page.evaluate(() =>
+        await session.page.goto(`http://127.0.0.1:${server.addr.port}/`);
+        await session.page.waitForFunction('document.title === "done"', undefined, {
+          timeout: 240_000,
+        });
+        const r = await session.page.evaluate(() =>
           (globalThis as unknown as { __results: unknown }).__results
         ) as RunResult & { error?: string };
-        assert.equal(r.error, undefined, `${r.error} ${errors.join("; ")}`);
+        assert.equal(r.error, undefined, `${r.error} ${session.errors.join("; ")}`);
         checkRun("chromium", r);
       } finally {
-        await browser.close();
+        await session.close();
         await server.shutdown();
       }
-    } catch (e) {
-      await dumpNodeLogs(devnetDir, NODES);
-      throw e;
-    } finally {
-      await net.stop();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

@@ -10,68 +10,16 @@ import assert from "node:assert/strict";
 import { getJson, runCli, waitFor } from "../process_helpers.ts";
 import { isJobState } from "../../client/job_states.ts";
 import { sendCoins, waitBalance } from "./funding_helpers.ts";
+import { dumpNodeLogs, startDevnetProcess } from "./devnet_process.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** `job submit` processes run at once (the issue's trial ran 20). */
 const CONCURRENT_JOBS = 20;
 
-interface RunningDevnet {
-  urls: string[];
-  dataDir: string;
-  stop(): Promise<void>;
-  output(): string;
-}
-
-async function startDevnetProcess(dataDir: string): Promise<RunningDevnet> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "devnet",
-      "--nodes",
-      "3",
-      "--compute-nodes",
-      "2",
-      "--mine-nodes",
-      "2",
-      "--data-dir",
-      dataDir,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: { CAMELID_PASSPHRASE: "" },
-  }).spawn();
-  let text = "";
-  const decoder = new TextDecoder();
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) text += decoder.decode(chunk, { stream: true });
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let exited = false;
-  child.status.then(() => (exited = true));
-  await waitFor("the devnet", () => {
-    if (exited) throw new Error(`devnet exited:\n${text}`);
-    return Promise.resolve(text.includes("Press Ctrl-C"));
-  }, 60_000);
-  const urls = [...text.matchAll(/node \d+ {2}(http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
-  return {
-    urls,
-    dataDir,
-    output: () => text,
-    stop: async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await pumps;
-    },
-  };
-}
-
 Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devnet's verifiers, one set of state names, 20 concurrent jobs from one wallet all verified", async () => {
   const dir = await Deno.makeTempDir({ prefix: "camelid-devnet-jobs-" });
-  const net = await startDevnetProcess(`${dir}/devnet`);
+  const net = await startDevnetProcess(`${dir}/devnet`, [
+    ...["--nodes", "3", "--compute-nodes", "2", "--mine-nodes", "2"],
+  ]);
   try {
     assert.equal(net.urls.length, 3);
     assert.match(
@@ -194,15 +142,7 @@ Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devn
     );
     assert.match(few.stderr, /^\[too-few-votes\] /m);
   } catch (e) {
-    for (let i = 0; i < 3; i++) {
-      const log = await Deno.readTextFile(`${net.dataDir}/node-${i}/node.log`).catch(() => "");
-      console.error(
-        `--- node ${i} ---\n${
-          log.split("\n").filter((l) => !/Block \d+|is committed|is settled/.test(l)).slice(-60)
-            .join("\n")
-        }`,
-      );
-    }
+    await dumpNodeLogs(net.dataDir, 3);
     throw e;
   } finally {
     await net.stop();

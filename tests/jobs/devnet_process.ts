@@ -1,5 +1,6 @@
 /** @module A `main.ts devnet` child process for the job tests: start it, read its node URLs, stop it. */
 import { getJson, waitFor } from "../process_helpers.ts";
+import { sendCoins, waitBalance } from "./funding_helpers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -73,4 +74,54 @@ export async function waitStakeable(url: string): Promise<void> {
     );
     return BigInt(a.body.spendableUnits ?? "0") >= 3n * 100_000_000n;
   }, 90_000);
+}
+
+/**
+ * Runs `fn` on a devnet of `nodes` nodes (`main.ts devnet --nodes N ...args`) in a fresh temporary
+ * directory (`dir`; the devnet's data in `dir/devnet`, prepared by `prepare` before it starts); on a
+ * failure prints the nodes' logs; always stops it and removes the directory.
+ */
+export async function withDevnet(
+  nodes: number,
+  args: string[],
+  fn: (net: RunningDevnet, dir: string) => Promise<void>,
+  prepare?: (devnetDir: string, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-devnet-" });
+  const devnetDir = `${dir}/devnet`;
+  try {
+    await prepare?.(devnetDir, dir);
+    const net = await startDevnetProcess(devnetDir, ["--nodes", String(nodes), ...args]);
+    try {
+      await fn(net, dir);
+    } catch (e) {
+      await dumpNodeLogs(devnetDir, nodes);
+      throw e;
+    } finally {
+      await net.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Readies a devnet whose node 0 computes for jobs: waits until node 0 can stake, sends `coins` to
+ * each of `addresses` from node 0's wallet (confirmed), and returns the id of the one model node 0
+ * serves.
+ */
+export async function readyForJobs(
+  net: RunningDevnet,
+  addresses: string[],
+  coins: string,
+): Promise<string> {
+  const [url] = net.urls;
+  await waitStakeable(url);
+  for (const address of addresses) {
+    await sendCoins(`${net.dataDir}/node-0/wallet.json`, url, address, coins);
+    await waitBalance(url, address, coins);
+  }
+  const models = (await getJson<{ models: { id: string }[] }>(`${url}/v1/models`)).body.models;
+  if (models.length !== 1) throw new Error(`node 0 serves ${models.length} models, not 1`);
+  return models[0].id;
 }

@@ -8,33 +8,17 @@
  */
 import assert from "node:assert/strict";
 import { FIXTURE_TOKENS } from "../../compute/fixture.ts";
-import { getJson, runCli } from "../process_helpers.ts";
-import { dumpNodeLogs, startDevnetProcess, waitStakeable } from "./devnet_process.ts";
-import { sendCoins, waitBalance } from "./funding_helpers.ts";
+import { runCli } from "../process_helpers.ts";
+import { readyForJobs, withDevnet } from "./devnet_process.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const NODES = 3;
 /** Every message ends with the end-of-sequence token: it is the template's end of turn. */
 const TEMPLATE =
   "{% for m in messages %}{{ m.role }}: {{ m.content }}{{ eos_token }}\n{% endfor %}" +
   "{% if add_generation_prompt %}assistant:{% endif %}";
 
-/** Runs `main.ts args` with `cwd` as the working directory. */
-async function runIn(cwd: string, args: string[], env: Record<string, string>) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    cwd,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
-
-Deno.test("a light client with no model file: tokenize and job submit by model id, a prompt and a chat, verified by outsourced votes", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "camelid-light-client-" });
-  const devnetDir = `${dir}/devnet`;
+/** Writes the tiny fixture with {@link TEMPLATE} as each node's default model. */
+async function chatModels(devnetDir: string, dir: string): Promise<void> {
   const fixture = `${dir}/fixture.gguf`;
   await Deno.writeTextFile(`${dir}/template.jinja`, TEMPLATE);
   const made = await runCli([
@@ -46,27 +30,26 @@ Deno.test("a light client with no model file: tokenize and job submit by model i
     await Deno.mkdir(`${devnetDir}/node-${i}/models`, { recursive: true });
     await Deno.copyFile(fixture, `${devnetDir}/node-${i}/models/tiny-f16-seed1.gguf`);
   }
-  const client = `${dir}/client`;
-  await Deno.mkdir(client);
-  const net = await startDevnetProcess(devnetDir, [
-    ...["--nodes", String(NODES), "--compute-nodes", "1", "--mine-nodes", "1"],
-  ]);
-  try {
+}
+
+Deno.test("a light client with no model file: tokenize and job submit by model id, a prompt and a chat, verified by outsourced votes", async () => {
+  await withDevnet(NODES, ["--compute-nodes", "1", "--mine-nodes", "1"], async (net, dir) => {
     const [url] = net.urls;
+    const client = `${dir}/client`;
+    await Deno.mkdir(client);
     const env = { CAMELID_PASSPHRASE: "client" };
     const wallet = `${dir}/wallet/client.json`;
     assert.equal((await runCli(["wallet", "new", "--wallet", wallet], env)).code, 0);
     const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
-    const models = (await getJson<{ models: { id: string }[] }>(`${url}/v1/models`)).body.models;
-    assert.equal(models.length, 1);
-    const modelId = models[0].id;
-    await waitStakeable(url);
-    await sendCoins(`${devnetDir}/node-0/wallet.json`, url, address, "20");
-    await waitBalance(url, address, "20");
+    const modelId = await readyForJobs(net, [address], "20");
 
-    const tokenized = await runIn(client, [
-      ...["tokenize", "--model-id", modelId, "--node", url, "--text", "Hello", "--json"],
-    ], env);
+    const tokenized = await runCli(
+      [
+        ...["tokenize", "--model-id", modelId, "--node", url, "--text", "Hello", "--json"],
+      ],
+      env,
+      client,
+    );
     assert.equal(tokenized.code, 0, tokenized.stderr);
     assert.ok(JSON.parse(tokenized.stdout).tokens.length > 1);
 
@@ -75,10 +58,14 @@ Deno.test("a light client with no model file: tokenize and job submit by model i
       JSON.stringify([{ role: "user", content: "Say hello." }]),
     );
     const submit = (args: string[]) =>
-      runIn(client, [
-        ...["job", "submit", "--wallet", wallet, "--node", url, "--model-id", modelId],
-        ...["--max-tokens", "12", "--reward", "0.5", "--timeout", "150", "--json", ...args],
-      ], env);
+      runCli(
+        [
+          ...["job", "submit", "--wallet", wallet, "--node", url, "--model-id", modelId],
+          ...["--max-tokens", "12", "--reward", "0.5", "--timeout", "150", "--json", ...args],
+        ],
+        env,
+        client,
+      );
     // One after the other: a verifier answers one request per requester a second
     // (compute/jobs/verifier_service.ts), so two outsourced checks at once from one key lose votes.
     const plain = await submit(["--prompt", "Hello there", "--seed", "5"]);
@@ -93,21 +80,19 @@ Deno.test("a light client with no model file: tokenize and job submit by model i
       // The text is the output decoded by the model's tokenizer, up to the end of turn.
       const eos = r.outputTokens.indexOf(FIXTURE_TOKENS.eos);
       const tokens = eos < 0 ? r.outputTokens : r.outputTokens.slice(0, eos);
-      const decoded = await runIn(client, [
-        ...["detokenize", "--model-id", modelId, "--node", url, "--json"],
-        ...["--tokens", tokens.join(",") || "[]"],
-      ], env);
+      const decoded = await runCli(
+        [
+          ...["detokenize", "--model-id", modelId, "--node", url, "--json"],
+          ...["--tokens", tokens.join(",") || "[]"],
+        ],
+        env,
+        client,
+      );
       assert.equal(decoded.code, 0, decoded.stderr);
       assert.equal(r.text, JSON.parse(decoded.stdout).text, name);
     }
     const files = [];
     for await (const e of Deno.readDir(client)) files.push(e.name);
     assert.deepEqual(files, ["chat.json"], "the client's directory holds no model file");
-  } catch (e) {
-    await dumpNodeLogs(devnetDir, NODES);
-    throw e;
-  } finally {
-    await net.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, chatModels);
 });
