@@ -1,20 +1,16 @@
 /**
- * @module The node's web page at `/` (static/): `index.html`, `page.css`, the committed bundle
- * `page.js` (`deno task build:page`) and the RASTiC kernel `kernel.wasm` that the bundle loads
- * beside itself (a base64 copy of verifier-wasm/kernel.wasm the build writes). The files are
- * imported as module text, so the edge relay serves them without file access. Every asset comes from the node's own origin; the content security policy
- * says so to the browser (scripts, styles and wasm from this origin only; the light client may call
- * other nodes' APIs).
+ * @module The node's web page at `/` (static/): `index.html`, `page.css`, and the committed bundle
+ * `static/bundle.json` (`deno task build:page`): the page's JavaScript files (entry `page.js`, the
+ * chunks it loads on demand) and the RASTiC kernel `kernel.wasm` the verifier loads beside them.
+ * Everything is imported as module text and JSON, so the edge relay serves it without file access.
+ * Every asset comes from the node's own origin; the content security policy says so to the browser
+ * (scripts, styles and wasm from this origin only; the light client may call other nodes' APIs).
  */
 
 import { Hono } from "hono";
 import indexHtml from "../../static/index.html" with { type: "text" };
 import pageCss from "../../static/page.css" with { type: "text" };
-import pageJs from "../../static/page.js" with { type: "text" };
-import kernelBase64 from "../../static/kernel.wasm.b64" with { type: "text" };
-
-/** The kernel, committed as base64 text by the page build (text imports need no unstable flag). */
-const kernelWasm = Uint8Array.from(atob(kernelBase64.trim()), (c) => c.charCodeAt(0));
+import bundle from "../../static/bundle.json" with { type: "json" };
 
 /** The page's content security policy: own-origin assets, API calls to any node. */
 export const PAGE_CSP = [
@@ -28,30 +24,40 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** The served files: path, content type and body. */
-const FILES: ReadonlyMap<string, { type: string; body: string | Uint8Array }> = new Map<
-  string,
-  { type: string; body: string | Uint8Array }
->([
-  ["/", { type: "text/html; charset=utf-8", body: indexHtml }],
-  ["/index.html", { type: "text/html; charset=utf-8", body: indexHtml }],
-  ["/page.css", { type: "text/css; charset=utf-8", body: pageCss }],
-  ["/page.js", { type: "text/javascript; charset=utf-8", body: pageJs }],
-  ["/kernel.wasm", { type: "application/wasm", body: kernelWasm }],
-]);
+/** A served file: its content type and body. */
+interface StaticFile {
+  type: string;
+  body: string | Uint8Array<ArrayBuffer>;
+}
+
+/** The served files by path. */
+export function pageFiles(): Map<string, StaticFile> {
+  const html = { type: "text/html; charset=utf-8", body: indexHtml };
+  const files = new Map<string, StaticFile>([
+    ["/", html],
+    ["/index.html", html],
+    ["/page.css", { type: "text/css; charset=utf-8", body: pageCss }],
+    ["/kernel.wasm", {
+      type: "application/wasm",
+      body: Uint8Array.from(atob(bundle.kernelWasmBase64), (c) => c.charCodeAt(0)),
+    }],
+  ]);
+  for (const [name, text] of Object.entries(bundle.files as Record<string, string>)) {
+    files.set(`/${name}`, { type: "text/javascript; charset=utf-8", body: text });
+  }
+  return files;
+}
 
 /** The page's routes (GET only; anything else falls through to the JSON 404). */
 export function staticRoutes(): Hono {
   const app = new Hono();
-  for (const [path, file] of FILES) {
+  for (const [path, file] of pageFiles()) {
     app.get(path, (c) => {
       c.header("Content-Type", file.type);
       c.header("Cache-Control", "no-cache");
       c.header("Content-Security-Policy", PAGE_CSP);
       c.header("X-Content-Type-Options", "nosniff");
-      return typeof file.body === "string"
-        ? c.body(file.body)
-        : c.body(file.body as Uint8Array<ArrayBuffer>);
+      return typeof file.body === "string" ? c.body(file.body) : c.body(file.body);
     });
   }
   return app;

@@ -4,16 +4,12 @@
  */
 
 import { CamelidError } from "../../chain/errors.ts";
-import { NodeClient } from "../../relay/client.ts";
 
 /** An error the page shows: the node's code, or `page/...`. */
 export class PageError extends CamelidError {}
 
 /** The node serving this page. */
 export const origin: string = globalThis.location?.origin ?? "http://127.0.0.1:8787";
-
-/** The node's HTTP client (the light client's). */
-export const node = new NodeClient(origin);
 
 /** GET `path` on this node as JSON; throws {@link PageError} with the node's code. */
 export async function getJson<T>(path: string): Promise<T> {

@@ -5,14 +5,31 @@
  */
 
 import { render } from "preact";
+import type { ComponentType } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { decodeAddress } from "../../chain/keys.ts";
 import { explain, getJson } from "./api.ts";
 import { AddressView, BlockView, Home, JobView, TxView } from "./explorer.ts";
 import { html, statusLine } from "./html.ts";
-import { JobsView } from "./jobs.ts";
-import { useLive } from "./live.ts";
-import { WalletView } from "./wallet.ts";
+import { type Live, useLive } from "./live.ts";
+
+// The wallet and jobs views (with the signing, job and verifier code) load when first opened.
+const loadWallet = () => import("./wallet.ts").then((m) => m.WalletView);
+const loadJobs = () => import("./jobs.ts").then((m) => m.JobsView);
+
+/** A view whose code loads on first use; says so while loading and if the node does not answer. */
+function Lazy<P>({ load, props }: { load: () => Promise<ComponentType<P>>; props: P }) {
+  const [view, setView] = useState<{ C: ComponentType<P> } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    load().then((C) => setView({ C }), (e) => setError(e));
+  }, [load]);
+  if (view) return html`<${view.C} ...${props} />`;
+  if (error) {
+    return statusLine("error", explain({ code: "page/node-unreachable" }), "page/node-unreachable");
+  }
+  return html`<p>Loading this view from the node…</p>`;
+}
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -76,9 +93,11 @@ function App() {
   else if (view === "tx") body = html`<${TxView} id=${id} refresh=${refresh} />`;
   else if (view === "address") body = html`<${AddressView} id=${id} refresh=${refresh} />`;
   else if (view === "job") body = html`<${JobView} id=${id} refresh=${refresh} />`;
-  else if (view === "wallet") body = html`<${WalletView} refresh=${refresh} />`;
-  else if (view === "jobs") body = html`<${JobsView} live=${live} />`;
-  else body = html`<${Home} live=${live} />`;
+  else if (view === "wallet") {
+    body = html`<${Lazy} load=${loadWallet} props=${{ refresh }} />`;
+  } else if (view === "jobs") {
+    body = html`<${Lazy} load=${loadJobs} props=${{ live } as { live: Live }} />`;
+  } else body = html`<${Home} live=${live} />`;
   return html`
     <a class="skip" href="#main">Skip to content</a>
     <header>

@@ -30,8 +30,10 @@ export interface PageSession {
   page: Page;
   /** Every URL the page requested, in order. */
   requests: { url: string; type: string }[];
-  /** Console errors and uncaught page errors. */
+  /** Console errors (with the URL they name) and uncaught page errors. */
   errors: string[];
+  /** Every answer with an HTTP error status: method, URL, status, the start of its body. */
+  failures: string[];
   /** Saves a screenshot of the current state as `NN-name.png`; returns its path. */
   shot(name: string): Promise<string>;
   /** Closes the browser. */
@@ -58,9 +60,15 @@ export async function openPageSession(width = 1100): Promise<PageSession> {
   const page = await context.newPage();
   const requests: PageSession["requests"] = [];
   const errors: string[] = [];
+  const failures: string[] = [];
+  context.on("response", async (r) => {
+    if (r.status() < 400) return;
+    const body = await r.text().catch(() => "");
+    failures.push(`${r.request().method()} ${r.url()} ${r.status()} ${body.slice(0, 300)}`);
+  });
   context.on("request", (r) => void requests.push({ url: r.url(), type: r.resourceType() }));
   page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
+    if (m.type() === "error") errors.push(`console: ${m.text()} at ${m.location().url}`);
   });
   page.on("pageerror", (e) => void errors.push(`page: ${e.message}`));
   let n = 0;
@@ -70,6 +78,7 @@ export async function openPageSession(width = 1100): Promise<PageSession> {
     page,
     requests,
     errors,
+    failures,
     shot: async (name) => {
       const path = `${ARTIFACTS}${String(++n).padStart(2, "0")}-${name}.png`;
       await page.screenshot({ path, fullPage: true });

@@ -382,7 +382,11 @@ Deno.test({
         !/^console: Failed to load resource: the server responded with a status of 404/.test(e) &&
         !/^console: Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(e)
       );
-      assert.deepEqual(unexpected, [], "console errors");
+      assert.deepEqual(
+        unexpected,
+        [],
+        `console errors; error answers: ${session.failures.join("; ")}`,
+      );
     } finally {
       await session.close();
       await Promise.all(nodes.map((n) => n.stop()));

@@ -20,9 +20,14 @@ Deno.test("GET / serves the page, its bundle, style and the RASTiC kernel; other
   for (const m of text.matchAll(/(?:src|href)="([^"]+)"/g)) {
     assert.ok(m[1].startsWith("/") || m[1].startsWith("data:"), `${m[1]} is on the node`);
   }
-  const js = await app.request("/page.js");
-  assert.match(js.headers.get("content-type")!, /^text\/javascript/);
-  assert.equal(await js.text(), await Deno.readTextFile(new URL("page.js", STATIC)));
+  // The bundle's entry and every chunk it loads, as built.
+  const bundle = JSON.parse(await Deno.readTextFile(new URL("bundle.json", STATIC)));
+  assert.ok(bundle.files["page.js"]);
+  for (const [name, text] of Object.entries(bundle.files)) {
+    const js = await app.request(`/${name}`);
+    assert.match(js.headers.get("content-type")!, /^text\/javascript/);
+    assert.equal(await js.text(), text);
+  }
   const css = await app.request("/page.css");
   assert.match(css.headers.get("content-type")!, /^text\/css/);
   await css.body?.cancel();
