@@ -30,6 +30,7 @@ import {
   pendingWrite,
   undoWrites,
 } from "./store.ts";
+import { checkSprintProofOutputs } from "./sprint_tx.ts";
 import { encodeTransaction, isCoinbase, type Transaction, txid } from "./tx.ts";
 import {
   blockSubsidy,
@@ -307,6 +308,7 @@ export class ChainState implements MempoolView {
         const full = !this.#verifiedTx.has(id) || spendsJobTemplate(coins);
         fees += checkTxInputs(tx, coins, height, this.params, full, ctx);
         checkNoticeOutputs(tx, coins, ctx);
+        checkSprintProofOutputs(tx, coins, this.params);
         keys.forEach((key, j) => {
           spentInBlock.add(key);
           undo.push(coins[j]!);

@@ -11,6 +11,7 @@ import type { Mempool, MempoolEntry } from "./mempool.ts";
 import type { NetworkParams } from "./params.ts";
 import type { SpendContext } from "./spend.ts";
 import { checkNoticeOutputs } from "./spend.ts";
+import { checkSprintProofOutputs } from "./sprint_tx.ts";
 import type { ChainStore } from "./store.ts";
 import { decodeTransaction, isCoinbase, type Transaction, txid } from "./tx.ts";
 import { checkFinalTx, checkTransaction, checkTxInputs, type Coin } from "./validation.ts";
@@ -91,6 +92,7 @@ export async function acceptToMempool(view: MempoolView, bytes: Uint8Array): Pro
   const ctx = await view.spendContext(tx, coins, (t, v) => store.getCoin(t, v));
   const fee = checkTxInputs(tx, coins, height, view.params, true, ctx);
   checkNoticeOutputs(tx, coins, ctx);
+  checkSprintProofOutputs(tx, coins, view.params);
   const feeRate = Number(fee) / bytes.length;
   if (feeRate < view.minRelayFeeRate) {
     throw new ValidationError(

@@ -106,7 +106,7 @@ const PUBLIC_SPRINT = {
   model: PUBLIC_SPRINT_MODEL,
   threshold: 1.3655715,
   odds: 900,
-  maxNonces: 8192,
+  maxNonces: 2048,
   sampleSize: 64,
   ...SPRINT_TEST,
 } as const;

@@ -19,6 +19,15 @@ export const TEMPLATE_JOB_CLAIM = 0x04;
 export const TEMPLATE_JOB_ANSWER = 0x05;
 /** Largest ciphertext an answer output carries. */
 export const MAX_ANSWER_CIPHERTEXT = 9_000;
+/**
+ * Template byte of a sprint proof (value 0, unspendable): 0x06 || sprint index u32 ||
+ * node public key 33 || nonces u32 each, strictly ascending (docs/protocol.md, "Compute weight").
+ */
+export const TEMPLATE_SPRINT_PROOF = 0x06;
+/** Most nonces any sprint proof output carries (a network may allow fewer). */
+export const MAX_SPRINT_PROOF_NONCES = 2048;
+/** Bytes of a sprint proof script before its nonces. */
+export const SPRINT_PROOF_HEADER_LENGTH = 38;
 /** Template byte of provably unspendable outputs (the genesis coinbase); payload up to 80 bytes. */
 export const TEMPLATE_UNSPENDABLE = 0x00;
 
@@ -43,7 +52,53 @@ export type OutputScript =
     commitment: Uint8Array;
   }
   | { type: "job-claim"; stake: { txid: string; vout: number } }
-  | { type: "job-answer"; stake: { txid: string; vout: number }; ciphertext: Uint8Array };
+  | { type: "job-answer"; stake: { txid: string; vout: number }; ciphertext: Uint8Array }
+  | { type: "sprint-proof"; sprint: number; nodeKey: Uint8Array; nonces: Uint32Array };
+
+/** The sprint proof output script of node `nodeKey` for sprint `sprint`. */
+export function sprintProofScript(
+  sprint: number,
+  nodeKey: Uint8Array,
+  nonces: ArrayLike<number>,
+): Uint8Array {
+  if (!Number.isInteger(sprint) || sprint < 0 || sprint > 0xffffffff) {
+    throw new RangeError("bad sprint index");
+  }
+  if (nodeKey.length !== 33) throw new RangeError("node key must be 33 bytes");
+  const s = new Uint8Array(SPRINT_PROOF_HEADER_LENGTH + 4 * nonces.length);
+  const v = new DataView(s.buffer);
+  s[0] = TEMPLATE_SPRINT_PROOF;
+  v.setUint32(1, sprint, true);
+  s.set(nodeKey, 5);
+  for (let i = 0; i < nonces.length; i++) v.setUint32(38 + 4 * i, nonces[i], true);
+  parseOutputScript(s); // refuses a nonce list the parser would
+  return s;
+}
+
+/** Strict decode of a sprint proof script: 1..MAX_SPRINT_PROOF_NONCES ascending u32 nonces. */
+function parseSprintProof(script: Uint8Array): OutputScript {
+  const n = (script.length - SPRINT_PROOF_HEADER_LENGTH) / 4;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SPRINT_PROOF_NONCES) {
+    throw new DecodeError("script/length", `bad sprint proof script length ${script.length}`);
+  }
+  const v = new DataView(script.buffer, script.byteOffset, script.length);
+  const nonces = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    nonces[i] = v.getUint32(SPRINT_PROOF_HEADER_LENGTH + 4 * i, true);
+    if (i > 0 && nonces[i] <= nonces[i - 1]) {
+      throw new DecodeError(
+        "script/sprint-nonces",
+        "sprint proof nonces are not strictly ascending",
+      );
+    }
+  }
+  return {
+    type: "sprint-proof",
+    sprint: v.getUint32(1, true),
+    nodeKey: script.slice(5, 38),
+    nonces,
+  };
+}
 
 /** A claim (`0x04`) or answer (`0x05`) output script naming a stake outpoint. */
 export function stakeNoticeScript(
@@ -193,6 +248,8 @@ export function parseOutputScript(script: Uint8Array): OutputScript {
         ? { type: "job-claim", stake }
         : { type: "job-answer", stake, ciphertext: script.slice(37) };
     }
+    case TEMPLATE_SPRINT_PROOF:
+      return parseSprintProof(script);
     case TEMPLATE_UNSPENDABLE:
       if (script.length > 81) {
         throw new DecodeError("script/length", "unspendable script over 81 bytes");

@@ -19,6 +19,7 @@ import {
   TEMPLATE_JOB_CLAIM,
   TEMPLATE_JOB_ESCROW,
 } from "./script.ts";
+import { sprintProofOutputs, type StoredSprintProof } from "./sprint_record.ts";
 import type { Notice } from "./spend.ts";
 import { type Transaction, txid } from "./tx.ts";
 import { type Coin, isSpendableScript } from "./validation.ts";
@@ -47,6 +48,11 @@ export const JOB_COIN = "jobcoin";
 export const TX_INDEX = "txi";
 /** `[NOTICE, stake txid:vout, "claim" | "answer", txid]`: height of a claim or answer. */
 export const NOTICE = "notice";
+/**
+ * `[SPRINT_PROOF, sprint index, txid, vout]`: a sprint proof output on the active chain
+ * ({@link StoredSprintProof}); the weight derivation reads them (verifier-wasm/sprint_weights.ts).
+ */
+export const SPRINT_PROOF = "sprint";
 /** `[MEMPOOL, n]`: transaction bytes saved when the node stopped, oldest first. */
 export const MEMPOOL = "mempool";
 /** Prefix of the saved mempool. */
@@ -206,6 +212,12 @@ export function coinMutations(block: Block, undo: Coin[], at: IndexEntry | null)
     });
     net.put([TX_INDEX, ids[i]], at && { block: at.hash, index: i });
     for (const k of noticeKeys(tx, ids[i])) net.put(k, at && at.height);
+    for (const { sprint, vout, script } of sprintProofOutputs(tx)) {
+      net.put(
+        [SPRINT_PROOF, sprint, ids[i], vout],
+        at && { block: at.hash, height: at.height, position: i, script },
+      );
+    }
   }
   // Spends come after creations, so an output created and spent in the same block ends deleted;
   // disconnecting, such an output was never in the set before the block, so it stays deleted.
@@ -326,6 +338,15 @@ export class ChainStore {
     }
     const coins = await this.getCoins(outpoints);
     return outpoints.flatMap((o, i) => (coins[i] ? [{ ...o, coin: coins[i]! }] : []));
+  }
+
+  /** The sprint proofs recorded for sprint `index` on the active chain. */
+  async sprintProofs(index: number): Promise<StoredSprintProof[]> {
+    const out: StoredSprintProof[] = [];
+    for await (const e of this.kv.list<StoredSprintProof>({ prefix: [SPRINT_PROOF, index] })) {
+      out.push({ ...e.value, txid: e.key[2] as string, vout: e.key[3] as number });
+    }
+    return out;
   }
 
   /** Non-delivery claims and answers of a stake (`txid:vout`): kind, txid and height. */
