@@ -85,8 +85,12 @@ export interface TreeAttempt {
   computeNode: string;
   /** Job id hex (when its escrow was published). */
   jobId: string | null;
+  /** Its escrow outpoint "txid:vout" (on chain, naming the job id), when published. */
+  escrow: string | null;
   /** How it ended: a client state (verified, disputed, ...) or an error code. */
   outcome: string;
+  /** When it started (ms since the epoch). */
+  startedAt: number;
   /** Milliseconds from offer to the end. */
   ms: number;
   /** The escrow of a failed attempt, which refunds at `expiryHeight` (`job refund`). */
@@ -249,7 +253,14 @@ export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
       say({ kind: "attempt", path: n.path, computeNode: key, attempt });
       const t0 = performance.now();
       const seed = childSeed(o.seed, n.path, attempt);
-      const a: TreeAttempt = { computeNode: key, jobId: null, outcome: "", ms: 0 };
+      const a: TreeAttempt = {
+        computeNode: key,
+        jobId: null,
+        escrow: null,
+        outcome: "",
+        startedAt: Date.now(),
+        ms: 0,
+      };
       let result: SubmitResult | null = null;
       try {
         result = await submitJob({
@@ -262,11 +273,13 @@ export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
           parentJob: n.parentJob ?? undefined,
         });
         a.jobId = result.jobId;
+        a.escrow = `${result.escrow.txid}:${result.escrow.vout}`;
         a.outcome = result.state;
         if (result.fraudTxid) a.fraudTxid = result.fraudTxid;
       } catch (e) {
         a.outcome = (e as { code?: string }).code ?? "job/failed";
         if (e instanceof JobFailedError) {
+          a.escrow = `${e.atRisk.escrow.txid}:${e.atRisk.escrow.vout}`;
           a.escrowAtRisk = { ...e.atRisk.escrow, expiryHeight: e.atRisk.expiryHeight };
           delete (a.escrowAtRisk as { value?: bigint }).value;
         }

@@ -38,6 +38,7 @@ import { answerText, messagesPrompt, textPrompt } from "../../client/prompt.ts";
 import { Tokenizer } from "../../client/tokenizer/mod.ts";
 import { readVocabularyMetadata } from "../fixture.ts";
 import { readMessages } from "../tokenize_cli.ts";
+import { registerJobTreeCommand } from "./tree_cli.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -184,7 +185,7 @@ export function computeNodeHooks(
   };
 }
 
-/** Registers `job submit | status | refund`. */
+/** Registers `job submit | status | refund | tree`. */
 export function registerJobCommands(program: Command): void {
   const job = program.command("job").description(
     "pay a compute node for a completion and check it",
@@ -434,4 +435,6 @@ export function registerJobCommands(program: Command): void {
       }, parseCoinsOption("--fee", o.fee, true));
       console.log(`refund ${txid}`);
     });
+
+  registerJobTreeCommand(job, wallet, walletFile);
 }

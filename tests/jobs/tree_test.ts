@@ -1,0 +1,210 @@
+/**
+ * Job trees on a multi-process devnet (three mining compute nodes serving one fixture model that
+ * rarely ends early, one of them cheating by changing a token): `job tree` builds a depth-2 tree
+ * whose every node is verified locally, no two jobs of one layer run on one node at once, the
+ * cheater's child is disputed and recomputed on another node, every child's job names its parent
+ * in its contact (the job bytes hash to the job id, whose escrow is on chain), and a small budget
+ * stops the tree without being passed.
+ */
+import assert from "node:assert/strict";
+import { makeFixture } from "../../compute/fixture.ts";
+import { NodeClient } from "../../relay/client.ts";
+import { type Job, jobId } from "../../chain/job.ts";
+import { fromHex } from "../../chain/bytes.ts";
+import { formatCoins } from "../../chain/amount.ts";
+import { parentOfContact } from "../../client/phases/offer.ts";
+import { attemptCost, type TreeNode, treeNodes } from "../../client/job_tree.ts";
+import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+import { sendCoins, waitBalance } from "./funding_helpers.ts";
+import { waitStakeable } from "./devnet_process.ts";
+
+const REWARD = "0.05";
+const FEE = "0.0002";
+const COST = attemptCost(5_000_000n, 20_000n);
+
+interface TreeJson {
+  reserved: string;
+  budget: string;
+  jobs: number;
+  layerMs: number[];
+  root: TreeNode;
+}
+
+Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed and recomputed, parents on record, the budget never passed", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-tree-" });
+  const model = `${dir}/model.gguf`;
+  // A negative EOS bias: answers run to --max-tokens, so every answer has parts to split.
+  await Deno.writeFile(
+    model,
+    makeFixture({ size: "tiny", dtype: "f16", seed: 7n, eosBias: -6 }),
+  );
+  const nodes: NodeProcess[] = [];
+  const compute = (i: number, extra: string[] = []) => [
+    "--data-dir",
+    `${dir}/n${i}`,
+    "--compute",
+    "--model",
+    model,
+    ...extra,
+  ];
+  try {
+    nodes.push(await spawnNode(compute(0)));
+    const seed = ["--seed", nodes[0].url];
+    nodes.push(await spawnNode(compute(1, seed)));
+    nodes.push(await spawnNode(compute(2, [...seed, "--cheat", "change-token"])));
+    const [url] = nodes.map((n) => n.url);
+    const keys = await Promise.all(
+      nodes.map(async (n) => (await new NodeClient(n.url).peers()).self.key!),
+    );
+    const cheater = keys[2];
+    await waitFor("three linked nodes", async () => {
+      const p = await getJson<{ links: unknown[] }>(`${url}/v1/peers`);
+      return p.body.links.length >= 2;
+    });
+    for (const n of nodes) await waitStakeable(n.url);
+    const wallet = `${dir}/client.json`;
+    const env = { CAMELID_PASSPHRASE: "client" };
+    assert.equal((await runCli(["wallet", "new", "--wallet", wallet], env)).code, 0);
+    const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
+    await sendCoins(`${dir}/n0/wallet.json`, url, address, "10");
+    await waitBalance(url, address, "10");
+
+    const tree = (args: string[]) =>
+      runCli([
+        "job",
+        "tree",
+        "--wallet",
+        wallet,
+        "--node",
+        url,
+        "--model",
+        model,
+        "--prompt",
+        "Three parts of a plan for a trip:",
+        "--split",
+        "chunks",
+        "--min-chars",
+        "2",
+        "--max-tokens",
+        "10",
+        "--reward",
+        REWARD,
+        "--fee",
+        FEE,
+        "--seed",
+        "11",
+        "--timeout",
+        "90",
+        "--json",
+        ...args,
+      ], env);
+    /** The client's confirmed balance once the node's mempool is empty (the tree's spends mined). */
+    const settledBalance = async () => {
+      await waitFor("an empty mempool", async () => {
+        const st = await getJson<{ mempool: { size: number } }>(`${url}/v1/status`);
+        return st.body.mempool.size === 0;
+      });
+      const a = await getJson<{ balanceUnits: string }>(`${url}/v1/addresses/${address}`);
+      return BigInt(a.body.balanceUnits);
+    };
+
+    await t.step(
+      "a depth-2 tree of fan-out 2: all verified, layers spread, cheater disputed, parents recorded",
+      async () => {
+        const before = await settledBalance();
+        const run = await tree(["--depth", "2", "--fanout", "2", "--budget", "1.5"]);
+        assert.equal(run.code, 0, run.stderr);
+        const out = JSON.parse(run.stdout) as TreeJson;
+        assert.match(run.stderr, /\[layer 1\] 2 job\(s\) going out/, "progress per layer");
+        assert.match(run.stderr, /\[layer 2\] 4 job\(s\) going out/);
+        const all = treeNodes(out.root);
+        assert.equal(all.length, 7, "1 + 2 + 4 nodes");
+        for (const n of all) {
+          assert.equal(n.verdict, "verified", `${n.path} verified (${JSON.stringify(n.attempts)})`);
+          assert.ok(n.text && n.text.length > 0, `${n.path} has text`);
+          assert.ok(keys.includes(n.computeNode!), `${n.path} ran on a compute node of the devnet`);
+          assert.notEqual(n.computeNode, cheater, "the counted job is never the cheater's");
+        }
+        assert.ok(BigInt(out.reserved) <= BigInt(out.budget), "reserved within the budget");
+        assert.equal(BigInt(out.reserved), COST * BigInt(out.jobs), "every attempt reserved");
+        // What the wallet lost (the cheater's slashed stake comes back to it) stays within it.
+        const spent = before - await settledBalance();
+        assert.ok(
+          spent <= BigInt(out.reserved),
+          `spent ${spent} within the reservation`,
+        );
+
+        // Children of a layer: never two jobs of one layer on one node at the same time.
+        for (const depth of [1, 2]) {
+          const attempts = all.filter((n) => n.depth === depth).flatMap((n) => n.attempts);
+          for (const a of attempts) {
+            for (const b of attempts) {
+              if (a === b || a.computeNode !== b.computeNode) continue;
+              const overlap = a.startedAt < b.startedAt + b.ms && b.startedAt < a.startedAt + a.ms;
+              assert.ok(!overlap, `layer ${depth}: two jobs at once on ${a.computeNode}`);
+            }
+          }
+        }
+        const firstOfLayer1 = all.filter((n) => n.depth === 1).map((n) =>
+          n.attempts[0].computeNode
+        );
+        assert.equal(new Set(firstOfLayer1).size, 2, "layer 1 went out to two different nodes");
+        // Layer 2 has 4 children and 3 nodes: every node got one at once, the cheater included.
+        const disputed = all.flatMap((n) => n.attempts.filter((a) => a.outcome === "disputed"));
+        assert.ok(disputed.length >= 1, "the cheater's child was disputed");
+        for (const a of disputed) {
+          assert.equal(a.computeNode, cheater);
+          assert.ok(a.fraudTxid, "a fraud proof was published");
+          const fraud = await new NodeClient(url).tx(a.fraudTxid!);
+          assert.equal(fraud.jobId, a.jobId, "the fraud proof names the disputed job");
+        }
+
+        // Parents on record: each child's job (as its compute node's pool holds it) hashes to its
+        // id, names its parent's job in the contact, and its escrow on chain carries the id.
+        const byPath = new Map(all.map((n) => [n.path, n]));
+        for (const n of all) {
+          const api = new NodeClient(nodes[keys.indexOf(n.computeNode!)].url);
+          const pooled = (await api.job(n.jobId!)).job as Record<string, never>;
+          const job: Job = {
+            modelId: fromHex(pooled.modelId, 32),
+            promptTokens: pooled.promptTokens,
+            seed: BigInt(pooled.seed),
+            maxTokens: pooled.maxTokens,
+            temperature: pooled.temperature,
+            topK: pooled.topK,
+            topP: pooled.topP,
+            timestamp: pooled.timestamp,
+            expiryHeight: pooled.expiryHeight,
+            clientKey: fromHex(pooled.clientKey, 33),
+            contact: pooled.contact,
+          };
+          assert.equal(jobId(job), n.jobId, `${n.path}: the pooled job hashes to its id`);
+          const parent = n.path === "0" ? null : byPath.get(n.path.replace(/\.\d+$/, ""))!;
+          assert.equal(parentOfContact(job.contact), parent ? parent.jobId : null, n.path);
+          assert.equal(n.parentJob, parent ? parent.jobId : null);
+          const verified = n.attempts.find((a) => a.outcome === "verified")!;
+          const [escrowTxid] = verified.escrow!.split(":");
+          const escrow = await new NodeClient(url).tx(escrowTxid);
+          assert.equal(escrow.jobId, n.jobId, `${n.path}: the escrow on chain names the job`);
+        }
+      },
+    );
+
+    await t.step("a budget of two jobs: the tree stops there and never passes it", async () => {
+      const before = await settledBalance();
+      const budget = COST * 2n + 1n;
+      const run = await tree(["--depth", "1", "--fanout", "3", "--budget", formatCoins(budget)]);
+      assert.equal(run.code, 0, run.stderr);
+      const out = JSON.parse(run.stdout) as TreeJson;
+      assert.ok(BigInt(out.reserved) <= budget, `${out.reserved} <= ${budget}`);
+      assert.equal(out.jobs, 2, "two attempts fit");
+      const stops = treeNodes(out.root).filter((n) => n.stop === "budget");
+      assert.ok(stops.length >= 1, "a node stopped for the budget");
+      assert.match(run.stderr, /stop: budget/);
+      assert.ok(before - await settledBalance() <= budget, "the wallet spent within the budget");
+    });
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
