@@ -4,7 +4,8 @@
  * maxNonces nonces, and is authorised by the node's key: the transaction spends a pay-to-address
  * coin of that key, so the node's signature covers the proof. Where and when a proof counts (its
  * sprint's window, the first proof of a node per sprint) is decided by the weight derivation
- * (verifier-wasm/sprint_weights.ts), not by block validity, so a stale pool entry never invalidates a block.
+ * (verifier-wasm/sprint_weights.ts), not by block validity, so a stale pool entry never
+ * invalidates a block.
  */
 
 import { equalBytes } from "./bytes.ts";
