@@ -7,6 +7,8 @@ import { NodeClient } from "./client.ts";
 import { createEnvelope } from "./envelope.ts";
 import { startNode } from "./node.ts";
 import { subscribeChallengePreimage, SubscribeClose } from "./subscription_protocol.ts";
+import { MAX_SUBSCRIPTIONS_PER_IP } from "./routes/subscribe.ts";
+import { startTestRelay } from "../tests/network/relays.ts";
 
 const magic = networkParams("dev").magic;
 
@@ -147,5 +149,83 @@ Deno.test("subscription: a signature by another key, a frame before auth and an 
   } finally {
     await node.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The answer's head (and body, when short) to a raw WebSocket upgrade of `/v1/subscribe`. */
+async function upgradeStatus(url: string): Promise<{ status: string; conn: Deno.Conn }> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(new TextEncoder().encode(
+    `GET /v1/subscribe HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\n` +
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+      "Sec-WebSocket-Version: 13\r\n\r\n",
+  ));
+  const buf = new Uint8Array(2048);
+  let text = "";
+  while (!/\r\n\r\n/.test(text) || (text.startsWith("HTTP/1.1 4") && !text.endsWith("}"))) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  return { status: text, conn };
+}
+
+/** Authenticates a raw socket for a fresh key; resolves once the node says ready. */
+async function authenticated(url: string) {
+  const s = rawSocket(url);
+  await until(() => s.frames.length === 1, "the challenge");
+  const sk = generateSecretKey();
+  const key = publicKeyOf(sk);
+  const nonce = fromHex(String(s.frames[0].nonce), 32);
+  s.ws.send(JSON.stringify({
+    t: "auth",
+    key: toHex(key),
+    sig: toHex(signPreimage(subscribeChallengePreimage(magic, nonce, key), sk)),
+    after: 0,
+  }));
+  await until(() => s.frames.some((f) => f.t === "ready"), "ready");
+  return s;
+}
+
+Deno.test("subscription: bounded per address, and its frames take the address's message tokens", async () => {
+  const r = await startTestRelay({
+    limits: { rateLimitLoopback: true, messagesPerSecond: 0.01, messageBurst: 3 },
+  });
+  const open: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < MAX_SUBSCRIPTIONS_PER_IP; i++) {
+      const { status, conn } = await upgradeStatus(r.url);
+      open.push(conn);
+      assert.match(status, /^HTTP\/1.1 101 /, `subscription ${i}`);
+    }
+    const refused = await upgradeStatus(r.url);
+    open.push(refused.conn);
+    assert.match(refused.status, /^HTTP\/1.1 429 /, "one more from this address is refused");
+    assert.match(refused.status, /"code":"peer\/ip-full"/);
+    for (const c of open.splice(0)) c.close();
+
+    const s = await authenticated(r.url); // one token
+    const job = "ab".repeat(32);
+    s.ws.send(JSON.stringify({ t: "watch", jobs: [job] })); // two
+    s.ws.send(JSON.stringify({ t: "watch", jobs: [job] })); // three
+    s.ws.send(JSON.stringify({ t: "watch", jobs: [job] })); // none left
+    assert.equal(await s.closed, SubscribeClose.rateLimited);
+  } finally {
+    for (const c of open) c.close();
+    await r.close();
+  }
+});
+
+Deno.test("subscription: at most 32 watched jobs", async () => {
+  const r = await startTestRelay();
+  try {
+    const s = await authenticated(r.url);
+    const jobs = Array.from({ length: 33 }, (_, i) => i.toString(16).padStart(64, "0"));
+    s.ws.send(JSON.stringify({ t: "watch", jobs: jobs.slice(0, 32) }));
+    s.ws.send(JSON.stringify({ t: "watch", jobs: jobs.slice(32) }));
+    assert.equal(await s.closed, SubscribeClose.protocol);
+  } finally {
+    await r.close();
   }
 });
