@@ -62,6 +62,7 @@ export class Subscription {
   #seq = 0;
   #closed = false;
   #backoff = RECONNECT_MIN_MS;
+  #retry: ReturnType<typeof setTimeout> | undefined;
   /** Connections made (1 + reconnects). */
   connections = 0;
 
@@ -158,6 +159,7 @@ export class Subscription {
   /** Closes the subscription for good. */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#retry);
     this.#ws?.close(1000, "done");
     this.#ws = null;
   }
@@ -212,7 +214,7 @@ export class Subscription {
   #reconnect(): void {
     const wait = this.#backoff;
     this.#backoff = Math.min(RECONNECT_MAX_MS, this.#backoff * 2);
-    setTimeout(() => {
+    this.#retry = setTimeout(() => {
       if (this.#closed) return;
       this.#open().catch(() => {
         if (!this.#closed) this.#reconnect();
