@@ -25,6 +25,9 @@ import { defaultThreads, generate } from "./generate.ts";
 import { loadModel } from "./llama/llama.ts";
 import { modelIdOfFile } from "./model_file.ts";
 import { fetchModel } from "./model_fetch.ts";
+import { assertGgufFile } from "./gguf_check.ts";
+import { CamelidError } from "../chain/errors.ts";
+import { textForOutput } from "../cli/terminal_text.ts";
 
 /** Registers `model fixture` and `model id` on `program`. */
 export function registerModelCommands(program: Command): void {
@@ -43,7 +46,11 @@ export function registerModelCommands(program: Command): void {
     )
     .option("--chat-template <file>", "Jinja chat template to write as tokenizer.chat_template")
     .option("--eos-bias <x>", "raise the end token's logit (about x / rms of the residual)", "0")
+    .option("--force", "overwrite --out if it exists")
     .action(async (o: Record<string, string>) => {
+      if (!o.force && await Deno.lstat(o.out).then(() => true, () => false)) {
+        throw new CamelidError("model/exists", `${o.out} exists; give --force to overwrite it`);
+      }
       if (!(o.size in FIXTURE_SHAPES)) throw new RangeError("--size must be tiny or small");
       if (!["f32", "f16", "q8_0"].includes(o.dtype)) {
         throw new RangeError("--dtype must be f32, f16 or q8_0");
@@ -58,7 +65,7 @@ export function registerModelCommands(program: Command): void {
         chatTemplate: o.chatTemplate ? await Deno.readTextFile(o.chatTemplate) : undefined,
         eosBias: parseFloatOption("--eos-bias", o.eosBias),
       });
-      await Deno.writeFile(o.out, bytes);
+      await Deno.writeFile(o.out, bytes, { createNew: !o.force });
       console.log(`${o.out}: ${bytes.length} bytes, model id ${await modelIdOfFile(o.out)}`);
     });
   model
@@ -84,6 +91,7 @@ export function registerModelCommands(program: Command): void {
     .description("print the model id (Merkle root of the file's 1 MiB chunks)")
     .argument("<file>", "GGUF file")
     .action(async (file: string) => {
+      await assertGgufFile(file);
       const progress = createProgress({ label: "model id", unit: "MiB" });
       const id = await modelIdOfFile(file, (done, total) => {
         progress.update(Math.floor(done / 2 ** 20), `of ${Math.ceil(total / 2 ** 20)}`);
@@ -139,7 +147,8 @@ export function registerGenerateCommand(program: Command): void {
           onToken: (token, piece) => {
             if (json) progress?.update(++done);
             else if (!model.isEog(token)) {
-              Deno.stdout.writeSync(enc.encode(decoder.decode(piece, { stream: true })));
+              const text = decoder.decode(piece, { stream: true });
+              Deno.stdout.writeSync(enc.encode(textForOutput(text, Deno.stdout.isTerminal())));
             }
           },
         });
@@ -148,7 +157,7 @@ export function registerGenerateCommand(program: Command): void {
           console.log(JSON.stringify(record));
         } else {
           const tail = decoder.decode();
-          Deno.stdout.writeSync(enc.encode(tail + "\n"));
+          Deno.stdout.writeSync(enc.encode(textForOutput(tail, Deno.stdout.isTerminal()) + "\n"));
           const t = record.timings;
           console.error(
             `[${record.outputTokens.length} tokens, finish ${record.finishReason}, ` +

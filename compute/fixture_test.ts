@@ -158,7 +158,20 @@ Deno.test("model fixture --vocab FILE --chat-template FILE writes the real vocab
   try {
     const run = (args: string[]) =>
       new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", main, "model", "fixture", "--size", "tiny", "--out", out, ...args],
+        // --force: `out` is a temp file that already exists.
+        args: [
+          "run",
+          "-A",
+          main,
+          "model",
+          "fixture",
+          "--size",
+          "tiny",
+          "--out",
+          out,
+          "--force",
+          ...args,
+        ],
         stdout: "piped",
         stderr: "piped",
       }).output();

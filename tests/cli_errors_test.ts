@@ -54,8 +54,37 @@ Deno.test("verify with a missing job file is one line naming the file, not a sta
     assert.equal(run.code, 1, run.stderr);
     const lines = run.stderr.trim().split("\n");
     assert.equal(lines.length, 1, run.stderr);
-    assert.match(lines[0], /^error \((job|file)\/not-found\): /);
+    assert.match(lines[0], /^error \(job\/not-found\): job file .* does not exist$/);
     assert.ok(lines[0].includes(`${dir}/job.json`), lines[0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("model fixture refuses to overwrite a file unless --force", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-fixture-force-" });
+  try {
+    const out = `${dir}/m.gguf`;
+    await Deno.writeTextFile(out, "my notes, not a model");
+    const args = ["model", "fixture", "--size", "tiny", "--out", out];
+    const refused = await runBriefly(args);
+    assertOneLineError(refused, "model/exists");
+    assert.equal(await Deno.readTextFile(out), "my notes, not a model");
+    const forced = await runBriefly([...args, "--force"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.notEqual(await Deno.readTextFile(out), "my notes, not a model");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("model id of a file that is not GGUF is an error, not an id", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-model-id-" });
+  try {
+    await Deno.writeTextFile(`${dir}/notes.txt`, "hello");
+    const run = await runBriefly(["model", "id", `${dir}/notes.txt`]);
+    assertOneLineError(run, "gguf/bad-magic");
+    assert.equal(run.stdout, "");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

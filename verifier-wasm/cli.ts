@@ -8,6 +8,7 @@
 
 import type { Command } from "commander";
 import { fromHex } from "../chain/bytes.ts";
+import { NotFoundError } from "../chain/errors.ts";
 import { addPositionOptions, parseIntOption, positionSettings } from "../cli/sampler_options.ts";
 import type { PrefillBackend } from "./backend.ts";
 import type { BackendName, Randomness } from "./rastic.ts";
@@ -132,7 +133,10 @@ export function registerVerifyCommand(
       if (opts.beacon) randomness = { beacon: fromHex(opts.beacon) };
       const text = opts.job === "-"
         ? await new Response(Deno.stdin.readable).text()
-        : await Deno.readTextFile(opts.job);
+        : await Deno.readTextFile(opts.job).catch((e) => {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+          throw new NotFoundError("job/not-found", `job file ${opts.job} does not exist`);
+        });
       let job: unknown;
       try {
         job = JSON.parse(text);
