@@ -1,11 +1,20 @@
 /**
- * @module The compute node's side of a sprint: iterate nonces on the sprint model for a time (or
- * a nonce count) and keep those whose distance is under the threshold. Runs on the WASM kernel
- * (threads optional); the proof is the ascending nonce list.
+ * @module The compute node's side of a sprint: iterate nonces on a sprint evaluator (the WASM
+ * kernel's {@link SprintModel}, or llama.cpp's `LlamaSprintModel` in sprint_llama.ts) for a time
+ * or a nonce count, and keep those whose distance is under the threshold. The proof is the
+ * ascending nonce list.
  */
 
+import type { SprintParams } from "../chain/params.ts";
 import { isProofDistance } from "../chain/sprint.ts";
-import type { SprintModel } from "../verifier-wasm/sprint_model.ts";
+
+/** Anything that gives a nonce's distance in a sprint (WASM kernel, llama.cpp). */
+export interface SprintEvaluator {
+  /** The network's sprint parameters. */
+  readonly params: SprintParams;
+  /** Distance of a nonce of the node with `nodeSeed` to the target. */
+  distance(nodeSeed: Uint8Array, nonce: number): number | Promise<number>;
+}
 
 /** Options of {@link proveSprint}. */
 export interface ProveSprintOptions {
@@ -30,11 +39,11 @@ export interface SprintProofRun {
 }
 
 /** Tries nonces start, start+1, ... of the node with `nodeSeed`; needs `count` or `timeMs`. */
-export function proveSprint(
-  model: SprintModel,
+export async function proveSprint(
+  model: SprintEvaluator,
   nodeSeed: Uint8Array,
   opts: ProveSprintOptions,
-): SprintProofRun {
+): Promise<SprintProofRun> {
   if (opts.count === undefined && opts.timeMs === undefined) {
     throw new RangeError("proveSprint needs a nonce count or a time budget");
   }
@@ -46,7 +55,7 @@ export function proveSprint(
   const nonces: number[] = [];
   let n = start;
   for (; n < end && nonces.length < maxFound; n++) {
-    if (isProofDistance(model.params, model.distance(nodeSeed, n))) nonces.push(n);
+    if (isProofDistance(model.params, await model.distance(nodeSeed, n))) nonces.push(n);
     if (performance.now() >= deadline) {
       n++;
       break;

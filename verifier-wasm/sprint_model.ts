@@ -39,7 +39,8 @@ export async function kernelSprintWords(src: KernelSource = {}): Promise<SprintW
 }
 
 /**
- * The sprint model of `sprintSeed` as GGUF bytes (f32 tensors, llama metadata, no tokenizer).
+ * The sprint model of `sprintSeed` as GGUF bytes (f32 tensors, llama metadata, tokenizer "none":
+ * llama.cpp loads it without a vocabulary and runs token ids directly).
  * Tensor values are uniform on [-s, s): value = ((word >>> 8) * 2^-23 - 1) * s over the words of
  * the tensor's stream, s = sqrt(3 / fan_in) (halved for the residual writers), norms 1.
  */
@@ -101,6 +102,7 @@ export function sprintModelGGUF(
     ["llama.rope.freq_base", meta.f32(ROPE_BASE)],
     ["llama.attention.layer_norm_rms_epsilon", meta.f32(RMS_EPS)],
     ["llama.vocab_size", meta.u32(vocab)],
+    ["tokenizer.ggml.model", meta.str("none")],
   ], tensors);
 }
 
@@ -118,8 +120,9 @@ export class SprintModel {
   readonly sprintSeed: Uint8Array;
   /** The target vector (centered, unit length). */
   readonly target: Float64Array;
+  /** The SHA-256 word streams (on this model's own kernel instance). */
+  readonly words: SprintWords;
   #llama: WasmLlama;
-  #words: SprintWords;
   #last: number[];
 
   private constructor(
@@ -131,7 +134,7 @@ export class SprintModel {
     this.params = p;
     this.sprintSeed = seed;
     this.#llama = llama;
-    this.#words = words;
+    this.words = words;
     this.target = sprintTarget(p, seed, words);
     this.#last = [p.model.seqLen - 1];
   }
@@ -149,15 +152,20 @@ export class SprintModel {
     return new SprintModel(p, Uint8Array.from(sprintSeed), llama, words);
   }
 
-  /** The output vector of a nonce: the logits at the last position of its input sequence. */
-  output(nodeSeed: Uint8Array, nonce: number): { output: Float32Array; perm: Uint32Array } {
-    const words = this.#words(
+  /** A nonce's input sequence and coordinate permutation (any backend runs the tokens). */
+  nonceInput(nodeSeed: Uint8Array, nonce: number): { tokens: Uint32Array; perm: Uint32Array } {
+    const words = this.words(
       sprintNonceKey(this.sprintSeed, nodeSeed, nonce),
       nonceStreamLength(this.params),
     );
-    const tokens = sprintInput(this.params, words);
+    return { tokens: sprintInput(this.params, words), perm: sprintPermutation(this.params, words) };
+  }
+
+  /** The output vector of a nonce: the logits at the last position of its input sequence. */
+  output(nodeSeed: Uint8Array, nonce: number): { output: Float32Array; perm: Uint32Array } {
+    const { tokens, perm } = this.nonceInput(nodeSeed, nonce);
     const [output] = this.#llama.logitsAt(tokens, this.#last);
-    return { output, perm: sprintPermutation(this.params, words) };
+    return { output, perm };
   }
 
   /** Distance of a nonce of the node with `nodeSeed` to the target. */

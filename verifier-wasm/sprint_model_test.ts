@@ -50,7 +50,7 @@ Deno.test("sprint model: same seed, same bytes and distances on separate instanc
 Deno.test("sprint hit rate follows the threshold (1 in odds)", async () => {
   const m = await SprintModel.create(dev, seedB);
   try {
-    const run = proveSprint(m, nodeB, { count: 2000 });
+    const run = await proveSprint(m, nodeB, { count: 2000 });
     assert.equal(run.tried, 2000);
     const expected = 2000 / dev.odds; // 125, standard deviation about 10.8
     assert.ok(Math.abs(run.nonces.length - expected) < 5 * 10.8, `${run.nonces.length} hits`);
@@ -64,7 +64,7 @@ Deno.test("sprint validation: honest accepted; padded, borrowed and stale reject
   const mA = await SprintModel.create(dev, seedA);
   const mB = await SprintModel.create(dev, seedB);
   try {
-    const honest = proveSprint(mA, nodeA, { count: 600 }).nonces;
+    const honest = (await proveSprint(mA, nodeA, { count: 600 })).nonces;
     assert.ok(honest.length >= dev.sampleSize, `${honest.length} proof nonces`);
     for (const s of sampleSeeds) {
       const v = validateSprintProof(mA, nodeA, honest, s);
@@ -81,8 +81,8 @@ Deno.test("sprint validation: honest accepted; padded, borrowed and stale reject
     }
     const padded = [...honest, ...bad].sort((a, b) => a - b);
     // Another node's proof claimed by node A, and a proof of the previous sprint.
-    const borrowed = proveSprint(mA, nodeB, { count: 600 }).nonces;
-    const stale = proveSprint(mB, nodeA, { count: 600 }).nonces;
+    const borrowed = (await proveSprint(mA, nodeB, { count: 600 })).nonces;
+    const stale = (await proveSprint(mB, nodeA, { count: 600 })).nonces;
     for (const s of sampleSeeds) {
       for (const [what, nonces] of [["padded", padded], ["borrowed", borrowed], ["stale", stale]]) {
         const v = validateSprintProof(mA, nodeA, nonces as number[], s);

@@ -46,14 +46,14 @@ Deno.test("sprint weights are derived from chain data: honest counted, forged an
     );
     const model = await SprintModel.create(p, sprintSeedAt(node, 1));
     const seedOf = (k: TestKey) => sprintNodeSeed(publicKeyOf(k.secret));
-    const honest = proveSprint(model, seedOf(owner), { count: 600 }).nonces;
-    const bHonest = proveSprint(model, seedOf(b), { count: 300 }).nonces;
+    const honest = (await proveSprint(model, seedOf(owner), { count: 600 })).nonces;
+    const bHonest = (await proveSprint(model, seedOf(b), { count: 300 })).nonces;
     const bad: number[] = [];
     for (let n = 300; bad.length < 3 * bHonest.length; n++) {
       if (model.distance(seedOf(b), n) >= p.threshold) bad.push(n);
     }
     const padded = [...bHonest, ...bad].sort((x, y) => x - y);
-    const late = proveSprint(model, seedOf(c), { count: 300 }).nonces;
+    const late = (await proveSprint(model, seedOf(c), { count: 300 })).nonces;
     model.free();
 
     await submitProof(node, owner, 1, honest);

@@ -19,7 +19,7 @@ for (const net of ["dev", "main"] as const) {
   const p = networkParams(net).sprint;
   const model = await SprintModel.create(p, seed);
   // A proof of sampleSize nonces: found once here (main: about 64 x 900 evaluations).
-  const proof = proveSprint(model, node, { count: 2 ** 31, maxFound: p.sampleSize }).nonces;
+  const proof = (await proveSprint(model, node, { count: 2 ** 31, maxFound: p.sampleSize })).nonces;
   let nonce = 0;
   let sample = 0;
   const n = net === "main" ? 20 : undefined;
@@ -53,8 +53,12 @@ for (const net of ["dev", "main"] as const) {
     Deno.bench({
       name: `dev: prove until ${p.sampleSize} proof nonces`,
       group: net,
-      fn: () => {
-        const run = proveSprint(model, node, { start, count: 2 ** 31, maxFound: p.sampleSize });
+      fn: async () => {
+        const run = await proveSprint(model, node, {
+          start,
+          count: 2 ** 31,
+          maxFound: p.sampleSize,
+        });
         start += run.tried;
       },
     });
