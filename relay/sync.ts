@@ -109,7 +109,8 @@ export class ChainSync {
   #announceTimer: ReturnType<typeof setTimeout> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly #onBlock = () => this.#scheduleTipAnnounce();
-  readonly #onTx = (e: Event) => this.#announceTx((e as CustomEvent<{ txid: string }>).detail.txid);
+  readonly #onTx: EventListener = (e) =>
+    this.#announceTx((e as CustomEvent<{ txid: string }>).detail.txid);
   readonly #onReorg = () => this.#announceMempool();
   /** Counters. */
   readonly stats = {

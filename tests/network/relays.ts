@@ -81,7 +81,7 @@ export function nextMessage(
   pred: (e: Envelope) => boolean = () => true,
 ): Promise<Envelope> {
   return new Promise((resolve) => {
-    const h = (ev: Event) => {
+    const h: EventListener = (ev) => {
       const env = (ev as CustomEvent<MessageEventDetail>).detail.envelope;
       if (!pred(env)) return;
       network.events.removeEventListener("message", h);
