@@ -32,8 +32,8 @@ export interface PageSession {
   requests: { url: string; type: string }[];
   /** Console errors (with the URL they name) and uncaught page errors. */
   errors: string[];
-  /** Every answer with an HTTP error status: method, URL, status, the start of its body. */
-  failures: string[];
+  /** Every answer with an HTTP error status, with the node's error code. */
+  failures: { method: string; url: string; status: number; code: string | null }[];
   /** Saves a screenshot of the current state as `NN-name.png`; returns its path. */
   shot(name: string): Promise<string>;
   /** Closes the browser. */
@@ -60,11 +60,16 @@ export async function openPageSession(width = 1100): Promise<PageSession> {
   const page = await context.newPage();
   const requests: PageSession["requests"] = [];
   const errors: string[] = [];
-  const failures: string[] = [];
+  const failures: PageSession["failures"] = [];
   context.on("response", async (r) => {
     if (r.status() < 400) return;
-    const body = await r.text().catch(() => "");
-    failures.push(`${r.request().method()} ${r.url()} ${r.status()} ${body.slice(0, 300)}`);
+    const body = await r.json().catch(() => null) as { error?: { code?: string } } | null;
+    failures.push({
+      method: r.request().method(),
+      url: r.url(),
+      status: r.status(),
+      code: body?.error?.code ?? null,
+    });
   });
   context.on("request", (r) => void requests.push({ url: r.url(), type: r.resourceType() }));
   page.on("console", (m) => {
