@@ -20,6 +20,7 @@ import type { OrphanLimits } from "./orphan_pool.ts";
 import type { NetworkParams } from "./params.ts";
 import { blockWork } from "./pow.ts";
 import { SideBlocks, workThreshold } from "./side_blocks.ts";
+import { prevalidateBlockSignatures } from "./sig_batch.ts";
 import type { FraudChecker } from "./spend.ts";
 import { ChainStore } from "./store.ts";
 import { encodeTransaction, type Transaction } from "./tx.ts";
@@ -341,7 +342,15 @@ export class ChainNode {
    * `DecodeError`/`RangeError` for malformed bytes and `ValidationError` for consensus failures.
    */
   processBlock(bytes: Uint8Array): Promise<BlockResult> {
-    return this.#exclusive(() => this.#processBlock(bytes));
+    // Signatures not seen in the mempool are checked ahead on the verify pool (4+ workers only),
+    // while earlier work holds the lock; validation then finds them cached.
+    const ahead = prevalidateBlockSignatures(bytes, (o) => this.store.getCoins(o), {
+      skip: (id) => this.mempool.has(id),
+    });
+    return this.#exclusive(async () => {
+      await ahead;
+      return this.#processBlock(bytes);
+    });
   }
 
   async #processBlock(bytes: Uint8Array): Promise<BlockResult> {

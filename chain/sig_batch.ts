@@ -123,8 +123,8 @@ export interface PrevalidateOptions {
 /**
  * Before a block is validated (outside the node's lock): verifies its pay-to-address signatures on
  * the verify pool, spent outputs read with `read`, so that validation finds them cached. Does
- * nothing on a pool smaller than `minWorkers`. Malformed bytes are left for validation to reject;
- * this decides nothing.
+ * nothing on a pool smaller than `minWorkers`. Never rejects: malformed bytes and failures are
+ * left to validation; this decides nothing.
  */
 export function prevalidateBlockSignatures(
   bytes: Uint8Array,
@@ -148,17 +148,19 @@ export function prevalidateTxSignatures(
   return prevalidate(() => [decodeTransaction(bytes)], read, defaultSignatureBatcher());
 }
 
+/**
+ * Warms the cache for the transactions `decode` gives. Never rejects: malformed bytes, a failed
+ * read or a failed worker only leave the signatures to validation, which decides.
+ */
 async function prevalidate(
   decode: () => readonly Transaction[],
   read: SpentOutputReader,
   verifier: BatchVerifier,
   skip?: (txid: string) => boolean,
 ): Promise<void> {
-  let txs;
   try {
-    txs = decode();
+    await warmSignatureCache(await transactionChecks(decode(), read, skip), verifier);
   } catch {
-    return;
+    // Nothing decided here: validation checks every signature the cache lacks.
   }
-  await warmSignatureCache(await transactionChecks(txs, read, skip), verifier);
 }
