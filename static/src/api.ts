@@ -51,7 +51,8 @@ const EXPLAINED: Record<string, string> = {
 /** A user-facing sentence for an error: its explanation by code, then the node's own words. */
 export function explain(e: unknown): string {
   const code = codeOf(e);
-  const message = e instanceof Error ? e.message : String(e);
+  const said = (e as { message?: unknown } | null)?.message;
+  const detail = typeof said === "string" && said ? `${code}: ${said}` : code;
   const known = EXPLAINED[code];
-  return known ? `${known} (${code}: ${message})` : `${code}: ${message}`;
+  return known ? `${known} (${detail})` : detail;
 }

@@ -8,6 +8,7 @@ import { explain, getJson } from "./api.ts";
 import { useJson } from "./fetch_hook.ts";
 import { html, link, short, statusLine } from "./html.ts";
 import { type Live } from "./live.ts";
+import { formatCoins } from "../../chain/amount.ts";
 import { JOB_STATES } from "../../client/job_states.ts";
 
 /** A transaction as `/v1/blocks` and `/v1/txs` answer it. */
@@ -213,7 +214,9 @@ export function Home({ live }: { live: Live }) {
           <tr>
             <th>Compute</th>
             <td>${s.compute
-              ? `serves ${s.compute.models.length} model(s), minimum reward ${s.compute.minReward} units`
+              ? `serves ${s.compute.models.length} model(s), minimum reward ${
+                formatCoins(BigInt(s.compute.minReward))
+              } CML`
               : "no"}</td>
           </tr>
         </tbody>
@@ -405,13 +408,9 @@ export function JobView({ id, refresh }: { id: string; refresh: string }) {
     <h2>History</h2>
     <ol class="states">${
     d.history.map((h, i) =>
-      html`<li key=${i}><strong>${h.state}</strong> at height ${h.height ?? "—"}${
-        h.txid
-          ? html`
-            in ${link("tx", h.txid, short(h.txid))}
-          `
-          : null
-      } — ${means(h.state)}</li>`
+      html`<li key=${i}><strong>${h.state}</strong>${
+        h.height === null ? " (not in a block)" : ` at height ${h.height}`
+      }${h.txid ? [" in ", link("tx", h.txid, short(h.txid))] : null} — ${means(h.state)}</li>`
     )
   }</ol>
     ${

@@ -265,6 +265,8 @@ Deno.test({
       assert.match(await page.locator("[data-testid=verdict]").textContent() ?? "", /fraud/);
       const jobId = (await page.locator("#job-result a.hash").first().textContent())!;
       await session.shot("job-fraud-caught");
+      // The README's picture (docs/page.png is a copy): the job's states, output and verdict.
+      await page.locator("#job-progress").screenshot({ path: `${ARTIFACTS}readme-job.png` });
       await textMatching(page, "[data-testid=chain-state]", /^disputed$/, 60_000);
       await session.shot("job-slashed");
       await page.goto(`${url}/#/job/${jobId}`);
