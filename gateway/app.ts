@@ -1,6 +1,7 @@
 /**
  * @module The OpenAI-compatible gateway as a Hono app: `POST /v1/chat/completions`,
- * `POST /v1/completions`, `GET /v1/models`, `GET /v1/models/:model`, in OpenAI's request, response,
+ * `POST /v1/completions`, `GET /v1/models`, `GET /v1/models/:model` (and the job-tree extension
+ * `POST /v1/camelid/trees`, gateway/tree.ts), in OpenAI's request, response,
  * stream (server-sent events ending with `data: [DONE]`) and error shapes. Every completion is a set
  * of network jobs paid from the gateway's wallet and verified before the answer, which carries a
  * `camelid` object (job id, compute node, verdict, escrow and payment txids) to audit on chain.
@@ -21,6 +22,7 @@ import { parseChatRequest, parseTextRequest } from "./request.ts";
 import { messagesPrompt, textPrompt } from "../client/prompt.ts";
 import { complete, type Completion } from "./completion.ts";
 import type { JobSettings } from "./jobs.ts";
+import { treeEndpoint } from "./tree.ts";
 
 const log = getLogger(["camelid", "gateway"]);
 
@@ -145,6 +147,8 @@ export function createGatewayApp(o: GatewayOptions): Hono {
       ? streamCompletion(c, done, req.includeUsage, CHAT_CHUNKS)
       : c.json(chatBody(done));
   });
+
+  app.post("/v1/camelid/trees", (c) => treeEndpoint(c, o, directory));
 
   app.post("/v1/completions", async (c) => {
     const req = parseTextRequest(await c.req.json(), DEFAULT_TEXT_MAX_TOKENS);

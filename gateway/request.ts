@@ -52,7 +52,8 @@ export interface TextRequest extends CompletionRequest {
 const bad = (param: string, message: string) =>
   new GatewayError(400, "invalid_value", message, param);
 
-function number(body: Record<string, unknown>, key: string, min: number, max: number) {
+/** The number `body[key]` in [min, max], or undefined; `GatewayError` 400 naming `key` otherwise. */
+export function number(body: Record<string, unknown>, key: string, min: number, max: number) {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
@@ -61,13 +62,15 @@ function number(body: Record<string, unknown>, key: string, min: number, max: nu
   return v;
 }
 
-function integer(body: Record<string, unknown>, key: string, min: number, max: number) {
+/** The integer `body[key]` in [min, max], or undefined; `GatewayError` 400 naming `key` otherwise. */
+export function integer(body: Record<string, unknown>, key: string, min: number, max: number) {
   const v = number(body, key, min, max);
   if (v !== undefined && !Number.isInteger(v)) throw bad(key, `${key} must be an integer`);
   return v;
 }
 
-function refuseUnknown(body: Record<string, unknown>, allowed: ReadonlySet<string>): void {
+/** `GatewayError` 400 `unsupported_parameter` naming the first field of `body` not in `allowed`. */
+export function refuseUnknown(body: Record<string, unknown>, allowed: ReadonlySet<string>): void {
   const unknown = Object.keys(body).filter((k) => !allowed.has(k));
   if (unknown.length > 0) {
     throw new GatewayError(
@@ -156,7 +159,8 @@ function common(body: Record<string, unknown>, defaultMaxTokens: number): Comple
   };
 }
 
-function asObject(body: unknown): Record<string, unknown> {
+/** `body` as a JSON object; `GatewayError` 400 `invalid_json` otherwise. */
+export function asObject(body: unknown): Record<string, unknown> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new GatewayError(400, "invalid_json", "the request body must be a JSON object");
   }

@@ -17,6 +17,11 @@ import { attemptCost, type TreeNode, treeNodes } from "../../client/job_tree.ts"
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
 import { sendCoins, waitBalance } from "./funding_helpers.ts";
 import { waitStakeable } from "./devnet_process.ts";
+import { createGatewayApp } from "../../gateway/app.ts";
+import { modelIdFromBytes } from "../../chain/model_id.ts";
+import { unlockKeystore } from "../../chain/keystore.ts";
+import { readKeystore } from "../../relay/wallet_file.ts";
+import { walletSpendLock } from "../../compute/jobs/wallet_lock.ts";
 
 const REWARD = "0.05";
 const FEE = "0.0002";
@@ -53,9 +58,13 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
     nodes.push(await spawnNode(compute(1, seed)));
     nodes.push(await spawnNode(compute(2, [...seed, "--cheat", "change-token"])));
     const [url] = nodes.map((n) => n.url);
-    const keys = await Promise.all(
-      nodes.map(async (n) => (await new NodeClient(n.url).peers()).self.key!),
-    );
+    // Each node's envelope key (null until its network has started).
+    const keys = await waitFor("the nodes' keys", async () => {
+      const got = await Promise.all(
+        nodes.map(async (n) => (await new NodeClient(n.url).peers()).self.key),
+      );
+      return got.every((k) => k !== null) ? got as string[] : null;
+    });
     const cheater = keys[2];
     await waitFor("three linked nodes", async () => {
       const p = await getJson<{ links: unknown[] }>(`${url}/v1/peers`);
@@ -203,6 +212,75 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
       assert.match(run.stderr, /stop: budget/);
       assert.ok(before - await settledBalance() <= budget, "the wallet spent within the budget");
     });
+
+    await t.step(
+      "the gateway's extension: POST /v1/camelid/trees streams the tree growing, then the tree",
+      async () => {
+        const secretKey = await unlockKeystore(await readKeystore(wallet), "client");
+        const gguf = await Deno.readFile(model);
+        const modelId = modelIdFromBytes(gguf);
+        const gateway = Deno.serve(
+          { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+          createGatewayApp({
+            node: new NodeClient(url),
+            secretKey,
+            fee: 20_000n,
+            maxPricePer1k: 100_000_000n,
+            timeoutMs: 90_000,
+            localModels: new Map([[modelId, gguf]]),
+            spendLock: walletSpendLock(wallet),
+          }).fetch,
+        );
+        const api = `http://127.0.0.1:${gateway.addr.port}/v1/camelid/trees`;
+        const post = (body: unknown) =>
+          fetch(api, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body),
+          });
+        try {
+          const ask = {
+            model: modelId,
+            prompt: "Three parts of a plan for a trip:",
+            split: "chunks",
+            min_chars: 2,
+            depth: 1,
+            fanout: 2,
+            max_tokens: 10,
+            reward: "0.05",
+            seed: 5,
+          };
+          const noBudget = await post(ask);
+          assert.equal(noBudget.status, 400);
+          assert.equal((await noBudget.json()).error.param, "budget");
+          const dear = await post({ ...ask, budget: "2", reward: "1" });
+          assert.equal(dear.status, 400);
+          assert.equal((await dear.json()).error.param, "reward");
+
+          const res = await post({ ...ask, budget: "0.5", stream: true });
+          assert.equal(res.status, 200);
+          assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
+          const data = (await res.text()).split("\n").filter((l) => l.startsWith("data: "))
+            .map((l) => l.slice(6));
+          assert.equal(data.at(-1), "[DONE]");
+          const events = data.slice(0, -2).map((d) => JSON.parse(d));
+          assert.ok(events.every((e) => e.object === "camelid.tree.event"));
+          assert.deepEqual(
+            events.filter((e) => e.kind === "layer").map((e) => [e.depth, e.children]),
+            [[0, 1], [1, 2]],
+            "the layers as they went out",
+          );
+          const tree = JSON.parse(data.at(-2)!) as TreeJson & { object: string };
+          assert.equal(tree.object, "camelid.tree");
+          const all = treeNodes(tree.root);
+          assert.equal(all.length, 3);
+          for (const n of all) assert.equal(n.verdict, "verified", n.path);
+          assert.ok(BigInt(tree.reserved) <= 50_000_000n, "within the 0.5-coin budget");
+        } finally {
+          await gateway.shutdown();
+        }
+      },
+    );
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
     await Deno.remove(dir, { recursive: true }).catch(() => {});
