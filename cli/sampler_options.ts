@@ -110,3 +110,21 @@ export function positionSettings(o: { positions: string; k: string }): {
   }
   return { positions: o.positions, k: parseIntOption("--k", String(o.k), 0, 1 << 20) };
 }
+
+/**
+ * Outsourced verification from `--verify` and `--verifiers` (1..64 votes; absent = as many as serve
+ * the model), checking `k` sampled positions; undefined unless `verify` is "outsourced".
+ */
+export function outsourceSettings(
+  verify: string,
+  verifiers: unknown,
+  k: number,
+): { verifiers?: number; k: number } | undefined {
+  if (verify !== "outsourced") return undefined;
+  return {
+    verifiers: verifiers === undefined
+      ? undefined
+      : parseIntOption("--verifiers", String(verifiers), 1, 64),
+    k,
+  };
+}

@@ -25,6 +25,7 @@ import { modelIdOfFile } from "../model_file.ts";
 import {
   addPositionOptions,
   addSamplerOptions,
+  outsourceSettings,
   parseIntOption,
   parseTokenList,
   positionSettings,
@@ -308,14 +309,7 @@ export function registerJobCommands(program: Command): void {
         deliveryTimeoutMs: Number(o.deliveryTimeout) * 1000,
         timeoutMs: Number(o.timeout) * 1000,
         ...checks,
-        outsource: verify === "outsourced"
-          ? {
-            verifiers: o.verifiers === undefined
-              ? undefined
-              : parseIntOption("--verifiers", String(o.verifiers), 1, 64),
-            k: checks.k,
-          }
-          : undefined,
+        outsource: outsourceSettings(verify, o.verifiers, checks.k),
         onState: say,
       }).catch(async (e) => {
         if (!(e instanceof JobFailedError)) throw e;

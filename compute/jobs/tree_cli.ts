@@ -12,6 +12,7 @@ import { NodeClient } from "../../relay/client.ts";
 import {
   addPositionOptions,
   addSamplerOptions,
+  outsourceSettings,
   parseIntOption,
   positionSettings,
   samplerSettings,
@@ -138,14 +139,7 @@ export function registerJobTreeCommand(
             : undefined,
           verifyWith: verify === "local" ? await Deno.readFile(o.model) : undefined,
           ...checks,
-          outsource: verify === "outsourced"
-            ? {
-              verifiers: o.verifiers === undefined
-                ? undefined
-                : parseIntOption("--verifiers", String(o.verifiers), 1, 64),
-              k: checks.k,
-            }
-            : undefined,
+          outsource: outsourceSettings(verify, o.verifiers, checks.k),
         },
         onEvent: (e) => console.error(describeTreeEvent(e)),
       });
