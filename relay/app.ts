@@ -13,6 +13,7 @@ import { chainRoutes } from "./routes/chain.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { modelRoutes, type ModelSource } from "./routes/models.ts";
 import { staticRoutes } from "./routes/static.ts";
+import { weightRoutes } from "./routes/weights.ts";
 
 /** Software version reported by `/v1/status`. */
 export const VERSION = "0.1.0";
@@ -59,6 +60,7 @@ export function createApp(options: AppOptions): Hono {
   app.route("/", modelRoutes(options.models));
   app.route("/", jobRoutes(chain, options.jobs));
   app.route("/", addressRoutes(chain));
+  app.route("/", weightRoutes(chain)); // compute weight per sprint (docs/protocol.md)
   app.route("/", staticRoutes()); // the web page at `/` (static/)
   return app;
 }

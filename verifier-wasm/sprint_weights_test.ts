@@ -9,24 +9,12 @@ import { NotFoundError } from "../chain/errors.ts";
 import { toHex } from "../chain/bytes.ts";
 import { COIN } from "../chain/params.ts";
 import { publicKeyOf } from "../chain/keys.ts";
-import { scriptAddress } from "../chain/script.ts";
 import { sprintNodeSeed } from "../chain/sprint.ts";
-import { sprintProofTx } from "../chain/sprint_tx.ts";
-import type { ChainNode } from "../chain/node.ts";
 import { mine, newKey, openFundedDevNode, spend, type TestKey } from "../tests/chain_helpers.ts";
+import { submitProof } from "../tests/sprint_helpers.ts";
 import { proveSprint } from "../compute/sprint_prover.ts";
 import { SprintModel } from "./sprint_model.ts";
 import { sprintSeedAt, sprintWeights } from "./sprint_weights.ts";
-
-async function submitProof(node: ChainNode, key: TestKey, sprint: number, nonces: number[]) {
-  const coins = await node.getAddressCoins(scriptAddress(key.script)!);
-  const next = node.tip().height + 1;
-  const utxos = coins
-    .filter((c) => !c.coin.coinbase || next - c.coin.height >= node.params.coinbaseMaturity)
-    .map((c) => ({ txid: c.txid, vout: c.vout, ...c.coin }));
-  const { bytes } = sprintProofTx(sprint, nonces, { utxos, secretKey: key.secret, fee: 10_000n });
-  await node.processTx(bytes);
-}
 
 Deno.test("sprint weights are derived from chain data: honest counted, forged and late not", async () => {
   const { node, close, owner, coin } = await openFundedDevNode();

@@ -1,0 +1,22 @@
+/** @module Test helpers for sprint proofs on a dev node: fund a proof from a key's mature coins. */
+
+import type { ChainNode } from "../chain/node.ts";
+import { scriptAddress } from "../chain/script.ts";
+import { sprintProofTx } from "../chain/sprint_tx.ts";
+import type { TestKey } from "./chain_helpers.ts";
+
+/** Submits `key`'s proof of `nonces` for sprint `sprint`, funded from its mature coins. */
+export async function submitProof(
+  node: ChainNode,
+  key: TestKey,
+  sprint: number,
+  nonces: number[],
+): Promise<void> {
+  const coins = await node.getAddressCoins(scriptAddress(key.script)!);
+  const next = node.tip().height + 1;
+  const utxos = coins
+    .filter((c) => !c.coin.coinbase || next - c.coin.height >= node.params.coinbaseMaturity)
+    .map((c) => ({ txid: c.txid, vout: c.vout, ...c.coin }));
+  const { bytes } = sprintProofTx(sprint, nonces, { utxos, secretKey: key.secret, fee: 10_000n });
+  await node.processTx(bytes);
+}
