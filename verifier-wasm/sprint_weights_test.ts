@@ -10,7 +10,14 @@ import { toHex } from "../chain/bytes.ts";
 import { COIN } from "../chain/params.ts";
 import { publicKeyOf } from "../chain/keys.ts";
 import { sprintNodeSeed } from "../chain/sprint.ts";
-import { mine, newKey, openFundedDevNode, spend, type TestKey } from "../tests/chain_helpers.ts";
+import {
+  mine,
+  newKey,
+  openDevNode,
+  openFundedDevNode,
+  spend,
+  type TestKey,
+} from "../tests/chain_helpers.ts";
 import { submitProof } from "../tests/sprint_helpers.ts";
 import { proveSprint } from "../compute/sprint_prover.ts";
 import { SprintModel } from "./sprint_model.ts";
@@ -68,5 +75,49 @@ Deno.test("sprint weights are derived from chain data: honest counted, forged an
     assert.deepEqual(await sprintWeights(node, 1), weights);
   } finally {
     close();
+  }
+});
+
+Deno.test("weights follow proving speed, and a second node derives the same weights", async () => {
+  const { node, close, owner, coin } = await openFundedDevNode();
+  const other = await openDevNode();
+  try {
+    const p = node.params.sprint;
+    const keys = [owner, newKey(), newKey()];
+    const fund = spend(owner, [coin], [
+      { value: 10n * COIN, script: keys[1].script },
+      { value: 10n * COIN, script: keys[2].script },
+      { value: coin.value - 20n * COIN - 10_000n, script: owner.script },
+    ]);
+    await node.processTx(fund.bytes);
+    await mine(node, owner, p.interval - node.tip().height);
+    const model = await SprintModel.create(p, sprintSeedAt(node, 1));
+    // Throttle for tests: in the same window a node of speed s tries s x 2,000 nonces.
+    const speeds = [1, 2, 3];
+    const found: number[][] = [];
+    for (const [i, k] of keys.entries()) {
+      const seed = sprintNodeSeed(publicKeyOf(k.secret));
+      found.push((await proveSprint(model, seed, { count: speeds[i] * 2000 })).nonces);
+    }
+    model.free();
+    for (const [i, k] of keys.entries()) await submitProof(node, k, 1, found[i]);
+    await mine(node, owner, 1 + p.window);
+    const weights = await sprintWeights(node, 1);
+    const byKey = new Map(weights.map((w) => [w.nodeKey, w.weight]));
+    const w = keys.map((k) => byKey.get(toHex(publicKeyOf(k.secret)))!);
+    const total = w.reduce((s, x) => s + x, 0);
+    for (const [i, s] of speeds.entries()) {
+      const share = w[i] / total, want = s / 6;
+      assert.ok(Math.abs(share - want) < 0.2 * want, `speed ${s}: share ${share}, want ${want}`);
+    }
+    // Another node that only received the blocks derives exactly the same weights.
+    for (let h = 1; h <= node.tip().height; h++) {
+      await other.node.processBlock((await node.getBlockBytes(node.hashAtHeight(h)!))!);
+    }
+    assert.equal(other.node.tip().hash, node.tip().hash);
+    assert.deepEqual(await sprintWeights(other.node, 1), weights);
+  } finally {
+    close();
+    other.close();
   }
 });
