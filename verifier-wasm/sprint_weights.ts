@@ -78,6 +78,9 @@ export async function sprintWeights(
   try {
     const out: SprintWeight[] = [];
     for (const [nodeKey, { rec, nonces, key }] of [...first].sort(([a], [b]) => a < b ? -1 : 1)) {
+      // Each proof re-runs up to sampleSize nonces (about 90 ms on main): yield between proofs so
+      // a node serving requests is not held for the whole sprint.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       const verdict = validateSprintProof(
         model,
         sprintNodeSeed(key),
