@@ -152,7 +152,11 @@ export interface TreeResult {
   jobs: number;
 }
 
-/** What one attempt may lock: its reward and the fees of escrow, payment and a dispute or claim. */
+/**
+ * What one attempt may cost the wallet, at most: its reward and three fees. The wallet pays the
+ * escrow's fee and, when nothing is delivered, a claim's; the payment, a slash and a fraud proof pay
+ * their fees from the escrow or the stake. The third fee is margin.
+ */
 export function attemptCost(reward: bigint, fee: bigint): bigint {
   return reward + 3n * fee;
 }
@@ -280,8 +284,8 @@ export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
         a.outcome = (e as { code?: string }).code ?? "job/failed";
         if (e instanceof JobFailedError) {
           a.escrow = `${e.atRisk.escrow.txid}:${e.atRisk.escrow.vout}`;
-          a.escrowAtRisk = { ...e.atRisk.escrow, expiryHeight: e.atRisk.expiryHeight };
-          delete (a.escrowAtRisk as { value?: bigint }).value;
+          const { txid, vout } = e.atRisk.escrow;
+          a.escrowAtRisk = { txid, vout, expiryHeight: e.atRisk.expiryHeight };
         }
       } finally {
         release(key);
