@@ -196,6 +196,14 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
           const escrow = await new NodeClient(url).tx(escrowTxid);
           assert.equal(escrow.jobId, n.jobId, `${n.path}: the escrow on chain names the job`);
         }
+        // Every counted job is paid on chain (the node's held payment, mined a dispute window on).
+        await waitFor("every job of the tree paid on chain", async () => {
+          for (const n of all) {
+            const { state } = await new NodeClient(url).job(n.jobId!);
+            if (state !== "paid" && state !== "settled") return false;
+          }
+          return true;
+        }, 60_000);
       },
     );
 
