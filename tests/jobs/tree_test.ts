@@ -3,8 +3,10 @@
  * rarely ends early, one of them cheating by changing a token): `job tree` builds a depth-2 tree
  * whose every node is verified locally, no two jobs of one layer run on one node at once, the
  * cheater's child is disputed and recomputed on another node, every child's job names its parent
- * in its contact (the job bytes hash to the job id, whose escrow is on chain), and a small budget
- * stops the tree without being passed.
+ * in its contact (the pooled job hashes to the job id, whose escrow is on chain), every job ends
+ * paid on chain, the wallet loses no more than the tree reserved; a small budget stops the tree
+ * without being passed; the gateway's `POST /v1/camelid/trees` refuses a missing budget and a reward
+ * over its cap, and streams a tree growing.
  */
 import assert from "node:assert/strict";
 import { makeFixture } from "../../compute/fixture.ts";
