@@ -275,6 +275,7 @@ Deno.test({
 
       // Search: a height (by keyboard), a txid, an address, a job id.
       await page.goto(`${url}/`);
+      await page.locator("#latest-blocks tr[data-height]").first().waitFor();
       await page.keyboard.press("Tab");
       for (
         let i = 0;
