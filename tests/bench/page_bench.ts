@@ -10,6 +10,11 @@ import { spawnNode } from "../process_helpers.ts";
 
 const STATIC = new URL("../../static/", import.meta.url);
 
+/** UTF-8 bytes of `text`. */
+function byteSize(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
 async function gzipSize(text: string): Promise<number> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
   return (await new Response(stream).arrayBuffer()).byteLength;
@@ -39,13 +44,13 @@ let raw = 0;
 let gz = 0;
 for (const [name, text] of first) {
   const g = await gzipSize(text);
-  raw += text.length;
+  raw += byteSize(text);
   gz += g;
-  console.log(`page weight: ${name} ${text.length} bytes (${g} gzip)`);
+  console.log(`page weight: ${name} ${byteSize(text)} bytes (${g} gzip)`);
 }
 console.log(`page weight: first view ${first.length} files, ${raw} bytes (${gz} gzip)`);
 let all = 0;
-for (const text of Object.values(bundle.files)) all += text.length;
+for (const text of Object.values(bundle.files)) all += byteSize(text);
 console.log(`page weight: every script the views may load ${all} bytes`);
 
 const dir = await Deno.makeTempDir({ prefix: "camelid-page-bench-" });
