@@ -289,6 +289,9 @@ export function JobsView({ live }: { live: Live }) {
     }<p><a href="#/wallet">Open the wallet</a></p></section>`;
   }
   const verdict = outcome?.result?.outsourced?.verdict ?? outcome?.result?.verdict?.verdict;
+  const verifiers = chosen && offers.survey
+    ? offers.survey.verifiers.filter((v) => v.models.includes(chosen.id)).length
+    : 0;
   return html`<section id="job-form"><h2>Pay for a completion</h2>
     ${offers.error ? statusLine("error", explain(offers.error), codeOf(offers.error)) : null}
     ${!offers.survey && !offers.error ? html`<p>Asking the nodes what they offer…</p>` : null}
@@ -343,9 +346,17 @@ export function JobsView({ live }: { live: Live }) {
         <label>Seed <span class="hint">empty: random</span><input name="seed" inputmode="numeric" /></label>
       </div></details>
       <div class="row">
-        <label>Check the output <select name="verify">
-          <option value="outsourced">by verifier nodes (their votes)</option>
-          <option value="local">here, with the WASM kernel (downloads the model)</option>
+        <label>Check the output <span class="hint">${
+    verifiers > 0
+      ? `${verifiers} verifier node(s) check this model`
+      : "no verifier node checks this model: check it here"
+  }</span><select name="verify" key=${`${chosen?.id}:${verifiers > 0}`}>
+          <option value="outsourced" selected=${
+    verifiers > 0
+  }>by verifier nodes (their votes)</option>
+          <option value="local" selected=${
+    verifiers === 0
+  }>here, with the WASM kernel (downloads the model)</option>
         </select></label>
         <label>Compute node <select name="computeNode"><option value="">any that accepts</option>${
     (offers.survey?.compute ?? []).filter((c) => chosen && c.models.includes(chosen.id) && c.key)
