@@ -1,7 +1,8 @@
 /**
  * @module Measures the margin test (compute/weight/margin_sprt.ts) on real jobs: honest jobs
  * (llama.cpp generates with the f16 tiny fixture, the WASM kernel verifies every position with the
- * f16 model) and substitutions (q8_0 served as f16; f16 served as f32), all positions' margins
+ * f16 model) and substitutions (q8_0 served as f16; f16 served as f32; an f16 copy with 1% noise on
+ * every tensor served as f16), all positions' margins
  * recorded. Prints, per attack: positions, exceedance rate at the level, and the share of
  * substituting providers flagged after n jobs; and the false flags over the honest jobs, with p0 set
  * from the honest exceedance (rule of three upper bound). Usage:
@@ -11,6 +12,8 @@
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { type FixtureDtype, makeFixture } from "../../compute/fixture.ts";
 import { generate } from "../../compute/generate.ts";
+import { type TensorSpec, writeGGUF } from "../../compute/gguf_writer.ts";
+import { GGMLType, readGGUF, tensorToF32 } from "../../verifier-wasm/gguf.ts";
 import { LlamaBackend } from "../../compute/llama_backend.ts";
 import { verify } from "../../verifier-wasm/mod.ts";
 import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";
@@ -23,11 +26,42 @@ const LEVEL = 0; // a position exceeds when the verifier scores another token ab
 const TEMPS = [0, 0.8, 1.2];
 const dir = await Deno.makeTempDir({ prefix: "camelid-margins-" });
 
-/** Margins of every position of `n` jobs generated with `served` and verified as `claimed`. */
-async function margins(served: FixtureDtype, claimed: FixtureDtype, n: number, salt: number) {
-  const genBytes = makeFixture({ size: "tiny", dtype: served, seed: SEED, eosBias: 1 });
-  const verBytes = makeFixture({ size: "tiny", dtype: claimed, seed: SEED, eosBias: 1 });
-  const path = `${dir}/${served}.gguf`;
+const fixture = (dtype: FixtureDtype) =>
+  makeFixture({ size: "tiny", dtype, seed: SEED, eosBias: 1 });
+
+/**
+ * The f32 fixture with Gaussian noise of 1% of each tensor's RMS added to every value (Box-Muller
+ * over mulberry32), stored as F16: a "slightly different copy" served in place of the f16 model.
+ */
+function perturbedF16(): Uint8Array {
+  const f = readGGUF(fixture("f32"));
+  let state = 12345;
+  const uniform = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 2 ** 32;
+  };
+  const tensors: TensorSpec[] = f.tensors.map((t) => {
+    const v = tensorToF32(t);
+    const rms = Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
+    const out = v.map((x) =>
+      x + 0.01 * rms * Math.sqrt(-2 * Math.log(uniform())) *
+        Math.cos(2 * Math.PI * uniform())
+    );
+    return {
+      name: t.name,
+      type: t.dims.length > 1 ? GGMLType.F16 : GGMLType.F32,
+      dims: t.dims,
+      values: out,
+    };
+  });
+  return writeGGUF([...f.metadata].filter(([k]) => k !== "general.file_type"), tensors);
+}
+
+/** Margins of every position of `n` jobs generated with `genBytes` and verified with `verBytes`. */
+async function margins(genBytes: Uint8Array, verBytes: Uint8Array, n: number, salt: number) {
+  const path = `${dir}/gen-${salt}.gguf`;
   await Deno.writeFile(path, genBytes);
   const gen = await LlamaBackend.create(path);
   const ver = await WasmBackend.create(verBytes);
@@ -70,13 +104,16 @@ const rate = (jobs: number[][]) => {
   return { positions: pos, exceeded: ex };
 };
 
-const honest = await margins("f16", "f16", honestJobs, 1);
+const honest = await margins(fixture("f16"), fixture("f16"), honestJobs, 1);
 const h = rate(honest);
 const p0 = Math.max(h.exceeded + 3, 3) / h.positions; // rule of three above the observed count
 const result: Record<string, unknown> = { honest: { jobs: honestJobs, ...h, p0 } };
-for (
-  const [served, claimed] of [["q8_0", "f16"], ["f16", "f32"]] as [FixtureDtype, FixtureDtype][]
-) {
+const attacks: [string, Uint8Array, Uint8Array][] = [
+  ["q8_0-as-f16", fixture("q8_0"), fixture("f16")],
+  ["f16-as-f32", fixture("f16"), fixture("f32")],
+  ["perturbed-1%-as-f16", perturbedF16(), fixture("f16")],
+];
+for (const [name, served, claimed] of attacks) {
   const jobs = await margins(served, claimed, attackJobs, 2);
   const a = rate(jobs);
   const p1 = a.exceeded / a.positions;
@@ -111,7 +148,7 @@ for (
       falseFlags,
     });
   }
-  result[`${served}-as-${claimed}`] = row;
+  result[name] = row;
 }
 console.log(JSON.stringify(result, null, 1));
 await Deno.remove(dir, { recursive: true });
