@@ -21,6 +21,7 @@ import { node } from "./node_client.ts";
 import { html, link, short, statusLine } from "./html.ts";
 import type { Live } from "./live.ts";
 import { type ChunkProgress, downloadModel } from "./model_download.ts";
+import { type JobRecord, type Verdict, verify } from "../../verifier-wasm/mod.ts";
 import { loadKeystore } from "./store.ts";
 import { unlock, useKeystore } from "./wallet_state.ts";
 
@@ -50,6 +51,12 @@ const VERDICT_MEANS: Record<string, string> = {
   inconclusive:
     "the check could not decide (too close to call or too few votes): nothing is slashed",
 };
+
+/** The model download's progress bar. */
+function chunkBar(p: ChunkProgress) {
+  return html`<label>Model chunks checked: ${p.done} / ${p.total} (${p.cached} from this browser's cache)
+    <progress max=${p.total} value=${p.done}></progress></label>`;
+}
 
 function meaning(state: string): string {
   return (JOB_STATES as Record<string, { means: string }>)[state]?.means ?? "";
@@ -94,6 +101,10 @@ interface StateLine {
 
 interface Outcome {
   result?: SubmitResult;
+  /** The verifier's record of the delivered output (for a check in this browser too). */
+  record?: JobRecord;
+  /** Where the model's chunks come from. */
+  source?: string;
   text?: string;
   failed?: { error: unknown; escrow?: JobFailedError["atRisk"] };
   jobId?: string;
@@ -190,6 +201,47 @@ function Refund({ escrow, live }: { escrow: JobFailedError["atRisk"]; live: Live
   }</div>`;
 }
 
+/**
+ * The same output checked in this browser too (after the verifiers' votes): the model fetched by
+ * checked chunks (or from the cache), every position run through the WASM kernel. Display only: a
+ * fraud found here after an honest majority is shown, and the job page has the stake to dispute.
+ */
+function LocalCheck({ record, source }: { record: JobRecord; source: string }) {
+  const [progress, setProgress] = useState<ChunkProgress | null>(null);
+  const [verdict, setVerdict] = useState<Verdict | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const check = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const gguf = await downloadModel(source, record.modelId, setProgress);
+      setVerdict(await verify(record, gguf, { positions: "all", knownModelId: record.modelId }));
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<div id="local-check">
+    <button class="secondary" onClick=${check} disabled=${busy}>Check it here too (downloads the model)</button>
+    ${progress ? chunkBar(progress) : null}
+    ${error ? statusLine("error", explain(error), codeOf(error)) : null}
+    ${
+    verdict
+      ? html`
+        <p class="verdict" data-testid="local-verdict">Checked here: ${verdict.verdict}</p>
+        <p>${VERDICT_MEANS[verdict.verdict]}; ${verdict.checked
+          .length} position(s) checked, failing: ${verdict.checked.filter((c) =>
+            c.status === "fail"
+          ).map((c) => c.position).join(", ") || "none"} (${verdict.backend}, ${Math.round(
+            verdict.timings.totalMs,
+          )} ms).</p>
+      `
+      : null
+  }</div>`;
+}
+
 /** The job's chain state, followed after the client is done (shows the slash when it lands). */
 function ChainState({ jobId, refresh }: { jobId: string; refresh: string }) {
   const [state, setState] = useState<string | null>(null);
@@ -247,10 +299,7 @@ export function JobsView({ live }: { live: Live }) {
       setNote(null);
       const computeNode = v("computeNode");
       const seedText = v("seed").trim();
-      const result = await submitJob({
-        node,
-        secretKey,
-        fee: parseCoins(v("fee")),
+      const terms = {
         modelId: chosen.id,
         promptTokens: prompt.tokens,
         maxTokens: Number(v("maxTokens")),
@@ -258,6 +307,12 @@ export function JobsView({ live }: { live: Live }) {
         temperature: Number(v("temperature")),
         topK: Number(v("topK")),
         topP: Number(v("topP")),
+      };
+      const result = await submitJob({
+        node,
+        secretKey,
+        fee: parseCoins(v("fee")),
+        ...terms,
         reward: parseCoins(v("reward")),
         verifyWith: gguf,
         outsource: local ? undefined : {},
@@ -271,7 +326,22 @@ export function JobsView({ live }: { live: Live }) {
       const text = result.outputTokens
         ? answerText(tok, result.outputTokens, prompt.stop)
         : undefined;
-      setOutcome({ result, text, jobId: result.jobId });
+      const record: JobRecord | undefined = result.outputTokens && result.finishReason
+        ? {
+          modelId: terms.modelId,
+          promptTokens: terms.promptTokens,
+          outputTokens: result.outputTokens,
+          finishReason: result.finishReason,
+          seed: terms.seed.toString(),
+          jobId: result.jobId,
+          // As the job stores them (client/phases/offer.ts): f32.
+          temperature: Math.fround(terms.temperature),
+          topK: terms.topK,
+          topP: Math.fround(terms.topP),
+          maxTokens: terms.maxTokens,
+        }
+        : undefined;
+      setOutcome({ result, record, source: chosen.source, text, jobId: result.jobId });
     } catch (err) {
       setNote(null);
       setOutcome({
@@ -378,12 +448,7 @@ export function JobsView({ live }: { live: Live }) {
     note || progress || states.length || outcome
       ? html`<section id="job-progress" aria-live="polite"><h2>Job</h2>
     ${note ? statusLine("info", note) : null}
-    ${
-        progress
-          ? html`<label>Model chunks checked: ${progress.done} / ${progress.total} (${progress.cached} from this browser's cache)
-          <progress max=${progress.total} value=${progress.done}></progress></label>`
-          : null
-      }
+    ${progress ? chunkBar(progress) : null}
     <ol class="states" id="job-states">${
         states.map((s, i) =>
           html`
@@ -426,7 +491,11 @@ export function JobsView({ live }: { live: Live }) {
           }
         ${
             outcome.result.outsourced
-              ? html`<${Votes} outsourced=${outcome.result.outsourced} />`
+              ? html`<${Votes} outsourced=${outcome.result.outsourced} />${
+                outcome.record && outcome.source
+                  ? html`<${LocalCheck} record=${outcome.record} source=${outcome.source} />`
+                  : null
+              }`
               : null
           }
         ${

@@ -235,6 +235,10 @@ Deno.test({
       }
       assert.ok((await page.locator("[data-testid=output]").textContent())!.length >= 0);
       await session.shot("job-outsourced-verified");
+      // The same output checked in the page too.
+      await page.click("#local-check button");
+      await textMatching(page, "[data-testid=local-verdict]", /^Checked here: honest$/, 60_000);
+      await session.shot("job-outsourced-checked-here");
 
       // The same model checked in the page: the model fetched by checked chunks, the WASM kernel.
       const local = await runJob(page, {
@@ -251,6 +255,12 @@ Deno.test({
         await page.locator("progress").getAttribute("value"),
         await page.locator("progress").getAttribute("max"),
       );
+      // Every chunk came from this browser's cache: the check above fetched and kept them.
+      const bar = (await page.locator("#job-progress > label").first().textContent())!;
+      const [, done, total, cached] = bar.match(
+        /(\d+) \/ (\d+) \((\d+) from this browser's cache/,
+      )!;
+      assert.ok(done === total && cached === total, bar);
       await session.shot("job-local-verified");
 
       // The cheater, chosen for its own model, caught in the page.
