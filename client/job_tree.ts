@@ -288,9 +288,9 @@ export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
           a.escrowAtRisk = { txid, vout, expiryHeight: e.atRisk.expiryHeight };
         }
       } finally {
+        a.ms = performance.now() - t0; // before the node is free for the next attempt
         release(key);
       }
-      a.ms = performance.now() - t0;
       n.attempts.push(a);
       jobs++;
       n.jobId = a.jobId;

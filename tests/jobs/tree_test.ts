@@ -1,12 +1,13 @@
 /**
- * Job trees on a multi-process devnet (three mining compute nodes serving one fixture model that
- * rarely ends early, one of them cheating by changing a token): `job tree` builds a depth-2 tree
- * whose every node is verified locally, no two jobs of one layer run on one node at once, the
- * cheater's child is disputed and recomputed on another node, every child's job names its parent
- * in its contact (the pooled job hashes to the job id, whose escrow is on chain), every job ends
- * paid on chain, the wallet loses no more than the tree reserved; a small budget stops the tree
- * without being passed; the gateway's `POST /v1/camelid/trees` refuses a missing budget and a reward
- * over its cap, and streams a tree growing.
+ * Job trees on a multi-process devnet: three mining compute nodes serving one fixture model that
+ * rarely ends early (one of them cheating by changing a token) and a fourth that declines every job
+ * for want of stake. `job tree` builds a depth-2 tree whose every node is verified locally; no two
+ * jobs of one layer run on one node at once; the cheater's child is disputed and the declined child
+ * recomputed on other nodes; every child's job names its parent in its contact (the pooled job
+ * hashes to the job id, whose escrow is on chain); every job ends paid on chain and the wallet loses
+ * no more than the tree reserved. A small budget stops the tree without being passed. The gateway's
+ * `POST /v1/camelid/trees` refuses a missing budget and a reward over its cap, and streams a tree
+ * growing.
  */
 import assert from "node:assert/strict";
 import { makeFixture } from "../../compute/fixture.ts";
@@ -37,7 +38,7 @@ interface TreeJson {
   root: TreeNode;
 }
 
-Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed and recomputed, parents on record, the budget never passed", async (t) => {
+Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed and a declined one recomputed, parents on record, the budget never passed", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "camelid-tree-" });
   const model = `${dir}/model.gguf`;
   // A negative EOS bias: answers run to --max-tokens, so every answer has parts to split.
@@ -59,6 +60,8 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
     const seed = ["--seed", nodes[0].url];
     nodes.push(await spawnNode(compute(1, seed)));
     nodes.push(await spawnNode(compute(2, [...seed, "--cheat", "change-token"])));
+    // A fourth compute node that declines every job: its stake exceeds its (empty) wallet.
+    nodes.push(await spawnNode(compute(3, [...seed, "--no-mine", "--stake", "1000"])));
     const [url] = nodes.map((n) => n.url);
     // Each node's envelope key (null until its network has started).
     const keys = await waitFor("the nodes' keys", async () => {
@@ -67,12 +70,12 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
       );
       return got.every((k) => k !== null) ? got as string[] : null;
     });
-    const cheater = keys[2];
-    await waitFor("three linked nodes", async () => {
+    const [cheater, decliner] = [keys[2], keys[3]];
+    await waitFor("four linked nodes", async () => {
       const p = await getJson<{ links: unknown[] }>(`${url}/v1/peers`);
-      return p.body.links.length >= 2;
+      return p.body.links.length >= 3;
     });
-    for (const n of nodes) await waitStakeable(n.url);
+    for (const n of nodes.slice(0, 3)) await waitStakeable(n.url);
     const wallet = `${dir}/client.json`;
     const env = { CAMELID_PASSPHRASE: "client" };
     assert.equal((await runCli(["wallet", "new", "--wallet", wallet], env)).code, 0);
@@ -135,6 +138,7 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
           assert.ok(n.text && n.text.length > 0, `${n.path} has text`);
           assert.ok(keys.includes(n.computeNode!), `${n.path} ran on a compute node of the devnet`);
           assert.notEqual(n.computeNode, cheater, "the counted job is never the cheater's");
+          assert.notEqual(n.computeNode, decliner);
         }
         assert.ok(BigInt(out.reserved) <= BigInt(out.budget), "reserved within the budget");
         assert.equal(BigInt(out.reserved), COST * BigInt(out.jobs), "every attempt reserved");
@@ -160,7 +164,14 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
           n.attempts[0].computeNode
         );
         assert.equal(new Set(firstOfLayer1).size, 2, "layer 1 went out to two different nodes");
-        // Layer 2 has 4 children and 3 nodes: every node got one at once, the cheater included.
+        // Layer 2 has 4 children and 4 nodes: every node got one at once, the cheater and the
+        // decliner included.
+        const declined = all.flatMap((n) => n.attempts.filter((a) => a.outcome === "job/declined"));
+        assert.ok(declined.some((a) => a.computeNode === decliner), "the decliner declined");
+        // (Another node may decline too: stakes locked by the tree's earlier jobs.)
+        for (const a of declined) {
+          assert.ok(a.escrowAtRisk, "a declined attempt's escrow is named for its refund");
+        }
         const disputed = all.flatMap((n) => n.attempts.filter((a) => a.outcome === "disputed"));
         assert.ok(disputed.length >= 1, "the cheater's child was disputed");
         for (const a of disputed) {
