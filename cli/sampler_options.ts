@@ -15,6 +15,9 @@ export const SAMPLER_DEFAULTS = { temperature: 0.8, topK: 40, topP: 0.95 } as co
 /** Interior positions a sampled RASTiC check draws by default. */
 export const DEFAULT_SAMPLED_POSITIONS = 8;
 
+/** Which positions a RASTiC check covers by default: every one (a prefill costs the same). */
+export const DEFAULT_POSITION_MODE = "all";
+
 /** RASTiC position modes: every output position, or continuity, truncation and k drawn ones. */
 export type PositionMode = "all" | "sampled";
 
@@ -88,14 +91,14 @@ export function samplerSettings(o: SamplerOptionValues): SamplerSettings {
 }
 
 /**
- * Adds `--positions all|sampled` and `--k N` ({@link DEFAULT_SAMPLED_POSITIONS}). The mode's
- * default is the caller's: `verify` spot-checks ("sampled"), a paying client checks "all".
+ * Adds `--positions all|sampled` ({@link DEFAULT_POSITION_MODE}) and `--k N`
+ * ({@link DEFAULT_SAMPLED_POSITIONS}).
  */
-export function addPositionOptions(cmd: Command, defaultMode: PositionMode): Command {
+export function addPositionOptions(cmd: Command): Command {
   return cmd
     .addOption(
       new Option("--positions <mode>", "RASTiC positions checked").choices(["all", "sampled"])
-        .default(defaultMode),
+        .default(DEFAULT_POSITION_MODE),
     )
     .option("--k <n>", "sampled interior positions", String(DEFAULT_SAMPLED_POSITIONS));
 }

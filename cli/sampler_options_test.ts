@@ -3,6 +3,7 @@ import { Command } from "commander";
 import {
   addPositionOptions,
   addSamplerOptions,
+  DEFAULT_POSITION_MODE,
   DEFAULT_SAMPLED_POSITIONS,
   parseSeed,
   parseTokenList,
@@ -13,12 +14,9 @@ import {
 } from "./sampler_options.ts";
 
 /** The options a command built with the shared definitions parses from `args`. */
-function parse(args: string[], mode: "all" | "sampled" = "all") {
+function parse(args: string[]) {
   const cmd = addPositionOptions(
-    addSamplerOptions(
-      new Command().exitOverride().configureOutput({ writeErr: () => {} }),
-    ),
-    mode,
+    addSamplerOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} })),
   );
   cmd.parse(args, { from: "user" });
   return cmd.opts() as SamplerOptionValues & { positions: string; k: string };
@@ -60,12 +58,12 @@ Deno.test("bad sampler values are RangeErrors naming the option", () => {
   assert.throws(() => parseTokenList("1,,2"), RangeError);
 });
 
-Deno.test("positions: the caller's mode, one k default, checked values", () => {
-  assert.deepEqual(positionSettings(parse([], "sampled")), {
-    positions: "sampled",
+Deno.test("positions: one default (every position, k for sampled checks), checked values", () => {
+  assert.deepEqual(positionSettings(parse([])), {
+    positions: DEFAULT_POSITION_MODE,
     k: DEFAULT_SAMPLED_POSITIONS,
   });
-  assert.deepEqual(positionSettings(parse([], "all")).positions, "all");
+  assert.equal(DEFAULT_POSITION_MODE, "all");
   assert.deepEqual(positionSettings(parse(["--positions", "sampled", "--k", "3"])), {
     positions: "sampled",
     k: 3,

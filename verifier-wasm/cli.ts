@@ -110,7 +110,7 @@ export function registerVerifyCommand(
     .requiredOption("--model <file>", "GGUF model file the job names")
     .requiredOption("--job <file>", "job record JSON (main.ts generate --json), or - for stdin")
     .option("--backend <name>", "wasm | onnx | llama", "wasm");
-  return addPositionOptions(cmd, "all")
+  return addPositionOptions(cmd)
     .option("--secret <hex>", "checker secret for position selection (default: random)")
     .option(
       "--beacon <hex>",
