@@ -6,7 +6,7 @@
  * Cached per model id. Uses only `fetch`: runs in Deno, Node and browsers.
  */
 
-import { fromHex, toHex } from "../chain/bytes.ts";
+import { fromHex, isHex32, toHex } from "../chain/bytes.ts";
 import { CamelidError, DecodeError } from "../chain/errors.ts";
 import { chunkLeafHash, merkleTreeHash, MODEL_CHUNK_SIZE } from "../chain/model_id.ts";
 import type { GGUFMetadata } from "../verifier-wasm/gguf.ts";
@@ -69,7 +69,7 @@ export function fetchModelMetadata(
   id: string,
   opts: MetadataFetchOptions = {},
 ): Promise<ModelMetadata> {
-  if (!/^[0-9a-f]{64}$/.test(id)) {
+  if (!isHex32(id)) {
     throw new RangeError("model id must be 64 lowercase hex characters");
   }
   if (opts.cache === false) return load(node.replace(/\/$/, ""), id, opts);

@@ -7,7 +7,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { CamelidError } from "../chain/errors.ts";
-import { fromHex, toHex } from "../chain/bytes.ts";
+import { fromHex, isHex32, toHex } from "../chain/bytes.ts";
 import { chunkLeafHash, merkleTreeHash, MODEL_CHUNK_SIZE } from "../chain/model_id.ts";
 import { createProgress } from "../cli/progress.ts";
 import { equalBytes } from "../chain/bytes.ts";
@@ -73,7 +73,7 @@ export async function fetchModel(
   outPath: string,
   options: FetchOptions = {},
 ): Promise<string> {
-  if (!/^[0-9a-f]{64}$/.test(id)) {
+  if (!isHex32(id)) {
     throw new RangeError("model id must be 64 lowercase hex characters");
   }
   const holders: string[] = [];

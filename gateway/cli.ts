@@ -5,6 +5,7 @@
  */
 
 import type { Command } from "commander";
+import { isHex32 } from "../chain/bytes.ts";
 import { parseCoinsOption } from "../chain/amount.ts";
 import { modelIdFromBytes } from "../chain/model_id.ts";
 import { NodeClient } from "../relay/client.ts";
@@ -20,8 +21,10 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 export function parseAliases(list: readonly string[]): Map<string, string> {
   const aliases = new Map<string, string>();
   for (const a of list) {
-    const m = a.match(/^(.+)=([0-9a-f]{64})$/);
-    if (!m) throw new RangeError(`--alias must be NAME=MODEL_ID (64 hex characters), got ${a}`);
+    const m = a.match(/^(.+)=(\w+)$/);
+    if (!m || !isHex32(m[2])) {
+      throw new RangeError(`--alias must be NAME=MODEL_ID (64 hex characters), got ${a}`);
+    }
     aliases.set(m[1], m[2]);
   }
   return aliases;

@@ -5,6 +5,7 @@
  * names (or a name to a model id no node serves yet: then 503, not 404).
  */
 
+import { isHex32 } from "../chain/bytes.ts";
 import { type ComputeAd, surveyNetwork } from "../client/phases/survey.ts";
 import { fetchModelMetadata, tokenizerForModel } from "../client/model_metadata.ts";
 import type { Tokenizer } from "../client/tokenizer/mod.ts";
@@ -29,8 +30,6 @@ export interface ResolvedModel extends ServedModel {
   /** Its tokenizer (from the checked metadata). */
   tokenizer: Tokenizer;
 }
-
-const HEX_ID = /^[0-9a-f]{64}$/;
 
 /** The models the network serves, by name and alias. */
 export class ModelDirectory {
@@ -89,7 +88,7 @@ export class ModelDirectory {
       aliased ? m.modelId === aliased : m.name === name || m.modelId === name
     );
     if (!found) {
-      if (aliased || HEX_ID.test(name)) {
+      if (aliased || isHex32(name)) {
         throw new GatewayError(
           503,
           "no_compute_node",

@@ -5,7 +5,7 @@
  * signs to prove it holds the key it subscribes for. No Deno, npm or file access: browsers load it.
  */
 
-import { concatBytes } from "../chain/bytes.ts";
+import { concatBytes, isHex32 } from "../chain/bytes.ts";
 import type { EnvelopeJson } from "./envelope.ts";
 
 /** Names the protocol in the signed challenge. */
@@ -134,5 +134,5 @@ export function subscribeChallengePreimage(
 
 /** True for a 32-byte job id in lowercase hex. */
 export function isJobIdHex(s: unknown): s is string {
-  return typeof s === "string" && /^[0-9a-f]{64}$/.test(s);
+  return isHex32(s);
 }

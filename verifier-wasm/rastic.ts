@@ -12,7 +12,7 @@
  * every temperature.
  */
 
-import { fromHex } from "../chain/bytes.ts";
+import { fromHex, isHex32 } from "../chain/bytes.ts";
 import { outputCommitment } from "../chain/commitment.ts";
 import { sha256 } from "../chain/hash.ts";
 import {
@@ -134,7 +134,7 @@ export function parseJobRecord(json: unknown): ParsedJob {
     throw new TypeError("job record must be a JSON object");
   }
   const r = json as Record<string, unknown>;
-  if (typeof r.modelId !== "string" || !/^[0-9a-f]{64}$/.test(r.modelId)) {
+  if (!isHex32(r.modelId)) {
     throw new TypeError("job.modelId must be 64 lowercase hex characters");
   }
   if (!isTokenArray(r.promptTokens) || r.promptTokens.length === 0) {
@@ -150,7 +150,7 @@ export function parseJobRecord(json: unknown): ParsedJob {
   else if (typeof r.seed === "string" && /^(0|[1-9][0-9]*)$/.test(r.seed)) seed = BigInt(r.seed);
   else throw new TypeError("job.seed must be a non-negative integer (number or decimal string)");
   if (seed >= 1n << 64n) throw new RangeError("job.seed must be below 2^64");
-  if (typeof r.jobId !== "string" || !/^[0-9a-f]{64}$/.test(r.jobId)) {
+  if (!isHex32(r.jobId)) {
     throw new TypeError("job.jobId must be 64 lowercase hex characters");
   }
   const num = (name: string) => {

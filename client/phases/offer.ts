@@ -4,7 +4,7 @@
  * busy).
  */
 
-import { fromHex, toHex } from "../../chain/bytes.ts";
+import { fromHex, isHex32, toHex } from "../../chain/bytes.ts";
 import { encodeJob, type Job, jobIdBytes } from "../../chain/job.ts";
 import { escrowOutput, type JobCoin } from "../../chain/job_tx.ts";
 import type { OfferMessage } from "../job_messages.ts";
@@ -99,7 +99,7 @@ const PARENT_MARK = "#parent=";
 /** The contact of a job: the client's node URL, with `#parent=<job id>` when it has a parent. */
 export function contactWithParent(url: string, parentJob?: string): string {
   if (parentJob === undefined) return url;
-  if (!/^[0-9a-f]{64}$/.test(parentJob)) throw new RangeError("parentJob must be a job id (hex)");
+  if (!isHex32(parentJob)) throw new RangeError("parentJob must be a job id (hex)");
   return `${url}${PARENT_MARK}${parentJob}`;
 }
 
@@ -107,5 +107,5 @@ export function contactWithParent(url: string, parentJob?: string): string {
 export function parentOfContact(contact: string): string | null {
   const at = contact.lastIndexOf(PARENT_MARK);
   const id = at < 0 ? "" : contact.slice(at + PARENT_MARK.length);
-  return /^[0-9a-f]{64}$/.test(id) ? id : null;
+  return isHex32(id) ? id : null;
 }

@@ -5,6 +5,7 @@
 
 import { type Command, Option } from "commander";
 import { parseCoinsOption } from "../../chain/amount.ts";
+import { isHex32 } from "../../chain/bytes.ts";
 import { unlockKeystore } from "../../chain/keystore.ts";
 import { ensureNodeWallet, unlockWalletFile, walletPath } from "../../relay/wallet_file.ts";
 import { defaultDataDir, type NodeCommandHooks, type SearcherFactory } from "../../relay/cli.ts";
@@ -239,7 +240,7 @@ export function registerJobCommands(program: Command): void {
       "--verifiers <n>",
       "outsourced: votes asked for; a majority decides (default: as many nodes as serve verification for the model)",
     );
-  addPositionOptions(submit, "all")
+  addPositionOptions(submit)
     .option("--timeout <seconds>", "give up waiting for a compute node after this long", "120")
     .option(
       "--delivery-timeout <seconds>",
@@ -420,8 +421,8 @@ export function registerJobCommands(program: Command): void {
     .requiredOption("--escrow <txid:vout>", "the escrow output")
     .option("--fee <coins>", "miner fee", "0.0002")
     .action(async (o) => {
-      const m = String(o.escrow).match(/^([0-9a-f]{64}):(\d+)$/);
-      if (!m) throw new RangeError("--escrow must be TXID:VOUT");
+      const m = String(o.escrow).match(/^(\w+):(\d+)$/);
+      if (!m || !isHex32(m[1])) throw new RangeError("--escrow must be TXID:VOUT");
       const { secretKey } = await unlockWalletFile(walletFile(o));
       const txid = await refundEscrow(new NodeClient(o.node), secretKey, {
         txid: m[1],

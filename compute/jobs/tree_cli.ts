@@ -91,7 +91,7 @@ export function registerJobTreeCommand(
         .choices(["local", "outsourced"]).default(undefined, "local with --model, else outsourced"),
     )
     .option("--verifiers <n>", "outsourced: votes asked for per job");
-  addPositionOptions(tree, "all")
+  addPositionOptions(tree)
     .option("--timeout <seconds>", "give up on one job after this long", "120")
     .option("--json", "print the tree as one JSON object at the end")
     .action(async (o) => {

@@ -4,13 +4,12 @@
  */
 
 import { Hono } from "hono";
-import { fromHex } from "../../chain/bytes.ts";
+import { fromHex, isHex32 } from "../../chain/bytes.ts";
 import { RequestError } from "../errors.ts";
 import { notDiscouraged } from "../middleware/not_discouraged.ts";
 import { remoteIp } from "../middleware/remote_ip.ts";
 import { started } from "../middleware/started.ts";
 import type { NetworkService } from "../network.ts";
-import { HEX32 } from "./params.ts";
 import { upgradeOf } from "../upgrade.ts";
 
 /** The link route of `network`. */
@@ -25,7 +24,7 @@ export function linkRoutes(network: NetworkService): Hono {
         throw new RequestError("ws/upgrade", "expected a WebSocket upgrade");
       }
       const challenge = c.req.query("challenge") ?? "";
-      if (!HEX32.test(challenge)) {
+      if (!isHex32(challenge)) {
         throw new RequestError("ws/challenge", "query challenge must be 32 bytes of lowercase hex");
       }
       const ip = remoteIp(c);
