@@ -26,7 +26,12 @@ import {
   type GGUFMetadataEntry,
   GGUFValueType,
 } from "../verifier-wasm/gguf.ts";
-import { meta, type TensorSpec, type WritableTensorType, writeGGUF } from "./gguf_writer.ts";
+import {
+  meta,
+  type TensorSpec,
+  type WritableTensorType,
+  writeGGUF,
+} from "../verifier-wasm/gguf_writer.ts";
 import { readModelHeader } from "./model_file.ts";
 
 /** Fixture sizes. */

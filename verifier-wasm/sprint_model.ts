@@ -7,7 +7,7 @@
  */
 
 import { GGMLType } from "./gguf.ts";
-import { meta, type TensorSpec, writeGGUF } from "../compute/gguf_writer.ts";
+import { meta, type TensorSpec, writeGGUF } from "./gguf_writer.ts";
 import type { SprintParams } from "../chain/params.ts";
 import {
   nonceStreamLength,

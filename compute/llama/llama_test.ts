@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { CamelidError, DecodeError, NotFoundError } from "../../chain/errors.ts";
 import { FIXTURE_TOKENS, makeFixture } from "../fixture.ts";
-import { writeGGUF } from "../gguf_writer.ts";
+import { writeGGUF } from "../../verifier-wasm/gguf_writer.ts";
 import { GGMLType, readGGUF, tensorToF32 } from "../../verifier-wasm/gguf.ts";
 import { fixtureFile, tempFile } from "../../tests/compute/fixtures.ts";
 import { checkDefaults, CONTEXT_PARAMS, MODEL_PARAMS } from "./ffi.ts";

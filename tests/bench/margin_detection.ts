@@ -12,7 +12,7 @@
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { type FixtureDtype, makeFixture } from "../../compute/fixture.ts";
 import { generate } from "../../compute/generate.ts";
-import { type TensorSpec, writeGGUF } from "../../compute/gguf_writer.ts";
+import { type TensorSpec, writeGGUF } from "../../verifier-wasm/gguf_writer.ts";
 import { GGMLType, readGGUF, tensorToF32 } from "../../verifier-wasm/gguf.ts";
 import { LlamaBackend } from "../../compute/llama_backend.ts";
 import { verify } from "../../verifier-wasm/mod.ts";

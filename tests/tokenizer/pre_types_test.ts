@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { ggufMetadata, SUPPORTED_PRE_TOKENIZERS, Tokenizer } from "../../client/tokenizer/mod.ts";
 import { PRE_NAMES, PRE_TYPES } from "../../client/tokenizer/pre_types.ts";
-import { writeGGUF } from "../../compute/gguf_writer.ts";
+import { writeGGUF } from "../../verifier-wasm/gguf_writer.ts";
 import { LlamaVocab } from "../../compute/llama/vocab_only.ts";
 import { GGUFValueType } from "../../verifier-wasm/gguf.ts";
 import { formatTs, PRE_TYPES_PATH, renderPreTypes } from "./gen_pre_types.ts";

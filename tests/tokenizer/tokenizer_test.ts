@@ -12,7 +12,7 @@ import {
   TokenizerError,
   tokenizerFromGGUF,
 } from "../../client/tokenizer/mod.ts";
-import { writeGGUF } from "../../compute/gguf_writer.ts";
+import { writeGGUF } from "../../verifier-wasm/gguf_writer.ts";
 import { LlamaVocab } from "../../compute/llama/vocab_only.ts";
 import { renderUnicodeData, UNICODE_DATA_PATH } from "./gen_unicode_data.ts";
 import { ensureLlamaCpp, readVectors } from "./llama_cpp_data.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { gguf } from "@huggingface/gguf";
 import fc from "fast-check";
 import { DecodeError } from "../../chain/errors.ts";
-import { meta, writeGGUF } from "../../compute/gguf_writer.ts";
+import { meta, writeGGUF } from "../../verifier-wasm/gguf_writer.ts";
 import { makeFixture } from "../../compute/fixture.ts";
 import {
   dequantizeQ8_0,

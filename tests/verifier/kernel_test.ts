@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { makeFixture } from "../../compute/fixture.ts";
 import { prefillLogits } from "../../compute/generate.ts";
 import { loadModel } from "../../compute/llama/llama.ts";
-import { meta, writeGGUF } from "../../compute/gguf_writer.ts";
+import { meta, writeGGUF } from "../../verifier-wasm/gguf_writer.ts";
 import {
   f32ToF16,
   GGMLType,

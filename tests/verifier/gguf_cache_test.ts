@@ -1,9 +1,9 @@
 /** @module readGGUFCached: reuse only for the same array with the same header bytes. */
 
 import assert from "node:assert/strict";
-import { makeFixture } from "../compute/fixture.ts";
-import { readGGUF } from "./gguf.ts";
-import { readGGUFCached } from "./gguf_cache.ts";
+import { makeFixture } from "../../compute/fixture.ts";
+import { readGGUF } from "../../verifier-wasm/gguf.ts";
+import { readGGUFCached } from "../../verifier-wasm/gguf_cache.ts";
 
 function indexOf(hay: Uint8Array, needle: Uint8Array, from = 0): number {
   outer: for (let i = from; i + needle.length <= hay.length; i++) {

@@ -14,7 +14,7 @@ import {
   type GGUFScalar,
   GGUFValueType,
   type GGUFValueTypeCode,
-} from "../verifier-wasm/gguf.ts";
+} from "./gguf.ts";
 
 /** Tensor types the writer can produce. */
 export type WritableTensorType = typeof GGMLType.F32 | typeof GGMLType.F16 | typeof GGMLType.Q8_0;

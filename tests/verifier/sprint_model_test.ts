@@ -5,13 +5,17 @@
  */
 
 import assert from "node:assert/strict";
-import { networkParams } from "../chain/params.ts";
-import { referenceSprintWords, sprintNodeSeed } from "../chain/sprint.ts";
-import { sha256 } from "../chain/hash.ts";
-import { ValidationError } from "../chain/errors.ts";
-import { kernelSprintWords, SprintModel, sprintModelGGUF } from "./sprint_model.ts";
-import { validateSprintProof } from "./sprint_validate.ts";
-import { proveSprint } from "../compute/sprint_prover.ts";
+import { networkParams } from "../../chain/params.ts";
+import { referenceSprintWords, sprintNodeSeed } from "../../chain/sprint.ts";
+import { sha256 } from "../../chain/hash.ts";
+import { ValidationError } from "../../chain/errors.ts";
+import {
+  kernelSprintWords,
+  SprintModel,
+  sprintModelGGUF,
+} from "../../verifier-wasm/sprint_model.ts";
+import { validateSprintProof } from "../../verifier-wasm/sprint_validate.ts";
+import { proveSprint } from "../../compute/sprint_prover.ts";
 
 const dev = networkParams("dev").sprint;
 const seedA = sha256(new TextEncoder().encode("sprint A"));

@@ -5,11 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { NotFoundError } from "../chain/errors.ts";
-import { toHex } from "../chain/bytes.ts";
-import { COIN } from "../chain/params.ts";
-import { publicKeyOf } from "../chain/keys.ts";
-import { sprintNodeSeed } from "../chain/sprint.ts";
+import { NotFoundError } from "../../chain/errors.ts";
+import { toHex } from "../../chain/bytes.ts";
+import { COIN } from "../../chain/params.ts";
+import { publicKeyOf } from "../../chain/keys.ts";
+import { sprintNodeSeed } from "../../chain/sprint.ts";
 import {
   mine,
   newKey,
@@ -17,11 +17,11 @@ import {
   openFundedDevNode,
   spend,
   type TestKey,
-} from "../tests/chain_helpers.ts";
-import { submitProof } from "../tests/sprint_helpers.ts";
-import { proveSprint } from "../compute/sprint_prover.ts";
-import { SprintModel } from "./sprint_model.ts";
-import { sprintSeedAt, sprintWeights } from "./sprint_weights.ts";
+} from "../chain_helpers.ts";
+import { submitProof } from "../sprint_helpers.ts";
+import { proveSprint } from "../../compute/sprint_prover.ts";
+import { SprintModel } from "../../verifier-wasm/sprint_model.ts";
+import { sprintSeedAt, sprintWeights } from "../../verifier-wasm/sprint_weights.ts";
 
 Deno.test("sprint weights are derived from chain data: honest counted, forged and late not", async () => {
   const { node, close, owner, coin } = await openFundedDevNode();
