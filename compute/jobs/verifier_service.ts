@@ -17,6 +17,7 @@ import {
   type VerifyRequestMessage,
 } from "../../client/job_messages.ts";
 import type { Envelope } from "../../relay/envelope.ts";
+import { BucketMap } from "../../relay/limits.ts";
 import { provenFalsePositions, type Verdict, verify } from "../../verifier-wasm/mod.ts";
 import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";
 import { jobRecordOf } from "../../client/job_record.ts";
@@ -54,13 +55,22 @@ export function voteOn(
   return { verdict, checked };
 }
 
+/**
+ * Requests one requester may send at once before the per-requester rate applies: a client running
+ * several jobs (a job tree's layer, a gateway's `n` choices) asks for their verdicts together.
+ */
+export const VERIFY_REQUEST_BURST = 8;
+
 /** Options of {@link VerifierService}. */
 export interface VerifierServiceOptions {
   /** The node's network. */
   network: WorkerNetwork;
   /** Models it can check. */
   models: ModelStore;
-  /** Smallest interval between two requests of one requester, ms (default 1000). */
+  /**
+   * Smallest mean interval between two requests of one requester, ms (default 1000; 0: no limit).
+   * A requester may send up to {@link VERIFY_REQUEST_BURST} at once (several jobs of one client).
+   */
   minIntervalMs?: number;
   /** Dev tests only: answer the opposite of the truth. */
   lie?: boolean;
@@ -70,11 +80,15 @@ export interface VerifierServiceOptions {
 export class VerifierService {
   readonly #o: VerifierServiceOptions;
   readonly #backends = new Map<string, Promise<WasmBackend>>();
-  readonly #lastRequest = new Map<string, number>();
+  readonly #requests: BucketMap | undefined;
 
   /** Starts answering requests seen on the network. */
   constructor(options: VerifierServiceOptions) {
     this.#o = options;
+    const interval = options.minIntervalMs ?? 1000;
+    this.#requests = interval > 0
+      ? new BucketMap(1000 / interval, VERIFY_REQUEST_BURST)
+      : undefined;
     options.network.events.addEventListener("message", (e) => {
       const env = (e as CustomEvent<{ envelope: Envelope }>).detail.envelope;
       if (env.type !== "direct" || !isJobPayload(env.payload)) return;
@@ -93,11 +107,9 @@ export class VerifierService {
 
   async #answer(env: Envelope, m: VerifyRequestMessage): Promise<void> {
     const requester = toHex(env.from);
-    const now = Date.now();
-    if (now - (this.#lastRequest.get(requester) ?? 0) < (this.#o.minIntervalMs ?? 1000)) {
+    if (this.#requests && !this.#requests.take(requester)) {
       return log.info("Verification request from {key} rate limited", { key: requester });
     }
-    this.#lastRequest.set(requester, now);
     const jobBytes = fromHex(m.job);
     const job = decodeJob(jobBytes);
     const jobId = sha256d(jobBytes);

@@ -79,3 +79,45 @@ Deno.test("outsourced verification: a verifier service answers the client's requ
     await b.close();
   }
 });
+
+Deno.test("outsourced verification: one client's requests for several jobs at once are all answered (a burst, not one a second)", async () => {
+  const fixture = await fixtureModel();
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/m.gguf`, fixture.gguf);
+  const b = await phaseBench();
+  try {
+    // The default per-requester limit, as nodes run it.
+    new VerifierService({
+      network: b.node.network,
+      models: await ModelStore.open({ files: [`${dir}/m.gguf`] }),
+    });
+    const jobs = [];
+    for (const seed of [1n, 2n, 3n, 4n]) {
+      const offered = await offerJob(b.s, {
+        ...TERMS,
+        modelId: fixture.modelId,
+        maxTokens: 24,
+        seed,
+      });
+      const honest = await honestOutput(fixture, offered.job, offered.jobId);
+      jobs.push({ offered, honest });
+    }
+    // Four jobs' requests at once; the client re-asks every 2 s, so with one answer a second only
+    // some would be answered before the deadline.
+    const answers = await Promise.all(jobs.map(({ offered, honest }) =>
+      outsourceVerification(
+        b.s,
+        offered,
+        { outputTokens: honest.outputTokens, finishReason: honest.finishReason },
+        toHex(outputCommitment(offered.jobId, honest.outputTokens, honest.finishReason)),
+        { verifiers: 1, timeoutMs: 5_000 },
+      )
+    ));
+    for (const { votes } of answers) {
+      assert.equal(votes.length, 1, "every request answered");
+      assert.equal(votes[0].verdict, "honest");
+    }
+  } finally {
+    await b.close();
+  }
+});
