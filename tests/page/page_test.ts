@@ -3,12 +3,14 @@
  * whole flow: three compute node processes (two serve a chat model, the second also verifies; the
  * third cheats with `--cheat change-token` on its own model). In the page: the explorer, a wallet
  * created in the browser, funded by the node's wallet, sending some back (after a wrong passphrase
- * and an amount over the balance), a job verified by the verifier's votes, a job verified in the
- * page with the WASM kernel on the model fetched by checked chunks, the cheater caught in the page
- * with its fraud proof published and the slash in the explorer, the wallet exported to the CLI and
- * a CLI wallet imported back, search, a phone-width screen and keyboard use, and the node going away.
- * Every state is a screenshot in tests/page/artifacts/; the page must make no request off the
- * network's nodes, load every asset from its own node, and log no console error.
+ * and an amount over the balance), a chat job verified by the verifier's votes and checked in the
+ * page too, a prompt job verified in the page with the WASM kernel on the model read from the
+ * browser's cache of checked chunks, the cheater caught in the page with its fraud proof published
+ * and the slash in the explorer, search, the wallet exported to the CLI and a CLI wallet imported
+ * back, a phone-width screen and keyboard use, and the node going away. Every state is a
+ * screenshot in tests/page/artifacts/; the page must make no request off the network's nodes, load
+ * every asset from its own node, and log no console error but the browser's line for each error
+ * answer it expects (named by code below).
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
@@ -39,14 +41,26 @@ async function textMatching(page: Page, selector: string, re: RegExp, timeout = 
 /** Fills and submits the job form; returns the final state shown. */
 async function runJob(
   page: Page,
-  o: { model: string; verify: "outsourced" | "local"; prompt: string; computeNode?: string },
+  o: {
+    model: string;
+    verify: "outsourced" | "local";
+    prompt?: string;
+    chat?: string;
+    computeNode?: string;
+  },
 ): Promise<string> {
   await page.goto(page.url().replace(/#.*$/, "#/jobs"));
   await page.locator(`select[name=model] option[value="${o.model}"]`).waitFor({
     state: "attached",
   });
   await page.selectOption("select[name=model]", o.model);
-  await page.fill("textarea[name=prompt]", o.prompt);
+  if (o.chat !== undefined) {
+    await page.check("input[name=mode][value=chat]");
+    await page.fill("textarea[name=user]", o.chat);
+  } else {
+    await page.check("input[name=mode][value=prompt]");
+    await page.fill("textarea[name=prompt]", o.prompt ?? "");
+  }
   await page.evaluate('document.querySelector("#job-form details").open = true');
   await page.fill("input[name=seed]", "7");
   await page.selectOption("select[name=verify]", o.verify);
@@ -204,11 +218,11 @@ Deno.test({
       );
       assert.ok(tx.body.outputs.some((o) => o.address === nodeAddress && o.value === "2.5"));
 
-      // A job checked by the verifier node's votes.
+      // A chat (the model's template) checked by the verifier node's votes.
       const outsourced = await runJob(page, {
         model: chatId,
         verify: "outsourced",
-        prompt: "Hello there",
+        chat: "Say hello.",
       });
       assert.equal(outsourced, "verified");
       assert.match(
