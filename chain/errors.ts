@@ -12,6 +12,19 @@ export class CamelidError extends Error {
   }
 }
 
+/**
+ * A {@link CamelidError} whose `code` is one of a closed union `C`: a part declares its codes as a
+ * type and its error as `class XError extends CodedError<XCode> {}`.
+ */
+export class CodedError<C extends string> extends CamelidError {
+  /** What went wrong, one of the part's codes. */
+  declare readonly code: C;
+  /** Creates an error with one of the part's codes and a human-readable `message`. */
+  constructor(code: C, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
 /** Raised by strict binary decoders: truncated, oversized, non-minimal or trailing input. */
 export class DecodeError extends CamelidError {}
 

@@ -1,6 +1,6 @@
 /** @module The job client's typed errors: one class, its codes a closed union. */
 
-import { CamelidError } from "../chain/errors.ts";
+import { CodedError } from "../chain/errors.ts";
 
 /** What went wrong on the client's side of a job. */
 export type JobClientErrorCode =
@@ -24,14 +24,7 @@ export type JobClientErrorCode =
   | "job/too-few-votes";
 
 /** An error of the job client, with one of its {@link JobClientErrorCode}s. */
-export class JobClientError extends CamelidError {
-  /** What went wrong. */
-  declare readonly code: JobClientErrorCode;
-  /** Creates an error with a job client code. */
-  constructor(code: JobClientErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class JobClientError extends CodedError<JobClientErrorCode> {}
 
 /** True when `e` is the job client's timeout. */
 export function isTimeout(e: unknown): boolean {

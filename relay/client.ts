@@ -4,7 +4,13 @@
  * answers `{"error":{"code","message","class"}}`; the client throws that class with that code).
  */
 
-import { CamelidError, DecodeError, NotFoundError, ValidationError } from "../chain/errors.ts";
+import {
+  CamelidError,
+  CodedError,
+  DecodeError,
+  NotFoundError,
+  ValidationError,
+} from "../chain/errors.ts";
 import { fromHex, toHex } from "../chain/bytes.ts";
 import type { WalletUtxo } from "../chain/wallet.ts";
 import { type Envelope, envelopeFromJson, envelopeToJson } from "./envelope.ts";
@@ -18,14 +24,7 @@ export type NodeClientErrorCode =
   | "node/bad-answer";
 
 /** An error of the client itself, not one the node answered. */
-export class NodeClientError extends CamelidError {
-  /** What went wrong. */
-  declare readonly code: NodeClientErrorCode;
-  /** Creates an error with one of the client's codes. */
-  constructor(code: NodeClientErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class NodeClientError extends CodedError<NodeClientErrorCode> {}
 
 /** The error classes a node names in its JSON errors, rebuilt on the client side. */
 const ERROR_CLASSES: Readonly<Record<string, (code: string, message: string) => CamelidError>> = {

@@ -13,7 +13,7 @@
  * the frequency scale is its inverse (1 when there is none).
  */
 
-import { CamelidError } from "../chain/errors.ts";
+import { CodedError } from "../chain/errors.ts";
 import { GGMLType, type GGUFDirectory, type GGUFFile, type GGUFTensor } from "./gguf.ts";
 
 /** What is wrong with a model a verifier backend cannot run (the `code` of the error). */
@@ -29,14 +29,7 @@ export type UnsupportedModelCode =
   | "model/unknown-tensor";
 
 /** Raised for a GGUF model that is well formed but not one a verifier backend can run. */
-export class UnsupportedModelError extends CamelidError {
-  /** What is wrong, as data. */
-  declare readonly code: UnsupportedModelCode;
-  /** Creates the error; `code` says what is wrong, `message` says it to a person. */
-  constructor(code: UnsupportedModelCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class UnsupportedModelError extends CodedError<UnsupportedModelCode> {}
 
 /** Hyper-parameters of a llama-architecture model, as read from GGUF metadata and shapes. */
 export interface LlamaHParams {
