@@ -185,6 +185,16 @@ export function unspendableScript(data: Uint8Array): Uint8Array {
   return s;
 }
 
+/** Throws `DecodeError` `script/length` unless a `what` script is exactly `length` bytes. */
+function requireScriptLength(script: Uint8Array, length: number, what: string): void {
+  if (script.length !== length) {
+    throw new DecodeError(
+      "script/length",
+      `${what} script must be ${length} bytes, got ${script.length}`,
+    );
+  }
+}
+
 /**
  * Parses a scriptPubKey into its template. Throws `DecodeError` with `script/unknown-template` for
  * templates this ledger does not know (yet) and `script/length` for a wrong payload size.
@@ -193,20 +203,10 @@ export function parseOutputScript(script: Uint8Array): OutputScript {
   if (script.length === 0) throw new DecodeError("script/empty", "empty output script");
   switch (script[0]) {
     case TEMPLATE_PAY_TO_ADDRESS:
-      if (script.length !== 21) {
-        throw new DecodeError(
-          "script/length",
-          `pay-to-address script must be 21 bytes, got ${script.length}`,
-        );
-      }
+      requireScriptLength(script, 21, "pay-to-address");
       return { type: "pay-to-address", pubKeyHash: script.slice(1) };
     case TEMPLATE_JOB_ESCROW:
-      if (script.length !== JOB_ESCROW_SCRIPT_LENGTH) {
-        throw new DecodeError(
-          "script/length",
-          `job escrow script must be ${JOB_ESCROW_SCRIPT_LENGTH} bytes, got ${script.length}`,
-        );
-      }
+      requireScriptLength(script, JOB_ESCROW_SCRIPT_LENGTH, "job escrow");
       return {
         type: "job-escrow",
         jobId: script.slice(1, 33),
@@ -214,12 +214,7 @@ export function parseOutputScript(script: Uint8Array): OutputScript {
         expiryHeight: new DataView(script.buffer, script.byteOffset).getUint32(53, true),
       };
     case TEMPLATE_COMPUTE_STAKE:
-      if (script.length !== COMPUTE_STAKE_SCRIPT_LENGTH) {
-        throw new DecodeError(
-          "script/length",
-          `compute stake script must be ${COMPUTE_STAKE_SCRIPT_LENGTH} bytes, got ${script.length}`,
-        );
-      }
+      requireScriptLength(script, COMPUTE_STAKE_SCRIPT_LENGTH, "compute stake");
       return {
         type: "compute-stake",
         jobId: script.slice(1, 33),
