@@ -6,21 +6,20 @@ import {
   coinbaseOf,
   mine,
   newKey,
-  openDevNode,
   openFundedDevNode,
+  relayBlocks,
   spend,
+  withTwoDevNodes,
 } from "../tests/chain_helpers.ts";
 
 const SUBSIDY = 50n * COIN;
 
 Deno.test("the most-work branch wins a reorg and the losing branch's transactions return to the mempool", async () => {
-  const a = await openDevNode();
-  const b = await openDevNode();
-  try {
+  await withTwoDevNodes(async (a, b) => {
     const alice = newKey();
     const bob = newKey();
     const shared = await mine(a.node, alice, 7);
-    for (const h of shared) await b.node.processBlock((await a.node.getBlockBytes(h))!);
+    await relayBlocks(a.node, b.node, shared);
     const cb = await coinbaseOf(a.node, shared[0]);
     const pay = spend(alice, [{ txid: cb, vout: 0, value: SUBSIDY }], [{
       value: 20n * COIN,
@@ -33,7 +32,7 @@ Deno.test("the most-work branch wins a reorg and the losing branch's transaction
     const branchA = await mine(a.node, alice, 1);
     assert.equal(a.node.mempool.size, 0);
     const branchB = await mine(b.node, bob, 2);
-    for (const h of branchB) await a.node.processBlock((await b.node.getBlockBytes(h))!);
+    await relayBlocks(b.node, a.node, branchB);
     assert.equal(a.node.tip().hash, branchB[1], "node A switched to the longer branch");
     assert.equal(a.node.isActive(branchA[0]), false);
     assert.ok(a.node.mempool.has(pay.id), "the payment is back in the mempool");
@@ -48,10 +47,7 @@ Deno.test("the most-work branch wins a reorg and the losing branch's transaction
     assert.equal(a.node.mempool.size, 0);
     assert.ok((await a.node.getTransaction(pay.id))?.blockHash);
     await assertConserved(a.node);
-  } finally {
-    a.close();
-    b.close();
-  }
+  });
 });
 
 Deno.test("a block whose outputs need several KV commits connects and survives a reopen", async () => {

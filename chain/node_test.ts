@@ -11,6 +11,7 @@ import {
   openDevNode,
   openFundedDevNode,
   spend,
+  withTwoDevNodes,
 } from "../tests/chain_helpers.ts";
 
 const SUBSIDY = 50n * COIN;
@@ -51,9 +52,7 @@ Deno.test("mined coins mature, can be spent, and fees go to the next miner", asy
 });
 
 Deno.test("orphan blocks are held until their parent arrives, then connected", async () => {
-  const a = await openDevNode();
-  const b = await openDevNode();
-  try {
+  await withTwoDevNodes(async (a, b) => {
     const k = newKey();
     const hashes = await mine(a.node, k, 4);
     const blocks = await Promise.all(hashes.map((h) => a.node.getBlockBytes(h)));
@@ -62,10 +61,7 @@ Deno.test("orphan blocks are held until their parent arrives, then connected", a
     }
     assert.equal((await b.node.processBlock(blocks[0]!)).status, "connected");
     assert.equal(b.node.tip().hash, hashes[3]);
-  } finally {
-    a.close();
-    b.close();
-  }
+  });
 });
 
 Deno.test("genesis blocks of every network carry valid proof of work", async () => {

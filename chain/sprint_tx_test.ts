@@ -22,9 +22,10 @@ import {
   makeBlock,
   mine,
   newKey,
-  openDevNode,
   openFundedDevNode,
+  relayBlocks,
   spend,
+  withTwoDevNodes,
 } from "../tests/chain_helpers.ts";
 
 const KEY = publicKeyOf(newKey().secret);
@@ -108,12 +109,10 @@ Deno.test("sprint proof transactions: authorised by the node key, value 0, one p
 });
 
 Deno.test("a reorg removes the disconnected block's proof records", async () => {
-  const a = await openDevNode();
-  const b = await openDevNode();
-  try {
+  await withTwoDevNodes(async (a, b) => {
     const alice = newKey();
     const shared = await mine(a.node, alice, 6);
-    for (const h of shared) await b.node.processBlock((await a.node.getBlockBytes(h))!);
+    await relayBlocks(a.node, b.node, shared);
     const cb = await coinbaseOf(a.node, shared[0]);
     const value = blockSubsidy(1, a.node.params);
     const tx = sprintProofTx(1, [1, 2], {
@@ -125,12 +124,9 @@ Deno.test("a reorg removes the disconnected block's proof records", async () => 
     await mine(a.node, alice, 1);
     assert.equal((await a.node.store.sprintProofs(1)).length, 1);
     const branch = await mine(b.node, newKey(), 2);
-    for (const h of branch) await a.node.processBlock((await b.node.getBlockBytes(h))!);
+    await relayBlocks(b.node, a.node, branch);
     assert.equal(a.node.tip().hash, branch[1]);
     assert.deepEqual(await a.node.store.sprintProofs(1), []);
     assert.ok(a.node.mempool.has((await import("./tx.ts")).txid(tx.tx)));
-  } finally {
-    a.close();
-    b.close();
-  }
+  });
 });

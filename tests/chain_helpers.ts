@@ -45,6 +45,28 @@ export async function openDevNode(
   return { node, kv, dir: d, close: () => kv.close() };
 }
 
+/** Runs `fn` with two fresh dev nodes (each on its own KV file) and closes both after it. */
+export async function withTwoDevNodes(
+  fn: (
+    a: Awaited<ReturnType<typeof openDevNode>>,
+    b: Awaited<ReturnType<typeof openDevNode>>,
+  ) => Promise<void>,
+): Promise<void> {
+  const a = await openDevNode();
+  const b = await openDevNode();
+  try {
+    await fn(a, b);
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
+/** Hands the blocks `hashes` of node `from` to node `to`, in order. */
+export async function relayBlocks(from: ChainNode, to: ChainNode, hashes: string[]): Promise<void> {
+  for (const h of hashes) await to.processBlock((await from.getBlockBytes(h))!);
+}
+
 /** {@link openDevNode} where a new key, `owner`, holds one mature coinbase output, `coin`. */
 export async function openFundedDevNode(): Promise<
   Awaited<ReturnType<typeof openDevNode>> & {
