@@ -16,7 +16,8 @@ import { writeGGUF } from "../../verifier-wasm/gguf_writer.ts";
 import { LlamaVocab } from "../../compute/llama/vocab_only.ts";
 import { renderUnicodeData, UNICODE_DATA_PATH } from "./gen_unicode_data.ts";
 import { ensureLlamaCpp, readVectors } from "./llama_cpp_data.ts";
-import { generateStrings, prng } from "./strings.ts";
+import { prng } from "../prng.ts";
+import { generateStrings } from "./strings.ts";
 
 /** Vocabularies with llama.cpp test vectors (`.inp` / `.out`) that the tokenizer supports. */
 const WITH_VECTORS = [

@@ -15,6 +15,7 @@
  */
 
 import { modelIdFromBytes } from "../../chain/model_id.ts";
+import { prng } from "../prng.ts";
 import { createProgress } from "../../cli/progress.ts";
 import { type FixtureDtype, type FixtureSize, makeFixture } from "../../compute/fixture.ts";
 import { generate, GENERATION_BATCH } from "../../compute/generate.ts";
@@ -41,18 +42,6 @@ interface Stat {
   maxMargin: number;
   margins: number[];
   maxDelta: number;
-}
-
-/** A small deterministic PRNG (mulberry32) for prompts and sampling settings. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function roundUp2(x: number): number {
@@ -135,7 +124,7 @@ export async function calibrate(
         const wasm = await WasmBackend.create(gguf);
         const onnx = await OnnxBackend.create(gguf);
         const backends: Record<string, PrefillBackend> = { llama, wasm, onnx };
-        const rand = rng(Number(m.seed) * 1000 + dtypes.indexOf(dtype));
+        const rand = prng(Number(m.seed) * 1000 + dtypes.indexOf(dtype));
         try {
           for (let j = 0; j < jobsPerModel; j++) {
             const promptLen = 1 + Math.floor(rand() * 24);
