@@ -1,25 +1,7 @@
 import assert from "node:assert/strict";
-import { getJson, runCli, spawnNode, waitFor } from "./process_helpers.ts";
+import { getJson, runCli, spawnNode, waitFor, walletSend } from "./process_helpers.ts";
 import { assertConservedOnDisk } from "./chain_helpers.ts";
 import { networkParams } from "../chain/params.ts";
-
-/** Runs `wallet send` from a keystore with a passphrase. */
-function walletSend(wallet: string, to: string, amount: string, node: string, passphrase: string) {
-  return runCli([
-    "wallet",
-    "send",
-    "--wallet",
-    wallet,
-    "--to",
-    to,
-    "--amount",
-    amount,
-    "--node",
-    node,
-  ], {
-    CAMELID_PASSPHRASE: passphrase,
-  });
-}
 
 Deno.test("a node process mines, answers over HTTP, and moves coins between two CLI wallets", async () => {
   const dir = await Deno.makeTempDir({ prefix: "camelid-node-" });

@@ -87,6 +87,28 @@ export async function runCli(
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }
 
+/** Runs `wallet send` of `amount` coins to `to` from the keystore `wallet` (with its passphrase). */
+export function walletSend(
+  wallet: string,
+  to: string,
+  amount: string,
+  node: string,
+  passphrase: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCli([
+    "wallet",
+    "send",
+    "--wallet",
+    wallet,
+    "--to",
+    to,
+    "--amount",
+    amount,
+    "--node",
+    node,
+  ], { CAMELID_PASSPHRASE: passphrase });
+}
+
 /** GETs JSON from a node. */
 export async function getJson<T = Record<string, unknown>>(
   url: string,

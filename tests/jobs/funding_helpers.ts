@@ -1,7 +1,7 @@
 /** @module Helpers of the job tests with real processes: node wallets, funding, waiting for coins. */
 import assert from "node:assert/strict";
 import { networkParams } from "../../chain/params.ts";
-import { getJson, runCli, waitFor } from "../process_helpers.ts";
+import { getJson, waitFor, walletSend } from "../process_helpers.ts";
 
 /** The address of the wallet a node creates in `dataDir` (waits for the file). */
 export function nodeWalletAddress(dataDir: string): Promise<string> {
@@ -32,18 +32,7 @@ export async function sendCoins(
   to: string,
   amount: string,
 ): Promise<void> {
-  const r = await runCli([
-    "wallet",
-    "send",
-    "--wallet",
-    from,
-    "--to",
-    to,
-    "--amount",
-    amount,
-    "--node",
-    node,
-  ], { CAMELID_PASSPHRASE: "" });
+  const r = await walletSend(from, to, amount, node, "");
   assert.equal(r.code, 0, r.stderr);
 }
 
