@@ -4,6 +4,7 @@
  * (signed messages over HTTP, a real stake transaction).
  */
 
+import assert from "node:assert/strict";
 import { toHex } from "../../chain/bytes.ts";
 import { COIN, networkParams } from "../../chain/params.ts";
 import { hash160 } from "../../chain/hash.ts";
@@ -192,6 +193,28 @@ export async function commitJob(
   const waiting = awaitReceipt(b.s, offered);
   await acceptAndReceipt(b, offered, receipt);
   return { receipt, committed: await waiting };
+}
+
+/**
+ * The delivery phase with no delivery: the client's {@link awaitDelivery} (a 200 ms wait) claims
+ * non-delivery while blocks are mined, the claim goes unanswered for the window, and the client
+ * slashes the stake; asserts the outcome is `slashed` and returns the slash's txid.
+ */
+export async function claimUntilSlashed(
+  b: PhaseBench,
+  offered: OfferedJob,
+  committed: CommittedJob,
+): Promise<string> {
+  const claiming = awaitDelivery(b.s, offered, committed, { timeoutMs: 200 });
+  let outcome: Awaited<typeof claiming> | null = null;
+  claiming.then((o) => (outcome = o));
+  await waitFor("the slash", async () => {
+    if (outcome) return true;
+    await b.mine(1);
+    return false;
+  }, 60_000);
+  assert.equal(outcome!.kind, "slashed");
+  return (outcome as unknown as { txid: string }).txid;
 }
 
 /**

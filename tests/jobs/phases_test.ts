@@ -27,6 +27,7 @@ import { fixtureModel, honestOutput } from "../fixture_job.ts";
 import { checkFraudClaim } from "../../compute/fraud.ts";
 import { waitFor } from "../process_helpers.ts";
 import {
+  claimUntilSlashed,
   commitJob,
   deliverOutput,
   nextMessageTo,
@@ -220,16 +221,7 @@ Deno.test("await delivery: a claim left unanswered for the window slashes the st
   try {
     const offered = await offerJob(b.s, TERMS);
     const { committed } = await commitJob(b, offered, OUTPUT);
-    const claiming = awaitDelivery(b.s, offered, committed, { timeoutMs: 200 });
-    let outcome: Awaited<typeof claiming> | null = null;
-    claiming.then((o) => (outcome = o));
-    await waitFor("the slash", async () => {
-      if (outcome) return true;
-      await b.mine(1);
-      return false;
-    }, 60_000);
-    assert.equal(outcome!.kind, "slashed");
-    const slash = await b.api.tx((outcome as unknown as { txid: string }).txid);
+    const slash = await b.api.tx(await claimUntilSlashed(b, offered, committed));
     assert.equal(slash.outputs[0].address, b.s.address, "the slash pays the client");
   } finally {
     await b.close();

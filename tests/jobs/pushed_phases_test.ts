@@ -8,10 +8,16 @@
 import assert from "node:assert/strict";
 import { equalBytes } from "../../chain/bytes.ts";
 import { offerJob } from "../../client/phases/offer.ts";
-import { awaitDelivery } from "../../client/phases/delivery.ts";
 import { type ChainEvent, Subscription } from "../../client/subscription.ts";
 import { waitFor } from "../process_helpers.ts";
-import { commitJob, deliverOutput, type PhaseBench, phaseBench, TERMS } from "./phase_helpers.ts";
+import {
+  claimUntilSlashed,
+  commitJob,
+  deliverOutput,
+  type PhaseBench,
+  phaseBench,
+  TERMS,
+} from "./phase_helpers.ts";
 
 const OUTPUT = { outputTokens: [5, 6, 7], finishReason: "length" as const };
 
@@ -57,16 +63,7 @@ Deno.test("pushed: an unanswered claim wakes on pushed tips and job transactions
   try {
     const offered = await offerJob(b.s, TERMS);
     const { committed } = await commitJob(b, offered, OUTPUT);
-    const claiming = awaitDelivery(b.s, offered, committed, { timeoutMs: 200 });
-    let outcome: Awaited<typeof claiming> | null = null;
-    claiming.then((o) => (outcome = o));
-    await waitFor("the slash", async () => {
-      if (outcome) return true;
-      await b.mine(1);
-      return false;
-    }, 60_000);
-    assert.equal(outcome!.kind, "slashed");
-    const slashTxid = (outcome as unknown as { txid: string }).txid;
+    const slashTxid = await claimUntilSlashed(b, offered, committed);
     const jobTxs = events.filter((e) => e.t === "job" && e.jobId === offered.id)
       .map((e) => (e as { txid: string }).txid);
     for (const txid of [offered.escrow.txid, committed.stake.txid]) {
