@@ -16,7 +16,7 @@ import { generate } from "../../compute/generate.ts";
 import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
 import { COIN } from "../../chain/params.ts";
 import { jobIdBytes } from "../../chain/job.ts";
-import { getJson, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+import { getJson, spawnNode, waitFor, walletSend } from "../process_helpers.ts";
 
 const MAX_TOKENS = 24;
 const dir = await Deno.makeTempDir({ prefix: "camelid-jobs-bench-" });
@@ -70,18 +70,8 @@ await waitFor(
 );
 for (const sk of wallets) {
   for (let i = 0; i < 3; i++) {
-    const r = await runCli([
-      "wallet",
-      "send",
-      "--wallet",
-      `${dir}/a/wallet.json`,
-      "--to",
-      addressFromPublicKey(publicKeyOf(sk)),
-      "--amount",
-      "3",
-      "--node",
-      computeA.url,
-    ], { CAMELID_PASSPHRASE: "" });
+    const to = addressFromPublicKey(publicKeyOf(sk));
+    const r = await walletSend(`${dir}/a/wallet.json`, to, "3", computeA.url, "");
     if (r.code !== 0) throw new Error(r.stderr);
   }
 }
@@ -93,18 +83,7 @@ const walletB: string = await waitFor("compute node B's wallet", async () => {
   }
 });
 for (let i = 0; i < 2; i++) {
-  const r = await runCli([
-    "wallet",
-    "send",
-    "--wallet",
-    `${dir}/a/wallet.json`,
-    "--to",
-    walletB,
-    "--amount",
-    "5",
-    "--node",
-    computeA.url,
-  ], { CAMELID_PASSPHRASE: "" });
+  const r = await walletSend(`${dir}/a/wallet.json`, walletB, "5", computeA.url, "");
   if (r.code !== 0) throw new Error(r.stderr);
 }
 await waitFor("funded clients", async () => {

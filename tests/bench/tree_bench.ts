@@ -16,7 +16,7 @@ import { tokenizerFromGGUF } from "../../client/tokenizer/mod.ts";
 import { NodeClient } from "../../relay/client.ts";
 import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
 import { COIN } from "../../chain/params.ts";
-import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+import { getJson, type NodeProcess, spawnNode, waitFor, walletSend } from "../process_helpers.ts";
 import { waitStakeable } from "../jobs/devnet_process.ts";
 
 /** Output tokens per job (env TREE_BENCH_TOKENS, default 32). */
@@ -57,18 +57,7 @@ for (const n of nodes) await waitStakeable(n.url);
 const sk = generateSecretKey();
 const address = addressFromPublicKey(publicKeyOf(sk));
 for (let i = 0; i < 2; i++) {
-  const r = await runCli([
-    "wallet",
-    "send",
-    "--wallet",
-    `${dir}/n0/wallet.json`,
-    "--to",
-    address,
-    "--amount",
-    "10",
-    "--node",
-    url,
-  ], { CAMELID_PASSPHRASE: "" });
+  const r = await walletSend(`${dir}/n0/wallet.json`, address, "10", url, "");
   if (r.code !== 0) throw new Error(r.stderr);
 }
 await waitFor("a funded client", async () => {

@@ -4,7 +4,14 @@
  * real `job submit` / `job refund` commands against its own node.
  */
 import assert from "node:assert/strict";
-import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+import {
+  getJson,
+  type NodeProcess,
+  runCli,
+  spawnNode,
+  waitFor,
+  walletSend,
+} from "../process_helpers.ts";
 import { makeFixture } from "../../compute/fixture.ts";
 import { assertConservedOnDisk } from "../chain_helpers.ts";
 import { networkParams } from "../../chain/params.ts";
@@ -51,20 +58,7 @@ async function devnet(cheat = "none"): Promise<Devnet> {
       (await getJson<{ height: number }>(`${client.url}/v1/status`)).body.height > maturity,
     60_000,
   );
-  const send = await runCli([
-    "wallet",
-    "send",
-    "--wallet",
-    `${dir}/compute/wallet.json`,
-    "--to",
-    address,
-    "--amount",
-    "25",
-    "--node",
-    compute.url,
-  ], {
-    CAMELID_PASSPHRASE: "",
-  });
+  const send = await walletSend(`${dir}/compute/wallet.json`, address, "25", compute.url, "");
   assert.equal(send.code, 0, send.stderr);
   await waitFor("the client's funds", async () => {
     const r = await getJson<{ balance: string }>(`${client.url}/v1/addresses/${address}`);
