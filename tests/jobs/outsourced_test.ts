@@ -10,7 +10,7 @@ import { outsourceVerification, tallyVotes, type Vote } from "../../client/outso
 import { offerJob } from "../../client/phases/offer.ts";
 import { VerifierService } from "../../compute/jobs/verifier_service.ts";
 import { ModelStore } from "../../compute/model_store.ts";
-import { phaseBench, TERMS } from "./phase_helpers.ts";
+import { type PhaseBench, phaseBench, TERMS } from "./phase_helpers.ts";
 import { fixtureModel, honestOutput } from "../fixture_job.ts";
 
 Deno.test("votes: a majority of the verifiers asked decides; a fraud proof names the positions every fraud voter reports", () => {
@@ -41,7 +41,13 @@ Deno.test("votes: a majority of the verifiers asked decides; a fraud proof names
   assert.equal(tallyVotes([vote("a", "honest")], 3).verdict, "inconclusive", "too few answered");
 });
 
-Deno.test("outsourced verification: a verifier service answers the client's request with per-position votes", async () => {
+/**
+ * A phase bench whose node runs a verifier service (with `limits`) for the fixture model; the bench
+ * is closed again if the service does not start.
+ */
+async function benchWithVerifier(
+  limits: { minIntervalMs?: number },
+): Promise<{ fixture: Awaited<ReturnType<typeof fixtureModel>>; b: PhaseBench }> {
   const fixture = await fixtureModel();
   const dir = await Deno.makeTempDir();
   await Deno.writeFile(`${dir}/m.gguf`, fixture.gguf);
@@ -50,8 +56,18 @@ Deno.test("outsourced verification: a verifier service answers the client's requ
     new VerifierService({
       network: b.node.network,
       models: await ModelStore.open({ files: [`${dir}/m.gguf`] }),
-      minIntervalMs: 0,
+      ...limits,
     });
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
+  return { fixture, b };
+}
+
+Deno.test("outsourced verification: a verifier service answers the client's request with per-position votes", async () => {
+  const { fixture, b } = await benchWithVerifier({ minIntervalMs: 0 });
+  try {
     const terms = { ...TERMS, modelId: fixture.modelId, maxTokens: 24 };
     const offered = await offerJob(b.s, terms);
     const honest = await honestOutput(fixture, offered.job, offered.jobId);
@@ -81,16 +97,9 @@ Deno.test("outsourced verification: a verifier service answers the client's requ
 });
 
 Deno.test("outsourced verification: one client's requests for several jobs at once are all answered (a burst, not one a second)", async () => {
-  const fixture = await fixtureModel();
-  const dir = await Deno.makeTempDir();
-  await Deno.writeFile(`${dir}/m.gguf`, fixture.gguf);
-  const b = await phaseBench();
+  // The default per-requester limit, as nodes run it.
+  const { fixture, b } = await benchWithVerifier({});
   try {
-    // The default per-requester limit, as nodes run it.
-    new VerifierService({
-      network: b.node.network,
-      models: await ModelStore.open({ files: [`${dir}/m.gguf`] }),
-    });
     const jobs = [];
     for (const seed of [1n, 2n, 3n, 4n]) {
       const offered = await offerJob(b.s, {
