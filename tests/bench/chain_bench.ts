@@ -96,6 +96,14 @@ const inputs = decodeBlock(fullBlock).txs.slice(1).map((tx) => ({
 }));
 setup.close();
 
+/** A dev node on a fresh KV with the chain up to the full block's parent, and no signature seen. */
+async function freshNodeAtPrefix(): Promise<Awaited<ReturnType<typeof openDevNode>>> {
+  const fresh = await openDevNode();
+  for (const p of prefix) await fresh.node.processBlock(p);
+  signatureCache.clear();
+  return fresh;
+}
+
 const pool = new VerifyPool();
 const CACHE_MODES = {
   cold: "cold signature cache (none seen)",
@@ -111,9 +119,7 @@ for (const [mode, label] of Object.entries(CACHE_MODES)) {
     n: 5,
     warmup: 1,
     async fn(b) {
-      const fresh = await openDevNode();
-      for (const p of prefix) await fresh.node.processBlock(p);
-      signatureCache.clear();
+      const fresh = await freshNodeAtPrefix();
       if (mode === "warm") {
         for (const tx of decodeBlock(fullBlock).txs.slice(1)) {
           await fresh.node.processTx(encodeTransaction(tx));
@@ -169,9 +175,7 @@ for (const ahead of [false, true]) {
     n: 5,
     warmup: 1,
     async fn(b) {
-      const fresh = await openDevNode();
-      for (const p of prefix) await fresh.node.processBlock(p);
-      signatureCache.clear();
+      const fresh = await freshNodeAtPrefix();
       const read = (o: { txid: string; vout: number }[]) => fresh.node.store.getCoins(o);
       let next = 0;
       b.start();

@@ -50,27 +50,24 @@ const prefillBackends = [
   ["llama.cpp", llama],
   ["llama.cpp, 2 threads", llama2],
 ] as const;
+/** The two prefill groups: logits at a few positions, and at every one. */
+const prefillGroups = [
+  ["prefill-4", "4 positions", few],
+  ["prefill-all", "all positions", every],
+] as const;
 for (const [name, b] of prefillBackends) {
-  Deno.bench({
-    name: `prefill 128 tokens, logits at 4 positions: ${name}`,
-    group: "prefill-4",
-    baseline: name === "wasm kernel",
-    n: 10,
-    warmup: 2,
-    async fn() {
-      await b.logitsAt(seq, few);
-    },
-  });
-  Deno.bench({
-    name: `prefill 128 tokens, logits at all positions: ${name}`,
-    group: "prefill-all",
-    baseline: name === "wasm kernel",
-    n: 10,
-    warmup: 2,
-    async fn() {
-      await b.logitsAt(seq, every);
-    },
-  });
+  for (const [group, which, positions] of prefillGroups) {
+    Deno.bench({
+      name: `prefill 128 tokens, logits at ${which}: ${name}`,
+      group,
+      baseline: name === "wasm kernel",
+      n: 10,
+      warmup: 2,
+      async fn() {
+        await b.logitsAt(seq, positions);
+      },
+    });
+  }
 }
 
 const PROMPT = [1, 72, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100];
