@@ -45,6 +45,8 @@ const EXPLAINED: Record<string, string> = {
   "job/reward-too-low":
     "Every compute node serving the model asks a higher reward. Nothing was paid.",
   "job/context-too-long": "Prompt plus max tokens exceed the model's context. Nothing was paid.",
+  "job/expires-too-soon":
+    "The escrow would expire before a compute node could finish and be paid. Nothing was paid.",
   "job/declined": "The compute nodes declined the job (their reasons are listed).",
 };
 

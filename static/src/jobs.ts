@@ -168,7 +168,10 @@ function Votes({ outsourced }: { outsourced: NonNullable<SubmitResult["outsource
 }
 
 function Refund({ escrow, live }: { escrow: JobFailedError["atRisk"]; live: Live }) {
-  const [note, setNote] = useState<string | null>(null);
+  const [note, setNote] = useState<{ kind: "ok" | "error"; text: string; code?: string } | null>(
+    null,
+  );
+  const [txid, setTxid] = useState<string | null>(null);
   const height = live.status?.height ?? 0;
   const ready = height + 1 >= escrow.expiryHeight && !escrow.paymentSent;
   const refund = async (e: Event) => {
@@ -180,10 +183,12 @@ function Refund({ escrow, live }: { escrow: JobFailedError["atRisk"]; live: Live
       const ks = await loadKeystore();
       if (!ks) throw new PageError("page/no-wallet", "no wallet in this browser");
       const key = await unlock(ks, pass);
-      const txid = await refundEscrow(node, key, escrow.escrow, parseCoins(DEFAULTS.fee));
-      setNote(`Refund sent: ${txid}`);
+      const sent = await refundEscrow(node, key, escrow.escrow, parseCoins(DEFAULTS.fee));
+      key.fill(0);
+      setTxid(sent);
+      setNote({ kind: "ok", text: "Refund sent: the escrow comes back to your wallet." });
     } catch (err) {
-      setNote(explain(err));
+      setNote({ kind: "error", text: explain(err), code: codeOf(err) });
     }
   };
   return html`<div id="refund"><p>Escrow ${
@@ -197,8 +202,8 @@ function Refund({ escrow, live }: { escrow: JobFailedError["atRisk"]; live: Live
   }</p>
     <form onSubmit=${refund} class="row"><label>Passphrase <input name="passphrase" type="password" /></label>
       <button type="submit" disabled=${!ready}>Refund the escrow</button></form>${
-    note ? html`<p role="status">${note}</p>` : null
-  }</div>`;
+    note ? statusLine(note.kind, note.text, note.code) : null
+  }${txid ? html`<p>Refund ${link("tx", txid)}</p>` : null}</div>`;
 }
 
 /**
@@ -314,6 +319,7 @@ export function JobsView({ live }: { live: Live }) {
         fee: parseCoins(v("fee")),
         ...terms,
         reward: parseCoins(v("reward")),
+        expiryBlocks: v("expiryBlocks").trim() ? Number(v("expiryBlocks")) : undefined,
         verifyWith: gguf,
         outsource: local ? undefined : {},
         computeNodes: computeNode ? [computeNode] : undefined,
@@ -409,11 +415,12 @@ export function JobsView({ live }: { live: Live }) {
         <label>Max tokens <input name="maxTokens" type="number" min="1" value=${DEFAULTS.maxTokens} required /></label>
         <label>Fee (CML) <input name="fee" value=${DEFAULTS.fee} inputmode="decimal" required /></label>
       </div>
-      <details><summary>Sampling</summary><div class="row">
+      <details><summary>Sampling and escrow</summary><div class="row">
         <label>Temperature <input name="temperature" type="number" step="0.05" min="0" value=${DEFAULTS.temperature} /></label>
         <label>Top-k <input name="topK" type="number" min="0" value=${DEFAULTS.topK} /></label>
         <label>Top-p <input name="topP" type="number" step="0.01" min="0" max="1" value=${DEFAULTS.topP} /></label>
         <label>Seed <span class="hint">empty: random</span><input name="seed" inputmode="numeric" /></label>
+        <label>Escrow expiry (blocks) <span class="hint">empty: the network's default</span><input name="expiryBlocks" type="number" min="1" /></label>
       </div></details>
       <div class="row">
         <label>Check the output <span class="hint">${

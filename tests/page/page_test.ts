@@ -38,7 +38,10 @@ async function textMatching(page: Page, selector: string, re: RegExp, timeout = 
   return (await loc.textContent()) ?? "";
 }
 
-/** Fills and submits the job form; returns the final state shown. */
+/**
+ * Fills and submits the job form; returns the final state shown, or `failed CODE: text` when the
+ * job failed.
+ */
 async function runJob(
   page: Page,
   o: {
@@ -47,6 +50,7 @@ async function runJob(
     prompt?: string;
     chat?: string;
     computeNode?: string;
+    expiryBlocks?: string;
   },
 ): Promise<string> {
   await page.goto(page.url().replace(/#.*$/, "#/jobs"));
@@ -63,6 +67,7 @@ async function runJob(
   }
   await page.evaluate('document.querySelector("#job-form details").open = true');
   await page.fill("input[name=seed]", "7");
+  await page.fill("input[name=expiryBlocks]", o.expiryBlocks ?? "");
   await page.selectOption("select[name=verify]", o.verify);
   if (o.computeNode) {
     await page.locator(`select[name=computeNode] option[value="${o.computeNode}"]`).waitFor({
@@ -76,12 +81,10 @@ async function runJob(
   await page.click("#job-form button[type=submit]");
   if (earlier) await outcome.waitFor({ state: "detached" });
   await outcome.waitFor({ timeout: JOB_MS });
-  const failed = await page.locator("#job-failed").count();
-  assert.equal(
-    failed,
-    0,
-    (await page.locator("#job-failed").first().textContent().catch(() => "")) ?? "",
-  );
+  if (await page.locator("#job-failed").count()) {
+    const status = page.locator("#job-failed > .status.error");
+    return `failed ${await status.getAttribute("data-code")}: ${await status.textContent()}`;
+  }
   return (await page.locator("[data-testid=final-state]").textContent()) ?? "";
 }
 
@@ -276,6 +279,18 @@ Deno.test({
       )!;
       assert.ok(done === total && cached === total, bar);
       await session.shot("job-local-verified");
+
+      // Terms no compute node takes (an escrow expiring too soon): refused before any coin is locked.
+      const refused = await runJob(page, {
+        model: chatId,
+        verify: "outsourced",
+        prompt: "Hello",
+        expiryBlocks: "4",
+      });
+      assert.match(refused, /^failed job\/expires-too-soon: .*nothing was paid/);
+      assert.equal(await page.locator("#job-states li").count(), 0, "no escrow was published");
+      assert.equal(await page.locator("#refund").count(), 0, "nothing to refund");
+      await session.shot("job-refused-expiry");
 
       // The cheater, chosen for its own model, caught in the page.
       const peers = await getJson<{ self: { key: string } }>(`${nodes[2].url}/v1/peers`);
