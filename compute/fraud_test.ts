@@ -1,17 +1,12 @@
 import assert from "node:assert/strict";
 import { checkFraudClaim } from "./fraud.ts";
-import { jobIdBytes } from "../chain/job.ts";
 import { outputCommitment } from "../verifier-wasm/rastic.ts";
 import type { FraudClaim } from "../chain/spend.ts";
 import { makeFixture } from "./fixture.ts";
-import { fixtureJob, fixtureModel, honestOutput } from "../tests/fixture_job.ts";
+import { honestFixtureJob } from "../tests/fixture_job.ts";
 
 Deno.test("fraud proofs hold only for committed outputs whose every named position provably fails", async () => {
-  const fixture = await fixtureModel();
-  const { gguf } = fixture;
-  const job = fixtureJob(fixture.modelId);
-  const jobId = jobIdBytes(job);
-  const record = await honestOutput(fixture, job, jobId);
+  const { gguf, job, jobId, record } = await honestFixtureJob();
   const claimOf = (tokens: number[], positions: number[], commitTo = tokens): FraudClaim => ({
     job,
     jobId,

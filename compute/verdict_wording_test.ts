@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { FIXTURE_TOKENS, makeFixture } from "./fixture.ts";
 import { jobRecordOf } from "../client/job_record.ts";
-import { jobIdBytes } from "../chain/job.ts";
-import { fixtureJob, fixtureModel, honestOutput } from "../tests/fixture_job.ts";
+import { honestFixtureJob } from "../tests/fixture_job.ts";
 import {
   fraudProofHolds,
   type PrefillBackend,
@@ -22,11 +21,7 @@ const MISLEADING: VerdictWording = {
 };
 
 Deno.test("every decision reads verdict data: rewording every message changes no decision", async () => {
-  const fixture = await fixtureModel();
-  const { gguf } = fixture;
-  const job = fixtureJob(fixture.modelId);
-  const jobId = jobIdBytes(job);
-  const honest = await honestOutput(fixture, job, jobId);
+  const { gguf, job, jobId, record: honest } = await honestFixtureJob();
   const tokens = honest.outputTokens;
   assert.ok(tokens.length > 4, "the fixture writes a few tokens");
   const mid = Math.floor(tokens.length / 2);

@@ -8,7 +8,7 @@ import { type LlamaModel, loadModel } from "../compute/llama/llama.ts";
 import { generate, type JobRecord } from "../compute/generate.ts";
 import { modelIdFromBytes } from "../chain/model_id.ts";
 import { fromHex } from "../chain/bytes.ts";
-import type { Job } from "../chain/job.ts";
+import { type Job, jobIdBytes } from "../chain/job.ts";
 import { generateSecretKey, publicKeyOf } from "../chain/keys.ts";
 
 /** A tiny f32 fixture model: its bytes, id, and llama.cpp handle. */
@@ -64,4 +64,18 @@ export function honestOutput(
     },
     threads: 1,
   });
+}
+
+/**
+ * The default fixture model, a {@link fixtureJob} on it, its id and its honest completion (`record`):
+ * where a test of fraud proofs and verdicts starts.
+ */
+export async function honestFixtureJob(): Promise<
+  { fixture: FixtureModel; gguf: Uint8Array; job: Job; jobId: Uint8Array; record: JobRecord }
+> {
+  const fixture = await fixtureModel();
+  const job = fixtureJob(fixture.modelId);
+  const jobId = jobIdBytes(job);
+  const record = await honestOutput(fixture, job, jobId);
+  return { fixture, gguf: fixture.gguf, job, jobId, record };
 }
