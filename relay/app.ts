@@ -11,6 +11,7 @@ import type { JobPool } from "./jobpool.ts";
 import { addressRoutes } from "./routes/addresses.ts";
 import { chainRoutes } from "./routes/chain.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { mempoolRoutes } from "./routes/mempool.ts";
 import { modelRoutes, type ModelSource } from "./routes/models.ts";
 import { staticRoutes } from "./routes/static.ts";
 import { weightRoutes } from "./routes/weights.ts";
@@ -57,6 +58,7 @@ export function createApp(options: AppOptions): Hono {
     });
   });
   app.route("/", chainRoutes(chain));
+  app.route("/", mempoolRoutes(chain));
   app.route("/", modelRoutes(options.models));
   app.route("/", jobRoutes(chain, options.jobs));
   app.route("/", addressRoutes(chain));
