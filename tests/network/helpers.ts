@@ -229,6 +229,32 @@ export function peers(url: string): Promise<PeersAnswer> {
 }
 
 /**
+ * The encoded hello a test peer `id` answers the server `to` with: it echoes the server's
+ * `challenge`, sends a zero challenge of its own and no listen URL.
+ */
+export function helloAnswer(
+  id: NodeIdentity,
+  magic: number,
+  to: Uint8Array,
+  challenge: Uint8Array,
+  userAgent: string,
+): Uint8Array {
+  return encodeEnvelope(id.sign({
+    magic,
+    type: "hello",
+    to,
+    payload: encodeHello({
+      echo: challenge,
+      challenge: new Uint8Array(32),
+      services: 2,
+      listenUrl: "",
+      height: 0,
+      userAgent,
+    }),
+  }));
+}
+
+/**
  * A hand-driven link client that speaks the real handshake (for abuse tests): connects to
  * `/v1/ws`, checks the server's hello echoes our challenge, answers with its own hello.
  */
@@ -247,19 +273,7 @@ export async function rawPeer(url: string, id: NodeIdentity, magic = DEV_MAGIC) 
         const h = decodeHello(env.payload);
         assert.deepEqual(h.echo, challenge);
         serverKey = env.from;
-        ws.send(encodeEnvelope(id.sign({
-          magic,
-          type: "hello",
-          to: env.from,
-          payload: encodeHello({
-            echo: h.challenge,
-            challenge: new Uint8Array(32),
-            services: 2,
-            listenUrl: "",
-            height: 0,
-            userAgent: "test",
-          }),
-        })));
+        ws.send(helloAnswer(id, magic, env.from, h.challenge, "test"));
         resolve();
       }
     };

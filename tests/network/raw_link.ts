@@ -6,9 +6,9 @@
 
 import net from "node:net";
 import { toHex } from "../../chain/bytes.ts";
-import { decodeEnvelope, decodeHello, encodeEnvelope, encodeHello } from "../../relay/envelope.ts";
+import { decodeEnvelope, decodeHello } from "../../relay/envelope.ts";
 import type { NodeIdentity } from "../../relay/identity.ts";
-import { DEV_MAGIC } from "./helpers.ts";
+import { DEV_MAGIC, helloAnswer } from "./helpers.ts";
 
 /** One frame from the server. */
 export interface Frame {
@@ -171,19 +171,7 @@ export class RawLink {
     const env = decodeEnvelope(f.payload);
     const h = decodeHello(env.payload);
     if (toHex(h.echo) !== toHex(this.challenge)) throw new Error("hello echoes another challenge");
-    await this.sendFrame(encodeEnvelope(id.sign({
-      magic,
-      type: "hello",
-      to: env.from,
-      payload: encodeHello({
-        echo: h.challenge,
-        challenge: new Uint8Array(32),
-        services: 2,
-        listenUrl: "",
-        height: 0,
-        userAgent: "hostile-test",
-      }),
-    })));
+    await this.sendFrame(helloAnswer(id, magic, env.from, h.challenge, "hostile-test"));
     return env.from;
   }
 
