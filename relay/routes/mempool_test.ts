@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { COIN } from "../../chain/params.ts";
 import { toHex } from "../../chain/bytes.ts";
 import { createApp } from "../app.ts";
-import { newKey, openFundedDevNode, spend } from "../../tests/chain_helpers.ts";
+import { NetworkService } from "../network.ts";
+import { newKey, openDevNode, openFundedDevNode, spend } from "../../tests/chain_helpers.ts";
 
 Deno.test("GET /v1/mempool lists posted transactions newest first, bounded by a checked ?limit=", async () => {
   const dev = await openFundedDevNode();
@@ -58,6 +59,31 @@ Deno.test("GET /v1/mempool lists posted transactions newest first, bounded by a 
       assert.equal((await r.json()).error.code, "mempool/limit", bad);
     }
   } finally {
+    dev.close();
+  }
+});
+
+Deno.test("GET /v1/mempool runs behind the network's per-address rate limit (429 rate/limited)", async () => {
+  const dev = await openDevNode();
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const network = new NetworkService({
+      kv,
+      network: "dev",
+      limits: { httpRequestsPerSecond: 0.01, httpRequestBurst: 3 },
+    });
+    const app = createApp({ chain: dev.node, guards: network.requestGuards() });
+    const from = (hostname: string) =>
+      app.fetch(new Request("http://node/v1/mempool"), {
+        remoteAddr: { hostname, port: 1, transport: "tcp" },
+      });
+    for (let i = 0; i < 3; i++) assert.equal((await from("10.3.3.3")).status, 200);
+    const limited = await from("10.3.3.3");
+    assert.equal(limited.status, 429);
+    assert.equal((await limited.json()).error.code, "rate/limited");
+    assert.equal((await from("10.4.4.4")).status, 200, "another address has its own bucket");
+  } finally {
+    kv.close();
     dev.close();
   }
 });

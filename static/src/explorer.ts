@@ -93,6 +93,49 @@ function LatestBlocks({ tip, height }: { tip: string; height: number }) {
   `;
 }
 
+/** `GET /v1/mempool` as the page reads it. */
+interface MempoolJson {
+  count: number;
+  txs: { txid: string; size: number; fee: string; feeRate: number; time: number }[];
+}
+
+/** The mempool's transactions, newest first (fetched again when the tip or the pool changes). */
+function MempoolList({ refresh }: { refresh: string }) {
+  const pool = useJson<MempoolJson>(`/v1/mempool?limit=${LATEST * 2}`, refresh);
+  const m = pool.data;
+  return html`<section aria-labelledby="mempool-h" id="mempool"><h2 id="mempool-h">Mempool</h2>
+    ${pool.error ? html`<${Failure} error=${pool.error} />` : null}
+    ${
+    !m ? null : m.txs.length === 0 ? html`<p class="muted">No unconfirmed transactions.</p>` : html`
+      <table>
+        <thead>
+          <tr>
+            <th>Transaction</th>
+            <th>Fee</th>
+            <th>Fee rate</th>
+            <th class="wide">Size</th>
+            <th class="wide">Entered</th>
+          </tr>
+        </thead>
+        <tbody>${m.txs.map((t) =>
+          html`
+            <tr key=${t.txid} data-txid=${t.txid}>
+              <td>${link("tx", t.txid, short(t.txid))}</td>
+              <td>${t.fee} CML</td>
+              <td>${t.feeRate.toFixed(2)} per byte</td>
+              <td class="wide">${t.size} bytes</td>
+              <td class="wide">${when(t.time / 1000)}</td>
+            </tr>
+          `
+        )}</tbody>
+      </table>
+      ${m.count > m.txs.length
+        ? html`<p class="muted">The newest ${m.txs.length} of ${m.count}.</p>`
+        : null}
+    `
+  }</section>`;
+}
+
 /** The job pool: each job's public state. */
 function JobPool({ refresh }: { refresh: string }) {
   const pool = useJson<{ jobs: { id: string; state: string; escrow: { value: string } | null }[] }>(
@@ -223,6 +266,7 @@ export function Home({ live }: { live: Live }) {
       </table>
     </section>
     <${LatestBlocks} tip=${s.tip} height=${s.height} />
+    <${MempoolList} refresh=${`${refresh}:${s.mempool?.size}:${s.mempool?.bytes}`} />
     <${JobPool} refresh=${refresh} />
     <${Peers} refresh=${refresh} />
   `;

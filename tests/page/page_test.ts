@@ -159,6 +159,12 @@ Deno.test({
       await page.goto(`${url}/`);
       await page.locator("#latest-blocks tr[data-height]").first().waitFor();
       assert.match(await page.locator("[data-testid=tip]").textContent() ?? "", /^dev, height \d+/);
+      // The mempool list: its transactions (each linked to its view) or a line saying it is empty.
+      await page.locator("#mempool tr[data-txid], #mempool p.muted").first().waitFor();
+      for (const row of await page.locator("#mempool tr[data-txid]").all()) {
+        const id = await row.getAttribute("data-txid");
+        assert.equal(await row.locator("a").getAttribute("href"), `#/tx/${id}`);
+      }
       await session.shot("explorer");
 
       // A wallet created in the browser.
