@@ -79,3 +79,30 @@ export async function honestFixtureJob(): Promise<
   const record = await honestOutput(fixture, job, jobId);
   return { fixture, gguf: fixture.gguf, job, jobId, record };
 }
+
+/**
+ * Writes the tiny f32 fixture of `seed` to `${dir}/m.gguf` and has llama.cpp (one thread) complete
+ * the prompt 1, 40, 50 with `maxTokens` and `sampling` under an all-zero job id; frees the model.
+ */
+export async function fixtureRecord(
+  dir: string,
+  seed: bigint,
+  maxTokens: number,
+  sampling: { seed: bigint; temperature: number; topK: number; topP: number },
+): Promise<{ modelPath: string; record: JobRecord }> {
+  const gguf = makeFixture({ size: "tiny", dtype: "f32", seed });
+  const modelPath = `${dir}/m.gguf`;
+  await Deno.writeFile(modelPath, gguf);
+  const model = await loadModel(modelPath);
+  try {
+    const record = await generate(model, modelIdFromBytes(gguf), {
+      promptTokens: [1, 40, 50],
+      maxTokens,
+      threads: 1,
+      sampling: { ...sampling, jobId: new Uint8Array(32) },
+    });
+    return { modelPath, record };
+  } finally {
+    await model.free();
+  }
+}

@@ -6,30 +6,18 @@
 
 import assert from "node:assert/strict";
 import { Command } from "commander";
-import { modelIdFromBytes } from "../../chain/model_id.ts";
-import { makeFixture } from "../../compute/fixture.ts";
-import { generate } from "../../compute/generate.ts";
-import { loadModel } from "../../compute/llama/llama.ts";
+import { fixtureRecord } from "../fixture_job.ts";
 import { registerVerifyCommand, VERIFY_EXIT } from "../../verifier-wasm/cli.ts";
 
 Deno.test("verify defaults to every position, names the coverage, and a sampled check its detection chance", async () => {
   const dir = await Deno.makeTempDir({ prefix: "camelid-verify-default-" });
   try {
-    const gguf = makeFixture({ size: "tiny", dtype: "f32", seed: 43n });
-    const modelPath = `${dir}/m.gguf`;
-    await Deno.writeFile(modelPath, gguf);
-    const model = await loadModel(modelPath);
-    let record;
-    try {
-      record = await generate(model, modelIdFromBytes(gguf), {
-        promptTokens: [1, 40, 50],
-        maxTokens: 32,
-        threads: 1,
-        sampling: { seed: 5n, jobId: new Uint8Array(32), temperature: 0, topK: 0, topP: 1 },
-      });
-    } finally {
-      await model.free();
-    }
+    const { modelPath, record } = await fixtureRecord(dir, 43n, 32, {
+      seed: 5n,
+      temperature: 0,
+      topK: 0,
+      topP: 1,
+    });
     const n = record.outputTokens.length;
     assert.ok(n >= 16, `a long enough output (${n})`);
     // One token changed in the middle, as the issue's trial did.

@@ -7,10 +7,7 @@
 
 import assert from "node:assert/strict";
 import { Command } from "commander";
-import { modelIdFromBytes } from "../../chain/model_id.ts";
-import { makeFixture } from "../../compute/fixture.ts";
-import { generate } from "../../compute/generate.ts";
-import { loadModel } from "../../compute/llama/llama.ts";
+import { fixtureRecord } from "../fixture_job.ts";
 import { openLlamaBackend } from "../../compute/llama_backend.ts";
 import {
   type BackendFactory,
@@ -21,21 +18,13 @@ import {
 Deno.test("verify opens an injected backend through its factory and disposes it; no factory, no llama", async () => {
   const dir = await Deno.makeTempDir({ prefix: "camelid-verify-factory-" });
   try {
-    const gguf = makeFixture({ size: "tiny", dtype: "f32", seed: 41n });
-    const modelPath = `${dir}/m.gguf`;
-    await Deno.writeFile(modelPath, gguf);
-    const model = await loadModel(modelPath);
-    try {
-      const job = await generate(model, modelIdFromBytes(gguf), {
-        promptTokens: [1, 40, 50],
-        maxTokens: 8,
-        threads: 1,
-        sampling: { seed: 3n, jobId: new Uint8Array(32), temperature: 0.8, topK: 40, topP: 0.95 },
-      });
-      await Deno.writeTextFile(`${dir}/job.json`, JSON.stringify(job));
-    } finally {
-      await model.free();
-    }
+    const { modelPath, record: job } = await fixtureRecord(dir, 41n, 8, {
+      seed: 3n,
+      temperature: 0.8,
+      topK: 40,
+      topP: 0.95,
+    });
+    await Deno.writeTextFile(`${dir}/job.json`, JSON.stringify(job));
     const args = ["verify", "--model", modelPath, "--job", `${dir}/job.json`, "--json"];
 
     const opened: [string, { threads: number }][] = [];
