@@ -21,6 +21,16 @@ export function defaultDataDir(network: string): string {
   return `./.camelid/${network}`;
 }
 
+/** `--network`: main, test or dev (the default). */
+export function networkOption(): Option {
+  return new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev");
+}
+
+/** The wallet file of a command's options: `--wallet`, else the one in the (default) data directory. */
+export function walletFileOf(o: { wallet?: string; dataDir?: string; network: string }): string {
+  return o.wallet ?? walletPath(o.dataDir ?? defaultDataDir(o.network));
+}
+
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `--data-dir`, whose default depends on `--network` (shown in the help). */
@@ -58,9 +68,7 @@ export function registerNodeCommand(
 ): void {
   const cmd = program.command(name)
     .description(description)
-    .addOption(
-      new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"),
-    )
+    .addOption(networkOption())
     .option("--port <port>", "HTTP port", (v) => parsePort(v), 8787)
     .option("--host <host>", "interface to bind", "127.0.0.1")
     .addOption(dataDirOption())
@@ -117,19 +125,15 @@ export function registerWalletCommands(program: Command): void {
     "a passphrase-encrypted wallet (CAMELID_PASSPHRASE for scripts)",
   );
   const common = (c: Command) =>
-    c.addOption(
-      new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"),
-    )
+    c.addOption(networkOption())
       .addOption(
         new Option("--wallet <file>", "keystore file").default(undefined, "<data-dir>/wallet.json"),
       )
       .addOption(dataDirOption());
-  const pathOf = (o: { wallet?: string; dataDir?: string; network: string }) =>
-    o.wallet ?? walletPath(o.dataDir ?? defaultDataDir(o.network));
 
   common(wallet.command("new").description("create a new wallet (refuses to overwrite)")).action(
     async (o) => {
-      const path = pathOf(o);
+      const path = walletFileOf(o);
       await assertNoWalletAt(path); // before asking for a passphrase
       const ks = await writeNewKeystore(
         path,
@@ -141,14 +145,14 @@ export function registerWalletCommands(program: Command): void {
   );
 
   common(wallet.command("address").description("print the wallet's address")).action(async (o) => {
-    console.log((await readKeystore(pathOf(o))).address);
+    console.log((await readKeystore(walletFileOf(o))).address);
   });
 
   common(wallet.command("balance").description("show the wallet's balance as the node sees it"))
     .option("--node <url>", "node API URL", "http://127.0.0.1:8787")
     .option("--json", "print JSON")
     .action(async (o) => {
-      const ks = await readKeystore(pathOf(o));
+      const ks = await readKeystore(walletFileOf(o));
       const a = await new NodeClient(o.node).address(ks.address);
       const pending = a.unconfirmed.reduce((s, u) => s + BigInt(u.units), 0n);
       if (o.json) {
@@ -177,7 +181,7 @@ export function registerWalletCommands(program: Command): void {
       decodeAddress(o.to);
       const amount = parseCoinsOption("--amount", o.amount);
       const fee = parseCoinsOption("--fee", o.fee, true);
-      const { keystore, secretKey } = await unlockWalletFile(pathOf(o));
+      const { keystore, secretKey } = await unlockWalletFile(walletFileOf(o));
       const node = new NodeClient(o.node);
       const utxos = await node.spendableCoins(keystore.address);
       const { bytes } = buildPayment({ utxos, secretKey, to: o.to, amount, fee });

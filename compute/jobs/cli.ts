@@ -7,8 +7,13 @@ import { type Command, Option } from "commander";
 import { parseCoinsOption } from "../../chain/amount.ts";
 import { isHex32 } from "../../chain/bytes.ts";
 import { unlockKeystore } from "../../chain/keystore.ts";
-import { ensureNodeWallet, unlockWalletFile, walletPath } from "../../relay/wallet_file.ts";
-import { defaultDataDir, type NodeCommandHooks, type SearcherFactory } from "../../relay/cli.ts";
+import { ensureNodeWallet, unlockWalletFile } from "../../relay/wallet_file.ts";
+import {
+  networkOption,
+  type NodeCommandHooks,
+  type SearcherFactory,
+  walletFileOf,
+} from "../../relay/cli.ts";
 import { ModelStore } from "../model_store.ts";
 import { createFraudChecker } from "../fraud.ts";
 import { fetchModel } from "../model_fetch.ts";
@@ -193,14 +198,10 @@ export function registerJobCommands(program: Command): void {
     "pay a compute node for a completion and check it",
   );
   const wallet = (c: Command) =>
-    c.addOption(
-      new Option("--network <name>", "network").choices(["main", "test", "dev"]).default("dev"),
-    )
+    c.addOption(networkOption())
       .option("--wallet <file>", "keystore file (default <data-dir>/wallet.json)")
       .option("--data-dir <dir>", "data directory (default ./.camelid/<network>)")
       .option("--node <url>", "node API URL", "http://127.0.0.1:8787");
-  const walletFile = (o: { wallet?: string; dataDir?: string; network: string }) =>
-    o.wallet ?? walletPath(o.dataDir ?? defaultDataDir(o.network));
 
   const submit = wallet(
     job.command("submit").description("offer a job, pay the node that does it, verify the output"),
@@ -285,7 +286,7 @@ export function registerJobCommands(program: Command): void {
       const promptTokens = prompt.tokens;
       const verify = o.verify ?? (o.model ? "local" : "outsourced");
       if (verify === "local" && !o.model) throw new RangeError("--verify local needs --model");
-      const { secretKey } = await unlockWalletFile(walletFile(o));
+      const { secretKey } = await unlockWalletFile(walletFileOf(o));
       const checks = positionSettings(o);
       const node = new NodeClient(o.node);
       const fee = parseCoinsOption("--fee", o.fee, true);
@@ -295,7 +296,7 @@ export function registerJobCommands(program: Command): void {
           console.error(`[${state}] ${JSON.stringify(d)}`);
       const result = await submitJob({
         node,
-        spendLock: walletSpendLock(walletFile(o)),
+        spendLock: walletSpendLock(walletFileOf(o)),
         secretKey,
         modelId,
         promptTokens,
@@ -423,7 +424,7 @@ export function registerJobCommands(program: Command): void {
     .action(async (o) => {
       const m = String(o.escrow).match(/^(\w+):(\d+)$/);
       if (!m || !isHex32(m[1])) throw new RangeError("--escrow must be TXID:VOUT");
-      const { secretKey } = await unlockWalletFile(walletFile(o));
+      const { secretKey } = await unlockWalletFile(walletFileOf(o));
       const txid = await refundEscrow(new NodeClient(o.node), secretKey, {
         txid: m[1],
         vout: Number(m[2]),
@@ -431,5 +432,5 @@ export function registerJobCommands(program: Command): void {
       console.log(`refund ${txid}`);
     });
 
-  registerJobTreeCommand(job, wallet, walletFile);
+  registerJobTreeCommand(job, wallet, walletFileOf);
 }
