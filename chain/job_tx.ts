@@ -16,7 +16,7 @@ import {
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
 } from "./script.ts";
-import { signatureHash, type Transaction, type TxInput, type TxOutput } from "./tx.ts";
+import { signatureHash, spendInput, type Transaction, type TxOutput } from "./tx.ts";
 import { buildSpend, type WalletUtxo } from "./wallet.ts";
 import {
   type BadAnswerData,
@@ -59,14 +59,6 @@ export interface Funding {
   fee: bigint;
 }
 
-function input(coin: Outpoint, scriptSig: Uint8Array = new Uint8Array(0)): TxInput {
-  return {
-    prevout: { txid: fromHex(coin.txid, 32), vout: coin.vout },
-    scriptSig,
-    sequence: 0xffffffff,
-  };
-}
-
 /**
  * The one helper behind every single-input job spend: spends `coin` to one output of its value less
  * the fee, stamped with `jobId`, with the unlocking data `unlock` makes from the unsigned transaction.
@@ -79,7 +71,7 @@ export function singleInputSpend(
 ): Transaction {
   const tx: Transaction = {
     version: 1,
-    inputs: [input(coin)],
+    inputs: [spendInput(coin)],
     outputs: [{ value: coin.value - out.fee, scriptPubKey: out.payTo }],
     lockTime: 0,
     jobId,
@@ -160,8 +152,8 @@ export function fraudProofTx(
   escrow: (Outpoint & { value: bigint }) | null,
   out: Payout,
 ): Transaction {
-  const inputs = [input(stake, encodeFraudProof({ job, ...output, positions }))];
-  if (escrow) inputs.push(input(escrow, encodeBarePath(PATH_ESCROW_FRAUD)));
+  const inputs = [spendInput(stake, encodeFraudProof({ job, ...output, positions }))];
+  if (escrow) inputs.push(spendInput(escrow, encodeBarePath(PATH_ESCROW_FRAUD)));
   const total = stake.value + (escrow?.value ?? 0n);
   return {
     version: 1,

@@ -3,7 +3,7 @@
  * signing of pay-to-address inputs. Decoding is purely structural: scripts stay opaque bytes.
  */
 
-import { ByteReader, ByteWriter, concatBytes, toHex } from "./bytes.ts";
+import { ByteReader, ByteWriter, concatBytes, fromHex, toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
 import { sha256, sha256Concat, sha256d } from "./hash.ts";
 import { MAX_TX_SIZE } from "./params.ts";
@@ -25,6 +25,21 @@ export interface TxInput {
   scriptSig: Uint8Array;
   /** Sequence number. */
   sequence: number;
+}
+
+/**
+ * An input spending the output `coin` (txid in hex), final sequence, with the unlocking data
+ * `scriptSig` (none by default: signed or filled in later).
+ */
+export function spendInput(
+  coin: { txid: string; vout: number },
+  scriptSig: Uint8Array = new Uint8Array(0),
+): TxInput {
+  return {
+    prevout: { txid: fromHex(coin.txid, 32), vout: coin.vout },
+    scriptSig,
+    sequence: 0xffffffff,
+  };
 }
 
 /** A transaction output. */

@@ -1,11 +1,16 @@
 /** @module Building and signing payments from a wallet's unspent outputs (coin selection, change). */
 
 import { formatCoins } from "./amount.ts";
-import { fromHex } from "./bytes.ts";
 import { ValidationError } from "./errors.ts";
 import { addressFromPublicKey, publicKeyOf } from "./keys.ts";
 import { payToAddressScript } from "./script.ts";
-import { encodeTransaction, NO_JOB, signPayToAddressInput, type Transaction } from "./tx.ts";
+import {
+  encodeTransaction,
+  NO_JOB,
+  signPayToAddressInput,
+  spendInput,
+  type Transaction,
+} from "./tx.ts";
 
 /** A spendable output as a wallet sees it. */
 export interface WalletUtxo {
@@ -80,11 +85,7 @@ export function buildSpend(req: SpendRequest): { tx: Transaction; bytes: Uint8Ar
   const from = addressFromPublicKey(publicKeyOf(req.secretKey));
   const tx: Transaction = {
     version: 1,
-    inputs: chosen.map((u) => ({
-      prevout: { txid: fromHex(u.txid, 32), vout: u.vout },
-      scriptSig: new Uint8Array(0),
-      sequence: 0xffffffff,
-    })),
+    inputs: chosen.map((u) => spendInput(u)),
     outputs: req.outputs.map((o) => ({ value: o.value, scriptPubKey: o.scriptPubKey })),
     lockTime: 0,
     jobId: req.jobId ?? NO_JOB,

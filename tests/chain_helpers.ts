@@ -15,10 +15,10 @@ import {
   encodeTransaction,
   NO_JOB,
   signPayToAddressInput,
+  spendInput,
   type Transaction,
   txid,
 } from "../chain/tx.ts";
-import { fromHex } from "../chain/bytes.ts";
 import { ValidationError } from "../chain/errors.ts";
 
 /** A key pair with its pay-to-address script. */
@@ -128,11 +128,7 @@ export function spend(
 ): { tx: Transaction; bytes: Uint8Array; id: string } {
   const tx: Transaction = {
     version: 1,
-    inputs: prevouts.map((p) => ({
-      prevout: { txid: fromHex(p.txid, 32), vout: p.vout },
-      scriptSig: new Uint8Array(0),
-      sequence: 0xffffffff,
-    })),
+    inputs: prevouts.map((p) => spendInput(p)),
     outputs: outputs.map((o) => ({ value: o.value, scriptPubKey: o.script })),
     lockTime: 0,
     jobId,
