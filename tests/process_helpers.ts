@@ -15,6 +15,19 @@ export interface NodeProcess {
 }
 
 /**
+ * The arguments of a node that does not mine, keeps its data in `dataDir`, joins the network at
+ * `seedUrl` and serves `model`; `extra` follow.
+ */
+export function followerArgs(
+  dataDir: string,
+  seedUrl: string,
+  model: string,
+  ...extra: string[]
+): string[] {
+  return ["--data-dir", dataDir, "--no-mine", "--seed", seedUrl, "--model", model, ...extra];
+}
+
+/**
  * Starts `main.ts node` (or another node `command`, e.g. `compute`) with `args` (add `--data-dir`,
  * `--no-mine`, ...) on a free port.
  */

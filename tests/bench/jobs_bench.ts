@@ -16,7 +16,7 @@ import { generate } from "../../compute/generate.ts";
 import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
 import { COIN } from "../../chain/params.ts";
 import { jobIdBytes } from "../../chain/job.ts";
-import { getJson, spawnNode, waitFor, walletSend } from "../process_helpers.ts";
+import { followerArgs, getJson, spawnNode, waitFor, walletSend } from "../process_helpers.ts";
 
 const MAX_TOKENS = 24;
 const dir = await Deno.makeTempDir({ prefix: "camelid-jobs-bench-" });
@@ -31,29 +31,11 @@ const computeA = await spawnNode(
   "compute",
 );
 const computeB = await spawnNode(
-  [
-    "--data-dir",
-    `${dir}/b`,
-    "--no-mine",
-    "--seed",
-    computeA.url,
-    "--model",
-    modelPath,
-    "--threads",
-    "1",
-  ],
+  followerArgs(`${dir}/b`, computeA.url, modelPath, "--threads", "1"),
   {},
   "compute",
 );
-const client = await spawnNode([
-  "--data-dir",
-  `${dir}/c`,
-  "--no-mine",
-  "--seed",
-  computeA.url,
-  "--model",
-  modelPath,
-]);
+const client = await spawnNode(followerArgs(`${dir}/c`, computeA.url, modelPath));
 globalThis.addEventListener("unload", () => {
   for (const p of [client, computeB, computeA]) {
     try {

@@ -15,7 +15,7 @@ import { NodeClient } from "../../relay/client.ts";
 import { walletSpendLock } from "../../compute/jobs/wallet_lock.ts";
 import { createGatewayApp } from "../../gateway/app.ts";
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
-import { sendCoins, waitBalance } from "../jobs/funding_helpers.ts";
+import { newWallet, sendCoins, waitBalance } from "../jobs/funding_helpers.ts";
 import { waitStakeable } from "../jobs/devnet_process.ts";
 
 const README = new URL("../../README.md", import.meta.url).pathname;
@@ -91,11 +91,7 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
     );
     const url = nodes[0].url;
     const wallet = `${dir}/gateway.json`;
-    assert.equal(
-      (await runCli(["wallet", "new", "--wallet", wallet], { CAMELID_PASSPHRASE: "client" })).code,
-      0,
-    );
-    const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
+    const address = await newWallet(wallet, "client");
     const hastyKey = generateSecretKey();
     const hastyAddress = addressFromPublicKey(publicKeyOf(hastyKey));
     // Every compute node needs mature coins to stake.

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { getJson, runCli, waitFor } from "../process_helpers.ts";
 import { isJobState } from "../../client/job_states.ts";
-import { sendCoins, waitBalance } from "./funding_helpers.ts";
+import { fundAddress, jobSubmitArgs, newWallet } from "./funding_helpers.ts";
 import { dumpNodeLogs, startDevnetProcess } from "./devnet_process.ts";
 
 /** `job submit` processes run at once (the issue's trial ran 20). */
@@ -31,8 +31,7 @@ Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devn
     const model = `${net.dataDir}/node-0/models/tiny-f16-seed1.gguf`;
     const wallet = `${dir}/client.json`;
     const env = { CAMELID_PASSPHRASE: "client" };
-    assert.equal((await runCli(["wallet", "new", "--wallet", wallet], env)).code, 0);
-    const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
+    const address = await newWallet(wallet, env.CAMELID_PASSPHRASE);
     // Both compute nodes need mature coins to stake.
     await waitFor("both compute nodes able to stake", async () => {
       for (const u of net.urls.slice(0, 2)) {
@@ -45,17 +44,11 @@ Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devn
       }
       return true;
     }, 90_000);
-    await sendCoins(`${net.dataDir}/node-0/wallet.json`, url, address, "40");
-    await waitBalance(url, address, "40");
+    await fundAddress(`${net.dataDir}/node-0/wallet.json`, url, address, "40");
 
     const submit = (args: string[]) =>
       runCli([
-        "job",
-        "submit",
-        "--wallet",
-        wallet,
-        "--node",
-        url,
+        ...jobSubmitArgs(wallet, url),
         "--prompt-tokens",
         "1,72,105,108",
         "--max-tokens",

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  followerArgs,
   getJson,
   type NodeProcess,
   runCli,
@@ -15,7 +16,14 @@ import {
 import { makeFixture } from "../../compute/fixture.ts";
 import { assertConservedOnDisk } from "../chain_helpers.ts";
 import { networkParams } from "../../chain/params.ts";
-import { nodeWalletAddress, sendCoins, waitBalance, waitMature } from "./funding_helpers.ts";
+import {
+  jobSubmitArgs,
+  newWallet,
+  nodeWalletAddress,
+  sendCoins,
+  waitBalance,
+  waitMature,
+} from "./funding_helpers.ts";
 
 interface Devnet {
   dir: string;
@@ -36,21 +44,9 @@ async function devnet(cheat = "none"): Promise<Devnet> {
     {},
     "compute",
   );
-  const client = await spawnNode([
-    "--data-dir",
-    `${dir}/client-node`,
-    "--no-mine",
-    "--seed",
-    compute.url,
-    "--model",
-    model,
-  ]);
+  const client = await spawnNode(followerArgs(`${dir}/client-node`, compute.url, model));
   const wallet = `${dir}/client.json`;
-  assert.equal(
-    (await runCli(["wallet", "new", "--wallet", wallet], { CAMELID_PASSPHRASE: "client" })).code,
-    0,
-  );
-  const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
+  const address = await newWallet(wallet, "client");
   const maturity = networkParams("dev").coinbaseMaturity;
   await waitFor(
     "a mature coinbase on the client's node",
@@ -113,12 +109,7 @@ function refund(wallet: string, node: string, escrowTxid: string) {
 
 function submit(net: Devnet, extra: string[] = []) {
   return runCli([
-    "job",
-    "submit",
-    "--wallet",
-    net.wallet,
-    "--node",
-    net.client.url,
+    ...jobSubmitArgs(net.wallet, net.client.url),
     "--model",
     net.model,
     "--prompt",
@@ -377,18 +368,16 @@ Deno.test("outsourced verification: a lying verifier is outvoted by two honest o
   try {
     for (const [i, cheat] of ["none", "none", "lie-verify"].entries()) {
       verifiers.push(
-        await spawnNode([
-          "--data-dir",
-          `${net.dir}/verifier-${i}`,
-          "--no-mine",
-          "--seed",
-          net.compute.url,
-          "--model",
-          net.model,
-          "--serve-verify",
-          "--cheat",
-          cheat,
-        ]),
+        await spawnNode(
+          followerArgs(
+            `${net.dir}/verifier-${i}`,
+            net.compute.url,
+            net.model,
+            "--serve-verify",
+            "--cheat",
+            cheat,
+          ),
+        ),
       );
     }
     await waitFor("verifiers linked", async () => {
@@ -424,23 +413,9 @@ Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, 
   let compute: NodeProcess | null = null;
   try {
     const wallet = `${dir}/client.json`;
-    assert.equal(
-      (await runCli(["wallet", "new", "--wallet", wallet], { CAMELID_PASSPHRASE: "client" })).code,
-      0,
-    );
-    const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
+    const address = await newWallet(wallet, "client");
     compute = await spawnNode(
-      [
-        "--data-dir",
-        `${dir}/compute`,
-        "--no-mine",
-        "--seed",
-        miner.url,
-        "--model",
-        model,
-        "--threads",
-        "1",
-      ],
+      followerArgs(`${dir}/compute`, miner.url, model, "--threads", "1"),
       { CAMELID_FAULT: "job:assigned" },
       "compute",
     );
@@ -455,12 +430,7 @@ Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, 
         "run",
         "-A",
         new URL("../../main.ts", import.meta.url).pathname,
-        "job",
-        "submit",
-        "--wallet",
-        wallet,
-        "--node",
-        miner.url,
+        ...jobSubmitArgs(wallet, miner.url),
         "--model",
         model,
         "--prompt",

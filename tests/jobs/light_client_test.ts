@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { FIXTURE_TOKENS } from "../../compute/fixture.ts";
 import { runCli } from "../process_helpers.ts";
+import { newWallet } from "./funding_helpers.ts";
 import { readyForJobs, withDevnet } from "./devnet_process.ts";
 
 const NODES = 3;
@@ -39,8 +40,7 @@ Deno.test("a light client with no model file: tokenize and job submit by model i
     await Deno.mkdir(client);
     const env = { CAMELID_PASSPHRASE: "client" };
     const wallet = `${dir}/wallet/client.json`;
-    assert.equal((await runCli(["wallet", "new", "--wallet", wallet], env)).code, 0);
-    const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
+    const address = await newWallet(wallet, env.CAMELID_PASSPHRASE);
     const modelId = await readyForJobs(net, [address], "20");
 
     const tokenized = await runCli(

@@ -7,10 +7,23 @@
  * the client fails at once naming it and the escrow, and `--refund-on-failure` refunds at expiry.
  */
 import assert from "node:assert/strict";
-import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+import {
+  followerArgs,
+  getJson,
+  type NodeProcess,
+  runCli,
+  spawnNode,
+  waitFor,
+} from "../process_helpers.ts";
 import { makeFixture } from "../../compute/fixture.ts";
 import { assertConservedOnDisk } from "../chain_helpers.ts";
-import { nodeWalletAddress, sendCoins, waitBalance, waitMature } from "./funding_helpers.ts";
+import {
+  fundAddress,
+  jobSubmitArgs,
+  newWallet,
+  nodeWalletAddress,
+  waitMature,
+} from "./funding_helpers.ts";
 import type { JobFault } from "../../compute/jobs/worker.ts";
 
 const FAULTS: JobFault[] = ["assigned", "staked", "paid", "delivered"];
@@ -25,38 +38,21 @@ Deno.test("a compute node killed at each step of a job resumes it after a restar
   const model = `${dir}/tiny.gguf`;
   await Deno.writeFile(model, makeFixture({ size: "tiny", dtype: "f16", seed: 5n, eosBias: 3 }));
   const miner = await spawnNode(["--data-dir", `${dir}/miner`, "--model", model]);
-  const computeArgs = [
-    "--data-dir",
-    `${dir}/compute`,
-    "--no-mine",
-    "--seed",
-    miner.url,
-    "--model",
-    model,
-    "--threads",
-    "1",
-  ];
+  const computeArgs = followerArgs(`${dir}/compute`, miner.url, model, "--threads", "1");
   let compute: NodeProcess | null = await spawnNode(computeArgs, {}, "compute");
   const logs: string[] = [];
   try {
     const wallet = `${dir}/client.json`;
     const env = { CAMELID_PASSPHRASE: "client" };
-    assert.equal((await runCli(["wallet", "new", "--wallet", wallet], env)).code, 0);
-    const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
+    const address = await newWallet(wallet, env.CAMELID_PASSPHRASE);
     const computeWallet = await nodeWalletAddress(`${dir}/compute`);
     await waitMature(miner.url, 1);
-    const send = (to: string, amount: string) =>
-      sendCoins(`${dir}/miner/wallet.json`, miner.url, to, amount);
-    await send(address, "20");
-    await waitBalance(miner.url, address, "20");
+    const fund = (to: string, amount: string) =>
+      fundAddress(`${dir}/miner/wallet.json`, miner.url, to, amount);
+    await fund(address, "20");
     const submit = (seed: number, extra: string[] = []) =>
       runCli([
-        "job",
-        "submit",
-        "--wallet",
-        wallet,
-        "--node",
-        miner.url,
+        ...jobSubmitArgs(wallet, miner.url),
         "--model",
         model,
         "--prompt-tokens",
@@ -96,8 +92,7 @@ Deno.test("a compute node killed at each step of a job resumes it after a restar
     );
 
     // Fund the compute node; then kill it at each step and restart it.
-    await send(computeWallet, "10");
-    await waitBalance(miner.url, computeWallet, "10");
+    await fund(computeWallet, "10");
     await compute.stop();
     const jobs: string[] = [];
     for (const [i, fault] of FAULTS.entries()) {

@@ -18,7 +18,7 @@ import { formatCoins } from "../../chain/amount.ts";
 import { parentOfContact } from "../../client/phases/offer.ts";
 import { attemptCost, type TreeNode, treeNodes } from "../../client/job_tree.ts";
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
-import { sendCoins, waitBalance } from "./funding_helpers.ts";
+import { fundAddress, newWallet } from "./funding_helpers.ts";
 import { waitStakeable } from "./devnet_process.ts";
 import { createGatewayApp } from "../../gateway/app.ts";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
@@ -78,10 +78,8 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
     for (const n of nodes.slice(0, 3)) await waitStakeable(n.url);
     const wallet = `${dir}/client.json`;
     const env = { CAMELID_PASSPHRASE: "client" };
-    assert.equal((await runCli(["wallet", "new", "--wallet", wallet], env)).code, 0);
-    const address = (await runCli(["wallet", "address", "--wallet", wallet])).stdout.trim();
-    await sendCoins(`${dir}/n0/wallet.json`, url, address, "10");
-    await waitBalance(url, address, "10");
+    const address = await newWallet(wallet, env.CAMELID_PASSPHRASE);
+    await fundAddress(`${dir}/n0/wallet.json`, url, address, "10");
 
     const tree = (args: string[]) =>
       runCli([
