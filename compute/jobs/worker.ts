@@ -62,6 +62,32 @@ export interface WorkerNetwork {
   send(payload: Uint8Array, to?: Uint8Array | string): unknown;
 }
 
+/** Codes of a refused job spend that a later block may cure (a window not yet open, a pending claim). */
+const RETRYABLE_SPEND_CODES = new Set([
+  "job/dispute-window",
+  "job/claim-pending",
+  "job/answer-window",
+]);
+
+/**
+ * Runs a job spend `step` of job `a`; when it is refused, logs `warning` (a template of `{id}` and
+ * `{error}`) and, unless its code is one a later block may cure, runs `giveUp`.
+ */
+async function broadcastOrGiveUp(
+  a: { id: string },
+  warning: string,
+  step: () => Promise<void>,
+  giveUp: () => Promise<void>,
+): Promise<void> {
+  try {
+    await step();
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "";
+    log.warn(warning, { id: a.id, error: (e as Error).message });
+    if (!RETRYABLE_SPEND_CODES.has(code)) await giveUp();
+  }
+}
+
 /** Options of {@link JobWorker}. */
 export interface WorkerOptions {
   /** The node's chain. */
@@ -583,40 +609,26 @@ export class JobWorker {
       }
       if (a.stakeHeight === undefined || !a.stake) continue;
       await this.#answerClaims(a);
-      const retry = new Set(["job/dispute-window", "job/claim-pending", "job/answer-window"]);
-      if (a.payment && !a.paymentSent && next >= a.stakeHeight + W) {
-        try {
-          await chain.processTx(a.payment);
+      const payment = a.payment;
+      if (payment && !a.paymentSent && next >= a.stakeHeight + W) {
+        await broadcastOrGiveUp(a, "Job {id}: payment not accepted: {error}", async () => {
+          await chain.processTx(payment);
           a.paymentSent = true;
           await this.#save(a);
           log.info("Job {id}: payment broadcast", { id: a.id });
-        } catch (e) {
-          const code = (e as { code?: string }).code ?? "";
-          log.warn("Job {id}: payment not accepted: {error}", {
-            id: a.id,
-            error: (e as Error).message,
-          });
-          if (!retry.has(code)) {
-            a.paymentSent = true;
-            await this.#save(a);
-          }
-        }
+        }, async () => {
+          a.paymentSent = true;
+          await this.#save(a);
+        });
       }
       if (!a.released && next >= a.stakeHeight + 2 * W) {
-        try {
+        await broadcastOrGiveUp(a, "Job {id}: stake not released: {error}", async () => {
           await this.#release(a);
           a.released = true;
-        } catch (e) {
-          const code = (e as { code?: string }).code ?? "";
-          log.warn("Job {id}: stake not released: {error}", {
-            id: a.id,
-            error: (e as Error).message,
-          });
-          if (!retry.has(code)) {
-            a.released = true;
-            await this.#forget(a);
-          }
-        }
+        }, async () => {
+          a.released = true;
+          await this.#forget(a);
+        });
       }
     }
   }
