@@ -102,14 +102,18 @@ export function registerNodeCommand(
       ? await hooks.searcherFactory(opts.miner)
       : undefined;
     Object.assign(options, await hooks.prepare?.(opts, options));
-    const node = await startNode(options);
-    await hooks.started?.(node, opts, options);
+    // The node serves HTTP before startNode returns (the mempool restores in the background), so a
+    // stop can come at any moment from then on: listen for it before starting.
+    const starting = startNode(options);
     const stop = async () => {
-      await node.close();
+      const node = await starting.catch(() => undefined);
+      await node?.close();
       Deno.exit(0);
     };
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
+    const node = await starting;
+    await hooks.started?.(node, opts, options);
   });
 }
 
