@@ -236,6 +236,15 @@ export class ChainNode {
     return run;
   }
 
+  /**
+   * Runs a read of the chain state and the mempool together, between blocks and transactions: what
+   * `fn` reads is never half of a block connection (a coin read before a block and the mempool read
+   * after it would miss the coins in flight).
+   */
+  readConsistent<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#exclusive(fn);
+  }
+
   /** The active tip. */
   tip(): { hash: string; height: number; chainWork: bigint; time: number } {
     const e = this.#index.tip();
