@@ -4,18 +4,8 @@
  * screenshots of each page state under `tests/page/artifacts/` (git-ignored).
  */
 
+import { CHROMIUM, CHROMIUM_ARGS } from "../chromium.ts";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const ARGS = [
-  "--no-sandbox",
-  "--headless",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 /** Where the screenshots go. */
 export const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
@@ -51,7 +41,7 @@ export async function openPageSession(width = 1100): Promise<PageSession> {
     );
   }
   await Deno.mkdir(ARTIFACTS, { recursive: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
   const context = await browser.newContext({
     viewport: { width, height: 900 },
     acceptDownloads: true,

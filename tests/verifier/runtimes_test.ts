@@ -7,23 +7,13 @@
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "../chromium.ts";
 import { makeFixture } from "../../compute/fixture.ts";
 import { generate } from "../../compute/generate.ts";
 import { loadModel } from "../../compute/llama/llama.ts";
 import { buildVerifierBundle } from "../../verifier-wasm/build_bundle.ts";
 import { verify } from "../../verifier-wasm/mod.ts";
 import type { JobRecord } from "../../verifier-wasm/rastic.ts";
-
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--headless",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 interface Setup {
   dir: string;
@@ -154,7 +144,7 @@ Deno.test({
       if (!f) return new Response("not found", { status: 404 });
       return new Response(await Deno.readFile(f[0]), { headers: { "content-type": f[1] } });
     });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
