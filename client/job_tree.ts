@@ -89,7 +89,10 @@ export interface TreeAttempt {
   escrow: string | null;
   /** How it ended: a client state (verified, disputed, ...) or an error code. */
   outcome: string;
-  /** When it started (ms since the epoch). */
+  /**
+   * When it started (ms since the epoch, fractional: `performance.timeOrigin` plus the monotonic
+   * clock that also measures `ms`, so that attempts on one node never seem to overlap).
+   */
   startedAt: number;
   /** Milliseconds from offer to the end. */
   ms: number;
@@ -262,7 +265,7 @@ export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
         jobId: null,
         escrow: null,
         outcome: "",
-        startedAt: Date.now(),
+        startedAt: performance.timeOrigin + t0, // one clock with `ms`: spans compare exactly
         ms: 0,
       };
       let result: SubmitResult | null = null;

@@ -124,7 +124,7 @@ async function lastErrorLine(node: DevnetNode): Promise<string> {
 }
 
 /**
- * Waits until `node` answers `/v1/status` while its process runs. A process that exits first, or a
+ * Waits until `node` answers `/v1/status`, its relay started, while its process runs. A process that exits first, or a
  * node silent for `ms`, is a `DevnetError` (`devnet/node-exited`, `devnet/node-timeout`) that quotes
  * the error line of its log.
  */
@@ -135,8 +135,9 @@ async function waitReady(node: DevnetNode, ms = 30_000): Promise<void> {
   while (Date.now() < end && !exit) {
     try {
       const res = await fetch(`${node.url}/v1/status`);
-      await res.body?.cancel();
-      if (res.ok) return;
+      const body = await res.json().catch(() => null) as { relay?: string } | null;
+      // Ready once the relay has started too: its key, links and gossip come with it.
+      if (res.ok && body?.relay !== "starting") return;
     } catch {
       // not listening yet
     }
@@ -199,7 +200,7 @@ export async function spawnDevnetNode(o: DevnetOptions, i: number): Promise<Devn
   };
 }
 
-/** Waits until the node at `url` answers `/v1/status` (fails if its process exits first). */
+/** Waits until the node at `url` answers `/v1/status` with its relay started (fails if its process exits first). */
 export async function waitNodeReady(node: DevnetNode, ms = 30_000): Promise<void> {
   await waitReady(node, ms);
 }

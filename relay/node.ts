@@ -117,6 +117,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       ...Object.fromEntries([...statusExtras].map(([k, f]) => [k, f()])),
       mining: miner ? { address: mineTo, blocksFound: miner.found } : null,
       peers: { links: [...network.openLinks()].length, known: network.table.size },
+      // HTTP answers before the relay has started (its key, links and gossip come with it).
+      relay: network.started ? "started" : "starting",
     }),
   });
   network.mount(app);

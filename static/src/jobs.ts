@@ -268,6 +268,8 @@ export function JobsView({ live }: { live: Live }) {
   const [states, setStates] = useState<StateLine[]>([]);
   const [progress, setProgress] = useState<ChunkProgress | null>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
+  // Each job's outcome is a new element (keyed by run), never the last job's reused in place.
+  const [run, setRun] = useState(0);
   const [note, setNote] = useState<string | null>(null);
   const chosen = offers.models.find((m) => m.id === (modelId || offers.models[0]?.id));
   const refresh = live.status?.tip ?? "";
@@ -280,6 +282,7 @@ export function JobsView({ live }: { live: Live }) {
     setBusy(true);
     setStates([]);
     setOutcome(null);
+    setRun((r) => r + 1);
     setProgress(null);
     const say = (state: string, detail: Record<string, unknown>) =>
       setStates((s) => [...s, { state, detail, at: new Date().toISOString().slice(11, 19) }]);
@@ -471,7 +474,7 @@ export function JobsView({ live }: { live: Live }) {
       }</ol>
     ${
         outcome?.result
-          ? html`<div id="job-result">
+          ? html`<div id="job-result" key=${run}>
         <p>Job ${
             link("job", outcome.result.jobId)
           } ended <strong data-testid="final-state">${outcome.result.state}</strong>: ${
@@ -531,7 +534,7 @@ export function JobsView({ live }: { live: Live }) {
       }
     ${
         outcome?.failed
-          ? html`<div id="job-failed">${
+          ? html`<div id="job-failed" key=${run}>${
             statusLine("error", explain(outcome.failed.error), codeOf(outcome.failed.error))
           }
         ${

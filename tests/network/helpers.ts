@@ -214,7 +214,7 @@ export async function pay(
 /** `/v1/peers` of a node. */
 export interface PeersAnswer {
   /** This node. */
-  self: { key: string; url: string };
+  self: { key: string | null; url: string };
   /** Open links. */
   links: { key: string; url: string; direction: string }[];
   /** The peer table. */

@@ -76,13 +76,17 @@ async function runJob(
     await page.selectOption("select[name=computeNode]", o.computeNode);
   }
   await page.fill("#job-form input[name=passphrase]", PAGE_PASS);
-  const outcome = page.locator("#job-result, #job-failed").first();
-  const earlier = await outcome.count();
+  // The last job's outcome is marked, so that only this job's counts (a refusal can replace it
+  // faster than a wait for its removal would see).
+  await page.evaluate(
+    'document.querySelectorAll("#job-result, #job-failed").forEach((e) => e.dataset.earlier = "1")',
+  );
+  const outcome = page.locator("#job-result:not([data-earlier]), #job-failed:not([data-earlier])")
+    .first();
   await page.click("#job-form button[type=submit]");
-  if (earlier) await outcome.waitFor({ state: "detached" });
   await outcome.waitFor({ timeout: JOB_MS });
-  if (await page.locator("#job-failed").count()) {
-    const status = page.locator("#job-failed > .status.error");
+  if (await page.locator("#job-failed:not([data-earlier])").count()) {
+    const status = page.locator("#job-failed:not([data-earlier]) > .status.error");
     return `failed ${await status.getAttribute("data-code")}: ${await status.textContent()}`;
   }
   return (await page.locator("[data-testid=final-state]").textContent()) ?? "";
