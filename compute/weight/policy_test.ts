@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
 import { sha256 } from "../../chain/hash.ts";
 import { referenceSprintWords } from "../../chain/sprint.ts";
-import { assignmentShares, pickByShare } from "./assignment.ts";
+import { assignmentShares, pickByShare } from "../../client/assignment.ts";
 import {
   dueProbability,
   isDueToValidate,
