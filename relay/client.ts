@@ -113,6 +113,16 @@ export interface PeersAnswer {
   table: { url: string; key?: string | null }[];
 }
 
+/** `GET /v1/weights` as the client reads it: each node's compute weight from one sprint. */
+export interface WeightsAnswer {
+  /** The sprint the weights come from. */
+  sprint: number;
+  /** Sum of the weights. */
+  total: number;
+  /** One entry per node with a proof: its key, its address (rewards) and its weight. */
+  weights: { nodeKey: string; address: string; weight: number; share: number }[];
+}
+
 /** `GET /v1/addresses/:address` as the client reads it. */
 export interface AddressAnswer {
   /** Confirmed balance (coins). */
@@ -181,6 +191,14 @@ export class NodeClient {
   /** The node's own key and the peers it knows (links and table). */
   peers(): Promise<PeersAnswer> {
     return this.call<PeersAnswer>("/v1/peers");
+  }
+
+  /**
+   * The compute weights in force (the latest sprint whose window has closed); `NotFoundError`
+   * `sprint/none-closed` before the first window closes.
+   */
+  weights(): Promise<WeightsAnswer> {
+    return this.call<WeightsAnswer>("/v1/weights");
   }
 
   /** A transaction by txid (mempool or chain); `NotFoundError` `tx/not-found` when unknown. */
