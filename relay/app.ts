@@ -14,6 +14,7 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { mempoolRoutes } from "./routes/mempool.ts";
 import { modelRoutes, type ModelSource } from "./routes/models.ts";
 import { staticRoutes } from "./routes/static.ts";
+import { reputationRoutes } from "./routes/reputation.ts";
 import { weightRoutes } from "./routes/weights.ts";
 
 /** Software version reported by `/v1/status`. */
@@ -63,6 +64,7 @@ export function createApp(options: AppOptions): Hono {
   app.route("/", jobRoutes(chain, options.jobs));
   app.route("/", addressRoutes(chain));
   app.route("/", weightRoutes(chain)); // compute weight per sprint (docs/protocol.md)
+  app.route("/", reputationRoutes(chain)); // compute nodes' reputation (docs/protocol.md)
   app.route("/", staticRoutes()); // the web page at `/` (static/)
   return app;
 }
