@@ -6,12 +6,15 @@
 
 /** Largest value chunk written to KV. */
 export const CHUNK_SIZE = 60_000;
-/** Mutations per atomic commit (KV allows 1000; a few are kept for bookkeeping). */
-export const MAX_MUTATIONS = 900;
-/** Total key bytes allowed in one atomic commit (KV allows 80 KiB; keys are estimated generously). */
-export const MAX_KEY_BYTES = 60_000;
-/** Total value bytes allowed in one atomic commit (KV allows 800 KiB). */
-export const MAX_VALUE_BYTES = 600_000;
+/** Mutations per atomic commit: Deno KV's limit. */
+export const MAX_MUTATIONS = 1000;
+/** Total encoded key bytes in one atomic commit: Deno KV's limit (80 KiB), keys sized exactly. */
+export const MAX_KEY_BYTES = 81_920;
+/**
+ * Deno KV's limit on one atomic commit's size (800 KiB), which counts every key twice and every
+ * value once: `sum(2 * key + value) <= MAX_COMMIT_BYTES` (measured on Deno 2.9.6, see kv_batch_test).
+ */
+export const MAX_COMMIT_BYTES = 819_200;
 
 /** A KV mutation: set a value, or delete when `value` is null. */
 export interface Mutation {
@@ -36,45 +39,89 @@ export function chunkMutations(prefix: Deno.KvKey, bytes: Uint8Array): Mutation[
   return out;
 }
 
-function keyBytes(key: Deno.KvKey): number {
-  let n = 8;
-  for (const part of key) {
-    n += part instanceof Uint8Array ? part.length + 2 : String(part).length + 4;
+/** UTF-8 bytes of `s` as a KV key part stores it (a NUL takes two), or more for lone surrogates. */
+function keyStringBytes(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c === 0 ? 2 : c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
   }
   return n;
 }
 
-function valueBytes(value: unknown): number {
-  if (value instanceof Uint8Array) return value.length + 16;
-  if (value && typeof value === "object") {
-    let n = 32;
-    for (const v of Object.values(value)) n += v instanceof Uint8Array ? v.length + 8 : 40;
-    return n;
+/**
+ * Exact size of a key in Deno KV's tuple encoding: a type byte per part, strings and bytes
+ * NUL-terminated with NUL bytes escaped, numbers as 8 bytes; bigints bounded by their magnitude.
+ */
+export function keyBytes(key: Deno.KvKey): number {
+  let n = 0;
+  for (const part of key) {
+    if (part instanceof Uint8Array) n += 2 + part.length + part.filter((b) => b === 0).length;
+    else if (typeof part === "string") n += 2 + keyStringBytes(part);
+    else if (typeof part === "number") n += 9;
+    else if (typeof part === "bigint") {
+      n += 2 + Math.ceil((part < 0n ? -part : part).toString(16).length / 2);
+    } else n += 1;
   }
-  return 32;
+  return n;
 }
 
-/** Splits mutations, in order, into batches that each fit one KV atomic commit. */
+/**
+ * An upper bound of a value's stored size: raw bytes for a top-level Uint8Array, else V8's
+ * serialization (tags and lengths, strings at two bytes a character, a typed array with its
+ * whole buffer).
+ */
+export function valueBytes(value: unknown): number {
+  if (value instanceof Uint8Array) return value.length;
+  return 8 + serializedBound(value);
+}
+
+function serializedBound(value: unknown): number {
+  switch (typeof value) {
+    case "string":
+      return 8 + 2 * value.length;
+    case "bigint":
+      return 8 + 8 * Math.ceil((value < 0n ? -value : value).toString(16).length / 16);
+    case "object": {
+      if (value === null) return 1;
+      if (ArrayBuffer.isView(value)) return 32 + value.buffer.byteLength;
+      let n = 16;
+      if (value instanceof Map || value instanceof Set) {
+        for (const [k, v] of value.entries()) n += serializedBound(k) + serializedBound(v);
+        return n;
+      }
+      for (const [k, v] of Object.entries(value)) n += 8 + 2 * k.length + serializedBound(v);
+      return n;
+    }
+    default:
+      return 10;
+  }
+}
+
+/**
+ * Splits mutations, in order, into batches that each fit one KV atomic commit: at most
+ * {@link MAX_MUTATIONS}, {@link MAX_KEY_BYTES} of keys and {@link MAX_COMMIT_BYTES} in all.
+ */
 export function batchMutations(mutations: Mutation[]): Mutation[][] {
   const out: Mutation[][] = [];
   let cur: Mutation[] = [];
   let keys = 0;
-  let values = 0;
+  let total = 0;
   for (const m of mutations) {
     const k = keyBytes(m.key);
-    const v = m.value === null ? 0 : valueBytes(m.value);
+    const size = 2 * k + (m.value === null ? 0 : valueBytes(m.value));
     if (
       cur.length &&
-      (cur.length >= MAX_MUTATIONS || keys + k > MAX_KEY_BYTES || values + v > MAX_VALUE_BYTES)
+      (cur.length >= MAX_MUTATIONS || keys + k > MAX_KEY_BYTES || total + size > MAX_COMMIT_BYTES)
     ) {
       out.push(cur);
       cur = [];
       keys = 0;
-      values = 0;
+      total = 0;
     }
     cur.push(m);
     keys += k;
-    values += v;
+    total += size;
   }
   if (cur.length) out.push(cur);
   return out;
