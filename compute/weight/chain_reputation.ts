@@ -6,10 +6,11 @@
  * is **active** in an epoch when a client paid it for a job there (an escrow PAY spend naming its
  * stake) or its sprint proof for that epoch's sprint earned weight (verifier-wasm/sprint_weights.ts).
  * **Proven fraud** is a stake slashed by a fraud proof or a bad-answer proof: it resets the node at
- * once, in the open epoch too. The job volume of an epoch is its number of paid jobs. Closed epochs
- * are replayed through a {@link ReputationBook}; the book after each closed epoch is kept (a few,
- * keyed by the hash of the epoch's last block, which commits to the whole chain below it), so a new
- * block replays at most the epochs after the newest kept one. See docs/protocol.md, "Compute weight".
+ * once, in the open epoch too. The job volume of an epoch is its number of paid jobs. The last
+ * {@link countedEpochs} closed epochs are replayed through an empty {@link ReputationBook}, so the
+ * cost is bounded whatever the chain's length; each closed epoch's activity is kept by the hash of
+ * its last block (which commits to the whole chain below it), so a new tip reads only the open
+ * epoch's new blocks. See docs/protocol.md, "Compute weight".
  */
 
 import { fromHex, toHex } from "../../chain/bytes.ts";
@@ -29,7 +30,6 @@ import {
   DEFAULT_REPUTATION,
   ReputationBook,
   type ReputationParams,
-  type ReputationRecord,
   validationFloor,
   validationProbability,
 } from "./reputation.ts";
@@ -115,31 +115,26 @@ interface EpochActivity {
   readonly volume: number;
 }
 
-/** The state after a closed epoch. */
-interface ClosedState {
-  readonly epoch: number;
-  readonly book: Record<string, ReputationRecord>;
-  readonly lastFraud: ReadonlyMap<string, FraudRecord>;
-  readonly paid: ReadonlyMap<string, number>;
-  readonly volume: number;
-}
-
-/** States after closed epochs kept (the newest). */
-const KEPT_STATES = 8;
-/** Block activities kept (the newest). */
-const KEPT_BLOCKS = 4096;
 /** Derivations tried while the chain keeps changing under them. */
 const ATTEMPTS = 3;
 
 /** The active chain changed while it was read. */
 class ChainMoved extends CamelidError {}
 
-/** Derives reputations from a chain, caching per block and per closed epoch. */
+/**
+ * Closed epochs a derivation replays: `maturityEpochs + inactiveEpochs`. Within them a node that
+ * stayed active reaches the cap and one idle for inactiveEpochs is deleted, whatever came before.
+ */
+export function countedEpochs(p: ReputationParams): number {
+  return p.maturityEpochs + p.inactiveEpochs;
+}
+
+/** Derives reputations from a chain, caching per closed epoch and per block of the open one. */
 export class ChainReputation {
   readonly #chain: ReputationChainView;
   readonly #p: ReputationParams;
   readonly #blocks = new Map<string, Promise<BlockActivity>>();
-  readonly #closed = new Map<string, ClosedState>();
+  readonly #epochs = new Map<string, Promise<EpochActivity>>();
   #latest: { hash: string; state: Promise<ReputationSnapshot> } | null = null;
 
   /** Reputations over `chain` with parameters `p` (default: the network's). */
@@ -175,51 +170,40 @@ export class ChainReputation {
 
   async #derive(tip: { hash: string; height: number }): Promise<ReputationSnapshot> {
     const interval = this.#chain.params.sprint.interval;
-    const hashes = Array.from({ length: tip.height + 1 }, (_, h) => this.#chain.hashAtHeight(h));
-    if (hashes[tip.height] !== tip.hash || hashes.some((h) => h === undefined)) {
+    const epoch = Math.floor(tip.height / interval);
+    const first = Math.max(0, epoch - countedEpochs(this.#p));
+    const hashes = new Map<number, string | undefined>();
+    for (let h = first * interval; h <= tip.height; h++) hashes.set(h, this.#chain.hashAtHeight(h));
+    if (hashes.get(tip.height) !== tip.hash || [...hashes.values()].includes(undefined)) {
       throw new ChainMoved("chain/moved", "the active chain changed while it was read");
     }
-    const at = (h: number) => hashes[h]!;
-    const epoch = Math.floor(tip.height / interval);
-    let start = 0;
-    let state: ClosedState | null = null;
-    for (let k = epoch - 1; k >= 0; k--) {
-      const kept = this.#closed.get(at((k + 1) * interval - 1));
-      if (kept) {
-        state = kept;
-        start = k + 1;
-        break;
-      }
+    const at = (h: number) => hashes.get(h)!;
+    const book = new ReputationBook(this.#p);
+    const lastFraud = new Map<string, FraudRecord>();
+    let last: EpochActivity | null = null;
+    for (let k = first; k < epoch; k++) {
+      last = await this.#closedEpoch(at, k);
+      book.endEpoch(k, { active: last.active, fraud: last.fraud.keys() });
+      for (const [node, f] of last.fraud) lastFraud.set(node, f);
     }
-    for (let k = start; k < epoch; k++) {
-      const a = await this.#epochActivity(at, k, (k + 1) * interval - 1, true);
-      const book = new ReputationBook(this.#p, state?.book);
-      book.endEpoch(k, { active: a.active, fraud: a.fraud.keys() });
-      state = {
-        epoch: k,
-        book: book.toJSON(),
-        lastFraud: new Map([...state?.lastFraud ?? [], ...a.fraud]),
-        paid: a.paid,
-        volume: a.volume,
-      };
-      this.#closed.set(at((k + 1) * interval - 1), state);
-      while (this.#closed.size > KEPT_STATES) {
-        this.#closed.delete(this.#closed.keys().next().value!);
-      }
+    while (this.#epochs.size > countedEpochs(this.#p) + 2) {
+      this.#epochs.delete(this.#epochs.keys().next().value!);
     }
-    const open = await this.#epochActivity(at, epoch, tip.height, false);
-    const book = new ReputationBook(this.#p, state?.book);
-    for (const node of open.fraud.keys()) book.reset(node, epoch);
-    const lastFraud = new Map([...state?.lastFraud ?? [], ...open.fraud]);
-    const volume = { lastEpoch: state?.volume ?? 0, currentEpoch: open.volume };
+    const open = await this.#epochActivity(at, epoch, tip.height, true);
+    for (const [node, f] of open.fraud) {
+      book.reset(node, epoch);
+      lastFraud.set(node, f);
+    }
+    while (this.#blocks.size > interval) this.#blocks.delete(this.#blocks.keys().next().value!);
+    const volume = { lastEpoch: last?.volume ?? 0, currentEpoch: open.volume };
     const floor = validationFloor(this.#p, volume.lastEpoch, volume.currentEpoch);
     const p = this.#p;
     const records = book.toJSON();
-    const lastPaid = state?.paid ?? new Map<string, number>();
+    const lastPaid = last?.paid ?? new Map<string, number>();
     return {
       tip: { hash: tip.hash, height: tip.height },
       epoch,
-      epochsCounted: epoch,
+      epochsCounted: epoch - first,
       volume,
       floor,
       params: p,
@@ -238,30 +222,47 @@ export class ChainReputation {
     };
   }
 
+  /** A closed epoch's activity, kept by the hash of its last block (which commits to the chain). */
+  #closedEpoch(at: (height: number) => string, k: number): Promise<EpochActivity> {
+    const lastBlock = at((k + 1) * this.#chain.params.sprint.interval - 1);
+    let hit = this.#epochs.get(lastBlock);
+    if (!hit) {
+      hit = this.#epochActivity(at, k, (k + 1) * this.#chain.params.sprint.interval - 1, false);
+      this.#epochs.set(lastBlock, hit);
+      hit.catch(() => this.#epochs.delete(lastBlock));
+    }
+    return hit;
+  }
+
   /**
    * What epoch `k` shows up to height `last`: paid jobs and frauds of its blocks, and, for a closed
-   * epoch, the nodes whose sprint k proof earned weight.
+   * epoch, the nodes whose sprint k proof earned weight. The open epoch's blocks are kept one by
+   * one (the next tip reads them again); a closed epoch is kept whole.
    */
   async #epochActivity(
     at: (height: number) => string,
     k: number,
     last: number,
-    closed: boolean,
+    open: boolean,
   ): Promise<EpochActivity> {
     const active = new Set<string>();
     const fraud = new Map<string, FraudRecord>();
     const paid = new Map<string, number>();
     let volume = 0;
     for (let h = k * this.#chain.params.sprint.interval; h <= last; h++) {
-      const b = await this.#blockActivity(at(h));
+      const b = await (open
+        ? this.#keptBlockActivity(at(h))
+        : this.#blocks.get(at(h)) ?? this.#blockActivity(at(h)));
       for (const node of b.paid) {
         active.add(node);
         paid.set(node, (paid.get(node) ?? 0) + 1);
         volume++;
       }
-      for (const f of b.fraud) fraud.set(f.node, { height: h, txid: f.txid, epoch: k });
+      for (const f of b.fraud) {
+        fraud.set(f.node, { height: h, txid: f.txid, epoch: k });
+      }
     }
-    if (closed && k >= 1) {
+    if (!open && k >= 1) {
       for (const w of await sprintWeights(this.#chain, k)) {
         if (w.weight > 0) active.add(toHex(hash160(fromHex(w.nodeKey, 33))));
       }
@@ -269,20 +270,18 @@ export class ChainReputation {
     return { active, fraud, paid, volume };
   }
 
-  #blockActivity(hash: string): Promise<BlockActivity> {
+  #keptBlockActivity(hash: string): Promise<BlockActivity> {
     let hit = this.#blocks.get(hash);
     if (!hit) {
-      hit = this.#readBlockActivity(hash);
+      hit = this.#blockActivity(hash);
       this.#blocks.set(hash, hit);
       hit.catch(() => this.#blocks.delete(hash));
-      while (this.#blocks.size > KEPT_BLOCKS) {
-        this.#blocks.delete(this.#blocks.keys().next().value!);
-      }
     }
     return hit;
   }
 
-  async #readBlockActivity(hash: string): Promise<BlockActivity> {
+  /** Paid jobs and proven frauds in one block. */
+  async #blockActivity(hash: string): Promise<BlockActivity> {
     const block = await this.#chain.getBlock(hash);
     if (!block) throw new ChainMoved("chain/moved", `block ${hash} is not stored`);
     const paid: string[] = [];

@@ -162,6 +162,19 @@ Deno.test("reputation grows over epochs of paid jobs and sprint proofs, a fraud 
     const W = node.params.jobs.disputeWindow;
     const [client, x, y, z, miner] = [newKey(), newKey(), newKey(), newKey(), newKey()];
     const addr = (k: TestKey) => addressFromPublicKey(publicKeyOf(k.secret));
+    /** Hands b the blocks it lacks; both answer alike for every key. */
+    const assertSameOnB = async () => {
+      const from = b.node.tip().height + 1;
+      const hashes = Array.from(
+        { length: node.tip().height - from + 1 },
+        (_, i) => node.hashAtHeight(from + i)!,
+      );
+      await relayBlocks(node, b.node, hashes);
+      assert.equal(b.node.tip().hash, node.tip().hash);
+      for (const k of [x, y, z, client]) {
+        assert.deepEqual((await b.get(addr(k))).body, (await a.get(addr(k))).body, addr(k));
+      }
+    };
     for (const k of [client, x, y, z]) await mine(node, k, 1);
     await mine(node, miner, interval - node.tip().height);
 
@@ -259,6 +272,8 @@ Deno.test("reputation grows over epochs of paid jobs and sprint proofs, a fraud 
     assert.equal(r.body.validationProbability, r.body.floor);
     assert.equal((await a.get(addr(y))).body.reputation, 0, "y idle since its fraud epoch");
 
+    await assertSameOnB();
+
     // z, last active in epoch 1, is forgotten once inactiveEpochs epochs have passed.
     await closeEpoch(node, miner, 1 + p.inactiveEpochs - 1);
     assert.equal((await a.get(addr(z))).body.known, true);
@@ -268,12 +283,16 @@ Deno.test("reputation grows over epochs of paid jobs and sprint proofs, a fraud 
     assert.equal(r.body.reputation, 0);
     assert.equal(r.body.validationProbability, 1);
 
+    // x, last active in epoch 4, is forgotten too; past countedEpochs only the latest are replayed.
+    const counted = p.maturityEpochs + p.inactiveEpochs;
+    await closeEpoch(node, miner, counted + 1);
+    r = await a.get(addr(x));
+    assert.equal(r.body.known, false);
+    assert.equal(r.body.epoch.current, counted + 2);
+    assert.equal(r.body.epochsCounted, counted);
+
     // A second node fed the same blocks derives the same numbers, from scratch.
-    const hashes = Array.from({ length: node.tip().height }, (_, i) => node.hashAtHeight(i + 1)!);
-    await relayBlocks(node, b.node, hashes);
-    for (const k of [x, y, z, client]) {
-      assert.deepEqual((await b.get(addr(k))).body, (await a.get(addr(k))).body, addr(k));
-    }
+    await assertSameOnB();
   } finally {
     await a.close();
     await b.close();
