@@ -9,7 +9,7 @@
  * and imports nothing with FFI or file access.
  */
 
-import { fromHex } from "../chain/bytes.ts";
+import { fromHex, toHex } from "../chain/bytes.ts";
 import { hash160 } from "../chain/hash.ts";
 import { publicKeyOf } from "../chain/keys.ts";
 import { networkParams } from "../chain/params.ts";
@@ -35,6 +35,12 @@ import { awaitDelivery } from "./phases/delivery.ts";
 import { type JobTerms, offerJob } from "./phases/offer.ts";
 import { payForJob, paymentFor } from "./phases/pay.ts";
 import { awaitReceipt } from "./phases/receipt.ts";
+import {
+  beginChoice,
+  fetchWeights,
+  finalAssignment,
+  type NodeAssignment,
+} from "./phases/choose.ts";
 import { publishFraudProof, verifyLocally } from "./phases/verify.ts";
 
 /** Everything `job submit` needs. */
@@ -68,8 +74,13 @@ export interface SubmitOptions extends JobTerms {
   onState?: StateReporter;
   /** Give up after this many ms (default 120 s). */
   timeoutMs?: number;
-  /** Only these compute nodes (envelope keys, hex) may take the job; absent = the first to accept. */
+  /**
+   * Only these compute nodes (envelope keys, hex) may take the job (the first to accept); absent =
+   * a node drawn by compute weight (phases/choose.ts), or the first to accept without weights.
+   */
   computeNodes?: string[];
+  /** Uniform draws in [0, 1) for the weighted choice of the node (default: crypto random). */
+  random?: () => number;
   /**
    * Have messages and chain events pushed over `/v1/subscribe` (default true); HTTP polling when
    * false or when the node does not answer the subscription.
@@ -99,6 +110,8 @@ export interface SubmitResult {
   escrow: { txid: string; vout: number; value: bigint };
   /** The node's receipt. */
   receipt?: ReceiptMessage;
+  /** How the compute node was chosen, and the one that took the job (with its weight and share). */
+  assignment?: NodeAssignment;
   /** What the user should know or do (e.g. too few verifier votes), one line each. */
   notes: string[];
 }
@@ -139,10 +152,16 @@ async function runJob(
   events: Promise<Subscription | undefined> | undefined,
 ): Promise<SubmitResult> {
   checkExpiry(o, s.params);
-  const [survey, subscribed] = await Promise.all([surveyNetwork(o.node), events]);
+  const named = o.offerTo !== undefined || o.computeNodes !== undefined;
+  const [survey, subscribed, weights] = await Promise.all([
+    surveyNetwork(o.node),
+    events,
+    named ? null : fetchWeights(o.node),
+  ]);
   s.events = subscribed;
   const candidates = candidatesFor(survey, o);
-  const offered = await offerJob(s, o);
+  const chosen = beginChoice(s, candidates, weights, o.random);
+  const offered = await offerJob(s, chosen.first ? { ...o, offerTo: chosen.first.node } : o);
   let paymentSent = false;
   try {
     return await runOffered();
@@ -160,9 +179,28 @@ async function runJob(
     const only = o.offerTo !== undefined
       ? new Set([o.offerTo])
       : o.computeNodes && new Set(o.computeNodes);
-    const keys = candidates.flatMap((c) => c.key && (!only || only.has(c.key)) ? c.key : []);
-    const committed = await awaitReceipt(s, offered, keys, only);
-    const base = { jobId: offered.id, escrow, receipt: committed.receipt, notes: [] as string[] };
+    const keys = chosen.choice
+      ? [...chosen.choice.weights.keys()]
+      : candidates.flatMap((c) => c.key && (!only || only.has(c.key)) ? c.key : []);
+    const committed = await awaitReceipt(
+      s,
+      offered,
+      keys,
+      chosen.choice ? undefined : only,
+      chosen.choice ?? undefined,
+    );
+    const assignment = finalAssignment(
+      chosen.assignment,
+      chosen.choice,
+      toHex(committed.computeKey),
+    );
+    const base = {
+      jobId: offered.id,
+      escrow,
+      receipt: committed.receipt,
+      assignment,
+      notes: [] as string[],
+    };
     if (o.neverPay) {
       s.say("unpaid", {});
       return { ...base, state: "unpaid" };

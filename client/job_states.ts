@@ -10,6 +10,11 @@ export type StateSource = "client" | "chain" | "both";
 
 /** Every job state: what it means and who reports it. */
 export const JOB_STATES = {
+  chosen: {
+    seenBy: "client",
+    means:
+      "the client chose whom to offer the job to: a node drawn by compute weight, or every node",
+  },
   offered: { seenBy: "both", means: "the escrow is published and the offer sent to compute nodes" },
   declined: { seenBy: "client", means: "a compute node declined the offer, with a reason code" },
   accepted: { seenBy: "client", means: "a compute node accepted; the client assigned it the job" },

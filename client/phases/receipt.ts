@@ -1,6 +1,7 @@
 /**
- * @module Phase 2 of a job: take the first compute node that accepts (releasing the others), move on
- * at once to the next when the node taken declines, offer again while the nodes are busy, fail with
+ * @module Phase 2 of a job: take the first compute node that accepts (releasing the others), or the
+ * node drawn by compute weight (phases/choose.ts, drawing again among the untried on a refusal),
+ * move on at once to the next when the node taken declines, offer again while the nodes are busy, fail with
  * every node's reason when all decline for good; wait for the receipt (asking again while it does
  * not come), and check that the receipt's stake locks a stake on its commitment for this job and
  * client.
@@ -16,6 +17,7 @@ import type { DeclineMessage, ReceiptMessage } from "../job_messages.ts";
 import { isTimeout } from "../errors.ts";
 import { type JobSession, sendJobMessage, timeLeft } from "../job_session.ts";
 import type { OfferedJob } from "./offer.ts";
+import { sayPick, type WeightedChoice } from "./choose.ts";
 
 /** A job a compute node committed to: who, its receipt, and its stake. */
 export interface CommittedJob {
@@ -57,6 +59,8 @@ export function checkReceipt(
 export const ASSIGN_RESEND_MS = 5_000;
 /** How long to wait before offering again to nodes that were all busy (ms). */
 export const BUSY_RETRY_MS = 2_000;
+/** How long a node drawn by weight may leave the offer unanswered before the next is drawn (ms). */
+export const OFFER_ANSWER_MS = 5_000;
 
 /** Reasons after which a node will not take the job however long the client waits. */
 const FINAL_DECLINES = new Set<DeclineMessage["reason"]>([
@@ -81,15 +85,37 @@ export function describeDeclines(declines: ReadonlyMap<string, DeclineMessage>):
  * once (the next accept wins); nodes all busy get the offer again after {@link BUSY_RETRY_MS}. When every node in
  * `candidates` (keys hex; and any other that answered) declined for a reason waiting cannot change,
  * it fails with `job/declined` naming each reason; at the deadline `job/timeout` names those it got.
- * With `only` (keys hex), an accept from any other node is withdrawn at once.
+ * With `only` (keys hex), an accept from any other node is withdrawn at once. With `choice` (the
+ * offer went to its first draw), a refusal of the node drawn (a decline, or no answer within
+ * {@link OFFER_ANSWER_MS}) offers the job to the next draw among the untried, accepts from any
+ * other node are withdrawn, and nodes that were busy are drawn again after {@link BUSY_RETRY_MS}.
  */
 export async function awaitReceipt(
   s: JobSession,
   offered: OfferedJob,
   candidates: readonly string[] = [],
   only?: ReadonlySet<string>,
+  choice?: WeightedChoice,
 ): Promise<CommittedJob> {
   const declines = new Map<string, DeclineMessage>();
+  /** Nodes drawn that left the offer unanswered (counted as busy). */
+  const silent = new Set<string>();
+  /** Every node drawn so far: each may take the job (the first to accept does). */
+  const drawnNodes = new Set<string>(choice && offered.to ? [toHex(offered.to)] : []);
+  const allowed = choice ? drawnNodes : only;
+  let offeredAt = Date.now();
+  /** Offers the job to the next node drawn by weight; false when every node was tried. */
+  const offerNext = async (after: string): Promise<boolean> => {
+    const pick = choice?.next();
+    if (!pick) return false;
+    sayPick(s, choice!, pick, after);
+    drawnNodes.add(pick.node);
+    offered.to = fromHex(pick.node, 33);
+    offeredAt = Date.now();
+    await sendJobMessage(s, offered.offer, offered.to);
+    return true;
+  };
+  const drawn = () => (offered.to ? toHex(offered.to) : null);
   let computeKey: Uint8Array | null = null;
   let assignedAt = 0;
   let busySince = 0;
@@ -120,7 +146,8 @@ export async function awaitReceipt(
       const key = toHex(from);
       if (m.t === "accept") {
         declines.delete(key);
-        if (only && !only.has(key)) {
+        silent.delete(key);
+        if (allowed && !allowed.has(key)) {
           await sendJobMessage(s, { t: "withdraw", jobId: offered.id }, from);
         } else if (!computeKey) {
           await assign(from);
@@ -134,7 +161,11 @@ export async function awaitReceipt(
         s.say("declined", { node: key, reason: m.reason, detail: m.detail });
         if (computeKey && equalBytes(from, computeKey)) {
           computeKey = null; // the node taken lost its place: offer again, the next accept wins
-          await sendJobMessage(s, offered.offer, offered.to);
+          if (!await offerNext(`${key.slice(0, 12)}… declined`)) {
+            await sendJobMessage(s, offered.offer, offered.to);
+          }
+        } else if (choice && !computeKey && key === drawn()) {
+          await offerNext(`${key.slice(0, 12)}… declined`);
         }
       } else if (m.t === "receipt" && computeKey && equalBytes(from, computeKey)) {
         receipt = m;
@@ -143,6 +174,14 @@ export async function awaitReceipt(
     if (receipt) break;
     if (computeKey && Date.now() - assignedAt >= ASSIGN_RESEND_MS) await assign(computeKey);
     if (computeKey) continue;
+    const target = drawn();
+    if (
+      choice && target && !declines.has(target) && !silent.has(target) &&
+      Date.now() - offeredAt >= OFFER_ANSWER_MS
+    ) {
+      silent.add(target);
+      await offerNext(`${target.slice(0, 12)}… did not answer`);
+    }
     const all = answered();
     const final = [...all].every((k) => FINAL_DECLINES.has(declines.get(k)?.reason!));
     if (all.size > 0 && final && [...all].every((k) => declines.has(k))) {
@@ -151,13 +190,24 @@ export async function awaitReceipt(
         `every compute node declined the job: ${describeDeclines(declines)}`,
       );
     }
-    const busy = [...declines.values()].some((d) => !FINAL_DECLINES.has(d.reason));
-    if (busy && [...all].every((k) => declines.has(k))) {
+    const busy = silent.size > 0 ||
+      [...declines.values()].some((d) => !FINAL_DECLINES.has(d.reason));
+    if (busy && [...all].every((k) => declines.has(k) || silent.has(k))) {
       busySince ||= Date.now();
       if (Date.now() - busySince >= BUSY_RETRY_MS) {
         busySince = 0;
-        for (const [k, d] of declines) if (!FINAL_DECLINES.has(d.reason)) declines.delete(k);
-        await sendJobMessage(s, offered.offer, offered.to);
+        const again = [...silent];
+        silent.clear();
+        for (const [k, d] of declines) {
+          if (!FINAL_DECLINES.has(d.reason)) {
+            declines.delete(k);
+            again.push(k);
+          }
+        }
+        choice?.retry(again);
+        if (!await offerNext("every node drawn was busy")) {
+          await sendJobMessage(s, offered.offer, offered.to);
+        }
       }
     }
   }

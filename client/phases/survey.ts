@@ -26,6 +26,8 @@ export interface ComputeAd {
   contexts: Record<string, number>;
   /** Smallest reward it takes, base units. */
   minReward: bigint;
+  /** Where its rewards go (its wallet's address, which also proves its compute weight), if told. */
+  rewardAddress?: string;
 }
 
 /** What the nodes reachable from the client's node advertise. */
@@ -68,7 +70,12 @@ export async function surveyNetwork(node: NodeClient): Promise<Survey> {
   const verifiers: Survey["verifiers"] = [];
   for (const { url, status, key } of answers) {
     const c = (status as StatusAnswer | null)?.compute as
-      | { models?: string[]; contexts?: Record<string, number>; minReward?: string }
+      | {
+        models?: string[];
+        contexts?: Record<string, number>;
+        minReward?: string;
+        rewardAddress?: string;
+      }
       | undefined;
     if (c?.models) {
       compute.push({
@@ -77,6 +84,7 @@ export async function surveyNetwork(node: NodeClient): Promise<Survey> {
         models: c.models,
         contexts: c.contexts ?? {},
         minReward: BigInt(c.minReward ?? "0"),
+        ...(typeof c.rewardAddress === "string" ? { rewardAddress: c.rewardAddress } : {}),
       });
     }
     const v = (status as StatusAnswer | null)?.verifier as { models?: string[] } | undefined;

@@ -21,6 +21,7 @@ import { makeFixture } from "../fixture.ts";
 import { loadModel } from "../llama/llama.ts";
 import { type CheatMode, JobWorker } from "./worker.ts";
 import { refundAtExpiry, refundEscrow, submitJob } from "../../client/job_client.ts";
+import { describeAssignment } from "../../client/phases/choose.ts";
 import { JobFailedError, refundAdvice } from "../../client/job_failure.ts";
 import { isJobState, JOB_STATES } from "../../client/job_states.ts";
 import { coverageOf, formatCoverage } from "../../verifier-wasm/cli.ts";
@@ -359,12 +360,14 @@ export function registerJobCommands(program: Command): void {
           fraudTxid: result.fraudTxid ?? null,
           slashTxid: result.slashTxid ?? null,
           outsourced: result.outsourced ?? null,
+          assignment: result.assignment ?? null,
           text,
         }));
       } else {
         console.log(`job ${result.jobId}: ${result.state}`);
         if (text !== null) console.log(textForOutput(text, Deno.stdout.isTerminal()));
         else if (result.outputTokens) console.log(result.outputTokens.join(","));
+        if (result.assignment) console.log(describeAssignment(result.assignment));
         if (result.verdict) {
           console.log(
             `verdict: ${result.verdict.verdict}${
