@@ -1,0 +1,76 @@
+/**
+ * @module The compute node's reputation, as the client's node derives it from the chain
+ * (`GET /v1/reputation/:key`, relay/routes/reputation.ts): read once the node has committed to the
+ * job, shown in `job submit`'s output. Reading it never fails a job: a node that does not serve the
+ * route (an older one) or cannot answer gives `unavailable` with the error's code.
+ */
+
+import type { NodeClient } from "../../relay/client.ts";
+
+/** `GET /v1/reputation/:key` as the client reads it. */
+export interface ReputationAnswer {
+  /** The node's address. */
+  address: string;
+  /** Whether the chain shows the node within the counted epochs. */
+  known: boolean;
+  /** Reputation (closed epochs of activity without proven fraud, capped). */
+  reputation: number;
+  /** Reputation at which the validation probability reaches the floor. */
+  maturityEpochs: number;
+  /** Probability that a job of the node is validated. */
+  validationProbability: number;
+  /** The network's validation floor at its job volume. */
+  floor: number;
+  /** The node's last proven fraud on chain, or null. */
+  lastFraud: { height: number; txid: string; epoch: number } | null;
+  /** The open epoch. */
+  epoch: { current: number; start: number; blocks: number };
+}
+
+/** The compute node's reputation in a job's result. */
+export type ComputeReputation =
+  | Pick<
+    ReputationAnswer,
+    | "address"
+    | "known"
+    | "reputation"
+    | "maturityEpochs"
+    | "validationProbability"
+    | "floor"
+    | "lastFraud"
+  >
+  | { address: string; unavailable: string };
+
+/** Reads the reputation of the node with reward address `address` from `node`. */
+export async function fetchReputation(
+  node: NodeClient,
+  address: string,
+): Promise<ComputeReputation> {
+  try {
+    const r = await node.call<ReputationAnswer>(`/v1/reputation/${encodeURIComponent(address)}`);
+    return {
+      address: r.address,
+      known: r.known,
+      reputation: r.reputation,
+      maturityEpochs: r.maturityEpochs,
+      validationProbability: r.validationProbability,
+      floor: r.floor,
+      lastFraud: r.lastFraud,
+    };
+  } catch (e) {
+    return { address, unavailable: (e as { code?: string }).code ?? "node/error" };
+  }
+}
+
+/** One line for `job submit`: the compute node's reputation and validation probability. */
+export function describeReputation(r: ComputeReputation): string {
+  if ("unavailable" in r) {
+    return `compute node ${r.address}: reputation unavailable (${r.unavailable})`;
+  }
+  const fraud = r.lastFraud
+    ? `, last fraud at height ${r.lastFraud.height} (${r.lastFraud.txid})`
+    : "";
+  return `compute node ${r.address}: reputation ${r.reputation}/${r.maturityEpochs}${
+    r.known ? "" : " (new)"
+  }, validation probability ${(r.validationProbability * 100).toFixed(1)}%${fraud}`;
+}
