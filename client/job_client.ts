@@ -35,6 +35,7 @@ import { awaitDelivery } from "./phases/delivery.ts";
 import { type JobTerms, offerJob } from "./phases/offer.ts";
 import { payForJob, paymentFor } from "./phases/pay.ts";
 import { awaitReceipt } from "./phases/receipt.ts";
+import { type ComputeReputation, fetchReputation } from "./phases/reputation.ts";
 import {
   beginChoice,
   fetchWeights,
@@ -112,6 +113,8 @@ export interface SubmitResult {
   receipt?: ReceiptMessage;
   /** How the compute node was chosen, and the one that took the job (with its weight and share). */
   assignment?: NodeAssignment;
+  /** The compute node's reputation and validation probability, as the client's node derives them. */
+  computeNode?: ComputeReputation;
   /** What the user should know or do (e.g. too few verifier votes), one line each. */
   notes: string[];
 }
@@ -194,11 +197,13 @@ async function runJob(
       chosen.choice,
       toHex(committed.computeKey),
     );
+    const computeNode = await fetchReputation(s.node, committed.receipt.rewardAddress);
     const base = {
       jobId: offered.id,
       escrow,
       receipt: committed.receipt,
       assignment,
+      computeNode,
       notes: [] as string[],
     };
     if (o.neverPay) {

@@ -22,6 +22,7 @@ import { loadModel } from "../llama/llama.ts";
 import { type CheatMode, JobWorker } from "./worker.ts";
 import { refundAtExpiry, refundEscrow, submitJob } from "../../client/job_client.ts";
 import { describeAssignment } from "../../client/phases/choose.ts";
+import { describeReputation } from "../../client/phases/reputation.ts";
 import { JobFailedError, refundAdvice } from "../../client/job_failure.ts";
 import { isJobState, JOB_STATES } from "../../client/job_states.ts";
 import { coverageOf, formatCoverage } from "../../verifier-wasm/cli.ts";
@@ -361,6 +362,7 @@ export function registerJobCommands(program: Command): void {
           slashTxid: result.slashTxid ?? null,
           outsourced: result.outsourced ?? null,
           assignment: result.assignment ?? null,
+          computeNode: result.computeNode ?? null,
           text,
         }));
       } else {
@@ -368,6 +370,7 @@ export function registerJobCommands(program: Command): void {
         if (text !== null) console.log(textForOutput(text, Deno.stdout.isTerminal()));
         else if (result.outputTokens) console.log(result.outputTokens.join(","));
         if (result.assignment) console.log(describeAssignment(result.assignment));
+        if (result.computeNode) console.log(describeReputation(result.computeNode));
         if (result.verdict) {
           console.log(
             `verdict: ${result.verdict.verdict}${
