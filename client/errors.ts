@@ -6,7 +6,10 @@ import { CodedError } from "../chain/errors.ts";
 export type JobClientErrorCode =
   /** No answer (message, delivery, chain progress) before the deadline. */
   | "job/timeout"
-  /** The node's receipt names a stake that does not lock a stake on its commitment for this job. */
+  /**
+   * The node's receipt names a stake that does not lock a stake on its commitment for this job, or
+   * pays another reward address than the one whose compute weight drew the node.
+   */
   | "job/bad-receipt"
   /** The escrow output to refund does not exist. */
   | "job/no-escrow"

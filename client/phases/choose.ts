@@ -80,6 +80,7 @@ export class WeightedChoice {
   /** Draws made. */
   draws = 0;
   readonly #weights: Map<string, number>;
+  readonly #addresses: ReadonlyMap<string, string | null>;
   readonly #random: () => number;
   readonly #tried = new Set<string>();
   readonly #picks = new Map<string, WeightedPick>();
@@ -96,6 +97,7 @@ export class WeightedChoice {
   ) {
     this.sprint = sprint;
     this.#random = random;
+    this.#addresses = candidates;
     this.#weights = new Map(
       [...candidates].map(([key, address]) => [key, address ? byAddress.get(address) ?? 0 : 0]),
     );
@@ -117,6 +119,11 @@ export class WeightedChoice {
     const pick = { node, weight: this.#weights.get(node)!, share: shares.get(node)! };
     this.#picks.set(node, pick);
     return pick;
+  }
+
+  /** The reward address whose weight `node` was drawn by (null when it told none). */
+  addressOf(node: string): string | null {
+    return this.#addresses.get(node) ?? null;
   }
 
   /** The latest draw that picked `node`, if any did. */

@@ -100,6 +100,8 @@ export async function awaitReceipt(
   const declines = new Map<string, DeclineMessage>();
   /** Nodes drawn that left the offer unanswered (counted as busy). */
   const silent = new Set<string>();
+  /** Nodes drawn that accepted for another reward address than their weight's (counted as final). */
+  const refused = new Set<string>();
   /** Every node drawn so far: each may take the job (the first to accept does). */
   const drawnNodes = new Set<string>(choice && offered.to ? [toHex(offered.to)] : []);
   const allowed = choice ? drawnNodes : only;
@@ -116,6 +118,11 @@ export async function awaitReceipt(
     return true;
   };
   const drawn = () => (offered.to ? toHex(offered.to) : null);
+  /** True when a drawn node names another reward address than the one whose weight drew it. */
+  const borrowsWeight = (key: string, address: string) => {
+    const own = choice?.addressOf(key);
+    return own !== undefined && own !== null && own !== address;
+  };
   let computeKey: Uint8Array | null = null;
   let assignedAt = 0;
   let busySince = 0;
@@ -149,6 +156,10 @@ export async function awaitReceipt(
         silent.delete(key);
         if (allowed && !allowed.has(key)) {
           await sendJobMessage(s, { t: "withdraw", jobId: offered.id }, from);
+        } else if (!computeKey && borrowsWeight(key, m.rewardAddress)) {
+          refused.add(key);
+          await sendJobMessage(s, { t: "withdraw", jobId: offered.id }, from);
+          await offerNext(`${key.slice(0, 12)}… accepted for another reward address`);
         } else if (!computeKey) {
           await assign(from);
           s.say("accepted", { node: key, rewardAddress: m.rewardAddress });
@@ -183,16 +194,23 @@ export async function awaitReceipt(
       await offerNext(`${target.slice(0, 12)}… did not answer`);
     }
     const all = answered();
-    const final = [...all].every((k) => FINAL_DECLINES.has(declines.get(k)?.reason!));
-    if (all.size > 0 && final && [...all].every((k) => declines.has(k))) {
+    const final = [...all].every((k) =>
+      refused.has(k) || FINAL_DECLINES.has(declines.get(k)?.reason!)
+    );
+    if (all.size > 0 && final) {
       throw new JobClientError(
         "job/declined",
-        `every compute node declined the job: ${describeDeclines(declines)}`,
+        `every compute node declined the job: ${
+          [
+            describeDeclines(declines),
+            ...[...refused].map((k) => `${k.slice(0, 12)}…: accepted for another reward address`),
+          ].filter(Boolean).join("; ")
+        }`,
       );
     }
     const busy = silent.size > 0 ||
       [...declines.values()].some((d) => !FINAL_DECLINES.has(d.reason));
-    if (busy && [...all].every((k) => declines.has(k) || silent.has(k))) {
+    if (busy && [...all].every((k) => declines.has(k) || silent.has(k) || refused.has(k))) {
       busySince ||= Date.now();
       if (Date.now() - busySince >= BUSY_RETRY_MS) {
         busySince = 0;
@@ -212,6 +230,12 @@ export async function awaitReceipt(
     }
   }
   const stake = checkReceipt(receipt, offered.jobId, s.clientHash);
+  if (borrowsWeight(toHex(computeKey!), receipt.rewardAddress)) {
+    throw new JobClientError(
+      "job/bad-receipt",
+      "the receipt pays another reward address than the one whose compute weight drew the node",
+    );
+  }
   await s.node.sendTx(fromHex(receipt.stakeTx)).catch(() => {});
   s.say("receipt", {
     commitment: receipt.commitment,

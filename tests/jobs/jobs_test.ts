@@ -144,6 +144,15 @@ Deno.test("an honest job settles; a claimed one is answered on chain and settles
     assert.ok(h.outputTokens.length > 0 && h.outputTokens.length <= 20);
     const n = h.outputTokens.length;
     assert.deepEqual(h.coverage, { checked: n, outputPositions: n, detectionChance: 1 });
+    // No node proves sprints here: the client says why it took the first accept, and names it.
+    const computeKey = (await getJson<{ self: { key: string } }>(`${net.compute.url}/v1/peers`))
+      .body.self.key;
+    assert.equal(h.assignment.by, "first-accept");
+    assert.equal(h.assignment.node, computeKey);
+    assert.match(
+      h.assignment.reason,
+      /^no (sprint has closed yet|compute node serving the job has weight in sprint \d+)$/,
+    );
     const advertised = await getJson<{ compute: { models: string[]; tokensPerSecond: number } }>(
       `${net.compute.url}/v1/status`,
     );

@@ -30,6 +30,8 @@ import { sprintSeedAt } from "../../verifier-wasm/sprint_weights.ts";
 import { mine, newKey, type TestKey } from "../chain_helpers.ts";
 import { submitProof } from "../sprint_helpers.ts";
 import { prng } from "../prng.ts";
+import { waitFor } from "../process_helpers.ts";
+import { decodeJobMessage, isJobPayload } from "../../client/job_messages.ts";
 import {
   nextMessageTo,
   phaseBench,
@@ -309,6 +311,49 @@ Deno.test("the client draws by chain weights on a real node: offered to the node
         } of sprint ${sprint} \\(100\\.0% chance in its draw; 3 draw\\(s\\)\\)$`,
       ),
     );
+
+    // A node drawn that accepts for another reward address (borrowing a weight) is withdrawn and
+    // the next is drawn; when every node drawn refused for good, the client stops with each reason.
+    const second = beginChoice(b.s, [ad(heavy), ad(light)], lookup, () => 0);
+    assert.equal(second.first!.node, hex(heavy));
+    const offered2 = await offerJob(b.s, { ...TERMS, seed: 8n, offerTo: second.first!.node });
+    const refusing = awaitReceipt(
+      b.s,
+      offered2,
+      [...second.choice!.weights.keys()],
+      undefined,
+      second.choice!,
+    ).then(() => null, (e) => e);
+    await waitFor("the second offer", async () => {
+      for (const { envelope } of await b.api.messages(publicKeyOf(heavy.secret))) {
+        if (!isJobPayload(envelope.payload)) continue;
+        const m = decodeJobMessage(envelope.payload);
+        if (m.t === "offer" && m.escrow.txid === offered2.escrow.txid) return true;
+      }
+      return null;
+    });
+    await sendAs(
+      b,
+      heavy,
+      { t: "accept", jobId: offered2.id, rewardAddress: rewardAddress(newcomer) },
+      b.s.clientKey,
+    );
+    await nextMessageTo(b, heavy, "withdraw");
+    await waitFor("the redraw", () => Promise.resolve(said.length === 5));
+    assert.deepEqual(said.slice(3).map((d) => [d.node, d.after ?? null]), [
+      [hex(heavy), null],
+      [hex(light), `${hex(heavy).slice(0, 12)}… accepted for another reward address`],
+    ]);
+    await sendAs(
+      b,
+      light,
+      { t: "decline", jobId: offered2.id, reason: "model-not-held", detail: "no" },
+      b.s.clientKey,
+    );
+    const refusal = await refusing;
+    assert.equal(refusal?.code, "job/declined");
+    assert.match(refusal.message, /model-not-held/);
+    assert.match(refusal.message, /accepted for another reward address/);
   } finally {
     await b.close();
   }
