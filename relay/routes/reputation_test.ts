@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../../chain/bytes.ts";
+import { toHex } from "../../chain/bytes.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
 import { type Job, jobIdBytes } from "../../chain/job.ts";
 import {
@@ -30,7 +30,7 @@ import { SprintModel } from "../../verifier-wasm/sprint_model.ts";
 import { sprintSeedAt } from "../../verifier-wasm/sprint_weights.ts";
 import { mine, newKey, relayBlocks, type TestKey } from "../../tests/chain_helpers.ts";
 import { keyHash, sampleJob } from "../../tests/job_spend_helpers.ts";
-import { fixtureModel, honestOutput } from "../../tests/fixture_job.ts";
+import { fixtureJob, fixtureModel, honestOutput } from "../../tests/fixture_job.ts";
 import { submitProof } from "../../tests/sprint_helpers.ts";
 import { createApp } from "../app.ts";
 
@@ -223,17 +223,9 @@ Deno.test("reputation grows over epochs of paid jobs and sprint proofs, a fraud 
 
     // Epoch 3: y commits to a false output and is slashed by a fraud proof; x and y also paid.
     const job: Job = {
-      modelId: fromHex(fixture.modelId, 32),
-      promptTokens: [1, 72, 105],
-      seed: 7n,
-      maxTokens: 24,
-      temperature: 0.75,
-      topK: 0,
-      topP: 1,
-      timestamp: 1_800_000_000,
+      ...fixtureJob(fixture.modelId),
       expiryHeight: node.tip().height + 40,
       clientKey: publicKeyOf(client.secret),
-      contact: "",
     };
     const honest = await honestOutput(fixture, job, jobIdBytes(job));
     const mid = Math.floor(honest.outputTokens.length / 2);
