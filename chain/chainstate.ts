@@ -10,7 +10,7 @@ import { type Block, blockHash, decodeBlock, encodeBlock, genesisBlock } from ".
 import { type BlockIndex, type IndexEntry, indexEntry } from "./block_index.ts";
 import { toHex } from "./bytes.ts";
 import { CamelidError, ValidationError } from "./errors.ts";
-import { batchMutations, chunkCount, type Mutation } from "./kv_batch.ts";
+import { batchMutations, chunkCount, MAX_MUTATIONS, type Mutation } from "./kv_batch.ts";
 import { type Mempool, type MempoolEntry, outpointKey } from "./mempool.ts";
 import { acceptToMempool, type CoinLookup, type MempoolView } from "./mempool_accept.ts";
 import type { NetworkParams } from "./params.ts";
@@ -26,6 +26,7 @@ import {
   type ChainStore,
   coinMutations,
   indexWrite,
+  type Outpoint,
   type PendingOp,
   pendingWrite,
   undoWrites,
@@ -104,6 +105,8 @@ export class ChainState implements MempoolView {
   readonly #onDisconnected?: (entry: IndexEntry) => void;
   /** Txids whose scripts were verified on mempool entry (connect skips them, as a sig cache). */
   readonly #verifiedTx = new Set<string>();
+  /** The block {@link acceptBlock} is activating, decoded, so connecting it reads no KV. */
+  #accepting: { hash: string; block: Block } | null = null;
 
   /** Works on the given parts. */
   constructor(parts: ChainStateParts) {
@@ -134,8 +137,9 @@ export class ChainState implements MempoolView {
     this.index.add(entry);
   }
 
-  /** A stored block, decoded (it must be stored). */
+  /** A stored block, decoded (it must be stored); the block being accepted without a read. */
   async #readBlock(e: IndexEntry): Promise<Block> {
+    if (this.#accepting?.hash === e.hash) return this.#accepting.block;
     return decodeBlock((await this.store.readBlock(e))!);
   }
 
@@ -201,7 +205,13 @@ export class ChainState implements MempoolView {
     await this.store.apply(blockWrites(entry, bytes));
     index.add(entry);
     this.#onStored?.(entry);
-    const failures = await this.activateBestChain();
+    this.#accepting = { hash, block };
+    let failures;
+    try {
+      failures = await this.activateBestChain();
+    } finally {
+      this.#accepting = null;
+    }
     if (entry.invalid) {
       throw failures.get(hash) ??
         new ValidationError("block/bad-prevblk", `block ${hash} extends an invalid block`);
@@ -278,32 +288,67 @@ export class ChainState implements MempoolView {
   }
 
   /**
-   * Checks every input of `block` at `height` against the UTXO set and the outputs created earlier
-   * in the block; returns the coins spent (its undo data, in input order) and the fees.
+   * The stored coins `block`'s inputs may read, by outpoint key, in batched reads: every outpoint
+   * its inputs name except those created by an earlier transaction of the block (the connect loop
+   * resolves those in memory; the store does not change while a block is checked).
    */
-  async #checkBlockSpends(block: Block, height: number): Promise<{ undo: Coin[]; fees: bigint }> {
+  async #readSpentCoins(
+    block: Block,
+    ids: string[],
+  ): Promise<{ keys: string[][]; stored: Map<string, Coin | undefined> }> {
+    const createdEarlier = new Set<string>();
+    const toRead: Outpoint[] = [];
+    const readKeys: string[] = [];
+    const stored = new Map<string, Coin | undefined>();
+    const keys = block.txs.map((tx, i) => {
+      const txKeys = i === 0 ? [] : tx.inputs.map((inp) => {
+        const o = { txid: toHex(inp.prevout.txid), vout: inp.prevout.vout };
+        const key = outpointKey(o.txid, o.vout);
+        if (!createdEarlier.has(key) && !stored.has(key)) {
+          stored.set(key, undefined);
+          toRead.push(o);
+          readKeys.push(key);
+        }
+        return key;
+      });
+      tx.outputs.forEach((out, vout) => {
+        if (isSpendableScript(out.scriptPubKey)) createdEarlier.add(outpointKey(ids[i], vout));
+      });
+      return txKeys;
+    });
+    (await this.store.getCoins(toRead)).forEach((coin, j) => stored.set(readKeys[j], coin));
+    return { keys, stored };
+  }
+
+  /**
+   * Checks every input of `block` (txids `ids`) at `height` against the UTXO set and the outputs
+   * created earlier in the block; returns the coins spent (its undo data, in input order) and the
+   * fees.
+   */
+  async #checkBlockSpends(
+    block: Block,
+    ids: string[],
+    height: number,
+  ): Promise<{ undo: Coin[]; fees: bigint }> {
+    const { keys: inputKeys, stored } = await this.#readSpentCoins(block, ids);
     const created = new Map<string, Coin>();
     const spentInBlock = new Set<string>();
-    const inBlockView = (key: string, stored: Coin | undefined) =>
-      spentInBlock.has(key) ? undefined : created.get(key) ?? stored;
+    const inBlockView = (key: string) =>
+      spentInBlock.has(key) ? undefined : created.get(key) ?? stored.get(key);
     const lookup: CoinLookup = async (t, v) => {
       const key = outpointKey(t, v);
       if (spentInBlock.has(key)) return undefined;
-      return created.get(key) ?? await this.store.getCoin(t, v);
+      return created.get(key) ??
+        (stored.has(key) ? stored.get(key) : await this.store.getCoin(t, v));
     };
     const undo: Coin[] = [];
     let fees = 0n;
     for (const [i, tx] of block.txs.entries()) {
-      const id = txid(tx);
+      const id = ids[i];
       if (i > 0) {
         checkFinalTx(tx, height);
-        const prevouts = tx.inputs.map((inp) => ({
-          txid: toHex(inp.prevout.txid),
-          vout: inp.prevout.vout,
-        }));
-        const stored = await this.store.getCoins(prevouts);
-        const keys = prevouts.map((o) => outpointKey(o.txid, o.vout));
-        const coins = keys.map((key, j) => inBlockView(key, stored[j]));
+        const keys = inputKeys[i];
+        const coins = keys.map(inBlockView);
         const ctx = await this.spendContext(tx, coins, lookup);
         const full = !this.#verifiedTx.has(id) || spendsJobTemplate(coins);
         fees += checkTxInputs(tx, coins, height, this.params, full, ctx);
@@ -331,7 +376,8 @@ export class ChainState implements MempoolView {
   /** Validates block `e` against the UTXO set and makes it the tip. */
   async #connectBlock(e: IndexEntry): Promise<void> {
     const block = await this.#readBlock(e);
-    const { undo, fees } = await this.#checkBlockSpends(block, e.height);
+    const ids = block.txs.map(txid);
+    const { undo, fees } = await this.#checkBlockSpends(block, ids, e.height);
     const coinbaseOut = block.txs[0].outputs.reduce((s, o) => s + o.value, 0n);
     const allowed = blockSubsidy(e.height, this.params) + fees;
     if (coinbaseOut > allowed) {
@@ -341,23 +387,24 @@ export class ChainState implements MempoolView {
       );
     }
     const undoData = undoWrites(e.hash, undo);
-    const muts = coinMutations(block, undo, e);
+    const muts = coinMutations(block, undo, e, ids);
     const finish = activeTipWrites(e, true);
     const whole = [...undoData, ...muts, ...finish];
-    if (batchMutations(whole).length === 1) {
-      await this.store.apply(whole);
+    const single = whole.length <= MAX_MUTATIONS && batchMutations(whole).length === 1;
+    if (single) {
+      await this.store.commit(whole);
     } else {
       await this.store.apply([...undoData, pendingWrite({ op: "connect", hash: e.hash })]);
       this.#onCommitStep?.("connect:marked");
       for (const batch of batchMutations(muts)) {
-        await this.store.apply(batch);
+        await this.store.commit(batch);
         this.#onCommitStep?.("connect:batch");
       }
       await this.store.apply([...finish, pendingWrite(null)]);
     }
-    for (const tx of block.txs) this.#verifiedTx.delete(txid(tx));
+    for (const id of ids) this.#verifiedTx.delete(id);
     this.index.pushTip(e);
-    this.#removeConfirmed(block);
+    this.#removeConfirmed(block, ids);
     this.#onConnected?.(block);
   }
 
@@ -389,9 +436,9 @@ export class ChainState implements MempoolView {
    * Drops a connected block's transactions, and pool transactions conflicting with it (recorded as
    * `conflicted`); the pool's fee floor starts to decay.
    */
-  #removeConfirmed(block: Block): void {
-    for (const tx of block.txs) {
-      const id = txid(tx);
+  #removeConfirmed(block: Block, ids: string[]): void {
+    for (const [i, tx] of block.txs.entries()) {
+      const id = ids[i];
       this.mempool.remove(id, false);
       this.mempool.fates.forget(id);
       for (const inp of tx.inputs) {

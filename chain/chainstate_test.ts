@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { COIN, networkParams } from "./params.ts";
 import { ChainNode } from "./node.ts";
+import { blockSubsidy } from "./validation.ts";
 import {
   assertConserved,
+  assertRejectsWithCode,
   coinbaseOf,
+  makeBlock,
   mine,
   newKey,
   openFundedDevNode,
@@ -104,5 +107,82 @@ Deno.test("a connect cut off between its commits is finished on reopen, ending w
     assert.deepEqual(await recovered.utxoTotals(), want);
   } finally {
     kv2.close();
+  }
+});
+
+Deno.test("a block's coins are read in one batch: spends of outputs made earlier in the block resolve in memory, later ones and double spends are refused, the undo data lists each spent coin", async () => {
+  const { node, close, owner, coin } = await openFundedDevNode();
+  try {
+    const cents = (n: number) => BigInt(n) * 1_000_000n;
+    const fan = spend(owner, [coin], [
+      ...[100, 200, 300, 400].map((n) => ({ value: cents(n), script: owner.script })),
+      { value: coin.value - cents(1_100), script: owner.script },
+    ]);
+    await node.processTx(fan.bytes);
+    await mine(node, owner, 1);
+    const f = (vout: number) => ({ txid: fan.id, vout, value: cents(100 * (vout + 1)) });
+    const pay = (value: number) => [{ value: cents(value), script: owner.script }];
+    const t1 = spend(owner, [f(2), f(0)], pay(390)); // two stored coins, out of order
+    const t2 = spend(owner, [{ txid: t1.id, vout: 0, value: cents(390) }, f(3)], pay(780));
+    const t3 = spend(owner, [f(1)], pay(190));
+    const t3again = spend(owner, [f(1)], pay(180));
+    const t2again = spend(owner, [{ txid: t1.id, vout: 0, value: cents(390) }], pay(380));
+    const blockOf = (...txs: typeof t1[]) =>
+      makeBlock(node, owner, (b) => b.txs.push(...txs.map((t) => t.tx)));
+
+    const before = await node.utxoTotals();
+    const tip = node.tip().hash;
+    for (const refused of [blockOf(t2, t1), blockOf(t1, t3, t3again), blockOf(t1, t2, t2again)]) {
+      await assertRejectsWithCode(node.processBlock(refused), "tx/missing-inputs");
+      assert.equal(node.tip().hash, tip);
+      assert.deepEqual(
+        await node.utxoTotals(),
+        before,
+        "a refused block leaves the coins as they were",
+      );
+    }
+
+    const good = await node.processBlock(blockOf(t1, t2, t3));
+    assert.equal(good.status, "connected");
+    const height = node.tip().height;
+    const undo = await node.store.readUndo(good.hash);
+    assert.deepEqual(undo.map((c) => c.value), [300, 100, 390, 400, 200].map(cents));
+    assert.ok(
+      undo.every((c) => !c.coinbase && c.scriptPubKey.every((b, i) => b === owner.script[i])),
+    );
+    assert.deepEqual(undo.map((c) => c.height), [
+      height - 1,
+      height - 1,
+      height,
+      height - 1,
+      height - 1,
+    ]);
+    const coins = await node.store.getCoins([
+      ...[0, 1, 2, 3, 4].map((vout) => ({ txid: fan.id, vout })),
+      { txid: t1.id, vout: 0 },
+      { txid: t2.id, vout: 0 },
+      { txid: t3.id, vout: 0 },
+    ]);
+    assert.deepEqual(
+      coins.map((c) => c?.value),
+      [
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        coin.value - cents(1_100),
+        undefined,
+        cents(780),
+        cents(190),
+      ],
+    );
+    assert.ok(coins.slice(6).every((c) => c?.height === height));
+    const burned = cents(30); // the three spends' fees, which this block's coinbase leaves unclaimed
+    assert.equal(
+      (await node.utxoTotals()).total,
+      before.total + blockSubsidy(height, node.params) - burned,
+    );
+  } finally {
+    close();
   }
 });

@@ -39,8 +39,12 @@ export function chunkMutations(prefix: Deno.KvKey, bytes: Uint8Array): Mutation[
   return out;
 }
 
+/** Characters that take more than one UTF-8 byte. */
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /** UTF-8 bytes of `s` as a KV key part stores it (a NUL takes two), or more for lone surrogates. */
 function keyStringBytes(s: string): number {
+  if (!NON_ASCII.test(s) && !s.includes("\u0000")) return s.length;
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

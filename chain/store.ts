@@ -194,15 +194,20 @@ export function pendingWrite(op: PendingOp | null): Mutation {
 /**
  * Net mutations that connect `block` as `at` or, with `at` null, disconnect it: outputs it creates
  * and spends (with their address and job indexes), its tx index and its notices. Idempotent (later
- * writes to a key win), so recovery after a crash may apply them again.
+ * writes to a key win), so recovery after a crash may apply them again. `ids` are the block's
+ * txids when the caller has them.
  */
-export function coinMutations(block: Block, undo: Coin[], at: IndexEntry | null): Mutation[] {
+export function coinMutations(
+  block: Block,
+  undo: Coin[],
+  at: IndexEntry | null,
+  ids: string[] = block.txs.map(txid),
+): Mutation[] {
   const net = new NetMutations();
   const writeCoin = (txidHex: string, vout: number, coin: Coin, live: boolean) => {
     net.put(utxoKey(txidHex, vout), live ? coinValue(coin) : null);
     for (const k of outputIndexKeys(coin.scriptPubKey, txidHex, vout)) net.put(k, live || null);
   };
-  const ids = block.txs.map(txid);
   for (const [i, tx] of block.txs.entries()) {
     tx.outputs.forEach((out, vout) => {
       if (!isSpendableScript(out.scriptPubKey)) return;
@@ -244,15 +249,18 @@ export class ChainStore {
 
   /** Applies mutations in atomic batches (see {@link batchMutations}), in order. */
   async apply(mutations: Mutation[]): Promise<void> {
-    for (const batch of batchMutations(mutations)) {
-      const op = this.kv.atomic();
-      for (const m of batch) {
-        if (m.value === null) op.delete(m.key);
-        else op.set(m.key, m.value);
-      }
-      const res = await op.commit();
-      if (!res.ok) throw new CamelidError("store/commit-failed", "KV atomic commit failed");
+    for (const batch of batchMutations(mutations)) await this.commit(batch);
+  }
+
+  /** Applies one batch from {@link batchMutations} as one atomic commit. */
+  async commit(batch: Mutation[]): Promise<void> {
+    const op = this.kv.atomic();
+    for (const m of batch) {
+      if (m.value === null) op.delete(m.key);
+      else op.set(m.key, m.value);
     }
+    const res = await op.commit();
+    if (!res.ok) throw new CamelidError("store/commit-failed", "KV atomic commit failed");
   }
 
   /** Reads chunked bytes stored under `prefix` (`count` chunks). */
