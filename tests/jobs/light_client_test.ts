@@ -77,6 +77,11 @@ Deno.test("a light client with no model file: tokenize and job submit by model i
       assert.equal(r.outsourced.verdict, "honest", name);
       assert.ok(r.outsourced.votes.length >= 2, `${name}: both verifiers voted`);
       assert.equal(typeof r.text, "string", name);
+      // The compute node's reputation, as the client's node derives it from the chain.
+      const rep = r.computeNode;
+      assert.ok(rep && !("unavailable" in rep), `${name}: ${JSON.stringify(rep)}`);
+      assert.ok(Number.isInteger(rep.reputation) && rep.reputation >= 0, name);
+      assert.ok(rep.validationProbability >= rep.floor && rep.validationProbability <= 1, name);
       // The text is the output decoded by the model's tokenizer, up to the end of turn.
       const eos = r.outputTokens.indexOf(FIXTURE_TOKENS.eos);
       const tokens = eos < 0 ? r.outputTokens : r.outputTokens.slice(0, eos);
