@@ -6,32 +6,23 @@
 
 import assert from "node:assert/strict";
 import { toHex } from "../../chain/bytes.ts";
-import { outputCommitment } from "../../chain/commitment.ts";
 import { type Job, jobIdBytes } from "../../chain/job.ts";
-import {
-  escrowOutput,
-  fraudProofTx,
-  fundJobOutput,
-  type JobCoin,
-  payTx,
-  stakeOutput,
-} from "../../chain/job_tx.ts";
+import { fraudProofTx } from "../../chain/job_tx.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import { ChainNode } from "../../chain/node.ts";
-import { COIN, networkParams } from "../../chain/params.ts";
-import { scriptAddress } from "../../chain/script.ts";
+import { networkParams } from "../../chain/params.ts";
 import type { FraudChecker } from "../../chain/spend.ts";
 import { sprintNodeSeed } from "../../chain/sprint.ts";
-import { encodeTransaction, txid, type TxOutput } from "../../chain/tx.ts";
+import { encodeTransaction, txid } from "../../chain/tx.ts";
 import { checkFraudClaim } from "../../compute/fraud.ts";
 import { proveSprint } from "../../compute/sprint_prover.ts";
 import { reputationParamsFor } from "../../compute/weight/chain_reputation.ts";
 import { SprintModel } from "../../verifier-wasm/sprint_model.ts";
 import { sprintSeedAt } from "../../verifier-wasm/sprint_weights.ts";
 import { mine, newKey, relayBlocks, type TestKey } from "../../tests/chain_helpers.ts";
-import { keyHash, sampleJob } from "../../tests/job_spend_helpers.ts";
 import { fixtureJob, fixtureModel, honestOutput } from "../../tests/fixture_job.ts";
 import { submitProof } from "../../tests/sprint_helpers.ts";
+import { closeEpoch, stakedJob } from "../../tests/paid_job_helpers.ts";
 import { createApp } from "../app.ts";
 
 /** A dev chain on a fresh KV file, with `fraudChecker`. */
@@ -52,76 +43,6 @@ async function openChain(fraudChecker?: FraudChecker) {
       await Deno.remove(dir, { recursive: true });
     },
   };
-}
-
-/** Funds `output` from `key`'s spendable confirmed coins and submits it; the transaction's id. */
-async function fundFrom(
-  node: ChainNode,
-  key: TestKey,
-  output: TxOutput,
-  jobId: Uint8Array,
-): Promise<string> {
-  const next = node.tip().height + 1;
-  const utxos = (await node.getAddressCoins(scriptAddress(key.script)!))
-    .filter((c) => !c.coin.coinbase || next - c.coin.height >= node.params.coinbaseMaturity)
-    .map((c) => ({ txid: c.txid, vout: c.vout, ...c.coin }));
-  const { tx, bytes } = fundJobOutput(output, jobId, {
-    utxos,
-    secretKey: key.secret,
-    fee: 20_000n,
-  });
-  await node.processTx(bytes);
-  return txid(tx);
-}
-
-let jobCounter = 0;
-
-/** A job of `client` staked by `compute` on `output` (both submitted, not mined). */
-async function stakedJob(
-  node: ChainNode,
-  client: TestKey,
-  compute: TestKey,
-  job: Job = {
-    ...sampleJob(client, node.tip().height + 40),
-    timestamp: 1_800_000_000 + ++jobCounter,
-  },
-  output: { outputTokens: number[]; finishReason: "stop" | "length" } = {
-    outputTokens: [5, 6],
-    finishReason: "stop",
-  },
-) {
-  const jobId = jobIdBytes(job);
-  const escrowOut = escrowOutput(jobId, keyHash(client), job.expiryHeight, 3n * COIN);
-  const stakeOut = stakeOutput(
-    jobId,
-    keyHash(compute),
-    keyHash(client),
-    outputCommitment(jobId, output.outputTokens, output.finishReason),
-    COIN,
-  );
-  const escrow: JobCoin = {
-    txid: await fundFrom(node, client, escrowOut, jobId),
-    vout: 0,
-    ...escrowOut,
-  };
-  const stake: JobCoin = {
-    txid: await fundFrom(node, compute, stakeOut, jobId),
-    vout: 0,
-    ...stakeOut,
-  };
-  const pay = () =>
-    node.processTx(
-      encodeTransaction(
-        payTx(escrow, stake, { payTo: compute.script, fee: 20_000n }, jobId, client.secret),
-      ),
-    );
-  return { job, jobId, escrow, stake, pay };
-}
-
-/** Mines until the tip is the last block of epoch `k` and one more, so epoch k is closed. */
-async function closeEpoch(node: ChainNode, miner: TestKey, k: number): Promise<void> {
-  const first = (k + 1) * node.params.sprint.interval;
-  await mine(node, miner, first - node.tip().height);
 }
 
 Deno.test("GET /v1/reputation/:key: a malformed key is a 400 JSON error; an unknown node is 0 and 1.0", async () => {
