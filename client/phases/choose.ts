@@ -11,7 +11,7 @@
 import { assignmentShares, pickByShare } from "../assignment.ts";
 import type { NodeClient } from "../../relay/client.ts";
 import type { JobSession } from "../job_session.ts";
-import type { ComputeAd } from "./survey.ts";
+import { type ComputeAd, SURVEY_TIMEOUT_MS } from "./survey.ts";
 
 /** How the client chose the compute node, as `job submit` reports it. */
 export interface NodeAssignment {
@@ -54,8 +54,30 @@ export function cryptoUniform(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32;
 }
 
-/** The weights in force from `node`; the reason when it cannot give them. */
-export async function fetchWeights(node: NodeClient): Promise<WeightsLookup> {
+/**
+ * The weights in force from `node`; the reason when it cannot give them, or not within `timeoutMs`
+ * (default the survey's: a node deriving a sprint's weights for the first time may take a while,
+ * and the job does not wait for it).
+ */
+export async function fetchWeights(
+  node: NodeClient,
+  timeoutMs = SURVEY_TIMEOUT_MS,
+): Promise<WeightsLookup> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<WeightsLookup>((r) =>
+    timer = setTimeout(
+      () => r({ unavailable: `the node gave no weights within ${timeoutMs} ms` }),
+      timeoutMs,
+    )
+  );
+  try {
+    return await Promise.race([readWeights(node), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readWeights(node: NodeClient): Promise<WeightsLookup> {
   try {
     const w = await node.weights();
     const byAddress = new Map<string, number>();

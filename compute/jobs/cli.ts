@@ -51,6 +51,16 @@ import { registerJobTreeCommand } from "./tree_cli.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** `--compute-node` keys checked (33-byte compressed keys, hex); undefined when none is named. */
+function computeNodeKeys(keys: string[]): string[] | undefined {
+  for (const k of keys) {
+    if (!/^0[23][0-9a-f]{64}$/.test(k)) {
+      throw new RangeError(`--compute-node ${k} is not a compressed public key (66 hex digits)`);
+    }
+  }
+  return keys.length ? keys : undefined;
+}
+
 /** Path of the default generated model inside a data directory. */
 export function defaultModelPath(dataDir: string): string {
   return `${dataDir}/models/tiny-f16-seed1.gguf`;
@@ -242,6 +252,12 @@ export function registerJobCommands(program: Command): void {
     .option(
       "--verifiers <n>",
       "outsourced: votes asked for; a majority decides (default: as many nodes as serve verification for the model)",
+    )
+    .option(
+      "--compute-node <key>",
+      "offer only to this compute node (envelope key, hex; repeatable), the first to accept takes it; without it, one drawn by compute weight",
+      collect,
+      [],
     );
   addPositionOptions(submit)
     .option("--timeout <seconds>", "give up waiting for a compute node after this long", "120")
@@ -265,6 +281,7 @@ export function registerJobCommands(program: Command): void {
       if ([o.prompt, o.promptTokens, o.messages].filter((x) => x !== undefined).length !== 1) {
         throw new RangeError("give exactly one of --prompt, --messages and --prompt-tokens");
       }
+      const computeNodes = computeNodeKeys(o.computeNode);
       const modelId = o.model ? await modelIdOfFile(o.model) : String(o.modelId);
       if (o.model && o.modelId && o.modelId !== modelId) {
         throw new RangeError("--model-id does not match --model");
@@ -314,6 +331,7 @@ export function registerJobCommands(program: Command): void {
         timeoutMs: Number(o.timeout) * 1000,
         ...checks,
         outsource: outsourceSettings(verify, o.verifiers, checks.k),
+        computeNodes,
         onState: say,
       }).catch(async (e) => {
         if (!(e instanceof JobFailedError)) throw e;

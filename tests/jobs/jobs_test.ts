@@ -165,10 +165,12 @@ Deno.test("an honest job settles; a claimed one is answered on chain and settles
       "2",
       "--seed",
       "9",
+      ...["--compute-node", computeKey],
     ]);
     assert.equal(claimed.code, 0, claimed.stderr);
     const c = JSON.parse(claimed.stdout);
     assert.equal(c.state, "verified", "the answer on chain delivered the output");
+    assert.deepEqual(c.assignment, { by: "named", sprint: null, node: computeKey });
     const notices =
       (await getJson<{ notices: { kind: string }[] }>(`${net.client.url}/v1/jobs/${c.jobId}`)).body
         .notices;

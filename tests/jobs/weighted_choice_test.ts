@@ -160,6 +160,17 @@ Deno.test("weighted choice: falls back to the first accept without weights or ke
   } finally {
     await old.shutdown();
   }
+  // A node slower than the survey's time (here 100 ms) is not waited for.
+  const slow = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async () => {
+    await new Promise((r) => setTimeout(r, 400));
+    return Response.json({ sprint: 1, total: 0, weights: [] });
+  });
+  try {
+    const lookup = await fetchWeights(new NodeClient(`http://127.0.0.1:${slow.addr.port}`), 100);
+    assert.deepEqual(lookup, { unavailable: "the node gave no weights within 100 ms" });
+  } finally {
+    await slow.shutdown();
+  }
   const b = await phaseBench();
   try {
     const lookup = await fetchWeights(b.api);
