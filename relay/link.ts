@@ -102,12 +102,39 @@ export interface LinkHost {
   helloInfo(): Omit<Hello, "echo" | "challenge">;
   /** Called once the handshake completes; returns a close code to refuse the peer. */
   onLinkOpen(link: Link): number | undefined;
-  /** Called for each envelope after the handshake. May throw {@link Misbehaviour}. */
-  onEnvelope(link: Link, env: Envelope, size: number): void | Promise<void>;
+  /**
+   * Called for each envelope after the handshake, in arrival order, with the verdict
+   * {@link verifyAhead} started for it (if any). May throw {@link Misbehaviour}.
+   */
+  onEnvelope(
+    link: Link,
+    env: Envelope,
+    size: number,
+    verdict?: SignatureVerdict,
+  ): void | Promise<void>;
+  /**
+   * Starts checking the signature of an envelope as soon as its frame arrives, so that the checks
+   * of frames waiting on every link go to the verify pool together (optional; undefined: no check
+   * needed or started).
+   */
+  verifyAhead?(link: Link, env: Envelope): SignatureVerdict | undefined;
   /** Called for a violation on the link. */
   onMisbehaviour(link: Link, m: Misbehaviour): void;
   /** Called when the link closes. */
   onLinkClose(link: Link): void;
+}
+
+/**
+ * A signature check started ahead of handling: true or false, or undefined when it could not be
+ * made (a failed worker; the envelope is then checked inline). Never rejects.
+ */
+export type SignatureVerdict = Promise<boolean | undefined>;
+
+/** A frame decoded on arrival: its rate token, taken then, and its signature check, if started. */
+interface Arrival {
+  env: Envelope;
+  token: boolean;
+  verdict?: SignatureVerdict;
 }
 
 let nextLinkId = 1;
@@ -349,7 +376,8 @@ export class Link {
       );
       return;
     }
-    this.#queue = this.#queue.then(() => this.#handle(bytes)).catch((e) => {
+    const arrival = this.state === "open" ? this.#arrive(bytes) : undefined;
+    this.#queue = this.#queue.then(() => this.#handle(bytes, arrival)).catch((e) => {
       log.warn("link {peer}: {error}", { peer: this.label, error: String(e) });
     }).finally(() => {
       this.#queuedBytes -= bytes.length;
@@ -360,19 +388,37 @@ export class Link {
     });
   }
 
-  async #handle(bytes: Uint8Array): Promise<void> {
+  /**
+   * Decodes a frame of an open link as it arrives, takes its rate token and starts its signature
+   * check (handled later, in order, by {@link #dispatch}). Undefined for a frame that does not
+   * decode: #dispatch decodes it again and charges the peer then, in order.
+   */
+  #arrive(bytes: Uint8Array): Arrival | undefined {
+    let env: Envelope;
+    try {
+      env = decodeEnvelope(bytes, this.#host.limits.maxEnvelopeBytes);
+    } catch {
+      return undefined;
+    }
+    const token = this.#bucket.take();
+    const checked = token && env.magic === this.#host.magic && env.type !== "ping" &&
+      env.type !== "pong" && !(REQUEST_TYPES.has(env.type) && this.backlogged);
+    return { env, token, verdict: checked ? this.#host.verifyAhead?.(this, env) : undefined };
+  }
+
+  async #handle(bytes: Uint8Array, arrival: Arrival | undefined): Promise<void> {
     if (this.state === "closed") return;
     try {
-      await this.#dispatch(bytes);
+      await this.#dispatch(bytes, arrival);
     } catch (e) {
       if (e instanceof Misbehaviour) this.#misbehave(e);
       else throw e;
     }
   }
 
-  async #dispatch(bytes: Uint8Array): Promise<void> {
+  async #dispatch(bytes: Uint8Array, arrival: Arrival | undefined): Promise<void> {
     const max = this.#host.limits.maxEnvelopeBytes;
-    const env = decodeFromPeer((b) => decodeEnvelope(b, max), bytes);
+    const env = arrival?.env ?? decodeFromPeer((b) => decodeEnvelope(b, max), bytes);
     if (env.magic !== this.#host.magic) {
       this.close(CloseCode.network, "wrong network");
       return;
@@ -381,7 +427,7 @@ export class Link {
       this.#handshake(env);
       return;
     }
-    if (!this.#bucket.take()) {
+    if (!(arrival ? arrival.token : this.#bucket.take())) {
       throw new Misbehaviour("rate/limited", "message rate exceeded", 10);
     }
     // A peer that does not read what we send gets no answers until it does.
@@ -393,7 +439,7 @@ export class Link {
       this.#onPingPong(env);
       return;
     }
-    await this.#host.onEnvelope(this, env, bytes.length);
+    await this.#host.onEnvelope(this, env, bytes.length, arrival?.verdict);
   }
 
   #onPingPong(env: Envelope): void {

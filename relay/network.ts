@@ -13,7 +13,7 @@ import { type Envelope, Services } from "./envelope.ts";
 import { Misbehaviour, notFound, onError, RequestError } from "./errors.ts";
 import { loadIdentity, type NodeIdentity } from "./identity.ts";
 import { type Inbox, inboxFor } from "./inbox.ts";
-import { CloseCode, Link, type LinkHost, type LinkSocket } from "./link.ts";
+import { CloseCode, Link, type LinkHost, type LinkSocket, type SignatureVerdict } from "./link.ts";
 import { BucketMap, type RelayLimits, resolveLimits } from "./limits.ts";
 import { MisbehaviourScores } from "./misbehaviour.ts";
 import { netGroup, selectEviction, youngestOfLargestGroup } from "./eviction.ts";
@@ -262,9 +262,19 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
     this.sync?.onLinkClose(link);
   }
 
-  /** An envelope on an open link. */
-  async onEnvelope(link: Link, env: Envelope): Promise<void> {
-    await this.router.accept(env, { kind: "link", link });
+  /** An envelope on an open link, with the signature verdict started on its arrival. */
+  async onEnvelope(
+    link: Link,
+    env: Envelope,
+    _size: number,
+    verdict?: SignatureVerdict,
+  ): Promise<void> {
+    await this.router.accept(env, { kind: "link", link }, verdict);
+  }
+
+  /** Starts an arriving envelope's signature check (see {@link Router.verifyAhead}). */
+  verifyAhead(_link: Link, env: Envelope): SignatureVerdict | undefined {
+    return this.router.verifyAhead(env);
   }
 
   /** Scores a link's violation; at the ban score the peer is disconnected and discouraged. */

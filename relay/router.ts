@@ -2,20 +2,24 @@
  * @module Routing of envelopes: checks (network, hop limit, timestamp skew, replay, signature once
  * per message id), then deliver to self, forward to a peer with a known route, or flood within the
  * hop limit. Link-local messages (handshake, peer exchange, chain sync) are checked the same way
- * and handed to their handler, never forwarded.
+ * and handed to their handler, never forwarded. Envelopes from links have their signatures checked
+ * as they arrive ({@link Router.verifyAhead}), batched with those arriving on every other link.
  */
 
 import { equalBytes, toHex } from "../chain/bytes.ts";
+import { defaultSignatureBatcher } from "../chain/verify_batcher.ts";
+import type { SignatureCheck } from "../chain/verify_pool.ts";
 import {
   type Envelope,
   isBroadcast,
   LINK_LOCAL_TYPES,
   messageKey,
+  signingPreimage,
   verifyEnvelope,
 } from "./envelope.ts";
 import type { Inbox } from "./inbox.ts";
 import { Misbehaviour } from "./errors.ts";
-import type { Link } from "./link.ts";
+import type { Link, SignatureVerdict } from "./link.ts";
 import type { RelayLimits } from "./limits.ts";
 
 /** Where an envelope came from. */
@@ -88,19 +92,37 @@ export class SeenSet {
   }
 }
 
+/** What verifies signatures one at a time, batching them (chain/verify_batcher.ts). */
+export interface SignatureVerifier {
+  /** The verdict on one check. */
+  verify(check: SignatureCheck): Promise<boolean>;
+}
+
 /** The router. */
 export class Router {
   readonly #host: RouterHost;
+  readonly #verifier: SignatureVerifier;
   /** Message keys seen (and verified). */
   readonly seen: SeenSet;
   /** Reverse-path routes: sender key hex to the link its messages arrived on. */
   readonly #routes = new Map<string, { linkId: number; at: number }>();
-  /** Counters. */
-  readonly stats = { accepted: 0, duplicates: 0, forwarded: 0, verified: 0, rejected: 0 };
+  /** Counters (checkedAhead: signature verdicts that came from {@link verifyAhead}). */
+  readonly stats = {
+    accepted: 0,
+    duplicates: 0,
+    forwarded: 0,
+    verified: 0,
+    rejected: 0,
+    checkedAhead: 0,
+  };
 
-  /** Creates a router for `host`. */
-  constructor(host: RouterHost) {
+  /**
+   * Creates a router for `host`; signatures checked ahead go to `verifier` (default: the
+   * process-wide batcher on the verify pool).
+   */
+  constructor(host: RouterHost, verifier: SignatureVerifier = defaultSignatureBatcher()) {
     this.#host = host;
+    this.#verifier = verifier;
     const l = host.limits;
     this.seen = new SeenSet(Math.max(l.seenTtlMs, 2 * l.maxTimestampSkewMs), l.seenMax);
   }
@@ -109,16 +131,40 @@ export class Router {
    * Accepts an envelope from `source`. Throws {@link Misbehaviour} (its code maps to an HTTP status) when the
    * envelope breaks a rule.
    */
-  async accept(env: Envelope, source: Source): Promise<RouteResult> {
+  async accept(
+    env: Envelope,
+    source: Source,
+    verdict?: SignatureVerdict,
+  ): Promise<RouteResult> {
     try {
-      return await this.#accept(env, source);
+      return await this.#accept(env, source, verdict);
     } catch (e) {
       if (e instanceof Misbehaviour) this.stats.rejected++;
       throw e;
     }
   }
 
-  async #accept(env: Envelope, source: Source): Promise<RouteResult> {
+  /**
+   * Starts the signature check of an envelope that has just arrived on a link, batched with the
+   * others started before the next timer tick; the verdict is handed back to {@link accept} with
+   * the envelope. Undefined for a message already seen (a duplicate needs no check). The verdict
+   * counts only for this envelope, from this link: accept still runs every check in order.
+   */
+  verifyAhead(env: Envelope): SignatureVerdict | undefined {
+    if (this.seen.get(messageKey(env))) return undefined;
+    const check = { signature: env.signature, preimage: signingPreimage(env), publicKey: env.from };
+    // A failed pool decides nothing: accept then checks the envelope inline.
+    return this.#verifier.verify(check).catch(() => undefined);
+  }
+
+  async #accept(
+    env: Envelope,
+    source: Source,
+    verdict: SignatureVerdict | undefined,
+  ): Promise<RouteResult> {
+    // Waited for before anything is read, so that the checks and the seen-set update below run
+    // in one turn, as for an envelope checked inline.
+    const checkedAhead = verdict === undefined ? undefined : await verdict;
     const host = this.#host;
     const l = host.limits;
     if (env.magic !== host.magic) {
@@ -165,7 +211,8 @@ export class Router {
       }
       return "duplicate";
     }
-    if (!verifyEnvelope(env)) {
+    if (checkedAhead !== undefined) this.stats.checkedAhead++;
+    if (!(checkedAhead ?? verifyEnvelope(env))) {
       throw new Misbehaviour("envelope/signature", "bad envelope signature", 100);
     }
     this.stats.verified++;

@@ -78,6 +78,16 @@ export const UNREQUESTED_BLOCK_BYTES_PER_SECOND = 1_000_000;
 /** Block answers that are not new work from the peer. */
 const NOT_NOVEL: ReadonlySet<string> = new Set(["duplicate", "orphan", "ignored"]);
 
+/**
+ * New transactions are announced together every this many ms: one inv per link for every
+ * transaction admitted in the interval (Bitcoin Core trickles invs in the same way), instead of one
+ * signed inv, one signed getdata and their two verifications per transaction and link.
+ */
+export const TX_ANNOUNCE_INTERVAL_MS = 100;
+
+/** Largest number of transactions remembered as sent or announced to us by a peer. */
+const MAX_TX_KNOWN = 50_000;
+
 /** A block request unanswered for this long goes to another peer, ms. */
 export const BLOCK_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -102,6 +112,10 @@ export class ChainSync {
   /** Transactions requested, and recently rejected ones (txid to time). */
   readonly #txRequested = new Map<string, number>();
   readonly #txRejected = new Map<string, number>();
+  /** Transactions waiting to be announced, and the links that sent or announced each to us. */
+  #txToAnnounce = new Set<string>();
+  readonly #txKnownBy = new Map<string, Set<number>>();
+  #txAnnounceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Per-peer budget of block bytes we did not request. */
   readonly #unrequested = new BucketMap(UNREQUESTED_BLOCK_BYTES_PER_SECOND, 8_000_000);
   /** Blocks processed recently (includes orphans the chain holds). */
@@ -143,6 +157,8 @@ export class ChainSync {
     this.#chain.events.removeEventListener("reorg", this.#onReorg);
     clearInterval(this.#timer);
     clearTimeout(this.#announceTimer);
+    clearTimeout(this.#txAnnounceTimer);
+    this.#txAnnounceTimer = undefined;
   }
 
   /** Blocks waiting to be fetched or in flight. */
@@ -223,6 +239,7 @@ export class ChainSync {
     const now = Date.now();
     for (const it of items) {
       if (it.kind === "tx") {
+        this.#knownBy(it.hash, link);
         if (this.#chain.getMempoolTxBytes(it.hash)) continue;
         if (now - (this.#txRequested.get(it.hash) ?? 0) < 30_000) continue;
         if (now - (this.#txRejected.get(it.hash) ?? 0) < 600_000) continue;
@@ -264,6 +281,7 @@ export class ChainSync {
 
   async #onTx_(bytes: Uint8Array, link: Link): Promise<void> {
     this.stats.txsReceived++;
+    this.#knownBy(toHex(sha256d(bytes)), link);
     try {
       const { txid } = await this.#chain.processTx(bytes, `peer:${link.peerKeyHex}`);
       this.#txRequested.delete(txid);
@@ -428,9 +446,35 @@ export class ChainSync {
     }, 10);
   }
 
+  /** Records that `link` has the transaction `txid` (it need not be told of it). */
+  #knownBy(txid: string, link: Link): void {
+    if (this.#txKnownBy.size >= MAX_TX_KNOWN) this.#txKnownBy.clear();
+    let links = this.#txKnownBy.get(txid);
+    if (!links) this.#txKnownBy.set(txid, links = new Set());
+    links.add(link.id);
+  }
+
   #announceTx(txid: string): void {
-    const payload = encodeInv([{ kind: "tx", hash: txid }]);
-    for (const l of this.#chainLinks()) l.send("inv", payload);
+    this.#txToAnnounce.add(txid);
+    this.#txAnnounceTimer ??= setTimeout(
+      () => this.#flushTxAnnouncements(),
+      TX_ANNOUNCE_INTERVAL_MS,
+    );
+  }
+
+  /** Sends each link one inv (per {@link MAX_INV}) of the new transactions it has not shown us. */
+  #flushTxAnnouncements(): void {
+    this.#txAnnounceTimer = undefined;
+    const txids = [...this.#txToAnnounce];
+    this.#txToAnnounce = new Set();
+    for (const l of this.#chainLinks()) {
+      const items = txids.filter((txid) => !this.#txKnownBy.get(txid)?.has(l.id))
+        .map((hash) => ({ kind: "tx" as const, hash }));
+      for (let i = 0; i < items.length; i += MAX_INV) {
+        l.send("inv", encodeInv(items.slice(i, i + MAX_INV)));
+      }
+    }
+    for (const txid of txids) this.#txKnownBy.delete(txid);
   }
 
   #announceMempool(): void {
