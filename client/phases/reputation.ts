@@ -1,8 +1,9 @@
 /**
  * @module The compute node's reputation, as the client's node derives it from the chain
  * (`GET /v1/reputation/:key`, relay/routes/reputation.ts): read once the node has committed to the
- * job, shown in `job submit`'s output. Reading it never fails a job: a node that does not serve the
- * route (an older one) or cannot answer gives `unavailable` with the error's code.
+ * job, shown in `job submit`'s output. Reading it never fails or holds up a job: a node that does
+ * not serve the route (an older one), cannot answer or takes longer than the timeout gives
+ * `unavailable` with a code.
  */
 
 import type { NodeClient } from "../../relay/client.ts";
@@ -41,13 +42,27 @@ export type ComputeReputation =
   >
   | { address: string; unavailable: string };
 
-/** Reads the reputation of the node with reward address `address` from `node`. */
+/**
+ * How long the client waits for the reputation (a node's first derivation after a start reads a
+ * window of blocks; docs/benchmarks.md, "Reputation").
+ */
+export const REPUTATION_TIMEOUT_MS = 5_000;
+
+/**
+ * Reads the reputation of the node with reward address `address` from `node`; `unavailable` with
+ * the error's code, or `reputation/timeout` after `timeoutMs`.
+ */
 export async function fetchReputation(
   node: NodeClient,
   address: string,
+  timeoutMs = REPUTATION_TIMEOUT_MS,
 ): Promise<ComputeReputation> {
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const r = await node.call<ReputationAnswer>(`/v1/reputation/${encodeURIComponent(address)}`);
+    const r = await node.call<ReputationAnswer>(
+      `/v1/reputation/${encodeURIComponent(address)}`,
+      { signal },
+    );
     return {
       address: r.address,
       known: r.known,
@@ -58,6 +73,7 @@ export async function fetchReputation(
       lastFraud: r.lastFraud,
     };
   } catch (e) {
+    if (signal.aborted) return { address, unavailable: "reputation/timeout" };
     return { address, unavailable: (e as { code?: string }).code ?? "node/error" };
   }
 }

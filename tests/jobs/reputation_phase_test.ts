@@ -2,7 +2,7 @@
  * The job client reads the compute node's reputation from its node (client/phases/reputation.ts)
  * against a real dev node in-process (loopback HTTP, Deno KV), the compute node's side played by
  * hand: new before any job, grown once an epoch with a paid job closes; unavailable, without
- * failing, when the node cannot answer.
+ * failing, when the node cannot answer or answers too late.
  */
 
 import assert from "node:assert/strict";
@@ -65,5 +65,24 @@ Deno.test("job client: the compute node's reputation and validation probability,
     );
   } finally {
     await b.close();
+  }
+});
+
+Deno.test("job client: a reputation that does not come in time is unavailable (reputation/timeout)", async () => {
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async () => {
+    await held;
+    return Response.json({});
+  });
+  try {
+    const slow = new NodeClient(`http://127.0.0.1:${server.addr.port}`);
+    assert.deepEqual(await fetchReputation(slow, "1address", 200), {
+      address: "1address",
+      unavailable: "reputation/timeout",
+    });
+  } finally {
+    release();
+    await server.shutdown();
   }
 });
