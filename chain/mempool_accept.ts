@@ -6,9 +6,12 @@
 
 import { toHex } from "./bytes.ts";
 import type { BlockIndex } from "./block_index.ts";
+import type { CoinWriteCounter } from "./coin_writes.ts";
 import { ValidationError } from "./errors.ts";
 import type { Mempool, MempoolEntry } from "./mempool.ts";
 import type { NetworkParams } from "./params.ts";
+import { payToAddressChecks } from "./sig_batch.ts";
+import { verifySignatureCached } from "./sig_cache.ts";
 import type { SpendContext } from "./spend.ts";
 import { checkNoticeOutputs } from "./spend.ts";
 import { checkSprintProofOutputs } from "./sprint_tx.ts";
@@ -53,29 +56,112 @@ export interface MempoolView {
   ): Promise<SpendContext>;
 }
 
+/** An outpoint as admission reads it. */
+type Outpoint = { txid: string; vout: number };
+
+/** What {@link prepareAdmission} did for one byte string, for the locked part to reuse. */
+interface Prepared {
+  /** The store whose coins were read (a record is only used by admission into that store). */
+  store: ChainStore;
+  /** The decoded transaction (context-free checks passed). */
+  tx: Transaction;
+  /** Its txid. */
+  id: string;
+  /** A copy of the bytes it was decoded from (the pool keeps this copy). */
+  bytes: Uint8Array;
+  /** The outpoints it spends, in input order. */
+  outpoints: Outpoint[];
+  /** The stored coins of those outpoints, read outside the lock. */
+  stored: (Coin | undefined)[];
+  /** Writes of the coin set, and the stamp taken before the read. */
+  writes: CoinWriteCounter;
+  stamp: number;
+}
+
+/** Preparations by the exact byte array later handed to {@link acceptToMempool}. */
+const preparations = new WeakMap<Uint8Array, Prepared>();
+
 /**
- * Checks a transaction and adds it to the pool. Throws `DecodeError`/`RangeError` for malformed bytes
- * and `ValidationError` (e.g. `tx/duplicate`, `mempool/conflict`, `tx/missing-inputs`,
- * `tx/bad-signature`, `tx/fee-too-low`) otherwise.
+ * The part of admission that needs no lock, run before taking it (Core's PreChecks split: what
+ * depends on the transaction alone, then reads): decodes `bytes` and applies the context-free
+ * checks, throwing what {@link acceptToMempool} would throw for them (`DecodeError`/`RangeError`,
+ * `tx/no-inputs`, `tx/oversize`, ..., `tx/coinbase`); reads the coins it spends from `store`; and
+ * verifies the signatures of its pay-to-address inputs over the coins found, recording those that
+ * verify in the signature cache. Decides nothing else: a bad signature is left to admission, which
+ * checks again and refuses it. `acceptToMempool(view, bytes)` with this same `bytes` array then
+ * skips the decoding and the context-free checks, and takes the coins read here unless `writes`
+ * shows that a block was processed since (then it reads them again). A transaction already in
+ * `mempool` is left to admission (`tx/duplicate`).
  */
-export async function acceptToMempool(view: MempoolView, bytes: Uint8Array): Promise<MempoolEntry> {
-  const { mempool, store, index } = view;
-  const tx = decodeTransaction(bytes);
+export async function prepareAdmission(
+  store: ChainStore,
+  mempool: Mempool,
+  bytes: Uint8Array,
+  writes: CoinWriteCounter,
+): Promise<void> {
+  const own = bytes.slice();
+  const tx = decodeTransaction(own);
   const id = txid(tx);
-  if (mempool.has(id)) {
-    throw new ValidationError("tx/duplicate", `transaction ${id} is already in the mempool`);
+  if (mempool.has(id)) return;
+  checkContextFree(tx);
+  const outpoints = outpointsOf(tx);
+  const stamp = writes.stamp();
+  const stored = await store.getCoins(outpoints);
+  for (const c of payToAddressChecks(tx, stored)) {
+    verifySignatureCached(c.signature, c.preimage, c.publicKey);
   }
+  preparations.set(bytes, { store, tx, id, bytes: own, outpoints, stored, writes, stamp });
+}
+
+/** The preparation of `bytes` for admission into `store`, taken (used once), if there is one. */
+function takePreparation(bytes: Uint8Array, store: ChainStore): Prepared | undefined {
+  const p = preparations.get(bytes);
+  if (p?.store !== store) return undefined;
+  preparations.delete(bytes);
+  return p;
+}
+
+/** CheckTransaction, and no coinbase outside a block. */
+function checkContextFree(tx: Transaction): void {
   checkTransaction(tx);
   if (isCoinbase(tx)) {
     throw new ValidationError("tx/coinbase", "a coinbase cannot enter the mempool");
   }
-  const confirmed = await store.txLocation(id);
-  if (confirmed && index.isActive(confirmed.block)) {
-    throw new ValidationError("tx/duplicate", `transaction ${id} is already confirmed`);
+}
+
+function outpointsOf(tx: Transaction): Outpoint[] {
+  return tx.inputs.map((i) => ({ txid: toHex(i.prevout.txid), vout: i.prevout.vout }));
+}
+
+/**
+ * Checks a transaction and adds it to the pool. Throws `DecodeError`/`RangeError` for malformed bytes
+ * and `ValidationError` (e.g. `tx/duplicate`, `mempool/conflict`, `tx/missing-inputs`,
+ * `tx/bad-signature`, `tx/fee-too-low`) otherwise. Reuses what {@link prepareAdmission} did for
+ * these `bytes`, if anything.
+ */
+export async function acceptToMempool(view: MempoolView, bytes: Uint8Array): Promise<MempoolEntry> {
+  const { mempool, store, index } = view;
+  const prepared = takePreparation(bytes, store);
+  const tx = prepared?.tx ?? decodeTransaction(bytes);
+  const id = prepared?.id ?? txid(tx);
+  if (mempool.has(id)) {
+    throw new ValidationError("tx/duplicate", `transaction ${id} is already in the mempool`);
+  }
+  if (!prepared) checkContextFree(tx);
+  const outpoints = prepared?.outpoints ?? outpointsOf(tx);
+  const stored = prepared && prepared.writes.unchangedSince(prepared.stamp)
+    ? prepared.stored
+    : await store.getCoins(outpoints);
+  // A transaction confirmed on the active chain spent every coin it names, so the tx index is
+  // read only when a coin is absent.
+  if (stored.some((c) => !c)) {
+    const confirmed = await store.txLocation(id);
+    if (confirmed && index.isActive(confirmed.block)) {
+      throw new ValidationError("tx/duplicate", `transaction ${id} is already confirmed`);
+    }
   }
   const height = index.tip().height + 1;
   checkFinalTx(tx, height);
-  const outpoints = tx.inputs.map((i) => ({ txid: toHex(i.prevout.txid), vout: i.prevout.vout }));
   for (const o of outpoints) {
     const other = mempool.spender(o.txid, o.vout);
     if (other) {
@@ -85,7 +171,6 @@ export async function acceptToMempool(view: MempoolView, bytes: Uint8Array): Pro
       );
     }
   }
-  const stored = await store.getCoins(outpoints);
   const coins = outpoints.map((o, j) => stored[j] ?? unconfirmedCoin(mempool, o, height));
   const absent = [...new Set(outpoints.filter((_, j) => !coins[j]).map((o) => o.txid))];
   if (absent.length) await refuseMissingInputs(view, absent);
@@ -93,7 +178,8 @@ export async function acceptToMempool(view: MempoolView, bytes: Uint8Array): Pro
   const fee = checkTxInputs(tx, coins, height, view.params, true, ctx);
   checkNoticeOutputs(tx, coins, ctx);
   checkSprintProofOutputs(tx, coins, view.params);
-  const feeRate = Number(fee) / bytes.length;
+  const size = prepared?.bytes.length ?? bytes.length;
+  const feeRate = Number(fee) / size;
   if (feeRate < view.minRelayFeeRate) {
     throw new ValidationError(
       "tx/fee-too-low",
@@ -103,7 +189,7 @@ export async function acceptToMempool(view: MempoolView, bytes: Uint8Array): Pro
   const entry: MempoolEntry = {
     txid: id,
     tx,
-    bytes: bytes.slice(),
+    bytes: prepared?.bytes ?? bytes.slice(),
     fee,
     feeRate,
     added: Date.now(),

@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
 import { COIN } from "./params.ts";
-import { assertRejectsWithCode, newKey, openFundedDevNode, spend } from "../tests/chain_helpers.ts";
+import { signatureCache } from "./sig_cache.ts";
+import { signatureHashPreimage } from "./tx.ts";
+import {
+  assertConserved,
+  assertRejectsWithCode,
+  makeBlock,
+  mine,
+  newKey,
+  openFundedDevNode,
+  spend,
+  type TestKey,
+} from "../tests/chain_helpers.ts";
 
 const SUBSIDY = 50n * COIN;
 
@@ -75,5 +86,105 @@ Deno.test("mempool rejects double spends, bad signatures, overspends and low fee
     assert.equal(node.mempool.size, 0, "nothing entered the mempool");
   } finally {
     close();
+  }
+});
+
+/** Fans the funded coin out to `n` confirmed coins of `owner` (one block). */
+async function confirmedCoins(
+  dev: Awaited<ReturnType<typeof openFundedDevNode>>,
+  n: number,
+): Promise<{ txid: string; vout: number; value: bigint }[]> {
+  const value = 10n * COIN / BigInt(n);
+  const fan = spend(
+    dev.owner,
+    [dev.coin],
+    Array.from({ length: n }, () => ({
+      value,
+      script: dev.owner.script,
+    })),
+  );
+  await dev.node.processTx(fan.bytes);
+  await mine(dev.node, dev.owner, 1);
+  return Array.from({ length: n }, (_, vout) => ({ txid: fan.id, vout, value }));
+}
+
+/** A one-input payment of `coin` to `to`, less `fee`. */
+function payment(
+  from: TestKey,
+  coin: { txid: string; vout: number; value: bigint },
+  to: TestKey,
+  fee: bigint,
+) {
+  return spend(from, [coin], [{ value: coin.value - fee, script: to.script }]);
+}
+
+Deno.test("of conflicting spends submitted at once, exactly one per coin is admitted; the rest are mempool/conflict", async () => {
+  const dev = await openFundedDevNode();
+  try {
+    const coins = await confirmedCoins(dev, 24);
+    const bob = newKey();
+    const carol = newKey();
+    const pairs = coins.map((
+      c,
+    ) => [payment(dev.owner, c, bob, 10_000n), payment(dev.owner, c, carol, 20_000n)]);
+    // Every submission starts (and reads its coin ahead of the lock) before any is admitted.
+    const results = await Promise.allSettled(pairs.flat().map((p) => dev.node.processTx(p.bytes)));
+    for (const [i, pair] of pairs.entries()) {
+      const [a, b] = [results[2 * i], results[2 * i + 1]];
+      assert.equal(
+        [a, b].filter((r) => r.status === "fulfilled").length,
+        1,
+        `pair ${i}: one admitted`,
+      );
+      const refused = (a.status === "rejected" ? a : b) as PromiseRejectedResult;
+      assert.equal(refused.reason.code, "mempool/conflict");
+      assert.equal(
+        pair.filter((p) => dev.node.mempool.has(p.id)).length,
+        1,
+        `pair ${i}: one pooled`,
+      );
+    }
+    assert.equal(dev.node.mempool.size, coins.length);
+    const [hash] = await mine(dev.node, dev.owner, 1);
+    assert.equal(dev.node.mempool.size, 0, "the block took every admitted spend");
+    assert.equal(dev.node.tip().hash, hash);
+    await assertConserved(dev.node);
+    await assertRejectsWithCode(dev.node.processTx(pairs[0][0].bytes), "tx/duplicate");
+  } finally {
+    dev.close();
+  }
+});
+
+Deno.test("a coin read ahead of the lock and spent by a block connected before admission is read again (tx/missing-inputs)", async () => {
+  const dev = await openFundedDevNode();
+  try {
+    const [coin] = await confirmedCoins(dev, 2);
+    const bob = newKey();
+    const mined = payment(dev.owner, coin, bob, 10_000n);
+    const late = payment(dev.owner, coin, newKey(), 20_000n);
+    await dev.node.processTx(mined.bytes);
+    const block = makeBlock(dev.node, dev.owner);
+    dev.node.mempool.remove(mined.id); // the block spends the coin; the pool no longer does
+    let release!: () => void;
+    const held = dev.node.readConsistent(() => new Promise<void>((r) => release = r));
+    const connected = dev.node.processBlock(block);
+    const admitted = dev.node.processTx(late.bytes);
+    // Its coin was read (and its signature checked over it) while the lock was held.
+    const preimage = signatureHashPreimage(late.tx, 0, {
+      value: coin.value,
+      scriptPubKey: dev.owner.script,
+    });
+    const sig = late.tx.inputs[0].scriptSig;
+    while (!signatureCache.has(sig.subarray(0, 64), preimage, sig.subarray(64))) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    release();
+    await held;
+    assert.equal((await connected).status, "connected");
+    await assertRejectsWithCode(admitted, "tx/missing-inputs");
+    assert.equal(dev.node.mempool.has(late.id), false);
+    await assertConserved(dev.node);
+  } finally {
+    dev.close();
   }
 });

@@ -13,8 +13,10 @@ import { type Block, blockHash, decodeBlock } from "./block.ts";
 import { BlockIndex, type IndexEntry } from "./block_index.ts";
 import { toHex } from "./bytes.ts";
 import { type BlockResult, ChainState } from "./chainstate.ts";
+import { CoinWriteCounter } from "./coin_writes.ts";
 import { CamelidError, ValidationError } from "./errors.ts";
 import { Mempool, type MempoolOptions } from "./mempool.ts";
+import { prepareAdmission } from "./mempool_accept.ts";
 import { MempoolRestore } from "./mempool_restore.ts";
 import type { OrphanLimits } from "./orphan_pool.ts";
 import type { NetworkParams } from "./params.ts";
@@ -113,6 +115,8 @@ export class ChainNode {
   readonly #connected: Block[] = [];
   readonly #side: SideBlocks;
   #lock: Promise<unknown> = Promise.resolve();
+  /** Brackets block processing, the only writer of coins once open (admission reads ahead). */
+  readonly #coinWrites = new CoinWriteCounter();
   readonly #now: () => number;
   #restore: MempoolRestore | null = null;
 
@@ -358,7 +362,7 @@ export class ChainNode {
     });
     return this.#exclusive(async () => {
       await ahead;
-      return this.#processBlock(bytes);
+      return this.#coinWrites.around(() => this.#processBlock(bytes));
     });
   }
 
@@ -440,9 +444,17 @@ export class ChainNode {
    * are unknown; in-process callers name none and get `tx/missing-inputs` instead. Throws
    * `DecodeError`/`RangeError` for malformed bytes and `ValidationError` (e.g. `tx/duplicate`,
    * `mempool/conflict`, `mempool/min-fee`, `mempool/full`, `tx/missing-inputs` for spent outputs,
-   * `tx/bad-signature`, `tx/fee-too-low`) otherwise; nothing changes on failure.
+   * `tx/bad-signature`, `tx/fee-too-low`) otherwise; nothing changes on failure. Decoding, the
+   * context-free checks, the coin read and the signature checks run while earlier work holds the
+   * lock (`prepareAdmission`); under it, only what depends on the chain and the pool.
    */
   processTx(bytes: Uint8Array, source?: string): Promise<TxResult> {
-    return this.#exclusive(() => this.#intake.submit(bytes, source));
+    // Prepared while earlier work holds the lock; admitted in the order of arrival.
+    const prepared = prepareAdmission(this.store, this.mempool, bytes, this.#coinWrites);
+    prepared.catch(() => {}); // its error is thrown below, in turn
+    return this.#exclusive(async () => {
+      await prepared;
+      return this.#intake.submit(bytes, source);
+    });
   }
 }
