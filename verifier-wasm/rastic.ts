@@ -17,6 +17,7 @@ import { outputCommitment } from "../chain/commitment.ts";
 import { sha256 } from "../chain/hash.ts";
 import {
   bestNoisyToken,
+  bestTokens,
   candidateTokens,
   gumbelNoise,
   samplingKey,
@@ -350,13 +351,15 @@ function filterGap(logits: Float32Array, params: SamplingParams, token: number):
  * Kept tokens (T > 0 with top-k/top-p) that logit noise of up to `slack` could have filtered out:
  * top-k, logit within `slack` of the first excluded token's; top-p, mass ranked ahead of it within
  * a factor exp(slack / T) of the cut. Such a token may be missing from the generator's kept set,
- * so it cannot convict a claim. `kept` is the sampler's kept set in candidate order.
+ * so it cannot convict a claim. `kept` is the sampler's kept set in candidate order, `first` the
+ * K + 1 best tokens in candidate order (null when top-k is off or K + 1 is the whole vocabulary).
  */
 function fragileKept(
   logits: Float32Array,
   params: SamplingParams,
   slack: number,
   kept: Uint32Array | null,
+  first: Uint32Array | null,
 ): Set<number> {
   const out = new Set<number>();
   const { temperature: T, topK, topP } = params;
@@ -365,8 +368,6 @@ function fragileKept(
   if (T === 0 || kept === null) return out;
   let window: Uint32Array | null = null;
   if (limitK) {
-    // The K + 1 best in candidate order (a bounded heap in the sampler, no full sort).
-    const first = candidateTokens(logits, { ...params, topK: topK + 1, topP: 1 });
     window = first ? first.subarray(0, topK) : null;
     const excluded = first && first.length > topK ? logits[first[topK]] : -Infinity;
     for (const j of kept) if (logits[j] - excluded <= slack) out.add(j);
@@ -413,8 +414,10 @@ export function checkPosition(
   let finite = false;
   for (let j = 0; j < logits.length; j++) {
     const v = logits[j];
-    if (v !== v || v === Infinity) throw new RangeError(`logit ${j} is ${v}`);
-    if (v !== -Infinity) finite = true;
+    // v - v is 0 exactly for finite v (NaN for NaN and either infinity): one test per logit.
+    if (v - v !== 0) {
+      if (v !== -Infinity) throw new RangeError(`logit ${j} is ${v}`);
+    } else finite = true;
   }
   if (!finite) throw new RangeError("every logit is -Infinity");
   if (!Number.isInteger(claimed) || claimed < 0 || claimed >= logits.length) {
@@ -435,10 +438,14 @@ export function checkPosition(
     // beat it; G_MAX bounds the noise, so tokens with logit / T + G_MAX below the best score so
     // far cannot win and are not hashed. Competitors: kept tokens, except those backend noise
     // could have filtered out at the generator (within the slack of the top-k/top-p boundary).
+    // One heap scan of the vocabulary gives the K + 1 best: the kept set's top-k pool and the
+    // first token past the cut (for the near-boundary rule).
     const key = samplingKey(params.seed, params.jobId, position);
-    const kept = candidateTokens(logits, params);
+    const { topK } = params;
+    const first = topK > 0 && topK + 1 < logits.length ? bestTokens(logits, topK + 1) : null;
+    const kept = candidateTokens(logits, params, first ?? undefined);
     if (kept !== null && !kept.includes(claimed)) gap = filterGap(logits, params, claimed);
-    const fragile = fragileKept(logits, params, fragileSlack, kept);
+    const fragile = fragileKept(logits, params, fragileSlack, kept, first);
     const claimedScore = logits[claimed] / T + gumbelNoise(key, claimed);
     const start = { token: claimed, score: claimedScore };
     const top = bestNoisyToken(logits, T, key, start, kept, fragile);

@@ -527,15 +527,38 @@ function topKHeap(logits: Float32Array, k: number): Uint32Array {
 }
 
 /**
- * The kept candidates for T > 0 in candidate order, or `null` when nothing is filtered
- * (topK = 0 or >= vocab, and topP = 1).
+ * The `n` best tokens in candidate order (logit descending, then id ascending), 0 < n < vocab, from
+ * one bounded-heap scan of the logits. Its first K entries are exactly the top-K set of any K <= n
+ * (the order is total), so a caller that needs the kept set and the tokens just past the top-k cut
+ * scans the vocabulary once (see {@link candidateTokens}' `ranked`).
  */
-export function candidateTokens(logits: Float32Array, params: SamplingParams): Uint32Array | null {
+export function bestTokens(logits: Float32Array, n: number): Uint32Array {
+  if (!Number.isInteger(n) || n < 1 || n >= logits.length) {
+    throw new RangeError(`bestTokens needs 0 < n < ${logits.length}, got ${n}`);
+  }
+  return topKHeap(logits, n);
+}
+
+/**
+ * The kept candidates for T > 0 in candidate order, or `null` when nothing is filtered
+ * (topK = 0 or >= vocab, and topP = 1). `ranked`, when given, is {@link bestTokens} of these
+ * logits with at least topK entries: the top-k set is its prefix instead of a second scan.
+ */
+export function candidateTokens(
+  logits: Float32Array,
+  params: SamplingParams,
+  ranked?: Uint32Array,
+): Uint32Array | null {
   const { temperature: T, topK, topP } = params;
   const vocab = logits.length;
   const limitK = topK > 0 && topK < vocab;
   if (!limitK && topP >= 1) return null;
-  const topKOrder = (l: Float32Array, k: number) => limitK ? topKHeap(l, k) : sortedOrder(l);
+  const topKOrder = (l: Float32Array, k: number) =>
+    !limitK
+      ? sortedOrder(l)
+      : ranked !== undefined && ranked.length >= k
+      ? ranked.subarray(0, k)
+      : topKHeap(l, k);
   if (topP >= 1) return topKOrder(logits, topK);
   // Top-p: p_i = exp(logit_i / T - m), Z summed in ascending token id order over the top-k set.
   const pool = limitK ? topKOrder(logits, topK) : null;

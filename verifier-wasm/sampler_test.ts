@@ -4,6 +4,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "../chain/bytes.ts";
 import {
   bestNoisyToken,
+  bestTokens,
   candidateTokens,
   FIXED_SEED_FLAG,
   G_MAX,
@@ -200,6 +201,9 @@ Deno.test("bad parameters and logits are rejected with RangeError/TypeError", ()
   assert.throws(() => sampleToken(new Float32Array(0), params(1), 0), TypeError);
   assert.throws(() => sampleToken(new Float32Array([1, NaN]), params(1), 0), RangeError);
   assert.throws(() => sampleToken(new Float32Array([-Infinity]), params(1), 0), RangeError);
+  assert.throws(() => bestTokens(LOGITS50, 0), RangeError);
+  assert.throws(() => bestTokens(LOGITS50, 50), RangeError);
+  assert.throws(() => bestTokens(LOGITS50, 1.5), RangeError);
 });
 
 /**
@@ -284,6 +288,16 @@ Deno.test("fast sampler paths equal the plain reference on random logits, seeds,
         const kept = candidateTokens(logits, p);
         const ref = referenceKept(logits, p);
         assert.deepEqual(kept === null ? null : Array.from(kept), ref);
+        // The verifier's one scan: the K + 1 best, whose first K give the same kept set.
+        if (topK > 0 && topK + 1 < vocab) {
+          const ranked = bestTokens(logits, topK + 1);
+          assert.deepEqual(
+            Array.from(ranked),
+            referenceKept(logits, { ...p, topK: topK + 1, topP: 1 }),
+          );
+          const viaRanked = candidateTokens(logits, p, ranked);
+          assert.deepEqual(viaRanked === null ? null : Array.from(viaRanked), ref);
+        }
         // The verifier's competitor search: from a given token, skipping a random set.
         const key = samplingKey(seed, JOB, pos);
         const claimed = Math.floor(rnd() * vocab);
