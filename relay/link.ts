@@ -118,6 +118,11 @@ export interface LinkHost {
    * needed or started).
    */
   verifyAhead?(link: Link, env: Envelope): SignatureVerdict | undefined;
+  /**
+   * True for an envelope that answers our own request to this link (optional): it takes no token
+   * of the link's message rate limit.
+   */
+  isAnswer?(link: Link, env: Envelope): boolean;
   /** Called for a violation on the link. */
   onMisbehaviour(link: Link, m: Misbehaviour): void;
   /** Called when the link closes. */
@@ -400,10 +405,15 @@ export class Link {
     } catch {
       return undefined;
     }
-    const token = this.#bucket.take();
+    const token = this.#takeToken(env);
     const checked = token && env.magic === this.#host.magic && env.type !== "ping" &&
       env.type !== "pong" && !(REQUEST_TYPES.has(env.type) && this.backlogged);
     return { env, token, verdict: checked ? this.#host.verifyAhead?.(this, env) : undefined };
+  }
+
+  /** Whether `env` may be handled under the message rate limit (answers to us always may). */
+  #takeToken(env: Envelope): boolean {
+    return this.#host.isAnswer?.(this, env) === true || this.#bucket.take();
   }
 
   async #handle(bytes: Uint8Array, arrival: Arrival | undefined): Promise<void> {
@@ -427,7 +437,7 @@ export class Link {
       this.#handshake(env);
       return;
     }
-    if (!(arrival ? arrival.token : this.#bucket.take())) {
+    if (!(arrival ? arrival.token : this.#takeToken(env))) {
       throw new Misbehaviour("rate/limited", "message rate exceeded", 10);
     }
     // A peer that does not read what we send gets no answers until it does.

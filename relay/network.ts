@@ -277,6 +277,11 @@ export class NetworkService implements LinkHost, RouterHost, DiscoveryHost, Sync
     return this.router.verifyAhead(env);
   }
 
+  /** Whether `env` answers our request to `link` (see ChainSync.isAnswer). */
+  isAnswer(link: Link, env: Envelope): boolean {
+    return this.sync?.isAnswer(env, link) ?? false;
+  }
+
   /** Scores a link's violation; at the ban score the peer is disconnected and discouraged. */
   onMisbehaviour(link: Link, m: Misbehaviour): void {
     this.scores.chargeLink(link, m);

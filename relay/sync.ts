@@ -88,6 +88,16 @@ export const TX_ANNOUNCE_INTERVAL_MS = 100;
 /** Largest number of transactions remembered as sent or announced to us by a peer. */
 const MAX_TX_KNOWN = 50_000;
 
+/** A transaction asked of a peer. */
+interface TxRequest {
+  /** When, ms. */
+  at: number;
+  /** The link asked. */
+  linkId: number;
+  /** Whether it has sent the transaction since. */
+  answered: boolean;
+}
+
 /** A block request unanswered for this long goes to another peer, ms. */
 export const BLOCK_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -109,8 +119,9 @@ export class ChainSync {
   readonly #wanted = new Map<string, Set<number>>();
   /** Blocks requested: hash to link id and time. */
   readonly #inflight = new Map<string, { linkId: number; at: number }>();
-  /** Transactions requested, and recently rejected ones (txid to time). */
-  readonly #txRequested = new Map<string, number>();
+  /** Transactions requested (txid to time, the link asked and whether it answered yet). */
+  readonly #txRequested = new Map<string, TxRequest>();
+  /** Recently rejected transactions (txid to time). */
   readonly #txRejected = new Map<string, number>();
   /** Transactions waiting to be announced, and the links that sent or announced each to us. */
   #txToAnnounce = new Set<string>();
@@ -198,6 +209,19 @@ export class ChainSync {
     link.send("getheaders", encodeGetHeaders(locator.slice(0, 101)));
   }
 
+  /**
+   * True, once, for a transaction `link` sends because we asked it for that transaction: such
+   * answers are paced by our requests, not by the link's message rate limit (a burst of a few
+   * hundred requested transactions would otherwise exceed it and cost the peer its link).
+   */
+  isAnswer(env: Envelope, link: Link): boolean {
+    if (env.type !== "tx") return false;
+    const request = this.#txRequested.get(toHex(sha256d(env.payload)));
+    if (!request || request.answered || request.linkId !== link.id) return false;
+    request.answered = true;
+    return true;
+  }
+
   /** Handles a chain message from `link`. */
   async handle(env: Envelope, link: Link): Promise<void> {
     switch (env.type) {
@@ -241,9 +265,9 @@ export class ChainSync {
       if (it.kind === "tx") {
         this.#knownBy(it.hash, link);
         if (this.#chain.getMempoolTxBytes(it.hash)) continue;
-        if (now - (this.#txRequested.get(it.hash) ?? 0) < 30_000) continue;
+        if (now - (this.#txRequested.get(it.hash)?.at ?? 0) < 30_000) continue;
         if (now - (this.#txRejected.get(it.hash) ?? 0) < 600_000) continue;
-        this.#txRequested.set(it.hash, now);
+        this.#txRequested.set(it.hash, { at: now, linkId: link.id, answered: false });
         want.push(it);
       } else {
         if (await this.#known(it.hash)) continue;
@@ -432,7 +456,7 @@ export class ChainSync {
       if (!holders.size && !this.#inflight.has(hash)) this.#wanted.delete(hash);
     }
     for (const [h, t] of this.#recentBlocks) if (now - t > 60_000) this.#recentBlocks.delete(h);
-    for (const [h, t] of this.#txRequested) if (now - t > 60_000) this.#txRequested.delete(h);
+    for (const [h, r] of this.#txRequested) if (now - r.at > 60_000) this.#txRequested.delete(h);
     if (changed) this.#schedule();
   }
 
