@@ -3,12 +3,25 @@
  * - signed envelopes forwarded per second through two relay processes (sender -> relay 1 ->
  *   relay 2 -> receiver, each relay checking the signature once), next to a raw Deno.serve
  *   WebSocket echo process in the same run (the baseline: same frames, no relay work);
- * - propagation time of a block across 5 node processes (measured once at load, printed).
+ * - propagation time of a block across 5 node processes (measured once at load, printed);
+ * - valid transactions relayed by a 3-node devnet (node processes on loopback, no miner):
+ *   posted to node 0 by 8 concurrent clients and counted when they are in node 2's mempool, next
+ *   to the same posts counted when node 0 has admitted them (the baseline: no relay in the
+ *   measured time); the node processes' CPU time over the relay runs is printed at the end.
  */
 
 import { encodeEnvelope, type Envelope } from "../../relay/envelope.ts";
 import { NodeIdentity } from "../../relay/identity.ts";
-import { DEV_MAGIC, freePorts, rawPeer, startTestNet, status, until } from "../network/helpers.ts";
+import {
+  converged,
+  DEV_MAGIC,
+  freePorts,
+  rawPeer,
+  startTestNet,
+  status,
+  until,
+} from "../network/helpers.ts";
+import { fundPayments } from "./devnet_coins.ts";
 
 const FIXTURE = new URL("./network_fixture.ts", import.meta.url).pathname;
 const BATCH = 200;
@@ -158,10 +171,115 @@ Deno.bench({
   },
 });
 
+// --- devnet tx relay: 3 node processes, payments posted to node 0, counted in node 2's mempool
+const TX_BATCH = 1000;
+const TX_ITERATIONS = 3;
+const TX_WARMUP = 1;
+const TX_CLIENTS = 8;
+const devnet = await startTestNet(3, 0);
+const nodeUrls = devnet.nodes.map((n) => n.url);
+await until("node 2 linked to both others", async () => {
+  const res = await fetch(`${nodeUrls[2]}/v1/peers`);
+  return (await res.json()).links.length >= 2;
+}, 30_000);
+// Deno may run a bench once more than n + warmup (calibration): two batches to spare per bench.
+const payments = await fundPayments(nodeUrls[0], 2 * TX_BATCH * (TX_ITERATIONS + TX_WARMUP + 2));
+await converged(nodeUrls, (await status(nodeUrls[0])).height, 60_000);
+let posted = 0;
+
+/** Posts the next `n` payments to node 0 with {@link TX_CLIENTS} concurrent clients. */
+async function postPayments(n: number): Promise<void> {
+  const todo = payments.hex.slice(posted, posted + n);
+  if (todo.length < n) throw new Error(`only ${todo.length} funded payments left, ${n} wanted`);
+  posted += n;
+  let i = 0;
+  await Promise.all(Array.from({ length: TX_CLIENTS }, async () => {
+    while (i < todo.length) {
+      const body = todo[i++];
+      const res = await fetch(`${nodeUrls[0]}/v1/txs`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body,
+      });
+      if (res.status !== 202) throw new Error(`POST /v1/txs: ${res.status} ${await res.text()}`);
+      await res.body?.cancel();
+    }
+  }));
+}
+
+/** Waits until node `i`'s mempool holds every payment posted so far. */
+function mempoolHoldsAll(i: number): Promise<void> {
+  return until(`node ${i} holds ${posted} payments`, async () => {
+    return (await status(nodeUrls[i])).mempool.size >= posted;
+  }, 120_000);
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15) in 1/100 s
+}
+
+const relayCpu = { wall: 0, txs: 0, cpu: [0, 0, 0], load: [] as string[] };
+
+Deno.bench({
+  name: `${TX_BATCH} payments admitted by node 0 (POST /v1/txs, ${TX_CLIENTS} clients)`,
+  group: "devnet tx relay",
+  baseline: true,
+  n: TX_ITERATIONS,
+  warmup: TX_WARMUP,
+  async fn(b) {
+    await mempoolHoldsAll(2); // the previous run's relaying is over
+    b.start();
+    await postPayments(TX_BATCH);
+    b.end();
+  },
+});
+
+Deno.bench({
+  name: `${TX_BATCH} payments posted to node 0, until all are in node 2's mempool`,
+  group: "devnet tx relay",
+  n: TX_ITERATIONS,
+  warmup: TX_WARMUP,
+  async fn(b) {
+    await mempoolHoldsAll(2);
+    const pids = devnet.nodes.map((n) => n.child.pid);
+    const before = pids.map(cpuSeconds);
+    const t0 = performance.now();
+    b.start();
+    await postPayments(TX_BATCH);
+    await mempoolHoldsAll(2);
+    b.end();
+    relayCpu.wall += (performance.now() - t0) / 1000;
+    relayCpu.txs += TX_BATCH;
+    pids.forEach((pid, i) => relayCpu.cpu[i] += cpuSeconds(pid) - before[i]);
+    relayCpu.load.push(Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" "));
+  },
+});
+
 globalThis.addEventListener("unload", () => {
-  for (const c of [relay1, relay2, echo]) {
+  if (relayCpu.wall > 0) {
+    const share = (s: number) => `${(100 * s / relayCpu.wall).toFixed(0)}%`;
+    const perTx = (s: number) => `${(1000 * s / relayCpu.txs).toFixed(2)} ms`;
+    const all = relayCpu.cpu.reduce((a, c) => a + c, 0);
+    console.log(
+      `devnet tx relay (warmup included): ${relayCpu.txs} payments to node 2 in ${
+        relayCpu.wall.toFixed(2)
+      } s (${(relayCpu.txs / relayCpu.wall).toFixed(0)} tx/s); CPU time per payment: ${
+        relayCpu.cpu.map((c, i) => `node ${i} ${perTx(c)}`).join(", ")
+      }, all ${perTx(all)}; CPU of one core: ${
+        relayCpu.cpu.map((c, i) => `node ${i} ${share(c)}`).join(", ")
+      }, all ${share(all)} of ${navigator.hardwareConcurrency * 100}%; load average after each ` +
+        `run: ${relayCpu.load.join(" | ")}`,
+    );
+  }
+  for (const c of [relay1, relay2, echo, ...devnet.nodes.map((n) => n.child)]) {
     try {
       c.kill("SIGKILL");
     } catch { /* gone */ }
   }
+  try {
+    Deno.removeSync(devnet.dir, { recursive: true });
+  } catch { /* gone */ }
 });
