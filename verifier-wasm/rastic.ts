@@ -18,6 +18,7 @@ import { sha256 } from "../chain/hash.ts";
 import {
   bestNoisyToken,
   bestTokens,
+  candidateOrder,
   candidateTokens,
   gumbelNoise,
   samplingKey,
@@ -318,14 +319,21 @@ export function recordFailures(
  * candidate order and r the token's rank: for top-k (r >= K), the gap to the K-th logit; for top-p,
  * with a = the tokens it would still trail once inside the top-k window (min(r, K - 1)), `before` their
  * mass and Z the window's mass with the token in it, T * ln(before / (topP * Z)) when positive.
+ * With top-k every rank read is below K, so `first` (the K + 1 best, or null) stands in for the
+ * whole order, and a token outside it counts as rank K (the same a and the same gap as its own).
  */
-function filterGap(logits: Float32Array, params: SamplingParams, token: number): number {
+function filterGap(
+  logits: Float32Array,
+  params: SamplingParams,
+  token: number,
+  first: Uint32Array | null,
+): number {
   const { temperature: T, topK, topP } = params;
   const V = logits.length;
-  const order = Uint32Array.from({ length: V }, (_, i) => i)
-    .sort((a, b) => (logits[b] - logits[a]) || (a - b));
-  const r = order.indexOf(token);
   const limitK = topK > 0 && topK < V;
+  const order = limitK && first !== null ? first.subarray(0, topK) : candidateOrder(logits);
+  let r = order.indexOf(token);
+  if (r < 0) r = order.length;
   let gap = 0;
   if (limitK && r >= topK) gap = logits[order[topK - 1]] - logits[token];
   if (topP < 1) {
@@ -336,7 +344,7 @@ function filterGap(logits: Float32Array, params: SamplingParams, token: number):
     for (let i = 0; i < a; i++) before += p(order[i]);
     let z = before + p(token);
     const window = limitK ? topK : V;
-    for (let i = a, filled = a + 1; filled < window && i < V; i++) {
+    for (let i = a, filled = a + 1; filled < window && i < order.length; i++) {
       if (order[i] === token) continue;
       z += p(order[i]);
       filled++;
@@ -444,7 +452,7 @@ export function checkPosition(
     const { topK } = params;
     const first = topK > 0 && topK + 1 < logits.length ? bestTokens(logits, topK + 1) : null;
     const kept = candidateTokens(logits, params, first ?? undefined);
-    if (kept !== null && !kept.includes(claimed)) gap = filterGap(logits, params, claimed);
+    if (kept !== null && !kept.includes(claimed)) gap = filterGap(logits, params, claimed, first);
     const fragile = fragileKept(logits, params, fragileSlack, kept, first);
     const claimedScore = logits[claimed] / T + gumbelNoise(key, claimed);
     const start = { token: claimed, score: claimedScore };

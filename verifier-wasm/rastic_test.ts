@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { sha256, sha256d } from "../chain/hash.ts";
-import { samplerScores, sampleToken, type SamplingParams } from "./sampler.ts";
+import {
+  gumbelNoise,
+  samplerScores,
+  sampleToken,
+  samplingKey,
+  type SamplingParams,
+} from "./sampler.ts";
 import {
   checkPosition,
   choosePositions,
@@ -233,6 +239,61 @@ Deno.test("a token outside the top-k set fails by its distance to the kept set",
   assert.equal(r.status, "fail");
   assert.ok(r.margin >= logits[order[4]] - logits[outside] - 1e-6);
   assert.match(r.reason!, /top-k/);
+});
+
+/** The filter gap written out over the whole vocabulary sorted by a comparator (the reference). */
+function plainFilterGap(logits: Float32Array, p: SamplingParams, token: number): number {
+  const V = logits.length;
+  const order = [...logits.keys()].sort((a, b) => (logits[b] - logits[a]) || (a - b));
+  const r = order.indexOf(token);
+  const limitK = p.topK > 0 && p.topK < V;
+  let gap = limitK && r >= p.topK ? logits[order[p.topK - 1]] - logits[token] : 0;
+  if (p.topP < 1) {
+    const T = p.temperature;
+    const w = (j: number) => Math.exp(logits[j] / T - logits[order[0]] / T);
+    const a = limitK ? Math.min(r, p.topK - 1) : r;
+    let before = 0;
+    for (let i = 0; i < a; i++) before += w(order[i]);
+    let z = before + w(token);
+    const window = limitK ? p.topK : V;
+    for (let i = a, filled = a + 1; filled < window && i < V; i++) {
+      if (order[i] === token) continue;
+      z += w(order[i]);
+      filled++;
+    }
+    if (before >= p.topP * z && p.topP * z > 0) {
+      gap = Math.max(gap, T * Math.log(before / (p.topP * z)));
+    }
+  }
+  return Math.max(gap, 0);
+}
+
+Deno.test("a filtered claim's margin is the plain rule over the fully sorted vocabulary", () => {
+  // Under top-k the check reads only the K + 1 best tokens; the reference sorts them all.
+  let filtered = 0;
+  for (let i = 0; i < 150; i++) {
+    const p = params({
+      temperature: [0.3, 0.8, 1.5][i % 3],
+      topK: [0, 1, 5, 40, 299][i % 5],
+      topP: [1, 0.9, 0.5][Math.floor(i / 5) % 3],
+    });
+    const logits = randomLogits(300, 500 + i);
+    if (i % 4 === 0) { for (let j = 0; j < 300; j += 2) logits[j] = Math.round(logits[j]); // ties
+     }
+    const scores = samplerScores(logits, p, i);
+    const key = samplingKey(p.seed, p.jobId, i);
+    for (const claimed of [(i * 37) % 300, (i * 91 + 5) % 300, (i * 13 + 1) % 300]) {
+      if (scores[claimed] !== -Infinity) continue;
+      filtered++;
+      const own = logits[claimed] / p.temperature + gumbelNoise(key, claimed);
+      const best = Math.max(own, ...scores);
+      const want = Math.max(0, (best - own) * p.temperature, plainFilterGap(logits, p, claimed));
+      const r = checkPosition(logits, p, i, "integrity", claimed, 0.01, 0.8, -1);
+      assert.equal(r.margin, want);
+      assert.equal(r.filtered, true);
+    }
+  }
+  assert.ok(filtered > 100, `${filtered} filtered claims`);
 });
 
 Deno.test("position draws follow the documented byte layout (independent re-derivation)", () => {

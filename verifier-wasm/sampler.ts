@@ -490,6 +490,11 @@ function sortedOrder(logits: Float32Array, ids?: Uint32Array): Uint32Array {
   return out;
 }
 
+/** Every token id in candidate order (logit descending, then id ascending), by one native sort. */
+export function candidateOrder(logits: Float32Array): Uint32Array {
+  return sortedOrder(logits);
+}
+
 /**
  * The K best tokens in candidate order (K < vocab), by a bounded min-heap then a sort. Ids are
  * scanned in ascending order, so a token enters the full heap only when its logit exceeds the
