@@ -316,7 +316,20 @@ Deno.test({
       await session.shot("job-fraud-caught");
       // The README's picture (docs/page.png is a copy): the job's states, output and verdict.
       await page.locator("#job-progress").screenshot({ path: `${ARTIFACTS}readme-job.png` });
-      await textMatching(page, "[data-testid=chain-state]", /^disputed$/, 60_000);
+      // The fraud proof is mined within a few blocks; say where it stands if it is not.
+      await textMatching(page, "[data-testid=chain-state]", /^disputed$/, 120_000).catch(
+        async (e) => {
+          const fraudTxid = await page.locator("#job-result a.hash").nth(1).textContent();
+          const job = await getJson(`${nodes[0].url}/v1/jobs/${jobId}`).catch((x) => String(x));
+          const tx = await getJson(`${nodes[0].url}/v1/txs/${fraudTxid}`).catch((x) => String(x));
+          const st = await getJson(`${nodes[0].url}/v1/status`).catch((x) => String(x));
+          throw new Error(
+            `${(e as Error).message}; job ${JSON.stringify(job)}; fraud tx ${fraudTxid}: ${
+              JSON.stringify(tx)
+            }; status ${JSON.stringify(st)}`,
+          );
+        },
+      );
       await session.shot("job-slashed");
       await page.goto(`${url}/#/job/${jobId}`);
       await textMatching(page, "[data-testid=job-state]", /^disputed$/);
