@@ -25,11 +25,13 @@ import type { ReceiptMessage } from "./job_messages.ts";
 import { type JobSession, openSession, sendJobMessage, type StateReporter } from "./job_session.ts";
 import { Subscription } from "./subscription.ts";
 import {
+  type OutsourcedCheck,
   type OutsourceOptions,
   outsourceVerification,
-  tallyVotes,
+  tallyCheck,
   type Vote,
 } from "./outsourced.ts";
+import { dueContextOf } from "./validator_ticket.ts";
 import { checkDelivery, slashBadAnswer } from "./phases/check.ts";
 import { awaitDelivery } from "./phases/delivery.ts";
 import { type JobTerms, offerJob } from "./phases/offer.ts";
@@ -101,8 +103,14 @@ export interface SubmitResult {
   finishReason?: "stop" | "length";
   /** Verification verdict (when verified). */
   verdict?: Verdict;
-  /** Outsourced verification: the majority verdict, each verifier's vote, positions checked. */
-  outsourced?: { verdict: "honest" | "fraud" | "inconclusive"; votes: Vote[]; checked: number };
+  /**
+   * Outsourced verification: the majority verdict, each verifier's vote, positions checked, who
+   * might vote (due validators by weight, or any verifier without weights), the validators not due
+   * and the answers refused.
+   */
+  outsourced?:
+    & { verdict: "honest" | "fraud" | "inconclusive"; votes: Vote[]; checked: number }
+    & Pick<OutsourcedCheck, "selection" | "notDue" | "refused">;
   /** Non-delivery or bad-answer slash txid (when slashed). */
   slashTxid?: string;
   /** Fraud proof txid (when disputed). */
@@ -159,11 +167,12 @@ async function runJob(
   const [survey, subscribed, weights] = await Promise.all([
     surveyNetwork(o.node),
     events,
-    named ? null : fetchWeights(o.node),
+    // Read for the draw of the compute node, and for the validators' draws of an outsourced check.
+    named && !o.outsource ? null : fetchWeights(o.node),
   ]);
   s.events = subscribed;
   const candidates = candidatesFor(survey, o);
-  const chosen = beginChoice(s, candidates, weights, o.random);
+  const chosen = beginChoice(s, candidates, named ? null : weights, o.random);
   const offered = await offerJob(s, chosen.first ? { ...o, offerTo: chosen.first.node } : o);
   let paymentSent = false;
   try {
@@ -247,21 +256,41 @@ async function runJob(
     if (o.outsource) {
       const available = survey.verifiers.filter((v) => v.models.includes(o.modelId)).length;
       const verifiers = o.outsource.verifiers ?? Math.max(1, available);
-      const { votes, positions } = await outsourceVerification(
+      const executor = committed.receipt.rewardAddress;
+      const validators = dueContextOf(weights, executor, computeNode);
+      const check = await outsourceVerification(
         s,
         offered,
         output,
         committed.receipt.commitment,
-        { ...o.outsource, verifiers },
+        { ...o.outsource, verifiers, executor, validators },
       );
-      const tally = tallyVotes(votes, verifiers);
-      const outsourced = { verdict: tally.verdict, votes, checked: new Set(positions).size };
+      const { votes, positions, selection, notDue, refused } = check;
+      const tally = tallyCheck(check, verifiers);
+      const outsourced = {
+        verdict: tally.verdict,
+        votes,
+        checked: new Set(positions).size,
+        selection,
+        notDue,
+        refused,
+      };
       s.say("outsourced", {
         verdict: tally.verdict,
         votes: votes.map((v) => `${v.key.slice(0, 12)}:${v.verdict}`),
+        selection: selection.by,
+        notDue: notDue.length,
+        refused: refused.map((r) => `${r.key.slice(0, 12)}:${r.code}`),
       });
       const majority = Math.floor(verifiers / 2) + 1;
-      if (votes.length < majority) {
+      if (validators && votes.length === 0) {
+        delivered.notes.push(
+          `no validator due for this job voted (compute weights of sprint ${validators.sprint} ` +
+            `are in force: only validators drawn by weight vote; the executor's validation ` +
+            `probability ${validators.validationProbability}; ${notDue.length} not due, ` +
+            `${refused.length} answer(s) refused); verify locally with --verify local --model FILE`,
+        );
+      } else if (!validators && votes.length < majority) {
         const note = `${votes.length} verifier vote(s) came, a majority of ${verifiers} needs ` +
           `${majority}; ${available} node(s) reachable from your node serve verification for this model: ` +
           `start verifier nodes (node --serve-verify --model FILE, or devnet --verifiers N), ask for ` +

@@ -1,6 +1,7 @@
 /**
  * @module Job protocol messages: the payloads of `direct` envelopes exchanged by clients and compute
- * nodes (offer, accept, decline, withdraw, assign, receipt, payment, delivery). UTF-8 JSON with a `t` type field, decoded
+ * nodes (offer, accept, decline, withdraw, assign, receipt, payment, delivery) and between clients
+ * and verifiers (verify-request, verdict, not-due). UTF-8 JSON with a `t` type field, decoded
  * strictly: known fields only, exact hex lengths, bounded sizes. The envelope signs and addresses them.
  */
 
@@ -156,6 +157,29 @@ export interface VerifyRequestMessage {
   positions: number[];
   /** 16 random bytes, hex, echoed in the verdict. */
   nonce: string;
+  /**
+   * The compute node that did the job (its reward address), whose validation probability sets the
+   * validators' draws (client/validator_ticket.ts); absent: probability 1.
+   */
+  executor?: string;
+}
+
+/** A validator's ticket for one job (client/validator_draw.ts), as messages carry it. */
+export interface TicketJson {
+  /** The validator's key (compressed, hex): the key whose compute weight it draws with. */
+  key: string;
+  /** The sprint whose weights it drew under. */
+  sprint: number;
+  /** Gamma = secret·H(job id), 65 bytes hex. */
+  gamma: string;
+  /** The DLEQ proof that Gamma and the key share the secret, 98 bytes hex. */
+  proof: string;
+}
+
+/** A due validator's ticket on its verdict, with the validator key's signature of the verdict. */
+export interface SignedTicketJson extends TicketJson {
+  /** Compact low-S ECDSA signature (64 bytes hex) of the verdict (client/validator_ticket.ts). */
+  signature: string;
 }
 
 /** Verifier -> client: a signed per-position verdict (never a bare token hash). */
@@ -170,6 +194,20 @@ export interface VerdictMessage {
   verdict: "honest" | "fraud" | "inconclusive";
   /** Per requested position: pass, near (a near-tie) or fail, and the margin in logits. */
   checked: { position: number; status: "pass" | "near" | "fail"; margin: number }[];
+  /** Where compute weights are in force: the validator's ticket showing it was due, signed. */
+  validator?: SignedTicketJson;
+}
+
+/** Verifier -> client, where compute weights are in force: its ticket shows it is not due. */
+export interface NotDueMessage {
+  /** Type. */
+  t: "not-due";
+  /** Job id hex. */
+  jobId: string;
+  /** The request's nonce. */
+  nonce: string;
+  /** The validator's ticket for the job. */
+  validator: TicketJson;
 }
 
 /** Any job message. */
@@ -183,7 +221,8 @@ export type JobMessage =
   | PaymentMessage
   | DeliveryMessage
   | VerifyRequestMessage
-  | VerdictMessage;
+  | VerdictMessage
+  | NotDueMessage;
 
 const FIELDS: Record<JobMessage["t"], string[]> = {
   offer: ["p", "t", "job", "escrow", "escrowTx"],
@@ -213,8 +252,10 @@ const FIELDS: Record<JobMessage["t"], string[]> = {
     "finishReason",
     "positions",
     "nonce",
+    "executor",
   ],
-  verdict: ["p", "t", "jobId", "nonce", "verdict", "checked"],
+  verdict: ["p", "t", "jobId", "nonce", "verdict", "checked", "validator"],
+  "not-due": ["p", "t", "jobId", "nonce", "validator"],
 };
 
 /** Encodes a job message as a payload. */
@@ -265,6 +306,24 @@ function u32List(v: unknown, name: string, max: number): number[] {
     if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) bad(`${name} holds a bad value`);
   }
   return v as number[];
+}
+
+function ticket(v: unknown, signed: boolean): SignedTicketJson {
+  const o = v as SignedTicketJson;
+  const keys = signed ? "gamma,key,proof,signature,sprint" : "gamma,key,proof,sprint";
+  if (!o || typeof o !== "object" || Object.keys(o).sort().join() !== keys) {
+    bad(`validator must be {${keys}}`);
+  }
+  if (!Number.isInteger(o.sprint) || o.sprint < 1 || o.sprint > 0xffffffff) {
+    bad("validator.sprint must be a positive u32");
+  }
+  return {
+    key: hexField(o.key, "validator.key", 33),
+    sprint: o.sprint,
+    gamma: hexField(o.gamma, "validator.gamma", 65),
+    proof: hexField(o.proof, "validator.proof", 98),
+    signature: signed ? hexField(o.signature, "validator.signature", 64) : "",
+  };
 }
 
 /** True when `payload` looks like a job message (cheap pre-filter before decoding). */
@@ -360,6 +419,7 @@ export function decodeJobMessage(payload: Uint8Array): JobMessage {
         finishReason: v.finishReason,
         positions,
         nonce: hexField(v.nonce, "nonce", 16),
+        ...(v.executor === undefined ? {} : { executor: address(v.executor, "executor") }),
       };
     }
     case "verdict": {
@@ -392,6 +452,16 @@ export function decodeJobMessage(payload: Uint8Array): JobMessage {
         nonce: hexField(v.nonce, "nonce", 16),
         verdict: v.verdict,
         checked,
+        ...(v.validator === undefined ? {} : { validator: ticket(v.validator, true) }),
+      };
+    }
+    case "not-due": {
+      const { signature: _, ...unsigned } = ticket(v.validator, false);
+      return {
+        t,
+        jobId: hexField(v.jobId, "jobId", 32),
+        nonce: hexField(v.nonce, "nonce", 16),
+        validator: unsigned,
       };
     }
     case "delivery":

@@ -1,7 +1,10 @@
 /**
  * @module Outsourced verification, the client's side: ask neighbours to check positions chosen by
  * the client's secret (every position of short outputs), gather their signed per-position votes, and
- * tally them (a majority of the verifiers asked decides). The answering side is
+ * tally them (a majority of the verifiers asked decides). Where compute weights are in force, only
+ * validators due for the job by their draw vote (client/validator_ticket.ts): a verdict without a
+ * ticket that checks is refused with its code and does not count, a checked not-due answer counts
+ * as answered, and a majority of the due votes that came decides. The answering side is
  * compute/jobs/verifier_service.ts.
  */
 
@@ -9,6 +12,14 @@ import { fromHex, toHex } from "../chain/bytes.ts";
 import { encodeJob } from "../chain/job.ts";
 import { choosePositions, selectionSeed } from "../verifier-wasm/mod.ts";
 import { isTimeout } from "./errors.ts";
+import {
+  type CheckedTicket,
+  checkNotDue,
+  checkVerdictTicket,
+  type DueContext,
+  type ValidatorTicketCode,
+  ValidatorTicketError,
+} from "./validator_ticket.ts";
 import { type JobSession, sendJobMessage } from "./job_session.ts";
 import type { JobOutput } from "./phases/check.ts";
 import type { OfferedJob } from "./phases/offer.ts";
@@ -27,6 +38,14 @@ export interface OutsourceOptions {
   timeoutMs?: number;
   /** Sampled interior positions of long outputs (default 8). */
   k?: number;
+  /** The executor's reward address, named in the request (validators draw with its probability). */
+  executor?: string;
+  /**
+   * The weights in force and the executor's validation probability: only due validators vote
+   * (`verifiers` then counts answers, votes and checked not-due alike). Absent or null: no weights,
+   * every verifier votes.
+   */
+  validators?: DueContext | null;
 }
 
 /** One verifier's answer. */
@@ -37,6 +56,16 @@ export interface Vote {
   verdict: "honest" | "fraud" | "inconclusive";
   /** Positions it reports failing. */
   failing: number[];
+  /** Its checked ticket (weights in force): validator address, draw, due probability. */
+  validator?: CheckedTicket;
+}
+
+/** A verifier answer that did not count, and why. */
+export interface RefusedAnswer {
+  /** Verifier key (envelope, hex). */
+  key: string;
+  /** Why. */
+  code: ValidatorTicketCode;
 }
 
 /** The outcome of the votes. */
@@ -65,6 +94,24 @@ export interface OutsourcedCheck {
   votes: Vote[];
   /** The output positions every verifier was asked to check. */
   positions: number[];
+  /**
+   * Who might vote: `weight` (due validators of sprint `sprint` only) or `any-verifier` (no
+   * weights in force: every verifier serving the model, as before).
+   */
+  selection: { by: "weight"; sprint: number } | { by: "any-verifier" };
+  /** Validators whose checked tickets show them not due (addresses; weights in force). */
+  notDue: string[];
+  /** Answers refused (no ticket, bad ticket, not due, bad signature), one per verifier and code. */
+  refused: RefusedAnswer[];
+}
+
+/**
+ * Tallies an outsourced check: a majority of the `verifiers` asked, or, where weights are in force,
+ * a majority of the due validators that voted (none: inconclusive).
+ */
+export function tallyCheck(check: OutsourcedCheck, verifiers: number): Tally {
+  const base = check.selection.by === "weight" ? Math.max(1, check.votes.length) : verifiers;
+  return tallyVotes(check.votes, base);
 }
 
 /**
@@ -101,13 +148,21 @@ export async function outsourceVerification(
     finishReason: finish,
     positions: plan.positions,
     nonce,
+    ...(want.executor ? { executor: want.executor } : {}),
   };
   await sendJobMessage(s, request);
   s.say("verifying", { positions: plan.positions.length, verifiers: want.verifiers });
   const asked = new Set(plan.positions);
+  const ctx = want.validators ?? null;
   const votes = new Map<string, Vote>();
+  const notDue = new Map<string, string>();
+  const refused = new Map<string, RefusedAnswer>();
+  const refuse = (key: string, e: unknown) => {
+    if (!(e instanceof ValidatorTicketError)) throw e;
+    refused.set(`${key}:${e.code}`, { key, code: e.code });
+  };
   const end = Date.now() + (want.timeoutMs ?? 30_000);
-  while (votes.size < want.verifiers && Date.now() < end) {
+  while (votes.size + notDue.size < want.verifiers && Date.now() < end) {
     let next;
     try {
       next = await offered.inbox.next(Math.max(1, Math.min(end - Date.now(), VERIFY_RESEND_MS)));
@@ -119,19 +174,60 @@ export async function outsourceVerification(
       continue;
     }
     const { from, m } = next;
-    if (m.t !== "verdict" || m.nonce !== nonce) continue;
+    if ((m.t !== "verdict" && m.t !== "not-due") || m.nonce !== nonce) continue;
     const key = toHex(from);
-    if (votes.has(key)) continue;
+    if (m.t === "not-due") {
+      if (!ctx || votes.has(m.validator.key)) continue;
+      try {
+        notDue.set(m.validator.key, checkNotDue(ctx, offered.jobId, m).address);
+      } catch (e) {
+        refuse(key, e);
+      }
+      continue;
+    }
     if (
       m.checked.length !== plan.positions.length || m.checked.some((c) => !asked.has(c.position))
     ) {
       continue;
     }
-    votes.set(key, {
+    let validator: CheckedTicket | undefined;
+    if (ctx) {
+      try {
+        validator = checkVerdictTicket(ctx, offered.jobId, m);
+      } catch (e) {
+        refuse(key, e);
+        continue;
+      }
+    }
+    // Where weights are in force a vote is the ticket key's (one per weight), else the envelope's.
+    const voter = validator ? m.validator!.key : key;
+    if (votes.has(voter) || notDue.has(voter)) continue;
+    votes.set(voter, {
       key,
       verdict: m.verdict,
       failing: m.checked.filter((c) => c.status === "fail").map((c) => c.position),
+      ...(validator ? { validator } : {}),
     });
   }
-  return { votes: [...votes.values()], positions: plan.positions };
+  return {
+    votes: [...votes.values()],
+    positions: plan.positions,
+    selection: ctx ? { by: "weight", sprint: ctx.sprint } : { by: "any-verifier" },
+    notDue: [...notDue.values()],
+    refused: [...refused.values()],
+  };
+}
+
+/** One line for people: who might vote on the output, and what came of it. */
+export function describeSelection(
+  c: Pick<OutsourcedCheck, "votes" | "selection" | "notDue" | "refused">,
+): string {
+  if (c.selection.by === "any-verifier") {
+    return "voters: every verifier serving the model (no compute weights in force)";
+  }
+  const refused = c.refused.length
+    ? `; refused: ${c.refused.map((r) => `${r.key.slice(0, 10)}… ${r.code}`).join(", ")}`
+    : "";
+  return `voters: validators due by compute weight of sprint ${c.selection.sprint} ` +
+    `(${c.votes.length} due voted, ${c.notDue.length} not due${refused})`;
 }

@@ -23,12 +23,14 @@ import { type CheatMode, JobWorker } from "./worker.ts";
 import { refundAtExpiry, refundEscrow, submitJob } from "../../client/job_client.ts";
 import { describeAssignment } from "../../client/phases/choose.ts";
 import { describeReputation } from "../../client/phases/reputation.ts";
+import { describeSelection } from "../../client/outsourced.ts";
 import { JobFailedError, refundAdvice } from "../../client/job_failure.ts";
 import { isJobState, JOB_STATES } from "../../client/job_states.ts";
 import { coverageOf, formatCoverage } from "../../verifier-wasm/cli.ts";
 import { walletSpendLock } from "./wallet_lock.ts";
 import { NodeClient } from "../../relay/client.ts";
 import { VerifierService } from "./verifier_service.ts";
+import { nodeValidatorDuty } from "./validator_duty.ts";
 import { modelIdOfFile } from "../model_file.ts";
 import {
   addPositionOptions,
@@ -169,12 +171,24 @@ export function computeNodeHooks(
         if (models.ids().length === 0) {
           throw new RangeError("--serve-verify needs --model or --models-dir");
         }
-        new VerifierService({ network: node.network, models, lie: cheatMode === "lie-verify" });
-        node.addStatus("verifier", () => ({ models: models.ids() }));
+        // Its wallet key holds its compute weight: where weights are in force it votes only on
+        // the jobs its draw makes it due for (client/validator_ticket.ts).
+        const keystore = await ensureNodeWallet(base.dataDir, base.network);
+        const validatorKey = await unlockKeystore(
+          keystore,
+          Deno.env.get("CAMELID_PASSPHRASE") ?? "",
+        );
+        new VerifierService({
+          network: node.network,
+          models,
+          lie: cheatMode === "lie-verify",
+          validator: nodeValidatorDuty(new NodeClient(node.url), validatorKey),
+        });
+        node.addStatus("verifier", () => ({ models: models.ids(), validator: keystore.address }));
         console.log(
           `Verifier: answering verification requests${
             cheatMode === "lie-verify" ? ", LYING (cheat)" : ""
-          }`,
+          }; validator ${keystore.address} (with compute weights in force: only when due)`,
         );
       }
       if (!alwaysCompute && !opts.compute) return;
@@ -407,6 +421,7 @@ export function registerJobCommands(program: Command): void {
         if (result.outsourced) {
           const votes = result.outsourced.votes.map((v) => `${v.key.slice(0, 10)}…: ${v.verdict}`);
           console.log(`verdict (outsourced): ${result.outsourced.verdict} [${votes.join(", ")}]`);
+          console.log(describeSelection(result.outsourced));
           const outputPositions = result.outputTokens?.length ?? 0;
           const { checked } = result.outsourced;
           console.log(formatCoverage(

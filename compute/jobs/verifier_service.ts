@@ -1,8 +1,11 @@
 /**
  * @module Outsourced verification: a node holding models answers `verify-request` messages with a
  * signed per-position verdict (status and margin at each requested position, never a bare token
- * hash), from one prefill of the WASM kernel. Requests are rate-limited per requester. On `dev` a node
- * can be told to lie, so tests show a lying verifier outvoted by honest ones.
+ * hash), from one prefill of the WASM kernel. Requests are rate-limited per requester. Where compute
+ * weights are in force and the node has a validator key, it checks a job only when its draw for the
+ * job is due (client/validator_ticket.ts) and signs its verdict with the ticket; when it is not due
+ * it answers `not-due` with the ticket. Without weights it answers every request, as before. On
+ * `dev` a node can be told to lie, so tests show a lying verifier outvoted by honest ones.
  */
 
 import { getLogger } from "@logtape/logtape";
@@ -13,9 +16,11 @@ import {
   decodeJobMessage,
   encodeJobMessage,
   isJobPayload,
+  type NotDueMessage,
   type VerdictMessage,
   type VerifyRequestMessage,
 } from "../../client/job_messages.ts";
+import { drawFor, type DueContext, signVerdict } from "../../client/validator_ticket.ts";
 import type { Envelope } from "../../relay/envelope.ts";
 import { BucketMap } from "../../relay/limits.ts";
 import { provenFalsePositions, type Verdict, verify } from "../../verifier-wasm/mod.ts";
@@ -74,6 +79,20 @@ export interface VerifierServiceOptions {
   minIntervalMs?: number;
   /** Dev tests only: answer the opposite of the truth. */
   lie?: boolean;
+  /** The node's validator key and the due rule it draws under (absent: it votes on every job). */
+  validator?: ValidatorDuty;
+}
+
+/** A verifier's validation duty where compute weights are in force. */
+export interface ValidatorDuty {
+  /** The secret key of the node's compute weight (its wallet key, which proves its sprints). */
+  secretKey: Uint8Array;
+  /**
+   * The due context for a job done by `executor` (its reward address, when the request names
+   * it): the weights in force and the executor's validation probability, as the node serves them
+   * (`/v1/weights`, `/v1/reputation/:key`); null when no weight is in force.
+   */
+  context(executor: string | null): Promise<DueContext | null>;
 }
 
 /** Answers verification requests for the models of a store. */
@@ -116,6 +135,23 @@ export class VerifierService {
     if (toHex(jobId) !== m.jobId) return;
     const modelId = toHex(job.modelId);
     if (!this.#o.models.path(modelId)) return;
+    const duty = this.#o.validator;
+    const ctx = duty ? await duty.context(m.executor ?? null) : null;
+    const draw = duty && ctx ? drawFor(ctx, jobId, duty.secretKey) : undefined;
+    if (draw && !draw.due) {
+      const notDue: NotDueMessage = {
+        t: "not-due",
+        jobId: m.jobId,
+        nonce: m.nonce,
+        validator: draw.ticket,
+      };
+      this.#o.network.send(encodeJobMessage(notDue), env.from);
+      return log.info("Not due to validate job {id}: draw {draw} >= {threshold}", {
+        id: m.jobId,
+        draw: draw.draw,
+        threshold: draw.threshold,
+      });
+    }
     const gguf = await this.#o.models.bytes(modelId);
     let backend = this.#backends.get(modelId);
     if (!backend) {
@@ -142,6 +178,7 @@ export class VerifierService {
       verdict,
       checked,
     };
+    if (draw && duty) answer.validator = signVerdict(answer, draw.ticket, duty.secretKey);
     this.#o.network.send(encodeJobMessage(answer), env.from);
     log.info("Verdict on job {id} for {key}: {verdict}", { id: m.jobId, key: requester, verdict });
   }

@@ -13,6 +13,7 @@ import { submitJob, type SubmitResult } from "../../client/job_client.ts";
 import { JobFailedError } from "../../client/job_failure.ts";
 import { refundEscrow } from "../../client/job_client.ts";
 import { JOB_STATES } from "../../client/job_states.ts";
+import { describeSelection } from "../../client/outsourced.ts";
 import { fetchModelMetadata, tokenizerForModel } from "../../client/model_metadata.ts";
 import { type Survey, surveyNetwork } from "../../client/phases/survey.ts";
 import { answerText, messagesPrompt, textPrompt } from "../../client/prompt.ts";
@@ -164,6 +165,7 @@ function Votes({ outsourced }: { outsourced: NonNullable<SubmitResult["outsource
         `
       )}</tbody>
     </table>
+    <p class="muted" id="voters">${describeSelection(outsourced)}</p>
   `;
 }
 

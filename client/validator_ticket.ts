@@ -1,0 +1,248 @@
+/**
+ * @module Validator tickets on outsourced verdicts (issue 16, "who validates"): where compute
+ * weights are in force, a verifier votes on a job only when its draw (client/validator_draw.ts) for
+ * the job id is due under the weights and the executor's validation probability, and its verdict
+ * carries the ticket (Gamma, DLEQ proof) and a signature by the weight's key; a verifier that is
+ * not due says so with its ticket. The verifier (compute/jobs/verifier_service.ts) issues and the
+ * client (client/outsourced.ts) checks with the same rule. Without weights (no sprint closed, no
+ * weight on chain) there is no rule and every serving verifier votes, as before.
+ */
+
+import { concatBytes, fromHex, toHex } from "../chain/bytes.ts";
+import { CodedError } from "../chain/errors.ts";
+import { addressFromPublicKey, publicKeyOf, signPreimage, verifySignature } from "../chain/keys.ts";
+import type {
+  NotDueMessage,
+  SignedTicketJson,
+  TicketJson,
+  VerdictMessage,
+} from "./job_messages.ts";
+import type { WeightsLookup } from "./phases/choose.ts";
+import type { ComputeReputation } from "./phases/reputation.ts";
+import {
+  dueProbability,
+  jobPoint,
+  ticketDraw,
+  type ValidationTicket,
+  validationTicket,
+} from "./validator_draw.ts";
+import { verifySharedPoint } from "../chain/dleq.ts";
+
+/**
+ * Validators wanted per validated job (the expected number of due validators when every weight
+ * holder serves verification and the executor's validation probability is 1).
+ */
+export const VALIDATORS_PER_JOB = 3;
+
+/** Why a validator's verdict or not-due answer was refused (it does not count). */
+export type ValidatorTicketCode =
+  /** Weights are in force but the verdict carries no ticket. */
+  | "validator/no-ticket"
+  /** The ticket names another sprint than the weights in force. */
+  | "validator/wrong-sprint"
+  /** The ticket does not check: its Gamma is not the key's for this job id, or its proof is bad. */
+  | "validator/bad-ticket"
+  /** The ticket checks but the validator is not due for this job (or has no weight). */
+  | "validator/not-due"
+  /** A not-due answer whose ticket shows the validator due: it declines its duty. */
+  | "validator/due"
+  /** The verdict's signature is not the ticket key's over this verdict. */
+  | "validator/bad-signature";
+
+/** A refused validator answer, with its {@link ValidatorTicketCode}. */
+export class ValidatorTicketError extends CodedError<ValidatorTicketCode> {}
+
+/** What decides who is due for one job: the weights in force and the executor's probability. */
+export interface DueContext {
+  /** The sprint whose weights are in force. */
+  readonly sprint: number;
+  /** Compute weight by address (positive weights only). */
+  readonly byAddress: ReadonlyMap<string, number>;
+  /** Sum of the weights (> 0). */
+  readonly total: number;
+  /** The executor's reward address (it never validates its own job); null when unknown. */
+  readonly executor: string | null;
+  /** The executor's validation probability (1 when unknown). */
+  readonly validationProbability: number;
+  /** Validators wanted per job ({@link VALIDATORS_PER_JOB}). */
+  readonly validatorsPerJob: number;
+}
+
+/**
+ * The due context from the weights in force and the executor's reputation; null when no weight is
+ * in force (the lookup failed, no sprint closed, or every weight is 0): every verifier may vote.
+ */
+export function dueContextOf(
+  weights: WeightsLookup | null,
+  executor: string | null,
+  reputation?: ComputeReputation | { validationProbability: number },
+): DueContext | null {
+  if (!weights || "unavailable" in weights) return null;
+  let total = 0;
+  for (const w of weights.byAddress.values()) total += w;
+  if (!(total > 0)) return null;
+  const p = reputation && "validationProbability" in reputation
+    ? reputation.validationProbability
+    : 1;
+  return {
+    sprint: weights.sprint,
+    byAddress: weights.byAddress,
+    total,
+    executor,
+    validationProbability: Number.isFinite(p) ? Math.min(1, Math.max(0, p)) : 1,
+    validatorsPerJob: VALIDATORS_PER_JOB,
+  };
+}
+
+/**
+ * The probability that the validator at `address` is due for a job under `ctx`: min(1,
+ * validatorsPerJob x its weight share x the executor's validation probability); 0 for the executor
+ * itself and for a key without weight.
+ */
+export function dueThreshold(ctx: DueContext, address: string): number {
+  if (address === ctx.executor) return 0;
+  return dueProbability({
+    weightShare: (ctx.byAddress.get(address) ?? 0) / ctx.total,
+    validatorsPerJob: ctx.validatorsPerJob,
+    validationProbability: ctx.validationProbability,
+  });
+}
+
+/** A validator's draw for one job under a context. */
+export interface Draw {
+  /** The ticket as messages carry it. */
+  ticket: TicketJson;
+  /** Its draw in [0, 1). */
+  draw: number;
+  /** The due probability it is compared with. */
+  threshold: number;
+  /** draw < threshold. */
+  due: boolean;
+}
+
+/** The draw of the validator with `secretKey` for `jobId` under `ctx`. */
+export function drawFor(ctx: DueContext, jobId: Uint8Array, secretKey: Uint8Array): Draw {
+  const key = publicKeyOf(secretKey);
+  const t = validationTicket(jobId, secretKey);
+  const draw = ticketDraw(t);
+  const threshold = dueThreshold(ctx, addressFromPublicKey(key));
+  return {
+    ticket: { key: toHex(key), sprint: ctx.sprint, gamma: toHex(t.gamma), proof: toHex(t.proof) },
+    draw,
+    threshold,
+    due: draw < threshold,
+  };
+}
+
+const VERDICT_TAG = new TextEncoder().encode("camelid/validate/verdict");
+
+/**
+ * What a due validator signs: SHA-256 of the tag || JSON of [jobId, nonce, sprint, gamma, verdict,
+ * [[position, status, margin], ...]], so a ticket cannot be moved to another verdict or request.
+ */
+export function verdictPreimage(
+  m: Pick<VerdictMessage, "jobId" | "nonce" | "verdict" | "checked">,
+  ticket: Pick<TicketJson, "sprint" | "gamma">,
+): Uint8Array {
+  const body = JSON.stringify([
+    m.jobId,
+    m.nonce,
+    ticket.sprint,
+    ticket.gamma,
+    m.verdict,
+    m.checked.map((c) => [c.position, c.status, c.margin]),
+  ]);
+  return concatBytes(VERDICT_TAG, new TextEncoder().encode(body));
+}
+
+/** Signs a due validator's verdict: the ticket with its signature, for `VerdictMessage.validator`. */
+export function signVerdict(
+  m: Pick<VerdictMessage, "jobId" | "nonce" | "verdict" | "checked">,
+  ticket: TicketJson,
+  secretKey: Uint8Array,
+): SignedTicketJson {
+  return { ...ticket, signature: toHex(signPreimage(verdictPreimage(m, ticket), secretKey)) };
+}
+
+/** A checked ticket: the validator's address, its draw and the due probability. */
+export interface CheckedTicket {
+  /** The validator's address (the key's HASH160). */
+  address: string;
+  /** Its draw. */
+  draw: number;
+  /** The due probability under the client's context. */
+  threshold: number;
+}
+
+function checkTicket(ctx: DueContext, jobId: Uint8Array, t: TicketJson): CheckedTicket {
+  if (t.sprint !== ctx.sprint) {
+    throw new ValidatorTicketError(
+      "validator/wrong-sprint",
+      `the ticket draws under sprint ${t.sprint}, the weights in force are sprint ${ctx.sprint}`,
+    );
+  }
+  const key = fromHex(t.key, 33);
+  const ticket: ValidationTicket = { gamma: fromHex(t.gamma, 65), proof: fromHex(t.proof, 98) };
+  if (!verifySharedPoint(key, jobPoint(jobId), ticket.gamma, ticket.proof)) {
+    throw new ValidatorTicketError(
+      "validator/bad-ticket",
+      "the ticket's proof does not show Gamma = the key's secret times this job's point",
+    );
+  }
+  const address = addressFromPublicKey(key);
+  return { address, draw: ticketDraw(ticket), threshold: dueThreshold(ctx, address) };
+}
+
+/**
+ * Checks a verdict under weights in force: it must carry a ticket of the sprint in force whose
+ * proof holds for this job id, whose draw is due, and whose key signed this verdict. Throws a
+ * {@link ValidatorTicketError} naming the first rule broken.
+ */
+export function checkVerdictTicket(
+  ctx: DueContext,
+  jobId: Uint8Array,
+  m: VerdictMessage,
+): CheckedTicket {
+  if (!m.validator) {
+    throw new ValidatorTicketError(
+      "validator/no-ticket",
+      `compute weights of sprint ${ctx.sprint} are in force and the verdict carries no ticket`,
+    );
+  }
+  const checked = checkTicket(ctx, jobId, m.validator);
+  if (!(checked.draw < checked.threshold)) {
+    throw new ValidatorTicketError(
+      "validator/not-due",
+      `draw ${checked.draw} is not under ${checked.threshold} for ${checked.address}`,
+    );
+  }
+  const signature = fromHex(m.validator.signature, 64);
+  if (
+    !verifySignature(signature, verdictPreimage(m, m.validator), fromHex(m.validator.key, 33))
+  ) {
+    throw new ValidatorTicketError(
+      "validator/bad-signature",
+      "the verdict is not signed by the ticket's key",
+    );
+  }
+  return checked;
+}
+
+/**
+ * Checks a not-due answer: its ticket must hold for this job id under the sprint in force and show
+ * a draw that is not due (a due validator saying not-due declines its duty: `validator/due`).
+ */
+export function checkNotDue(
+  ctx: DueContext,
+  jobId: Uint8Array,
+  m: NotDueMessage,
+): CheckedTicket {
+  const checked = checkTicket(ctx, jobId, m.validator);
+  if (checked.draw < checked.threshold) {
+    throw new ValidatorTicketError(
+      "validator/due",
+      `draw ${checked.draw} is under ${checked.threshold}: ${checked.address} is due`,
+    );
+  }
+  return checked;
+}
