@@ -14,10 +14,12 @@ import type { NodeClient } from "../relay/client.ts";
 import type { ChatMessage } from "./chat_template.ts";
 import { JobFailedError } from "./job_failure.ts";
 import { submitJob, type SubmitOptions, type SubmitResult } from "./job_client.ts";
+import { fetchWeights } from "./phases/choose.ts";
 import { candidatesFor, surveyNetwork } from "./phases/survey.ts";
 import { answerText, messagesPrompt, type PromptTokens, textPrompt } from "./prompt.ts";
 import { childPrompt, splitCompletion, type SplitRule } from "./split_rules.ts";
 import type { Tokenizer } from "./tokenizer/mod.ts";
+import { type Placement, TreePlacement, type TreePlacementRule } from "./tree_placement.ts";
 
 /** A job tree that cannot start (`tree/no-node`, `tree/budget`, `tree/bad-option`). */
 export class JobTreeError extends CamelidError {}
@@ -75,6 +77,8 @@ export interface TreeOptions extends TreeShape {
   >;
   /** Most attempts per node of the tree (default: one per compute node, at most 3). */
   maxAttempts?: number;
+  /** Uniform draws in [0, 1) for placing jobs by compute weight (default: crypto random). */
+  random?: () => number;
   /** Reports the tree as it grows. */
   onEvent?: (e: TreeEvent) => void;
 }
@@ -83,6 +87,12 @@ export interface TreeOptions extends TreeShape {
 export interface TreeAttempt {
   /** The compute node asked (envelope key hex). */
   computeNode: string;
+  /**
+   * How that node was chosen: drawn by weight (its weight, its chance among the free untried nodes)
+   * or the least used of them; `borrowedWeight` when its receipt paid another reward address than
+   * the one whose weight drew it (its weight then stops counting in the tree).
+   */
+  placement: Omit<Placement, "node"> & { borrowedWeight?: true };
   /** Job id hex (when its escrow was published). */
   jobId: string | null;
   /** Its escrow outpoint "txid:vout" (on chain, naming the job id), when published. */
@@ -135,8 +145,15 @@ export interface TreeNode {
 
 /** What the tree reports as it grows. */
 export type TreeEvent =
+  | ({ kind: "placement" } & TreePlacementRule)
   | { kind: "layer"; depth: number; children: number }
-  | { kind: "attempt"; path: string; computeNode: string; attempt: number }
+  | (
+    & { kind: "attempt"; path: string; computeNode: string; attempt: number }
+    & Omit<
+      Placement,
+      "node"
+    >
+  )
   | { kind: "done"; path: string; outcome: string; computeNode: string; jobId: string | null }
   | { kind: "layer-done"; depth: number; ms: number; verified: number; children: number }
   | { kind: "stop"; path: string; reason: StopReason };
@@ -145,6 +162,8 @@ export type TreeEvent =
 export interface TreeResult {
   /** The root node. */
   root: TreeNode;
+  /** How its jobs were placed: by the compute weight of a sprint, or by use and why. */
+  placement: TreePlacementRule;
   /** Coins (base units) reserved by every attempt: rewards and fees. */
   reserved: bigint;
   /** The budget. */
@@ -176,9 +195,10 @@ const RETRY = new Set(["disputed", "slashed", "bad-delivery", "unpaid", "deliver
 
 /**
  * Grows a tree: the root on any node, then each layer's children at once, at most one per compute
- * node while another node is free, each retried on a node it has not tried after a failure, a
- * decline or a fraud verdict; stops a node at the depth, when its text gives no part, or when the
- * next attempt would pass the budget.
+ * node while another node is free (drawn by compute weight among the free nodes, or the least used
+ * without weights: client/tree_placement.ts), each retried on a node it has not tried after a
+ * failure, a decline or a fraud verdict; stops a node at the depth, when its text gives no part, or
+ * when the next attempt would pass the budget.
  */
 export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
   if (!Number.isInteger(o.depth) || o.depth < 0) {
@@ -203,41 +223,20 @@ export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
   const rootPrompt = "prompt" in o.root
     ? textPrompt(o.tokenizer, o.root.prompt)
     : messagesPrompt(o.tokenizer, o.root.messages);
-  const survey = await surveyNetwork(o.node);
-  const nodes = candidatesFor(survey, { ...jobTerms(o, rootPrompt, o.seed), offerTo: undefined })
-    .flatMap((c) => (c.key ? [c.key] : []));
-  if (nodes.length === 0) {
+  const [survey, weights] = await Promise.all([surveyNetwork(o.node), fetchWeights(o.node)]);
+  const placement = new TreePlacement(
+    candidatesFor(survey, { ...jobTerms(o, rootPrompt, o.seed), offerTo: undefined }),
+    weights,
+    o.random,
+  );
+  if (placement.nodes.length === 0) {
     throw new JobTreeError("tree/no-node", "no compute node with a known key serves the model");
   }
-  const maxAttempts = o.maxAttempts ?? Math.min(3, nodes.length);
+  const maxAttempts = o.maxAttempts ?? Math.min(3, placement.nodes.length);
   let reserved = 0n;
   let jobs = 0;
   const say = o.onEvent ?? (() => {});
-  const busy = new Set<string>();
-  const freed: (() => void)[] = [];
-
-  /** A free node not in `tried` (least used in this layer first); waits while none is free. */
-  const takeNode = async (
-    tried: Set<string>,
-    used: Map<string, number>,
-  ): Promise<string | null> => {
-    for (;;) {
-      const open = nodes.filter((k) => !tried.has(k));
-      if (open.length === 0) return null;
-      const free = open.filter((k) => !busy.has(k));
-      if (free.length > 0) {
-        const key = free.reduce((a, b) => ((used.get(b) ?? 0) < (used.get(a) ?? 0) ? b : a));
-        busy.add(key);
-        used.set(key, (used.get(key) ?? 0) + 1);
-        return key;
-      }
-      await new Promise<void>((r) => freed.push(r));
-    }
-  };
-  const release = (key: string) => {
-    busy.delete(key);
-    for (const wake of freed.splice(0)) wake();
-  };
+  say({ kind: "placement", ...placement.rule });
 
   const runNode = async (n: TreeNode, prompt: PromptTokens, used: Map<string, number>) => {
     const tried = new Set<string>();
@@ -247,21 +246,23 @@ export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
         say({ kind: "stop", path: n.path, reason: "budget" });
         return;
       }
-      const key = await takeNode(tried, used);
-      if (key === null) break;
+      const placed = await placement.take(tried, used);
+      if (placed === null) break;
+      const { node: key, ...how } = placed;
       if (reserved + cost > o.budget) { // another attempt reserved while this one waited
-        release(key);
+        placement.release(key);
         n.stop = "budget";
         say({ kind: "stop", path: n.path, reason: "budget" });
         return;
       }
       reserved += cost;
       tried.add(key);
-      say({ kind: "attempt", path: n.path, computeNode: key, attempt });
+      say({ kind: "attempt", path: n.path, computeNode: key, attempt, ...how });
       const t0 = performance.now();
       const seed = childSeed(o.seed, n.path, attempt);
       const a: TreeAttempt = {
         computeNode: key,
+        placement: how,
         jobId: null,
         escrow: null,
         outcome: "",
@@ -283,6 +284,9 @@ export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
         a.escrow = `${result.escrow.txid}:${result.escrow.vout}`;
         a.outcome = result.state;
         if (result.fraudTxid) a.fraudTxid = result.fraudTxid;
+        if (result.receipt && placement.paidTo(key, result.receipt.rewardAddress)) {
+          a.placement.borrowedWeight = true;
+        }
       } catch (e) {
         a.outcome = (e as { code?: string }).code ?? "job/failed";
         if (e instanceof JobFailedError) {
@@ -292,7 +296,7 @@ export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
         }
       } finally {
         a.ms = performance.now() - t0; // before the node is free for the next attempt
-        release(key);
+        placement.release(key);
       }
       n.attempts.push(a);
       jobs++;
@@ -361,7 +365,7 @@ export async function runJobTree(o: TreeOptions): Promise<TreeResult> {
       say({ kind: "stop", path: n.path, reason: "depth" });
     }
   }
-  return { root, reserved, budget: o.budget, layerMs, jobs };
+  return { root, placement: placement.rule, reserved, budget: o.budget, layerMs, jobs };
 }
 
 function blankNode(path: string, depth: number, part: string | null, parentJob: string | null) {
@@ -415,6 +419,7 @@ export function treeOutline(root: TreeNode, width = 60): string {
 /** The tree as JSON-ready data (bigints as strings). */
 export function treeJson(r: TreeResult): Record<string, unknown> {
   return {
+    placement: r.placement,
     reserved: r.reserved.toString(),
     budget: r.budget.toString(),
     jobs: r.jobs,

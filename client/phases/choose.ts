@@ -95,6 +95,20 @@ async function readWeights(node: NodeClient): Promise<WeightsLookup> {
   }
 }
 
+/**
+ * Draws one of `among` (envelope keys hex, not empty) with `u` uniform in [0, 1), each with
+ * probability effective weight / sum, the newcomer floor over `among` (client/assignment.ts).
+ */
+export function drawByWeight(
+  among: readonly string[],
+  weights: ReadonlyMap<string, number>,
+  u: number,
+): WeightedPick {
+  const shares = assignmentShares(among, weights);
+  const node = pickByShare(shares, u);
+  return { node, weight: weights.get(node) ?? 0, share: shares.get(node)! };
+}
+
 /** Draws compute nodes by weight, each at most once (until {@link retry} lets it back). */
 export class WeightedChoice {
   /** The sprint the weights come from. */
@@ -134,12 +148,10 @@ export class WeightedChoice {
   next(): WeightedPick | null {
     const untried = [...this.#weights.keys()].filter((k) => !this.#tried.has(k));
     if (untried.length === 0) return null;
-    const shares = assignmentShares(untried, this.#weights);
-    const node = pickByShare(shares, this.#random());
-    this.#tried.add(node);
+    const pick = drawByWeight(untried, this.#weights, this.#random());
+    this.#tried.add(pick.node);
     this.draws++;
-    const pick = { node, weight: this.#weights.get(node)!, share: shares.get(node)! };
-    this.#picks.set(node, pick);
+    this.#picks.set(pick.node, pick);
     return pick;
   }
 

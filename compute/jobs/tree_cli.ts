@@ -35,10 +35,20 @@ import { walletSpendLock } from "./wallet_lock.ts";
 /** One progress line for a tree event. */
 export function describeTreeEvent(e: TreeEvent): string {
   switch (e.kind) {
+    case "placement":
+      return e.by === "weight"
+        ? `[tree] jobs placed by compute weight of sprint ${e.sprint} (drawn among the free nodes)`
+        : `[tree] jobs placed on the least used free node (no weighted draw: ${e.reason})`;
     case "layer":
       return `[layer ${e.depth}] ${e.children} job(s) going out`;
     case "attempt":
-      return `[${e.path}] offered to ${e.computeNode.slice(0, 12)}… (attempt ${e.attempt + 1})`;
+      return `[${e.path}] offered to ${e.computeNode.slice(0, 12)}… (attempt ${e.attempt + 1}; ${
+        e.by === "weight"
+          ? `drawn by weight ${e.weight}, ${
+            ((e.share ?? 0) * 100).toFixed(1)
+          }% chance among ${e.among} free`
+          : `least used of ${e.among} free`
+      })`;
     case "done":
       return `[${e.path}] ${e.outcome} on ${e.computeNode.slice(0, 12)}…${
         e.jobId ? ` job ${e.jobId}` : ""

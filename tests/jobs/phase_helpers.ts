@@ -29,6 +29,7 @@ import { awaitDelivery, type Delivery } from "../../client/phases/delivery.ts";
 import { encrypt } from "eciesjs";
 import { mine, newKey, type TestKey } from "../chain_helpers.ts";
 import { waitFor } from "../process_helpers.ts";
+import { proveAndSubmit } from "../sprint_helpers.ts";
 
 /** Terms of a small job on a model id of nines. */
 export const TERMS: JobTerms = {
@@ -235,4 +236,26 @@ export async function deliverOutput(
     b.s.clientKey,
   );
   return { ciphertext, delivery: await delivered };
+}
+
+/**
+ * Weights on the bench's chain: `heavy` (the bench's compute key) proves 800 nonces and `light` 200
+ * in one sprint, `newcomer` none; mines past the proof window, so the sprint's weights are in force.
+ */
+export async function weighedBench(
+  b: PhaseBench,
+): Promise<{ heavy: TestKey; light: TestKey; newcomer: TestKey; sprint: number }> {
+  const chain = b.node.chain;
+  const p = chain.params.sprint;
+  const heavy = b.compute; // mature coins from the bench
+  const light = newKey();
+  const newcomer = newKey();
+  await mine(chain, light, 1);
+  await mine(chain, newcomer, 1);
+  const sprint = Math.ceil((chain.tip().height + chain.params.coinbaseMaturity) / p.interval);
+  await b.mine(sprint * p.interval - chain.tip().height);
+  await proveAndSubmit(chain, heavy, sprint, 800);
+  await proveAndSubmit(chain, light, sprint, 200);
+  await b.mine(1 + p.window);
+  return { heavy, light, newcomer, sprint };
 }

@@ -10,7 +10,6 @@
 import assert from "node:assert/strict";
 import { toHex } from "../../chain/bytes.ts";
 import { publicKeyOf } from "../../chain/keys.ts";
-import { sprintNodeSeed } from "../../chain/sprint.ts";
 import { assignmentShares } from "../../client/assignment.ts";
 import {
   beginChoice,
@@ -24,11 +23,8 @@ import type { ComputeAd } from "../../client/phases/survey.ts";
 import { offerJob } from "../../client/phases/offer.ts";
 import { awaitReceipt, OFFER_ANSWER_MS } from "../../client/phases/receipt.ts";
 import { NodeClient } from "../../relay/client.ts";
-import { proveSprint } from "../../compute/sprint_prover.ts";
-import { SprintModel } from "../../verifier-wasm/sprint_model.ts";
-import { sprintSeedAt } from "../../verifier-wasm/sprint_weights.ts";
-import { mine, newKey, type TestKey } from "../chain_helpers.ts";
-import { submitProof } from "../sprint_helpers.ts";
+import type { TestKey } from "../chain_helpers.ts";
+import { assertBinomial } from "../binomial_helpers.ts";
 import { prng } from "../prng.ts";
 import { waitFor } from "../process_helpers.ts";
 import { decodeJobMessage, isJobPayload } from "../../client/job_messages.ts";
@@ -39,28 +35,10 @@ import {
   sendAs,
   stakeAndReceipt,
   TERMS,
+  weighedBench,
 } from "./phase_helpers.ts";
 
 const DRAWS = 10_000;
-/** Standard deviations allowed per count: a false alarm chance of about 6e-5 per node. */
-const SIGMAS = 4;
-
-/** Asserts each count is within {@link SIGMAS} binomial standard deviations of n x its share. */
-function assertBinomial(
-  counts: ReadonlyMap<string, number>,
-  shares: ReadonlyMap<string, number>,
-  n: number,
-): void {
-  for (const [node, p] of shares) {
-    const got = counts.get(node) ?? 0;
-    const sd = Math.sqrt(n * p * (1 - p));
-    assert.ok(
-      Math.abs(got - n * p) <= SIGMAS * sd,
-      `${node}: ${got} of ${n}, expected ${(n * p).toFixed(1)} ± ${(SIGMAS * sd).toFixed(1)}`,
-    );
-  }
-  assert.equal([...counts.values()].reduce((s, c) => s + c, 0), n, "every draw is a candidate");
-}
 
 /** Candidates a..e: a, b, c with weights 600, 300, 100 by address, d weightless, e with no address. */
 const KEYED = new Map<string, string | null>([
@@ -193,40 +171,10 @@ Deno.test("weighted choice: falls back to the first accept without weights or ke
   }
 });
 
-/** Proves `count` nonces of sprint `index` for `key` and submits the proof. */
-async function prove(
-  b: Awaited<ReturnType<typeof phaseBench>>,
-  key: TestKey,
-  index: number,
-  count: number,
-): Promise<void> {
-  const model = await SprintModel.create(
-    b.node.chain.params.sprint,
-    sprintSeedAt(b.node.chain, index),
-  );
-  try {
-    const { nonces } = await proveSprint(model, sprintNodeSeed(publicKeyOf(key.secret)), { count });
-    await submitProof(b.node.chain, key, index, nonces);
-  } finally {
-    model.free();
-  }
-}
-
 Deno.test("the client draws by chain weights on a real node: offered to the node drawn, redrawn among the untried on a decline and on silence", async () => {
   const b = await phaseBench();
   try {
-    const chain = b.node.chain;
-    const p = chain.params.sprint;
-    const heavy = b.compute; // mature coins from the bench
-    const light = newKey();
-    const newcomer = newKey();
-    await mine(chain, light, 1);
-    await mine(chain, newcomer, 1);
-    const sprint = Math.ceil((chain.tip().height + chain.params.coinbaseMaturity) / p.interval);
-    await b.mine(sprint * p.interval - chain.tip().height);
-    await prove(b, heavy, sprint, 800);
-    await prove(b, light, sprint, 200);
-    await b.mine(1 + p.window);
+    const { heavy, light, newcomer, sprint } = await weighedBench(b);
 
     const served = await b.api.weights();
     assert.equal(served.sprint, sprint);
