@@ -6,7 +6,7 @@
  */
 
 import type { SprintParams } from "../chain/params.ts";
-import { isProofDistance } from "../chain/sprint.ts";
+import { isProofDistance, MAX_SPRINT_NONCE } from "../chain/sprint.ts";
 
 /** Anything that gives a nonce's distance in a sprint (WASM kernel, llama.cpp). */
 export interface SprintEvaluator {
@@ -26,6 +26,13 @@ export interface ProveSprintOptions {
   timeMs?: number;
   /** Stop once this many proof nonces are found (default the network's maxNonces). */
   maxFound?: number;
+  /** Distance between the nonces tried (default 1; threads of one node take stripes). */
+  step?: number;
+  /**
+   * Asked before each nonce with the nonces tried and found so far: false stops the run. It may
+   * block (a thread's throttle or pause, sprint_worker.ts).
+   */
+  gate?: (tried: number, found: number) => boolean;
 }
 
 /** What a proving run did. */
@@ -38,7 +45,10 @@ export interface SprintProofRun {
   readonly ms: number;
 }
 
-/** Tries nonces start, start+1, ... of the node with `nodeSeed`; needs `count` or `timeMs`. */
+/**
+ * Tries nonces start, start+step, start+2*step, ... of the node with `nodeSeed`; needs `count` or
+ * `timeMs`.
+ */
 export async function proveSprint(
   model: SprintEvaluator,
   nodeSeed: Uint8Array,
@@ -47,19 +57,23 @@ export async function proveSprint(
   if (opts.count === undefined && opts.timeMs === undefined) {
     throw new RangeError("proveSprint needs a nonce count or a time budget");
   }
-  const start = opts.start ?? 0;
-  const end = Math.min(0x1_0000_0000, start + (opts.count ?? Infinity));
+  const step = opts.step ?? 1;
+  if (!Number.isInteger(step) || step < 1) throw new RangeError("step must be a positive integer");
+  const count = opts.count ?? Infinity;
   const maxFound = Math.min(opts.maxFound ?? Infinity, model.params.maxNonces);
   const t0 = performance.now();
   const deadline = t0 + (opts.timeMs ?? Infinity);
   const nonces: number[] = [];
-  let n = start;
-  for (; n < end && nonces.length < maxFound; n++) {
+  let tried = 0;
+  for (
+    let n = opts.start ?? 0;
+    tried < count && n <= MAX_SPRINT_NONCE && nonces.length < maxFound;
+    n += step
+  ) {
+    if (opts.gate && !opts.gate(tried, nonces.length)) break;
+    tried++;
     if (isProofDistance(model.params, await model.distance(nodeSeed, n))) nonces.push(n);
-    if (performance.now() >= deadline) {
-      n++;
-      break;
-    }
+    if (performance.now() >= deadline) break;
   }
-  return { nonces, tried: n - start, ms: performance.now() - t0 };
+  return { nonces, tried, ms: performance.now() - t0 };
 }

@@ -20,6 +20,8 @@ import { fetchModel } from "../model_fetch.ts";
 import { makeFixture } from "../fixture.ts";
 import { loadModel } from "../llama/llama.ts";
 import { type CheatMode, JobWorker } from "./worker.ts";
+import { inProcessSpendLock } from "./wallet_coins.ts";
+import { addSprintOptions, startSprintDuty } from "../sprint_cli.ts";
 import { refundAtExpiry, refundEscrow, submitJob } from "../../client/job_client.ts";
 import { describeAssignment } from "../../client/phases/choose.ts";
 import { describeReputation } from "../../client/phases/reputation.ts";
@@ -115,7 +117,8 @@ export function computeNodeHooks(
           "--threads <n>",
           "generation threads",
           String(Math.min(2, navigator.hardwareConcurrency || 1)),
-        )
+        );
+      addSprintOptions(cmd)
         .addOption(
           new Option("--cheat <mode>", "dev network only: cheat to exercise disputes")
             .choices([
@@ -195,6 +198,7 @@ export function computeNodeHooks(
       const keystore = await ensureNodeWallet(base.dataDir, base.network);
       const secretKey = await unlockKeystore(keystore, Deno.env.get("CAMELID_PASSPHRASE") ?? "");
       const cheat = (opts.cheat === "lie-verify" ? "none" : opts.cheat) as CheatMode;
+      const spendLock = inProcessSpendLock(); // the worker's stakes and the sprint duty's proofs
       const worker = new JobWorker({
         chain: node.chain,
         network: node.network,
@@ -206,9 +210,11 @@ export function computeNodeHooks(
         queueSize: Number(opts.queue),
         threads: Number(opts.threads),
         cheat,
+        spendLock,
       });
       await worker.start();
       node.addStatus("compute", () => worker.status());
+      startSprintDuty(node, opts, { secretKey, spendLock, busy: () => worker.running > 0 });
       console.log(
         `Compute node: serving ${models.ids().length} model(s), rewards to ${keystore.address}${
           cheat !== "none" ? `, CHEATING (${cheat})` : ""

@@ -36,6 +36,7 @@ import type { LlamaModel } from "../llama/llama.ts";
 import type { ModelStore } from "../model_store.ts";
 import type { Envelope } from "../../relay/envelope.ts";
 import { ComputeJobStore, type StoredJob, type StoredJobState } from "./job_store.ts";
+import { inProcessSpendLock, type SpendLock, walletCoins } from "./wallet_coins.ts";
 
 const log = getLogger(["camelid", "compute"]);
 
@@ -114,6 +115,8 @@ export interface WorkerOptions {
   cheat?: CheatMode;
   /** Where jobs are kept across restarts (default: the chain's KV). */
   store?: ComputeJobStore;
+  /** One spender at a time with the node's other spenders, e.g. the sprint duty (default: its own). */
+  spendLock?: SpendLock;
 }
 
 interface ActiveJob extends StoredJobState {
@@ -148,6 +151,7 @@ export class JobWorker {
       fee: 20_000n,
       cheat: "none",
       store: this.#store,
+      spendLock: inProcessSpendLock(),
       ...options,
     };
     if (this.#o.cheat !== "none" && options.chain.params.name !== "dev") {
@@ -178,6 +182,11 @@ export class JobWorker {
   /** Jobs in progress (for status). */
   get active(): number {
     return this.#jobs.size;
+  }
+
+  /** Jobs queued or running until staked (generation takes the CPU; the sprint duty yields to it). */
+  get running(): number {
+    return this.#queued;
   }
 
   /** What this compute node advertises in `/v1/status`: models, speed, terms. */
@@ -491,15 +500,17 @@ export class JobWorker {
       const commitment = outputCommitment(jobId, a.output, a.finishReason);
       const me = hash160(publicKeyOf(this.#o.secretKey));
       const stake = stakeOutput(jobId, me, hash160(a.client), commitment, this.#o.stake);
-      const { tx, bytes } = fundJobOutput(stake, jobId, {
-        utxos: await this.#spendable(),
-        secretKey: this.#o.secretKey,
-        fee: this.#o.fee,
+      await this.#o.spendLock(async () => {
+        const { tx, bytes } = fundJobOutput(stake, jobId, {
+          utxos: await this.#spendable(),
+          secretKey: this.#o.secretKey,
+          fee: this.#o.fee,
+        });
+        a.stake = { txid: txid(tx), vout: 0, value: this.#o.stake, script: stake.scriptPubKey };
+        a.stakeTx = bytes;
+        await this.#save(a);
+        await chain.processTx(bytes);
       });
-      a.stake = { txid: txid(tx), vout: 0, value: this.#o.stake, script: stake.scriptPubKey };
-      a.stakeTx = bytes;
-      await this.#save(a);
-      await chain.processTx(bytes);
     }
     this.#sendReceipt(a);
     log.info("Job {id}: {n} tokens generated, staked in {txid}", {
@@ -651,12 +662,14 @@ export class JobWorker {
         ? this.#ciphertext({ ...a, output: a.output.map((t) => t ^ 1) })
         : this.#ciphertext(a),
     );
-    const { bytes } = fundJobOutput(answerOut, fromHex(a.id), {
-      utxos: await this.#spendable(),
-      secretKey: this.#o.secretKey,
-      fee: this.#o.fee * 4n,
+    const { txid: answerTxid } = await this.#o.spendLock(async () => {
+      const { bytes } = fundJobOutput(answerOut, fromHex(a.id), {
+        utxos: await this.#spendable(),
+        secretKey: this.#o.secretKey,
+        fee: this.#o.fee * 4n,
+      });
+      return await chain.processTx(bytes);
     });
-    const { txid: answerTxid } = await chain.processTx(bytes);
     log.info("Job {id}: answered the client's claim on chain ({txid})", {
       id: a.id,
       txid: answerTxid,
@@ -671,32 +684,9 @@ export class JobWorker {
     return encrypt(toHex(a.client), plaintext);
   }
 
-  /**
-   * The node wallet's coins it can spend now: mature confirmed outputs and unconfirmed ones (change
-   * of its own stakes), neither spent in the mempool.
-   */
+  /** The node wallet's coins it can spend now (wallet_coins.ts). */
   async #spendable() {
-    const { chain } = this.#o;
-    const confirmed = (await chain.getAddressCoins(this.rewardAddress)).filter((
-      { txid: t, vout, coin },
-    ) =>
-      (!coin.coinbase || chain.tip().height + 1 - coin.height >= chain.params.coinbaseMaturity) &&
-      !chain.mempool.spender(t, vout)
-    ).map((c) => ({
-      txid: c.txid,
-      vout: c.vout,
-      value: c.coin.value,
-      scriptPubKey: c.coin.scriptPubKey,
-    }));
-    const mine = payToAddressScript(this.rewardAddress);
-    const pending = chain.mempool.entries().flatMap((e) =>
-      e.tx.outputs.flatMap((o, vout) =>
-        equalBytes(o.scriptPubKey, mine) && !chain.mempool.spender(e.txid, vout)
-          ? [{ txid: e.txid, vout, value: o.value, scriptPubKey: o.scriptPubKey }]
-          : []
-      )
-    );
-    return [...confirmed, ...pending];
+    return await walletCoins(this.#o.chain, this.rewardAddress);
   }
 
   async #release(a: ActiveJob): Promise<void> {
