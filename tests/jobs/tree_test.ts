@@ -31,6 +31,7 @@ const FEE = "0.0002";
 const COST = attemptCost(5_000_000n, 20_000n);
 
 interface TreeJson {
+  placement: { by: "weight"; sprint: number } | { by: "least-used"; reason: string };
   reserved: string;
   budget: string;
   jobs: number;
@@ -129,7 +130,16 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
         const out = JSON.parse(run.stdout) as TreeJson;
         assert.match(run.stderr, /\[layer 1\] 2 job\(s\) going out/, "progress per layer");
         assert.match(run.stderr, /\[layer 2\] 4 job\(s\) going out/);
+        // Placed by weight when the devnet's nodes prove, else by use with the reason; said so.
+        assert.match(run.stderr, /\[tree\] jobs placed (by compute weight|on the least used)/);
+        assert.ok(
+          out.placement.by === "weight" ? out.placement.sprint > 0 : out.placement.reason.length,
+          JSON.stringify(out.placement),
+        );
         const all = treeNodes(out.root);
+        for (const a of all.flatMap((n) => n.attempts)) {
+          assert.equal(a.placement.by, out.placement.by, "every attempt placed by the tree's rule");
+        }
         assert.equal(all.length, 7, "1 + 2 + 4 nodes");
         for (const n of all) {
           assert.equal(n.verdict, "verified", `${n.path} verified (${JSON.stringify(n.attempts)})`);
