@@ -1,0 +1,307 @@
+/**
+ * Validator draws on outsourced verdicts (issue 16, "who validates"), on a real dev node in-process
+ * with a real verifier service: without weights every verifier votes as before (no ticket); with
+ * sprint proofs on chain the verifier votes only when due, with a ticket that anyone can check, and
+ * answers not-due for its own job; verdicts whose ticket does not check are refused with their
+ * codes and do not count.
+ */
+
+import assert from "node:assert/strict";
+import { fromHex, toHex } from "../../chain/bytes.ts";
+import { outputCommitment } from "../../chain/commitment.ts";
+import { DecodeError } from "../../chain/errors.ts";
+import { sha256 } from "../../chain/hash.ts";
+import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
+import { sprintNodeSeed } from "../../chain/sprint.ts";
+import {
+  decodeJobMessage,
+  encodeJobMessage,
+  isJobPayload,
+  type JobMessage,
+  type VerdictMessage,
+} from "../../client/job_messages.ts";
+import { outsourceVerification, tallyCheck } from "../../client/outsourced.ts";
+import { fetchWeights } from "../../client/phases/choose.ts";
+import { offerJob } from "../../client/phases/offer.ts";
+import { fetchReputation } from "../../client/phases/reputation.ts";
+import { isDueToValidate, ticketDraw, validationTicket } from "../../client/validator_draw.ts";
+import {
+  checkNotDue,
+  checkVerdictTicket,
+  drawFor,
+  type DueContext,
+  dueContextOf,
+  signVerdict,
+  VALIDATORS_PER_JOB,
+  ValidatorTicketError,
+} from "../../client/validator_ticket.ts";
+import { nodeValidatorDuty } from "../../compute/jobs/validator_duty.ts";
+import { VerifierService } from "../../compute/jobs/verifier_service.ts";
+import { ModelStore } from "../../compute/model_store.ts";
+import { proveSprint } from "../../compute/sprint_prover.ts";
+import { createEnvelope, type Envelope } from "../../relay/envelope.ts";
+import { SprintModel } from "../../verifier-wasm/sprint_model.ts";
+import { sprintSeedAt } from "../../verifier-wasm/sprint_weights.ts";
+import { mine, newKey, type TestKey } from "../chain_helpers.ts";
+import { fixtureModel, honestOutput } from "../fixture_job.ts";
+import { submitProof } from "../sprint_helpers.ts";
+import { type PhaseBench, phaseBench, TERMS } from "./phase_helpers.ts";
+
+const addressOf = (k: TestKey) => addressFromPublicKey(publicKeyOf(k.secret));
+
+/** Proves `count` nonces of sprint `index` for `key` and submits the proof. */
+async function prove(b: PhaseBench, key: TestKey, index: number, count: number): Promise<void> {
+  const chain = b.node.chain;
+  const model = await SprintModel.create(chain.params.sprint, sprintSeedAt(chain, index));
+  try {
+    const { nonces } = await proveSprint(model, sprintNodeSeed(publicKeyOf(key.secret)), { count });
+    await submitProof(chain, key, index, nonces);
+  } finally {
+    model.free();
+  }
+}
+
+/** The code of a refused ticket. */
+function codeOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    assert.ok(e instanceof ValidatorTicketError, `not a ticket error: ${e}`);
+    return e.code;
+  }
+  return "accepted";
+}
+
+/** Sends a verdict (or not-due) as `from` to the bench's client. */
+function answerAs(b: PhaseBench, from: TestKey, m: JobMessage): Promise<void> {
+  const env = createEnvelope(
+    {
+      magic: b.node.chain.params.magic,
+      type: "direct",
+      to: b.s.clientKey,
+      payload: encodeJobMessage(m),
+    },
+    publicKeyOf(from.secret),
+    from.secret,
+  );
+  return b.api.postEnvelope(env).then(() => undefined);
+}
+
+Deno.test("validators by weight: no weights, every verifier votes without a ticket; with weights a due validator's ticket checks, the executor is never due, forged tickets are refused with their codes and do not count", async () => {
+  const fixture = await fixtureModel();
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/m.gguf`, fixture.gguf);
+  const b = await phaseBench();
+  try {
+    const heavy = b.compute; // mature coins from the bench: it proves and validates
+    const light = newKey();
+    const newcomer = newKey();
+    await mine(b.node.chain, light, 1);
+    new VerifierService({
+      network: b.node.network,
+      models: await ModelStore.open({ files: [`${dir}/m.gguf`] }),
+      minIntervalMs: 0,
+      validator: nodeValidatorDuty(b.api, heavy.secret),
+    });
+    const offered = await offerJob(b.s, { ...TERMS, modelId: fixture.modelId, maxTokens: 24 });
+    const honest = await honestOutput(fixture, offered.job, offered.jobId);
+    const output = { outputTokens: honest.outputTokens, finishReason: honest.finishReason };
+    const commitment = toHex(
+      outputCommitment(offered.jobId, output.outputTokens, output.finishReason),
+    );
+    const ask = (
+      o: {
+        validators: DueContext | null;
+        executor: string;
+        verifiers?: number;
+        timeoutMs?: number;
+      },
+    ) =>
+      outsourceVerification(b.s, offered, output, commitment, {
+        verifiers: o.verifiers ?? 1,
+        timeoutMs: o.timeoutMs ?? 30_000,
+        executor: o.executor,
+        validators: o.validators,
+      });
+
+    // No sprint has closed: no weights, the old path (a vote without a ticket counts).
+    const none = await fetchWeights(b.api);
+    assert.ok("unavailable" in none);
+    assert.equal(dueContextOf(none, addressOf(newcomer)), null);
+    const open = await ask({ validators: null, executor: addressOf(newcomer) });
+    assert.deepEqual(open.selection, { by: "any-verifier" });
+    assert.equal(open.votes.length, 1);
+    assert.equal(open.votes[0].verdict, "honest");
+    assert.equal(open.votes[0].validator, undefined, "no ticket without weights");
+    assert.deepEqual(open.refused, []);
+    assert.equal(tallyCheck(open, 1).verdict, "honest");
+
+    // Sprint proofs on chain: heavy 800 nonces, light 200; past the window the weights are in force.
+    const p = b.node.chain.params.sprint;
+    const tip = b.node.chain.tip().height;
+    const sprint = Math.ceil((tip + b.node.chain.params.coinbaseMaturity) / p.interval);
+    await b.mine(sprint * p.interval - tip);
+    await prove(b, heavy, sprint, 800);
+    await prove(b, light, sprint, 200);
+    await b.mine(1 + p.window);
+    const weights = await fetchWeights(b.api);
+    const reputation = await fetchReputation(b.api, addressOf(newcomer));
+    const ctx = dueContextOf(weights, addressOf(newcomer), reputation)!;
+    assert.ok(ctx, "weights in force");
+    assert.equal(ctx.sprint, sprint);
+    assert.equal(ctx.validationProbability, 1, "an unknown executor is always validated");
+    const heavyShare = ctx.byAddress.get(addressOf(heavy))! / ctx.total;
+    assert.ok(heavyShare > 0.7 && heavyShare < 0.9, `heavy share ${heavyShare}`);
+
+    // The due validator votes with a ticket that anyone holding the weights can check.
+    const due = await ask({ validators: ctx, executor: addressOf(newcomer) });
+    assert.deepEqual(due.selection, { by: "weight", sprint });
+    assert.equal(due.votes.length, 1);
+    assert.deepEqual(due.refused, []);
+    const vote = due.votes[0];
+    assert.equal(vote.verdict, "honest");
+    assert.equal(vote.validator?.address, addressOf(heavy));
+    const ticket = validationTicket(offered.jobId, heavy.secret);
+    assert.equal(vote.validator?.draw, ticketDraw(ticket), "Gamma is unique per key and job");
+    const rule = {
+      weightShare: heavyShare,
+      validatorsPerJob: VALIDATORS_PER_JOB,
+      validationProbability: 1,
+    };
+    assert.equal(isDueToValidate(offered.jobId, publicKeyOf(heavy.secret), ticket, rule), true);
+    assert.equal(tallyCheck(due, 3).verdict, "honest", "a majority of the due votes decides");
+
+    // Forged and undue verdicts, checked as the client does.
+    const base: VerdictMessage = {
+      t: "verdict",
+      jobId: offered.id,
+      nonce: "00".repeat(16),
+      verdict: "honest",
+      checked: [{ position: 0, status: "pass", margin: 1.5 }],
+    };
+    const heavyDraw = drawFor(ctx, offered.jobId, heavy.secret);
+    assert.equal(heavyDraw.due, true);
+    const signed = (t = heavyDraw.ticket, key = heavy.secret, m = base): VerdictMessage => ({
+      ...m,
+      validator: signVerdict(m, t, key),
+    });
+    assert.equal(codeOf(() => checkVerdictTicket(ctx, offered.jobId, signed())), "accepted");
+    const lightTicket = drawFor(ctx, offered.jobId, light.secret).ticket;
+    const otherJob = sha256(new TextEncoder().encode("another job"));
+    const otherJobTicket = drawFor(ctx, otherJob, heavy.secret).ticket;
+    const badProof = fromHex(heavyDraw.ticket.proof);
+    badProof[97] ^= 1;
+    const forged: [string, VerdictMessage, string][] = [
+      ["no ticket", base, "validator/no-ticket"],
+      [
+        "another key's Gamma",
+        signed({ ...heavyDraw.ticket, gamma: lightTicket.gamma, proof: lightTicket.proof }),
+        "validator/bad-ticket",
+      ],
+      ["another job id's ticket", signed(otherJobTicket), "validator/bad-ticket"],
+      [
+        "a bad DLEQ proof",
+        signed({ ...heavyDraw.ticket, proof: toHex(badProof) }),
+        "validator/bad-ticket",
+      ],
+      [
+        "another sprint",
+        signed({ ...heavyDraw.ticket, sprint: sprint + 1 }),
+        "validator/wrong-sprint",
+      ],
+      [
+        "signed by another key",
+        {
+          ...base,
+          validator: {
+            ...heavyDraw.ticket,
+            signature: signVerdict(base, heavyDraw.ticket, light.secret).signature,
+          },
+        },
+        "validator/bad-signature",
+      ],
+      [
+        "a verdict changed after signing",
+        { ...signed(), verdict: "fraud" },
+        "validator/bad-signature",
+      ],
+    ];
+    for (const [what, m, code] of forged) {
+      assert.equal(codeOf(() => checkVerdictTicket(ctx, offered.jobId, m)), code, what);
+    }
+    // Not due: the executor never validates its own job (its due probability is 0).
+    const ownJob = { ...ctx, executor: addressOf(heavy) };
+    assert.equal(
+      codeOf(() => checkVerdictTicket(ownJob, offered.jobId, signed())),
+      "validator/not-due",
+    );
+    const notDue = {
+      t: "not-due" as const,
+      jobId: offered.id,
+      nonce: base.nonce,
+      validator: heavyDraw.ticket,
+    };
+    assert.equal(codeOf(() => checkNotDue(ownJob, offered.jobId, notDue)), "accepted");
+    assert.equal(codeOf(() => checkNotDue(ctx, offered.jobId, notDue)), "validator/due");
+    // Tickets travel through the strict decoder; a malformed one is refused there.
+    const wire = decodeJobMessage(encodeJobMessage(signed())) as VerdictMessage;
+    assert.equal(codeOf(() => checkVerdictTicket(ctx, offered.jobId, wire)), "accepted");
+    assert.throws(
+      () =>
+        decodeJobMessage(
+          encodeJobMessage({
+            ...base,
+            validator: { ...signed().validator!, gamma: "ab".repeat(64) },
+          }),
+        ),
+      DecodeError,
+    );
+
+    // On the wire: for heavy's own job the service answers not-due; forged verdicts sent beside it
+    // are refused with their codes, and nothing counts as a vote.
+    const forger = newKey();
+    const listener = (e: Event) => {
+      const env = (e as CustomEvent<{ envelope: Envelope }>).detail.envelope;
+      if (env.type !== "direct" || !isJobPayload(env.payload)) return;
+      const m = decodeJobMessage(env.payload);
+      if (m.t !== "verify-request") return;
+      const answer = {
+        ...base,
+        nonce: m.nonce,
+        checked: m.positions.map((position) => ({ position, status: "pass" as const, margin: 2 })),
+      };
+      const ticketFor = (t = heavyDraw.ticket) => signVerdict(answer, t, heavy.secret);
+      void answerAs(b, forger, answer);
+      void answerAs(b, forger, {
+        ...answer,
+        validator: ticketFor({
+          ...heavyDraw.ticket,
+          gamma: lightTicket.gamma,
+          proof: lightTicket.proof,
+        }),
+      });
+      void answerAs(b, light, { ...answer, validator: ticketFor() });
+    };
+    b.node.network.events.addEventListener("message", listener);
+    try {
+      const own = await ask({
+        validators: ownJob,
+        executor: addressOf(heavy),
+        verifiers: 2,
+        timeoutMs: 4_000,
+      });
+      assert.deepEqual(own.votes, []);
+      assert.deepEqual(own.notDue, [addressOf(heavy)]);
+      assert.deepEqual(
+        own.refused.map((r) => r.code).sort(),
+        ["validator/bad-ticket", "validator/no-ticket", "validator/not-due"],
+      );
+      assert.equal(tallyCheck(own, 2).verdict, "inconclusive", "no due vote: not validated");
+    } finally {
+      b.node.network.events.removeEventListener("message", listener);
+    }
+  } finally {
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
