@@ -4,7 +4,8 @@
  * (offer -> assign -> generate -> stake -> receipt -> pay -> encrypted delivery -> full RASTiC check);
  * the baseline is bare llama.cpp generation of the same jobs' tokens in this process. "one job" runs
  * one job at a time with the messages pushed over the subscription and with HTTP polling, beside
- * bare generation of one job's tokens; before them, the time between the client's states of 5 jobs.
+ * bare generation of one job's tokens; before them, the time between the client's states of 5 jobs
+ * and the per-job protocol overhead (each job minus a bare generation run right after it).
  */
 
 import { makeFixture } from "../../compute/fixture.ts";
@@ -106,20 +107,61 @@ async function oneJob(
   if (r.state !== "verified") throw new Error(`job ended ${r.state}`);
 }
 
-// Where a job's time goes: each client state's time after the previous one (median of 5 jobs).
+const llama = await loadModel(modelPath);
+/** Bare generation of one job's tokens, as the compute node runs it. */
+async function bareGeneration(): Promise<void> {
+  const s = seed++;
+  await generate(llama, modelId, {
+    promptTokens: [1, 40, 41, 42, 43],
+    maxTokens: MAX_TOKENS,
+    sampling: {
+      seed: s,
+      jobId: jobIdBytes({
+        modelId: new Uint8Array(32),
+        promptTokens: [1],
+        seed: s,
+        maxTokens: 1,
+        temperature: 0,
+        topK: 0,
+        topP: 1,
+        timestamp: 0,
+        expiryHeight: 0,
+        clientKey: publicKeyOf(wallets[0]),
+        contact: "",
+      }),
+      temperature: 0.8,
+      topK: 40,
+      topP: 0.95,
+    },
+    threads: 1,
+  });
+}
+
+// Where a job's time goes: each client state's time after the previous one, and the per-job
+// protocol overhead: each pushed job paired with a bare generation of the same size right after
+// it (the load of a shared machine moves less within a pair than between benches); medians of 5.
 {
   const gaps = new Map<string, number[]>();
+  const add = (key: string, ms: number) => gaps.set(key, [...(gaps.get(key) ?? []), ms]);
   for (let i = 0; i < 5; i++) {
-    let last = performance.now();
+    const t0 = performance.now();
+    let last = t0;
     await oneJob(wallets[0], true, (state) => {
       const now = performance.now();
-      gaps.set(state, [...(gaps.get(state) ?? []), now - last]);
+      add(state, now - last);
       last = now;
     });
+    const job = performance.now() - t0;
+    const t1 = performance.now();
+    await bareGeneration();
+    const bare = performance.now() - t1;
+    add("whole job", job);
+    add("bare generation", bare);
+    add("overhead (job - bare)", job - bare);
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log("one job, pushed: ms from the previous state to each state (median of 5)");
-  for (const [state, ms] of gaps) console.log(`  ${state.padEnd(14)} ${median(ms).toFixed(1)}`);
+  for (const [state, ms] of gaps) console.log(`  ${state.padEnd(22)} ${median(ms).toFixed(1)}`);
 }
 
 Deno.bench({
@@ -160,36 +202,6 @@ Deno.bench({
     }
   },
 });
-
-const llama = await loadModel(modelPath);
-/** Bare generation of one job's tokens, as the compute node runs it. */
-async function bareGeneration(): Promise<void> {
-  const s = seed++;
-  await generate(llama, modelId, {
-    promptTokens: [1, 40, 41, 42, 43],
-    maxTokens: MAX_TOKENS,
-    sampling: {
-      seed: s,
-      jobId: jobIdBytes({
-        modelId: new Uint8Array(32),
-        promptTokens: [1],
-        seed: s,
-        maxTokens: 1,
-        temperature: 0,
-        topK: 0,
-        topP: 1,
-        timestamp: 0,
-        expiryHeight: 0,
-        clientKey: publicKeyOf(wallets[0]),
-        contact: "",
-      }),
-      temperature: 0.8,
-      topK: 40,
-      topP: 0.95,
-    },
-    threads: 1,
-  });
-}
 
 Deno.bench({
   name: `baseline: bare llama.cpp generation of 1 x ${MAX_TOKENS} tokens`,
