@@ -78,7 +78,10 @@ interface Prepared {
   stamp: number;
 }
 
-/** Preparations by the exact byte array later handed to {@link acceptToMempool}. */
+/**
+ * Preparations by the exact byte array later handed to {@link acceptToMempool} (the byte array is
+ * all that reaches it through ChainNode.processTx, TxIntake and ChainState.acceptTx).
+ */
 const preparations = new WeakMap<Uint8Array, Prepared>();
 
 /**
