@@ -1,12 +1,13 @@
 /**
  * @module Mempool admission benchmark (`mempool admission over HTTP`): 400 one-input payments posted
  * to `POST /v1/txs` of a dev node process by 8 concurrent HTTP clients, beside the same kind of
- * transactions submitted to `ChainNode.processTx` in-process by 8 concurrent submitters, the bare
- * `node:crypto` verifies of their signatures, and two HTTP floors: the same bodies posted to a
- * trivial route on the node's own server stack (relay/http_listen.ts, Hono) and to a bare
- * `Deno.serve`, answered without admission. Each round spends fresh coins; every node holds the
- * same chain. At the end it prints the CPU each row used per transaction (from /proc: the server
- * process, all threads and its main thread, and this process, where the clients run).
+ * transactions posted to the node's HTTP app alone (no relay network) on the node's server stack
+ * and on a bare `Deno.serve`, submitted to `ChainNode.processTx` in-process by 8 concurrent
+ * submitters, the bare `node:crypto` verifies of their signatures, and two HTTP floors: the same
+ * bodies posted to a trivial route on the node's own server stack (relay/http_listen.ts, Hono) and
+ * to a bare `Deno.serve`, answered without admission. Each round spends fresh coins; every node
+ * holds the same chain. At the end it prints the CPU each row used per transaction (from /proc: the
+ * server process, all threads and its main thread, and this process, where the clients run).
  */
 
 import crypto from "node:crypto";
@@ -80,7 +81,7 @@ async function dataDirAtPrefix(): Promise<string> {
   return dir;
 }
 
-/** Spawns the fixture (`node DIR` or `floor`) and returns its URL and process. */
+/** Spawns the fixture (see admission_fixture.ts for its modes) and returns its URL and process. */
 async function spawnFixture(args: string[]): Promise<{ url: string; child: Deno.ChildProcess }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", FIXTURE, ...args],
@@ -170,6 +171,8 @@ async function measured(
 const hexRounds = rounds.map((r) => r.map(toHex));
 const fixtures = {
   node: await spawnFixture(["node", await dataDirAtPrefix()]),
+  appListen: await spawnFixture(["app-listen", await dataDirAtPrefix()]),
+  appServe: await spawnFixture(["app-serve", await dataDirAtPrefix()]),
   floor: await spawnFixture(["floor"]),
   serve: await spawnFixture(["serve"]),
 };
@@ -181,6 +184,16 @@ const HTTP_ROWS = [
   {
     name: `POST /v1/txs: ${TXS} txs from ${CLIENTS} concurrent HTTP clients (node process)`,
     fixture: fixtures.node,
+    fresh: true,
+  },
+  {
+    name: `POST /v1/txs: the node's app without the relay network, on the node's server stack`,
+    fixture: fixtures.appListen,
+    fresh: true,
+  },
+  {
+    name: `POST /v1/txs: the node's app without the relay network, on a bare Deno.serve`,
+    fixture: fixtures.appServe,
     fresh: true,
   },
   {
