@@ -40,7 +40,10 @@ async function devnet(cheat = "none"): Promise<Devnet> {
   const model = `${dir}/tiny.gguf`;
   await Deno.writeFile(model, makeFixture({ size: "tiny", dtype: "f16", seed: 5n, eosBias: 3 }));
   const compute = await spawnNode(
-    ["--data-dir", `${dir}/compute`, "--model", model, "--cheat", cheat, "--threads", "1"],
+    [
+      ...["--data-dir", `${dir}/compute`, "--model", model, "--cheat", cheat, "--threads", "1"],
+      "--no-sprint", // the test checks the client's fallback when no node has compute weight
+    ],
     {},
     "compute",
   );
