@@ -31,7 +31,7 @@ import {
   tallyCheck,
   type Vote,
 } from "./outsourced.ts";
-import { dueContextOf } from "./validator_ticket.ts";
+import { chooseVoters, dueContextOf } from "./validator_ticket.ts";
 import { checkDelivery, slashBadAnswer } from "./phases/check.ts";
 import { awaitDelivery } from "./phases/delivery.ts";
 import { type JobTerms, offerJob } from "./phases/offer.ts";
@@ -254,16 +254,29 @@ async function runJob(
     const delivered = { ...base, ...output };
 
     if (o.outsource) {
-      const available = survey.verifiers.filter((v) => v.models.includes(o.modelId)).length;
-      const verifiers = o.outsource.verifiers ?? Math.max(1, available);
+      const serving = survey.verifiers.filter((v) => v.models.includes(o.modelId));
+      const available = serving.length;
       const executor = committed.receipt.rewardAddress;
-      const validators = dueContextOf(weights, executor, computeNode);
+      const voters = chooseVoters(
+        dueContextOf(weights, executor, computeNode),
+        serving.map((v) => v.validator),
+      );
+      const { validators } = voters;
+      // By weight, the answers to wait for are those of the verifiers holding weight.
+      const verifiers = o.outsource.verifiers ??
+        Math.max(1, validators ? voters.holders : available);
       const check = await outsourceVerification(
         s,
         offered,
         output,
         committed.receipt.commitment,
-        { ...o.outsource, verifiers, executor, validators },
+        {
+          ...o.outsource,
+          verifiers,
+          executor,
+          validators,
+          openReason: voters.selection.by === "any-verifier" ? voters.selection.reason : undefined,
+        },
       );
       const { votes, positions, selection, notDue, refused } = check;
       const tally = tallyCheck(check, verifiers);

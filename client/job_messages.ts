@@ -162,6 +162,8 @@ export interface VerifyRequestMessage {
    * validators' draws (client/validator_ticket.ts); absent: probability 1.
    */
   executor?: string;
+  /** The sprint whose weights the client checks tickets with (absent: no weights in force). */
+  sprint?: number;
 }
 
 /** A validator's ticket for one job (client/validator_draw.ts), as messages carry it. */
@@ -253,6 +255,7 @@ const FIELDS: Record<JobMessage["t"], string[]> = {
     "positions",
     "nonce",
     "executor",
+    "sprint",
   ],
   verdict: ["p", "t", "jobId", "nonce", "verdict", "checked", "validator"],
   "not-due": ["p", "t", "jobId", "nonce", "validator"],
@@ -308,18 +311,22 @@ function u32List(v: unknown, name: string, max: number): number[] {
   return v as number[];
 }
 
+function sprintIndex(v: unknown, name: string): number {
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 0xffffffff) {
+    bad(`${name} must be a positive u32`);
+  }
+  return v as number;
+}
+
 function ticket(v: unknown, signed: boolean): SignedTicketJson {
   const o = v as SignedTicketJson;
   const keys = signed ? "gamma,key,proof,signature,sprint" : "gamma,key,proof,sprint";
   if (!o || typeof o !== "object" || Object.keys(o).sort().join() !== keys) {
     bad(`validator must be {${keys}}`);
   }
-  if (!Number.isInteger(o.sprint) || o.sprint < 1 || o.sprint > 0xffffffff) {
-    bad("validator.sprint must be a positive u32");
-  }
   return {
     key: hexField(o.key, "validator.key", 33),
-    sprint: o.sprint,
+    sprint: sprintIndex(o.sprint, "validator.sprint"),
     gamma: hexField(o.gamma, "validator.gamma", 65),
     proof: hexField(o.proof, "validator.proof", 98),
     signature: signed ? hexField(o.signature, "validator.signature", 64) : "",
@@ -420,6 +427,7 @@ export function decodeJobMessage(payload: Uint8Array): JobMessage {
         positions,
         nonce: hexField(v.nonce, "nonce", 16),
         ...(v.executor === undefined ? {} : { executor: address(v.executor, "executor") }),
+        ...(v.sprint === undefined ? {} : { sprint: sprintIndex(v.sprint, "sprint") }),
       };
     }
     case "verdict": {

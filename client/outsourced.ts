@@ -19,6 +19,7 @@ import {
   type DueContext,
   type ValidatorTicketCode,
   ValidatorTicketError,
+  type VoterSelection,
 } from "./validator_ticket.ts";
 import { type JobSession, sendJobMessage } from "./job_session.ts";
 import type { JobOutput } from "./phases/check.ts";
@@ -42,10 +43,12 @@ export interface OutsourceOptions {
   executor?: string;
   /**
    * The weights in force and the executor's validation probability: only due validators vote
-   * (`verifiers` then counts answers, votes and checked not-due alike). Absent or null: no weights,
-   * every verifier votes.
+   * (`verifiers` then counts answers, votes and checked not-due alike). Absent or null: every
+   * verifier votes, as before.
    */
   validators?: DueContext | null;
+  /** Why every verifier may vote (no `validators`; default "no compute weights in force"). */
+  openReason?: string;
 }
 
 /** One verifier's answer. */
@@ -98,7 +101,7 @@ export interface OutsourcedCheck {
    * Who might vote: `weight` (due validators of sprint `sprint` only) or `any-verifier` (no
    * weights in force: every verifier serving the model, as before).
    */
-  selection: { by: "weight"; sprint: number } | { by: "any-verifier" };
+  selection: VoterSelection;
   /** Validators whose checked tickets show them not due (addresses; weights in force). */
   notDue: string[];
   /** Answers refused (no ticket, bad ticket, not due, bad signature), one per verifier and code. */
@@ -149,6 +152,7 @@ export async function outsourceVerification(
     positions: plan.positions,
     nonce,
     ...(want.executor ? { executor: want.executor } : {}),
+    ...(want.validators ? { sprint: want.validators.sprint } : {}),
   };
   await sendJobMessage(s, request);
   s.say("verifying", { positions: plan.positions.length, verifiers: want.verifiers });
@@ -212,7 +216,9 @@ export async function outsourceVerification(
   return {
     votes: [...votes.values()],
     positions: plan.positions,
-    selection: ctx ? { by: "weight", sprint: ctx.sprint } : { by: "any-verifier" },
+    selection: ctx
+      ? { by: "weight", sprint: ctx.sprint }
+      : { by: "any-verifier", reason: want.openReason ?? "no compute weights in force" },
     notDue: [...notDue.values()],
     refused: [...refused.values()],
   };
@@ -223,7 +229,7 @@ export function describeSelection(
   c: Pick<OutsourcedCheck, "votes" | "selection" | "notDue" | "refused">,
 ): string {
   if (c.selection.by === "any-verifier") {
-    return "voters: every verifier serving the model (no compute weights in force)";
+    return `voters: every verifier serving the model (${c.selection.reason})`;
   }
   const refused = c.refused.length
     ? `; refused: ${c.refused.map((r) => `${r.key.slice(0, 10)}… ${r.code}`).join(", ")}`

@@ -94,6 +94,42 @@ export function dueContextOf(
   };
 }
 
+/** Who may vote on an outsourced check, as the client decided it. */
+export type VoterSelection =
+  | { by: "weight"; sprint: number }
+  | { by: "any-verifier"; reason: string };
+
+/**
+ * Whether votes are checked by weight: only when weights are in force (`ctx`) and at least one
+ * verifier serving the model says it draws with a key that holds weight (its `/v1/status`
+ * `verifier.validator`); otherwise every verifier votes, as before, and the reason says why.
+ * `holders` counts the verifiers holding weight (the answers to wait for).
+ */
+export function chooseVoters(
+  ctx: DueContext | null,
+  verifierAddresses: readonly (string | undefined)[],
+): { validators: DueContext | null; selection: VoterSelection; holders: number } {
+  if (!ctx) {
+    return {
+      validators: null,
+      selection: { by: "any-verifier", reason: "no compute weights in force" },
+      holders: 0,
+    };
+  }
+  const holders = verifierAddresses.filter((a) => a !== undefined && ctx.byAddress.has(a)).length;
+  if (holders === 0) {
+    return {
+      validators: null,
+      selection: {
+        by: "any-verifier",
+        reason: `no verifier serving the model holds compute weight of sprint ${ctx.sprint}`,
+      },
+      holders,
+    };
+  }
+  return { validators: ctx, selection: { by: "weight", sprint: ctx.sprint }, holders };
+}
+
 /**
  * The probability that the validator at `address` is due for a job under `ctx`: min(1,
  * validatorsPerJob x its weight share x the executor's validation probability); 0 for the executor

@@ -36,8 +36,11 @@ export interface Survey {
   asked: string[];
   /** Compute nodes. */
   compute: ComputeAd[];
-  /** Verifier nodes (`--serve-verify`): URL and models. */
-  verifiers: { url: string; models: string[] }[];
+  /**
+   * Verifier nodes (`--serve-verify`): URL, models, and the address of the key it draws its
+   * validator tickets with (client/validator_ticket.ts), when it says.
+   */
+  verifiers: { url: string; models: string[]; validator?: string }[];
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
@@ -87,8 +90,16 @@ export async function surveyNetwork(node: NodeClient): Promise<Survey> {
         ...(typeof c.rewardAddress === "string" ? { rewardAddress: c.rewardAddress } : {}),
       });
     }
-    const v = (status as StatusAnswer | null)?.verifier as { models?: string[] } | undefined;
-    if (v?.models) verifiers.push({ url, models: v.models });
+    const v = (status as StatusAnswer | null)?.verifier as
+      | { models?: string[]; validator?: string }
+      | undefined;
+    if (v?.models) {
+      verifiers.push({
+        url,
+        models: v.models,
+        ...(typeof v.validator === "string" ? { validator: v.validator } : {}),
+      });
+    }
   }
   return { asked, compute, verifiers };
 }

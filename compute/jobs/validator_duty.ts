@@ -1,13 +1,14 @@
 /**
  * @module A serving verifier's validation duty on a real node: the due rule for each job comes from
- * the node's own API, the weights in force (`GET /v1/weights`) and the executor's validation
- * probability (`GET /v1/reputation/:key`), the same numbers a client reads from its node.
+ * the node's own API, the weights (`GET /v1/weights`: of the sprint the client names when that
+ * sprint's window has closed here, else those in force) and the executor's validation probability
+ * (`GET /v1/reputation/:key`), the same numbers a client reads from its node.
  */
 
 import { dueContextOf } from "../../client/validator_ticket.ts";
-import { fetchWeights } from "../../client/phases/choose.ts";
+import { fetchWeights, type WeightsLookup } from "../../client/phases/choose.ts";
 import { fetchReputation } from "../../client/phases/reputation.ts";
-import type { NodeClient } from "../../relay/client.ts";
+import type { NodeClient, WeightsAnswer } from "../../relay/client.ts";
 import type { ValidatorDuty } from "./verifier_service.ts";
 
 /**
@@ -16,15 +17,37 @@ import type { ValidatorDuty } from "./verifier_service.ts";
  */
 export const DUTY_READ_MS = 30_000;
 
+/**
+ * The weights of closed sprint `sprint` by address; null when the node cannot give them or the
+ * sprint's window has not closed here.
+ */
+async function closedSprintWeights(api: NodeClient, sprint: number): Promise<WeightsLookup | null> {
+  try {
+    const w = await api.call<WeightsAnswer & { closed: boolean }>(
+      `/v1/weights?sprint=${sprint}`,
+      { signal: AbortSignal.timeout(DUTY_READ_MS) },
+    );
+    if (!w.closed || w.sprint !== sprint) return null;
+    const byAddress = new Map<string, number>();
+    for (const e of w.weights) {
+      if (e.weight > 0) byAddress.set(e.address, (byAddress.get(e.address) ?? 0) + e.weight);
+    }
+    return { sprint, byAddress };
+  } catch {
+    return null;
+  }
+}
+
 /** The duty of the validator with `secretKey`, reading its rule from the node at `api`. */
 export function nodeValidatorDuty(api: NodeClient, secretKey: Uint8Array): ValidatorDuty {
   return {
     secretKey,
-    context: async (executor) => {
-      const [weights, reputation] = await Promise.all([
-        fetchWeights(api, DUTY_READ_MS),
+    context: async (executor, sprint) => {
+      const [named, reputation] = await Promise.all([
+        sprint === null ? null : closedSprintWeights(api, sprint),
         executor ? fetchReputation(api, executor, DUTY_READ_MS) : undefined,
       ]);
+      const weights = named ?? await fetchWeights(api, DUTY_READ_MS);
       return dueContextOf(weights, executor, reputation);
     },
   };

@@ -2,15 +2,17 @@
  * @module Outsourced verification: a node holding models answers `verify-request` messages with a
  * signed per-position verdict (status and margin at each requested position, never a bare token
  * hash), from one prefill of the WASM kernel. Requests are rate-limited per requester. Where compute
- * weights are in force and the node has a validator key, it checks a job only when its draw for the
- * job is due (client/validator_ticket.ts) and signs its verdict with the ticket; when it is not due
- * it answers `not-due` with the ticket. Without weights it answers every request, as before. On
+ * weights are in force and the node's validator key holds weight, it checks a job only when its draw
+ * for the job is due (client/validator_ticket.ts) and signs its verdict with the ticket; when it is
+ * not due it answers `not-due` with the ticket. Without weights, or without weight of its own, it
+ * answers every request with a plain verdict, as before (clients that check by weight refuse it). On
  * `dev` a node can be told to lie, so tests show a lying verifier outvoted by honest ones.
  */
 
 import { getLogger } from "@logtape/logtape";
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { sha256d } from "../../chain/hash.ts";
+import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import { decodeJob } from "../../chain/job.ts";
 import {
   decodeJobMessage,
@@ -89,10 +91,11 @@ export interface ValidatorDuty {
   secretKey: Uint8Array;
   /**
    * The due context for a job done by `executor` (its reward address, when the request names
-   * it): the weights in force and the executor's validation probability, as the node serves them
+   * it), under the weights of `sprint` (the one the client checks with, when it names one) or the
+   * weights in force, and the executor's validation probability, as the node serves them
    * (`/v1/weights`, `/v1/reputation/:key`); null when no weight is in force.
    */
-  context(executor: string | null): Promise<DueContext | null>;
+  context(executor: string | null, sprint: number | null): Promise<DueContext | null>;
 }
 
 /** Answers verification requests for the models of a store. */
@@ -136,8 +139,10 @@ export class VerifierService {
     const modelId = toHex(job.modelId);
     if (!this.#o.models.path(modelId)) return;
     const duty = this.#o.validator;
-    const ctx = duty ? await duty.context(m.executor ?? null) : null;
-    const draw = duty && ctx ? drawFor(ctx, jobId, duty.secretKey) : undefined;
+    const ctx = duty ? await duty.context(m.executor ?? null, m.sprint ?? null) : null;
+    const holdsWeight = !!duty && !!ctx &&
+      ctx.byAddress.has(addressFromPublicKey(publicKeyOf(duty.secretKey)));
+    const draw = holdsWeight ? drawFor(ctx!, jobId, duty!.secretKey) : undefined;
     if (draw && !draw.due) {
       const notDue: NotDueMessage = {
         t: "not-due",

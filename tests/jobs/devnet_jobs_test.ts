@@ -93,6 +93,12 @@ Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devn
     const id = outsourced.stdout.match(/^job ([0-9a-f]{64}): verified$/m)?.[1];
     assert.ok(id, outsourced.stdout);
     assert.match(outsourced.stdout, /verdict \(outsourced\): honest \[[0-9a-f]{10}…: honest\]/);
+    // The devnet's verifier holds no compute weight (only compute nodes prove sprints): every
+    // serving verifier votes, as before, whether or not a sprint's weights are in force yet.
+    assert.match(
+      outsourced.stdout,
+      /^voters: every verifier serving the model \((no compute weights in force|no verifier serving the model holds compute weight of sprint \d+)\)$/m,
+    );
     assert.match(outsourced.stdout, /^checked (\d+) of \1 output positions \(all\)$/m);
     const states = [...outsourced.stderr.matchAll(/^\[([a-z-]+)\] /gm)].map((m) => m[1]);
     assert.ok(states.length >= 6, outsourced.stderr);

@@ -28,6 +28,7 @@ import { isDueToValidate, ticketDraw, validationTicket } from "../../client/vali
 import {
   checkNotDue,
   checkVerdictTicket,
+  chooseVoters,
   drawFor,
   type DueContext,
   dueContextOf,
@@ -129,7 +130,7 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     assert.ok("unavailable" in none);
     assert.equal(dueContextOf(none, addressOf(newcomer)), null);
     const open = await ask({ validators: null, executor: addressOf(newcomer) });
-    assert.deepEqual(open.selection, { by: "any-verifier" });
+    assert.deepEqual(open.selection, { by: "any-verifier", reason: "no compute weights in force" });
     assert.equal(open.votes.length, 1);
     assert.equal(open.votes[0].verdict, "honest");
     assert.equal(open.votes[0].validator, undefined, "no ticket without weights");
@@ -150,6 +151,24 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     assert.ok(ctx, "weights in force");
     assert.equal(ctx.sprint, sprint);
     assert.equal(ctx.validationProbability, 1, "an unknown executor is always validated");
+    // Checked by weight only when a verifier serving the model holds weight; else as before.
+    assert.deepEqual(chooseVoters(null, [addressOf(heavy)]).selection, {
+      by: "any-verifier",
+      reason: "no compute weights in force",
+    });
+    assert.deepEqual(chooseVoters(ctx, [undefined, addressOf(newcomer)]), {
+      validators: null,
+      selection: {
+        by: "any-verifier",
+        reason: `no verifier serving the model holds compute weight of sprint ${sprint}`,
+      },
+      holders: 0,
+    });
+    assert.deepEqual(chooseVoters(ctx, [addressOf(heavy), undefined]), {
+      validators: ctx,
+      selection: { by: "weight", sprint },
+      holders: 1,
+    });
     const heavyShare = ctx.byAddress.get(addressOf(heavy))! / ctx.total;
     assert.ok(heavyShare > 0.7 && heavyShare < 0.9, `heavy share ${heavyShare}`);
 
@@ -300,6 +319,24 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     } finally {
       b.node.network.events.removeEventListener("message", listener);
     }
+
+    // A verifier whose key holds no weight answers as before (a plain verdict), which a client
+    // checking by weight refuses.
+    new VerifierService({
+      network: b.node.network,
+      models: await ModelStore.open({ files: [`${dir}/m.gguf`] }),
+      minIntervalMs: 0,
+      validator: nodeValidatorDuty(b.api, newcomer.secret),
+    });
+    const weightless = await ask({
+      validators: ownJob,
+      executor: addressOf(heavy),
+      verifiers: 2,
+      timeoutMs: 3_000,
+    });
+    assert.deepEqual(weightless.votes, []);
+    assert.deepEqual(weightless.notDue, [addressOf(heavy)]);
+    assert.deepEqual(weightless.refused.map((r) => r.code), ["validator/no-ticket"]);
   } finally {
     await b.close();
     await Deno.remove(dir, { recursive: true });
