@@ -5,21 +5,11 @@
  */
 
 import { fromHex, toHex } from "../../chain/bytes.ts";
-import { blockMerkleRoot, encodeBlock, encodeHeader } from "../../chain/block.ts";
-import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
-import { coinbaseTransaction, searchNoncesTs } from "../../chain/miner.ts";
+import { coinbaseTransaction } from "../../chain/miner.ts";
 import { COIN, networkParams } from "../../chain/params.ts";
-import { bitsToTarget, targetToBytes } from "../../chain/pow.ts";
-import { payToAddressScript } from "../../chain/script.ts";
-import {
-  encodeTransaction,
-  NO_JOB,
-  signPayToAddressInput,
-  spendInput,
-  type Transaction,
-  txid,
-} from "../../chain/tx.ts";
+import type { Transaction } from "../../chain/tx.ts";
 import { blockSubsidy } from "../../chain/validation.ts";
+import { newKey, solve, spend } from "../chain_helpers.ts";
 import { status } from "../network/helpers.ts";
 
 const DEV = networkParams("dev");
@@ -45,19 +35,15 @@ class HttpMiner {
     const header = {
       version: 1,
       prevHash: fromHex(tip.tip, 32),
-      merkleRoot: blockMerkleRoot(all).root,
+      merkleRoot: new Uint8Array(32), // set by solve
       time: this.#time,
       bits: DEV.powLimitBits,
       nonce: 0,
     };
-    const target = targetToBytes(bitsToTarget(header.bits));
-    const nonce = searchNoncesTs(encodeHeader(header), target, 0, 1_000_000);
-    if (nonce === null) throw new Error("no nonce found at the dev target");
-    header.nonce = nonce;
     const res = await fetch(`${this.url}/v1/blocks`, {
       method: "POST",
       headers: { "content-type": "text/plain" },
-      body: toHex(encodeBlock({ header, txs: all })),
+      body: toHex(solve({ header, txs: all })),
     });
     const body = await res.json();
     if (!res.ok) {
@@ -77,52 +63,28 @@ export interface FundedPayments {
  * fan-out transactions confirmed in one more block, and signs one payment per coin.
  */
 export async function fundPayments(url: string, count: number): Promise<FundedPayments> {
-  const secretKey = generateSecretKey();
-  const address = addressFromPublicKey(publicKeyOf(secretKey));
-  const script = payToAddressScript(address);
-  const miner = new HttpMiner(url, script);
+  const key = newKey();
+  const miner = new HttpMiner(url, key.script);
   const fanOuts = Math.ceil(count / FAN_OUT);
   const first = (await status(url)).height + 1;
   for (let i = 0; i < fanOuts + DEV.coinbaseMaturity; i++) await miner.mine();
   const coins: { txid: string; vout: number; value: bigint }[] = [];
   const splits: Transaction[] = [];
-  const values: bigint[] = [];
+  let fees = 0n;
   for (let i = 0; i < fanOuts; i++) {
-    const height = first + i;
-    const { txid: coinbaseId, value } = await coinbaseOf(url, height);
-    const each = (value - COIN) / BigInt(FAN_OUT);
-    const tx: Transaction = {
-      version: 1,
-      inputs: [spendInput({ txid: coinbaseId, vout: 0 })],
-      outputs: Array.from({ length: FAN_OUT }, () => ({ value: each, scriptPubKey: script })),
-      lockTime: 0,
-      jobId: NO_JOB,
-    };
-    signPayToAddressInput(tx, 0, { value, scriptPubKey: script }, secretKey);
+    const coinbase = await coinbaseOf(url, first + i);
+    const each = (coinbase.value - COIN) / BigInt(FAN_OUT);
+    const outputs = Array.from({ length: FAN_OUT }, () => ({ value: each, script: key.script }));
+    const { tx, id } = spend(key, [{ ...coinbase, vout: 0 }], outputs);
     splits.push(tx);
-    values.push(value);
-    const id = txid(tx);
+    fees += coinbase.value - each * BigInt(FAN_OUT);
     for (let vout = 0; vout < FAN_OUT; vout++) coins.push({ txid: id, vout, value: each });
   }
-  const fees = splits.reduce((sum, tx, i) => sum + (values[i] - outputsValue(tx)), 0n);
   await miner.mine(splits, fees);
-  const hex = coins.slice(0, count).map((coin) => {
-    const tx: Transaction = {
-      version: 1,
-      inputs: [spendInput(coin)],
-      outputs: [{ value: coin.value - PAYMENT_FEE, scriptPubKey: script }],
-      lockTime: 0,
-      jobId: NO_JOB,
-    };
-    signPayToAddressInput(tx, 0, { value: coin.value, scriptPubKey: script }, secretKey);
-    return toHex(encodeTransaction(tx));
-  });
+  const hex = coins.slice(0, count).map((coin) =>
+    toHex(spend(key, [coin], [{ value: coin.value - PAYMENT_FEE, script: key.script }]).bytes)
+  );
   return { hex };
-}
-
-/** The sum of `tx`'s outputs. */
-function outputsValue(tx: Transaction): bigint {
-  return tx.outputs.reduce((sum, o) => sum + o.value, 0n);
 }
 
 /** The coinbase of the block at `height` on `url`'s active chain: its txid and value. */
