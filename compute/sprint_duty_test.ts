@@ -117,8 +117,8 @@ Deno.test("a throttled compute node tries nonces at its rate; one with four time
     await until(
       "nonces of both",
       () =>
-        (slow.proving()?.tried ?? 0) >= slowRate / 2 &&
-        (fast.proving()?.tried ?? 0) >= 2 * slowRate,
+        (slow.proving()?.tried ?? 0) >= slowRate / 2 && (slow.proving()?.found ?? 0) >= 1 &&
+        (fast.proving()?.tried ?? 0) >= 2 * slowRate && (fast.proving()?.found ?? 0) >= 1,
     );
     await mine(node, owner, provingBlocks(p));
     const [s, f] = await reports;
@@ -139,6 +139,47 @@ Deno.test("a throttled compute node tries nonces at its rate; one with four time
     assert.equal(byKey.get(toHex(publicKeyOf(owner.secret))), f.found);
   } finally {
     await Promise.all([slow.stop(), fast.stop()]);
+    close();
+  }
+});
+
+Deno.test("proving pauses while a job runs and resumes after it", async () => {
+  const { node, close, owner } = await openFundedDevNode();
+  let busy = false;
+  const duty = new SprintDuty({
+    chain: node,
+    secretKey: owner.secret,
+    spendLock: inProcessSpendLock(),
+    rate: 200, // so that maxNonces is not found before the pause
+    busy: () => busy,
+  });
+  try {
+    const p = node.params.sprint;
+    duty.start();
+    const reported = nextReport(duty);
+    await mine(node, owner, p.interval - node.tip().height);
+    const tried = () => duty.proving()?.tried ?? -1;
+    await until("nonces", () => tried() >= 20);
+    busy = true;
+    // Paused: the count stops (within the 100 ms poll and a nonce), and stays stopped.
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    for (let still = false, end = Date.now() + 60_000; !still;) {
+      const before = tried();
+      await sleep(250);
+      still = tried() === before;
+      if (Date.now() > end) throw new Error("proving did not pause");
+    }
+    const paused = tried();
+    await sleep(500);
+    assert.equal(tried(), paused, "no nonce while the job runs");
+    busy = false;
+    await until("proving again", () => tried() > paused && (duty.proving()?.found ?? 0) >= 1);
+    await mine(node, owner, provingBlocks(p));
+    const report = await reported;
+    assert.ok(report.pausedMs >= 500, JSON.stringify(report));
+    assert.equal(report.skipped, null);
+  } finally {
+    await duty.stop();
     close();
   }
 });
