@@ -9,13 +9,26 @@ import type { RunningNode } from "../relay/node.ts";
 import type { SpendLock } from "./jobs/wallet_coins.ts";
 import { SprintDuty } from "./sprint_duty.ts";
 
-/** Adds the sprint options to a node command. */
+/** `--sprint-rate`: a positive number of nonces a second. */
+function parseSprintRate(v: string): number {
+  const rate = parseFloatOption("--sprint-rate", v);
+  if (!(rate > 0)) throw new RangeError(`--sprint-rate must be positive, got ${v}`);
+  return rate;
+}
+
+/** Adds the sprint options to a node command (their values are checked as they are parsed). */
 export function addSprintOptions(cmd: Command): Command {
   return cmd
-    .option("--sprint-threads <n>", "compute nodes: threads proving each sprint (WASM kernel)", "1")
+    .option(
+      "--sprint-threads <n>",
+      "compute nodes: threads proving each sprint (WASM kernel)",
+      (v: string) => parseIntOption("--sprint-threads", v, 1, 256),
+      1,
+    )
     .option(
       "--sprint-rate <nonces/s>",
       "compute nodes: prove at most this many sprint nonces a second (a throttle for tests and devnets)",
+      parseSprintRate,
     )
     .option("--no-sprint", "compute nodes: do not prove sprints (no compute weight)");
 }
@@ -30,13 +43,12 @@ export function startSprintDuty(
   duty: { secretKey: Uint8Array; spendLock: SpendLock; busy: () => boolean },
 ): SprintDuty | null {
   if (opts.sprint === false) return null;
-  const threads = parseIntOption("--sprint-threads", String(opts.sprintThreads), 1, 256);
-  let rate: number | undefined;
-  if (opts.sprintRate !== undefined) {
-    rate = parseFloatOption("--sprint-rate", String(opts.sprintRate));
-    if (!(rate > 0)) throw new RangeError(`--sprint-rate must be positive, got ${opts.sprintRate}`);
-  }
-  const sprint = new SprintDuty({ chain: node.chain, threads, rate, ...duty });
+  const sprint = new SprintDuty({
+    chain: node.chain,
+    threads: opts.sprintThreads as number,
+    rate: opts.sprintRate as number | undefined,
+    ...duty,
+  });
   sprint.start();
   node.addStatus("sprint", () => sprint.status());
   return sprint;
