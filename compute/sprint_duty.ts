@@ -8,8 +8,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { equalBytes } from "../chain/bytes.ts";
-import { fromHex } from "../chain/bytes.ts";
+import { equalBytes, fromHex } from "../chain/bytes.ts";
 import { addressFromPublicKey, publicKeyOf } from "../chain/keys.ts";
 import type { ChainNode } from "../chain/node.ts";
 import type { SprintParams } from "../chain/params.ts";
