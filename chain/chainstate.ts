@@ -12,7 +12,12 @@ import { toHex } from "./bytes.ts";
 import { CamelidError, ValidationError } from "./errors.ts";
 import { batchMutations, chunkCount, MAX_MUTATIONS, type Mutation } from "./kv_batch.ts";
 import { type Mempool, type MempoolEntry, outpointKey } from "./mempool.ts";
-import { acceptToMempool, type CoinLookup, type MempoolView } from "./mempool_accept.ts";
+import {
+  acceptToMempool,
+  type CoinLookup,
+  type MempoolView,
+  type PreparedAdmission,
+} from "./mempool_accept.ts";
 import type { NetworkParams } from "./params.ts";
 import {
   checkNoticeOutputs,
@@ -77,8 +82,8 @@ export interface ChainStateParts {
   fraudChecker?: FraudChecker;
   /** Fault injection for crash tests: called between the commits of a multi-commit connect. */
   onCommitStep?: (step: string) => void;
-  /** Called with each block made part of the active chain (after its commit). */
-  onConnected?: (block: Block) => void;
+  /** Called with each block made part of the active chain (after its commit), with its txids. */
+  onConnected?: (block: Block, txids: string[]) => void;
   /** Called with each block stored in the index (before it may be connected). */
   onStored?: (entry: IndexEntry) => void;
   /** Called with each block taken off the active chain by a reorg. */
@@ -100,13 +105,16 @@ export class ChainState implements MempoolView {
   readonly #events: EventTarget;
   readonly #fraudChecker?: FraudChecker;
   readonly #onCommitStep?: (step: string) => void;
-  readonly #onConnected?: (block: Block) => void;
+  readonly #onConnected?: (block: Block, txids: string[]) => void;
   readonly #onStored?: (entry: IndexEntry) => void;
   readonly #onDisconnected?: (entry: IndexEntry) => void;
   /** Txids whose scripts were verified on mempool entry (connect skips them, as a sig cache). */
   readonly #verifiedTx = new Set<string>();
-  /** The block {@link acceptBlock} is activating, decoded, so connecting it reads no KV. */
-  #accepting: { hash: string; block: Block } | null = null;
+  /**
+   * The block {@link acceptBlock} is activating, decoded, so connecting it reads no KV, with its
+   * txids when the caller had them (connecting it then hashes none).
+   */
+  #accepting: { hash: string; block: Block; txids?: string[] } | null = null;
 
   /** Works on the given parts. */
   constructor(parts: ChainStateParts) {
@@ -143,6 +151,12 @@ export class ChainState implements MempoolView {
     return decodeBlock((await this.store.readBlock(e))!);
   }
 
+  /** The txids of block `e` (decoded: `block`), from {@link acceptBlock}'s caller or hashed here. */
+  #txidsOf(e: IndexEntry, block: Block): string[] {
+    const given = this.#accepting?.hash === e.hash ? this.#accepting.txids : undefined;
+    return given ?? block.txs.map(txid);
+  }
+
   /** A transaction confirmed on the active chain, with its block, or null. */
   async confirmedTransaction(
     id: string,
@@ -171,16 +185,21 @@ export class ChainState implements MempoolView {
     );
   }
 
-  /** Admits a transaction to the mempool (see {@link acceptToMempool}); announces nothing. */
-  async acceptTx(bytes: Uint8Array): Promise<MempoolEntry> {
-    const entry = await acceptToMempool(this, bytes);
+  /**
+   * Admits a transaction to the mempool (see {@link acceptToMempool}), reusing `prepared` (what
+   * `prepareAdmission` returned for these `bytes`) when given; announces nothing.
+   */
+  async acceptTx(bytes: Uint8Array, prepared?: PreparedAdmission): Promise<MempoolEntry> {
+    const entry = await acceptToMempool(this, bytes, prepared);
     this.#verifiedTx.add(entry.txid);
     return entry;
   }
 
   /**
    * Checks a block's header against its parent, stores it in the index and activates the best
-   * chain. Throws `ValidationError` when the block (or the branch it extends) is invalid.
+   * chain. Throws `ValidationError` when the block (or the branch it extends) is invalid. `txids`,
+   * when given, are the block's txids in order (as `checkBlock` returns them), so that connecting
+   * it hashes no transaction again.
    */
   async acceptBlock(
     block: Block,
@@ -188,6 +207,7 @@ export class ChainState implements MempoolView {
     hash: string,
     parent: IndexEntry,
     now: number,
+    txids?: string[],
   ): Promise<BlockResult> {
     if (parent.invalid) {
       throw new ValidationError("block/bad-prevblk", `parent ${parent.hash} is invalid`);
@@ -205,7 +225,7 @@ export class ChainState implements MempoolView {
     await this.store.apply(blockWrites(entry, bytes));
     index.add(entry);
     this.#onStored?.(entry);
-    this.#accepting = { hash, block };
+    this.#accepting = { hash, block, txids };
     let failures;
     try {
       failures = await this.activateBestChain();
@@ -376,7 +396,7 @@ export class ChainState implements MempoolView {
   /** Validates block `e` against the UTXO set and makes it the tip. */
   async #connectBlock(e: IndexEntry): Promise<void> {
     const block = await this.#readBlock(e);
-    const ids = block.txs.map(txid);
+    const ids = this.#txidsOf(e, block);
     const { undo, fees } = await this.#checkBlockSpends(block, ids, e.height);
     const coinbaseOut = block.txs[0].outputs.reduce((s, o) => s + o.value, 0n);
     const allowed = blockSubsidy(e.height, this.params) + fees;
@@ -405,7 +425,7 @@ export class ChainState implements MempoolView {
     for (const id of ids) this.#verifiedTx.delete(id);
     this.index.pushTip(e);
     this.#removeConfirmed(block, ids);
-    this.#onConnected?.(block);
+    this.#onConnected?.(block, ids);
   }
 
   /** Disconnects the active tip with its undo data; returns the block. */

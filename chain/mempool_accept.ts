@@ -59,8 +59,11 @@ export interface MempoolView {
 /** An outpoint as admission reads it. */
 type Outpoint = { txid: string; vout: number };
 
-/** What {@link prepareAdmission} did for one byte string, for the locked part to reuse. */
-interface Prepared {
+/**
+ * What {@link prepareAdmission} did for one byte string, handed to {@link acceptToMempool} with the
+ * same bytes for the locked part to reuse.
+ */
+export interface PreparedAdmission {
   /** The store whose coins were read (a record is only used by admission into that store). */
   store: ChainStore;
   /** The decoded transaction (context-free checks passed). */
@@ -79,33 +82,27 @@ interface Prepared {
 }
 
 /**
- * Preparations by the exact byte array later handed to {@link acceptToMempool} (the byte array is
- * all that reaches it through ChainNode.processTx, TxIntake and ChainState.acceptTx).
- */
-const preparations = new WeakMap<Uint8Array, Prepared>();
-
-/**
  * The part of admission that needs no lock, run before taking it (Core's PreChecks split: what
  * depends on the transaction alone, then reads): decodes `bytes` and applies the context-free
  * checks, throwing what {@link acceptToMempool} would throw for them (`DecodeError`/`RangeError`,
  * `tx/no-inputs`, `tx/oversize`, ..., `tx/coinbase`); reads the coins it spends from `store`; and
  * verifies the signatures of its pay-to-address inputs over the coins found, recording those that
  * verify in the signature cache. Decides nothing else: a bad signature is left to admission, which
- * checks again and refuses it. `acceptToMempool(view, bytes)` with this same `bytes` array then
- * skips the decoding and the context-free checks, and takes the coins read here unless `writes`
- * shows that a block was processed since (then it reads them again). A transaction already in
- * `mempool` is left to admission (`tx/duplicate`).
+ * checks again and refuses it. Returns the record that `acceptToMempool(view, bytes, prepared)`
+ * with these same `bytes` then reuses: it skips the decoding and the context-free checks, and takes
+ * the coins read here unless `writes` shows that a block was processed since (then it reads them
+ * again). A transaction already in `mempool` is left to admission (`tx/duplicate`): no record.
  */
 export async function prepareAdmission(
   store: ChainStore,
   mempool: Mempool,
   bytes: Uint8Array,
   writes: CoinWriteCounter,
-): Promise<void> {
+): Promise<PreparedAdmission | undefined> {
   const own = bytes.slice();
   const tx = decodeTransaction(own);
   const id = txid(tx);
-  if (mempool.has(id)) return;
+  if (mempool.has(id)) return undefined;
   checkContextFree(tx);
   const outpoints = outpointsOf(tx);
   const stamp = writes.stamp();
@@ -113,15 +110,7 @@ export async function prepareAdmission(
   for (const c of payToAddressChecks(tx, stored)) {
     verifySignatureCached(c.signature, c.preimage, c.publicKey);
   }
-  preparations.set(bytes, { store, tx, id, bytes: own, outpoints, stored, writes, stamp });
-}
-
-/** The preparation of `bytes` for admission into `store`, taken (used once), if there is one. */
-function takePreparation(bytes: Uint8Array, store: ChainStore): Prepared | undefined {
-  const p = preparations.get(bytes);
-  if (p?.store !== store) return undefined;
-  preparations.delete(bytes);
-  return p;
+  return { store, tx, id, bytes: own, outpoints, stored, writes, stamp };
 }
 
 /** CheckTransaction, and no coinbase outside a block. */
@@ -139,12 +128,16 @@ function outpointsOf(tx: Transaction): Outpoint[] {
 /**
  * Checks a transaction and adds it to the pool. Throws `DecodeError`/`RangeError` for malformed bytes
  * and `ValidationError` (e.g. `tx/duplicate`, `mempool/conflict`, `tx/missing-inputs`,
- * `tx/bad-signature`, `tx/fee-too-low`) otherwise. Reuses what {@link prepareAdmission} did for
- * these `bytes`, if anything.
+ * `tx/bad-signature`, `tx/fee-too-low`) otherwise. Reuses `preparation`, what
+ * {@link prepareAdmission} returned for these same `bytes`, when it was made for this store.
  */
-export async function acceptToMempool(view: MempoolView, bytes: Uint8Array): Promise<MempoolEntry> {
+export async function acceptToMempool(
+  view: MempoolView,
+  bytes: Uint8Array,
+  preparation?: PreparedAdmission,
+): Promise<MempoolEntry> {
   const { mempool, store, index } = view;
-  const prepared = takePreparation(bytes, store);
+  const prepared = preparation?.store === store ? preparation : undefined;
   const tx = prepared?.tx ?? decodeTransaction(bytes);
   const id = prepared?.id ?? txid(tx);
   if (mempool.has(id)) {

@@ -1,4 +1,9 @@
 import assert from "node:assert/strict";
+import { BlockIndex } from "./block_index.ts";
+import { ChainState } from "./chainstate.ts";
+import { CoinWriteCounter } from "./coin_writes.ts";
+import { Mempool } from "./mempool.ts";
+import { prepareAdmission } from "./mempool_accept.ts";
 import { COIN } from "./params.ts";
 import { signatureCache } from "./sig_cache.ts";
 import { signatureHashPreimage } from "./tx.ts";
@@ -186,5 +191,54 @@ Deno.test("a coin read ahead of the lock and spent by a block connected before a
     await assertConserved(dev.node);
   } finally {
     dev.close();
+  }
+});
+
+/** A chain state over `dev`'s store, with an index loaded from it and a pool of its own. */
+async function stateOver(dev: Awaited<ReturnType<typeof openFundedDevNode>>): Promise<ChainState> {
+  const index = new BlockIndex();
+  for (const e of await dev.node.store.loadIndex()) index.add(e);
+  index.activate(index.get((await dev.node.store.getTip())!)!);
+  return new ChainState({
+    params: dev.node.params,
+    store: dev.node.store,
+    index,
+    mempool: new Mempool(),
+    events: new EventTarget(),
+    minRelayFeeRate: dev.node.minRelayFeeRate,
+  });
+}
+
+Deno.test("acceptTx takes the prepared record it is handed, and only for the store it was made for", async () => {
+  const a = await openFundedDevNode();
+  const b = await openFundedDevNode();
+  try {
+    const pay = payment(a.owner, a.coin, newKey(), 10_000n);
+    const stateA = await stateOver(a);
+    const stateB = await stateOver(b);
+    const prepared = await prepareAdmission(
+      stateA.store,
+      stateA.mempool,
+      pay.bytes,
+      new CoinWriteCounter(),
+    );
+    assert.ok(prepared, "prepared");
+    // Store B lacks the coin: handed A's record, B reads its own store and refuses.
+    await assertRejectsWithCode(stateB.acceptTx(pay.bytes, prepared), "tx/missing-inputs");
+    assert.equal(stateB.mempool.has(pay.id), false);
+    // Into A, the record is used: the pool keeps its decoded transaction and its copy of the bytes.
+    const entry = await stateA.acceptTx(pay.bytes, prepared);
+    assert.equal(entry.tx, prepared.tx);
+    assert.equal(entry.bytes, prepared.bytes);
+    assert.deepEqual(entry.bytes, pay.bytes);
+    // Already in the pool: no record, and admission refuses the duplicate.
+    assert.equal(
+      await prepareAdmission(stateA.store, stateA.mempool, pay.bytes, new CoinWriteCounter()),
+      undefined,
+    );
+    await assertRejectsWithCode(stateA.acceptTx(pay.bytes), "tx/duplicate");
+  } finally {
+    a.close();
+    b.close();
   }
 });

@@ -112,7 +112,7 @@ export class ChainNode {
   readonly #state: ChainState;
   readonly #orphans = new Map<string, { bytes: Uint8Array; prev: string; added: number }>();
   readonly #intake: TxIntake;
-  readonly #connected: Block[] = [];
+  readonly #connected: { block: Block; txids: string[] }[] = [];
   readonly #side: SideBlocks;
   #lock: Promise<unknown> = Promise.resolve();
   /** Brackets block processing, the only writer of coins once open (admission reads ahead). */
@@ -140,12 +140,12 @@ export class ChainNode {
       minRelayFeeRate: this.minRelayFeeRate,
       fraudChecker: options.fraudChecker,
       onCommitStep: options.onCommitStep,
-      onConnected: (block) => this.#connected.push(block),
+      onConnected: (block, txids) => this.#connected.push({ block, txids }),
       onStored: (entry) => this.#side.add(entry.hash),
       onDisconnected: (entry) => this.#side.add(entry.hash),
     });
     this.#intake = new TxIntake(
-      (bytes) => this.#state.acceptTx(bytes),
+      (bytes, prepared) => this.#state.acceptTx(bytes, prepared),
       (txid) => this.events.dispatchEvent(new CustomEvent("tx", { detail: { txid } })),
       options.orphanLimits,
     );
@@ -380,7 +380,7 @@ export class ChainNode {
       return { status: "duplicate", hash };
     }
     if (this.#orphans.has(hash)) return { status: "duplicate", hash };
-    checkBlock(block, this.params);
+    const txids = checkBlock(block, this.params, bytes.length);
     const prev = toHex(block.header.prevHash);
     const parent = this.#index.get(prev);
     if (!parent) {
@@ -392,7 +392,7 @@ export class ChainNode {
     }
     let result: BlockResult;
     try {
-      result = await this.#state.acceptBlock(block, bytes, hash, parent, this.#now());
+      result = await this.#state.acceptBlock(block, bytes, hash, parent, this.#now(), txids);
       await this.#connectOrphansOf(hash);
     } finally {
       await this.#afterBlocks();
@@ -402,7 +402,9 @@ export class ChainNode {
 
   /** After blocks were processed: orphan transactions they free or conflict with, side pruning. */
   async #afterBlocks(): Promise<void> {
-    for (const block of this.#connected.splice(0)) await this.#intake.blockConnected(block);
+    for (const { block, txids } of this.#connected.splice(0)) {
+      await this.#intake.blockConnected(block, txids);
+    }
     const pruned = await this.#side.prune();
     if (pruned) log.debug("Pruned {n} side blocks", { n: pruned });
   }
@@ -452,9 +454,6 @@ export class ChainNode {
     // Prepared while earlier work holds the lock; admitted in the order of arrival.
     const prepared = prepareAdmission(this.store, this.mempool, bytes, this.#coinWrites);
     prepared.catch(() => {}); // its error is thrown below, in turn
-    return this.#exclusive(async () => {
-      await prepared;
-      return this.#intake.submit(bytes, source);
-    });
+    return this.#exclusive(async () => this.#intake.submit(bytes, source, await prepared));
   }
 }

@@ -8,7 +8,7 @@
 import type { Block } from "./block.ts";
 import { toHex } from "./bytes.ts";
 import { type MempoolEntry, outpointKey } from "./mempool.ts";
-import { MissingInputsError } from "./mempool_accept.ts";
+import { MissingInputsError, type PreparedAdmission } from "./mempool_accept.ts";
 import { type OrphanLimits, OrphanPool } from "./orphan_pool.ts";
 import { decodeTransaction, txid } from "./tx.ts";
 
@@ -22,16 +22,22 @@ export interface TxResult {
   missingParents?: string[];
 }
 
+/**
+ * Admits a transaction's bytes to the mempool, reusing `prepared` (what `prepareAdmission` returned
+ * for these bytes) when given.
+ */
+export type Admit = (bytes: Uint8Array, prepared?: PreparedAdmission) => Promise<MempoolEntry>;
+
 /** Admission with an orphan pool in front of the mempool. */
 export class TxIntake {
   /** Transactions waiting for parents. */
   readonly orphans: OrphanPool;
-  readonly #accept: (bytes: Uint8Array) => Promise<MempoolEntry>;
+  readonly #accept: Admit;
   readonly #announce: (txid: string) => void;
 
   /** Admits with `accept` (the caller holds the chain lock) and announces admitted txids. */
   constructor(
-    accept: (bytes: Uint8Array) => Promise<MempoolEntry>,
+    accept: Admit,
     announce: (txid: string) => void,
     limits?: Partial<OrphanLimits>,
   ) {
@@ -44,12 +50,17 @@ export class TxIntake {
    * Admits `bytes`, or, when a `source` is named (a client address or a peer), holds it as an
    * orphan when only its parents are missing; then admits the orphans waiting for it. Throws what
    * admission throws otherwise (`tx/missing-inputs` for an orphan without a source, as Core's
-   * `sendrawtransaction`: a local caller retries, nobody else will send it).
+   * `sendrawtransaction`: a local caller retries, nobody else will send it). `prepared`, what
+   * `prepareAdmission` returned for these `bytes`, is handed to admission.
    */
-  async submit(bytes: Uint8Array, source?: string): Promise<TxResult> {
+  async submit(
+    bytes: Uint8Array,
+    source?: string,
+    prepared?: PreparedAdmission,
+  ): Promise<TxResult> {
     let entry: MempoolEntry;
     try {
-      entry = await this.#accept(bytes);
+      entry = await this.#accept(bytes, prepared);
     } catch (e) {
       if (!(e instanceof MissingInputsError) || source === undefined) throw e;
       const tx = decodeTransaction(bytes);
@@ -82,12 +93,15 @@ export class TxIntake {
     }
   }
 
-  /** After `block` connected: drops orphans conflicting with it, admits those it was missing. */
-  blockConnected(block: Block): Promise<void> {
+  /**
+   * After `block` connected: drops orphans conflicting with it, admits those it was missing.
+   * `txids` are the block's txids in order (hashed here when not given).
+   */
+  blockConnected(block: Block, txids: string[] = block.txs.map(txid)): Promise<void> {
     const spent = block.txs.slice(1).flatMap((tx) =>
       tx.inputs.map((i) => outpointKey(toHex(i.prevout.txid), i.prevout.vout))
     );
     this.orphans.removeSpending(spent);
-    return this.admitChildrenOf(block.txs.map(txid));
+    return this.admitChildrenOf(txids);
   }
 }

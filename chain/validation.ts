@@ -5,14 +5,15 @@
 
 import { ValidationError } from "./errors.ts";
 import { isMoneyRange } from "./amount.ts";
+import { type Block, type BlockHeader, encodeBlock, headerHashBytes, merkleRoot } from "./block.ts";
 import {
-  type Block,
-  type BlockHeader,
-  blockMerkleRoot,
-  encodeBlock,
-  headerHashBytes,
-} from "./block.ts";
-import { encodeTransaction, isCoinbase, SighashPreimages, type Transaction, txid } from "./tx.ts";
+  encodeTransaction,
+  isCoinbase,
+  SighashPreimages,
+  type Transaction,
+  txid,
+  txidBytes,
+} from "./tx.ts";
 import { MAX_BLOCK_SIZE, MAX_MONEY, MAX_TX_SIZE, type NetworkParams } from "./params.ts";
 import { checkProofOfWork } from "./pow.ts";
 import {
@@ -223,14 +224,24 @@ export function checkFinalTx(tx: Transaction, height: number): void {
   }
 }
 
-/** Context-free block checks (CheckBlock): size, proof of work, Merkle root, coinbase placement. */
-export function checkBlock(block: Block, params: NetworkParams): void {
+/**
+ * Context-free block checks (CheckBlock): size, proof of work, Merkle root, coinbase placement.
+ * Returns the block's txids (hex, in order), each hashed once here, for the caller to pass on. A
+ * caller that decoded the block from bytes passes their length as `size` (strict decoding makes it
+ * the length of the block's encoding); without it the block is encoded again to measure it.
+ */
+export function checkBlock(
+  block: Block,
+  params: NetworkParams,
+  size: number = encodeBlock(block).length,
+): string[] {
   if (!checkProofOfWork(headerHashBytes(block.header), block.header.bits, params.powLimitBits)) {
     fail("block/high-hash", "proof of work does not meet the target");
   }
   if (block.txs.length === 0) fail("block/no-transactions", "block has no transactions");
-  if (encodeBlock(block).length > MAX_BLOCK_SIZE) fail("block/oversize", "block over size limit");
-  const merkle = blockMerkleRoot(block.txs);
+  if (size > MAX_BLOCK_SIZE) fail("block/oversize", "block over size limit");
+  const txids = block.txs.map(txidBytes);
+  const merkle = merkleRoot(txids);
   if (merkle.mutated) fail("block/mutated", "Merkle tree has a duplicated pair (CVE-2012-2459)");
   if (toHex(merkle.root) !== toHex(block.header.merkleRoot)) {
     fail("block/bad-merkle-root", "Merkle root mismatch");
@@ -238,16 +249,18 @@ export function checkBlock(block: Block, params: NetworkParams): void {
   if (!isCoinbase(block.txs[0])) {
     fail("block/first-not-coinbase", "first transaction is not a coinbase");
   }
-  const ids = new Set<string>();
+  const ids = txids.map(toHex);
+  const seen = new Set<string>();
   for (const [i, tx] of block.txs.entries()) {
     if (i > 0 && isCoinbase(tx)) {
       fail("block/multiple-coinbase", `transaction ${i} is a second coinbase`);
     }
     checkTransaction(tx);
-    const id = txid(tx);
-    if (ids.has(id)) fail("block/duplicate-tx", `transaction ${id} appears twice`);
-    ids.add(id);
+    const id = ids[i];
+    if (seen.has(id)) fail("block/duplicate-tx", `transaction ${id} appears twice`);
+    seen.add(id);
   }
+  return ids;
 }
 
 /** Header checks that need the chain: expected bits, median time past, future limit. */

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { ValidationError } from "./errors.ts";
-import { COIN } from "./params.ts";
+import { DecodeError, ValidationError } from "./errors.ts";
+import { COIN, MAX_BLOCK_SIZE } from "./params.ts";
 import { decodeBlock, encodeBlock } from "./block.ts";
 import { createBlockTemplate } from "./miner.ts";
+import { txid } from "./tx.ts";
+import { checkBlock } from "./validation.ts";
 import {
   makeBlock,
   mine,
@@ -101,6 +103,39 @@ Deno.test("a block duplicating its last transaction pair (CVE-2012-2459) is reje
       "connected",
       "the honest block still connects",
     );
+  } finally {
+    close();
+  }
+});
+
+Deno.test("checkBlock takes the block's size from the bytes it came in, refusing over MAX_BLOCK_SIZE as before", async () => {
+  const { node, close } = await openDevNode();
+  try {
+    const miner = newKey();
+    await mine(node, miner, 1);
+    const bytes = makeBlock(node, miner);
+    const block = decodeBlock(bytes);
+    const ids = block.txs.map(txid);
+    // The received length and the encode path agree (strict decoding), and the txids come back.
+    assert.deepEqual(checkBlock(block, node.params, bytes.length), ids);
+    assert.deepEqual(checkBlock(block, node.params), ids);
+    // A size claim over the limit is refused, as the encoded size was.
+    assert.throws(() => checkBlock(block, node.params, MAX_BLOCK_SIZE + 1), {
+      code: "block/oversize",
+    });
+    // Bytes whose length disagrees with the block's encoding never reach checkBlock: decoding
+    // refuses trailing bytes and a non-minimal transaction count, so the received length is the
+    // encoding's length.
+    const trailing = new Uint8Array(bytes.length + 1);
+    trailing.set(bytes);
+    await assert.rejects(node.processBlock(trailing), DecodeError);
+    const padded = new Uint8Array(bytes.length + 2);
+    padded.set(bytes.subarray(0, 80));
+    padded.set([0xfd, block.txs.length, 0], 80); // the count as a 3-byte varint
+    padded.set(bytes.subarray(81), 83);
+    assert.equal(bytes[80], block.txs.length, "one-byte count in the honest encoding");
+    await assert.rejects(node.processBlock(padded), DecodeError);
+    assert.equal((await node.processBlock(bytes)).status, "connected", "the honest bytes connect");
   } finally {
     close();
   }
