@@ -26,6 +26,15 @@ export interface ReputationAnswer {
   lastFraud: { height: number; txid: string; epoch: number } | null;
   /** The open epoch. */
   epoch: { current: number; start: number; blocks: number };
+  /**
+   * The answering node's own margin evidence of the node's jobs (not chain data; absent from older
+   * nodes): flagged when its test crossed in this or the last epoch.
+   */
+  localEvidence?: {
+    flagged: boolean;
+    currentEpoch: { epoch: number; jobs: number; positions: number } | null;
+    lastEpoch: { epoch: number; jobs: number; positions: number } | null;
+  };
 }
 
 /** The compute node's reputation in a job's result. */
@@ -40,6 +49,10 @@ export type ComputeReputation =
     | "floor"
     | "lastFraud"
   >
+    & {
+      /** The client's node's own margin evidence: whether it flags the node, over how many jobs. */
+      localEvidence?: { flagged: boolean; jobs: number };
+    }
   | { address: string; unavailable: string };
 
 /**
@@ -71,6 +84,16 @@ export async function fetchReputation(
       validationProbability: r.validationProbability,
       floor: r.floor,
       lastFraud: r.lastFraud,
+      // Only when the node checked some of its jobs (older nodes and idle verifiers say nothing).
+      ...(r.localEvidence && (r.localEvidence.currentEpoch || r.localEvidence.lastEpoch)
+        ? {
+          localEvidence: {
+            flagged: r.localEvidence.flagged,
+            jobs: (r.localEvidence.currentEpoch?.jobs ?? 0) +
+              (r.localEvidence.lastEpoch?.jobs ?? 0),
+          },
+        }
+        : {}),
     };
   } catch (e) {
     if (signal.aborted) return { address, unavailable: "reputation/timeout" };
@@ -86,7 +109,10 @@ export function describeReputation(r: ComputeReputation): string {
   const fraud = r.lastFraud
     ? `, last fraud at height ${r.lastFraud.height} (${r.lastFraud.txid})`
     : "";
+  const flagged = r.localEvidence?.flagged
+    ? `; FLAGGED by your node's margin evidence over ${r.localEvidence.jobs} job(s) it checked (not chain data)`
+    : "";
   return `compute node ${r.address}: reputation ${r.reputation}/${r.maturityEpochs}${
     r.known ? "" : " (new)"
-  }, validation probability ${(r.validationProbability * 100).toFixed(1)}%${fraud}`;
+  }, validation probability ${(r.validationProbability * 100).toFixed(1)}%${fraud}${flagged}`;
 }

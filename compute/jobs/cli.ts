@@ -33,6 +33,7 @@ import { walletSpendLock } from "./wallet_lock.ts";
 import { NodeClient } from "../../relay/client.ts";
 import { VerifierService } from "./verifier_service.ts";
 import { nodeValidatorDuty } from "./validator_duty.ts";
+import { evidenceRecorder, LocalEvidence } from "../weight/local_evidence.ts";
 import { modelIdOfFile } from "../model_file.ts";
 import {
   addPositionOptions,
@@ -186,6 +187,8 @@ export function computeNodeHooks(
           models,
           lie: cheatMode === "lie-verify",
           validator: nodeValidatorDuty(new NodeClient(node.url), validatorKey),
+          // Its own margin evidence per executor, shown apart in /v1/reputation/:key.
+          evidence: evidenceRecorder(node.chain, new LocalEvidence(node.chain.store.kv)),
         });
         node.addStatus("verifier", () => ({ models: models.ids(), validator: keystore.address }));
         console.log(

@@ -83,6 +83,15 @@ export interface VerifierServiceOptions {
   lie?: boolean;
   /** The node's validator key and the due rule it draws under (absent: it votes on every job). */
   validator?: ValidatorDuty;
+  /**
+   * Keeps this node's margin evidence of each job it checks (compute/weight/local_evidence.ts:
+   * the margins of every checked position, the true ones even when lying).
+   */
+  evidence?: (
+    jobId: string,
+    output: { outputTokens: readonly number[]; finishReason: "stop" | "length" },
+    margins: readonly number[],
+  ) => Promise<unknown>;
 }
 
 /** A verifier's validation duty where compute weights are in force. */
@@ -186,5 +195,10 @@ export class VerifierService {
     if (draw && duty) answer.validator = signVerdict(answer, draw.ticket, duty.secretKey);
     this.#o.network.send(encodeJobMessage(answer), env.from);
     log.info("Verdict on job {id} for {key}: {verdict}", { id: m.jobId, key: requester, verdict });
+    await this.#o.evidence?.(
+      m.jobId,
+      { outputTokens: m.outputTokens, finishReason: m.finishReason },
+      result.checked.map((c) => c.margin),
+    );
   }
 }

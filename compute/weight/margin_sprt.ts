@@ -92,6 +92,11 @@ export class MarginEvidence {
     return false;
   }
 
+  /** Loads a provider's saved state this epoch (a node keeps it between jobs, e.g. in its KV). */
+  restore(provider: string, e: Readonly<ProviderEvidence>): void {
+    this.#providers.set(provider, { ...e });
+  }
+
   /** A provider's evidence this epoch (undefined when none). */
   evidence(provider: string): Readonly<ProviderEvidence> | undefined {
     return this.#providers.get(provider);

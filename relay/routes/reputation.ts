@@ -3,6 +3,8 @@
  * are validated, derived from the active chain by compute/weight/chain_reputation.ts (the same on
  * every node holding that chain). The key is the node's compressed public key (66 hex) or its
  * address, as stakes and receipts name it. An unknown node answers reputation 0, probability 1.0.
+ * Apart from the chain data, `localEvidence` is this node's own margin evidence of the node's jobs it
+ * checked as a verifier (compute/weight/local_evidence.ts): other nodes see other evidence.
  */
 
 import { Hono } from "hono";
@@ -11,6 +13,7 @@ import { fromHex } from "../../chain/bytes.ts";
 import { hash160 } from "../../chain/hash.ts";
 import { addressFromHash, decodeAddress, isValidPublicKey } from "../../chain/keys.ts";
 import { ChainReputation } from "../../compute/weight/chain_reputation.ts";
+import { LocalEvidence, type LocalEvidenceRecord } from "../../compute/weight/local_evidence.ts";
 import type { ReputationParams } from "../../compute/weight/reputation.ts";
 import { RequestError } from "../errors.ts";
 
@@ -34,14 +37,29 @@ export function nodeHashOfKey(key: string): Uint8Array {
 export function reputationRoutes(chain: ChainNode, params?: ReputationParams): Hono {
   const app = new Hono();
   const reputations = new ChainReputation(chain, params);
+  const evidence = new LocalEvidence(chain.store.kv);
+  const recordJson = (r: LocalEvidenceRecord | null) =>
+    r && {
+      epoch: r.epoch,
+      jobs: r.jobs,
+      positions: r.positions,
+      exceeded: r.exceeded,
+      llr: r.llr,
+      flagged: r.flagged,
+    };
   app.get("/v1/reputation/:key", async (c) => {
     const nodeHash = nodeHashOfKey(c.req.param("key"));
     const s = await reputations.snapshot();
     const n = s.node(nodeHash);
     const interval = chain.params.sprint.interval;
+    const address = addressFromHash(nodeHash);
+    const [current, previous] = await Promise.all([
+      evidence.read(s.epoch, address),
+      s.epoch > 0 ? evidence.read(s.epoch - 1, address) : null,
+    ]);
     return c.json({
       network: chain.params.name,
-      address: addressFromHash(nodeHash),
+      address,
       tip: s.tip,
       epoch: { current: s.epoch, start: s.epoch * interval, blocks: interval },
       epochsCounted: s.epochsCounted,
@@ -54,6 +72,13 @@ export function reputationRoutes(chain: ChainNode, params?: ReputationParams): H
       floor: s.floor,
       jobVolume: s.volume,
       jobs: n.jobs,
+      localEvidence: {
+        source: "this node's own checks as a verifier, not chain data",
+        flagged: !!(current?.flagged || previous?.flagged),
+        test: evidence.test,
+        currentEpoch: recordJson(current),
+        lastEpoch: recordJson(previous),
+      },
     });
   });
   return app;

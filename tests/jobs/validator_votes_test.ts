@@ -46,6 +46,7 @@ import { sprintSeedAt } from "../../verifier-wasm/sprint_weights.ts";
 import { mine, newKey, type TestKey } from "../chain_helpers.ts";
 import { fixtureModel, honestOutput } from "../fixture_job.ts";
 import { submitProof } from "../sprint_helpers.ts";
+import { waitFor } from "../process_helpers.ts";
 import { type PhaseBench, phaseBench, TERMS } from "./phase_helpers.ts";
 
 const addressOf = (k: TestKey) => addressFromPublicKey(publicKeyOf(k.secret));
@@ -98,11 +99,14 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     const light = newKey();
     const newcomer = newKey();
     await mine(b.node.chain, light, 1);
+    const evidence: { jobId: string; margins: number }[] = [];
     new VerifierService({
       network: b.node.network,
       models: await ModelStore.open({ files: [`${dir}/m.gguf`] }),
       minIntervalMs: 0,
       validator: nodeValidatorDuty(b.api, heavy.secret),
+      evidence: (jobId, _output, margins) =>
+        Promise.resolve(evidence.push({ jobId, margins: margins.length })),
     });
     const offered = await offerJob(b.s, { ...TERMS, modelId: fixture.modelId, maxTokens: 24 });
     const honest = await honestOutput(fixture, offered.job, offered.jobId);
@@ -136,6 +140,9 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     assert.equal(open.votes[0].validator, undefined, "no ticket without weights");
     assert.deepEqual(open.refused, []);
     assert.equal(tallyCheck(open, 1).verdict, "honest");
+    // The service hands its margin evidence on: every position's margin of the job it checked.
+    await waitFor("the evidence hook", () => Promise.resolve(evidence.length > 0));
+    assert.deepEqual(evidence[0], { jobId: offered.id, margins: output.outputTokens.length });
 
     // Sprint proofs on chain: heavy 800 nonces, light 200; past the window the weights are in force.
     const p = b.node.chain.params.sprint;
