@@ -25,7 +25,7 @@ export function sha256Concat(parts: readonly Uint8Array[]): Uint8Array {
   if (nodeCrypto && total >= NATIVE_SHA256_MIN) {
     const h = nodeCrypto.createHash("sha256");
     for (const p of parts) h.update(p);
-    return Uint8Array.from(h.digest());
+    return new Uint8Array(h.digest());
   }
   const h = nobleSha256.create();
   for (const p of parts) h.update(p);
@@ -37,7 +37,7 @@ export function nativeSha256(
   data: Uint8Array,
   crypto: typeof import("node:crypto"),
 ): Uint8Array {
-  return Uint8Array.from(crypto.createHash("sha256").update(data).digest());
+  return new Uint8Array(crypto.createHash("sha256").update(data).digest());
 }
 
 /** Double SHA-256 (Bitcoin's hash for txids, block hashes and job ids). */

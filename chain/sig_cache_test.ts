@@ -37,6 +37,21 @@ Deno.test("only valid signatures are cached, and a hit needs the exact bytes", (
   assert.deepEqual(cache.stats, { hits: 2, misses: 6 });
 });
 
+Deno.test("a preimage longer than one key chunk is keyed by all its bytes", () => {
+  const cache = new SignatureCache(10);
+  const long = new Uint8Array(20_000).map((_, i) => i * 7);
+  const sig = signPreimage(long, secret);
+  assert.equal(verifySignatureCached(sig, long, publicKey, cache), true);
+  assert.ok(cache.has(sig, long, publicKey));
+  for (const at of [0, 8191, 8192, 16384, 19_999]) {
+    const other = long.slice();
+    other[at] ^= 1;
+    assert.ok(!cache.has(sig, other, publicKey), `byte ${at} changed`);
+    assert.equal(verifySignatureCached(sig, other, publicKey, cache), false, `byte ${at} changed`);
+  }
+  assert.equal(cache.size, 1);
+});
+
 Deno.test("a full cache evicts its oldest entry", () => {
   const cache = new SignatureCache(2);
   const entries = [1, 2, 3].map((i) => {
