@@ -12,7 +12,6 @@ import { outputCommitment } from "../../chain/commitment.ts";
 import { DecodeError } from "../../chain/errors.ts";
 import { sha256 } from "../../chain/hash.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
-import { sprintNodeSeed } from "../../chain/sprint.ts";
 import {
   decodeJobMessage,
   encodeJobMessage,
@@ -39,29 +38,13 @@ import {
 import { nodeValidatorDuty } from "../../compute/jobs/validator_duty.ts";
 import { VerifierService } from "../../compute/jobs/verifier_service.ts";
 import { ModelStore } from "../../compute/model_store.ts";
-import { proveSprint } from "../../compute/sprint_prover.ts";
 import { createEnvelope, type Envelope } from "../../relay/envelope.ts";
-import { SprintModel } from "../../verifier-wasm/sprint_model.ts";
-import { sprintSeedAt } from "../../verifier-wasm/sprint_weights.ts";
-import { mine, newKey, type TestKey } from "../chain_helpers.ts";
+import { newKey, type TestKey } from "../chain_helpers.ts";
 import { fixtureModel, honestOutput } from "../fixture_job.ts";
-import { submitProof } from "../sprint_helpers.ts";
 import { waitFor } from "../process_helpers.ts";
-import { type PhaseBench, phaseBench, TERMS } from "./phase_helpers.ts";
+import { type PhaseBench, phaseBench, TERMS, weighedBench } from "./phase_helpers.ts";
 
 const addressOf = (k: TestKey) => addressFromPublicKey(publicKeyOf(k.secret));
-
-/** Proves `count` nonces of sprint `index` for `key` and submits the proof. */
-async function prove(b: PhaseBench, key: TestKey, index: number, count: number): Promise<void> {
-  const chain = b.node.chain;
-  const model = await SprintModel.create(chain.params.sprint, sprintSeedAt(chain, index));
-  try {
-    const { nonces } = await proveSprint(model, sprintNodeSeed(publicKeyOf(key.secret)), { count });
-    await submitProof(chain, key, index, nonces);
-  } finally {
-    model.free();
-  }
-}
 
 /** The code of a refused ticket. */
 function codeOf(f: () => unknown): string {
@@ -95,10 +78,8 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
   await Deno.writeFile(`${dir}/m.gguf`, fixture.gguf);
   const b = await phaseBench();
   try {
-    const heavy = b.compute; // mature coins from the bench: it proves and validates
-    const light = newKey();
-    const newcomer = newKey();
-    await mine(b.node.chain, light, 1);
+    const heavy = b.compute; // it proves (weighedBench) and validates
+    const someExecutor = addressOf(newKey());
     const evidence: { jobId: string; margins: number }[] = [];
     new VerifierService({
       network: b.node.network,
@@ -132,8 +113,8 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     // No sprint has closed: no weights, the old path (a vote without a ticket counts).
     const none = await fetchWeights(b.api);
     assert.ok("unavailable" in none);
-    assert.equal(dueContextOf(none, addressOf(newcomer)), null);
-    const open = await ask({ validators: null, executor: addressOf(newcomer) });
+    assert.equal(dueContextOf(none, someExecutor), null);
+    const open = await ask({ validators: null, executor: someExecutor });
     assert.deepEqual(open.selection, { by: "any-verifier", reason: "no compute weights in force" });
     assert.equal(open.votes.length, 1);
     assert.equal(open.votes[0].verdict, "honest");
@@ -145,13 +126,7 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     assert.deepEqual(evidence[0], { jobId: offered.id, margins: output.outputTokens.length });
 
     // Sprint proofs on chain: heavy 800 nonces, light 200; past the window the weights are in force.
-    const p = b.node.chain.params.sprint;
-    const tip = b.node.chain.tip().height;
-    const sprint = Math.ceil((tip + b.node.chain.params.coinbaseMaturity) / p.interval);
-    await b.mine(sprint * p.interval - tip);
-    await prove(b, heavy, sprint, 800);
-    await prove(b, light, sprint, 200);
-    await b.mine(1 + p.window);
+    const { light, newcomer, sprint } = await weighedBench(b);
     const weights = await fetchWeights(b.api);
     const reputation = await fetchReputation(b.api, addressOf(newcomer));
     const ctx = dueContextOf(weights, addressOf(newcomer), reputation)!;
@@ -308,16 +283,21 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
       });
       void answerAs(b, light, { ...answer, validator: ticketFor() });
     };
-    b.node.network.events.addEventListener("message", listener);
-    try {
-      const own = await ask({
+    /** Asks for heavy's own job (heavy answers not-due, so no vote counts) with 2 answers wanted. */
+    const askOwnJob = async (timeoutMs: number) => {
+      const r = await ask({
         validators: ownJob,
         executor: addressOf(heavy),
         verifiers: 2,
-        timeoutMs: 4_000,
+        timeoutMs,
       });
-      assert.deepEqual(own.votes, []);
-      assert.deepEqual(own.notDue, [addressOf(heavy)]);
+      assert.deepEqual(r.votes, []);
+      assert.deepEqual(r.notDue, [addressOf(heavy)]);
+      return r;
+    };
+    b.node.network.events.addEventListener("message", listener);
+    try {
+      const own = await askOwnJob(4_000);
       assert.deepEqual(
         own.refused.map((r) => r.code).sort(),
         ["validator/bad-ticket", "validator/no-ticket", "validator/not-due"],
@@ -335,14 +315,7 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
       minIntervalMs: 0,
       validator: nodeValidatorDuty(b.api, newcomer.secret),
     });
-    const weightless = await ask({
-      validators: ownJob,
-      executor: addressOf(heavy),
-      verifiers: 2,
-      timeoutMs: 3_000,
-    });
-    assert.deepEqual(weightless.votes, []);
-    assert.deepEqual(weightless.notDue, [addressOf(heavy)]);
+    const weightless = await askOwnJob(3_000);
     assert.deepEqual(weightless.refused.map((r) => r.code), ["validator/no-ticket"]);
   } finally {
     await b.close();
