@@ -3,7 +3,7 @@
  * with a real verifier service: without weights every verifier votes as before (no ticket); with
  * sprint proofs on chain the verifier votes only when due, with a ticket that anyone can check, and
  * answers not-due for its own job; verdicts whose ticket does not check are refused with their
- * codes and do not count.
+ * codes and do not count. And the messages' new fields, strictly decoded.
  */
 
 import assert from "node:assert/strict";
@@ -321,4 +321,46 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     await b.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("job messages: verify-request names the executor and the sprint; not-due carries an unsigned ticket; tickets decode strictly", () => {
+  const id = "ab".repeat(32);
+  const request = {
+    t: "verify-request" as const,
+    jobId: id,
+    job: "00",
+    outputTokens: [1, 2],
+    finishReason: "stop" as const,
+    positions: [0, 1],
+    nonce: "01".repeat(16),
+  };
+  const executor = addressOf(newKey());
+  for (const m of [request, { ...request, executor, sprint: 3 }]) {
+    assert.deepEqual(decodeJobMessage(encodeJobMessage(m)), m);
+  }
+  const ticket = {
+    key: "02" + "11".repeat(32),
+    sprint: 3,
+    gamma: "04" + "22".repeat(64),
+    proof: "33".repeat(98),
+  };
+  const notDue = { t: "not-due" as const, jobId: id, nonce: request.nonce, validator: ticket };
+  assert.deepEqual(decodeJobMessage(encodeJobMessage(notDue)), notDue);
+  const raw = (v: object) => new TextEncoder().encode(JSON.stringify({ p: "camelid/job/1", ...v }));
+  const refused = (v: object) =>
+    assert.throws(
+      () => decodeJobMessage(raw(v)),
+      (e) => e instanceof DecodeError && e.code === "job-message/malformed",
+    );
+  refused({ ...request, sprint: 0 });
+  refused({ ...request, executor: "not an address" });
+  refused({ ...notDue, validator: { ...ticket, signature: "44".repeat(64) } });
+  refused({ ...notDue, validator: { ...ticket, proof: "33".repeat(97) } });
+  const verdict = { t: "verdict", jobId: id, nonce: request.nonce, verdict: "honest", checked: [] };
+  refused({ ...verdict, validator: ticket }); // a verdict's ticket is signed
+  refused({ ...verdict, validator: { ...ticket, signature: "44".repeat(64), sprint: 1.5 } });
+  assert.deepEqual(
+    decodeJobMessage(raw({ ...verdict, validator: { ...ticket, signature: "44".repeat(64) } })),
+    { ...verdict, validator: { ...ticket, signature: "44".repeat(64) } },
+  );
 });
