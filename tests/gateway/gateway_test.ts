@@ -61,7 +61,8 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
   const nodes: NodeProcess[] = [];
   const stops: (() => Promise<unknown>)[] = [];
   try {
-    const common = ["--threads", "1", "--stake", "0.5"];
+    // --no-sprint: every verifier votes here (no compute weights in force: client/outsourced.ts).
+    const common = ["--threads", "1", "--stake", "0.5", "--no-sprint"];
     nodes.push(
       await spawnNode(["--data-dir", `${dir}/n0`, "--model", chatFile, ...common], {}, "compute"),
     );

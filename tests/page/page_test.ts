@@ -116,7 +116,8 @@ Deno.test({
     const session = await openPageSession();
     const { page } = session;
     try {
-      const common = ["--threads", "1", "--stake", "0.5"];
+      // --no-sprint: every verifier votes here (no compute weights in force: client/outsourced.ts).
+      const common = ["--threads", "1", "--stake", "0.5", "--no-sprint"];
       nodes.push(
         await spawnNode(
           ["--data-dir", `${dir}/n0`, "--model", `${dir}/chat.gguf`, ...common],
