@@ -149,9 +149,11 @@ export class VerifierService {
     if (!this.#o.models.path(modelId)) return;
     const duty = this.#o.validator;
     const ctx = duty ? await duty.context(m.executor ?? null, m.sprint ?? null) : null;
-    const holdsWeight = !!duty && !!ctx &&
-      ctx.byAddress.has(addressFromPublicKey(publicKeyOf(duty.secretKey)));
-    const draw = holdsWeight ? drawFor(ctx!, jobId, duty!.secretKey) : undefined;
+    // It draws only with a key that holds weight; without, it answers as before.
+    const weightKey = duty && ctx?.byAddress.has(addressFromPublicKey(publicKeyOf(duty.secretKey)))
+      ? duty.secretKey
+      : null;
+    const draw = weightKey && ctx ? drawFor(ctx, jobId, weightKey) : undefined;
     if (draw && !draw.due) {
       const notDue: NotDueMessage = {
         t: "not-due",
@@ -192,7 +194,7 @@ export class VerifierService {
       verdict,
       checked,
     };
-    if (draw && duty) answer.validator = signVerdict(answer, draw.ticket, duty.secretKey);
+    if (draw && weightKey) answer.validator = signVerdict(answer, draw.ticket, weightKey);
     this.#o.network.send(encodeJobMessage(answer), env.from);
     log.info("Verdict on job {id} for {key}: {verdict}", { id: m.jobId, key: requester, verdict });
     await this.#o.evidence?.(
