@@ -76,8 +76,9 @@ export interface PreparedAdmission {
   outpoints: Outpoint[];
   /** The stored coins of those outpoints, read outside the lock. */
   stored: (Coin | undefined)[];
-  /** Writes of the coin set, and the stamp taken before the read. */
+  /** Writes of the coin set (block processing brackets them). */
   writes: CoinWriteCounter;
+  /** The stamp of `writes` taken before the read. */
   stamp: number;
 }
 
