@@ -170,6 +170,7 @@ export class SprintDuty {
     const seed = chain.hashAtHeight(start)!;
     const id = `${index}:${seed}`;
     if (this.#begun.has(id)) return;
+    this.#begun.clear(); // only the open sprint's seeds matter
     this.#begun.add(id);
     if (await this.#provedAlready(index)) {
       return log.debug("Sprint {sprint}: proved already", { sprint: index });
