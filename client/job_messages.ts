@@ -195,7 +195,7 @@ export interface VerdictMessage {
   /** Overall verdict over the requested positions. */
   verdict: "honest" | "fraud" | "inconclusive";
   /** Per requested position: pass, near (a near-tie) or fail, and the margin in logits. */
-  checked: { position: number; status: "pass" | "near" | "fail"; margin: number }[];
+  checked: { position: number; outcome: "pass" | "near" | "fail"; margin: number }[];
   /** Where compute weights are in force: the validator's ticket showing it was due, signed. */
   validator?: SignedTicketJson;
 }
@@ -439,18 +439,18 @@ export function decodeJobMessage(payload: Uint8Array): JobMessage {
       }
       const checked = (v.checked as Record<string, unknown>[]).map((c) => {
         if (
-          !c || typeof c !== "object" || Object.keys(c).sort().join() !== "margin,position,status"
+          !c || typeof c !== "object" || Object.keys(c).sort().join() !== "margin,outcome,position"
         ) bad("bad checked entry");
         if (!Number.isInteger(c.position) || (c.position as number) < 0) {
           bad("bad checked position");
         }
-        if (c.status !== "pass" && c.status !== "near" && c.status !== "fail") {
-          bad("bad checked status");
+        if (c.outcome !== "pass" && c.outcome !== "near" && c.outcome !== "fail") {
+          bad("bad checked outcome");
         }
         if (typeof c.margin !== "number" || !Number.isFinite(c.margin)) bad("bad checked margin");
         return {
           position: c.position as number,
-          status: c.status as "pass" | "near" | "fail",
+          outcome: c.outcome as "pass" | "near" | "fail",
           margin: c.margin as number,
         };
       });

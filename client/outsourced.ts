@@ -209,7 +209,7 @@ export async function outsourceVerification(
     votes.set(voter, {
       key,
       verdict: m.verdict,
-      failing: m.checked.filter((c) => c.status === "fail").map((c) => c.position),
+      failing: m.checked.filter((c) => c.outcome === "fail").map((c) => c.position),
       ...(validator ? { validator } : {}),
     });
   }

@@ -174,7 +174,7 @@ const VERDICT_TAG = new TextEncoder().encode("camelid/validate/verdict");
 
 /**
  * What a due validator signs: SHA-256 of the tag || JSON of [jobId, nonce, sprint, gamma, verdict,
- * [[position, status, margin], ...]], so a ticket cannot be moved to another verdict or request.
+ * [[position, outcome, margin], ...]], so a ticket cannot be moved to another verdict or request.
  */
 export function verdictPreimage(
   m: Pick<VerdictMessage, "jobId" | "nonce" | "verdict" | "checked">,
@@ -186,7 +186,7 @@ export function verdictPreimage(
     ticket.sprint,
     ticket.gamma,
     m.verdict,
-    m.checked.map((c) => [c.position, c.status, c.margin]),
+    m.checked.map((c) => [c.position, c.outcome, c.margin]),
   ]);
   return concatBytes(VERDICT_TAG, new TextEncoder().encode(body));
 }

@@ -80,7 +80,7 @@ export function formatVerdict(v: Verdict, outputPositions?: number): string {
       `  ${String(c.position).padStart(5)} ${
         c.kind.padEnd(11)
       } claimed ${c.claimed} best ${c.best} ` +
-        `margin ${c.margin.toPrecision(3)} ${c.status}`,
+        `margin ${c.margin.toPrecision(3)} ${c.outcome}`,
     );
   }
   for (const r of v.reasons) lines.push(`  reason: ${r}`);

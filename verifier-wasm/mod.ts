@@ -256,8 +256,8 @@ export async function verify(
       } catch { /* a failed release changes no verdict */ }
     }
   }
-  const fails = result.checked.some((c) => c.status === "fail");
-  const nears = result.checked.some((c) => c.status === "near");
+  const fails = result.checked.some((c) => c.outcome === "fail");
+  const nears = result.checked.some((c) => c.outcome === "near");
   result.verdict = fails ? "fraud" : nears ? "inconclusive" : "honest";
   result.reason = fails ? "position-fail" : nears ? "position-near" : "none";
   return done();

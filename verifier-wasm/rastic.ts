@@ -29,7 +29,7 @@ import {
   type CheckedPosition,
   type CheckKind,
   ENGLISH_WORDING,
-  type PositionStatus,
+  type PositionOutcome,
   type RecordFault,
   type RecordFaultFacts,
   type VerdictWording,
@@ -399,7 +399,7 @@ function fragileKept(
 /**
  * Compares a claimed token against the verifier's logits at one output position. The margin is
  * the claimed token's shortfall against the best score in logit units (plus, when the sampler's
- * top-k/top-p filter drops the claim, its distance to the kept set); status is pass when it is at
+ * top-k/top-p filter drops the claim, its distance to the kept set); outcome is pass when it is at
  * most `epsilon`, fail above `fraudThreshold`, near in between. Kept tokens within
  * `fragileSlack` (default 2 epsilon) of the top-k/top-p boundary do not count as competitors.
  * `wording` words the `reason` of a position that does not pass (display only).
@@ -461,7 +461,7 @@ export function checkPosition(
     raw = (top.score - claimedScore) * T;
   }
   const margin = Math.max(0, raw, gap);
-  const status: PositionStatus = margin <= epsilon
+  const outcome: PositionOutcome = margin <= epsilon
     ? "pass"
     : margin > fraudThreshold
     ? "fail"
@@ -472,10 +472,10 @@ export function checkPosition(
     claimed,
     best,
     margin,
-    pass: status === "pass",
-    status,
+    pass: outcome === "pass",
+    outcome,
     filtered: gap > 0,
   };
-  if (status !== "pass") result.reason = wording.position(result, { epsilon, fraudThreshold });
+  if (outcome !== "pass") result.reason = wording.position(result, { epsilon, fraudThreshold });
   return result;
 }

@@ -204,12 +204,12 @@ Deno.test("checkPosition passes the sampled token and fails another by its logit
     const logits = randomLogits(300, 11);
     const tok = sampleToken(logits, p, 4);
     const ok = checkPosition(logits, p, 4, "integrity", tok, 0.01, 0.8);
-    assert.equal(ok.status, "pass");
+    assert.equal(ok.outcome, "pass");
     assert.equal(ok.best, tok);
     assert.equal(ok.margin, 0);
     const other = (tok + 1) % 300;
     const bad = checkPosition(logits, p, 4, "integrity", other, 0.01, 0.8);
-    assert.ok(bad.margin > 0.01 && bad.status !== "pass");
+    assert.ok(bad.margin > 0.01 && bad.outcome !== "pass");
   }
 });
 
@@ -221,13 +221,13 @@ Deno.test("checkPosition tolerates noise below epsilon and calls a near-tie near
   const second =
     Array.from(noisy.keys()).filter((j) => j !== tok).sort((a, b) => noisy[b] - noisy[a])[0];
   noisy[second] = noisy[tok] + 0.005;
-  assert.equal(checkPosition(noisy, p, 0, "integrity", tok, 0.01, 0.8).status, "pass");
+  assert.equal(checkPosition(noisy, p, 0, "integrity", tok, 0.01, 0.8).outcome, "pass");
   noisy[second] = noisy[tok] + 0.3;
   const near = checkPosition(noisy, p, 0, "integrity", tok, 0.01, 0.8);
-  assert.equal(near.status, "near");
+  assert.equal(near.outcome, "near");
   assert.match(near.reason!, /near-tie/);
   noisy[second] = noisy[tok] + 2;
-  assert.equal(checkPosition(noisy, p, 0, "integrity", tok, 0.01, 0.8).status, "fail");
+  assert.equal(checkPosition(noisy, p, 0, "integrity", tok, 0.01, 0.8).outcome, "fail");
 });
 
 Deno.test("a token outside the top-k set fails by its distance to the kept set", () => {
@@ -236,7 +236,7 @@ Deno.test("a token outside the top-k set fails by its distance to the kept set",
   const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
   const outside = order[150];
   const r = checkPosition(logits, p, 2, "integrity", outside, 0.01, 0.8);
-  assert.equal(r.status, "fail");
+  assert.equal(r.outcome, "fail");
   assert.ok(r.margin >= logits[order[4]] - logits[outside] - 1e-6);
   assert.match(r.reason!, /top-k/);
 });
@@ -346,10 +346,10 @@ Deno.test("a token that noise moved across the top-k boundary cannot convict an 
   assert.ok(position >= 0, "some position has the boundary token winning");
   const claimed = sampleToken(generator, p, position);
   const r = checkPosition(verifier, p, position, "integrity", claimed, 0.01, 0.8);
-  assert.equal(r.status, "pass", String(r.reason));
+  assert.equal(r.outcome, "pass", String(r.reason));
   // Without the boundary slack the same claim would look far off.
   const strict = checkPosition(verifier, p, position, "integrity", claimed, 0.01, 0.8, 0);
-  assert.notEqual(strict.status, "pass");
+  assert.notEqual(strict.outcome, "pass");
 });
 
 Deno.test("checkPosition's pruned search agrees with the sampler's full score vector", () => {

@@ -8,7 +8,7 @@
  */
 
 /** How one checked position fared: pass, a near-tie (inconclusive) or a clear failure. */
-export type PositionStatus = "pass" | "near" | "fail";
+export type PositionOutcome = "pass" | "near" | "fail";
 
 /** Why a position was checked. */
 export type CheckKind = "continuity" | "integrity" | "truncation";
@@ -28,7 +28,7 @@ export interface CheckedPosition {
   /** True when the claim is within epsilon. */
   pass: boolean;
   /** The outcome: pass / near (between epsilon and the fraud threshold) / fail. */
-  status: PositionStatus;
+  outcome: PositionOutcome;
   /** True when the sampler's top-k/top-p filter drops the claimed token. */
   filtered: boolean;
   /** Why the position did not pass (display only, derived from the fields above). */
@@ -146,7 +146,7 @@ export const ENGLISH_WORDING: VerdictWording = {
       ? `claimed token ${c.claimed} is outside the sampler's top-k/top-p set and`
       : `claimed token ${c.claimed}`;
     const text = `${what} trails token ${c.best} by ${c.margin.toPrecision(4)} logits ` +
-      (c.status === "fail"
+      (c.outcome === "fail"
         ? `(> fraud threshold ${t.fraudThreshold})`
         : `(near-tie: above epsilon ${t.epsilon}, below fraud threshold ${t.fraudThreshold})`);
     return c.kind === "truncation" ? `end token not predicted: ${text}` : text;
@@ -201,8 +201,8 @@ export function verdictReasons(
       return v.faults.map((f) => wording.cite(f.position, f.reason));
     case "position-fail":
     case "position-near": {
-      const fails = v.checked.filter((c) => c.status === "fail");
-      const nears = v.checked.filter((c) => c.status === "near");
+      const fails = v.checked.filter((c) => c.outcome === "fail");
+      const nears = v.checked.filter((c) => c.outcome === "near");
       return [...fails, ...nears].map((c) => wording.cite(c.position, c.reason ?? ""));
     }
     default:
@@ -213,7 +213,7 @@ export function verdictReasons(
 /** Output positions a verdict shows provably false: failing checked positions and record faults at a position. */
 export function provenFalsePositions(v: Pick<Verdict, "checked" | "faults">): Set<number> {
   const out = new Set<number>();
-  for (const c of v.checked) if (c.status === "fail") out.add(c.position);
+  for (const c of v.checked) if (c.outcome === "fail") out.add(c.position);
   for (const f of v.faults) if (f.position !== undefined) out.add(f.position);
   return out;
 }
@@ -233,5 +233,5 @@ export function fraudProofHolds(
     return positions.every((p) => faulty.has(p)) ||
       v.faults.some((f) => f.position === undefined);
   }
-  return positions.every((p) => v.checked.find((c) => c.position === p)?.status === "fail");
+  return positions.every((p) => v.checked.find((c) => c.position === p)?.outcome === "fail");
 }

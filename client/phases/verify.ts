@@ -42,7 +42,7 @@ export function disputePositions(
   outputLength: number,
 ): number[] {
   const of = (s: "fail" | "near") =>
-    full.checked.filter((c) => c.status === s).map((c) => c.position);
+    full.checked.filter((c) => c.outcome === s).map((c) => c.position);
   const faulty = full.faults.flatMap((f) => f.position ?? []);
   for (const positions of [of("fail"), faulty, of("near")]) {
     if (positions.length > 0) return positions;

@@ -1,6 +1,6 @@
 /**
  * @module Outsourced verification: a node holding models answers `verify-request` messages with a
- * signed per-position verdict (status and margin at each requested position, never a bare token
+ * signed per-position verdict (outcome and margin at each requested position, never a bare token
  * hash), from one prefill of the WASM kernel. Requests are rate-limited per requester. Where compute
  * weights are in force and the node's validator key holds weight, it checks a job only when its draw
  * for the job is due (client/validator_ticket.ts) and signs its verdict with the ticket; when it is
@@ -46,17 +46,17 @@ export function voteOn(
   const provenFalse = provenFalsePositions(result);
   const checked = positions.map((p) => {
     const c = result.checked.find((x) => x.position === p);
-    if (c) return { position: p, status: c.status, margin: c.margin };
+    if (c) return { position: p, outcome: c.outcome, margin: c.margin };
     return {
       position: p,
-      status: provenFalse.has(p) ? "fail" as const : "near" as const,
+      outcome: provenFalse.has(p) ? "fail" as const : "near" as const,
       margin: 0,
     };
   });
   const verdict: VerdictMessage["verdict"] =
-    checked.some((c) => c.status === "fail") || result.reason === "record-fault"
+    checked.some((c) => c.outcome === "fail") || result.reason === "record-fault"
       ? "fraud"
-      : checked.every((c) => c.status === "pass") && result.verdict !== "inconclusive"
+      : checked.every((c) => c.outcome === "pass") && result.verdict !== "inconclusive"
       ? "honest"
       : "inconclusive";
   return { verdict, checked };
@@ -184,7 +184,7 @@ export class VerifierService {
     let verdict = truth;
     if (this.#o.lie) {
       verdict = verdict === "honest" ? "fraud" : "honest";
-      for (const c of checked) c.status = verdict === "fraud" ? "fail" : "pass";
+      for (const c of checked) c.outcome = verdict === "fraud" ? "fail" : "pass";
       log.warn("Lying about job {id} (cheat)", { id: m.jobId });
     }
     const answer: VerdictMessage = {

@@ -240,7 +240,7 @@ function LocalCheck({ record, source }: { record: JobRecord; source: string }) {
         <p class="verdict" data-testid="local-verdict">Checked here: ${verdict.verdict}</p>
         <p>${VERDICT_MEANS[verdict.verdict]}; ${verdict.checked
           .length} position(s) checked, failing: ${verdict.checked.filter((c) =>
-            c.status === "fail"
+            c.outcome === "fail"
           ).map((c) => c.position).join(", ") || "none"} (${verdict.backend}, ${Math.round(
             verdict.timings.totalMs,
           )} ms).</p>
@@ -513,7 +513,7 @@ export function JobsView({ live }: { live: Live }) {
         ${
             outcome.result.verdict
               ? html`<p>${outcome.result.verdict.checked.length} position(s) checked; failing: ${
-                outcome.result.verdict.checked.filter((c) => c.status === "fail").map((c) =>
+                outcome.result.verdict.checked.filter((c) => c.outcome === "fail").map((c) =>
                   c.position
                 ).join(", ") ||
                 "none"

@@ -32,7 +32,7 @@ const verdict: VerdictMessage = {
   jobId: "ab".repeat(32),
   nonce: "01".repeat(16),
   verdict: "honest",
-  checked: Array.from({ length: 64 }, (_, position) => ({ position, status: "pass", margin: -1 })),
+  checked: Array.from({ length: 64 }, (_, position) => ({ position, outcome: "pass", margin: -1 })),
 };
 const draw = drawFor(ctx, jobId, secret);
 const signed = { ...verdict, validator: signVerdict(verdict, draw.ticket, secret) };

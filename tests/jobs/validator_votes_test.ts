@@ -178,7 +178,7 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
       jobId: offered.id,
       nonce: "00".repeat(16),
       verdict: "honest",
-      checked: [{ position: 0, status: "pass", margin: 1.5 }],
+      checked: [{ position: 0, outcome: "pass", margin: 1.5 }],
     };
     const heavyDraw = drawFor(ctx, offered.jobId, heavy.secret);
     assert.equal(heavyDraw.due, true);
@@ -261,7 +261,7 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     // On the wire: for heavy's own job the service answers not-due; forged verdicts sent beside it
     // are refused with their codes, and nothing counts as a vote.
     const forger = newKey();
-    const listener = (e: Event) => {
+    const listener = (e: object) => {
       const env = (e as CustomEvent<{ envelope: Envelope }>).detail.envelope;
       if (env.type !== "direct" || !isJobPayload(env.payload)) return;
       const m = decodeJobMessage(env.payload);
@@ -269,7 +269,7 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
       const answer = {
         ...base,
         nonce: m.nonce,
-        checked: m.positions.map((position) => ({ position, status: "pass" as const, margin: 2 })),
+        checked: m.positions.map((position) => ({ position, outcome: "pass" as const, margin: 2 })),
       };
       const ticketFor = (t = heavyDraw.ticket) => signVerdict(answer, t, heavy.secret);
       void answerAs(b, forger, answer);

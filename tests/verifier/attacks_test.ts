@@ -211,7 +211,9 @@ Deno.test("every attack is judged fraud; sampled detection follows 1-(1-f)^k", a
     // Detection in sampled mode, from the full-mode per-position results and the real selector.
     const full = await check(w, job, "wasm");
     const n = job.outputTokens.length;
-    const failing = new Set(full.checked.filter((c) => c.status === "fail").map((c) => c.position));
+    const failing = new Set(
+      full.checked.filter((c) => c.outcome === "fail").map((c) => c.position),
+    );
     const recordOnly = full.checked.length === 0;
     const parsed = parseJobRecord(job);
     const commitment = outputCommitment(parsed.jobId, job.outputTokens, job.finishReason);

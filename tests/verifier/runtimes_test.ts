@@ -77,7 +77,7 @@ Deno.test("deno: wasm and onnx backends judge a llama.cpp job honest and a chang
     const bad = tamper(s.job);
     const f = await verify(bad.job, s.gguf, { backend, positions: "all", randomness });
     assert.equal(f.verdict, "fraud", backend);
-    assert.equal(f.checked.find((c) => c.position === bad.position)?.status, "fail");
+    assert.equal(f.checked.find((c) => c.position === bad.position)?.outcome, "fail");
   }
 });
 
