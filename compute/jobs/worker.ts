@@ -43,6 +43,12 @@ const log = getLogger(["camelid", "compute"]);
 /** How long an acceptance holds a queue place while the client has not assigned the job (ms). */
 export const ACCEPT_HOLD_MS = 15_000;
 
+/**
+ * How long an offer whose escrow arrived as an orphan waits for its parents (the client's earlier
+ * unconfirmed spends, relayed in batches) before it is declined `bad-escrow`, ms.
+ */
+export const ESCROW_PARENTS_WAIT_MS = 5_000;
+
 /** Crash tests (dev only): the steps of the job flow at which `CAMELID_FAULT=job:<step>` kills the node. */
 export type JobFault = "assigned" | "staked" | "paid" | "delivered";
 
@@ -318,10 +324,31 @@ export class JobWorker {
     if (txid(decodeTransaction(escrowTx)) !== m.escrow.txid) {
       return this.#decline(env.from, id, "bad-escrow", "the escrow tx is not the named one");
     }
-    await chain.processTx(escrowTx).catch(() => {}); // already known, or invalid (then no coin below)
-    const escrowValue = await this.#escrowValue(m.escrow, job, fromHex(id));
+    // Already known, or invalid (then no coin below), or an orphan: an escrow spending the client's
+    // change from its previous escrow, whose parent is still on its way through the relay.
+    let refused: string | null = null;
+    // Named by its sender, so that an orphan is held (per-source limits) rather than refused.
+    const admitted = await chain.processTx(escrowTx, `offer:${toHex(env.from)}`).catch((e) => {
+      refused = (e as { code?: string }).code ?? "tx/invalid";
+      return null;
+    });
+    let escrowValue = await this.#escrowValue(m.escrow, job, fromHex(id));
+    for (
+      const end = Date.now() + ESCROW_PARENTS_WAIT_MS;
+      escrowValue === null && admitted?.status === "orphan" && Date.now() < end;
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+      escrowValue = await this.#escrowValue(m.escrow, job, fromHex(id));
+    }
     if (escrowValue === null) {
-      return this.#decline(env.from, id, "bad-escrow", "no escrow for this job and client");
+      return this.#decline(
+        env.from,
+        id,
+        "bad-escrow",
+        `no escrow for this job and client${
+          refused ? ` (the escrow tx was refused: ${refused})` : ""
+        }`,
+      );
     }
     if (escrowValue < this.#o.minReward) {
       return this.#decline(

@@ -31,6 +31,6 @@ for (const backend of ["wasm", "onnx"]) {
     bad.outputTokens[i] = bad.outputTokens[i] === 100 ? 101 : 100;
     const v = await verify(bad, model, { backend, positions: "all", randomness: secret });
     assert.equal(v.verdict, "fraud");
-    assert.ok(v.checked.some((c) => c.position === i && c.status === "fail"));
+    assert.ok(v.checked.some((c) => c.position === i && c.outcome === "fail"));
   });
 }
