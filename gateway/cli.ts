@@ -10,7 +10,7 @@ import { parseCoinsOption } from "../chain/amount.ts";
 import { modelIdFromBytes } from "../chain/model_id.ts";
 import { NodeClient } from "../relay/client.ts";
 import { unlockWalletFile } from "../relay/wallet_file.ts";
-import { walletSpendLock } from "../compute/jobs/wallet_lock.ts";
+import { walletSpendLock } from "../cli/wallet_lock.ts";
 import { parseIntOption } from "../cli/sampler_options.ts";
 import { createGatewayApp } from "./app.ts";
 

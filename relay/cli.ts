@@ -5,6 +5,7 @@ import { formatCoins, parseCoinsOption } from "../chain/amount.ts";
 import { NodeClient } from "./client.ts";
 import { decodeAddress } from "../chain/keys.ts";
 import { buildPayment } from "../chain/wallet.ts";
+import { walletSpendLock } from "../cli/wallet_lock.ts";
 import { type NodeOptions, type RunningNode, startNode } from "./node.ts";
 import type { NonceSearcher } from "../chain/miner.ts";
 import {
@@ -185,11 +186,16 @@ export function registerWalletCommands(program: Command): void {
       decodeAddress(o.to);
       const amount = parseCoinsOption("--amount", o.amount);
       const fee = parseCoinsOption("--fee", o.fee, true);
-      const { keystore, secretKey } = await unlockWalletFile(walletFileOf(o));
+      const file = walletFileOf(o);
+      const { keystore, secretKey } = await unlockWalletFile(file);
       const node = new NodeClient(o.node);
-      const utxos = await node.spendableCoins(keystore.address);
-      const { bytes } = buildPayment({ utxos, secretKey, to: o.to, amount, fee });
-      const res = await node.sendTx(bytes);
+      // Coins chosen and the spend broadcast under the wallet's lock, as the job client does: two
+      // processes paying from one wallet never spend one coin twice.
+      const res = await walletSpendLock(file)(async () => {
+        const utxos = await node.spendableCoins(keystore.address);
+        const { bytes } = buildPayment({ utxos, secretKey, to: o.to, amount, fee });
+        return await node.sendTx(bytes);
+      });
       console.log(`Sent ${formatCoins(amount)} CML to ${o.to} (fee ${formatCoins(fee)})`);
       console.log(`txid ${res.txid}`);
     });

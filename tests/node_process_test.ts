@@ -64,6 +64,21 @@ Deno.test("a node process mines, answers over HTTP, and moves coins between two 
     assert.match(broke.stderr, /wallet\/insufficient-funds/);
     // In coins, as typed (100 + the default fee), not base units.
     assert.match(broke.stderr, /spendable balance 12\.5 CML is below amount \+ fee 100\.0001 CML/);
+
+    // Four sends at once from bob's one coin: each takes the wallet's lock, so each spends the
+    // change of the one before it (without the lock they all chose the same coin: conflicts).
+    const sends = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () => walletSend(`${dir}/bob.json`, bobAddress, "1", node.url, "bob secret"),
+      ),
+    );
+    for (const s of sends) assert.equal(s.code, 0, s.stderr);
+    const sent = sends.map((s) => s.stdout.match(/txid ([0-9a-f]{64})/)![1]);
+    assert.equal(new Set(sent).size, 4);
+    for (const t of sent) {
+      assert.equal((await getJson(`${node.url}/v1/txs/${t}`)).status, 200, `${t} accepted`);
+    }
   } finally {
     await node.stop();
   }

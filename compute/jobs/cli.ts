@@ -29,7 +29,7 @@ import { describeSelection } from "../../client/outsourced.ts";
 import { JobFailedError, refundAdvice } from "../../client/job_failure.ts";
 import { isJobState, JOB_STATES } from "../../client/job_states.ts";
 import { coverageOf, formatCoverage } from "../../verifier-wasm/cli.ts";
-import { walletSpendLock } from "./wallet_lock.ts";
+import { walletSpendLock } from "../../cli/wallet_lock.ts";
 import { NodeClient } from "../../relay/client.ts";
 import { VerifierService } from "./verifier_service.ts";
 import { nodeValidatorDuty } from "./validator_duty.ts";

@@ -30,7 +30,7 @@ import { Tokenizer } from "../../client/tokenizer/mod.ts";
 import { readVocabularyMetadata } from "../fixture.ts";
 import { modelIdOfFile } from "../model_file.ts";
 import { readMessages } from "../tokenize_cli.ts";
-import { walletSpendLock } from "./wallet_lock.ts";
+import { walletSpendLock } from "../../cli/wallet_lock.ts";
 
 /** One progress line for a tree event. */
 export function describeTreeEvent(e: TreeEvent): string {

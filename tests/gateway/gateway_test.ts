@@ -12,7 +12,7 @@ import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { generateSecretKey } from "../../chain/keys.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import { NodeClient } from "../../relay/client.ts";
-import { walletSpendLock } from "../../compute/jobs/wallet_lock.ts";
+import { walletSpendLock } from "../../cli/wallet_lock.ts";
 import { createGatewayApp } from "../../gateway/app.ts";
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
 import { newWallet, sendCoins, waitBalance } from "../jobs/funding_helpers.ts";

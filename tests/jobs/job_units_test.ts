@@ -16,7 +16,7 @@ import { candidatesFor, checkExpiry, type Survey } from "../../client/phases/sur
 import { refundAdvice } from "../../client/job_failure.ts";
 import { isJobState, JOB_STATES } from "../../client/job_states.ts";
 import { JobClientError } from "../../client/errors.ts";
-import { walletSpendLock } from "../../compute/jobs/wallet_lock.ts";
+import { walletSpendLock } from "../../cli/wallet_lock.ts";
 
 const ID = "ab".repeat(32);
 const raw = (v: unknown) =>

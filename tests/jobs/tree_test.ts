@@ -24,7 +24,7 @@ import { createGatewayApp } from "../../gateway/app.ts";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { unlockKeystore } from "../../chain/keystore.ts";
 import { readKeystore } from "../../relay/wallet_file.ts";
-import { walletSpendLock } from "../../compute/jobs/wallet_lock.ts";
+import { walletSpendLock } from "../../cli/wallet_lock.ts";
 
 const REWARD = "0.05";
 const FEE = "0.0002";
