@@ -15,6 +15,7 @@ import { NodeClient } from "../../relay/client.ts";
 import { walletSpendLock } from "../../cli/wallet_lock.ts";
 import { createGatewayApp } from "../../gateway/app.ts";
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+import { spawnCheaterNet } from "../cheater_net.ts";
 import { newWallet, sendCoins, waitBalance } from "../jobs/funding_helpers.ts";
 import { waitStakeable } from "../jobs/devnet_process.ts";
 
@@ -61,35 +62,7 @@ Deno.test("gateway: the openai client's chat, text, stream, n, stop, seed, every
   const nodes: NodeProcess[] = [];
   const stops: (() => Promise<unknown>)[] = [];
   try {
-    // --no-sprint: every verifier votes here (no compute weights in force: client/outsourced.ts).
-    const common = ["--threads", "1", "--stake", "0.5", "--no-sprint"];
-    nodes.push(
-      await spawnNode(["--data-dir", `${dir}/n0`, "--model", chatFile, ...common], {}, "compute"),
-    );
-    const seed = ["--seed", nodes[0].url];
-    nodes.push(
-      ...await Promise.all([
-        spawnNode(
-          ["--data-dir", `${dir}/n1`, "--model", chatFile, "--serve-verify", ...seed, ...common],
-          {},
-          "compute",
-        ),
-        spawnNode(
-          [
-            "--data-dir",
-            `${dir}/n2`,
-            "--model",
-            otherFile,
-            "--cheat",
-            "change-token",
-            ...seed,
-            ...common,
-          ],
-          {},
-          "compute",
-        ),
-      ]),
-    );
+    await spawnCheaterNet(dir, { chat: chatFile, other: otherFile }, nodes);
     const url = nodes[0].url;
     const wallet = `${dir}/gateway.json`;
     const address = await newWallet(wallet, "client");

@@ -16,7 +16,8 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { makeFixture } from "../../compute/fixture.ts";
-import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
+import { getJson, type NodeProcess, runCli, waitFor } from "../process_helpers.ts";
+import { spawnCheaterNet } from "../cheater_net.ts";
 import { nodeWalletAddress, sendCoins } from "../jobs/funding_helpers.ts";
 import { ARTIFACTS, openPageSession } from "./browser.ts";
 
@@ -116,47 +117,7 @@ Deno.test({
     const session = await openPageSession();
     const { page } = session;
     try {
-      // --no-sprint: every verifier votes here (no compute weights in force: client/outsourced.ts).
-      const common = ["--threads", "1", "--stake", "0.5", "--no-sprint"];
-      nodes.push(
-        await spawnNode(
-          ["--data-dir", `${dir}/n0`, "--model", `${dir}/chat.gguf`, ...common],
-          {},
-          "compute",
-        ),
-      );
-      const seed = ["--seed", nodes[0].url];
-      nodes.push(
-        ...await Promise.all([
-          spawnNode(
-            [
-              "--data-dir",
-              `${dir}/n1`,
-              "--model",
-              `${dir}/chat.gguf`,
-              "--serve-verify",
-              ...seed,
-              ...common,
-            ],
-            {},
-            "compute",
-          ),
-          spawnNode(
-            [
-              "--data-dir",
-              `${dir}/n2`,
-              "--model",
-              `${dir}/other.gguf`,
-              "--cheat",
-              "change-token",
-              ...seed,
-              ...common,
-            ],
-            {},
-            "compute",
-          ),
-        ]),
-      );
+      await spawnCheaterNet(dir, { chat: `${dir}/chat.gguf`, other: `${dir}/other.gguf` }, nodes);
       const url = nodes[0].url;
       const nodeAddress = await nodeWalletAddress(`${dir}/n0`);
 
