@@ -97,6 +97,25 @@ export const sampleJob = (client: TestKey, expiryHeight: number): Job => ({
   contact: "http://127.0.0.1:8787",
 });
 
+/**
+ * The escrow output of `client` (`escrowValue`) and the stake output of `compute` committing to
+ * `commitment` (`stakeValue`) of `job`, with its id.
+ */
+export function jobOutputs(
+  job: Job,
+  client: TestKey,
+  compute: TestKey,
+  commitment: Uint8Array,
+  values: { escrow: bigint; stake: bigint },
+) {
+  const jobId = jobIdBytes(job);
+  return {
+    jobId,
+    escrowOut: escrowOutput(jobId, keyHash(client), job.expiryHeight, values.escrow),
+    stakeOut: stakeOutput(jobId, keyHash(compute), keyHash(client), commitment, values.stake),
+  };
+}
+
 /** A job with a confirmed escrow (5 coins) and a confirmed stake (2 coins), ready for claims. */
 export async function stakedJob(
   node: ChainNode,
@@ -106,14 +125,13 @@ export async function stakedJob(
   output: { tokens: number[]; finish: "stop" | "length" } | null = null,
 ) {
   const job = sampleJob(client, node.tip().height + 40);
-  const jobId = jobIdBytes(job);
-  const escrowOut = escrowOutput(jobId, keyHash(client), job.expiryHeight, 5n * COIN);
-  const stakeOut = stakeOutput(
-    jobId,
-    keyHash(compute),
-    keyHash(client),
-    output ? outputCommitment(jobId, output.tokens, output.finish) : new Uint8Array(32).fill(3),
-    2n * COIN,
+  const id = jobIdBytes(job);
+  const { jobId, escrowOut, stakeOut } = jobOutputs(
+    job,
+    client,
+    compute,
+    output ? outputCommitment(id, output.tokens, output.finish) : new Uint8Array(32).fill(3),
+    { escrow: 5n * COIN, stake: 2n * COIN },
   );
   const e = lockJobOutput(client, coins[0], escrowOut, jobId);
   const s = lockJobOutput(compute, coins[2], stakeOut, jobId);

@@ -7,13 +7,13 @@
 
 import { outputCommitment } from "../chain/commitment.ts";
 import { type Job, jobIdBytes } from "../chain/job.ts";
-import { escrowOutput, fundJobOutput, type JobCoin, payTx, stakeOutput } from "../chain/job_tx.ts";
+import { fundJobOutput, type JobCoin, payTx } from "../chain/job_tx.ts";
 import type { ChainNode } from "../chain/node.ts";
 import { COIN } from "../chain/params.ts";
 import { scriptAddress } from "../chain/script.ts";
 import { encodeTransaction, txid, type TxOutput } from "../chain/tx.ts";
 import { mine, type TestKey } from "./chain_helpers.ts";
-import { keyHash, sampleJob } from "./job_spend_helpers.ts";
+import { jobOutputs, sampleJob } from "./job_spend_helpers.ts";
 
 /** Funds `output` from `key`'s spendable confirmed coins and submits it; the transaction's id. */
 export async function fundFrom(
@@ -51,14 +51,13 @@ export async function stakedJob(
     finishReason: "stop",
   },
 ) {
-  const jobId = jobIdBytes(job);
-  const escrowOut = escrowOutput(jobId, keyHash(client), job.expiryHeight, 3n * COIN);
-  const stakeOut = stakeOutput(
-    jobId,
-    keyHash(compute),
-    keyHash(client),
-    outputCommitment(jobId, output.outputTokens, output.finishReason),
-    COIN,
+  const id = jobIdBytes(job);
+  const { jobId, escrowOut, stakeOut } = jobOutputs(
+    job,
+    client,
+    compute,
+    outputCommitment(id, output.outputTokens, output.finishReason),
+    { escrow: 3n * COIN, stake: COIN },
   );
   const escrow: JobCoin = {
     txid: await fundFrom(node, client, escrowOut, jobId),
