@@ -121,6 +121,8 @@ export interface WeightsAnswer {
   total: number;
   /** One entry per node with a proof: its key, its address (rewards) and its weight. */
   weights: { nodeKey: string; address: string; weight: number; share: number }[];
+  /** Whether the sprint's proof window has closed (its weights are final). */
+  closed?: boolean;
 }
 
 /** `GET /v1/addresses/:address` as the client reads it. */
@@ -194,11 +196,14 @@ export class NodeClient {
   }
 
   /**
-   * The compute weights in force (the latest sprint whose window has closed); `NotFoundError`
-   * `sprint/none-closed` before the first window closes.
+   * The compute weights in force (the latest sprint whose window has closed), or those of
+   * `sprint`; `NotFoundError` `sprint/none-closed` before the first window closes.
    */
-  weights(): Promise<WeightsAnswer> {
-    return this.call<WeightsAnswer>("/v1/weights");
+  weights(sprint?: number, init?: RequestInit): Promise<WeightsAnswer> {
+    return this.call<WeightsAnswer>(
+      sprint === undefined ? "/v1/weights" : `/v1/weights?sprint=${sprint}`,
+      init,
+    );
   }
 
   /** A transaction by txid (mempool or chain); `NotFoundError` `tx/not-found` when unknown. */

@@ -9,7 +9,7 @@
  */
 
 import { assignmentShares, pickByShare } from "../assignment.ts";
-import type { NodeClient } from "../../relay/client.ts";
+import type { NodeClient, WeightsAnswer } from "../../relay/client.ts";
 import type { JobSession } from "../job_session.ts";
 import { type ComputeAd, SURVEY_TIMEOUT_MS } from "./survey.ts";
 
@@ -77,17 +77,22 @@ export async function fetchWeights(
   }
 }
 
+/** The positive weights of `w` summed by reward address. */
+export function weightsByAddress(w: WeightsAnswer): Map<string, number> {
+  const byAddress = new Map<string, number>();
+  for (const e of w.weights) {
+    if (typeof e.address === "string" && Number.isFinite(e.weight) && e.weight > 0) {
+      byAddress.set(e.address, (byAddress.get(e.address) ?? 0) + e.weight);
+    }
+  }
+  return byAddress;
+}
+
 async function readWeights(node: NodeClient): Promise<WeightsLookup> {
   try {
     const w = await node.weights();
-    const byAddress = new Map<string, number>();
-    for (const e of w.weights) {
-      if (typeof e.address === "string" && Number.isFinite(e.weight) && e.weight > 0) {
-        byAddress.set(e.address, (byAddress.get(e.address) ?? 0) + e.weight);
-      }
-    }
     if (!Number.isInteger(w.sprint)) return { unavailable: "the node's weights carry no sprint" };
-    return { sprint: w.sprint, byAddress };
+    return { sprint: w.sprint, byAddress: weightsByAddress(w) };
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === "sprint/none-closed") return { unavailable: "no sprint has closed yet" };

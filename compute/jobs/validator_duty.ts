@@ -6,9 +6,9 @@
  */
 
 import { dueContextOf } from "../../client/validator_ticket.ts";
-import { fetchWeights, type WeightsLookup } from "../../client/phases/choose.ts";
+import { fetchWeights, weightsByAddress, type WeightsLookup } from "../../client/phases/choose.ts";
 import { fetchReputation } from "../../client/phases/reputation.ts";
-import type { NodeClient, WeightsAnswer } from "../../relay/client.ts";
+import type { NodeClient } from "../../relay/client.ts";
 import type { ValidatorDuty } from "./verifier_service.ts";
 
 /**
@@ -23,16 +23,9 @@ export const DUTY_READ_MS = 30_000;
  */
 async function closedSprintWeights(api: NodeClient, sprint: number): Promise<WeightsLookup | null> {
   try {
-    const w = await api.call<WeightsAnswer & { closed: boolean }>(
-      `/v1/weights?sprint=${sprint}`,
-      { signal: AbortSignal.timeout(DUTY_READ_MS) },
-    );
+    const w = await api.weights(sprint, { signal: AbortSignal.timeout(DUTY_READ_MS) });
     if (!w.closed || w.sprint !== sprint) return null;
-    const byAddress = new Map<string, number>();
-    for (const e of w.weights) {
-      if (e.weight > 0) byAddress.set(e.address, (byAddress.get(e.address) ?? 0) + e.weight);
-    }
-    return { sprint, byAddress };
+    return { sprint, byAddress: weightsByAddress(w) };
   } catch {
     return null;
   }
