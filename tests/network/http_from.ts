@@ -6,15 +6,25 @@
 import http from "node:http";
 import net from "node:net";
 
-/** An answer: status and the body parsed as JSON (null when it is not JSON). */
+/**
+ * An answer: status and the body parsed as JSON (null when it is not JSON); status 0 with `reset`
+ * when the connection broke before the answer was read whole.
+ */
 export interface Answer {
-  /** HTTP status. */
+  /** HTTP status, 0 when no whole answer was read. */
   status: number;
+  /** The socket error code (ECONNRESET, EPIPE) when the connection broke before the answer. */
+  reset?: string;
   /** Parsed JSON body, or null. */
   body: { error?: { code: string } } & Record<string, unknown> | null;
 }
 
-/** Sends one request to `url` from source address `from` (e.g. 127.0.0.2). */
+/**
+ * Sends one request to `url` from source address `from` (e.g. 127.0.0.2). A server that answers
+ * before reading the body and closes (a refusal) may reset the connection while the body is still
+ * being sent, and the kernel then discards the unread answer: that resolves with status 0 and
+ * `reset`, so that a test decides what a reset means where it happens.
+ */
 export function requestFrom(
   from: string,
   url: string,
@@ -56,7 +66,11 @@ export function requestFrom(
         resolve({ status: res.statusCode ?? 0, body });
       });
     });
-    req.on("error", reject);
+    req.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "ECONNRESET" || e.code === "EPIPE") {
+        resolve({ status: 0, body: null, reset: e.code });
+      } else reject(e);
+    });
     if (init.body !== undefined) req.write(init.body);
     req.end();
   });
