@@ -1,0 +1,638 @@
+/**
+ * @module Issue 16's "done when" on a devnet of real processes: three honest compute nodes proving
+ * at 1x, 2x and 4x a base rate (`--sprint-rate`) and serving one tiny model, and a cheater
+ * (`--cheat change-token`) proving at 1x and serving another model; all mine. The real job client
+ * (`submitJob`, what `job submit` runs) sends N jobs one after the other through node 0, each drawn
+ * by compute weight. Printed, each beside what it is compared with:
+ * - per sprint and in total, each honest node's measured proving speed (nonces tried over proving
+ *   time, from its `/v1/status` sprint reports) against its weight share (`GET /v1/weights?sprint=k`);
+ * - the jobs each honest node took against the expected count (the sum of its share in the weights
+ *   each job was drawn with), per-node deviation in binomial standard deviations and chi-square;
+ * - each honest node's reputation and `validationProbability` (`GET /v1/reputation/:key`), read
+ *   at every epoch;
+ * - the cheater caught: its job's fraud proof mined, its reputation before and after, on every node;
+ * - forged sprint proofs (padded, another node's nonces, a stale sprint's nonces, another node's
+ *   key) posted to every node: each node's answer, and each node's verdict on them in its weights.
+ * Progress goes to stderr. Not part of `deno task test`.
+ * Usage: deno run -A tests/bench/weight_devnet.ts [jobs=100] [baseRate=250]
+ */
+
+import { fromHex, toHex } from "../../chain/bytes.ts";
+import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
+import { modelIdFromBytes } from "../../chain/model_id.ts";
+import { COIN, networkParams } from "../../chain/params.ts";
+import { payToAddressScript } from "../../chain/script.ts";
+import { sprintNodeSeed } from "../../chain/sprint.ts";
+import { sprintProofOutput, sprintProofTx } from "../../chain/sprint_tx.ts";
+import { buildSpend } from "../../chain/wallet.ts";
+import { submitJob, type SubmitResult } from "../../client/job_client.ts";
+import { makeFixture } from "../../compute/fixture.ts";
+import { proveSprint } from "../../compute/sprint_prover.ts";
+import { NodeClient } from "../../relay/client.ts";
+import { SprintModel } from "../../verifier-wasm/sprint_model.ts";
+import { getJson, type NodeProcess, spawnNode, waitFor, walletSend } from "../process_helpers.ts";
+
+const JOBS = Number(Deno.args[0] ?? 100);
+const BASE = Number(Deno.args[1] ?? 250);
+const FACTORS = [1, 2, 4];
+const DEV = networkParams("dev");
+const SP = DEV.sprint;
+const loadavg = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+const say = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+interface Report {
+  sprint: number;
+  tried: number;
+  found: number;
+  provingMs: number;
+  pausedMs: number;
+  txid: string | null;
+  skipped: string | null;
+}
+interface Status {
+  height: number;
+  compute?: { rewardAddress: string };
+  sprint?: { last: Report[] };
+}
+interface WeightRow {
+  nodeKey: string;
+  address: string;
+  weight: number;
+  share: number;
+  accepted: boolean;
+  sampled: number;
+  mismatches: number;
+  limit: number;
+}
+interface Weights {
+  sprint: number;
+  seed: string;
+  closed: boolean;
+  weights: WeightRow[];
+}
+interface Reputation {
+  reputation: number;
+  validationProbability: number;
+  floor: number;
+  jobVolume: { lastEpoch: number; currentEpoch: number };
+  lastFraud: { height: number; txid: string; epoch: number } | null;
+  epoch: { current: number };
+}
+/** A compute node of the run. */
+interface Member {
+  name: string;
+  proc: NodeProcess;
+  address: string;
+  envelopeKey: string;
+}
+
+const dir = await Deno.makeTempDir({ prefix: "camelid-weight-devnet-" });
+const mainModel = makeFixture({ size: "tiny", dtype: "f16", seed: 21n });
+const otherModel = makeFixture({ size: "tiny", dtype: "f16", seed: 22n });
+await Deno.writeFile(`${dir}/main.gguf`, mainModel);
+await Deno.writeFile(`${dir}/other.gguf`, otherModel);
+const loadBefore = loadavg();
+const started = Date.now();
+const procs: NodeProcess[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const p of procs) {
+    try {
+      p.child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }
+});
+
+/** Starts compute node i: honest at FACTORS[i] x BASE on the main model, or the cheater. */
+async function startNode(i: number, cheater: boolean): Promise<NodeProcess> {
+  const p = await spawnNode(
+    [
+      ...["--data-dir", `${dir}/n${i}`, "--threads", "1"],
+      ...["--model", `${dir}/${cheater ? "other" : "main"}.gguf`],
+      ...["--sprint-rate", String(BASE * (cheater ? 1 : FACTORS[i]))],
+      ...(cheater ? ["--cheat", "change-token"] : []),
+      ...(i > 0 ? ["--seed", procs[0].url] : []),
+    ],
+    {},
+    "compute",
+  );
+  procs.push(p);
+  return p;
+}
+
+const status = async (url: string) => (await getJson<Status>(`${url}/v1/status`)).body;
+const reports = new Map<string, Map<number, Report>>(); // address -> sprint -> report
+const reputations: { epoch: number; height: number; byAddress: Map<string, Reputation> }[] = [];
+let members: Member[] = [];
+let jobsDone = 0;
+let polling = true;
+
+async function poll(): Promise<void> {
+  let lastEpoch = -1;
+  while (polling) {
+    try {
+      const all = await Promise.all(members.map((m) => status(m.proc.url)));
+      all.forEach((s, i) => {
+        const m = reports.get(members[i].address) ?? new Map<number, Report>();
+        for (const r of s.sprint?.last ?? []) m.set(r.sprint, r);
+        reports.set(members[i].address, m);
+      });
+      const height = all[0].height;
+      const epoch = Math.floor(height / SP.interval);
+      if (epoch !== lastEpoch) {
+        lastEpoch = epoch;
+        const byAddress = new Map<string, Reputation>();
+        for (const m of members) {
+          byAddress.set(
+            m.address,
+            (await getJson<Reputation>(`${members[0].proc.url}/v1/reputation/${m.address}`)).body,
+          );
+        }
+        reputations.push({ epoch, height, byAddress });
+        say(
+          `epoch ${epoch} (height ${height}), jobs ${jobsDone}/${JOBS}, load ${loadavg()}; ` +
+            members.map((m) => {
+              const r = byAddress.get(m.address)!;
+              return `${m.name} rep ${r.reputation} p ${r.validationProbability.toFixed(3)}`;
+            }).join(", "),
+        );
+      }
+    } catch (e) {
+      say(`poll: ${(e as Error).message}`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Waits until node 0's tip is at least `height`. */
+function waitHeight(height: number, ms = 180_000): Promise<number> {
+  return waitFor(`height ${height}`, async () => {
+    const h = (await status(members[0].proc.url)).height;
+    return h >= height ? h : null;
+  }, ms);
+}
+
+/** POSTs a raw tx to a node: "accepted" or the refusal's code. */
+async function postTx(url: string, bytes: Uint8Array): Promise<string> {
+  const res = await fetch(`${url}/v1/txs`, {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: toHex(bytes),
+  });
+  const body = await res.json().catch(() => ({}));
+  return res.ok ? "accepted" : `${res.status} ${body.code ?? body.error ?? JSON.stringify(body)}`;
+}
+
+try {
+  say(`starting 4 compute nodes in ${dir}, base rate ${BASE}/s, load ${loadBefore}`);
+  await startNode(0, false);
+  await Promise.all([startNode(1, false), startNode(2, false), startNode(3, true)]);
+  const names = ["1x", "2x", "4x", "cheater"];
+  // procs may have started in any order after node 0: match them to their data dir by output.
+  const ordered: NodeProcess[] = [];
+  for (let i = 0; i < 4; i++) {
+    ordered.push(procs.find((p) => p.output().includes(`${dir}/n${i}`)) ?? procs[i]);
+  }
+  members = await Promise.all(ordered.map(async (proc, i) => {
+    const s = await waitFor(`node ${i}'s compute status`, async () => {
+      const s = await status(proc.url);
+      return s.compute && s.sprint ? s : null;
+    }, 60_000);
+    const peers = await new NodeClient(proc.url).peers();
+    return {
+      name: names[i],
+      proc,
+      address: s.compute!.rewardAddress,
+      envelopeKey: peers.self.key ?? "",
+    };
+  }));
+  const honest = members.slice(0, 3);
+  const cheater = members[3];
+  const poller = poll();
+
+  // The client and the forgers: one send from node 0's wallet, split by the client.
+  await waitHeight(DEV.coinbaseMaturity + 3);
+  const clientKey = generateSecretKey();
+  const clientAddress = addressFromPublicKey(publicKeyOf(clientKey));
+  const sent = await walletSend(
+    `${dir}/n0/wallet.json`,
+    clientAddress,
+    "40",
+    members[0].proc.url,
+    "",
+  );
+  if (sent.code !== 0) throw new Error(`wallet send: ${sent.stderr}`);
+  const node = new NodeClient(members[0].proc.url);
+  const forgers = Array.from({ length: 4 }, () => generateSecretKey());
+  await waitFor(
+    "the client's coins",
+    async () => (await node.spendableCoins(clientAddress)).length > 0,
+  );
+  const split = buildSpend({
+    utxos: await node.spendableCoins(clientAddress),
+    secretKey: clientKey,
+    fee: 10_000n,
+    outputs: forgers.map((k) => ({
+      value: COIN,
+      scriptPubKey: payToAddressScript(addressFromPublicKey(publicKeyOf(k))),
+    })),
+  });
+  await node.sendTx(split.bytes);
+  say("client funded (40 coins), 4 forger coins sent");
+
+  // Forged proofs at the next sprint start k >= 2 (a stale sprint k-1 exists).
+  const forgeAt = Math.max(
+    2,
+    Math.ceil(((await status(members[0].proc.url)).height + 1) / SP.interval),
+  );
+  const forgery = forge(forgeAt, forgers).catch((e) => {
+    say(`forgery failed: ${(e as Error).message}`);
+    return { sprint: forgeAt, rows: [] };
+  });
+
+  // Jobs once weights are in force.
+  await waitFor("weights in force", async () => {
+    const r = await fetch(`${members[0].proc.url}/v1/weights`);
+    await r.body?.cancel();
+    return r.ok;
+  }, 120_000);
+  const results: (SubmitResult | { error: string })[] = [];
+  let seed = 1000n;
+  for (let j = 0; j < JOBS; j++) {
+    try {
+      results.push(
+        await submitJob({
+          node,
+          secretKey: clientKey,
+          modelId: modelIdFromBytes(mainModel),
+          promptTokens: [1, 40, 41, 42, 43],
+          maxTokens: 8,
+          seed: seed++,
+          temperature: 0.8,
+          topK: 40,
+          topP: 0.95,
+          reward: COIN / 10n,
+          fee: 20_000n,
+          verifyWith: mainModel,
+        }),
+      );
+    } catch (e) {
+      results.push({ error: `${(e as { code?: string }).code ?? ""} ${(e as Error).message}` });
+      say(`job ${j}: ${(e as Error).message}`);
+    }
+    jobsDone++;
+    if (jobsDone % 10 === 0) say(`${jobsDone}/${JOBS} jobs done`);
+  }
+  const forged = await forgery;
+
+  // The cheater's job: caught by the client's local check, its fraud proof mined.
+  const repOf = async (url: string, address: string) =>
+    (await getJson<Reputation>(`${url}/v1/reputation/${address}`)).body;
+  const cheaterBefore = await repOf(members[0].proc.url, cheater.address);
+  say(`cheater's job (reputation before: ${cheaterBefore.reputation})`);
+  let cheat: SubmitResult | { error: string };
+  try {
+    cheat = await submitJob({
+      node,
+      secretKey: clientKey,
+      modelId: modelIdFromBytes(otherModel),
+      promptTokens: [1, 40, 41, 42, 43],
+      maxTokens: 8,
+      seed: seed++,
+      temperature: 0.8,
+      topK: 40,
+      topP: 0.95,
+      reward: COIN / 10n,
+      fee: 20_000n,
+      verifyWith: otherModel,
+    });
+  } catch (e) {
+    cheat = { error: `${(e as { code?: string }).code ?? ""} ${(e as Error).message}` };
+  }
+  const fraudTxid = "fraudTxid" in cheat ? cheat.fraudTxid : undefined;
+  const cheaterAfter: Reputation[] = [];
+  if (fraudTxid) {
+    await waitFor("the fraud proof mined on every node", async () => {
+      for (const m of members) {
+        const r = await repOf(m.proc.url, cheater.address);
+        if (r.lastFraud?.txid !== fraudTxid) return false;
+      }
+      return true;
+    }, 90_000).catch((e) => say((e as Error).message));
+    for (const m of members) cheaterAfter.push(await repOf(m.proc.url, cheater.address));
+  }
+
+  // Sprints whose windows closed: weights against speed.
+  const endHeight = (await status(members[0].proc.url)).height;
+  const lastSprint = Math.floor((endHeight - SP.window - 1) / SP.interval);
+  polling = false;
+  await poller;
+  const weights = new Map<number, Weights>();
+  for (let k = 1; k <= lastSprint; k++) {
+    weights.set(k, (await getJson<Weights>(`${members[0].proc.url}/v1/weights?sprint=${k}`)).body);
+  }
+
+  // ---- figures ----
+  console.log(`\n## weight_devnet: ${JOBS} jobs, base rate ${BASE}/s, sprints 1..${lastSprint}`);
+  console.log(
+    `load average before: ${loadBefore}; after: ${loadavg()}; wall ${
+      ((Date.now() - started) / 1000).toFixed(0)
+    } s`,
+  );
+  console.log(
+    `held-reward forfeits: ${
+      (await heldRewardsLanded())
+        ? "code present in chain/"
+        : "not in chain/ at this commit (not measured)"
+    }`,
+  );
+
+  console.log("\n### Weights against measured speed (honest nodes; sprints whose proof counted)");
+  console.log(
+    "| sprint | " + honest.map((m) =>
+      `${m.name} tried/s (paused s) | ${m.name} weight`
+    ).join(" | ") + " | weight share / speed share |",
+  );
+  console.log("|---|" + honest.map(() => "---|---|").join("") + "---|");
+  const tot = honest.map(() => ({ tried: 0, ms: 0, weight: 0, paused: 0 }));
+  for (let k = 1; k <= lastSprint; k++) {
+    const rows = honest.map((m) => ({
+      r: reports.get(m.address)?.get(k),
+      w: weights.get(k)!.weights.find((x) => x.address === m.address),
+    }));
+    if (rows.some(({ r, w }) => !r || !w || !r.provingMs)) {
+      console.log(
+        `| ${k} | ${
+          rows.map(({ r, w }) =>
+            `${r ? r.skipped ?? "reported" : "no report"} | ${w?.weight ?? "none"}`
+          ).join(" | ")
+        } | (not counted) |`,
+      );
+      continue;
+    }
+    const speed = rows.map(({ r }) => r!.tried / (r!.provingMs / 1000));
+    const ss = speed.reduce((a, b) => a + b, 0);
+    const ws = rows.reduce((a, { w }) => a + w!.weight, 0);
+    rows.forEach(({ r, w }, i) => {
+      tot[i].tried += r!.tried;
+      tot[i].ms += r!.provingMs;
+      tot[i].paused += r!.pausedMs ?? 0;
+      tot[i].weight += w!.weight;
+    });
+    console.log(
+      `| ${k} | ${
+        rows.map(({ r, w }, i) =>
+          `${speed[i].toFixed(0)} (${((r!.pausedMs ?? 0) / 1000).toFixed(1)}) | ${w!.weight}`
+        ).join(" | ")
+      } | ${rows.map(({ w }, i) => (w!.weight / ws / (speed[i] / ss)).toFixed(2)).join(" / ")} |`,
+    );
+  }
+  {
+    const speed = tot.map((t) => t.tried / (t.ms / 1000));
+    const ss = speed.reduce((a, b) => a + b, 0);
+    const ws = tot.reduce((a, t) => a + t.weight, 0);
+    console.log(
+      "\n| node | throttle | nonces tried | proving s | paused s | speed measured | speed share | weight | weight share | ratio |",
+    );
+    console.log("|---|---|---|---|---|---|---|---|---|---|");
+    honest.forEach((m, i) => {
+      const s = speed[i] / ss, w = tot[i].weight / ws;
+      console.log(
+        `| ${m.name} | ${BASE * FACTORS[i]}/s | ${tot[i].tried} | ${
+          (tot[i].ms / 1000).toFixed(1)
+        } | ${(tot[i].paused / 1000).toFixed(1)} | ${speed[i].toFixed(0)}/s | ${pct(s)} | ${
+          tot[i].weight
+        } | ${pct(w)} | ${(w / s).toFixed(3)} |`,
+      );
+    });
+  }
+
+  console.log("\n### Assignments by weight over the jobs");
+  const ok = results.filter((r): r is SubmitResult => "jobId" in r);
+  const byWeight = ok.filter((r) => r.assignment?.by === "weight");
+  const observed = honest.map((m) =>
+    byWeight.filter((r) => r.assignment!.node === m.envelopeKey).length
+  );
+  const expected = honest.map(() => 0);
+  const variance = honest.map(() => 0);
+  for (const r of byWeight) {
+    const w = weights.get(r.assignment!.sprint!) ??
+      (await getJson<Weights>(`${members[0].proc.url}/v1/weights?sprint=${r.assignment!.sprint}`))
+        .body;
+    weights.set(w.sprint, w);
+    const ws = honest.map((m) => w.weights.find((x) => x.address === m.address)?.weight ?? 0);
+    const mean = ws.reduce((a, b) => a + b, 0) / ws.length;
+    const eff = ws.map((x) => Math.max(x, 0.05 * mean)); // client/assignment.ts's newcomer floor
+    const sum = eff.reduce((a, b) => a + b, 0);
+    eff.forEach((x, i) => {
+      expected[i] += x / sum;
+      variance[i] += (x / sum) * (1 - x / sum);
+    });
+  }
+  const chi2 = observed.reduce((a, o, i) => a + (o - expected[i]) ** 2 / expected[i], 0);
+  console.log(
+    `jobs: ${JOBS} submitted, ${ok.length} ended, states ${
+      JSON.stringify(countBy(ok.map((r) => r.state)))
+    }, ` +
+      `failed ${results.length - ok.length}, by weight ${byWeight.length}, ` +
+      `other ${
+        JSON.stringify(countBy(
+          ok.filter((r) => r.assignment?.by !== "weight").map((r) => r.assignment?.by ?? "none"),
+        ))
+      }, ` +
+      `redrawn ${byWeight.filter((r) => (r.assignment!.draws ?? 1) > 1).length}`,
+  );
+  console.log(
+    "| node | jobs taken | expected (sum of its draw shares) | share taken | expected share | deviation (binomial sd) |",
+  );
+  console.log("|---|---|---|---|---|---|");
+  honest.forEach((m, i) => {
+    console.log(
+      `| ${m.name} | ${observed[i]} | ${expected[i].toFixed(1)} | ${
+        pct(observed[i] / byWeight.length)
+      } | ${pct(expected[i] / byWeight.length)} | ${
+        ((observed[i] - expected[i]) / Math.sqrt(variance[i])).toFixed(2)
+      } |`,
+    );
+  });
+  console.log(
+    `chi-square ${chi2.toFixed(2)} on 2 degrees of freedom, p = ${Math.exp(-chi2 / 2).toFixed(3)}`,
+  );
+
+  console.log(
+    "\n### Validation probability per epoch (node 0's /v1/reputation, read as each epoch began)",
+  );
+  console.log(
+    "| epoch | height | job volume last / current | " + honest.map((m) =>
+      `${m.name} reputation | ${m.name} p`
+    ).join(" | ") + " | floor |",
+  );
+  console.log("|---|---|---|" + honest.map(() => "---|---|").join("") + "---|");
+  for (const { epoch, height, byAddress } of reputations) {
+    const r0 = byAddress.get(honest[0].address)!;
+    console.log(
+      `| ${epoch} | ${height} | ${r0.jobVolume.lastEpoch} / ${r0.jobVolume.currentEpoch} | ${
+        honest.map((m) => {
+          const r = byAddress.get(m.address)!;
+          return `${r.reputation} | ${r.validationProbability.toFixed(3)}`;
+        }).join(" | ")
+      } | ${r0.floor.toFixed(3)} |`,
+    );
+  }
+
+  console.log("\n### The cheater (--cheat change-token)");
+  console.log(
+    `its job: ${
+      "error" in cheat
+        ? `failed: ${cheat.error}`
+        : `state ${cheat.state}, fraud proof ${fraudTxid ?? "none"}`
+    }`,
+  );
+  console.log(
+    `reputation before (node 0): ${cheaterBefore.reputation}, p ${cheaterBefore.validationProbability}, lastFraud ${
+      JSON.stringify(cheaterBefore.lastFraud)
+    }`,
+  );
+  cheaterAfter.forEach((r, i) =>
+    console.log(
+      `after, node ${
+        members[i].name
+      }: reputation ${r.reputation}, p ${r.validationProbability}, lastFraud ${
+        JSON.stringify(r.lastFraud)
+      }`,
+    )
+  );
+
+  console.log(`\n### Forged sprint proofs (sprint ${forged.sprint})`);
+  console.log(
+    "| forgery | " + members.map((m) => `POST to ${m.name}`).join(" | ") + " | " +
+      members.map((m) => `${m.name}'s weights`).join(" | ") + " |",
+  );
+  console.log("|---|" + members.map(() => "---|").join("") + members.map(() => "---|").join(""));
+  const verdicts = await Promise.all(
+    members.map(async (m) =>
+      (await getJson<Weights>(`${m.proc.url}/v1/weights?sprint=${forged.sprint}`)).body
+    ),
+  );
+  for (const f of forged.rows) {
+    const cells = verdicts.map((w) => {
+      const row = w.weights.find((x) => x.nodeKey === f.key);
+      if (!row) return "not listed";
+      return `${
+        row.accepted ? "ACCEPTED" : "rejected"
+      }, weight ${row.weight}, ${row.mismatches} of ${row.sampled} sampled mismatch (limit ${row.limit})`;
+    });
+    console.log(
+      `| ${f.what} | ${f.answers.join(" | ")} | ${
+        f.listedKey ? cells.join(" | ") : members.map(() => "n/a").join(" | ")
+      } |`,
+    );
+  }
+  const honestVerdicts = verdicts.map((w) =>
+    honest.map((m) => w.weights.find((x) => x.address === m.address)?.weight ?? "none").join("/")
+  );
+  console.log(
+    `honest weights of sprint ${forged.sprint} on each node (1x/2x/4x): ${
+      honestVerdicts.join("; ")
+    }`,
+  );
+} finally {
+  polling = false;
+  for (const p of procs) await p.stop();
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+function countBy(xs: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+}
+
+async function heldRewardsLanded(): Promise<boolean> {
+  const chainDir = new URL("../../chain/", import.meta.url).pathname;
+  for await (const e of Deno.readDir(chainDir)) {
+    if (!e.isFile || !e.name.endsWith(".ts")) continue;
+    if (/forfeit/i.test(await Deno.readTextFile(chainDir + e.name))) return true;
+  }
+  return false;
+}
+
+/**
+ * At sprint k's start block: proves with the forger keys in this process and posts, to every node,
+ * a padded proof (its own proof nonces and 3 bad ones each), an honest node's nonces under a
+ * forger's key, a stale sprint's nonces (k-1) and an honest node's nonces under that node's key
+ * funded by a forger.
+ */
+async function forge(k: number, keys: Uint8Array[]): Promise<{
+  sprint: number;
+  rows: { what: string; key: string; listedKey: boolean; answers: string[] }[];
+}> {
+  const h = await waitHeight(k * SP.interval);
+  if (h > k * SP.interval + 1) throw new Error(`forgery: tip ${h} is past sprint ${k}'s start`);
+  const url = members[0].proc.url;
+  const node = new NodeClient(url);
+  const seedOf = async (s: number) =>
+    fromHex((await getJson<Weights>(`${url}/v1/weights?sprint=${s}`)).body.seed, 32);
+  const model = await SprintModel.create(SP, await seedOf(k));
+  const stale = await SprintModel.create(SP, await seedOf(k - 1));
+  // An honest node that proved sprint k-1 (its key is public in its proof).
+  const listed = (await getJson<Weights>(`${url}/v1/weights?sprint=${k - 1}`)).body.weights;
+  const victimRow = listed.find((w) => members.slice(0, 3).some((m) => m.address === w.address));
+  if (!victimRow) throw new Error(`no honest node's proof in sprint ${k - 1}`);
+  const victim = fromHex(victimRow.nodeKey, 33);
+  const victimName = members.find((m) => m.address === victimRow.address)!.name;
+  const [f1, f2, f3, f4] = keys;
+  const nodeSeed = (sk: Uint8Array) => sprintNodeSeed(publicKeyOf(sk));
+  const own = (await proveSprint(model, nodeSeed(f1), { count: 320 })).nonces;
+  const bad: number[] = [];
+  for (let n = 320; bad.length < 3 * own.length; n++) {
+    if (model.distance(nodeSeed(f1), n) >= SP.threshold) bad.push(n);
+  }
+  const padded = [...own, ...bad].sort((a, b) => a - b);
+  const victims = (await proveSprint(model, sprintNodeSeed(victim), { count: 320 })).nonces;
+  const old = (await proveSprint(stale, nodeSeed(f3), { count: 320 })).nonces;
+  model.free();
+  stale.free();
+  const funded = async (sk: Uint8Array) => ({
+    utxos: await node.spendableCoins(addressFromPublicKey(publicKeyOf(sk))),
+    secretKey: sk,
+    fee: 10_000n,
+  });
+  const txs = [
+    { what: `padded: ${own.length} proof nonces + ${bad.length} bad`, sk: f1, nonces: padded },
+    {
+      what: `node ${victimName}'s ${victims.length} nonces under a forger's key`,
+      sk: f2,
+      nonces: victims,
+    },
+    { what: `sprint ${k - 1}'s ${old.length} nonces as sprint ${k}`, sk: f3, nonces: old },
+  ].map(async (f) => ({
+    what: f.what,
+    key: toHex(publicKeyOf(f.sk)),
+    listedKey: true,
+    bytes: sprintProofTx(k, f.nonces, await funded(f.sk)).bytes,
+  }));
+  const stolen = buildSpend({
+    ...(await funded(f4)),
+    outputs: [sprintProofOutput(k, victim, victims)],
+  });
+  const all = [...await Promise.all(txs), {
+    what: `node ${victimName}'s nonces under its own key, funded by a forger`,
+    key: toHex(victim),
+    listedKey: false,
+    bytes: stolen.bytes,
+  }];
+  const rows = [];
+  for (const t of all) {
+    const answers = [];
+    for (const m of members) answers.push(await postTx(m.proc.url, t.bytes));
+    rows.push({ what: t.what, key: t.key, listedKey: t.listedKey, answers });
+  }
+  say(
+    `forged proofs of sprint ${k} posted at height ${h}: ${
+      rows.map((r) => r.answers.join(",")).join("; ")
+    }`,
+  );
+  await waitHeight(k * SP.interval + SP.window + 1);
+  return { sprint: k, rows };
+}
