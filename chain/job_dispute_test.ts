@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { toHex } from "./bytes.ts";
 import { publicKeyOf } from "./keys.ts";
 import { mine, newKey } from "../tests/chain_helpers.ts";
-import { badAnswerTx, nonDeliveryTx, payTx, releaseTx } from "./job_tx.ts";
+import { badAnswerTx, heldPayout, nonDeliveryTx, payTx, releaseTx } from "./job_tx.ts";
 import { proveSharedPoint } from "./dleq.ts";
 import { encrypt } from "eciesjs";
 import { expectCode, fundedNode, sent, stakedJob, SUBSIDY } from "../tests/job_spend_helpers.ts";
@@ -20,7 +20,7 @@ Deno.test("non-delivery: an unanswered claim blocks payment and release, then sl
     await expectCode(node.processTx(slash.bytes), "job/claim-window");
     await mine(node, newKey(), W);
     const pay = sent(
-      payTx(j.escrow, j.stake, { payTo: compute.script, fee: 10_000n }, j.jobId, client.secret),
+      payTx(j.escrow, j.stake, heldPayout(j.stake, 10_000n), j.jobId, client.secret),
     );
     await expectCode(node.processTx(pay.bytes), "job/claim-pending");
     const thief = newKey();
@@ -54,7 +54,7 @@ Deno.test("non-delivery: the node's answer on chain clears the claim, so payment
     const slash = sent(nonDeliveryTx(j.stake, { payTo: client.script, fee: 10_000n }, j.jobId));
     await expectCode(node.processTx(slash.bytes), "job/no-claim");
     const pay = sent(
-      payTx(j.escrow, j.stake, { payTo: compute.script, fee: 10_000n }, j.jobId, client.secret),
+      payTx(j.escrow, j.stake, heldPayout(j.stake, 10_000n), j.jobId, client.secret),
     );
     await node.processTx(pay.bytes);
     await mine(node, newKey(), W);

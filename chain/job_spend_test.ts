@@ -7,6 +7,7 @@ import { decodeJob, encodeJob, jobIdBytes } from "./job.ts";
 import {
   escrowOutput,
   fraudProofTx,
+  heldPayout,
   type JobCoin,
   payTx,
   refundTx,
@@ -64,7 +65,7 @@ Deno.test("escrow: refund only at expiry by the client; payment only past the di
     const stake: JobCoin = { txid: stakeTx.id, vout: 0, ...stakeOut };
 
     const pay = (key: TestKey, named = { txid: stake.txid, vout: 0 }) =>
-      sent(payTx(escrow, named, { payTo: compute.script, fee: 10_000n }, jobId, key.secret));
+      sent(payTx(escrow, named, heldPayout(stake, 10_000n), jobId, key.secret));
     await expectCode(node.processTx(pay(client).bytes), "job/dispute-window");
     await mine(node, newKey(), W - 1);
     await expectCode(node.processTx(pay(compute).bytes), "tx/wrong-key");

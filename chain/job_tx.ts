@@ -1,8 +1,8 @@
 /**
  * @module Builders of every job transaction and output, beside their parsers (job_unlock.ts for the
  * unlocking data, script.ts for the outputs, spend.ts for the rules): the escrow, stake, claim and
- * answer outputs funded from a wallet, and the single-input spends of an escrow (pay, refund) or a
- * stake (release, fraud proof, non-delivery, bad answer).
+ * answer outputs funded from a wallet, and the single-input spends of an escrow (pay, refund), a
+ * stake (release, fraud proof, non-delivery, bad answer) or a held reward (claim, fraud proof).
  */
 
 import { fromHex } from "./bytes.ts";
@@ -11,6 +11,7 @@ import { jobIdBytes } from "./job.ts";
 import { publicKeyOf, signDigest } from "./keys.ts";
 import {
   computeStakeScript,
+  heldRewardScriptOfStake,
   jobEscrowScript,
   stakeNoticeScript,
   TEMPLATE_JOB_ANSWER,
@@ -27,6 +28,7 @@ import {
   encodeSigned,
   type Outpoint,
   PATH_ESCROW_FRAUD,
+  PATH_HELD_CLAIM,
   PATH_NON_DELIVERY,
   PATH_REFUND,
   PATH_RELEASE,
@@ -88,7 +90,18 @@ export function signFirstInput(tx: Transaction, coin: JobCoin, secretKey: Uint8A
   };
 }
 
-/** The client pays the escrow out, naming the node's stake (mineable a dispute window after the stake). */
+/**
+ * Where a payment goes: the job's held reward for the node of `stake` (consensus takes no other
+ * output), the escrow less `fee`.
+ */
+export function heldPayout(stake: { scriptPubKey: Uint8Array }, fee: bigint): Payout {
+  return { payTo: heldRewardScriptOfStake(stake.scriptPubKey), fee };
+}
+
+/**
+ * The client pays the escrow out, naming the node's stake (mineable a dispute window after the
+ * stake); `out` is the stake's {@link heldPayout}.
+ */
 export function payTx(
   escrow: JobCoin,
   stake: Outpoint,
@@ -105,7 +118,9 @@ export function payTx(
 }
 
 /** A spend of `coin` by its owner's signature alone, on path `path` (`path || sig || pubkey`). */
-function signedPathSpend(path: typeof PATH_REFUND | typeof PATH_RELEASE) {
+function signedPathSpend(
+  path: typeof PATH_REFUND | typeof PATH_RELEASE | typeof PATH_HELD_CLAIM,
+) {
   return (coin: JobCoin, out: Payout, jobId: Uint8Array, secretKey: Uint8Array): Transaction =>
     singleInputSpend(
       coin,
@@ -120,6 +135,9 @@ export const refundTx = signedPathSpend(PATH_REFUND);
 
 /** The node takes its stake back (two dispute windows after the stake). */
 export const releaseTx = signedPathSpend(PATH_RELEASE);
+
+/** The node takes its held reward (from the end of the epoch it was paid in). */
+export const claimHeldTx = signedPathSpend(PATH_HELD_CLAIM);
 
 /** Slashes a stake whose non-delivery claim went unanswered for the window. */
 export function nonDeliveryTx(
@@ -140,21 +158,37 @@ export function badAnswerTx(
   return singleInputSpend(stake, out, jobId, () => encodeBadAnswer(proof));
 }
 
+/** The reward a fraud proof takes back beside the stake: the unpaid escrow, or the held payment. */
+export type RewardCoin = Outpoint & {
+  /** Value in base units. */
+  value: bigint;
+  /** True for a held reward (the payment was mined), false or absent for the escrow. */
+  held?: boolean;
+};
+
 /**
  * The fraud proof: slashes the stake by revealing the output and naming false positions, and (when
- * given) takes the escrow back beside it; one output of everything less the fee.
+ * given) takes the reward back beside it (the escrow on its FRAUD path, or the held payment with the
+ * same proof; the held payment alone when `stake` is null, the stake being released); one output of
+ * everything less the fee.
  */
 export function fraudProofTx(
   job: Job,
   output: { outputTokens: number[]; finishReason: "stop" | "length" },
   positions: number[],
-  stake: Outpoint & { value: bigint },
-  escrow: (Outpoint & { value: bigint }) | null,
+  stake: (Outpoint & { value: bigint }) | null,
+  reward: RewardCoin | null,
   out: Payout,
 ): Transaction {
-  const inputs = [spendInput(stake, encodeFraudProof({ job, ...output, positions }))];
-  if (escrow) inputs.push(spendInput(escrow, encodeBarePath(PATH_ESCROW_FRAUD)));
-  const total = stake.value + (escrow?.value ?? 0n);
+  if (!stake && !reward?.held) {
+    throw new RangeError("a fraud proof spends a stake or a held reward");
+  }
+  const proof = encodeFraudProof({ job, ...output, positions });
+  const inputs = stake ? [spendInput(stake, proof)] : [];
+  if (reward) {
+    inputs.push(spendInput(reward, reward.held ? proof : encodeBarePath(PATH_ESCROW_FRAUD)));
+  }
+  const total = (stake?.value ?? 0n) + (reward?.value ?? 0n);
   return {
     version: 1,
     inputs,

@@ -8,6 +8,8 @@
  * varBytes job || varint n || n x u32 output || u8 finish || varint k || k x u32 positions`,
  * NON-DELIVERY `0x03`, BAD-ANSWER `0x04 || answer txid 32 || answer vout u32 || client key 33 ||
  * shared point 65 || DLEQ proof 98`.
+ * Held reward (`TEMPLATE_HELD_REWARD`) paths: CLAIM `0x01 || sig 64 || pubkey 33`, FRAUD the stake
+ * FRAUD layout (`0x02 || ...`) against the held reward's commitment.
  */
 
 import { ByteReader, ByteWriter, fromHex, toHex } from "./bytes.ts";
@@ -30,6 +32,10 @@ export const PATH_STAKE_FRAUD = 0x02;
 export const PATH_NON_DELIVERY = 0x03;
 /** Stake slash for an answer that provably does not decrypt to the committed output. */
 export const PATH_BAD_ANSWER = 0x04;
+/** Held reward path of the node, from the end of the payment's epoch. */
+export const PATH_HELD_CLAIM = 0x01;
+/** Held reward path of a fraud proof before the end of the payment's epoch (the stake FRAUD layout). */
+export const PATH_HELD_FRAUD = PATH_STAKE_FRAUD;
 
 const SIG_LENGTH = 64;
 const PUBKEY_LENGTH = 33;
@@ -135,16 +141,16 @@ export function parsePay(scriptSig: Uint8Array): PayData {
   };
 }
 
-/** Writes REFUND (escrow) or RELEASE (stake) data: `path || sig || pubkey`. */
+/** Writes REFUND (escrow), RELEASE (stake) or CLAIM (held reward) data: `path || sig || pubkey`. */
 export function encodeSigned(
-  path: typeof PATH_REFUND | typeof PATH_RELEASE,
+  path: typeof PATH_REFUND | typeof PATH_RELEASE | typeof PATH_HELD_CLAIM,
   d: SignedData,
 ): Uint8Array {
   checkSigned(d);
   return new ByteWriter(SIGNED_DATA_LENGTH).u8(path).bytes(d.sig).bytes(d.pubkey).finish();
 }
 
-/** Reads REFUND or RELEASE data; `ValidationError` `tx/bad-script-sig` naming `what` when malformed. */
+/** Reads REFUND, RELEASE or CLAIM data; `ValidationError` `tx/bad-script-sig` naming `what` when malformed. */
 export function parseSigned(scriptSig: Uint8Array, path: number, what: string): SignedData {
   if (scriptSig.length !== SIGNED_DATA_LENGTH || scriptSig[0] !== path) {
     badSig(`${what} data must be 0x0${path} || sig 64 || pubkey 33`);

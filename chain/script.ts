@@ -28,6 +28,11 @@ export const TEMPLATE_SPRINT_PROOF = 0x06;
 export const MAX_SPRINT_PROOF_NONCES = 2048;
 /** Bytes of a sprint proof script before its nonces. */
 export const SPRINT_PROOF_HEADER_LENGTH = 38;
+/**
+ * Template byte of a held reward (an escrow's payment, held until the end of its epoch): 0x07 ||
+ * jobId 32 || node HASH160 20 || client HASH160 20 || commitment 32 (docs/protocol.md, "Held rewards").
+ */
+export const TEMPLATE_HELD_REWARD = 0x07;
 /** Template byte of provably unspendable outputs (the genesis coinbase); payload up to 80 bytes. */
 export const TEMPLATE_UNSPENDABLE = 0x00;
 
@@ -36,7 +41,7 @@ export const PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH = 97;
 
 /** Length of a job escrow scriptPubKey: 0x02 || jobId 32 || client HASH160 20 || expiry height u32. */
 export const JOB_ESCROW_SCRIPT_LENGTH = 58;
-/** Length of a compute stake scriptPubKey: 0x03 || jobId 32 || node HASH160 20 || client HASH160 20 || commitment 32. */
+/** Length of a compute stake (and held reward) scriptPubKey: template || jobId 32 || node HASH160 20 || client HASH160 20 || commitment 32. */
 export const COMPUTE_STAKE_SCRIPT_LENGTH = 105;
 
 /** A decoded output script. */
@@ -46,6 +51,13 @@ export type OutputScript =
   | { type: "job-escrow"; jobId: Uint8Array; clientHash: Uint8Array; expiryHeight: number }
   | {
     type: "compute-stake";
+    jobId: Uint8Array;
+    nodeHash: Uint8Array;
+    clientHash: Uint8Array;
+    commitment: Uint8Array;
+  }
+  | {
+    type: "held-reward";
     jobId: Uint8Array;
     nodeHash: Uint8Array;
     clientHash: Uint8Array;
@@ -147,6 +159,37 @@ export function computeStakeScript(
   clientHash: Uint8Array,
   commitment: Uint8Array,
 ): Uint8Array {
+  return nodeJobScript(TEMPLATE_COMPUTE_STAKE, jobId, nodeHash, clientHash, commitment);
+}
+
+/**
+ * The held reward script of a job's payment: the node's reward, spendable by the node from the end
+ * of the epoch it was paid in, forfeited to the client on a fraud proof against `commitment` before.
+ */
+export function heldRewardScript(
+  jobId: Uint8Array,
+  nodeHash: Uint8Array,
+  clientHash: Uint8Array,
+  commitment: Uint8Array,
+): Uint8Array {
+  return nodeJobScript(TEMPLATE_HELD_REWARD, jobId, nodeHash, clientHash, commitment);
+}
+
+/** The held reward script paying the node of a stake (same job, node, client and commitment). */
+export function heldRewardScriptOfStake(stakeScript: Uint8Array): Uint8Array {
+  const s = parseOutputScript(stakeScript);
+  if (s.type !== "compute-stake") throw new RangeError("not a compute stake script");
+  return heldRewardScript(s.jobId, s.nodeHash, s.clientHash, s.commitment);
+}
+
+/** A stake or held reward script: template || jobId 32 || node 20 || client 20 || commitment 32. */
+function nodeJobScript(
+  template: typeof TEMPLATE_COMPUTE_STAKE | typeof TEMPLATE_HELD_REWARD,
+  jobId: Uint8Array,
+  nodeHash: Uint8Array,
+  clientHash: Uint8Array,
+  commitment: Uint8Array,
+): Uint8Array {
   if (
     jobId.length !== 32 || nodeHash.length !== 20 || clientHash.length !== 20 ||
     commitment.length !== 32
@@ -154,7 +197,7 @@ export function computeStakeScript(
     throw new RangeError("stake script: jobId 32, nodeHash 20, clientHash 20, commitment 32 bytes");
   }
   const s = new Uint8Array(COMPUTE_STAKE_SCRIPT_LENGTH);
-  s[0] = TEMPLATE_COMPUTE_STAKE;
+  s[0] = template;
   s.set(jobId, 1);
   s.set(nodeHash, 33);
   s.set(clientHash, 53);
@@ -214,9 +257,14 @@ export function parseOutputScript(script: Uint8Array): OutputScript {
         expiryHeight: new DataView(script.buffer, script.byteOffset).getUint32(53, true),
       };
     case TEMPLATE_COMPUTE_STAKE:
-      requireScriptLength(script, COMPUTE_STAKE_SCRIPT_LENGTH, "compute stake");
+    case TEMPLATE_HELD_REWARD:
+      requireScriptLength(
+        script,
+        COMPUTE_STAKE_SCRIPT_LENGTH,
+        script[0] === TEMPLATE_COMPUTE_STAKE ? "compute stake" : "held reward",
+      );
       return {
-        type: "compute-stake",
+        type: script[0] === TEMPLATE_COMPUTE_STAKE ? "compute-stake" : "held-reward",
         jobId: script.slice(1, 33),
         nodeHash: script.slice(33, 53),
         clientHash: script.slice(53, 73),

@@ -10,6 +10,9 @@
  * FRAUD (anyone; the fraud checker must prove every named position false), NON-DELIVERY (a claim
  * unanswered for the window), BAD-ANSWER (the named answer provably does not decrypt to the committed
  * output); every slash pays only the client.
+ * A PAY spend's one output is the job's held reward (`TEMPLATE_HELD_REWARD`, the stake's node, client
+ * and commitment). Held reward paths: CLAIM (node, from the end of the epoch it was paid in), FRAUD
+ * (a fraud proof against its commitment before that height; every output pays the client).
  */
 
 import { toHex } from "./bytes.ts";
@@ -23,6 +26,8 @@ import {
   parseSigned,
   PATH_BAD_ANSWER,
   PATH_ESCROW_FRAUD,
+  PATH_HELD_CLAIM,
+  PATH_HELD_FRAUD,
   PATH_NON_DELIVERY,
   PATH_PAY,
   PATH_REFUND,
@@ -31,13 +36,17 @@ import {
   PAY_DATA_LENGTH,
 } from "./job_unlock.ts";
 import {
+  heldRewardScript,
   type OutputScript,
   parseOutputScript,
   TEMPLATE_COMPUTE_STAKE,
+  TEMPLATE_HELD_REWARD,
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
   TEMPLATE_JOB_ESCROW,
 } from "./script.ts";
+import { epochEnd } from "./sprint.ts";
+import type { SprintParams } from "./params.ts";
 import { hash160 } from "./hash.ts";
 import { decryptWithSharedPoint, ECIES_EPHEMERAL_LENGTH, verifySharedPoint } from "./dleq.ts";
 import { outputCommitment } from "./commitment.ts";
@@ -131,6 +140,13 @@ export function checkEscrowSpend(
         fail(
           "job/stake-mismatch",
           `input ${index}: the named output is not a stake for this job and client`,
+        );
+      }
+      const held = heldRewardScript(script.jobId, s.nodeHash, script.clientHash, s.commitment);
+      if (tx.outputs.length !== 1 || !equalBytes(tx.outputs[0].scriptPubKey, held)) {
+        fail(
+          "job/pay-not-held",
+          `input ${index}: a payment's one output is the job's held reward for the stake's node`,
         );
       }
       if (spendHeight < stake.height + disputeWindow) {
@@ -272,6 +288,56 @@ export function checkStakeSpend(
 }
 
 /**
+ * Applies the rules of a held reward input (`coinHeight`: the block of its payment): the node claims
+ * it from the end of that block's epoch; before then a proven fraud proof forfeits it to the client.
+ */
+export function checkHeldSpend(
+  tx: Transaction,
+  index: number,
+  script: Extract<OutputScript, { type: "held-reward" }>,
+  coinHeight: number,
+  spendHeight: number,
+  sprint: SprintParams,
+  ctx: SpendContext,
+  checkSig: (sig: Uint8Array, pubkey: Uint8Array, keyHash: Uint8Array) => void,
+): void {
+  const sig = tx.inputs[index].scriptSig;
+  if (!equalBytes(tx.jobId, script.jobId)) {
+    fail("job/wrong-job-id", `input ${index}: the transaction's job id differs from the reward's`);
+  }
+  const until = epochEnd(sprint, coinHeight);
+  switch (sig[0]) {
+    case PATH_HELD_CLAIM: {
+      const claim = parseSigned(sig, PATH_HELD_CLAIM, "held reward CLAIM");
+      checkSig(claim.sig, claim.pubkey, script.nodeHash);
+      if (spendHeight < until) {
+        fail("job/reward-held", `input ${index}: the reward is held until height ${until}`);
+      }
+      return;
+    }
+    case PATH_HELD_FRAUD:
+      if (spendHeight >= until) {
+        fail(
+          "job/reward-released",
+          `input ${index}: the reward's epoch ended at height ${until}; it is the node's`,
+        );
+      }
+      if (ctx.fraud.get(index) !== true) {
+        fail("job/fraud-not-proven", `input ${index}: the fraud proof does not hold`);
+      }
+      if (!allOutputsPayClient(tx, script.clientHash)) {
+        fail("job/slash-not-to-client", "a forfeited reward must pay only the client");
+      }
+      return;
+    default:
+      fail(
+        "tx/bad-script-sig",
+        `input ${index}: unknown held reward spend path 0x${(sig[0] ?? 0).toString(16)}`,
+      );
+  }
+}
+
+/**
  * Gathers the context the job spend rules need: the stake coins named by escrow PAY inputs (through
  * `getCoin`) and the verdicts of stake FRAUD proofs (through `checker`; none configured = not proven).
  */
@@ -294,6 +360,7 @@ export async function gatherSpendContext(
     notices: new Map(),
     badAnswers: new Map(),
   };
+  const verdicts = new Map<string, Promise<boolean>>();
   const noticeFor = async (key: string) => {
     if (!ctx.notices.has(key)) ctx.notices.set(key, await getNotice(key));
   };
@@ -325,21 +392,40 @@ export async function gatherSpendContext(
     if (spendsStake) {
       await noticeFor(`${toHex(tx.inputs[i].prevout.txid)}:${tx.inputs[i].prevout.vout}`);
     }
-    if (spendsStake && sig[0] === PATH_STAKE_FRAUD) {
-      let verdict = false;
-      try {
-        const parsed = parseOutputScript(script);
-        const claim = parseFraudProof(sig);
-        if (parsed.type === "compute-stake" && equalBytes(claim.jobId, parsed.jobId) && checker) {
-          verdict = await checker({ ...claim, commitment: parsed.commitment });
-        }
-      } catch {
-        verdict = false;
-      }
-      ctx.fraud.set(i, verdict);
+    const spendsHeld = script[0] === TEMPLATE_HELD_REWARD;
+    if ((spendsStake || spendsHeld) && sig[0] === PATH_STAKE_FRAUD) {
+      ctx.fraud.set(i, await fraudVerdict(sig, script, checker, verdicts));
     }
   }
   return ctx;
+}
+
+/**
+ * The verdict of a fraud proof `sig` against a stake or held reward `script` (false when malformed,
+ * of another job, or without a checker); one proof against one commitment is decided once per
+ * transaction (`verdicts`), so a stake and its held reward slashed together run the model once.
+ */
+async function fraudVerdict(
+  sig: Uint8Array,
+  script: Uint8Array,
+  checker: FraudChecker | undefined,
+  verdicts: Map<string, Promise<boolean>>,
+): Promise<boolean> {
+  try {
+    const parsed = parseOutputScript(script);
+    if (parsed.type !== "compute-stake" && parsed.type !== "held-reward") return false;
+    const claim = parseFraudProof(sig);
+    if (!equalBytes(claim.jobId, parsed.jobId) || !checker) return false;
+    const key = `${toHex(parsed.commitment)}:${toHex(sig)}`;
+    let verdict = verdicts.get(key);
+    if (!verdict) {
+      verdict = checker({ ...claim, commitment: parsed.commitment });
+      verdicts.set(key, verdict);
+    }
+    return await verdict;
+  } catch {
+    return false;
+  }
 }
 
 /**

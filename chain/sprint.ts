@@ -55,6 +55,15 @@ export function sprintAt(
   return { index, start };
 }
 
+/**
+ * First height of the epoch after the one holding `height` (epoch k is heights k x interval ..
+ * (k + 1) x interval - 1): a reward paid at `height` is held until this height (docs/protocol.md,
+ * "Held rewards").
+ */
+export function epochEnd(p: SprintParams, height: number): number {
+  return (Math.floor(height / p.interval) + 1) * p.interval;
+}
+
 /** The 32-byte node seed of a compute node: SHA-256("camelid/sprint/node" || public key). */
 export function sprintNodeSeed(publicKey: Uint8Array): Uint8Array {
   return sha256Concat([SPRINT_TAGS.node, publicKey]);

@@ -20,6 +20,7 @@ import {
   parseOutputScript,
   PAY_TO_ADDRESS_SCRIPT_SIG_LENGTH,
   TEMPLATE_COMPUTE_STAKE,
+  TEMPLATE_HELD_REWARD,
   TEMPLATE_JOB_ESCROW,
 } from "./script.ts";
 import { publicKeyMatchesHash } from "./keys.ts";
@@ -27,7 +28,7 @@ import { verifySignatureCached } from "./sig_cache.ts";
 import { toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
 import { INITIAL_SUBSIDY } from "./params.ts";
-import { checkEscrowSpend, checkStakeSpend, type SpendContext } from "./spend.ts";
+import { checkEscrowSpend, checkHeldSpend, checkStakeSpend, type SpendContext } from "./spend.ts";
 
 /** An unspent output as the UTXO set holds it. */
 export interface Coin {
@@ -195,25 +196,41 @@ export function verifyInputScript(
       );
     case "compute-stake":
       return checkStakeSpend(tx, index, script, coin.height, spendHeight, window, ctx, checkSig);
+    case "held-reward":
+      return checkHeldSpend(
+        tx,
+        index,
+        script,
+        coin.height,
+        spendHeight,
+        params.sprint,
+        ctx,
+        checkSig,
+      );
     default:
       fail("tx/unspendable", `input ${index} spends an unspendable output`);
   }
 }
 
-/** True when `script` can be spent: pay-to-address, escrow and stake (not data, claims, answers). */
+/** True when `script` can be spent: pay-to-address, escrow, stake and held reward (not data, claims, answers). */
 export function isSpendableScript(script: Uint8Array): boolean {
   try {
     const type = parseOutputScript(script).type;
-    return type === "pay-to-address" || type === "job-escrow" || type === "compute-stake";
+    return type === "pay-to-address" || type === "job-escrow" || type === "compute-stake" ||
+      type === "held-reward";
   } catch {
     return false;
   }
 }
 
-/** True when any input spends a job template (escrow or stake): such inputs are always fully checked. */
+/**
+ * True when any input spends a job template (escrow, stake or held reward): such inputs are always
+ * fully checked.
+ */
 export function spendsJobTemplate(coins: (Coin | undefined)[]): boolean {
   return coins.some((c) =>
-    c && (c.scriptPubKey[0] === TEMPLATE_JOB_ESCROW || c.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE)
+    c && (c.scriptPubKey[0] === TEMPLATE_JOB_ESCROW ||
+      c.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE || c.scriptPubKey[0] === TEMPLATE_HELD_REWARD)
   );
 }
 

@@ -7,7 +7,7 @@
 
 import { outputCommitment } from "../chain/commitment.ts";
 import { type Job, jobIdBytes } from "../chain/job.ts";
-import { fundJobOutput, type JobCoin, payTx } from "../chain/job_tx.ts";
+import { fundJobOutput, heldPayout, type JobCoin, payTx } from "../chain/job_tx.ts";
 import type { ChainNode } from "../chain/node.ts";
 import { COIN } from "../chain/params.ts";
 import { scriptAddress } from "../chain/script.ts";
@@ -72,7 +72,7 @@ export async function stakedJob(
   const pay = () =>
     node.processTx(
       encodeTransaction(
-        payTx(escrow, stake, { payTo: compute.script, fee: 20_000n }, jobId, client.secret),
+        payTx(escrow, stake, heldPayout(stake, 20_000n), jobId, client.secret),
       ),
     );
   return { job, jobId, escrow, stake, pay };

@@ -1,18 +1,19 @@
 /**
  * @module Phase 3 of a job: pay the node by a signed escrow spend that names its stake, sent to the node
- * (it broadcasts the payment once the stake is a dispute window deep).
+ * (it broadcasts the payment once the stake is a dispute window deep). The payment's one output is
+ * the job's held reward: the node's from the end of the epoch it is mined in, the client's again on a
+ * fraud proof before then.
  */
 
 import { toHex } from "../../chain/bytes.ts";
-import { payTx } from "../../chain/job_tx.ts";
-import { payToAddressScript } from "../../chain/script.ts";
+import { heldPayout, payTx } from "../../chain/job_tx.ts";
 import { encodeTransaction, txid } from "../../chain/tx.ts";
 import type { PaymentMessage } from "../job_messages.ts";
 import { type JobSession, sendJobMessage } from "../job_session.ts";
 import type { OfferedJob } from "./offer.ts";
 import type { CommittedJob } from "./receipt.ts";
 
-/** The signed payment message (the escrow less the fee, to the node's reward address) and its txid. */
+/** The signed payment message (the escrow less the fee, held for the stake's node) and its txid. */
 export function paymentFor(
   s: JobSession,
   offered: OfferedJob,
@@ -21,7 +22,7 @@ export function paymentFor(
   const pay = payTx(
     offered.escrow,
     committed.stake,
-    { payTo: payToAddressScript(committed.receipt.rewardAddress), fee: s.fee },
+    heldPayout(committed.stake, s.fee),
     offered.jobId,
     s.secretKey,
   );

@@ -1,10 +1,12 @@
 /**
  * @module Phase 6 of a job: verify the output with RASTiC against the model and, when it is provably
- * false, publish a fraud proof that slashes the stake and refunds the escrow. Which positions to name
- * is read from the verdict's data, never from its messages.
+ * false, publish a fraud proof that slashes the stake and takes the reward back: the escrow, or the
+ * held payment once the payment is on its way. Which positions to name is read from the verdict's
+ * data, never from its messages.
  */
 
-import { fraudProofTx } from "../../chain/job_tx.ts";
+import { fraudProofTx, type JobCoin, type RewardCoin } from "../../chain/job_tx.ts";
+import { NotFoundError } from "../../chain/errors.ts";
 import { MAX_FRAUD_POSITIONS } from "../../chain/job_unlock.ts";
 import { payToHashScript } from "../../chain/script.ts";
 import { encodeTransaction } from "../../chain/tx.ts";
@@ -14,6 +16,7 @@ import type { JobSession } from "../job_session.ts";
 import type { JobOutput } from "./check.ts";
 import type { OfferedJob } from "./offer.ts";
 import type { CommittedJob } from "./receipt.ts";
+import { paymentFor } from "./pay.ts";
 
 /** How to verify locally. */
 export interface LocalVerification {
@@ -71,7 +74,30 @@ export async function verifyLocally(
   return { verdict, dispute: disputePositions(full, output.outputTokens.length) };
 }
 
-/** Publishes the fraud proof: the stake slashed and the escrow refunded to the client. */
+/**
+ * The held reward of this job's payment when the node knows the payment (mempool or chain), else
+ * null (the escrow is still the reward).
+ */
+async function heldPayment(
+  s: JobSession,
+  offered: OfferedJob,
+  committed: CommittedJob,
+): Promise<RewardCoin | null> {
+  const id = paymentFor(s, offered, committed).txid;
+  try {
+    const tx = await s.node.tx(id);
+    return { txid: id, vout: 0, value: BigInt(tx.outputs[0].units), held: true };
+  } catch (e) {
+    if (e instanceof NotFoundError) return null;
+    throw e;
+  }
+}
+
+/**
+ * Publishes the fraud proof: the stake slashed and the reward taken back to the client (the escrow,
+ * or the held payment when the payment is on its way; the held payment alone when the stake is
+ * already released).
+ */
 export async function publishFraudProof(
   s: JobSession,
   offered: OfferedJob,
@@ -79,13 +105,36 @@ export async function publishFraudProof(
   output: JobOutput,
   positions: number[],
 ): Promise<string> {
-  const tx = fraudProofTx(
-    offered.job,
-    output,
-    positions.slice(0, MAX_FRAUD_POSITIONS),
-    committed.stake,
-    offered.escrow,
-    { payTo: payToHashScript(s.clientHash), fee: s.fee },
-  );
-  return (await s.node.sendTx(encodeTransaction(tx))).txid;
+  const send = async (stake: JobCoin | null, reward: RewardCoin) => {
+    const tx = fraudProofTx(
+      offered.job,
+      output,
+      positions.slice(0, MAX_FRAUD_POSITIONS),
+      stake,
+      reward,
+      { payTo: payToHashScript(s.clientHash), fee: s.fee },
+    );
+    return (await s.node.sendTx(encodeTransaction(tx))).txid;
+  };
+  let held = await heldPayment(s, offered, committed);
+  if (!held) {
+    try {
+      return await send(committed.stake, offered.escrow);
+    } catch (e) {
+      held = alreadySpent(e) ? await heldPayment(s, offered, committed) : null;
+      if (!held) throw e; // not because the payment went out meanwhile
+    }
+  }
+  try {
+    return await send(committed.stake, held);
+  } catch (e) {
+    if (!alreadySpent(e)) throw e;
+    return await send(null, held); // the stake is released: the held payment alone
+  }
+}
+
+/** True for a refusal because a coin the proof spends is spent already (paid, released). */
+function alreadySpent(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === "tx/missing-inputs" || code === "mempool/conflict";
 }

@@ -3,7 +3,8 @@
  * bounded queue whose places acceptances hold for a short time), declines the others with a signed
  * reason, checks the escrow, generates with llama.cpp, stakes on a commitment to the output, sends
  * the receipt, accepts a payment, delivers the output encrypted to the client, broadcasts the payment
- * once it is mineable and releases its stake after the dispute window. Every assignment, output,
+ * once it is mineable (its output is the job's held reward, claimed at the end of its epoch:
+ * held_rewards.ts) and releases its stake after the dispute window. Every assignment, output,
  * stake, held payment and delivery is in KV (job_store.ts) before it is acted on; `start()` restores
  * them and resumes. On `dev` it can be told to cheat, for dispute tests.
  */
@@ -25,7 +26,11 @@ import {
 } from "../../client/job_messages.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import type { ChainNode } from "../../chain/node.ts";
-import { jobEscrowScript, parseOutputScript, payToAddressScript } from "../../chain/script.ts";
+import {
+  heldRewardScriptOfStake,
+  jobEscrowScript,
+  payToAddressScript,
+} from "../../chain/script.ts";
 import { decodeTransaction, encodeTransaction, type Transaction, txid } from "../../chain/tx.ts";
 import { equalBytes } from "../../chain/bytes.ts";
 import { parsePay, type PayData } from "../../chain/job_unlock.ts";
@@ -36,6 +41,7 @@ import type { LlamaModel } from "../llama/llama.ts";
 import type { ModelStore } from "../model_store.ts";
 import type { Envelope } from "../../relay/envelope.ts";
 import { ComputeJobStore, type StoredJob, type StoredJobState } from "./job_store.ts";
+import { HeldRewards } from "./held_rewards.ts";
 import { inProcessSpendLock, type SpendLock, walletCoins } from "./wallet_coins.ts";
 
 const log = getLogger(["camelid", "compute"]);
@@ -139,6 +145,7 @@ interface ActiveJob extends StoredJobState {
 export class JobWorker {
   readonly #o: Required<WorkerOptions>;
   readonly #store: ComputeJobStore;
+  readonly #rewards: HeldRewards;
   readonly #jobs = new Map<string, ActiveJob>();
   readonly #models = new Map<string, Promise<LlamaModel>>();
   readonly #contexts = new Map<string, number>();
@@ -164,6 +171,12 @@ export class JobWorker {
       throw new RangeError("cheat modes exist only on the dev network");
     }
     this.rewardAddress = addressFromPublicKey(publicKeyOf(options.secretKey));
+    this.#rewards = new HeldRewards({
+      chain: options.chain,
+      secretKey: options.secretKey,
+      rewardAddress: this.rewardAddress,
+      fee: this.#o.fee,
+    });
     options.network.events.addEventListener("message", (e) => {
       const env = (e as CustomEvent<{ envelope: Envelope }>).detail.envelope;
       if (env.type !== "direct" || !isJobPayload(env.payload)) return;
@@ -206,6 +219,7 @@ export class JobWorker {
       contexts: Object.fromEntries(this.#contexts),
       tokensPerSecond: this.#speed === null ? null : Math.round(this.#speed),
       jobs: this.#jobs.size,
+      heldRewards: this.#rewards.status(),
     };
   }
 
@@ -619,20 +633,21 @@ export class JobWorker {
     }
     if (pay.stake.txid !== a.stake!.txid) return "it names another stake";
     if (!equalBytes(pay.pubkey, a.client)) return "not signed by the client";
-    const paid = tx.outputs.reduce((s, o) => {
-      const p = parseOutputScript(o.scriptPubKey);
-      return p.type === "pay-to-address" &&
-          equalBytes(o.scriptPubKey, payToAddressScript(this.rewardAddress))
-        ? s + o.value
-        : s;
-    }, 0n);
+    const held = heldRewardScriptOfStake(a.stake!.script);
+    const paid = tx.outputs.reduce(
+      (s, o) => equalBytes(o.scriptPubKey, held) ? s + o.value : s,
+      0n,
+    );
     if (paid + 100_000n < a.escrow.value) {
       return `it pays ${paid}, the escrow holds ${a.escrow.value}`;
     }
     return null;
   }
 
-  /** Per block: record stake heights, broadcast mineable payments, release matured stakes. */
+  /**
+   * Per block: record stake heights, broadcast mineable payments (each recorded as a held reward
+   * first), release matured stakes, claim the held rewards whose epoch ended.
+   */
   async #onBlock(): Promise<void> {
     const { chain } = this.#o;
     const W = chain.params.jobs.disputeWindow;
@@ -650,6 +665,13 @@ export class JobWorker {
       const payment = a.payment;
       if (payment && !a.paymentSent && next >= a.stakeHeight + W) {
         await broadcastOrGiveUp(a, "Job {id}: payment not accepted: {error}", async () => {
+          const tx = decodeTransaction(payment);
+          await this.#rewards.add({
+            jobId: a.id,
+            payment: txid(tx),
+            escrow: { txid: a.escrow.txid, vout: a.escrow.vout },
+            value: tx.outputs[0].value,
+          });
           await chain.processTx(payment);
           a.paymentSent = true;
           await this.#save(a);
@@ -669,6 +691,7 @@ export class JobWorker {
         });
       }
     }
+    await this.#rewards.onBlock();
   }
 
   /** Answers a client's non-delivery claim by publishing the encrypted output on chain. */

@@ -10,8 +10,8 @@ import { encrypt } from "eciesjs";
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { COIN } from "../../chain/params.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
-import { publicKeyOf } from "../../chain/keys.ts";
-import { parseOutputScript, payToAddressScript } from "../../chain/script.ts";
+import { decodeAddress, publicKeyOf } from "../../chain/keys.ts";
+import { heldRewardScript, parseOutputScript } from "../../chain/script.ts";
 import { decodeTransaction } from "../../chain/tx.ts";
 import { answerOutput, fundJobOutput } from "../../chain/job_tx.ts";
 import { parsePay } from "../../chain/job_unlock.ts";
@@ -155,7 +155,7 @@ Deno.test("await receipt: when every node declines for good, the client stops at
   }
 });
 
-Deno.test("pay: the node receives a payment naming its stake, which consensus accepts a window later", async () => {
+Deno.test("pay: the node receives a payment naming its stake, held for it, which consensus accepts a window later", async () => {
   const b = await phaseBench();
   try {
     const offered = await offerJob(b.s, TERMS);
@@ -168,7 +168,12 @@ Deno.test("pay: the node receives a payment naming its stake, which consensus ac
     assert.deepEqual(pay.pubkey, b.s.clientKey);
     assert.deepEqual(tx.outputs, [{
       value: TERMS.reward - b.s.fee,
-      scriptPubKey: payToAddressScript(rewardAddress(b.compute)),
+      scriptPubKey: heldRewardScript(
+        offered.jobId,
+        decodeAddress(rewardAddress(b.compute)),
+        b.s.clientHash,
+        fromHex(receipt.commitment),
+      ),
     }]);
     await b.mine(b.s.params.jobs.disputeWindow + 1);
     assert.equal((await b.node.chain.processTx(fromHex(m.tx))).txid, paymentTxid);

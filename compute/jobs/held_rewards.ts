@@ -1,0 +1,138 @@
+/**
+ * @module The compute node's held rewards: a client's payment is the job's held reward output
+ * (chain/script.ts `TEMPLATE_HELD_REWARD`), spendable by the node only from the end of the epoch it was
+ * mined in (docs/protocol.md, "Held rewards"). Each is recorded in the node's KV before its payment is
+ * broadcast, shown in `/v1/status` (`compute.heldRewards`: held until height H) and claimed to the
+ * node's wallet at that height; one whose payment can no longer be mined (the escrow refunded or
+ * slashed) or whose output is gone (claimed, or forfeited by a fraud proof) is dropped.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { fromHex } from "../../chain/bytes.ts";
+import { claimHeldTx } from "../../chain/job_tx.ts";
+import type { ChainNode } from "../../chain/node.ts";
+import { payToAddressScript } from "../../chain/script.ts";
+import { epochEnd } from "../../chain/sprint.ts";
+import { encodeTransaction, txid } from "../../chain/tx.ts";
+
+const log = getLogger(["camelid", "compute"]);
+
+/** Prefix of the held reward keys in the node's KV: `[HELD_REWARD, jobId]`. */
+export const HELD_REWARD = "cheld";
+
+/** A payment the node broadcast, held until the end of its epoch. */
+export interface HeldReward {
+  /** Job id (hex). */
+  jobId: string;
+  /** Txid of the payment; the reward is its output 0. */
+  payment: string;
+  /** The escrow the payment spends (gone otherwise: the payment can no longer be mined). */
+  escrow: { txid: string; vout: number };
+  /** Value of the reward, base units. */
+  value: bigint;
+}
+
+/** A held reward as `/v1/status` shows it. */
+export interface HeldRewardStatus {
+  /** Job id (hex). */
+  jobId: string;
+  /** Value, base units (decimal string). */
+  units: string;
+  /** Height of the block holding the payment; null while it is unconfirmed. */
+  paidHeight: number | null;
+  /** First height the node may claim it at; null while the payment is unconfirmed. */
+  heldUntil: number | null;
+}
+
+/** Options of {@link HeldRewards}. */
+export interface HeldRewardOptions {
+  /** The node's chain (its KV holds the records). */
+  chain: ChainNode;
+  /** The node wallet's secret key (the reward's node key). */
+  secretKey: Uint8Array;
+  /** The node's reward address (claims pay it). */
+  rewardAddress: string;
+  /** Miner fee of a claim, base units. */
+  fee: bigint;
+}
+
+/** The node's held rewards, kept in KV and claimed as their epochs end. */
+export class HeldRewards {
+  readonly #o: HeldRewardOptions;
+  readonly #shown = new Map<string, HeldRewardStatus>();
+
+  /** Held rewards of the node in `options.chain`'s KV. */
+  constructor(options: HeldRewardOptions) {
+    this.#o = options;
+  }
+
+  /** Records a payment before it is broadcast (idempotent). */
+  async add(r: HeldReward): Promise<void> {
+    await this.#o.chain.store.kv.set([HELD_REWARD, r.jobId], r);
+    this.#shown.set(r.jobId, {
+      jobId: r.jobId,
+      units: r.value.toString(),
+      paidHeight: null,
+      heldUntil: null,
+    });
+  }
+
+  /** The held rewards as last seen (for `/v1/status`). */
+  status(): HeldRewardStatus[] {
+    return [...this.#shown.values()];
+  }
+
+  /** Per block: notes each payment's height, claims the rewards whose epoch ended, drops the gone. */
+  async onBlock(): Promise<void> {
+    for await (const e of this.#o.chain.store.kv.list<HeldReward>({ prefix: [HELD_REWARD] })) {
+      await this.#step(e.value);
+    }
+  }
+
+  async #step(r: HeldReward): Promise<void> {
+    const { chain } = this.#o;
+    const found = await chain.getTransaction(r.payment);
+    if (!found) {
+      const escrow = (await chain.store.getCoins([r.escrow]))[0];
+      if (!escrow) {
+        log.info("Job {id}: the payment can no longer be mined (escrow spent otherwise)", {
+          id: r.jobId,
+        });
+        await this.#drop(r);
+      }
+      return;
+    }
+    const paidHeight = found.height;
+    const heldUntil = paidHeight === null ? null : epochEnd(chain.params.sprint, paidHeight);
+    this.#shown.set(r.jobId, { jobId: r.jobId, units: r.value.toString(), paidHeight, heldUntil });
+    if (heldUntil === null || chain.tip().height + 1 < heldUntil) return;
+    if (chain.mempool.spender(r.payment, 0)) return;
+    const coin = (await chain.store.getCoins([{ txid: r.payment, vout: 0 }]))[0];
+    if (!coin) {
+      log.info("Job {id}: the held reward is spent (claimed, or forfeited by a fraud proof)", {
+        id: r.jobId,
+      });
+      return await this.#drop(r);
+    }
+    const tx = claimHeldTx(
+      { txid: r.payment, vout: 0, value: coin.value, scriptPubKey: coin.scriptPubKey },
+      { payTo: payToAddressScript(this.#o.rewardAddress), fee: this.#o.fee },
+      fromHex(r.jobId, 32),
+      this.#o.secretKey,
+    );
+    try {
+      await chain.processTx(encodeTransaction(tx));
+      log.info("Job {id}: held reward claimed ({txid})", { id: r.jobId, txid: txid(tx) });
+    } catch (e) {
+      log.warn("Job {id}: held reward not claimed: {error}", {
+        id: r.jobId,
+        error: (e as Error).message,
+      });
+    }
+  }
+
+  async #drop(r: HeldReward): Promise<void> {
+    this.#shown.delete(r.jobId);
+    await this.#o.chain.store.kv.delete([HELD_REWARD, r.jobId]);
+  }
+}
