@@ -3,7 +3,7 @@
 import { formatCoins } from "./amount.ts";
 import { ValidationError } from "./errors.ts";
 import { addressFromPublicKey, publicKeyOf } from "./keys.ts";
-import { payToAddressScript } from "./script.ts";
+import { parseOutputScript, payToAddressScript } from "./script.ts";
 import {
   encodeTransaction,
   NO_JOB,
@@ -56,12 +56,15 @@ export interface SpendRequest {
 
 /**
  * Picks outputs (largest first) to cover the outputs + fee, returns change to the sender's address,
- * and signs every input. Throws `ValidationError` `wallet/insufficient-funds`.
+ * and signs every input. Throws `ValidationError` `wallet/insufficient-funds`, and
+ * `wallet/not-wallet-coin` for a candidate that is not a pay-to-address output (a held reward, say:
+ * the node claims it on its own path at the end of its epoch, docs/protocol.md "Held rewards").
  */
 export function buildSpend(req: SpendRequest): { tx: Transaction; bytes: Uint8Array } {
   if (req.outputs.length === 0 || req.outputs.some((o) => o.value < 0n)) {
     throw new RangeError("amounts must not be negative");
   }
+  for (const u of req.utxos) requireWalletCoin(u);
   if (req.fee < 0n) throw new RangeError("fee must not be negative");
   const need = req.outputs.reduce((s, o) => s + o.value, 0n) + req.fee;
   const sorted = [...req.utxos].sort((
@@ -95,6 +98,23 @@ export function buildSpend(req: SpendRequest): { tx: Transaction; bytes: Uint8Ar
     signPayToAddressInput(tx, i, { value: u.value, scriptPubKey: u.scriptPubKey }, req.secretKey)
   );
   return { tx, bytes: encodeTransaction(tx) };
+}
+
+/** Throws `ValidationError` `wallet/not-wallet-coin` unless `u` pays to an address. */
+function requireWalletCoin(u: WalletUtxo): void {
+  let type: string;
+  try {
+    type = parseOutputScript(u.scriptPubKey).type;
+  } catch {
+    type = "malformed";
+  }
+  if (type !== "pay-to-address") {
+    throw new ValidationError(
+      "wallet/not-wallet-coin",
+      `${u.txid}:${u.vout} is a ${type} output, not a wallet coin` +
+        (type === "held-reward" ? " (a held reward is claimed on its own path)" : ""),
+    );
+  }
 }
 
 /** Pays `amount` to an address (see {@link buildSpend}). */
