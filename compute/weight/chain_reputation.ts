@@ -5,8 +5,9 @@
  * it and its proof window lies inside it. A node (named by the HASH160 of its key, as stakes name it)
  * is **active** in an epoch when a client paid it for a job there (an escrow PAY spend naming its
  * stake) or its sprint proof for that epoch's sprint earned weight (verifier-wasm/sprint_weights.ts).
- * **Proven fraud** is a stake slashed by a fraud proof or a bad-answer proof: it resets the node at
- * once, in the open epoch too. The job volume of an epoch is its number of paid jobs. The last
+ * **Proven fraud** is a stake slashed by a fraud proof or a bad-answer proof, or a held reward
+ * forfeited by a fraud proof (docs/protocol.md, "Held rewards"): it resets the node at once, in the
+ * open epoch too. The job volume of an epoch is its number of paid jobs. The last
  * {@link countedEpochs} closed epochs are replayed through an empty {@link ReputationBook}, so the
  * cost is bounded whatever the chain's length; each closed epoch's activity is kept by the hash of
  * its last block (which commits to the whole chain below it), so a new tip reads only the open
@@ -17,10 +18,17 @@ import { fromHex, toHex } from "../../chain/bytes.ts";
 import type { Block } from "../../chain/block.ts";
 import { CamelidError } from "../../chain/errors.ts";
 import { hash160 } from "../../chain/hash.ts";
-import { parsePay, PATH_BAD_ANSWER, PATH_PAY, PATH_STAKE_FRAUD } from "../../chain/job_unlock.ts";
+import {
+  parsePay,
+  PATH_BAD_ANSWER,
+  PATH_HELD_FRAUD,
+  PATH_PAY,
+  PATH_STAKE_FRAUD,
+} from "../../chain/job_unlock.ts";
 import {
   parseOutputScript,
   TEMPLATE_COMPUTE_STAKE,
+  TEMPLATE_HELD_REWARD,
   TEMPLATE_JOB_ESCROW,
 } from "../../chain/script.ts";
 import { type Transaction, txid } from "../../chain/tx.ts";
@@ -296,11 +304,14 @@ export class ChainReputation {
         if (coin.scriptPubKey[0] === TEMPLATE_JOB_ESCROW && path === PATH_PAY) {
           paid.push(await this.#stakeNode(parsePay(input.scriptSig).stake));
         } else if (
-          coin.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE &&
-          (path === PATH_STAKE_FRAUD || path === PATH_BAD_ANSWER)
+          (coin.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE &&
+            (path === PATH_STAKE_FRAUD || path === PATH_BAD_ANSWER)) ||
+          (coin.scriptPubKey[0] === TEMPLATE_HELD_REWARD && path === PATH_HELD_FRAUD)
         ) {
           const s = parseOutputScript(coin.scriptPubKey);
-          if (s.type === "compute-stake") fraud.push({ node: toHex(s.nodeHash), txid: txid(tx) });
+          if (s.type === "compute-stake" || s.type === "held-reward") {
+            fraud.push({ node: toHex(s.nodeHash), txid: txid(tx) });
+          }
         }
       }
     }
