@@ -21,7 +21,13 @@ import { fromHex, toHex } from "../../chain/bytes.ts";
 import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { COIN, networkParams } from "../../chain/params.ts";
-import { payToAddressScript } from "../../chain/script.ts";
+import {
+  payToAddressScript,
+  TEMPLATE_COMPUTE_STAKE,
+  TEMPLATE_HELD_REWARD,
+  TEMPLATE_JOB_ESCROW,
+} from "../../chain/script.ts";
+import { decodeTransaction } from "../../chain/tx.ts";
 import { sprintNodeSeed } from "../../chain/sprint.ts";
 import { sprintProofOutput, sprintProofTx } from "../../chain/sprint_tx.ts";
 import { buildSpend } from "../../chain/wallet.ts";
@@ -180,19 +186,19 @@ async function postTx(url: string, bytes: Uint8Array): Promise<string> {
     body: toHex(bytes),
   });
   const body = await res.json().catch(() => ({}));
-  return res.ok ? "accepted" : `${res.status} ${body.code ?? body.error ?? JSON.stringify(body)}`;
+  return res.ok
+    ? "accepted"
+    : `${res.status} ${body.error?.code ?? body.code ?? JSON.stringify(body)}`;
 }
 
 try {
   say(`starting 4 compute nodes in ${dir}, base rate ${BASE}/s, load ${loadBefore}`);
-  await startNode(0, false);
-  await Promise.all([startNode(1, false), startNode(2, false), startNode(3, true)]);
+  // Node i is started as node i (honest 1x, 2x, 4x; then the cheater), whatever order they listen in.
+  const ordered = [await startNode(0, false)];
+  ordered.push(
+    ...await Promise.all([startNode(1, false), startNode(2, false), startNode(3, true)]),
+  );
   const names = ["1x", "2x", "4x", "cheater"];
-  // procs may have started in any order after node 0: match them to their data dir by output.
-  const ordered: NodeProcess[] = [];
-  for (let i = 0; i < 4; i++) {
-    ordered.push(procs.find((p) => p.output().includes(`${dir}/n${i}`)) ?? procs[i]);
-  }
   members = await Promise.all(ordered.map(async (proc, i) => {
     const s = await waitFor(`node ${i}'s compute status`, async () => {
       const s = await status(proc.url);
@@ -488,6 +494,9 @@ try {
         : `state ${cheat.state}, fraud proof ${fraudTxid ?? "none"}`
     }`,
   );
+  if (fraudTxid) {
+    console.log(`the fraud proof spent: ${await describeSpends(fraudTxid, clientAddress)}`);
+  }
   console.log(
     `reputation before (node 0): ${cheaterBefore.reputation}, p ${cheaterBefore.validationProbability}, lastFraud ${
       JSON.stringify(cheaterBefore.lastFraud)
@@ -540,6 +549,32 @@ try {
   polling = false;
   for (const p of procs) await p.stop();
   await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+/** What a transaction spent (escrow, stake, held reward, ...) and where its outputs went. */
+async function describeSpends(id: string, client: string): Promise<string> {
+  const url = members[0].proc.url;
+  const tx = await new NodeClient(url).tx(id);
+  const decoded = decodeTransaction(fromHex(tx.hex));
+  const kinds: Record<number, string> = {
+    [TEMPLATE_JOB_ESCROW]: "the job's escrow",
+    [TEMPLATE_COMPUTE_STAKE]: "the node's stake",
+    [TEMPLATE_HELD_REWARD]: "the held reward (payment)",
+  };
+  const spent = [];
+  for (const input of decoded.inputs) {
+    const prev = await new NodeClient(url).tx(toHex(input.prevout.txid));
+    const script = fromHex(prev.outputs[input.prevout.vout].scriptPubKey);
+    spent.push(
+      `${kinds[script[0]] ?? `template 0x${script[0].toString(16)}`} ${
+        prev.outputs[input.prevout.vout].units
+      } units`,
+    );
+  }
+  const outs = tx.outputs.map((o) =>
+    `${o.units} units to ${o.address === client ? "the client" : o.address}`
+  );
+  return `${spent.join(" + ")} -> ${outs.join(", ")} (mined at height ${tx.height})`;
 }
 
 function countBy(xs: string[]): Record<string, number> {
