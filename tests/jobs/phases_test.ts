@@ -315,3 +315,35 @@ Deno.test("verify: an honest output passes; a changed token is disputed with a f
     await b.close();
   }
 });
+Deno.test("verify: once the payment is mined, the fraud proof takes the held payment back with the stake", async () => {
+  const fixture = await fixtureModel();
+  const { gguf } = fixture;
+  const b = await phaseBench((claim) => checkFraudClaim(claim, gguf));
+  try {
+    const terms = { ...TERMS, modelId: modelIdFromBytes(gguf), maxTokens: 24 };
+    const offered = await offerJob(b.s, terms);
+    const honest = await honestOutput(fixture, offered.job, offered.jobId);
+    const cheat = [...honest.outputTokens];
+    const last = cheat.length - 1;
+    cheat[last] = cheat[last] === 100 ? 101 : 100;
+    const false_ = { outputTokens: cheat, finishReason: honest.finishReason };
+    const { committed } = await commitJob(b, offered, false_);
+    const paymentTxid = await payForJob(b.s, offered, committed);
+    const m = await nextMessageTo(b, b.compute, "payment");
+    await b.mine(b.s.params.jobs.disputeWindow + 1);
+    await b.node.chain.processTx(fromHex(m.tx));
+    await b.mine(1);
+    const bad = await verifyLocally(offered, false_, { gguf });
+    const fraudTxid = await publishFraudProof(b.s, offered, committed, false_, bad.dispute!);
+    const proof = await b.api.tx(fraudTxid);
+    const spent = decodeTransaction(fromHex(proof.hex)).inputs.map((i) => toHex(i.prevout.txid));
+    assert.deepEqual(spent, [committed.stake.txid, paymentTxid], "the stake and the held payment");
+    assert.equal(proof.outputs[0].address, b.s.address);
+    assert.equal(
+      BigInt(proof.outputs[0].units),
+      committed.stake.value + offered.escrow.value - 2n * b.s.fee,
+    );
+  } finally {
+    await b.close();
+  }
+});
