@@ -14,7 +14,9 @@
  * - forged sprint proofs (padded, another node's nonces, a stale sprint's nonces, another node's
  *   key) posted to every node: each node's answer, and each node's verdict on them in its weights.
  * Progress goes to stderr. Not part of `deno task test`.
- * Usage: deno run -A tests/bench/weight_devnet.ts [jobs=100] [baseRate=250]
+ * Jobs are paced to spread over several epochs, so that the job volume under the validation floor
+ * lasts while reputations grow.
+ * Usage: deno run -A tests/bench/weight_devnet.ts [jobs=100] [baseRate=250] [epochs=5]
  */
 
 import { fromHex, toHex } from "../../chain/bytes.ts";
@@ -40,6 +42,8 @@ import { getJson, type NodeProcess, spawnNode, waitFor, walletSend } from "../pr
 
 const JOBS = Number(Deno.args[0] ?? 100);
 const BASE = Number(Deno.args[1] ?? 250);
+/** Epochs the jobs are spread over (one job started every EPOCHS x epoch time / JOBS at most). */
+const EPOCHS = Number(Deno.args[2] ?? 5);
 const FACTORS = [1, 2, 4];
 const DEV = networkParams("dev");
 const SP = DEV.sprint;
@@ -264,7 +268,12 @@ try {
   }, 120_000);
   const results: (SubmitResult | { error: string })[] = [];
   let seed = 1000n;
+  const gapMs = EPOCHS * SP.interval * DEV.targetSpacing * 1000 / JOBS;
+  const jobsStart = Date.now();
+  say(`jobs: ${JOBS}, one started every ${gapMs.toFixed(0)} ms at most`);
   for (let j = 0; j < JOBS; j++) {
+    const wait = jobsStart + j * gapMs - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     try {
       results.push(
         await submitJob({
@@ -339,7 +348,9 @@ try {
   }
 
   // ---- figures ----
-  console.log(`\n## weight_devnet: ${JOBS} jobs, base rate ${BASE}/s, sprints 1..${lastSprint}`);
+  console.log(
+    `\n## weight_devnet: ${JOBS} jobs over ${EPOCHS} epochs, base rate ${BASE}/s, sprints 1..${lastSprint}`,
+  );
   console.log(
     `load average before: ${loadBefore}; after: ${loadavg()}; wall ${
       ((Date.now() - started) / 1000).toFixed(0)
