@@ -1,0 +1,63 @@
+/**
+ * @module Tests of the compute node's held rewards on a real dev node: a recorded payment shows as held
+ * until its epoch's end, is claimed to the node's address at that height and then forgotten; one whose
+ * escrow was spent otherwise is dropped.
+ */
+
+import assert from "node:assert/strict";
+import { toHex } from "../../chain/bytes.ts";
+import { addressFromHash } from "../../chain/keys.ts";
+import { epochEnd } from "../../chain/sprint.ts";
+import { mine, newKey, openDevNode } from "../../tests/chain_helpers.ts";
+import { keyHash } from "../../tests/job_spend_helpers.ts";
+import { stakedJob } from "../../tests/paid_job_helpers.ts";
+import { HeldRewards } from "./held_rewards.ts";
+import { COIN } from "../../chain/params.ts";
+
+Deno.test("held rewards: shown held until the epoch ends, then claimed to the node's address and forgotten", async () => {
+  const { node, close } = await openDevNode();
+  try {
+    const client = newKey();
+    const compute = newKey();
+    const miner = newKey();
+    await mine(node, client, 2);
+    await mine(node, compute, 2);
+    await mine(node, miner, node.params.coinbaseMaturity);
+    const rewardAddress = addressFromHash(keyHash(compute));
+    const held = new HeldRewards({
+      chain: node,
+      secretKey: compute.secret,
+      rewardAddress,
+      fee: 20_000n,
+    });
+    const j = await stakedJob(node, client, compute);
+    await mine(node, miner, 1 + node.params.jobs.disputeWindow);
+    const { txid: payment } = await j.pay();
+    const value = 3n * COIN - 20_000n;
+    await held.add({ jobId: toHex(j.jobId), payment, escrow: j.escrow, value });
+    assert.deepEqual(held.status(), [
+      { jobId: toHex(j.jobId), units: value.toString(), paidHeight: null, heldUntil: null },
+    ]);
+    await mine(node, miner, 1);
+    const paidHeight = node.tip().height;
+    const heldUntil = epochEnd(node.params.sprint, paidHeight);
+    await held.onBlock();
+    assert.deepEqual(held.status(), [
+      { jobId: toHex(j.jobId), units: value.toString(), paidHeight, heldUntil },
+    ]);
+    assert.equal(node.mempool.entries().length, 0, "no claim before the epoch's end");
+
+    await mine(node, miner, heldUntil - 1 - node.tip().height);
+    await held.onBlock();
+    const claim = node.mempool.entries();
+    assert.equal(claim.length, 1, "the claim, at the end of the epoch");
+    assert.equal(claim[0].tx.outputs[0].value, value - 20_000n);
+    await mine(node, miner, 1);
+    await held.onBlock();
+    assert.deepEqual(held.status(), [], "claimed, then forgotten");
+    const coins = await node.getAddressCoins(rewardAddress);
+    assert.ok(coins.some((c) => c.txid === claim[0].txid));
+  } finally {
+    close();
+  }
+});
