@@ -1,7 +1,8 @@
 /**
  * @module The job pool: every node's public view of jobs, in Deno KV. Offers come from the network;
- * the chain moves a job through committed (stake confirmed), paid (escrow spent to the node),
- * settled (stake released), disputed (stake slashed by a fraud proof) and expired (escrow refunded).
+ * the chain moves a job through committed (stake confirmed), paid (escrow spent to the node's held
+ * reward, shown with the height it is held until), settled (stake released), disputed (stake slashed,
+ * or the held reward forfeited, by a fraud proof) and expired (escrow refunded).
  * Client-side states (accepted, delivered, verified) live with the client.
  */
 
@@ -12,9 +13,11 @@ import { sha256d } from "../chain/hash.ts";
 import type { ChainNode } from "../chain/node.ts";
 import { decodeBlock } from "../chain/block.ts";
 import { parseOutputScript } from "../chain/script.ts";
+import { epochEnd } from "../chain/sprint.ts";
 import { txid } from "../chain/tx.ts";
 import {
   PATH_BAD_ANSWER,
+  PATH_HELD_FRAUD,
   PATH_NON_DELIVERY,
   PATH_PAY,
   PATH_REFUND,
@@ -50,6 +53,8 @@ export interface PoolEntry {
   escrow: { txid: string; vout: number; value: string } | null;
   /** Stake outpoint, value and commitment. */
   stake: { txid: string; vout: number; value: string; commitment: string; height: number } | null;
+  /** The payment's held reward: outpoint, value and the height it is held until (absent: unpaid). */
+  held?: { txid: string; vout: number; value: string; heldUntil: number };
 }
 
 /** JSON form served by `/v1/jobs`. */
@@ -157,6 +162,10 @@ export class JobPool {
         if (s.type === "job-escrow") {
           entry.escrow = { txid: tid, vout, value: formatCoins(o.value) };
         }
+        if (s.type === "held-reward" && height !== null) {
+          const heldUntil = epochEnd(this.#chain.params.sprint, height);
+          entry.held = { txid: tid, vout, value: formatCoins(o.value), heldUntil };
+        }
         if (s.type === "compute-stake") {
           entry.stake = {
             txid: tid,
@@ -182,6 +191,9 @@ export class JobPool {
           ) {
             move("disputed");
           }
+        }
+        if (entry.held && prev === `${entry.held.txid}:${entry.held.vout}`) {
+          if (path === PATH_HELD_FRAUD) move("disputed");
         }
       }
       await this.#kv.set(jobKey(id), entry);
