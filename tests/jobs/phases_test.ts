@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { encrypt } from "eciesjs";
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { COIN } from "../../chain/params.ts";
+import { formatCoins } from "../../chain/amount.ts";
+import { epochEnd } from "../../chain/sprint.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
 import { decodeAddress, publicKeyOf } from "../../chain/keys.ts";
 import { heldRewardScript, parseOutputScript } from "../../chain/script.ts";
@@ -333,6 +335,17 @@ Deno.test("verify: once the payment is mined, the fraud proof takes the held pay
     await b.mine(b.s.params.jobs.disputeWindow + 1);
     await b.node.chain.processTx(fromHex(m.tx));
     await b.mine(1);
+    const heldUntil = epochEnd(b.s.params.sprint, (await b.api.tx(paymentTxid)).height!);
+    const paid = await waitFor("the pool showing the held payment", async () => {
+      const job = await b.api.job(offered.id);
+      return job.state === "paid" ? job : null;
+    });
+    assert.deepEqual(paid.held, {
+      txid: paymentTxid,
+      vout: 0,
+      value: formatCoins(offered.escrow.value - b.s.fee),
+      heldUntil,
+    });
     const bad = await verifyLocally(offered, false_, { gguf });
     const fraudTxid = await publishFraudProof(b.s, offered, committed, false_, bad.dispute!);
     const proof = await b.api.tx(fraudTxid);
@@ -342,6 +355,11 @@ Deno.test("verify: once the payment is mined, the fraud proof takes the held pay
     assert.equal(
       BigInt(proof.outputs[0].units),
       committed.stake.value + offered.escrow.value - 2n * b.s.fee,
+    );
+    await b.mine(1);
+    await waitFor(
+      "the pool showing the job disputed",
+      async () => (await b.api.job(offered.id)).state === "disputed",
     );
   } finally {
     await b.close();
