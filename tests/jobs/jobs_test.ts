@@ -1,7 +1,11 @@
 /**
- * Jobs over a two-process devnet: a compute node (mining, serving a fixture model) and the client's
- * node (not mining, holding the model to check fraud proofs), linked by a seed. The client runs the
- * real `job submit` / `job refund` commands against its own node.
+ * Jobs over real node processes on loopback, the client running the real `job submit` / `job refund`
+ * commands against its own node (not mining, holding the models to check fraud proofs). Six of the
+ * seven cases share one dev network (tests/jobs/jobs_net.ts: a miner, the client's node, an honest
+ * compute node and one per cheat, each cheat on its own model) and run side by side, each with its
+ * own wallet; the SIGKILL case runs beside them on a network of its own. Coins and an escrow's expiry
+ * come from blocks mined on demand where nothing else waits on the chain; the dispute windows pass
+ * at the miner's pace.
  */
 import assert from "node:assert/strict";
 import {
@@ -11,88 +15,25 @@ import {
   runCli,
   spawnNode,
   waitFor,
-  walletSend,
 } from "../process_helpers.ts";
-import { makeFixture } from "../../compute/fixture.ts";
 import { assertConservedOnDisk } from "../chain_helpers.ts";
-import { networkParams } from "../../chain/params.ts";
+import { COIN, networkParams } from "../../chain/params.ts";
+import { writeNewKeystore } from "../../relay/wallet_file.ts";
+import { jobSubmitArgs } from "./funding_helpers.ts";
+import { HttpMiner } from "./http_miner.ts";
 import {
-  jobSubmitArgs,
-  newWallet,
-  nodeWalletAddress,
-  sendCoins,
-  waitBalance,
-  waitMature,
-} from "./funding_helpers.ts";
+  type Cheat,
+  jobsFixture,
+  type JobsNet,
+  nodeKey,
+  startJobsNet,
+  waitHeight,
+  waitSpendable,
+} from "./jobs_net.ts";
 
-interface Devnet {
-  dir: string;
-  model: string;
-  compute: NodeProcess;
-  client: NodeProcess;
-  wallet: string;
-  stop(): Promise<void>;
-  logs(): string;
-}
-
-async function devnet(cheat = "none"): Promise<Devnet> {
-  const dir = await Deno.makeTempDir({ prefix: "camelid-jobs-" });
-  const model = `${dir}/tiny.gguf`;
-  await Deno.writeFile(model, makeFixture({ size: "tiny", dtype: "f16", seed: 5n, eosBias: 3 }));
-  const compute = await spawnNode(
-    [
-      ...["--data-dir", `${dir}/compute`, "--model", model, "--cheat", cheat, "--threads", "1"],
-      "--no-sprint", // the test checks the client's fallback when no node has compute weight
-    ],
-    {},
-    "compute",
-  );
-  const client = await spawnNode(followerArgs(`${dir}/client-node`, compute.url, model));
-  const wallet = `${dir}/client.json`;
-  const address = await newWallet(wallet, "client");
-  const maturity = networkParams("dev").coinbaseMaturity;
-  await waitFor(
-    "a mature coinbase on the client's node",
-    async () =>
-      (await getJson<{ height: number }>(`${client.url}/v1/status`)).body.height > maturity,
-    60_000,
-  );
-  const send = await walletSend(`${dir}/compute/wallet.json`, address, "25", compute.url, "");
-  assert.equal(send.code, 0, send.stderr);
-  await waitFor("the client's funds", async () => {
-    const r = await getJson<{ balance: string }>(`${client.url}/v1/addresses/${address}`);
-    return r.body.balance === "25";
-  }, 30_000);
-  return {
-    dir,
-    model,
-    compute,
-    client,
-    wallet,
-    stop: async () => {
-      await client.stop();
-      await compute.stop();
-    },
-    logs: () =>
-      `--- compute node ---\n${compute.output().slice(-4000)}\n--- client node ---\n${
-        client.output().slice(-3000)
-      }`,
-  };
-}
-
-/** Runs `fn` on a fresh devnet, prints the nodes' logs on failure, stops it, then checks conservation. */
-async function withDevnet(cheat: string, fn: (net: Devnet) => Promise<void>): Promise<void> {
-  const net = await devnet(cheat);
-  try {
-    await fn(net);
-  } catch (e) {
-    console.error(net.logs());
-    throw e;
-  } finally {
-    await net.stop();
-  }
-  await assertConservedOnDisk(`${net.dir}/client-node`);
-}
+const { disputeWindow } = networkParams("dev").jobs;
+/** The least `--expiry-blocks` the client allows on dev (two dispute windows and 5). */
+const LEAST_EXPIRY = 2 * disputeWindow + 5;
 
 /** Runs `job refund` for an escrow output (vout 0) with the client's wallet. */
 function refund(wallet: string, node: string, escrowTxid: string) {
@@ -110,11 +51,12 @@ function refund(wallet: string, node: string, escrowTxid: string) {
   });
 }
 
-function submit(net: Devnet, extra: string[] = []) {
+/** `job submit --json` from `wallet` through the client's node, for the model `cheat`'s node serves. */
+function submit(net: JobsNet, wallet: string, cheat: Cheat, extra: string[] = []) {
   return runCli([
-    ...jobSubmitArgs(net.wallet, net.client.url),
+    ...jobSubmitArgs(wallet, net.client.url),
     "--model",
-    net.model,
+    net.model[cheat]!,
     "--prompt",
     "Hello camelids",
     "--max-tokens",
@@ -137,268 +79,294 @@ async function jobState(url: string, id: string): Promise<string | null> {
   return (await r.json()).state;
 }
 
-Deno.test("an honest job settles; a claimed one is answered on chain and settles; an unpaid one refunds at expiry", async () => {
-  await withDevnet("none", async (net) => {
-    const honest = await submit(net);
-    assert.equal(honest.code, 0, honest.stderr);
-    const h = JSON.parse(honest.stdout);
-    assert.equal(h.state, "verified");
-    assert.equal(h.verdict, "honest");
-    assert.ok(h.outputTokens.length > 0 && h.outputTokens.length <= 20);
-    const n = h.outputTokens.length;
-    assert.deepEqual(h.coverage, { checked: n, outputPositions: n, detectionChance: 1 });
-    // No node proves sprints here: the client says why it took the first accept, and names it.
-    const computeKey = (await getJson<{ self: { key: string } }>(`${net.compute.url}/v1/peers`))
-      .body.self.key;
-    assert.equal(h.assignment.by, "first-accept");
-    assert.equal(h.assignment.node, computeKey);
-    assert.match(
-      h.assignment.reason,
-      /^no (sprint has closed yet|compute node serving the job has weight in sprint \d+)$/,
-    );
-    const advertised = await getJson<{ compute: { models: string[]; tokensPerSecond: number } }>(
-      `${net.compute.url}/v1/status`,
-    );
-    assert.equal(advertised.body.compute.models.length, 1, "the compute node advertises its model");
-    assert.ok(advertised.body.compute.tokensPerSecond > 0, "and its measured speed");
+/** The address of a wallet file. */
+async function walletAddress(wallet: string): Promise<string> {
+  return JSON.parse(await Deno.readTextFile(wallet)).address;
+}
+
+/** The balance (base units) of `address` at the node at `url`. */
+async function balanceUnits(url: string, address: string): Promise<bigint> {
+  return BigInt(
+    (await getJson<{ balanceUnits: string }>(`${url}/v1/addresses/${address}`)).body.balanceUnits,
+  );
+}
+
+/** The expiry height of a job, as the node at `url` records it. */
+async function expiryOf(url: string, id: string): Promise<number> {
+  return (await getJson<{ job: { expiryHeight: number } }>(`${url}/v1/jobs/${id}`)).body.job
+    .expiryHeight;
+}
+
+/** Waits until `job refund` of the escrow goes through (the first try at the escrow's expiry). */
+async function refundAtExpiry(wallet: string, url: string, escrowTxid: string, ms: number) {
+  await waitFor("escrow expiry and refund", async () => {
+    const r = await refund(wallet, url, escrowTxid);
+    return r.code === 0;
+  }, ms);
+}
+
+async function honestClaimedUnpaid(net: JobsNet, wallet: string): Promise<void> {
+  const computeKey = await nodeKey(net.compute.none!.url);
+  // Three jobs at once: the unpaid one's expiry counts from the start.
+  const [honest, claimed, unpaid] = await Promise.all([
+    submit(net, wallet, "none"),
     // Dispute row 3, honest side: the client claims non-delivery; the node answers on chain.
-    const claimed = await submit(net, [
+    submit(net, wallet, "none", [
       "--dev-ignore-delivery",
       "--delivery-timeout",
       "2",
       "--seed",
       "9",
       ...["--compute-node", computeKey],
-    ]);
-    assert.equal(claimed.code, 0, claimed.stderr);
-    const c = JSON.parse(claimed.stdout);
-    assert.equal(c.state, "verified", "the answer on chain delivered the output");
-    assert.deepEqual(c.assignment, { by: "named", sprint: null, node: computeKey });
-    const notices =
-      (await getJson<{ notices: { kind: string }[] }>(`${net.client.url}/v1/jobs/${c.jobId}`)).body
-        .notices;
-    assert.deepEqual(notices.map((n) => n.kind).sort(), ["answer", "claim"]);
-    const unpaid = await submit(net, ["--dev-never-pay", "--expiry-blocks", "16", "--seed", "8"]);
-    assert.equal(unpaid.code, 0, unpaid.stderr);
-    const u = JSON.parse(unpaid.stdout);
-    assert.equal(u.state, "unpaid");
-    await waitFor(
-      "the honest job settled on every node",
-      async () =>
-        (await jobState(net.client.url, h.jobId)) === "settled" &&
-        (await jobState(net.compute.url, h.jobId)) === "settled",
-      90_000,
-    );
-    const pool = await getJson<{ history: { state: string }[] }>(
-      `${net.client.url}/v1/jobs/${h.jobId}`,
-    );
-    assert.deepEqual(pool.body.history.map((x) => x.state), [
-      "offered",
-      "committed",
-      "paid",
-      "settled",
-    ]);
-    // Refund before expiry is refused; at expiry it goes through.
-    const early = await refund(net.wallet, net.client.url, u.escrow.txid);
-    assert.equal(early.code, 1);
-    assert.match(early.stderr, /job\/not-expired/);
-    await waitFor(
-      "the unpaid job's stake released",
-      async () => (await jobState(net.client.url, u.jobId)) === "settled",
-      90_000,
-    );
-    await waitFor("escrow expiry", async () => {
-      const r = await refund(net.wallet, net.client.url, u.escrow.txid);
-      return r.code === 0;
-    }, 60_000);
-    await waitFor(
-      "the refund mined",
-      async () => (await jobState(net.client.url, u.jobId)) === "expired",
-      30_000,
-    );
-    await waitFor(
-      "the answered job paid and settled",
-      async () => (await jobState(net.client.url, c.jobId)) === "settled",
-      60_000,
-    );
-  });
-});
+    ]),
+    submit(net, wallet, "none", [
+      "--dev-never-pay",
+      "--expiry-blocks",
+      String(LEAST_EXPIRY),
+      "--seed",
+      "8",
+    ]),
+  ]);
+  assert.equal(honest.code, 0, honest.stderr);
+  const h = JSON.parse(honest.stdout);
+  assert.equal(h.state, "verified");
+  assert.equal(h.verdict, "honest");
+  assert.ok(h.outputTokens.length > 0 && h.outputTokens.length <= 20);
+  const n = h.outputTokens.length;
+  assert.deepEqual(h.coverage, { checked: n, outputPositions: n, detectionChance: 1 });
+  // No node proves sprints here: the client says why it took the first accept, and names it.
+  assert.equal(h.assignment.by, "first-accept");
+  assert.equal(h.assignment.node, computeKey);
+  assert.match(
+    h.assignment.reason,
+    /^no (sprint has closed yet|compute node serving the job has weight in sprint \d+)$/,
+  );
+  const advertised = await getJson<{ compute: { models: string[]; tokensPerSecond: number } }>(
+    `${net.compute.none!.url}/v1/status`,
+  );
+  assert.equal(advertised.body.compute.models.length, 1, "the compute node advertises its model");
+  assert.ok(advertised.body.compute.tokensPerSecond > 0, "and its measured speed");
+  assert.equal(claimed.code, 0, claimed.stderr);
+  const c = JSON.parse(claimed.stdout);
+  assert.equal(c.state, "verified", "the answer on chain delivered the output");
+  assert.deepEqual(c.assignment, { by: "named", sprint: null, node: computeKey });
+  const notices =
+    (await getJson<{ notices: { kind: string }[] }>(`${net.client.url}/v1/jobs/${c.jobId}`)).body
+      .notices;
+  assert.deepEqual(notices.map((n) => n.kind).sort(), ["answer", "claim"]);
+  assert.equal(unpaid.code, 0, unpaid.stderr);
+  const u = JSON.parse(unpaid.stdout);
+  assert.equal(u.state, "unpaid");
+  // Refund before expiry is refused; at expiry it goes through.
+  const early = await refund(wallet, net.client.url, u.escrow.txid);
+  assert.equal(early.code, 1);
+  assert.match(early.stderr, /job\/not-expired/);
+  await waitFor(
+    "the honest job settled on every node",
+    async () =>
+      (await jobState(net.client.url, h.jobId)) === "settled" &&
+      (await jobState(net.compute.none!.url, h.jobId)) === "settled",
+    90_000,
+  );
+  const pool = await getJson<{ history: { state: string }[] }>(
+    `${net.client.url}/v1/jobs/${h.jobId}`,
+  );
+  assert.deepEqual(pool.body.history.map((x) => x.state), [
+    "offered",
+    "committed",
+    "paid",
+    "settled",
+  ]);
+  await waitFor(
+    "the unpaid job's stake released",
+    async () => (await jobState(net.client.url, u.jobId)) === "settled",
+    90_000,
+  );
+  // The refund is first mineable in the block at the expiry height.
+  await waitHeight(net.client.url, (await expiryOf(net.client.url, u.jobId)) - 1);
+  await refundAtExpiry(wallet, net.client.url, u.escrow.txid, 60_000);
+  await waitFor(
+    "the refund mined",
+    async () => (await jobState(net.client.url, u.jobId)) === "expired",
+    30_000,
+  );
+  await waitFor(
+    "the answered job paid and settled",
+    async () => (await jobState(net.client.url, c.jobId)) === "settled",
+    60_000,
+  );
+}
 
-Deno.test("a compute node that changes a token is caught: its stake is slashed to the client and the payment voided", async () => {
-  await withDevnet("change-token", async (net) => {
-    const address = (await runCli(["wallet", "address", "--wallet", net.wallet])).stdout.trim();
-    const before = BigInt(
-      (await getJson<{ balanceUnits: string }>(`${net.client.url}/v1/addresses/${address}`)).body
-        .balanceUnits,
-    );
-    const run = await submit(net);
-    assert.equal(run.code, 0, run.stderr);
-    const r = JSON.parse(run.stdout);
-    assert.equal(r.state, "disputed");
-    assert.equal(r.verdict, "fraud");
-    assert.ok(r.fraudTxid);
-    await waitFor(
-      "the dispute on chain",
-      async () => (await jobState(net.compute.url, r.jobId)) === "disputed",
-      30_000,
-    );
-    const after = await waitFor("the slashed stake in the client's wallet", async () => {
-      const b = BigInt(
-        (await getJson<{ balanceUnits: string }>(`${net.client.url}/v1/addresses/${address}`)).body
-          .balanceUnits,
-      );
-      return b > before ? b : null;
-    }, 30_000);
-    // Client: -2 fees (escrow tx, fraud tx); +1 coin stake; escrow back. The payment can never be mined.
-    assert.equal(after - before, 100_000_000n - 2n * 20_000n);
-    await new Promise((res) => setTimeout(res, 12_000));
-    assert.equal(
-      await jobState(net.client.url, r.jobId),
-      "disputed",
-      "the voided payment never lands",
-    );
-  });
-});
+async function changedToken(net: JobsNet, wallet: string): Promise<void> {
+  const address = await walletAddress(wallet);
+  const before = await balanceUnits(net.client.url, address);
+  const run = await submit(net, wallet, "change-token");
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout);
+  assert.equal(r.state, "disputed");
+  assert.equal(r.verdict, "fraud");
+  assert.ok(r.fraudTxid);
+  await waitFor(
+    "the dispute on chain",
+    async () => (await jobState(net.compute["change-token"]!.url, r.jobId)) === "disputed",
+    30_000,
+  );
+  const after = await waitFor("the slashed stake in the client's wallet", async () => {
+    const b = await balanceUnits(net.client.url, address);
+    return b > before ? b : null;
+  }, 30_000);
+  // Client: -2 fees (escrow tx, fraud tx); +1 coin stake; escrow back. The payment can never be mined.
+  assert.equal(after - before, 100_000_000n - 2n * 20_000n);
+  // The node would broadcast the payment a dispute window after its stake and release the stake a
+  // window later: let both heights pass, and one block more.
+  const stake = (await getJson<{ stake: { height: number } | null }>(
+    `${net.client.url}/v1/jobs/${r.jobId}`,
+  )).body.stake;
+  assert.ok(stake, "the job's stake is on record");
+  await waitHeight(net.client.url, stake.height + 2 * disputeWindow + 1);
+  assert.equal(
+    await jobState(net.client.url, r.jobId),
+    "disputed",
+    "the voided payment never lands",
+  );
+}
 
-Deno.test("replayed, forged and out-of-order job messages are refused or ignored", async () => {
-  await withDevnet("none", async (net) => {
-    const { createEnvelope, envelopeToJson } = await import("../../relay/envelope.ts");
-    const { encodeJobMessage } = await import("../../client/job_messages.ts");
-    const { encodeJob } = await import("../../chain/job.ts");
-    const { generateSecretKey, publicKeyOf } = await import("../../chain/keys.ts");
-    const { fromHex, toHex } = await import("../../chain/bytes.ts");
-    const magic = networkParams("dev").magic;
-    const computeKey =
-      (await getJson<{ self: { key: string } }>(`${net.compute.url}/v1/peers`)).body.self.key;
-    const mallory = generateSecretKey();
-    const victim = generateSecretKey();
-    const post = (env: ReturnType<typeof createEnvelope>, url = net.client.url) =>
-      fetch(`${url}/v1/messages`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(envelopeToJson(env)),
-      });
-    const inboxOf = async (key: Uint8Array) =>
-      (await getJson<{ messages: unknown[] }>(`${net.client.url}/v1/messages?to=${toHex(key)}`))
-        .body.messages;
-
-    // A payment for a job the node never accepted: relayed, but the node sends nothing back.
-    const early = createEnvelope(
-      {
-        magic,
-        type: "direct",
-        to: fromHex(computeKey),
-        payload: encodeJobMessage({ t: "payment", jobId: "ab".repeat(32), tx: "00" }),
-      },
-      publicKeyOf(mallory),
-      mallory,
-    );
-    const first = await post(early);
-    assert.equal(first.status, 202, await first.text());
-    // The same envelope again is a replay: refused with 409.
-    const replay = await post(early);
-    assert.equal(replay.status, 409);
-    assert.equal((await replay.json()).error.code, "envelope/replay");
-
-    // An offer for the victim's key, signed by mallory: no node accepts it.
-    const job = {
-      modelId: new Uint8Array(32).fill(1),
-      promptTokens: [1, 2],
-      seed: 1n,
-      maxTokens: 4,
-      temperature: 0,
-      topK: 0,
-      topP: 1,
-      timestamp: 1_800_000_000,
-      expiryHeight: 10_000,
-      clientKey: publicKeyOf(victim),
-      contact: "",
-    };
-    const forged = createEnvelope(
-      {
-        magic,
-        type: "direct",
-        payload: encodeJobMessage({
-          t: "offer",
-          job: toHex(encodeJob(job)),
-          escrow: { txid: "cd".repeat(32), vout: 0 },
-          escrowTx: "00",
-        }),
-      },
-      publicKeyOf(mallory),
-      mallory,
-    );
-    assert.equal((await post(forged)).status, 202);
-    await new Promise((r) => setTimeout(r, 4000));
-    assert.deepEqual(
-      await inboxOf(publicKeyOf(mallory)),
-      [],
-      "nothing answers an out-of-order payment",
-    );
-    assert.deepEqual(await inboxOf(publicKeyOf(victim)), [], "nobody accepts a forged offer");
-    // A tampered envelope (payload changed after signing) is refused as a bad signature.
-    const tampered = { ...envelopeToJson(forged), id: "00".repeat(16) };
-    const bad = await fetch(`${net.client.url}/v1/messages`, {
+async function forgedMessages(net: JobsNet): Promise<void> {
+  const { createEnvelope, envelopeToJson } = await import("../../relay/envelope.ts");
+  const { encodeJobMessage } = await import("../../client/job_messages.ts");
+  const { encodeJob } = await import("../../chain/job.ts");
+  const { generateSecretKey, publicKeyOf } = await import("../../chain/keys.ts");
+  const { fromHex, toHex } = await import("../../chain/bytes.ts");
+  const magic = networkParams("dev").magic;
+  const computeKey = await nodeKey(net.compute.none!.url);
+  const mallory = generateSecretKey();
+  const victim = generateSecretKey();
+  const post = (env: ReturnType<typeof createEnvelope>, url = net.client.url) =>
+    fetch(`${url}/v1/messages`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(tampered),
+      body: JSON.stringify(envelopeToJson(env)),
     });
-    assert.equal(bad.status, 401);
-    await bad.body?.cancel();
-  });
-});
+  const inboxOf = async (key: Uint8Array) =>
+    (await getJson<{ messages: unknown[] }>(`${net.client.url}/v1/messages?to=${toHex(key)}`))
+      .body.messages;
 
-Deno.test("a compute node that takes payment and withholds the output loses its stake to the client's claim", async () => {
-  await withDevnet("withhold", async (net) => {
-    const address = (await runCli(["wallet", "address", "--wallet", net.wallet])).stdout.trim();
-    const balance = async () =>
-      BigInt(
-        (await getJson<{ balanceUnits: string }>(`${net.client.url}/v1/addresses/${address}`)).body
-          .balanceUnits,
-      );
-    const before = await balance();
-    const run = await submit(net, ["--delivery-timeout", "3"]);
-    assert.equal(run.code, 0, run.stderr);
-    const r = JSON.parse(run.stdout);
-    assert.equal(r.state, "slashed");
-    assert.ok(r.slashTxid);
-    await waitFor(
-      "the slash on chain",
-      async () => (await jobState(net.client.url, r.jobId)) === "disputed",
-      30_000,
-    );
-    // The escrow (0.5) stays locked until expiry; fees: escrow tx, claim tx, slash tx; +1 coin stake.
-    const after = await waitFor("the slashed stake in the wallet", async () => {
-      const b = await balance();
-      return b !== before ? b : null;
-    }, 30_000);
-    assert.equal(after - before, 100_000_000n - 50_000_000n - 3n * 20_000n);
-  });
-});
+  // A payment for a job the node never accepted: relayed, but the node sends nothing back.
+  const early = createEnvelope(
+    {
+      magic,
+      type: "direct",
+      to: fromHex(computeKey),
+      payload: encodeJobMessage({ t: "payment", jobId: "ab".repeat(32), tx: "00" }),
+    },
+    publicKeyOf(mallory),
+    mallory,
+  );
+  const first = await post(early);
+  assert.equal(first.status, 202, await first.text());
+  // The same envelope again is a replay: refused with 409.
+  const replay = await post(early);
+  assert.equal(replay.status, 409);
+  assert.equal((await replay.json()).error.code, "envelope/replay");
 
-Deno.test("outsourced verification: a lying verifier is outvoted by two honest ones", async () => {
-  const net = await devnet();
+  // An offer for the victim's key, signed by mallory: no node accepts it.
+  const job = {
+    modelId: new Uint8Array(32).fill(1),
+    promptTokens: [1, 2],
+    seed: 1n,
+    maxTokens: 4,
+    temperature: 0,
+    topK: 0,
+    topP: 1,
+    timestamp: 1_800_000_000,
+    expiryHeight: 10_000,
+    clientKey: publicKeyOf(victim),
+    contact: "",
+  };
+  const forged = createEnvelope(
+    {
+      magic,
+      type: "direct",
+      payload: encodeJobMessage({
+        t: "offer",
+        job: toHex(encodeJob(job)),
+        escrow: { txid: "cd".repeat(32), vout: 0 },
+        escrowTx: "00",
+      }),
+    },
+    publicKeyOf(mallory),
+    mallory,
+  );
+  assert.equal((await post(forged)).status, 202);
+  await new Promise((r) => setTimeout(r, 4000));
+  assert.deepEqual(
+    await inboxOf(publicKeyOf(mallory)),
+    [],
+    "nothing answers an out-of-order payment",
+  );
+  assert.deepEqual(await inboxOf(publicKeyOf(victim)), [], "nobody accepts a forged offer");
+  // A tampered envelope (payload changed after signing) is refused as a bad signature.
+  const tampered = { ...envelopeToJson(forged), id: "00".repeat(16) };
+  const bad = await fetch(`${net.client.url}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(tampered),
+  });
+  assert.equal(bad.status, 401);
+  await bad.body?.cancel();
+}
+
+async function withheldOutput(net: JobsNet, wallet: string): Promise<void> {
+  const address = await walletAddress(wallet);
+  const before = await balanceUnits(net.client.url, address);
+  const run = await submit(net, wallet, "withhold", ["--delivery-timeout", "3"]);
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout);
+  assert.equal(r.state, "slashed");
+  assert.ok(r.slashTxid);
+  await waitFor(
+    "the slash on chain",
+    async () => (await jobState(net.client.url, r.jobId)) === "disputed",
+    30_000,
+  );
+  // The escrow (0.5) stays locked until expiry; fees: escrow tx, claim tx, slash tx; +1 coin stake.
+  const after = await waitFor("the slashed stake in the wallet", async () => {
+    const b = await balanceUnits(net.client.url, address);
+    return b !== before ? b : null;
+  }, 30_000);
+  assert.equal(after - before, 100_000_000n - 50_000_000n - 3n * 20_000n);
+}
+
+async function outsourced(net: JobsNet, wallet: string): Promise<void> {
   const verifiers: NodeProcess[] = [];
   try {
-    for (const [i, cheat] of ["none", "none", "lie-verify"].entries()) {
+    await Promise.all(["none", "none", "lie-verify"].map(async (cheat, i) => {
       verifiers.push(
         await spawnNode(
           followerArgs(
             `${net.dir}/verifier-${i}`,
-            net.compute.url,
-            net.model,
+            net.miner.url,
+            net.model.none!,
             "--serve-verify",
             "--cheat",
             cheat,
           ),
         ),
       );
-    }
+    }));
+    const keys = await Promise.all(verifiers.map((v) => nodeKey(v.url)));
     await waitFor("verifiers linked", async () => {
-      const peers = await getJson<{ links: unknown[] }>(`${net.compute.url}/v1/peers`);
-      return peers.body.links.length >= 4;
+      const peers = await getJson<{ links: { key: string }[] }>(`${net.miner.url}/v1/peers`);
+      return keys.every((k) => peers.body.links.some((l) => l.key === k));
     }, 30_000);
-    const run = await submit(net, ["--verify", "outsourced", "--verifiers", "3", "--seed", "11"]);
+    const run = await submit(net, wallet, "none", [
+      "--verify",
+      "outsourced",
+      "--verifiers",
+      "3",
+      "--seed",
+      "11",
+    ]);
     assert.equal(run.code, 0, run.stderr);
     const r = JSON.parse(run.stdout);
     assert.equal(r.state, "verified");
@@ -410,35 +378,61 @@ Deno.test("outsourced verification: a lying verifier is outvoted by two honest o
       "three signed verdicts, one of them a lie",
     );
   } catch (e) {
-    console.error(net.logs());
     for (const v of verifiers) console.error(v.output().slice(-1500));
     throw e;
   } finally {
-    for (const v of verifiers) await v.stop();
-    await net.stop();
+    await Promise.all(verifiers.map((v) => v.stop()));
   }
-});
+}
 
-Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, and the escrow refunds", async () => {
+async function badAnswer(net: JobsNet, wallet: string): Promise<void> {
+  const run = await submit(net, wallet, "bad-answer", [
+    "--dev-ignore-delivery",
+    "--delivery-timeout",
+    "2",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout);
+  assert.equal(r.state, "slashed");
+  await waitFor(
+    "the slash on chain",
+    async () => (await jobState(net.client.url, r.jobId)) === "disputed",
+    30_000,
+  );
+  const notices =
+    (await getJson<{ notices: { kind: string }[] }>(`${net.client.url}/v1/jobs/${r.jobId}`)).body
+      .notices;
+  assert.deepEqual(notices.map((n) => n.kind).sort(), ["answer", "claim"]);
+}
+
+/** A compute node killed mid-job, on a network of its own (a mining node, the compute node). */
+async function killedMidJob(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "camelid-jobs-kill-" });
   const model = `${dir}/tiny.gguf`;
-  await Deno.writeFile(model, makeFixture({ size: "tiny", dtype: "f16", seed: 5n, eosBias: 3 }));
+  await Deno.writeFile(model, jobsFixture());
+  const wallet = `${dir}/client.json`;
+  const address = (await writeNewKeystore(wallet, "client")).address;
+  const computeWallet = (await writeNewKeystore(`${dir}/compute/wallet.json`, "")).address;
   const miner = await spawnNode(["--data-dir", `${dir}/miner`, "--model", model]);
   let compute: NodeProcess | null = null;
   try {
-    const wallet = `${dir}/client.json`;
-    const address = await newWallet(wallet, "client");
-    compute = await spawnNode(
-      followerArgs(`${dir}/compute`, miner.url, model, "--threads", "1"),
-      { CAMELID_FAULT: "job:assigned" },
-      "compute",
-    );
-    const computeWallet = await nodeWalletAddress(`${dir}/compute`);
-    await waitMature(miner.url);
-    for (const to of [address, computeWallet]) {
-      await sendCoins(`${dir}/miner/wallet.json`, miner.url, to, "10");
-    }
-    await waitBalance(compute.url, computeWallet, "10");
+    const blocks = new HttpMiner(miner.url);
+    [compute] = await Promise.all([
+      spawnNode(
+        followerArgs(`${dir}/compute`, miner.url, model, "--threads", "1"),
+        { CAMELID_FAULT: "job:assigned" },
+        "compute",
+      ),
+      (async () => {
+        await blocks.mineEach([address, computeWallet]);
+        await blocks.mineUntil(
+          (await blocks.height()) + networkParams("dev").coinbaseMaturity,
+          address,
+        );
+      })(),
+    ]);
+    await waitSpendable(miner.url, address, COIN);
+    await waitSpendable(compute.url, computeWallet, COIN);
     const submit = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -454,7 +448,7 @@ Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, 
         "--reward",
         "0.5",
         "--expiry-blocks",
-        "16",
+        String(LEAST_EXPIRY),
         "--timeout",
         "15",
         "--json",
@@ -468,15 +462,14 @@ Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, 
     const out = await submit.output();
     assert.equal(out.code, 1, "the client gives up");
     assert.match(new TextDecoder().decode(out.stderr), /job\/timeout/);
-    const offered =
-      (await getJson<{ jobs: { id: string; escrow: { txid: string } }[] }>(`${miner.url}/v1/jobs`))
-        .body.jobs;
+    const offered = (await getJson<
+      { jobs: { id: string; escrow: { txid: string }; job: { expiryHeight: number } }[] }
+    >(`${miner.url}/v1/jobs`)).body.jobs;
     assert.equal(offered.length, 1);
     const escrow = offered[0].escrow.txid;
-    await waitFor("escrow expiry and refund", async () => {
-      const r = await refund(wallet, miner.url, escrow);
-      return r.code === 0;
-    }, 90_000);
+    // Nothing else waits on this chain: mine up to the expiry rather than wait for the miner.
+    await blocks.mineUntil(offered[0].job.expiryHeight - 1, address);
+    await refundAtExpiry(wallet, miner.url, escrow, 90_000);
     await waitFor(
       "the refund mined",
       async () =>
@@ -484,27 +477,104 @@ Deno.test("a compute node killed with SIGKILL mid-job leaves the job to expire, 
           "expired",
       30_000,
     );
+  } catch (e) {
+    console.error(`--- miner ---\n${miner.output().slice(-3000)}`);
+    throw e;
   } finally {
     await compute?.stop();
     await miner.stop();
   }
   await assertConservedOnDisk(`${dir}/miner`);
-});
+}
 
-Deno.test("an answer on chain that does not decrypt to the committed output gets the stake slashed", async () => {
-  await withDevnet("bad-answer", async (net) => {
-    const run = await submit(net, ["--dev-ignore-delivery", "--delivery-timeout", "2"]);
-    assert.equal(run.code, 0, run.stderr);
-    const r = JSON.parse(run.stdout);
-    assert.equal(r.state, "slashed");
-    await waitFor(
-      "the slash on chain",
-      async () => (await jobState(net.client.url, r.jobId)) === "disputed",
-      30_000,
-    );
-    const notices =
-      (await getJson<{ notices: { kind: string }[] }>(`${net.client.url}/v1/jobs/${r.jobId}`)).body
-        .notices;
-    assert.deepEqual(notices.map((n) => n.kind).sort(), ["answer", "claim"]);
-  });
+/** A case's name, the compute node it uses (by cheat mode) and its body. */
+type Case = [string, Cheat, (net: JobsNet, wallet: string) => Promise<void>];
+
+/** The cases on the shared network. */
+const SHARED_CASES: Case[] = [
+  [
+    "an honest job settles; a claimed one is answered on chain and settles; an unpaid one refunds at expiry",
+    "none",
+    honestClaimedUnpaid,
+  ],
+  ["replayed, forged and out-of-order job messages are refused or ignored", "none", forgedMessages],
+  [
+    "a compute node that takes payment and withholds the output loses its stake to the client's claim",
+    "withhold",
+    withheldOutput,
+  ],
+  ["outsourced verification: a lying verifier is outvoted by two honest ones", "none", outsourced],
+  [
+    "an answer on chain that does not decrypt to the committed output gets the stake slashed",
+    "bad-answer",
+    badAnswer,
+  ],
+];
+
+/**
+ * The fraud case, on a network of its own: every node checking the fraud proof fetches the model and
+ * would serve it from then on, beside the compute node the other cases rely on.
+ */
+const FRAUD_CASE: Case = [
+  "a compute node that changes a token is caught: its stake is slashed to the client and the payment voided",
+  "change-token",
+  changedToken,
+];
+
+const KILLED_CASE =
+  "a compute node killed with SIGKILL mid-job leaves the job to expire, and the escrow refunds";
+
+/** Runs case `c` on `net` with `wallet`, printing the nodes' logs on failure. */
+async function runCase(net: JobsNet, [, cheat, body]: Case, wallet: string): Promise<void> {
+  try {
+    await body(net, wallet);
+  } catch (e) {
+    console.error(net.logs(net.compute[cheat]));
+    throw e;
+  }
+}
+
+/** Runs `c` on a network of its own, then checks conservation on its client's node. */
+async function runAlone(c: Case): Promise<void> {
+  const net = await startJobsNet([c[1]], ["case"]);
+  try {
+    await runCase(net, c, net.wallets.case);
+  } finally {
+    await net.stop();
+  }
+  await assertConservedOnDisk(`${net.dir}/client-node`);
+}
+
+Deno.test({
+  name:
+    "jobs over node processes: seven cases side by side, five on one shared dev network, then coins conserved on the clients' nodes",
+  // The cases run at once (each its own wallet and compute node), so no per-step sanitizers.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  sanitizeExit: false,
+  fn: async (t) => {
+    const step = (name: string, fn: () => Promise<void>) =>
+      t.step({ name, fn, sanitizeOps: false, sanitizeResources: false, sanitizeExit: false });
+    const alone = [
+      step(KILLED_CASE, killedMidJob),
+      step(FRAUD_CASE[0], () => runAlone(FRAUD_CASE)),
+    ];
+    let net: JobsNet | null = null;
+    try {
+      net = await startJobsNet(
+        ["none", "withhold", "bad-answer"],
+        SHARED_CASES.map((_, i) => `case-${i}`),
+      );
+      const shared = net;
+      await Promise.all(
+        SHARED_CASES.map((c, i) =>
+          step(c[0], () => runCase(shared, c, shared.wallets[`case-${i}`]))
+        ),
+      );
+    } finally {
+      await net?.stop();
+      await Promise.all(alone);
+    }
+    await assertConservedOnDisk(`${net.dir}/client-node`);
+  },
 });
