@@ -134,6 +134,21 @@ Deno.test("a compute node killed at each step of a job resumes it after a restar
     }
     const status = await getJson<{ compute: { jobs: number } }>(`${compute.url}/v1/status`);
     assert.equal(status.body.compute.jobs, 0, "every job finished and was forgotten");
+    // Each payment is a held reward: the node claims it at the end of its epoch (still settled, not
+    // disputed: the claim, not a fraud proof, spent it), and then holds no reward any more.
+    for (const [i, id] of jobs.entries()) {
+      await waitFor(`job ${FAULTS[i]}: the held reward claimed`, async () => {
+        type Out = { txid: string; vout: number };
+        const j = await getJson<{ held?: Out; unspent: Out[] }>(`${miner.url}/v1/jobs/${id}`);
+        const held = j.body.held;
+        return !!held && !j.body.unspent.some((u) => u.txid === held.txid && u.vout === held.vout);
+      }, 60_000);
+      assert.equal((await jobState(miner.url, id)).state, "settled");
+    }
+    await waitFor("no held reward left on the compute node", async () => {
+      const s = await getJson<{ compute: { heldRewards: unknown[] } }>(`${compute!.url}/v1/status`);
+      return s.body.compute.heldRewards.length === 0;
+    }, 30_000);
   } catch (e) {
     console.error(logs.join("\n"));
     console.error(`--- compute now ---\n${compute?.output().slice(-3000)}`);
