@@ -18,8 +18,11 @@ import { formatCoins } from "../../chain/amount.ts";
 import { parentOfContact } from "../../client/phases/offer.ts";
 import { attemptCost, type TreeNode, treeNodes } from "../../client/job_tree.ts";
 import { getJson, type NodeProcess, runCli, spawnNode, waitFor } from "../process_helpers.ts";
-import { fundAddress, newWallet } from "./funding_helpers.ts";
 import { waitStakeable } from "./devnet_process.ts";
+import { HttpMiner } from "./http_miner.ts";
+import { waitSpendable } from "./jobs_net.ts";
+import { COIN, networkParams } from "../../chain/params.ts";
+import { writeNewKeystore } from "../../relay/wallet_file.ts";
 import { createGatewayApp } from "../../gateway/app.ts";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { unlockKeystore } from "../../chain/keystore.ts";
@@ -57,13 +60,34 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
     ...extra,
   ];
   try {
+    // The wallets first: blocks mined here pay them while the nodes start.
+    const walletOf = (i: number) => writeNewKeystore(`${dir}/n${i}/wallet.json`, "");
+    const mining = await Promise.all([0, 1, 2].map(async (i) => (await walletOf(i)).address));
+    const wallet = `${dir}/client.json`;
+    const env = { CAMELID_PASSPHRASE: "client" };
+    const address = (await writeNewKeystore(wallet, env.CAMELID_PASSPHRASE)).address;
     nodes.push(await spawnNode(compute(0)));
-    const seed = ["--seed", nodes[0].url];
-    nodes.push(await spawnNode(compute(1, seed)));
-    nodes.push(await spawnNode(compute(2, [...seed, "--cheat", "change-token"])));
-    // A fourth compute node that declines every job: its stake exceeds its (empty) wallet.
-    nodes.push(await spawnNode(compute(3, [...seed, "--no-mine", "--stake", "1000"])));
     const [url] = nodes.map((n) => n.url);
+    const seed = ["--seed", url];
+    const blocks = new HttpMiner(url);
+    const started = await Promise.allSettled([
+      spawnNode(compute(1, seed)),
+      spawnNode(compute(2, [...seed, "--cheat", "change-token"])),
+      // A fourth compute node that declines every job: its stake exceeds its (empty) wallet.
+      spawnNode(compute(3, [...seed, "--no-mine", "--stake", "1000"])),
+      // Meanwhile two coinbases for each mining node and one for the client, then the blocks
+      // that mature them.
+      (async () => {
+        await blocks.mineEach([...mining.flatMap((a) => [a, a]), address]);
+        await blocks.mineUntil(
+          (await blocks.height()) + networkParams("dev").coinbaseMaturity,
+          mining[0],
+        );
+        return null;
+      })(),
+    ]);
+    for (const s of started) if (s.status === "fulfilled" && s.value) nodes.push(s.value);
+    for (const s of started) if (s.status === "rejected") throw s.reason;
     // Each node's envelope key (null until its network has started).
     const keys = await waitFor("the nodes' keys", async () => {
       const got = await Promise.all(
@@ -76,11 +100,8 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
       const p = await getJson<{ links: unknown[] }>(`${url}/v1/peers`);
       return p.body.links.length >= 3;
     });
-    for (const n of nodes.slice(0, 3)) await waitStakeable(n.url);
-    const wallet = `${dir}/client.json`;
-    const env = { CAMELID_PASSPHRASE: "client" };
-    const address = await newWallet(wallet, env.CAMELID_PASSPHRASE);
-    await fundAddress(`${dir}/n0/wallet.json`, url, address, "10");
+    await Promise.all(nodes.slice(0, 3).map((n) => waitStakeable(n.url)));
+    await waitSpendable(url, address, 10n * COIN);
 
     const tree = (args: string[]) =>
       runCli([
