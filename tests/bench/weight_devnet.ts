@@ -29,7 +29,12 @@ import {
   TEMPLATE_HELD_REWARD,
   TEMPLATE_JOB_ESCROW,
 } from "../../chain/script.ts";
-import { decodeTransaction } from "../../chain/tx.ts";
+import { decodeTransaction, encodeTransaction } from "../../chain/tx.ts";
+import { type Job, jobIdBytes } from "../../chain/job.ts";
+import { fraudProofTx } from "../../chain/job_tx.ts";
+import { jobRecordOf } from "../../client/job_record.ts";
+import { disputePositions } from "../../client/phases/verify.ts";
+import { verify } from "../../verifier-wasm/mod.ts";
 import { sprintNodeSeed } from "../../chain/sprint.ts";
 import { sprintProofOutput, sprintProofTx } from "../../chain/sprint_tx.ts";
 import { buildSpend } from "../../chain/wallet.ts";
@@ -305,25 +310,28 @@ try {
     (await getJson<Reputation>(`${url}/v1/reputation/${address}`)).body;
   const cheaterBefore = await repOf(members[0].proc.url, cheater.address);
   say(`cheater's job (reputation before: ${cheaterBefore.reputation})`);
-  let cheat: SubmitResult | { error: string };
-  try {
-    cheat = await submitJob({
-      node,
-      secretKey: clientKey,
-      modelId: modelIdFromBytes(otherModel),
-      promptTokens: [1, 40, 41, 42, 43],
-      maxTokens: 8,
-      seed: seed++,
-      temperature: 0.8,
-      topK: 40,
-      topP: 0.95,
-      reward: COIN / 10n,
-      fee: 20_000n,
-      verifyWith: otherModel,
-    });
-  } catch (e) {
-    cheat = { error: `${(e as { code?: string }).code ?? ""} ${(e as Error).message}` };
-  }
+  /** A job for the cheater's model; `verify`: checked on delivery (else only delivered). */
+  const cheaterJob = async (verify: boolean): Promise<SubmitResult | { error: string }> => {
+    try {
+      return await submitJob({
+        node,
+        secretKey: clientKey,
+        modelId: modelIdFromBytes(otherModel),
+        promptTokens: [1, 40, 41, 42, 43],
+        maxTokens: 8,
+        seed: seed++,
+        temperature: 0.8,
+        topK: 40,
+        topP: 0.95,
+        reward: COIN / 10n,
+        fee: 20_000n,
+        ...(verify ? { verifyWith: otherModel } : {}),
+      });
+    } catch (e) {
+      return { error: `${(e as { code?: string }).code ?? ""} ${(e as Error).message}` };
+    }
+  };
+  const cheat = await cheaterJob(true);
   const fraudTxid = "fraudTxid" in cheat ? cheat.fraudTxid : undefined;
   const cheaterAfter: Reputation[] = [];
   if (fraudTxid) {
@@ -336,6 +344,12 @@ try {
     }, 90_000).catch((e) => say((e as Error).message));
     for (const m of members) cheaterAfter.push(await repOf(m.proc.url, cheater.address));
   }
+  // A second cheating job, proved after the node's payment is mined: the held reward's forfeit.
+  const late = await lateFraudProof(cheaterJob, clientKey).catch((e) => ({
+    error: (e as Error).message,
+  }));
+  say(`late fraud proof: ${JSON.stringify(late)}`);
+  const cheaterAfterLate = await repOf(members[0].proc.url, cheater.address);
 
   // Sprints whose windows closed: weights against speed.
   const endHeight = (await status(members[0].proc.url)).height;
@@ -523,6 +537,23 @@ try {
     )
   );
 
+  if ("txid" in late) {
+    console.log(
+      `second job ${
+        late.jobId.slice(0, 16)
+      }…, not checked on delivery; its payment mined at height ${late.paidHeight} (held until ${late.heldUntil}); ` +
+        `the client's fraud proof posted at height ${late.postedAt}: ${await describeSpends(
+          late.txid,
+          clientAddress,
+        )}`,
+    );
+    console.log(
+      `after it, node 0: reputation ${cheaterAfterLate.reputation}, lastFraud ${
+        JSON.stringify(cheaterAfterLate.lastFraud)
+      }`,
+    );
+  } else console.log(`second job (late fraud proof): ${late.error}`);
+
   console.log(`\n### Forged sprint proofs (sprint ${forged.sprint})`);
   console.log(
     "| forgery | " + members.map((m) => `POST to ${m.name}`).join(" | ") + " | " +
@@ -586,6 +617,93 @@ async function describeSpends(id: string, client: string): Promise<string> {
     `${o.units} units to ${o.address === client ? "the client" : o.address}`
   );
   return `${spent.join(" + ")} -> ${outs.join(", ")} (mined at height ${tx.height})`;
+}
+
+/**
+ * Waits for an epoch's fourth block, runs a cheater job without checking it, waits until the node's
+ * payment (the held reward) is mined, then checks the output as the client does (the full RASTiC
+ * check, positions by `disputePositions`) and posts the fraud proof on the stake and the held reward
+ * (the held reward alone when the stake is released), as client/phases/verify.ts builds it.
+ */
+async function lateFraudProof(
+  run: (verify: boolean) => Promise<SubmitResult | { error: string }>,
+  clientKey: Uint8Array,
+): Promise<
+  { jobId: string; txid: string; paidHeight: number; heldUntil: number; postedAt: number }
+> {
+  const url = members[0].proc.url;
+  // The payment goes out a dispute window after the stake: start early in an epoch, so that it is
+  // mined with blocks to spare before the epoch ends.
+  await waitFor("an epoch's fourth block", async () => {
+    const h = (await status(url)).height;
+    return h % SP.interval === 3;
+  }, 60_000);
+  const r = await run(false);
+  if ("error" in r) throw new Error(`the job failed: ${r.error}`);
+  if (r.state !== "delivered" || !r.outputTokens || !r.finishReason || !r.receipt) {
+    throw new Error(`the job ended ${r.state}`);
+  }
+  const pool = members[3].proc.url; // the node the offer went to records the job and its payment
+  interface PoolJob {
+    job: Record<string, unknown> & { promptTokens: number[] };
+    stake: { txid: string; vout: number; value: string };
+    held?: { txid: string; vout: number; value: string; heldUntil: number | null };
+  }
+  const entry = await waitFor("the payment mined", async () => {
+    const e = (await getJson<PoolJob>(`${pool}/v1/jobs/${r.jobId}`)).body;
+    return e.held?.heldUntil ? e : null;
+  }, 60_000);
+  const j = entry.job;
+  const job: Job = {
+    modelId: fromHex(j.modelId as string, 32),
+    promptTokens: j.promptTokens,
+    seed: BigInt(j.seed as string),
+    maxTokens: j.maxTokens as number,
+    temperature: j.temperature as number,
+    topK: j.topK as number,
+    topP: j.topP as number,
+    timestamp: j.timestamp as number,
+    expiryHeight: j.expiryHeight as number,
+    clientKey: fromHex(j.clientKey as string, 33),
+    contact: j.contact as string,
+  };
+  const jobId = jobIdBytes(job);
+  if (toHex(jobId) !== r.jobId) throw new Error("the pool's job does not hash to the job id");
+  const output = { outputTokens: r.outputTokens, finishReason: r.finishReason };
+  const full = await verify(
+    jobRecordOf(job, jobId, output.outputTokens, output.finishReason),
+    otherModel,
+    { positions: "all" },
+  );
+  if (full.verdict !== "fraud") throw new Error(`the check says ${full.verdict}`);
+  const positions = disputePositions(full, output.outputTokens.length);
+  const held = entry.held!;
+  const reward = { txid: held.txid, vout: held.vout, value: BigInt(held.value), held: true };
+  const stake = {
+    txid: entry.stake.txid,
+    vout: entry.stake.vout,
+    value: BigInt(entry.stake.value),
+  };
+  const payout = {
+    payTo: payToAddressScript(addressFromPublicKey(publicKeyOf(clientKey))),
+    fee: 20_000n,
+  };
+  const postedAt = (await status(url)).height;
+  const client = new NodeClient(url);
+  const proof = (withStake: boolean) =>
+    client.sendTx(
+      encodeTransaction(
+        fraudProofTx(job, output, positions, withStake ? stake : null, reward, payout),
+      ),
+    );
+  const { txid } = await proof(true).catch((e) => {
+    const code = (e as { code?: string }).code;
+    if (code === "tx/missing-inputs" || code === "mempool/conflict") return proof(false);
+    throw e;
+  });
+  const paidHeight = (await client.tx(held.txid)).height ?? -1;
+  await waitFor("the late fraud proof mined", async () => (await client.tx(txid)).height, 60_000);
+  return { jobId: r.jobId, txid, paidHeight, heldUntil: held.heldUntil!, postedAt };
 }
 
 function countBy(xs: string[]): Record<string, number> {
