@@ -20,6 +20,7 @@ import {
 } from "./mempool_accept.ts";
 import type { NetworkParams } from "./params.ts";
 import {
+  checkHeldOutputs,
   checkNoticeOutputs,
   type FraudChecker,
   gatherSpendContext,
@@ -373,11 +374,14 @@ export class ChainState implements MempoolView {
         const full = !this.#verifiedTx.has(id) || spendsJobTemplate(coins);
         fees += checkTxInputs(tx, coins, height, this.params, full, ctx);
         checkNoticeOutputs(tx, coins, ctx);
+        checkHeldOutputs(tx, coins);
         checkSprintProofOutputs(tx, coins, this.params);
         keys.forEach((key, j) => {
           spentInBlock.add(key);
           undo.push(coins[j]!);
         });
+      } else {
+        checkHeldOutputs(tx, []); // a coinbase pays no held reward
       }
       tx.outputs.forEach((out, vout) => {
         if (!isSpendableScript(out.scriptPubKey)) return;

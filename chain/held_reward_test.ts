@@ -239,3 +239,32 @@ Deno.test("after the epoch end a fraud proof no longer takes the held payment: i
     await b.close();
   }
 });
+
+Deno.test("only an escrow's PAY spend creates a held reward: a wallet spend or a coinbase that makes one is refused", async () => {
+  const b = await heldBench();
+  try {
+    const { node, client, compute } = b;
+    const forged = {
+      value: COIN,
+      scriptPubKey: heldRewardScript(
+        new Uint8Array(32).fill(1),
+        keyHash(compute),
+        keyHash(client),
+        new Uint8Array(32).fill(2),
+      ),
+    };
+    const spend = lockJobOutput(client, b.coins.client, forged, new Uint8Array(32).fill(1));
+    await expectCode(node.processTx(spend.bytes), "job/held-not-from-pay");
+    await expectCode(
+      node.processBlock(makeBlock(node, newKey(), (blk) => blk.txs.push(spend.tx))),
+      "job/held-not-from-pay",
+    );
+    const coinbase = makeBlock(node, newKey(), (blk) => {
+      const out = blk.txs[0].outputs[0];
+      blk.txs[0].outputs = [{ ...out, value: out.value - COIN }, forged];
+    });
+    await expectCode(node.processBlock(coinbase), "job/held-not-from-pay");
+  } finally {
+    await b.close();
+  }
+});

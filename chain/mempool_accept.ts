@@ -13,7 +13,7 @@ import type { NetworkParams } from "./params.ts";
 import { payToAddressChecks } from "./sig_batch.ts";
 import { verifySignatureCached } from "./sig_cache.ts";
 import type { SpendContext } from "./spend.ts";
-import { checkNoticeOutputs } from "./spend.ts";
+import { checkHeldOutputs, checkNoticeOutputs } from "./spend.ts";
 import { checkSprintProofOutputs } from "./sprint_tx.ts";
 import type { ChainStore } from "./store.ts";
 import { decodeTransaction, isCoinbase, type Transaction, txid } from "./tx.ts";
@@ -174,6 +174,7 @@ export async function acceptToMempool(
   const ctx = await view.spendContext(tx, coins, (t, v) => store.getCoin(t, v));
   const fee = checkTxInputs(tx, coins, height, view.params, true, ctx);
   checkNoticeOutputs(tx, coins, ctx);
+  checkHeldOutputs(tx, coins);
   checkSprintProofOutputs(tx, coins, view.params);
   const size = prepared?.bytes.length ?? bytes.length;
   const feeRate = Number(fee) / size;

@@ -429,6 +429,24 @@ async function fraudVerdict(
 }
 
 /**
+ * Checks that a transaction creating a held reward output spends an escrow by PAY (whose rule then
+ * makes that output the job's one held reward, for the named stake): no other transaction creates
+ * one, so every held reward is a real payment, with a stake's node and commitment.
+ */
+export function checkHeldOutputs(
+  tx: Transaction,
+  coins: ({ scriptPubKey: Uint8Array } | undefined)[],
+): void {
+  if (!tx.outputs.some((o) => o.scriptPubKey[0] === TEMPLATE_HELD_REWARD)) return;
+  const pays = coins.some((c, i) =>
+    c?.scriptPubKey[0] === TEMPLATE_JOB_ESCROW && tx.inputs[i].scriptSig[0] === PATH_PAY
+  );
+  if (!pays) {
+    fail("job/held-not-from-pay", "a held reward is created only by an escrow's PAY spend");
+  }
+}
+
+/**
  * Checks the claim and answer outputs of a transaction: value 0, the named stake unspent and of this
  * job, and the transaction funded by the client (claim) or the node (answer) of that stake.
  */
