@@ -9,7 +9,11 @@
 import assert from "node:assert/strict";
 import { getJson, runCli, waitFor } from "../process_helpers.ts";
 import { isJobState } from "../../client/job_states.ts";
-import { fundAddress, jobSubmitArgs, newWallet } from "./funding_helpers.ts";
+import { jobSubmitArgs } from "./funding_helpers.ts";
+import { HttpMiner } from "./http_miner.ts";
+import { waitSpendable } from "./jobs_net.ts";
+import { COIN, networkParams } from "../../chain/params.ts";
+import { writeNewKeystore } from "../../relay/wallet_file.ts";
 import { dumpNodeLogs, startDevnetProcess } from "./devnet_process.ts";
 
 /** `job submit` processes run at once (the issue's trial ran 20). */
@@ -17,6 +21,15 @@ const CONCURRENT_JOBS = 20;
 
 Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devnet's verifiers, one set of state names, 20 concurrent jobs from one wallet all verified", async () => {
   const dir = await Deno.makeTempDir({ prefix: "camelid-devnet-jobs-" });
+  // The compute nodes' wallets and the client's first: blocks mined here pay them.
+  const computeWallets = await Promise.all(
+    [0, 1].map(async (i) =>
+      (await writeNewKeystore(`${dir}/devnet/node-${i}/wallet.json`, "")).address
+    ),
+  );
+  const wallet = `${dir}/client.json`;
+  const env = { CAMELID_PASSPHRASE: "client" };
+  const address = (await writeNewKeystore(wallet, env.CAMELID_PASSPHRASE)).address;
   const net = await startDevnetProcess(`${dir}/devnet`, [
     ...["--nodes", "3", "--compute-nodes", "2", "--mine-nodes", "2"],
   ]);
@@ -29,9 +42,13 @@ Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devn
     );
     const [url] = net.urls;
     const model = `${net.dataDir}/node-0/models/tiny-f16-seed1.gguf`;
-    const wallet = `${dir}/client.json`;
-    const env = { CAMELID_PASSPHRASE: "client" };
-    const address = await newWallet(wallet, env.CAMELID_PASSPHRASE);
+    // Two coinbases for each compute node and one for the client, then the blocks that mature them.
+    const blocks = new HttpMiner(url);
+    await blocks.mineEach([...computeWallets.flatMap((a) => [a, a]), address]);
+    await blocks.mineUntil(
+      (await blocks.height()) + networkParams("dev").coinbaseMaturity,
+      computeWallets[0],
+    );
     // Both compute nodes need mature coins to stake.
     await waitFor("both compute nodes able to stake", async () => {
       for (const u of net.urls.slice(0, 2)) {
@@ -44,7 +61,7 @@ Deno.test("devnet jobs: checks before the escrow, outsourced votes from the devn
       }
       return true;
     }, 90_000);
-    await fundAddress(`${net.dataDir}/node-0/wallet.json`, url, address, "40");
+    await waitSpendable(url, address, 40n * COIN);
 
     const submit = (args: string[]) =>
       runCli([
