@@ -105,8 +105,7 @@ export class HeldRewards {
     const paidHeight = found.height;
     const heldUntil = paidHeight === null ? null : epochEnd(chain.params.sprint, paidHeight);
     this.#shown.set(r.jobId, { jobId: r.jobId, units: r.value.toString(), paidHeight, heldUntil });
-    if (heldUntil === null || chain.tip().height + 1 < heldUntil) return;
-    if (chain.mempool.spender(r.payment, 0)) return;
+    if (heldUntil === null) return;
     const coin = (await chain.store.getCoins([{ txid: r.payment, vout: 0 }]))[0];
     if (!coin) {
       log.info("Job {id}: the held reward is spent (claimed, or forfeited by a fraud proof)", {
@@ -114,6 +113,7 @@ export class HeldRewards {
       });
       return await this.#drop(r);
     }
+    if (chain.tip().height + 1 < heldUntil || chain.mempool.spender(r.payment, 0)) return;
     const tx = claimHeldTx(
       { txid: r.payment, vout: 0, value: coin.value, scriptPubKey: coin.scriptPubKey },
       { payTo: payToAddressScript(this.#o.rewardAddress), fee: this.#o.fee },

@@ -1,7 +1,7 @@
 /**
  * @module Tests of the compute node's held rewards on a real dev node: a recorded payment shows as held
  * until its epoch's end, is claimed to the node's address at that height and then forgotten; one whose
- * escrow was spent otherwise is dropped.
+ * escrow was spent otherwise (refunded) is dropped.
  */
 
 import assert from "node:assert/strict";
@@ -13,6 +13,8 @@ import { keyHash } from "../../tests/job_spend_helpers.ts";
 import { stakedJob } from "../../tests/paid_job_helpers.ts";
 import { HeldRewards } from "./held_rewards.ts";
 import { COIN } from "../../chain/params.ts";
+import { heldPayout, payTx, refundTx } from "../../chain/job_tx.ts";
+import { encodeTransaction, txid } from "../../chain/tx.ts";
 
 Deno.test("held rewards: shown held until the epoch ends, then claimed to the node's address and forgotten", async () => {
   const { node, close } = await openDevNode();
@@ -41,6 +43,7 @@ Deno.test("held rewards: shown held until the epoch ends, then claimed to the no
     await mine(node, miner, 1);
     const paidHeight = node.tip().height;
     const heldUntil = epochEnd(node.params.sprint, paidHeight);
+    assert.ok(heldUntil > paidHeight + 1, "paid before the last block of its epoch");
     await held.onBlock();
     assert.deepEqual(held.status(), [
       { jobId: toHex(j.jobId), units: value.toString(), paidHeight, heldUntil },
@@ -57,6 +60,47 @@ Deno.test("held rewards: shown held until the epoch ends, then claimed to the no
     assert.deepEqual(held.status(), [], "claimed, then forgotten");
     const coins = await node.getAddressCoins(rewardAddress);
     assert.ok(coins.some((c) => c.txid === claim[0].txid));
+  } finally {
+    close();
+  }
+});
+
+Deno.test("held rewards: a payment that can no longer be mined (its escrow refunded) is dropped", async () => {
+  const { node, close } = await openDevNode();
+  try {
+    const client = newKey();
+    const compute = newKey();
+    const miner = newKey();
+    await mine(node, client, 2);
+    await mine(node, compute, 2);
+    await mine(node, miner, node.params.coinbaseMaturity);
+    const held = new HeldRewards({
+      chain: node,
+      secretKey: compute.secret,
+      rewardAddress: addressFromHash(keyHash(compute)),
+      fee: 20_000n,
+    });
+    const j = await stakedJob(node, client, compute);
+    await mine(node, miner, 1);
+    const jobId = toHex(j.jobId);
+    // The payment was recorded but never reached the chain (the node stopped before sending it).
+    const payment = txid(
+      payTx(j.escrow, j.stake, heldPayout(j.stake, 20_000n), j.jobId, client.secret),
+    );
+    await held.add({ jobId, payment, escrow: j.escrow, value: j.escrow.value - 20_000n });
+    await held.onBlock();
+    assert.equal(held.status().length, 1, "kept while the escrow can still pay it");
+    await mine(node, miner, j.job.expiryHeight - 1 - node.tip().height);
+    const refund = refundTx(
+      j.escrow,
+      { payTo: client.script, fee: 20_000n },
+      j.jobId,
+      client.secret,
+    );
+    await node.processTx(encodeTransaction(refund));
+    await mine(node, miner, 1);
+    await held.onBlock();
+    assert.deepEqual(held.status(), []);
   } finally {
     close();
   }
