@@ -4,15 +4,23 @@ import { toHex } from "./bytes.ts";
 import { hash160 } from "./hash.ts";
 import { type Job, jobIdBytes } from "./job.ts";
 import { publicKeyOf } from "./keys.ts";
-import { parseOutputScript, payToHashScript } from "./script.ts";
+import {
+  computeStakeScript,
+  heldRewardScript,
+  heldRewardScriptOfStake,
+  parseOutputScript,
+  payToHashScript,
+} from "./script.ts";
 import { decodeTransaction, encodeTransaction, type Transaction } from "./tx.ts";
 import {
   answerOutput,
   badAnswerTx,
+  claimHeldTx,
   claimOutput,
   escrowOutput,
   fraudProofTx,
   fundJobOutput,
+  heldPayout,
   type JobCoin,
   nonDeliveryTx,
   payTx,
@@ -27,6 +35,7 @@ import {
   parsePay,
   parseSigned,
   PATH_ESCROW_FRAUD,
+  PATH_HELD_CLAIM,
   PATH_NON_DELIVERY,
   PATH_REFUND,
   PATH_RELEASE,
@@ -76,7 +85,7 @@ function assertPays(tx: Transaction, out: { payTo: Uint8Array; fee: bigint }, to
   assert.deepEqual(tx.outputs, [{ value: total - out.fee, scriptPubKey: out.payTo }]);
 }
 
-Deno.test("pay, refund and release round-trip through their parsers", () => {
+Deno.test("pay, refund, release and held claim round-trip through their parsers", () => {
   const coin = fc.tuple(outpoint, value, bytes(58)).map(([o, v, s]): JobCoin => ({
     ...o,
     value: v,
@@ -92,7 +101,12 @@ Deno.test("pay, refund and release round-trip through their parsers", () => {
       assert.deepEqual(data.stake, stake);
       assert.deepEqual(data.pubkey, publicKeyOf(sk));
       assert.equal(data.sig.length, 64);
-      for (const [build, path] of [[refundTx, PATH_REFUND], [releaseTx, PATH_RELEASE]] as const) {
+      const signedPaths = [
+        [refundTx, PATH_REFUND],
+        [releaseTx, PATH_RELEASE],
+        [claimHeldTx, PATH_HELD_CLAIM],
+      ] as const;
+      for (const [build, path] of signedPaths) {
         const tx = wire(build(c, out, jobId, sk));
         assertSpends(tx, [c]);
         assertPays(tx, out, c.value);
@@ -131,6 +145,15 @@ Deno.test("fraud proofs, non-delivery and bad-answer slashes round-trip through 
           positions: ps,
         });
         if (escrow) parseBarePath(tx.inputs[1].scriptSig, PATH_ESCROW_FRAUD, "test");
+        // Beside the stake, or alone, a held reward is spent with the same proof.
+        const held = { ...(escrow ?? stake), held: true };
+        for (const s of [stake, null]) {
+          const h = wire(fraudProofTx(j, o, ps, s, held, out));
+          assertSpends(h, s ? [s, held] : [held]);
+          assertPays(h, out, (s?.value ?? 0n) + held.value);
+          assert.deepEqual(h.inputs.at(-1)!.scriptSig, tx.inputs[0].scriptSig);
+        }
+        assert.throws(() => fraudProofTx(j, o, ps, null, escrow, out), RangeError);
       },
     ),
     RUNS,
@@ -207,6 +230,30 @@ Deno.test("escrow, stake, claim and answer outputs round-trip through the script
         }
       },
     ),
+    RUNS,
+  );
+});
+
+Deno.test("held reward scripts round-trip through the strict parser; a payment's output is its stake's held reward", () => {
+  const hash = bytes(20);
+  fc.assert(
+    fc.property(bytes(32), hash, hash, bytes(32), fee, (jobId, nodeHash, clientHash, c, f) => {
+      const script = heldRewardScript(jobId, nodeHash, clientHash, c);
+      assert.deepEqual(parseOutputScript(script), {
+        type: "held-reward",
+        jobId,
+        nodeHash,
+        clientHash,
+        commitment: c,
+      });
+      const stake = computeStakeScript(jobId, nodeHash, clientHash, c);
+      assert.deepEqual(heldRewardScriptOfStake(stake), script);
+      assert.deepEqual(heldPayout({ scriptPubKey: stake }, f), { payTo: script, fee: f });
+      for (const bad of [script.subarray(0, 104), new Uint8Array([...script, 0])]) {
+        assert.throws(() => parseOutputScript(bad), { code: "script/length" });
+      }
+      assert.throws(() => heldRewardScriptOfStake(script), RangeError);
+    }),
     RUNS,
   );
 });
