@@ -34,11 +34,12 @@ import { type Job, jobIdBytes } from "../../chain/job.ts";
 import { fraudProofTx } from "../../chain/job_tx.ts";
 import { jobRecordOf } from "../../client/job_record.ts";
 import { disputePositions } from "../../client/phases/verify.ts";
-import { verify } from "../../verifier-wasm/mod.ts";
+import { type Verdict, verify } from "../../verifier-wasm/mod.ts";
 import { sprintNodeSeed } from "../../chain/sprint.ts";
 import { sprintProofOutput, sprintProofTx } from "../../chain/sprint_tx.ts";
 import { buildSpend } from "../../chain/wallet.ts";
 import { submitJob, type SubmitResult } from "../../client/job_client.ts";
+import type { StateReporter } from "../../client/job_session.ts";
 import { makeFixture } from "../../compute/fixture.ts";
 import { proveSprint } from "../../compute/sprint_prover.ts";
 import { NodeClient } from "../../relay/client.ts";
@@ -49,6 +50,9 @@ const JOBS = Number(Deno.args[0] ?? 100);
 const BASE = Number(Deno.args[1] ?? 250);
 /** Epochs the jobs are spread over (one job started every EPOCHS x epoch time / JOBS at most). */
 const EPOCHS = Number(Deno.args[2] ?? 5);
+/** The prompt of the cheater's jobs, and the sampler seeds tried for the one proved late. */
+const CHEATER_PROMPT = [1, 40, 41, 42, 43];
+const LATE_SEEDS = [7n, 8n, 9n, 10n];
 const FACTORS = [1, 2, 4];
 const DEV = networkParams("dev");
 const SP = DEV.sprint;
@@ -311,21 +315,26 @@ try {
   const cheaterBefore = await repOf(members[0].proc.url, cheater.address);
   say(`cheater's job (reputation before: ${cheaterBefore.reputation})`);
   /** A job for the cheater's model; `verify`: checked on delivery (else only delivered). */
-  const cheaterJob = async (verify: boolean): Promise<SubmitResult | { error: string }> => {
+  const cheaterJob = async (
+    verify: boolean,
+    jobSeed = seed++,
+    onState?: StateReporter,
+  ): Promise<SubmitResult | { error: string }> => {
     try {
       return await submitJob({
         node,
         secretKey: clientKey,
         modelId: modelIdFromBytes(otherModel),
-        promptTokens: [1, 40, 41, 42, 43],
+        promptTokens: CHEATER_PROMPT,
         maxTokens: 8,
-        seed: seed++,
+        seed: jobSeed,
         temperature: 0.8,
         topK: 40,
         topP: 0.95,
         reward: COIN / 10n,
         fee: 20_000n,
         ...(verify ? { verifyWith: otherModel } : {}),
+        onState,
       });
     } catch (e) {
       return { error: `${(e as { code?: string }).code ?? ""} ${(e as Error).message}` };
@@ -547,6 +556,10 @@ try {
           clientAddress,
         )}`,
     );
+    console.log(`its job in the pools of: ${late.poolsWithJob.join(", ") || "none"}`);
+    if (late.passed.length) {
+      console.log(`jobs not changed by the cheat first: ${late.passed.join("; ")}`);
+    }
     console.log(
       `after it, node 0: reputation ${cheaterAfterLate.reputation}, lastFraud ${
         JSON.stringify(cheaterAfterLate.lastFraud)
@@ -626,74 +639,127 @@ async function describeSpends(id: string, client: string): Promise<string> {
  * (the held reward alone when the stake is released), as client/phases/verify.ts builds it.
  */
 async function lateFraudProof(
-  run: (verify: boolean) => Promise<SubmitResult | { error: string }>,
+  run: (
+    verify: boolean,
+    jobSeed: bigint,
+    onState: StateReporter,
+  ) => Promise<SubmitResult | { error: string }>,
   clientKey: Uint8Array,
 ): Promise<
-  { jobId: string; txid: string; paidHeight: number; heldUntil: number; postedAt: number }
+  {
+    jobId: string;
+    txid: string;
+    paidHeight: number;
+    heldUntil: number;
+    postedAt: number;
+    poolsWithJob: string[];
+    passed: string[];
+  }
 > {
   const url = members[0].proc.url;
   // The payment goes out a dispute window after the stake: start early in an epoch, so that it is
   // mined with blocks to spare before the epoch ends.
-  await waitFor("an epoch's fourth block", async () => {
-    const h = (await status(url)).height;
-    return h % SP.interval === 3;
-  }, 60_000);
-  const r = await run(false);
-  if ("error" in r) throw new Error(`the job failed: ${r.error}`);
-  if (r.state !== "delivered" || !r.outputTokens || !r.finishReason || !r.receipt) {
-    throw new Error(`the job ended ${r.state}`);
-  }
-  const pool = members[3].proc.url; // the node the offer went to records the job and its payment
   interface PoolJob {
-    job: Record<string, unknown> & { promptTokens: number[] };
-    stake: { txid: string; vout: number; value: string };
-    held?: { txid: string; vout: number; value: string; heldUntil: number | null };
+    job: { timestamp: number; expiryHeight: number } | null;
+    stake: { txid: string; vout: number } | null;
+    held?: { txid: string; vout: number; heldUntil: number | null };
   }
-  const entry = await waitFor("the payment mined", async () => {
-    const e = (await getJson<PoolJob>(`${pool}/v1/jobs/${r.jobId}`)).body;
-    return e.held?.heldUntil ? e : null;
-  }, 60_000);
-  const j = entry.job;
-  const job: Job = {
-    modelId: fromHex(j.modelId as string, 32),
-    promptTokens: j.promptTokens,
-    seed: BigInt(j.seed as string),
-    maxTokens: j.maxTokens as number,
-    temperature: j.temperature as number,
-    topK: j.topK as number,
-    topP: j.topP as number,
-    timestamp: j.timestamp as number,
-    expiryHeight: j.expiryHeight as number,
-    clientKey: fromHex(j.clientKey as string, 33),
-    contact: j.contact as string,
-  };
-  const jobId = jobIdBytes(job);
-  if (toHex(jobId) !== r.jobId) throw new Error("the pool's job does not hash to the job id");
-  const output = { outputTokens: r.outputTokens, finishReason: r.finishReason };
-  const full = await verify(
-    jobRecordOf(job, jobId, output.outputTokens, output.finishReason),
-    otherModel,
-    { positions: "all" },
-  );
-  if (full.verdict !== "fraud") throw new Error(`the check says ${full.verdict}`);
+  let r!: SubmitResult, entry!: PoolJob, pools!: PoolJob[], job: Job | undefined;
+  let jobId!: Uint8Array, full!: Verdict;
+  let output!: { outputTokens: number[]; finishReason: "stop" | "length" };
+  const passed: string[] = [];
+  // A job whose output has one token is not changed by --cheat change-token: another seed then.
+  for (const jobSeed of LATE_SEEDS) {
+    await waitFor("an epoch's fourth block", async () => {
+      const h = (await status(url)).height;
+      return h % SP.interval === 3;
+    }, 60_000);
+    const before = Math.floor(Date.now() / 1000);
+    let offered: { at: number; expiryHeight: number } | null = null;
+    const ran = await run(false, jobSeed, (state, detail) => {
+      if (state === "offered") {
+        offered = {
+          at: Math.floor(Date.now() / 1000),
+          expiryHeight: detail.expiryHeight as number,
+        };
+      }
+    });
+    const heard = offered as { at: number; expiryHeight: number } | null;
+    if (!heard) throw new Error("the job was not offered");
+    say(`late job ${jobSeed}: ${"error" in ran ? ran.error : ran.state}`);
+    if ("error" in ran) throw new Error(`the job failed: ${ran.error}`);
+    r = ran;
+    if (r.state !== "delivered" || !r.outputTokens || !r.finishReason || !r.receipt) {
+      throw new Error(`the job ended ${r.state}`);
+    }
+    const pool = members[3].proc.url; // the node the offer was addressed to
+    entry = await waitFor("the payment mined", async () => {
+      const e = (await getJson<PoolJob>(`${pool}/v1/jobs/${r.jobId}`)).body;
+      return e.held?.heldUntil ? e : null;
+    }, 60_000);
+    say(
+      `late job: payment mined, held until ${entry.held!.heldUntil}, tip ${
+        (await status(url)).height
+      }`,
+    );
+    pools = await Promise.all(
+      members.map(async (m) => (await getJson<PoolJob>(`${m.proc.url}/v1/jobs/${r.jobId}`)).body),
+    );
+    // The job as the client built it (client/phases/offer.ts): the cheater job's terms, found with
+    // its creation second and expiry height by the job id it hashes to.
+    job = undefined;
+    for (let t = before; t <= heard.at && !job; t++) {
+      for (const e of [heard.expiryHeight]) {
+        const candidate: Job = {
+          modelId: fromHex(modelIdFromBytes(otherModel), 32),
+          promptTokens: CHEATER_PROMPT,
+          seed: jobSeed,
+          maxTokens: 8,
+          temperature: Math.fround(0.8),
+          topK: 40,
+          topP: Math.fround(0.95),
+          timestamp: t,
+          expiryHeight: e,
+          clientKey: publicKeyOf(clientKey),
+          contact: url,
+        };
+        if (toHex(jobIdBytes(candidate)) === r.jobId) job = candidate;
+      }
+    }
+    if (!job) throw new Error("no job with the client's terms hashes to the job id");
+    jobId = jobIdBytes(job);
+    output = { outputTokens: r.outputTokens, finishReason: r.finishReason };
+    full = await verify(
+      jobRecordOf(job, jobId, output.outputTokens, output.finishReason),
+      otherModel,
+      { positions: "all" },
+    );
+    if (full.verdict === "fraud") break;
+    passed.push(
+      `${r.jobId.slice(0, 12)}… (${output.outputTokens.length} token(s)): ${full.verdict}`,
+    );
+  }
+  if (full.verdict !== "fraud" || !job) {
+    throw new Error(`no cheating output to prove: ${passed.join("; ")}`);
+  }
+  const provenJob = job;
   const positions = disputePositions(full, output.outputTokens.length);
   const held = entry.held!;
-  const reward = { txid: held.txid, vout: held.vout, value: BigInt(held.value), held: true };
-  const stake = {
-    txid: entry.stake.txid,
-    vout: entry.stake.vout,
-    value: BigInt(entry.stake.value),
-  };
+  const client = new NodeClient(url);
+  const units = async (o: { txid: string; vout: number }) =>
+    BigInt((await client.tx(o.txid)).outputs[o.vout].units);
+  const reward = { txid: held.txid, vout: held.vout, value: await units(held), held: true };
+  const stake = { ...entry.stake!, value: await units(entry.stake!) };
   const payout = {
     payTo: payToAddressScript(addressFromPublicKey(publicKeyOf(clientKey))),
     fee: 20_000n,
   };
   const postedAt = (await status(url)).height;
-  const client = new NodeClient(url);
+  say(`late fraud proof posted at tip ${postedAt}`);
   const proof = (withStake: boolean) =>
     client.sendTx(
       encodeTransaction(
-        fraudProofTx(job, output, positions, withStake ? stake : null, reward, payout),
+        fraudProofTx(provenJob, output, positions, withStake ? stake : null, reward, payout),
       ),
     );
   const { txid } = await proof(true).catch((e) => {
@@ -703,7 +769,15 @@ async function lateFraudProof(
   });
   const paidHeight = (await client.tx(held.txid)).height ?? -1;
   await waitFor("the late fraud proof mined", async () => (await client.tx(txid)).height, 60_000);
-  return { jobId: r.jobId, txid, paidHeight, heldUntil: held.heldUntil!, postedAt };
+  return {
+    jobId: r.jobId,
+    txid,
+    paidHeight,
+    heldUntil: held.heldUntil!,
+    postedAt,
+    poolsWithJob: members.filter((_, i) => pools[i].job).map((m) => m.name),
+    passed,
+  };
 }
 
 function countBy(xs: string[]): Record<string, number> {
