@@ -73,6 +73,28 @@ export class HttpMiner {
   }
 
   /**
+   * Waits until `done` holds (at most `ms`), meanwhile mining a block whenever the node's mempool
+   * is empty, at most one per `gapMs`: nodes that answer a block with a transaction have the time
+   * to send it, and a transaction waiting stops these blocks until the node's own miner mines it.
+   * For phases where only heights are awaited, not deadlines raced.
+   */
+  async mineWhileIdle(
+    what: string,
+    done: () => Promise<boolean>,
+    address: string,
+    ms = 60_000,
+    gapMs = 500,
+  ): Promise<void> {
+    const end = Date.now() + ms;
+    while (!(await done())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      const st = await getJson<{ mempool: { size: number } }>(`${this.url}/v1/status`);
+      if (st.body.mempool.size === 0) await this.mine(address);
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+  }
+
+  /**
    * The time of a block on `tip`: now, or once the clock has passed the median time of the last
    * blocks (waiting for it), never ahead of the clock.
    */

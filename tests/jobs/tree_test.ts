@@ -75,10 +75,10 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
       spawnNode(compute(2, [...seed, "--cheat", "change-token"])),
       // A fourth compute node that declines every job: its stake exceeds its (empty) wallet.
       spawnNode(compute(3, [...seed, "--no-mine", "--stake", "1000"])),
-      // Meanwhile two coinbases for each mining node and one for the client, then the blocks
-      // that mature them.
+      // Meanwhile four coinbases for each mining node (stakes of several jobs at once) and one
+      // for the client, then the blocks that mature them.
       (async () => {
-        await blocks.mineEach([...mining.flatMap((a) => [a, a]), address]);
+        await blocks.mineEach([...mining.flatMap((a) => [a, a, a, a]), address]);
         await blocks.mineUntil(
           (await blocks.height()) + networkParams("dev").coinbaseMaturity,
           mining[0],
@@ -238,14 +238,15 @@ Deno.test("job tree: depth 2 verified across nodes, a cheater's child disputed a
           const escrow = await new NodeClient(url).tx(escrowTxid);
           assert.equal(escrow.jobId, n.jobId, `${n.path}: the escrow on chain names the job`);
         }
-        // Every counted job is paid on chain (the node's held payment, mined a dispute window on).
-        await waitFor("every job of the tree paid on chain", async () => {
+        // Every counted job is paid on chain (the node's held payment, mined a dispute window on;
+        // the window's blocks mined here whenever no transaction waits).
+        await blocks.mineWhileIdle("every job of the tree paid on chain", async () => {
           for (const n of all) {
             const { state } = await new NodeClient(url).job(n.jobId!);
             if (state !== "paid" && state !== "settled") return false;
           }
           return true;
-        }, 60_000);
+        }, mining[0]);
       },
     );
 
