@@ -633,7 +633,7 @@ async function describeSpends(id: string, client: string): Promise<string> {
 }
 
 /**
- * Waits for an epoch's fourth block, runs a cheater job without checking it, waits until the node's
+ * Waits for an epoch's ninth block, runs a cheater job without checking it, waits until the node's
  * payment (the held reward) is mined, then checks the output as the client does (the full RASTiC
  * check, positions by `disputePositions`) and posts the fraud proof on the stake and the held reward
  * (the held reward alone when the stake is released), as client/phases/verify.ts builds it.
@@ -657,8 +657,8 @@ async function lateFraudProof(
   }
 > {
   const url = members[0].proc.url;
-  // The payment goes out a dispute window after the stake: start early in an epoch, so that it is
-  // mined with blocks to spare before the epoch ends.
+  // The payment goes out a dispute window after the stake, about 6 blocks after the offer: offer
+  // at an epoch's ninth block, so that it is mined early in the next epoch, blocks before its end.
   interface PoolJob {
     job: { timestamp: number; expiryHeight: number } | null;
     stake: { txid: string; vout: number } | null;
@@ -670,9 +670,9 @@ async function lateFraudProof(
   const passed: string[] = [];
   // A job whose output has one token is not changed by --cheat change-token: another seed then.
   for (const jobSeed of LATE_SEEDS) {
-    await waitFor("an epoch's fourth block", async () => {
+    await waitFor("an epoch's ninth block", async () => {
       const h = (await status(url)).height;
-      return h % SP.interval === 3;
+      return h % SP.interval === 8;
     }, 60_000);
     const before = Math.floor(Date.now() / 1000);
     let offered: { at: number; expiryHeight: number } | null = null;
@@ -709,22 +709,20 @@ async function lateFraudProof(
     // its creation second and expiry height by the job id it hashes to.
     job = undefined;
     for (let t = before; t <= heard.at && !job; t++) {
-      for (const e of [heard.expiryHeight]) {
-        const candidate: Job = {
-          modelId: fromHex(modelIdFromBytes(otherModel), 32),
-          promptTokens: CHEATER_PROMPT,
-          seed: jobSeed,
-          maxTokens: 8,
-          temperature: Math.fround(0.8),
-          topK: 40,
-          topP: Math.fround(0.95),
-          timestamp: t,
-          expiryHeight: e,
-          clientKey: publicKeyOf(clientKey),
-          contact: url,
-        };
-        if (toHex(jobIdBytes(candidate)) === r.jobId) job = candidate;
-      }
+      const candidate: Job = {
+        modelId: fromHex(modelIdFromBytes(otherModel), 32),
+        promptTokens: CHEATER_PROMPT,
+        seed: jobSeed,
+        maxTokens: 8,
+        temperature: Math.fround(0.8),
+        topK: 40,
+        topP: Math.fround(0.95),
+        timestamp: t,
+        expiryHeight: heard.expiryHeight,
+        clientKey: publicKeyOf(clientKey),
+        contact: url,
+      };
+      if (toHex(jobIdBytes(candidate)) === r.jobId) job = candidate;
     }
     if (!job) throw new Error("no job with the client's terms hashes to the job id");
     jobId = jobIdBytes(job);
