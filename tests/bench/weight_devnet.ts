@@ -334,6 +334,8 @@ try {
         reward: COIN / 10n,
         fee: 20_000n,
         ...(verify ? { verifyWith: otherModel } : {}),
+        // Named: nodes that fetched the cheater's model to check its fraud proof serve it too.
+        computeNodes: [cheater.envelopeKey],
         onState,
       });
     } catch (e) {
@@ -566,6 +568,14 @@ try {
       }`,
     );
   } else console.log(`second job (late fraud proof): ${late.error}`);
+
+  const otherId = modelIdFromBytes(otherModel);
+  const holders = [];
+  for (const m of members) {
+    const models = (await getJson<{ models: { id: string }[] }>(`${m.proc.url}/v1/models`)).body;
+    if (models.models.some((x) => x.id === otherId)) holders.push(m.name);
+  }
+  console.log(`nodes serving the cheater's model at the end: ${holders.join(", ")}`);
 
   console.log(`\n### Forged sprint proofs (sprint ${forged.sprint})`);
   console.log(
