@@ -35,8 +35,6 @@ export interface JobsNet {
   model: Partial<Record<Cheat, string>>;
   /** Client wallet files (passphrase "client") by name, each funded with one mature coinbase. */
   wallets: Record<string, string>;
-  /** Mines blocks on demand on the miner's tip. */
-  blocks: HttpMiner;
   /** The last lines of the miner's, the client node's and `compute`'s output. */
   logs(compute?: NodeProcess): string;
   /** Stops every node. */
@@ -123,7 +121,6 @@ export async function startJobsNet(cheats: Cheat[], walletNames: string[]): Prom
       compute,
       model,
       wallets,
-      blocks,
       stop,
       logs: (node?: NodeProcess) =>
         [["miner", miner], ["client node", client!], ["compute node", node]]

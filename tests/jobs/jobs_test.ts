@@ -1,11 +1,11 @@
 /**
  * Jobs over real node processes on loopback, the client running the real `job submit` / `job refund`
- * commands against its own node (not mining, holding the models to check fraud proofs). Six of the
- * seven cases share one dev network (tests/jobs/jobs_net.ts: a miner, the client's node, an honest
- * compute node and one per cheat, each cheat on its own model) and run side by side, each with its
- * own wallet; the SIGKILL case runs beside them on a network of its own. Coins and an escrow's expiry
- * come from blocks mined on demand where nothing else waits on the chain; the dispute windows pass
- * at the miner's pace.
+ * commands against its own node (not mining, holding the models to check fraud proofs). The seven
+ * cases run side by side, each with its own wallet: five share one dev network (tests/jobs/jobs_net.ts:
+ * a miner, the client's node, an honest compute node and one per cheat, each cheat on its own model);
+ * the fraud case and the SIGKILL case have networks of their own. Coins, and the SIGKILL case's escrow
+ * expiry, come from blocks mined on demand where nothing else waits on the chain; the dispute
+ * windows pass at the miner's pace.
  */
 import assert from "node:assert/strict";
 import {
