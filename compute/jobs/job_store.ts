@@ -1,9 +1,9 @@
 /**
  * @module The compute node's jobs in Deno KV, the one place that names their keys (as chain/store.ts
- * does for the chain): every assigned job, its output, its stake transaction, the client's held
- * payment and whether the output was delivered are written here before the worker acts on them, so
- * a node killed at any step restores them on start and resumes (delivers, broadcasts the payment,
- * answers claims, releases the stake).
+ * does for the chain): every assigned job, its output with its stake transaction (one commit), the
+ * client's held payment and whether the output was delivered are written here before the worker acts
+ * on them, so a node killed at any step restores them on start and resumes (delivers, broadcasts the
+ * payment, answers claims, releases the stake).
  */
 
 /** Prefix of every key of the compute node's jobs. */
@@ -89,9 +89,15 @@ export class ComputeJobStore {
     await this.#kv.set(computeJobKey(id, JOB_STATE), state);
   }
 
-  /** Writes a job's output. */
-  async saveOutput(id: string, output: StoredOutput): Promise<void> {
-    await this.#kv.set(computeJobKey(id, JOB_OUTPUT), output);
+  /**
+   * Writes a job's output with the state naming the stake committed to it, in one commit (before the
+   * stake is broadcast): a node killed before it generates again, one killed after has both.
+   */
+  async saveStaked(id: string, output: StoredOutput, state: StoredJobState): Promise<void> {
+    await this.#kv.atomic()
+      .set(computeJobKey(id, JOB_OUTPUT), output)
+      .set(computeJobKey(id, JOB_STATE), state)
+      .commit();
   }
 
   /** Forgets a finished job. */

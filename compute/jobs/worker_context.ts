@@ -89,6 +89,8 @@ export interface ActiveJob extends StoredJobState {
   assigned?: boolean;
   /** When an unassigned acceptance stops holding its queue place (ms since the epoch). */
   holdUntil?: number;
+  /** The output encrypted to the client, made once the receipt is out (worker_delivery.ts). */
+  ciphertext?: Uint8Array;
 }
 
 /** The state every part of the job worker shares. */
@@ -188,6 +190,15 @@ export class WorkerContext {
 
 /** The part of a job kept in KV. */
 export function storedState(a: ActiveJob): StoredJobState {
-  const { id: _id, job: _job, output: _o, finishReason: _f, assigned: _a, holdUntil: _h, ...s } = a;
+  const {
+    id: _id,
+    job: _job,
+    output: _o,
+    finishReason: _f,
+    assigned: _a,
+    holdUntil: _h,
+    ciphertext: _c,
+    ...s
+  } = a;
   return s;
 }

@@ -1,6 +1,7 @@
 /**
- * @module The job worker's delivery: the output encrypted to the client's key (ECIES), sent once
- * paid (and again on request), and published on chain as the answer to a client's non-delivery claim.
+ * @module The job worker's delivery: the output encrypted to the client's key (ECIES, once per job,
+ * made while the node waits for the payment, since it takes milliseconds), sent once paid (and again
+ * on request), and published on chain as the answer to a client's non-delivery claim.
  */
 
 import { encrypt } from "eciesjs";
@@ -16,9 +17,23 @@ function ciphertext(a: ActiveJob): Uint8Array {
   return encrypt(toHex(a.client), plaintext);
 }
 
+/** The output of `a` encrypted to its client, made on first use and kept in memory. */
+function deliveryCiphertext(a: ActiveJob): Uint8Array {
+  a.ciphertext ??= ciphertext(a);
+  return a.ciphertext;
+}
+
+/**
+ * Encrypts the output of a staked job for its delivery on the next turn of the event loop, so that
+ * the receipt just sent leaves first and the payment, when it comes, is answered without the ECIES.
+ */
+export function prepareDelivery(a: ActiveJob): void {
+  setTimeout(() => deliveryCiphertext(a), 0);
+}
+
 /** Sends the encrypted output to the client and records that it was sent. */
 export async function deliver(ctx: WorkerContext, a: ActiveJob): Promise<void> {
-  ctx.send(a.client, { t: "delivery", jobId: a.id, ciphertext: toHex(ciphertext(a)) });
+  ctx.send(a.client, { t: "delivery", jobId: a.id, ciphertext: toHex(deliveryCiphertext(a)) });
   if (!a.delivered) {
     a.delivered = true;
     await ctx.save(a);
@@ -41,7 +56,7 @@ export async function answerClaims(ctx: WorkerContext, a: ActiveJob): Promise<vo
     a.stake!,
     cheat === "bad-answer"
       ? ciphertext({ ...a, output: a.output.map((t) => t ^ 1) })
-      : ciphertext(a),
+      : deliveryCiphertext(a),
   );
   const { txid: answerTxid } = await ctx.o.spendLock(async () => {
     const { bytes } = fundJobOutput(answerOut, fromHex(a.id), {

@@ -1,14 +1,14 @@
 /**
  * @module The job worker's generation: runs an assigned job with llama.cpp (the served model, or on
- * `dev` another one or a changed output when told to cheat), notes the speed, and keeps the output in
- * KV before anything is staked on it.
+ * `dev` another one or a changed output when told to cheat) and notes the speed. The output is kept in
+ * KV with the stake on it (worker_stake.ts), in one commit before the stake is broadcast.
  */
 
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { generate } from "../generate.ts";
 import type { ActiveJob, WorkerContext } from "./worker_context.ts";
 
-/** Generates the output of `a` unless it has one, and keeps it in KV and on `a`. */
+/** Generates the output of `a` unless it has one, and keeps it on `a`. */
 export async function generateOutput(ctx: WorkerContext, a: ActiveJob): Promise<void> {
   if (a.output && a.finishReason) return;
   const { cheat, models } = ctx.o;
@@ -41,7 +41,6 @@ export async function generateOutput(ctx: WorkerContext, a: ActiveJob): Promise<
     output = output.slice(0, Math.ceil(output.length / 2));
     finish = "stop";
   }
-  await ctx.store.saveOutput(a.id, { tokens: Uint32Array.from(output), finishReason: finish });
   a.output = output;
   a.finishReason = finish;
 }

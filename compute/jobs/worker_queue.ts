@@ -1,11 +1,12 @@
 /**
  * @module The job worker's queue: assigned jobs run one at a time (generation takes the CPU), each
- * generated, staked and answered with its receipt; a job that fails before it is staked is declined
- * `failed` to its client and forgotten.
+ * generated, staked and answered with its receipt (then its delivery is encrypted); a job that
+ * fails before it is staked is declined `failed` to its client and forgotten.
  */
 
 import { generateOutput } from "./worker_generation.ts";
 import { type ActiveJob, log, type WorkerContext } from "./worker_context.ts";
+import { prepareDelivery } from "./worker_delivery.ts";
 import { sendReceipt, stakeJob } from "./worker_stake.ts";
 
 /** Queues generation, staking and the receipt of an assigned job. */
@@ -34,6 +35,7 @@ async function work(ctx: WorkerContext, a: ActiveJob): Promise<void> {
   await generateOutput(ctx, a);
   await stakeJob(ctx, a);
   sendReceipt(ctx, a);
+  prepareDelivery(a);
   log.info("Job {id}: {n} tokens generated, staked in {txid}", {
     id: a.id,
     n: a.output!.length,

@@ -1,6 +1,7 @@
 /**
  * @module The job worker's stake and receipt: a stake on the commitment to the generated output,
- * kept in KV before its transaction is broadcast, and the receipt that tells the client of it.
+ * kept in KV with that output (one commit) before its transaction is broadcast, and the receipt that
+ * tells the client of it.
  */
 
 import { fromHex, toHex } from "../../chain/bytes.ts";
@@ -9,9 +10,9 @@ import { fundJobOutput, stakeOutput } from "../../chain/job_tx.ts";
 import { publicKeyOf } from "../../chain/keys.ts";
 import { txid } from "../../chain/tx.ts";
 import { outputCommitment } from "../../verifier-wasm/rastic.ts";
-import type { ActiveJob, WorkerContext } from "./worker_context.ts";
+import { type ActiveJob, storedState, type WorkerContext } from "./worker_context.ts";
 
-/** Stakes on the output of `a` unless it is staked: the stake is kept in KV, then broadcast. */
+/** Stakes on the output of `a` unless it is staked: output and stake are kept in KV, then broadcast. */
 export async function stakeJob(ctx: WorkerContext, a: ActiveJob): Promise<void> {
   if (a.stakeTx) return;
   const { chain, secretKey, fee } = ctx.o;
@@ -27,7 +28,11 @@ export async function stakeJob(ctx: WorkerContext, a: ActiveJob): Promise<void> 
     });
     a.stake = { txid: txid(tx), vout: 0, value: ctx.o.stake, script: stake.scriptPubKey };
     a.stakeTx = bytes;
-    await ctx.save(a);
+    await ctx.store.saveStaked(
+      a.id,
+      { tokens: Uint32Array.from(a.output!), finishReason: a.finishReason! },
+      storedState(a),
+    );
     await chain.processTx(bytes);
   });
 }
