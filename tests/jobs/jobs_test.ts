@@ -485,6 +485,7 @@ async function killedMidJob(): Promise<void> {
     await miner.stop();
   }
   await assertConservedOnDisk(`${dir}/miner`);
+  await Deno.remove(dir, { recursive: true });
 }
 
 /** A case's name, the compute node it uses (by cheat mode) and its body. */
@@ -543,6 +544,7 @@ async function runAlone(c: Case): Promise<void> {
     await net.stop();
   }
   await assertConservedOnDisk(`${net.dir}/client-node`);
+  await Deno.remove(net.dir, { recursive: true });
 }
 
 Deno.test({
@@ -576,5 +578,6 @@ Deno.test({
       await Promise.all(alone);
     }
     await assertConservedOnDisk(`${net.dir}/client-node`);
+    await Deno.remove(net.dir, { recursive: true });
   },
 });
