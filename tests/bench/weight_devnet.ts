@@ -230,7 +230,13 @@ try {
   const poller = poll();
 
   // The client and the forgers: one send from node 0's wallet, split by the client.
-  await waitHeight(DEV.coinbaseMaturity + 3);
+  // Node 0's wallet pays: wait until its mature coinbases cover the send (four nodes mine).
+  await waitFor("41 spendable coins at node 0", async () => {
+    const a = await getJson<{ spendableUnits: string }>(
+      `${members[0].proc.url}/v1/addresses/${members[0].address}`,
+    );
+    return BigInt(a.body.spendableUnits ?? "0") >= 41n * COIN;
+  }, 120_000);
   const clientKey = generateSecretKey();
   const clientAddress = addressFromPublicKey(publicKeyOf(clientKey));
   const sent = await walletSend(
