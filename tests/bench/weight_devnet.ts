@@ -272,7 +272,7 @@ try {
   );
   const forgery = forge(forgeAt, forgers).catch((e) => {
     say(`forgery failed: ${(e as Error).message}`);
-    return { sprint: forgeAt, rows: [] };
+    return { sprint: forgeAt, seed: "", rows: [] };
   });
 
   // Jobs once weights are in force.
@@ -398,10 +398,10 @@ try {
   console.log("\n### Weights against measured speed (honest nodes; sprints whose proof counted)");
   console.log(
     "| sprint | " + honest.map((m) =>
-      `${m.name} tried/s (paused s) | ${m.name} weight`
-    ).join(" | ") + " | weight share / speed share |",
+      `${m.name} tried/s x proving s (paused s) | ${m.name} weight`
+    ).join(" | ") + " | weight share / speed share | weight share / tried share |",
   );
-  console.log("|---|" + honest.map(() => "---|---|").join("") + "---|");
+  console.log("|---|" + honest.map(() => "---|---|").join("") + "---|---|");
   const tot = honest.map(() => ({ tried: 0, ms: 0, weight: 0, paused: 0 }));
   for (let k = 1; k <= lastSprint; k++) {
     const rows = honest.map((m) => ({
@@ -414,13 +414,14 @@ try {
           rows.map(({ r, w }) =>
             `${r ? r.skipped ?? "reported" : "no report"} | ${w?.weight ?? "none"}`
           ).join(" | ")
-        } | (not counted) |`,
+        } | (not counted) | |`,
       );
       continue;
     }
     const speed = rows.map(({ r }) => r!.tried / (r!.provingMs / 1000));
     const ss = speed.reduce((a, b) => a + b, 0);
     const ws = rows.reduce((a, { w }) => a + w!.weight, 0);
+    const ts = rows.reduce((a, { r }) => a + r!.tried, 0);
     rows.forEach(({ r, w }, i) => {
       tot[i].tried += r!.tried;
       tot[i].ms += r!.provingMs;
@@ -430,9 +431,13 @@ try {
     console.log(
       `| ${k} | ${
         rows.map(({ r, w }, i) =>
-          `${speed[i].toFixed(0)} (${((r!.pausedMs ?? 0) / 1000).toFixed(1)}) | ${w!.weight}`
+          `${speed[i].toFixed(0)} x ${(r!.provingMs / 1000).toFixed(1)} (${
+            ((r!.pausedMs ?? 0) / 1000).toFixed(1)
+          }) | ${w!.weight}`
         ).join(" | ")
-      } | ${rows.map(({ w }, i) => (w!.weight / ws / (speed[i] / ss)).toFixed(2)).join(" / ")} |`,
+      } | ${rows.map(({ w }, i) => (w!.weight / ws / (speed[i] / ss)).toFixed(2)).join(" / ")} | ${
+        rows.map(({ r, w }) => (w!.weight / ws / (r!.tried / ts)).toFixed(2)).join(" / ")
+      } |`,
     );
   }
   {
@@ -608,6 +613,13 @@ try {
       } |`,
     );
   }
+  console.log(
+    `the sprint ${forged.sprint} seed the forger proved with: ${
+      verdicts.every((w) => w.seed === forged.seed)
+        ? "every node's seed of that sprint"
+        : "NOT the seed the nodes hold now (its start block was reorganised away after it was read)"
+    }`,
+  );
   const honestVerdicts = verdicts.map((w) =>
     honest.map((m) => w.weights.find((x) => x.address === m.address)?.weight ?? "none").join("/")
   );
@@ -817,6 +829,7 @@ async function heldRewardsLanded(): Promise<boolean> {
  */
 async function forge(k: number, keys: Uint8Array[]): Promise<{
   sprint: number;
+  seed: string;
   rows: { what: string; key: string; listedKey: boolean; answers: string[] }[];
 }> {
   const h = await waitHeight(k * SP.interval);
@@ -825,7 +838,8 @@ async function forge(k: number, keys: Uint8Array[]): Promise<{
   const node = new NodeClient(url);
   const seedOf = async (s: number) =>
     fromHex((await getJson<Weights>(`${url}/v1/weights?sprint=${s}`)).body.seed, 32);
-  const model = await SprintModel.create(SP, await seedOf(k));
+  const seed = await seedOf(k);
+  const model = await SprintModel.create(SP, seed);
   const stale = await SprintModel.create(SP, await seedOf(k - 1));
   // An honest node that proved sprint k-1 (its key is public in its proof).
   const listed = (await getJson<Weights>(`${url}/v1/weights?sprint=${k - 1}`)).body.weights;
@@ -886,5 +900,5 @@ async function forge(k: number, keys: Uint8Array[]): Promise<{
     }`,
   );
   await waitHeight(k * SP.interval + SP.window + 1);
-  return { sprint: k, rows };
+  return { sprint: k, seed: toHex(seed), rows };
 }
