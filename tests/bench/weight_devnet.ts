@@ -10,7 +10,9 @@
  *   each job was drawn with), per-node deviation in binomial standard deviations and chi-square;
  * - each honest node's reputation and `validationProbability` (`GET /v1/reputation/:key`), read
  *   at every epoch;
- * - the cheater caught: its job's fraud proof mined, its reputation before and after, on every node;
+ * - the cheater caught (its jobs name it): a job checked on delivery, its fraud proof (stake and
+ *   escrow) mined, its reputation before and after on every node; a second job proved after the
+ *   node's payment is mined, so that the proof forfeits the held reward;
  * - forged sprint proofs (padded, another node's nonces, a stale sprint's nonces, another node's
  *   key) posted to every node: each node's answer, and each node's verdict on them in its weights.
  * Progress goes to stderr. Not part of `deno task test`.
@@ -50,8 +52,17 @@ const JOBS = Number(Deno.args[0] ?? 100);
 const BASE = Number(Deno.args[1] ?? 250);
 /** Epochs the jobs are spread over (one job started every EPOCHS x epoch time / JOBS at most). */
 const EPOCHS = Number(Deno.args[2] ?? 5);
-/** The prompt of the cheater's jobs, and the sampler seeds tried for the one proved late. */
-const CHEATER_PROMPT = [1, 40, 41, 42, 43];
+/** Every job's terms but the model and the seed. */
+const TERMS = {
+  promptTokens: [1, 40, 41, 42, 43],
+  maxTokens: 8,
+  temperature: 0.8,
+  topK: 40,
+  topP: 0.95,
+  reward: COIN / 10n,
+  fee: 20_000n,
+};
+/** The sampler seeds tried for the cheater's job proved late. */
 const LATE_SEEDS = [7n, 8n, 9n, 10n];
 const FACTORS = [1, 2, 4];
 const DEV = networkParams("dev");
@@ -292,17 +303,11 @@ try {
     try {
       results.push(
         await submitJob({
+          ...TERMS,
           node,
           secretKey: clientKey,
           modelId: modelIdFromBytes(mainModel),
-          promptTokens: [1, 40, 41, 42, 43],
-          maxTokens: 8,
           seed: seed++,
-          temperature: 0.8,
-          topK: 40,
-          topP: 0.95,
-          reward: COIN / 10n,
-          fee: 20_000n,
           verifyWith: mainModel,
         }),
       );
@@ -328,17 +333,11 @@ try {
   ): Promise<SubmitResult | { error: string }> => {
     try {
       return await submitJob({
+        ...TERMS,
         node,
         secretKey: clientKey,
         modelId: modelIdFromBytes(otherModel),
-        promptTokens: CHEATER_PROMPT,
-        maxTokens: 8,
         seed: jobSeed,
-        temperature: 0.8,
-        topK: 40,
-        topP: 0.95,
-        reward: COIN / 10n,
-        fee: 20_000n,
         ...(verify ? { verifyWith: otherModel } : {}),
         // Named: nodes that fetched the cheater's model to check its fraud proof serve it too.
         computeNodes: [cheater.envelopeKey],
@@ -739,12 +738,12 @@ async function lateFraudProof(
     for (let t = before; t <= heard.at && !job; t++) {
       const candidate: Job = {
         modelId: fromHex(modelIdFromBytes(otherModel), 32),
-        promptTokens: CHEATER_PROMPT,
+        promptTokens: TERMS.promptTokens,
         seed: jobSeed,
-        maxTokens: 8,
-        temperature: Math.fround(0.8),
-        topK: 40,
-        topP: Math.fround(0.95),
+        maxTokens: TERMS.maxTokens,
+        temperature: Math.fround(TERMS.temperature),
+        topK: TERMS.topK,
+        topP: Math.fround(TERMS.topP),
         timestamp: t,
         expiryHeight: heard.expiryHeight,
         clientKey: publicKeyOf(clientKey),
@@ -778,7 +777,7 @@ async function lateFraudProof(
   const stake = { ...entry.stake!, value: await units(entry.stake!) };
   const payout = {
     payTo: payToAddressScript(addressFromPublicKey(publicKeyOf(clientKey))),
-    fee: 20_000n,
+    fee: TERMS.fee,
   };
   const postedAt = (await status(url)).height;
   say(`late fraud proof posted at tip ${postedAt}`);
