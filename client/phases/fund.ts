@@ -19,7 +19,31 @@ export async function fundAndSend(
   output: TxOutput,
   jobId: Uint8Array,
 ): Promise<{ txid: string; bytes: Uint8Array }> {
+  const sent = await fundAndSendBuilt(s, () => Promise.resolve({ output, jobId, built: null }));
+  return { txid: sent.txid, bytes: sent.bytes };
+}
+
+/** A job output to fund, built under the spend lock, with what the builder made beside it. */
+export interface BuiltOutput<T> {
+  /** The output to fund. */
+  output: TxOutput;
+  /** The job id the transaction is stamped with. */
+  jobId: Uint8Array;
+  /** What the builder returns beside them (e.g. the job). */
+  built: T;
+}
+
+/**
+ * Like {@link fundAndSend}, but the output is built by `build` once the spend lock is held: what
+ * depends on the chain's height (an escrow's expiry counts from it) is read when the coins are
+ * chosen, not before a wait behind the wallet's other spends.
+ */
+export async function fundAndSendBuilt<T>(
+  s: JobSession,
+  build: () => Promise<BuiltOutput<T>>,
+): Promise<{ txid: string; bytes: Uint8Array } & BuiltOutput<T>> {
   const spend = async () => {
+    const { output, jobId, built } = await build();
     for (let attempt = 0;; attempt++) {
       const { bytes } = fundJobOutput(output, jobId, {
         utxos: await s.node.spendableCoins(s.address),
@@ -27,7 +51,7 @@ export async function fundAndSend(
         fee: s.fee,
       });
       try {
-        return { txid: (await s.node.sendTx(bytes)).txid, bytes };
+        return { txid: (await s.node.sendTx(bytes)).txid, bytes, output, jobId, built };
       } catch (e) {
         const conflict = e instanceof CamelidError && e.code === "mempool/conflict";
         if (!conflict || attempt >= MAX_CONFLICT_RETRIES) throw e;

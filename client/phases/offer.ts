@@ -9,7 +9,7 @@ import { encodeJob, type Job, jobIdBytes } from "../../chain/job.ts";
 import { escrowOutput, type JobCoin } from "../../chain/job_tx.ts";
 import type { OfferMessage } from "../job_messages.ts";
 import { JobInbox, type JobSession, sendJobMessage } from "../job_session.ts";
-import { fundAndSend } from "./fund.ts";
+import { fundAndSendBuilt } from "./fund.ts";
 
 /** What the client asks for and pays. */
 export interface JobTerms {
@@ -58,27 +58,39 @@ export interface OfferedJob {
   to?: Uint8Array;
 }
 
-/** Builds the job, broadcasts its escrow (funded from the client's coins) and sends the offer. */
+/**
+ * Builds the job, broadcasts its escrow (funded from the client's coins) and sends the offer. The
+ * expiry counts from the tip read under the wallet's spend lock, so jobs started together from one
+ * wallet each get their whole `expiryBlocks` from when their escrow goes out.
+ */
 export async function offerJob(s: JobSession, terms: JobTerms): Promise<OfferedJob> {
-  const { height } = await s.node.status();
-  const job: Job = {
-    modelId: fromHex(terms.modelId, 32),
-    promptTokens: terms.promptTokens,
-    seed: terms.seed,
-    maxTokens: terms.maxTokens,
-    temperature: Math.fround(terms.temperature),
-    topK: terms.topK,
-    topP: Math.fround(terms.topP),
-    timestamp: Math.floor(Date.now() / 1000),
-    expiryHeight: height + (terms.expiryBlocks ?? s.params.jobs.defaultExpiry),
-    clientKey: s.clientKey,
-    contact: contactWithParent(s.node.url, terms.parentJob),
-  };
-  const jobId = jobIdBytes(job);
+  const { txid: escrowTxid, bytes, output, jobId, built: job } = await fundAndSendBuilt(
+    s,
+    async () => {
+      const { height } = await s.node.status();
+      const job: Job = {
+        modelId: fromHex(terms.modelId, 32),
+        promptTokens: terms.promptTokens,
+        seed: terms.seed,
+        maxTokens: terms.maxTokens,
+        temperature: Math.fround(terms.temperature),
+        topK: terms.topK,
+        topP: Math.fround(terms.topP),
+        timestamp: Math.floor(Date.now() / 1000),
+        expiryHeight: height + (terms.expiryBlocks ?? s.params.jobs.defaultExpiry),
+        clientKey: s.clientKey,
+        contact: contactWithParent(s.node.url, terms.parentJob),
+      };
+      const jobId = jobIdBytes(job);
+      s.events?.watch(toHex(jobId));
+      return {
+        output: escrowOutput(jobId, s.clientHash, job.expiryHeight, terms.reward),
+        jobId,
+        built: job,
+      };
+    },
+  );
   const id = toHex(jobId);
-  s.events?.watch(id);
-  const output = escrowOutput(jobId, s.clientHash, job.expiryHeight, terms.reward);
-  const { txid: escrowTxid, bytes } = await fundAndSend(s, output, jobId);
   const escrow: JobCoin = { txid: escrowTxid, vout: 0, ...output };
   s.say("offered", { jobId: id, escrow: `${escrow.txid}:0`, expiryHeight: job.expiryHeight });
   const offer: OfferMessage = {

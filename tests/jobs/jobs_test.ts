@@ -34,6 +34,12 @@ import {
 const { disputeWindow } = networkParams("dev").jobs;
 /** The least `--expiry-blocks` the client allows on dev (two dispute windows and 5). */
 const LEAST_EXPIRY = 2 * disputeWindow + 5;
+/**
+ * The expiry the short-lived jobs ask for: the least plus 3 blocks, since the compute node checks the
+ * expiry against its own tip when the offer reaches it, and blocks mined in between (at the devnet's
+ * pace, several jobs running at once on a loaded machine) made it decline `expires-too-soon`.
+ */
+const SHORT_EXPIRY = LEAST_EXPIRY + 3;
 
 /** Runs `job refund` for an escrow output (vout 0) with the client's wallet. */
 function refund(wallet: string, node: string, escrowTxid: string) {
@@ -122,7 +128,7 @@ async function honestClaimedUnpaid(net: JobsNet, wallet: string): Promise<void> 
     submit(net, wallet, "none", [
       "--dev-never-pay",
       "--expiry-blocks",
-      String(LEAST_EXPIRY),
+      String(SHORT_EXPIRY),
       "--seed",
       "8",
     ]),
@@ -448,7 +454,7 @@ async function killedMidJob(): Promise<void> {
         "--reward",
         "0.5",
         "--expiry-blocks",
-        String(LEAST_EXPIRY),
+        String(SHORT_EXPIRY),
         "--timeout",
         "15",
         "--json",

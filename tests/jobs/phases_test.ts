@@ -67,6 +67,25 @@ Deno.test("offer: the escrow locks the reward on chain for the job, and the node
   }
 });
 
+Deno.test("offer: the escrow's expiry counts from the tip when its coins are chosen, after a wait behind the wallet's other spends", async () => {
+  const b = await phaseBench();
+  try {
+    const { height } = await b.api.status();
+    // Another spend of the wallet holds the lock while 3 blocks are mined.
+    b.s.spendLock = async (spend) => {
+      await b.mine(3);
+      return await spend();
+    };
+    const offered = await offerJob(b.s, TERMS);
+    assert.equal(offered.job.expiryHeight, height + 3 + b.s.params.jobs.defaultExpiry);
+    const tx = await b.api.tx(offered.escrow.txid);
+    const escrow = parseOutputScript(fromHex(tx.outputs[0].scriptPubKey));
+    assert.equal(escrow.type === "job-escrow" && escrow.expiryHeight, offered.job.expiryHeight);
+  } finally {
+    await b.close();
+  }
+});
+
 Deno.test("await receipt: the first node to accept is assigned; its receipt's stake is checked and broadcast", async () => {
   const b = await phaseBench();
   try {
