@@ -6,6 +6,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { hash160 } from "../../chain/hash.ts";
 import type { Job } from "../../chain/job.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import type { ChainNode } from "../../chain/node.ts";
@@ -107,6 +108,8 @@ export class WorkerContext {
   readonly contexts = new Map<string, number>();
   /** The node's reward address. */
   readonly rewardAddress: string;
+  /** HASH160 of the node's public key (its stakes name it). */
+  readonly keyHash: Uint8Array;
   /** The tail of the generation queue. */
   queue: Promise<void> = Promise.resolve();
   /** Jobs queued or running until staked. */
@@ -130,7 +133,9 @@ export class WorkerContext {
     if (this.o.cheat !== "none" && options.chain.params.name !== "dev") {
       throw new RangeError("cheat modes exist only on the dev network");
     }
-    this.rewardAddress = addressFromPublicKey(publicKeyOf(options.secretKey));
+    const publicKey = publicKeyOf(options.secretKey);
+    this.rewardAddress = addressFromPublicKey(publicKey);
+    this.keyHash = hash160(publicKey);
     this.rewards = new HeldRewards({
       chain: options.chain,
       secretKey: options.secretKey,

@@ -7,7 +7,6 @@
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { hash160 } from "../../chain/hash.ts";
 import { fundJobOutput, stakeOutput } from "../../chain/job_tx.ts";
-import { publicKeyOf } from "../../chain/keys.ts";
 import { txid } from "../../chain/tx.ts";
 import { outputCommitment } from "../../verifier-wasm/rastic.ts";
 import { type ActiveJob, storedState, type WorkerContext } from "./worker_context.ts";
@@ -18,8 +17,7 @@ export async function stakeJob(ctx: WorkerContext, a: ActiveJob): Promise<void> 
   const { chain, secretKey, fee } = ctx.o;
   const jobId = fromHex(a.id);
   const commitment = outputCommitment(jobId, a.output!, a.finishReason!);
-  const me = hash160(publicKeyOf(secretKey));
-  const stake = stakeOutput(jobId, me, hash160(a.client), commitment, ctx.o.stake);
+  const stake = stakeOutput(jobId, ctx.keyHash, hash160(a.client), commitment, ctx.o.stake);
   await ctx.o.spendLock(async () => {
     const { tx, bytes } = fundJobOutput(stake, jobId, {
       utxos: await ctx.spendable(),
