@@ -32,6 +32,12 @@ import { coverageOf, formatCoverage } from "../../verifier-wasm/cli.ts";
 import { walletSpendLock } from "../../cli/wallet_lock.ts";
 import { NodeClient } from "../../relay/client.ts";
 import { VerifierService } from "./verifier_service.ts";
+import {
+  CHEAT_CHOICES,
+  parseCheatOption,
+  substituteFile,
+  substitutingStore,
+} from "./substitute_cheat.ts";
 import { nodeValidatorDuty } from "./validator_duty.ts";
 import { evidenceRecorder, LocalEvidence } from "../weight/local_evidence.ts";
 import { modelIdOfFile } from "../model_file.ts";
@@ -121,16 +127,13 @@ export function computeNodeHooks(
         );
       addSprintOptions(cmd)
         .addOption(
-          new Option("--cheat <mode>", "dev network only: cheat to exercise disputes")
-            .choices([
-              "none",
-              "change-token",
-              "truncate",
-              "other-model",
-              "withhold",
-              "bad-answer",
-              "lie-verify",
-            ])
+          new Option(
+            "--cheat <mode>",
+            `dev network only: cheat to exercise disputes (${
+              CHEAT_CHOICES.join(", ")
+            }, or substitute=<file>: generate every job with that GGUF, claimed as the model held)`,
+          )
+            .argParser(parseCheatOption)
             .default("none"),
         )
         .option(
@@ -200,12 +203,13 @@ export function computeNodeHooks(
       if (!alwaysCompute && !opts.compute) return;
       const keystore = await ensureNodeWallet(base.dataDir, base.network);
       const secretKey = await unlockKeystore(keystore, Deno.env.get("CAMELID_PASSPHRASE") ?? "");
-      const cheat = (opts.cheat === "lie-verify" ? "none" : opts.cheat) as CheatMode;
+      const substitute = substituteFile(cheatMode);
+      const cheat = (opts.cheat === "lie-verify" || substitute ? "none" : opts.cheat) as CheatMode;
       const spendLock = inProcessSpendLock(); // the worker's stakes and the sprint duty's proofs
       const worker = new JobWorker({
         chain: node.chain,
         network: node.network,
-        models,
+        models: substitute ? await substitutingStore(models, substitute) : models,
         loadModel: (p) => loadModel(p),
         secretKey,
         stake: parseCoinsOption("--stake", opts.stake as string, true),
@@ -220,7 +224,7 @@ export function computeNodeHooks(
       startSprintDuty(node, opts, { secretKey, spendLock, busy: () => worker.running > 0 });
       console.log(
         `Compute node: serving ${models.ids().length} model(s), rewards to ${keystore.address}${
-          cheat !== "none" ? `, CHEATING (${cheat})` : ""
+          cheat !== "none" || substitute ? `, CHEATING (${substitute ? cheatMode : cheat})` : ""
         }`,
       );
     },

@@ -8,6 +8,7 @@
  * other evidence, and `/v1/reputation/:key` shows it apart (`localEvidence`).
  */
 
+import { getLogger } from "@logtape/logtape";
 import { fromHex } from "../../chain/bytes.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
 import { addressFromHash } from "../../chain/keys.ts";
@@ -26,6 +27,7 @@ export const LOCAL_MARGIN_TEST: MarginTestParams & { readonly level: number } = 
   alpha: 0.001,
 };
 
+const log = getLogger(["camelid", "evidence"]);
 const PREFIX = "local-evidence";
 /** How long a checked job is remembered, so that it counts once (ms; longer than an epoch). */
 const SEEN_MS = 7 * 24 * 3600 * 1000;
@@ -118,7 +120,14 @@ export class LocalEvidence {
         .set(seenKey, { epoch, executor }, { expireIn: SEEN_MS })
         .set(key, record)
         .commit();
-      if (done.ok) return record;
+      if (!done.ok) continue;
+      if (record.flagged && !current.value?.flagged) {
+        log.warn(
+          "Margin evidence flags {executor} in epoch {epoch} after {jobs} job(s): {exceeded} of {positions} positions exceed",
+          { executor, ...record },
+        );
+      }
+      return record;
     }
   }
 
