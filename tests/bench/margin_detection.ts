@@ -12,8 +12,7 @@
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { type FixtureDtype, makeFixture } from "../../compute/fixture.ts";
 import { generate } from "../../compute/generate.ts";
-import { type TensorSpec, writeGGUF } from "../../verifier-wasm/gguf_writer.ts";
-import { GGMLType, readGGUF, tensorToF32 } from "../../verifier-wasm/gguf.ts";
+import { perturbedF16 } from "./perturbed_fixture.ts";
 import { LlamaBackend } from "../../compute/llama_backend.ts";
 import { verify } from "../../verifier-wasm/mod.ts";
 import { WasmBackend } from "../../verifier-wasm/wasm_backend.ts";
@@ -28,36 +27,6 @@ const dir = await Deno.makeTempDir({ prefix: "camelid-margins-" });
 
 const fixture = (dtype: FixtureDtype) =>
   makeFixture({ size: "tiny", dtype, seed: SEED, eosBias: 1 });
-
-/**
- * The f32 fixture with Gaussian noise of 1% of each tensor's RMS added to every value (Box-Muller
- * over mulberry32), stored as F16: a "slightly different copy" served in place of the f16 model.
- */
-function perturbedF16(): Uint8Array {
-  const f = readGGUF(fixture("f32"));
-  let state = 12345;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 2 ** 32;
-  };
-  const tensors: TensorSpec[] = f.tensors.map((t) => {
-    const v = tensorToF32(t);
-    const rms = Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
-    const out = v.map((x) =>
-      x + 0.01 * rms * Math.sqrt(-2 * Math.log(uniform())) *
-        Math.cos(2 * Math.PI * uniform())
-    );
-    return {
-      name: t.name,
-      type: t.dims.length > 1 ? GGMLType.F16 : GGMLType.F32,
-      dims: t.dims,
-      values: out,
-    };
-  });
-  return writeGGUF([...f.metadata].filter(([k]) => k !== "general.file_type"), tensors);
-}
 
 /** Margins of every position of `n` jobs generated with `genBytes` and verified with `verBytes`. */
 async function margins(genBytes: Uint8Array, verBytes: Uint8Array, n: number, salt: number) {
@@ -111,7 +80,7 @@ const result: Record<string, unknown> = { honest: { jobs: honestJobs, ...h, p0 }
 const attacks: [string, Uint8Array, Uint8Array][] = [
   ["q8_0-as-f16", fixture("q8_0"), fixture("f16")],
   ["f16-as-f32", fixture("f16"), fixture("f32")],
-  ["perturbed-1%-as-f16", perturbedF16(), fixture("f16")],
+  ["perturbed-1%-as-f16", perturbedF16(fixture("f32")), fixture("f16")],
 ];
 for (const [name, served, claimed] of attacks) {
   const jobs = await margins(served, claimed, attackJobs, 2);
