@@ -29,17 +29,21 @@ export async function submitProof(
   await node.processTx(bytes);
 }
 
-/** Proves `count` nonces of sprint `sprint` for `key` on the WASM kernel and submits the proof. */
+/**
+ * Tries `count` nonces of sprint `sprint` for `key` on the WASM kernel and submits the proof; returns
+ * how many nonces it holds (random: about `count / odds`), the weight an honest proof earns.
+ */
 export async function proveAndSubmit(
   node: ChainNode,
   key: TestKey,
   sprint: number,
   count: number,
-): Promise<void> {
+): Promise<number> {
   const model = await SprintModel.create(node.params.sprint, sprintSeedAt(node, sprint));
   try {
     const { nonces } = await proveSprint(model, sprintNodeSeed(publicKeyOf(key.secret)), { count });
     await submitProof(node, key, sprint, nonces);
+    return nonces.length;
   } finally {
     model.free();
   }

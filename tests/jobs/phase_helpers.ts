@@ -244,7 +244,16 @@ export async function deliverOutput(
  */
 export async function weighedBench(
   b: PhaseBench,
-): Promise<{ heavy: TestKey; light: TestKey; newcomer: TestKey; sprint: number }> {
+): Promise<
+  {
+    heavy: TestKey;
+    light: TestKey;
+    newcomer: TestKey;
+    sprint: number;
+    /** Nonces in each proof (the weight each earns): random, about 800 / 16 and 200 / 16. */
+    proofs: { heavy: number; light: number };
+  }
+> {
   const chain = b.node.chain;
   const p = chain.params.sprint;
   const heavy = b.compute; // mature coins from the bench
@@ -254,8 +263,10 @@ export async function weighedBench(
   await mine(chain, newcomer, 1);
   const sprint = Math.ceil((chain.tip().height + chain.params.coinbaseMaturity) / p.interval);
   await b.mine(sprint * p.interval - chain.tip().height);
-  await proveAndSubmit(chain, heavy, sprint, 800);
-  await proveAndSubmit(chain, light, sprint, 200);
+  const proofs = {
+    heavy: await proveAndSubmit(chain, heavy, sprint, 800),
+    light: await proveAndSubmit(chain, light, sprint, 200),
+  };
   await b.mine(1 + p.window);
-  return { heavy, light, newcomer, sprint };
+  return { heavy, light, newcomer, sprint, proofs };
 }
