@@ -7,7 +7,7 @@
  * evidence, compute/weight/local_evidence.ts); and two substituters holding the same f16 file but
  * generating every job with another (`--cheat substitute=<file>`): the q8_0 copy and the copy with 1%
  * noise on every tensor (tests/bench/perturbed_fixture.ts). The real job client (`submitJob`, what
- * `job submit --outsource` runs) sends jobs naming each node, a number at a time per node (the
+ * `job submit --verify outsourced` runs) sends jobs naming each node, a number at a time per node (the
  * arguments), for `epochs` epochs, each job checked by the verifiers
  * (the terms of the margin bench: prompts of 5 to 13 tokens, 32 output tokens at most, temperatures
  * 0, 0.8, 1.2 in turn). Printed: per node and epoch, each verifier's evidence (`GET
