@@ -16,22 +16,28 @@ import { COIN } from "../../chain/params.ts";
 import { heldPayout, payTx, refundTx } from "../../chain/job_tx.ts";
 import { encodeTransaction, txid } from "../../chain/tx.ts";
 
-Deno.test("held rewards: shown held until the epoch ends, then claimed to the node's address and forgotten", async () => {
+/** A dev node with a client's, a compute node's and a miner's coins, and the compute node's book. */
+async function heldBench() {
   const { node, close } = await openDevNode();
+  const client = newKey();
+  const compute = newKey();
+  const miner = newKey();
+  await mine(node, client, 2);
+  await mine(node, compute, 2);
+  await mine(node, miner, node.params.coinbaseMaturity);
+  const rewardAddress = addressFromHash(keyHash(compute));
+  const held = new HeldRewards({
+    chain: node,
+    secretKey: compute.secret,
+    rewardAddress,
+    fee: 20_000n,
+  });
+  return { node, close, client, compute, miner, rewardAddress, held };
+}
+
+Deno.test("held rewards: shown held until the epoch ends, then claimed to the node's address and forgotten", async () => {
+  const { node, close, client, compute, miner, rewardAddress, held } = await heldBench();
   try {
-    const client = newKey();
-    const compute = newKey();
-    const miner = newKey();
-    await mine(node, client, 2);
-    await mine(node, compute, 2);
-    await mine(node, miner, node.params.coinbaseMaturity);
-    const rewardAddress = addressFromHash(keyHash(compute));
-    const held = new HeldRewards({
-      chain: node,
-      secretKey: compute.secret,
-      rewardAddress,
-      fee: 20_000n,
-    });
     const j = await stakedJob(node, client, compute);
     await mine(node, miner, 1 + node.params.jobs.disputeWindow);
     const { txid: payment } = await j.pay();
@@ -66,20 +72,8 @@ Deno.test("held rewards: shown held until the epoch ends, then claimed to the no
 });
 
 Deno.test("held rewards: a payment that can no longer be mined (its escrow refunded) is dropped", async () => {
-  const { node, close } = await openDevNode();
+  const { node, close, client, compute, miner, held } = await heldBench();
   try {
-    const client = newKey();
-    const compute = newKey();
-    const miner = newKey();
-    await mine(node, client, 2);
-    await mine(node, compute, 2);
-    await mine(node, miner, node.params.coinbaseMaturity);
-    const held = new HeldRewards({
-      chain: node,
-      secretKey: compute.secret,
-      rewardAddress: addressFromHash(keyHash(compute)),
-      fee: 20_000n,
-    });
     const j = await stakedJob(node, client, compute);
     await mine(node, miner, 1);
     const jobId = toHex(j.jobId);
