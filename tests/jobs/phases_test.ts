@@ -299,7 +299,11 @@ Deno.test("check delivery: the output must decrypt to the committed output; a ba
   }
 });
 
-Deno.test("verify: an honest output passes; a changed token is disputed with a fraud proof the node accepts", async () => {
+/**
+ * A phase bench whose chain decides fraud proofs on the fixture model, a job of that model offered
+ * on it and the job's honest output (the caller closes `b`).
+ */
+async function offeredFixtureJob() {
   const fixture = await fixtureModel();
   const { gguf } = fixture;
   const b = await phaseBench((claim) => checkFraudClaim(claim, gguf));
@@ -307,6 +311,16 @@ Deno.test("verify: an honest output passes; a changed token is disputed with a f
     const terms = { ...TERMS, modelId: modelIdFromBytes(gguf), maxTokens: 24 };
     const offered = await offerJob(b.s, terms);
     const honest = await honestOutput(fixture, offered.job, offered.jobId);
+    return { gguf, b, offered, honest };
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
+}
+
+Deno.test("verify: an honest output passes; a changed token is disputed with a fraud proof the node accepts", async () => {
+  const { gguf, b, offered, honest } = await offeredFixtureJob();
+  try {
     const output = { outputTokens: honest.outputTokens, finishReason: honest.finishReason };
     const ok = await verifyLocally(offered, output, { gguf });
     assert.equal(ok.verdict.verdict, "honest", ok.verdict.reasons.join("; "));
@@ -337,13 +351,8 @@ Deno.test("verify: an honest output passes; a changed token is disputed with a f
   }
 });
 Deno.test("verify: once the payment is mined, the fraud proof takes the held payment back with the stake", async () => {
-  const fixture = await fixtureModel();
-  const { gguf } = fixture;
-  const b = await phaseBench((claim) => checkFraudClaim(claim, gguf));
+  const { gguf, b, offered, honest } = await offeredFixtureJob();
   try {
-    const terms = { ...TERMS, modelId: modelIdFromBytes(gguf), maxTokens: 24 };
-    const offered = await offerJob(b.s, terms);
-    const honest = await honestOutput(fixture, offered.job, offered.jobId);
     const cheat = [...honest.outputTokens];
     const last = cheat.length - 1;
     cheat[last] = cheat[last] === 100 ? 101 : 100;
