@@ -29,6 +29,7 @@ import { makeFixture } from "../../compute/fixture.ts";
 import { inProcessSpendLock } from "../../compute/jobs/wallet_coins.ts";
 import { NodeClient } from "../../relay/client.ts";
 import { getJson, type NodeProcess, spawnNode, waitFor, walletSend } from "../process_helpers.ts";
+import { killedOnUnload, loadavg } from "./bench_procs.ts";
 import { perturbedF16 } from "./perturbed_fixture.ts";
 
 const EPOCHS = Number(Deno.args[0] ?? 8);
@@ -43,7 +44,6 @@ const concurrencyOf = (name: string) =>
 const DEV = networkParams("dev");
 const EPOCH_BLOCKS = DEV.sprint.interval;
 const TEMPS = [0, 0.8, 1.2];
-const loadavg = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 const say = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
 interface EvidenceRecord {
@@ -85,14 +85,7 @@ await Deno.writeFile(`${dir}/perturbed.gguf`, perturbedF16(fixture("f32")));
 const modelId = modelIdFromBytes(f16);
 const loadBefore = loadavg();
 const started = Date.now();
-const procs: NodeProcess[] = [];
-globalThis.addEventListener("unload", () => {
-  for (const p of procs) {
-    try {
-      p.child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }
-});
+const procs = killedOnUnload();
 
 /** The nodes: three honest verifiers, then the substituters (name, extra arguments). */
 const SPECS: { name: string; args: string[] }[] = [

@@ -47,6 +47,7 @@ import { proveSprint } from "../../compute/sprint_prover.ts";
 import { NodeClient } from "../../relay/client.ts";
 import { SprintModel } from "../../verifier-wasm/sprint_model.ts";
 import { getJson, type NodeProcess, spawnNode, waitFor, walletSend } from "../process_helpers.ts";
+import { killedOnUnload, loadavg } from "./bench_procs.ts";
 
 const JOBS = Number(Deno.args[0] ?? 100);
 const BASE = Number(Deno.args[1] ?? 250);
@@ -67,7 +68,6 @@ const LATE_SEEDS = [7n, 8n, 9n, 10n];
 const FACTORS = [1, 2, 4];
 const DEV = networkParams("dev");
 const SP = DEV.sprint;
-const loadavg = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 const say = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -124,14 +124,7 @@ await Deno.writeFile(`${dir}/main.gguf`, mainModel);
 await Deno.writeFile(`${dir}/other.gguf`, otherModel);
 const loadBefore = loadavg();
 const started = Date.now();
-const procs: NodeProcess[] = [];
-globalThis.addEventListener("unload", () => {
-  for (const p of procs) {
-    try {
-      p.child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }
-});
+const procs = killedOnUnload();
 
 /** Starts compute node i: honest at FACTORS[i] x BASE on the main model, or the cheater. */
 async function startNode(i: number, cheater: boolean): Promise<NodeProcess> {
