@@ -19,7 +19,6 @@
  * [perturbedConcurrency=2] [honestConcurrency=1]
  */
 
-import { addressFromPublicKey, generateSecretKey, publicKeyOf } from "../../chain/keys.ts";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
 import { COIN, networkParams } from "../../chain/params.ts";
 import { payToAddressScript } from "../../chain/script.ts";
@@ -28,8 +27,8 @@ import { submitJob, type SubmitResult } from "../../client/job_client.ts";
 import { makeFixture } from "../../compute/fixture.ts";
 import { inProcessSpendLock } from "../../compute/jobs/wallet_coins.ts";
 import { NodeClient } from "../../relay/client.ts";
-import { getJson, type NodeProcess, spawnNode, waitFor, walletSend } from "../process_helpers.ts";
-import { killedOnUnload, loadavg } from "./bench_procs.ts";
+import { getJson, type NodeProcess, spawnNode, waitFor } from "../process_helpers.ts";
+import { fundClient, killedOnUnload, loadavg } from "./bench_procs.ts";
 import { perturbedF16 } from "./perturbed_fixture.ts";
 
 const EPOCHS = Number(Deno.args[0] ?? 8);
@@ -175,20 +174,11 @@ try {
   const url0 = members[0].proc.url;
 
   // The client: one send from node 0's wallet, split into coins for concurrent escrows.
-  await waitFor("41 spendable coins at node 0", async () => {
-    const a = await getJson<{ spendableUnits: string }>(
-      `${url0}/v1/addresses/${members[0].address}`,
-    );
-    return BigInt(a.body.spendableUnits ?? "0") >= 41n * COIN;
-  }, 180_000);
-  const clientKey = generateSecretKey();
-  const clientAddress = addressFromPublicKey(publicKeyOf(clientKey));
-  const sent = await walletSend(`${dir}/n0/wallet.json`, clientAddress, "40", url0, "");
-  if (sent.code !== 0) throw new Error(`wallet send: ${sent.stderr}`);
-  const node = new NodeClient(url0);
-  await waitFor(
-    "the client's coins",
-    async () => (await node.spendableCoins(clientAddress)).length > 0,
+  const { clientKey, clientAddress, node } = await fundClient(
+    url0,
+    `${dir}/n0/wallet.json`,
+    members[0].address,
+    180_000,
   );
   const split = buildSpend({
     utxos: await node.spendableCoins(clientAddress),

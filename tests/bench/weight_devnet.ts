@@ -46,8 +46,8 @@ import { makeFixture } from "../../compute/fixture.ts";
 import { proveSprint } from "../../compute/sprint_prover.ts";
 import { NodeClient } from "../../relay/client.ts";
 import { SprintModel } from "../../verifier-wasm/sprint_model.ts";
-import { getJson, type NodeProcess, spawnNode, waitFor, walletSend } from "../process_helpers.ts";
-import { killedOnUnload, loadavg } from "./bench_procs.ts";
+import { getJson, type NodeProcess, spawnNode, waitFor } from "../process_helpers.ts";
+import { fundClient, killedOnUnload, loadavg } from "./bench_procs.ts";
 
 const JOBS = Number(Deno.args[0] ?? 100);
 const BASE = Number(Deno.args[1] ?? 250);
@@ -235,28 +235,13 @@ try {
 
   // The client and the forgers: one send from node 0's wallet, split by the client.
   // Node 0's wallet pays: wait until its mature coinbases cover the send (four nodes mine).
-  await waitFor("41 spendable coins at node 0", async () => {
-    const a = await getJson<{ spendableUnits: string }>(
-      `${members[0].proc.url}/v1/addresses/${members[0].address}`,
-    );
-    return BigInt(a.body.spendableUnits ?? "0") >= 41n * COIN;
-  }, 120_000);
-  const clientKey = generateSecretKey();
-  const clientAddress = addressFromPublicKey(publicKeyOf(clientKey));
-  const sent = await walletSend(
-    `${dir}/n0/wallet.json`,
-    clientAddress,
-    "40",
+  const { clientKey, clientAddress, node } = await fundClient(
     members[0].proc.url,
-    "",
+    `${dir}/n0/wallet.json`,
+    members[0].address,
+    120_000,
   );
-  if (sent.code !== 0) throw new Error(`wallet send: ${sent.stderr}`);
-  const node = new NodeClient(members[0].proc.url);
   const forgers = Array.from({ length: 4 }, () => generateSecretKey());
-  await waitFor(
-    "the client's coins",
-    async () => (await node.spendableCoins(clientAddress)).length > 0,
-  );
   const split = buildSpend({
     utxos: await node.spendableCoins(clientAddress),
     secretKey: clientKey,
