@@ -13,10 +13,18 @@ import {
   computeStakeScript,
   heldRewardScriptOfStake,
   jobEscrowScript,
+  parseOutputScript,
   stakeNoticeScript,
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
+  validatorRewardScript,
 } from "./script.ts";
+import { hash160 } from "./hash.ts";
+import {
+  type ValidationRecord,
+  validationRecordScript,
+  validatorSplit,
+} from "./validation_record.ts";
 import { signatureHash, spendInput, type Transaction, type TxOutput } from "./tx.ts";
 import { buildSpend, type WalletUtxo } from "./wallet.ts";
 import {
@@ -100,7 +108,10 @@ export function heldPayout(stake: { scriptPubKey: Uint8Array }, fee: bigint): Pa
 
 /**
  * The client pays the escrow out, naming the node's stake (mineable a dispute window after the
- * stake); `out` is the stake's {@link heldPayout}.
+ * stake); `out` is the stake's {@link heldPayout}. With validation `records` (the due validators
+ * whose verdicts the client counted, at most MAX_PAID_VALIDATORS), the payment splits as
+ * consensus requires ({@link validatorSplit}): output 0 the executor's held reward, then per record
+ * the validator's reward and the record itself (value 0).
  */
 export function payTx(
   escrow: JobCoin,
@@ -108,13 +119,46 @@ export function payTx(
   out: Payout,
   jobId: Uint8Array,
   secretKey: Uint8Array,
+  records: readonly ValidationRecord[] = [],
 ): Transaction {
-  return singleInputSpend(
-    escrow,
-    out,
+  const tx: Transaction = {
+    version: 1,
+    inputs: [spendInput(escrow)],
+    outputs: paymentOutputs(escrow.value - out.fee, out.payTo, records),
+    lockTime: 0,
     jobId,
-    (tx) => encodePay({ ...signFirstInput(tx, escrow, secretKey), stake }),
-  );
+  };
+  tx.inputs[0].scriptSig = encodePay({ ...signFirstInput(tx, escrow, secretKey), stake });
+  return tx;
+}
+
+/**
+ * The outputs of a payment of `total`: the executor's held reward (`heldScript`), then each
+ * record's validator reward (same job, client and commitment, the validator's HASH160) and the
+ * record.
+ */
+export function paymentOutputs(
+  total: bigint,
+  heldScript: Uint8Array,
+  records: readonly ValidationRecord[],
+): TxOutput[] {
+  const { each, executor } = validatorSplit(total, records.length);
+  const outputs: TxOutput[] = [{ value: executor, scriptPubKey: heldScript }];
+  if (records.length === 0) return outputs;
+  const held = parseOutputScript(heldScript);
+  if (held.type !== "held-reward") throw new RangeError("a split payment pays a held reward first");
+  for (const r of records) {
+    outputs.push({
+      value: each,
+      scriptPubKey: validatorRewardScript(
+        held.jobId,
+        hash160(r.validatorKey),
+        held.clientHash,
+        held.commitment,
+      ),
+    }, { value: 0n, scriptPubKey: validationRecordScript(r) });
+  }
+  return outputs;
 }
 
 /** A spend of `coin` by its owner's signature alone, on path `path` (`path || sig || pubkey`). */

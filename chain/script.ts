@@ -6,6 +6,13 @@
 import { DecodeError } from "./errors.ts";
 import { addressFromHash, decodeAddress } from "./keys.ts";
 import { toHex } from "./bytes.ts";
+import {
+  parseValidationRecord,
+  TEMPLATE_VALIDATION_RECORD,
+  type ValidationRecord,
+} from "./validation_record.ts";
+
+export { TEMPLATE_VALIDATION_RECORD };
 
 /** Template byte of pay-to-address outputs: 0x01 || HASH160(pubkey). */
 export const TEMPLATE_PAY_TO_ADDRESS = 0x01;
@@ -33,6 +40,12 @@ export const SPRINT_PROOF_HEADER_LENGTH = 38;
  * jobId 32 || node HASH160 20 || client HASH160 20 || commitment 32 (docs/protocol.md, "Held rewards").
  */
 export const TEMPLATE_HELD_REWARD = 0x07;
+/**
+ * Template byte of a validator's reward (a validated job's payment share, held like the executor's):
+ * 0x08 || jobId 32 || validator HASH160 20 || client HASH160 20 || commitment 32 (docs/protocol.md,
+ * "Validator rewards").
+ */
+export const TEMPLATE_VALIDATOR_REWARD = 0x08;
 /** Template byte of provably unspendable outputs (the genesis coinbase); payload up to 80 bytes. */
 export const TEMPLATE_UNSPENDABLE = 0x00;
 
@@ -63,6 +76,15 @@ export type OutputScript =
     clientHash: Uint8Array;
     commitment: Uint8Array;
   }
+  | {
+    type: "validator-reward";
+    jobId: Uint8Array;
+    /** The validator's HASH160. */
+    nodeHash: Uint8Array;
+    clientHash: Uint8Array;
+    commitment: Uint8Array;
+  }
+  | { type: "validation-record"; record: ValidationRecord }
   | { type: "job-claim"; stake: { txid: string; vout: number } }
   | { type: "job-answer"; stake: { txid: string; vout: number }; ciphertext: Uint8Array }
   | { type: "sprint-proof"; sprint: number; nodeKey: Uint8Array; nonces: Uint32Array };
@@ -175,6 +197,20 @@ export function heldRewardScript(
   return nodeJobScript(TEMPLATE_HELD_REWARD, jobId, nodeHash, clientHash, commitment);
 }
 
+/**
+ * A validator's reward script for a job's payment: the validator's share, spendable by it from the
+ * end of the epoch it was paid in, forfeited to the client on a fraud proof against `commitment`
+ * before (it vouched for that output).
+ */
+export function validatorRewardScript(
+  jobId: Uint8Array,
+  validatorHash: Uint8Array,
+  clientHash: Uint8Array,
+  commitment: Uint8Array,
+): Uint8Array {
+  return nodeJobScript(TEMPLATE_VALIDATOR_REWARD, jobId, validatorHash, clientHash, commitment);
+}
+
 /** The held reward script paying the node of a stake (same job, node, client and commitment). */
 export function heldRewardScriptOfStake(stakeScript: Uint8Array): Uint8Array {
   const s = parseOutputScript(stakeScript);
@@ -184,7 +220,10 @@ export function heldRewardScriptOfStake(stakeScript: Uint8Array): Uint8Array {
 
 /** A stake or held reward script: template || jobId 32 || node 20 || client 20 || commitment 32. */
 function nodeJobScript(
-  template: typeof TEMPLATE_COMPUTE_STAKE | typeof TEMPLATE_HELD_REWARD,
+  template:
+    | typeof TEMPLATE_COMPUTE_STAKE
+    | typeof TEMPLATE_HELD_REWARD
+    | typeof TEMPLATE_VALIDATOR_REWARD,
   jobId: Uint8Array,
   nodeHash: Uint8Array,
   clientHash: Uint8Array,
@@ -228,6 +267,12 @@ export function unspendableScript(data: Uint8Array): Uint8Array {
   return s;
 }
 
+const NODE_JOB_TYPES: Record<number, "compute-stake" | "held-reward" | "validator-reward"> = {
+  [TEMPLATE_COMPUTE_STAKE]: "compute-stake",
+  [TEMPLATE_HELD_REWARD]: "held-reward",
+  [TEMPLATE_VALIDATOR_REWARD]: "validator-reward",
+};
+
 /** Throws `DecodeError` `script/length` unless a `what` script is exactly `length` bytes. */
 function requireScriptLength(script: Uint8Array, length: number, what: string): void {
   if (script.length !== length) {
@@ -258,18 +303,19 @@ export function parseOutputScript(script: Uint8Array): OutputScript {
       };
     case TEMPLATE_COMPUTE_STAKE:
     case TEMPLATE_HELD_REWARD:
-      requireScriptLength(
-        script,
-        COMPUTE_STAKE_SCRIPT_LENGTH,
-        script[0] === TEMPLATE_COMPUTE_STAKE ? "compute stake" : "held reward",
-      );
+    case TEMPLATE_VALIDATOR_REWARD: {
+      const type = NODE_JOB_TYPES[script[0]];
+      requireScriptLength(script, COMPUTE_STAKE_SCRIPT_LENGTH, type.replace("-", " "));
       return {
-        type: script[0] === TEMPLATE_COMPUTE_STAKE ? "compute-stake" : "held-reward",
+        type,
         jobId: script.slice(1, 33),
         nodeHash: script.slice(33, 53),
         clientHash: script.slice(53, 73),
         commitment: script.slice(73, 105),
       };
+    }
+    case TEMPLATE_VALIDATION_RECORD:
+      return { type: "validation-record", record: parseValidationRecord(script) };
     case TEMPLATE_JOB_CLAIM:
     case TEMPLATE_JOB_ANSWER: {
       const claim = script[0] === TEMPLATE_JOB_CLAIM;

@@ -166,7 +166,7 @@ export interface VerifyRequestMessage {
   sprint?: number;
 }
 
-/** A validator's ticket for one job (client/validator_draw.ts), as messages carry it. */
+/** A validator's ticket for one job (chain/validator_draw.ts), as messages carry it. */
 export interface TicketJson {
   /** The validator's key (compressed, hex): the key whose compute weight it draws with. */
   key: string;

@@ -1,6 +1,6 @@
 /**
  * @module Validator tickets on outsourced verdicts (issue 16, "who validates"): where compute
- * weights are in force, a verifier votes on a job only when its draw (client/validator_draw.ts) for
+ * weights are in force, a verifier votes on a job only when its draw (chain/validator_draw.ts) for
  * the job id is due under the weights and the executor's validation probability, and its verdict
  * carries the ticket (Gamma, DLEQ proof) and a signature by the weight's key; a verifier that is
  * not due says so with its ticket. The verifier (compute/jobs/verifier_service.ts) issues and the
@@ -25,7 +25,7 @@ import {
   ticketDraw,
   type ValidationTicket,
   validationTicket,
-} from "./validator_draw.ts";
+} from "../chain/validator_draw.ts";
 import { verifySharedPoint } from "../chain/dleq.ts";
 
 /**

@@ -14,7 +14,7 @@ import {
   jobPoint,
   ticketDraw,
   validationTicket,
-} from "../../client/validator_draw.ts";
+} from "../../chain/validator_draw.ts";
 import {
   DEFAULT_REPUTATION,
   ReputationBook,

@@ -23,7 +23,7 @@ import { outsourceVerification, tallyCheck } from "../../client/outsourced.ts";
 import { fetchWeights } from "../../client/phases/choose.ts";
 import { offerJob } from "../../client/phases/offer.ts";
 import { fetchReputation } from "../../client/phases/reputation.ts";
-import { isDueToValidate, ticketDraw, validationTicket } from "../../client/validator_draw.ts";
+import { isDueToValidate, ticketDraw, validationTicket } from "../../chain/validator_draw.ts";
 import {
   checkNotDue,
   checkVerdictTicket,

@@ -10,9 +10,9 @@
  */
 
 import * as secp from "@noble/secp256k1";
-import { concatBytes } from "../chain/bytes.ts";
-import { sha256 } from "../chain/hash.ts";
-import { proveSharedPoint, verifySharedPoint } from "../chain/dleq.ts";
+import { concatBytes } from "./bytes.ts";
+import { sha256 } from "./hash.ts";
+import { proveSharedPoint, verifySharedPoint } from "./dleq.ts";
 
 const POINT_TAG = new TextEncoder().encode("camelid/validate/point");
 const DRAW_TAG = new TextEncoder().encode("camelid/validate/draw");
