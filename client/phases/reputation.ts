@@ -24,6 +24,11 @@ export interface ReputationAnswer {
   floor: number;
   /** The node's last proven fraud on chain, or null. */
   lastFraud: { height: number; txid: string; epoch: number } | null;
+  /**
+   * The node's last statistical flag on chain (the payment whose validators' counted records made
+   * its margin test cross), or null; absent from older nodes.
+   */
+  lastFlag?: ChainFlag | null;
   /** The open epoch. */
   epoch: { current: number; start: number; blocks: number };
   /**
@@ -35,6 +40,22 @@ export interface ReputationAnswer {
     currentEpoch: { epoch: number; jobs: number; positions: number } | null;
     lastEpoch: { epoch: number; jobs: number; positions: number } | null;
   };
+}
+
+/** A statistical flag derived from validation records on chain. */
+export interface ChainFlag {
+  /** Height of the payment that made the test cross. */
+  height: number;
+  /** That payment's txid. */
+  txid: string;
+  /** Its epoch. */
+  epoch: number;
+  /** The node's jobs with counted records in that epoch, up to it. */
+  jobs: number;
+  /** Positions those records checked. */
+  positions: number;
+  /** Of those, positions above the margin level. */
+  exceeded: number;
 }
 
 /** The compute node's reputation in a job's result. */
@@ -50,6 +71,8 @@ export type ComputeReputation =
     | "lastFraud"
   >
     & {
+      /** The node's last statistical flag on chain (validators' records), only when there is one. */
+      lastFlag?: ChainFlag;
       /** The client's node's own margin evidence: whether it flags the node, over how many jobs. */
       localEvidence?: { flagged: boolean; jobs: number };
     }
@@ -84,6 +107,7 @@ export async function fetchReputation(
       validationProbability: r.validationProbability,
       floor: r.floor,
       lastFraud: r.lastFraud,
+      ...(r.lastFlag ? { lastFlag: r.lastFlag } : {}),
       // Only when the node checked some of its jobs (older nodes and idle verifiers say nothing).
       ...(r.localEvidence && (r.localEvidence.currentEpoch || r.localEvidence.lastEpoch)
         ? {
@@ -109,10 +133,15 @@ export function describeReputation(r: ComputeReputation): string {
   const fraud = r.lastFraud
     ? `, last fraud at height ${r.lastFraud.height} (${r.lastFraud.txid})`
     : "";
+  const chainFlag = r.lastFlag
+    ? `; FLAGGED by validators' on-chain margin evidence in epoch ${r.lastFlag.epoch} (${r.lastFlag.exceeded} of ${r.lastFlag.positions} positions exceed over ${r.lastFlag.jobs} job(s), payment ${r.lastFlag.txid})`
+    : "";
   const flagged = r.localEvidence?.flagged
     ? `; FLAGGED by your node's margin evidence over ${r.localEvidence.jobs} job(s) it checked (not chain data)`
     : "";
   return `compute node ${r.address}: reputation ${r.reputation}/${r.maturityEpochs}${
     r.known ? "" : " (new)"
-  }, validation probability ${(r.validationProbability * 100).toFixed(1)}%${fraud}${flagged}`;
+  }, validation probability ${
+    (r.validationProbability * 100).toFixed(1)
+  }%${fraud}${chainFlag}${flagged}`;
 }

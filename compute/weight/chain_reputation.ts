@@ -7,7 +7,12 @@
  * stake) or its sprint proof for that epoch's sprint earned weight (verifier-wasm/sprint_weights.ts).
  * **Proven fraud** is a stake slashed by a fraud proof or a bad-answer proof, or a held reward
  * forfeited by a fraud proof (docs/protocol.md, "Held rewards"): it resets the node at once, in the
- * open epoch too. The job volume of an epoch is its number of paid jobs. The last
+ * open epoch too. A **statistical flag** does the same: the validation records (0x09) of the
+ * payments of an executor's jobs in an epoch, those that count (client/record_eligibility.ts: the
+ * key held weight in the record's sprint, a recent closed one, and its draw was eligible), add their
+ * positions and exceeded counts to the executor's margin test (margin_sprt.ts, {@link MARGIN_TEST})
+ * in chain order; the payment that makes it cross flags the executor. The job volume of an epoch is
+ * its number of paid jobs. The last
  * {@link countedEpochs} closed epochs are replayed through an empty {@link ReputationBook}, so the
  * cost is bounded whatever the chain's length; each closed epoch's activity is kept by the hash of
  * its last block (which commits to the whole chain below it), so a new tip reads only the open
@@ -15,6 +20,18 @@
  */
 
 import { fromHex, toHex } from "../../chain/bytes.ts";
+import { addressFromHash, addressFromPublicKey } from "../../chain/keys.ts";
+import type { SprintParams } from "../../chain/params.ts";
+import {
+  TEMPLATE_VALIDATION_RECORD,
+  type ValidationRecord,
+} from "../../chain/validation_record.ts";
+import {
+  MAX_RECORD_SPRINT_AGE,
+  recordIneligibility,
+  recordSprintInRange,
+  type SprintWeights,
+} from "../../client/record_eligibility.ts";
 import type { Block } from "../../chain/block.ts";
 import { CamelidError } from "../../chain/errors.ts";
 import { hash160 } from "../../chain/hash.ts";
@@ -33,7 +50,12 @@ import {
 } from "../../chain/script.ts";
 import { type Transaction, txid } from "../../chain/tx.ts";
 import type { Coin } from "../../chain/validation.ts";
-import { type SprintChainView, sprintWeights } from "../../verifier-wasm/sprint_weights.ts";
+import {
+  type SprintChainView,
+  type SprintWeight,
+  sprintWeights,
+} from "../../verifier-wasm/sprint_weights.ts";
+import { MARGIN_TEST, MarginEvidence } from "./margin_sprt.ts";
 import {
   DEFAULT_REPUTATION,
   ReputationBook,
@@ -75,6 +97,32 @@ export interface FraudRecord {
   readonly epoch: number;
 }
 
+/** A statistical flag: the payment whose counted validation records made the margin test cross. */
+export interface FlagRecord extends FraudRecord {
+  /** Jobs (payments with counted records) of the executor in that epoch up to this one. */
+  readonly jobs: number;
+  /** Positions the counted records checked, up to this payment. */
+  readonly positions: number;
+  /** Of those, positions above the margin level. */
+  readonly exceeded: number;
+}
+
+/** An executor's margin evidence from validation records on chain, in one epoch. */
+export interface ChainEvidenceRecord {
+  /** The epoch. */
+  readonly epoch: number;
+  /** Jobs (payments) with at least one counted record. */
+  readonly jobs: number;
+  /** Positions the counted records checked. */
+  readonly positions: number;
+  /** Of those, positions above the margin level. */
+  readonly exceeded: number;
+  /** The test's log-likelihood ratio sum. */
+  readonly llr: number;
+  /** Whether the test crossed in the epoch (the executor was flagged). */
+  readonly flagged: boolean;
+}
+
 /** One node's reputation at the tip. */
 export interface NodeReputation {
   /** Whether the node has a record (active within the last inactiveEpochs epochs, or reset). */
@@ -85,6 +133,13 @@ export interface NodeReputation {
   readonly lastActiveEpoch: number | null;
   /** The node's last proven fraud on the active chain, null when none. */
   readonly lastFraud: FraudRecord | null;
+  /** The node's last statistical flag within the counted epochs, null when none. */
+  readonly lastFlag: FlagRecord | null;
+  /** Its margin evidence from counted validation records, in the open and the last closed epoch. */
+  readonly evidence: {
+    readonly currentEpoch: ChainEvidenceRecord | null;
+    readonly lastEpoch: ChainEvidenceRecord | null;
+  };
   /** Probability that a job of the node is validated. */
   readonly validationProbability: number;
   /** Jobs the node was paid for in the last closed and in the open epoch. */
@@ -109,19 +164,41 @@ export interface ReputationSnapshot {
   node(nodeHash: Uint8Array): NodeReputation;
 }
 
-/** What one block shows: paid jobs and proven frauds, by node HASH160 (hex). */
+/** One payment's counted validation records: their summed counts, for the executor (HASH160 hex). */
+interface PaymentEvidence {
+  readonly executor: string;
+  readonly txid: string;
+  readonly positions: number;
+  readonly exceeded: number;
+}
+
+/** What one block shows: paid jobs, proven frauds and counted records, by node HASH160 (hex). */
 interface BlockActivity {
   readonly paid: string[];
   readonly fraud: { node: string; txid: string }[];
+  readonly evidence: PaymentEvidence[];
 }
 
 /** What one epoch shows. */
 interface EpochActivity {
   readonly active: Set<string>;
   readonly fraud: Map<string, FraudRecord>;
+  readonly flags: Map<string, FlagRecord>;
+  readonly evidence: Map<string, ChainEvidenceRecord>;
   readonly paid: Map<string, number>;
   readonly volume: number;
 }
+
+/**
+ * The newest sprint whose proof window had closed below a payment at `height` (its window end <
+ * height), the newest whose weights a record of that payment may draw under (0: none yet).
+ */
+export function newestClosedSprint(height: number, p: Pick<SprintParams, "interval" | "window">) {
+  return Math.max(0, Math.floor((height - 1 - p.window) / p.interval));
+}
+
+/** Sprints whose weights records of one payment may name (kept beyond the counted epochs'). */
+const MAX_RECORD_SPRINTS = MAX_RECORD_SPRINT_AGE + 1;
 
 /** Derivations tried while the chain keeps changing under them. */
 const ATTEMPTS = 3;
@@ -143,6 +220,7 @@ export class ChainReputation {
   readonly #p: ReputationParams;
   readonly #blocks = new Map<string, Promise<BlockActivity>>();
   readonly #epochs = new Map<string, Promise<EpochActivity>>();
+  readonly #weights = new Map<string, Promise<SprintWeight[]>>();
   #latest: { hash: string; state: Promise<ReputationSnapshot> } | null = null;
 
   /** Reputations over `chain` with parameters `p` (default: the network's). */
@@ -188,11 +266,17 @@ export class ChainReputation {
     const at = (h: number) => hashes.get(h)!;
     const book = new ReputationBook(this.#p);
     const lastFraud = new Map<string, FraudRecord>();
+    const lastFlag = new Map<string, FlagRecord>();
     let last: EpochActivity | null = null;
     for (let k = first; k < epoch; k++) {
       last = await this.#closedEpoch(at, k);
-      book.endEpoch(k, { active: last.active, fraud: last.fraud.keys() });
+      book.endEpoch(k, {
+        active: last.active,
+        fraud: last.fraud.keys(),
+        flagged: last.flags.keys(),
+      });
       for (const [node, f] of last.fraud) lastFraud.set(node, f);
+      for (const [node, f] of last.flags) lastFlag.set(node, f);
     }
     while (this.#epochs.size > countedEpochs(this.#p) + 2) {
       this.#epochs.delete(this.#epochs.keys().next().value!);
@@ -202,7 +286,14 @@ export class ChainReputation {
       book.reset(node, epoch);
       lastFraud.set(node, f);
     }
+    for (const [node, f] of open.flags) {
+      book.reset(node, epoch);
+      lastFlag.set(node, f);
+    }
     while (this.#blocks.size > interval) this.#blocks.delete(this.#blocks.keys().next().value!);
+    while (this.#weights.size > countedEpochs(this.#p) + 2 + MAX_RECORD_SPRINTS) {
+      this.#weights.delete(this.#weights.keys().next().value!);
+    }
     const volume = { lastEpoch: last?.volume ?? 0, currentEpoch: open.volume };
     const floor = validationFloor(this.#p, volume.lastEpoch, volume.currentEpoch);
     const p = this.#p;
@@ -223,6 +314,11 @@ export class ChainReputation {
           reputation: r?.reputation ?? 0,
           lastActiveEpoch: r?.lastActive ?? null,
           lastFraud: lastFraud.get(id) ?? null,
+          lastFlag: lastFlag.get(id) ?? null,
+          evidence: {
+            currentEpoch: open.evidence.get(id) ?? null,
+            lastEpoch: last?.evidence.get(id) ?? null,
+          },
           validationProbability: validationProbability(p, r?.reputation ?? 0, floor),
           jobs: { lastEpoch: lastPaid.get(id) ?? 0, currentEpoch: open.paid.get(id) ?? 0 },
         };
@@ -243,7 +339,9 @@ export class ChainReputation {
   }
 
   /**
-   * What epoch `k` shows up to height `last`: paid jobs and frauds of its blocks, and, for a closed
+   * What epoch `k` shows up to height `last`: paid jobs and frauds of its blocks, the margin test of
+   * each executor over its payments' counted records in chain order (from the epoch's first block
+   * every time, so the result does not depend on which tips were asked before), and, for a closed
    * epoch, the nodes whose sprint k proof earned weight. The open epoch's blocks are kept one by
    * one (the next tip reads them again); a closed epoch is kept whole.
    */
@@ -255,12 +353,15 @@ export class ChainReputation {
   ): Promise<EpochActivity> {
     const active = new Set<string>();
     const fraud = new Map<string, FraudRecord>();
+    const flags = new Map<string, FlagRecord>();
     const paid = new Map<string, number>();
+    const test = new MarginEvidence(MARGIN_TEST);
+    const jobs = new Map<string, number>();
     let volume = 0;
     for (let h = k * this.#chain.params.sprint.interval; h <= last; h++) {
       const b = await (open
-        ? this.#keptBlockActivity(at(h))
-        : this.#blocks.get(at(h)) ?? this.#blockActivity(at(h)));
+        ? this.#keptBlockActivity(at(h), h)
+        : this.#blocks.get(at(h)) ?? this.#blockActivity(at(h), h));
       for (const node of b.paid) {
         active.add(node);
         paid.set(node, (paid.get(node) ?? 0) + 1);
@@ -269,32 +370,117 @@ export class ChainReputation {
       for (const f of b.fraud) {
         fraud.set(f.node, { height: h, txid: f.txid, epoch: k });
       }
+      for (const e of b.evidence) {
+        jobs.set(e.executor, (jobs.get(e.executor) ?? 0) + 1);
+        if (test.observeCounts(e.executor, e.positions, e.exceeded)) {
+          const { positions, exceeded } = test.evidence(e.executor)!;
+          const n = jobs.get(e.executor)!;
+          flags.set(e.executor, {
+            height: h,
+            txid: e.txid,
+            epoch: k,
+            jobs: n,
+            positions,
+            exceeded,
+          });
+        }
+      }
+    }
+    const evidence = new Map<string, ChainEvidenceRecord>();
+    for (const [node, n] of jobs) {
+      const { positions, exceeded, llr, flagged } = test.evidence(node)!;
+      evidence.set(node, { epoch: k, jobs: n, positions, exceeded, llr, flagged });
     }
     if (!open && k >= 1) {
-      for (const w of await sprintWeights(this.#chain, k)) {
+      for (const w of await this.#sprintWeights(k)) {
         if (w.weight > 0) active.add(toHex(hash160(fromHex(w.nodeKey, 33))));
       }
     }
-    return { active, fraud, paid, volume };
+    return { active, fraud, flags, evidence, paid, volume };
   }
 
-  #keptBlockActivity(hash: string): Promise<BlockActivity> {
+  /**
+   * The weights of closed sprint `k`, kept by the hash of its window's last block (which commits to
+   * every proof that can count).
+   */
+  #sprintWeights(k: number): Promise<SprintWeight[]> {
+    const p = this.#chain.params.sprint;
+    const end = k * p.interval + p.window;
+    const endHash = this.#chain.hashAtHeight(end);
+    if (endHash === undefined) {
+      return Promise.reject(new ChainMoved("chain/moved", `sprint ${k} has not closed`));
+    }
+    const key = `${k}:${endHash}`;
+    let hit = this.#weights.get(key);
+    if (!hit) {
+      hit = sprintWeights(this.#chain, k).then((w) => {
+        if (this.#chain.hashAtHeight(end) !== endHash) {
+          throw new ChainMoved("chain/moved", `sprint ${k}'s window changed while it was read`);
+        }
+        return w;
+      });
+      this.#weights.set(key, hit);
+      hit.catch(() => this.#weights.delete(key));
+    }
+    return hit;
+  }
+
+  /** The weights of closed sprint `k` by address, positive weights only (record eligibility). */
+  async #weightsByAddress(k: number): Promise<SprintWeights> {
+    const byAddress = new Map<string, number>();
+    for (const w of await this.#sprintWeights(k)) {
+      if (w.weight > 0) byAddress.set(addressFromPublicKey(fromHex(w.nodeKey, 33)), w.weight);
+    }
+    return { sprint: k, byAddress };
+  }
+
+  /**
+   * The counted validation records of a payment at `height` to the executor `executorHash`: each
+   * whose sprint is a recent closed one there and that is eligible under that sprint's weights
+   * (client/record_eligibility.ts, the rule the executor's node applies too); their positions and
+   * exceeded counts summed, null when none counts.
+   */
+  async #countedRecords(
+    height: number,
+    executorHash: Uint8Array,
+    records: readonly ValidationRecord[],
+  ): Promise<{ positions: number; exceeded: number } | null> {
+    const newest = newestClosedSprint(height, this.#chain.params.sprint);
+    const executor = addressFromHash(executorHash);
+    let positions = 0, exceeded = 0, counted = 0;
+    for (const r of records) {
+      if (!recordSprintInRange(r.sprint, newest)) continue;
+      if (recordIneligibility(r, await this.#weightsByAddress(r.sprint), executor) !== null) {
+        continue;
+      }
+      positions += r.positions;
+      exceeded += r.exceeded;
+      counted++;
+    }
+    return counted === 0 ? null : { positions, exceeded };
+  }
+
+  #keptBlockActivity(hash: string, height: number): Promise<BlockActivity> {
     let hit = this.#blocks.get(hash);
     if (!hit) {
-      hit = this.#blockActivity(hash);
+      hit = this.#blockActivity(hash, height);
       this.#blocks.set(hash, hit);
       hit.catch(() => this.#blocks.delete(hash));
     }
     return hit;
   }
 
-  /** Paid jobs and proven frauds in one block. */
-  async #blockActivity(hash: string): Promise<BlockActivity> {
+  /**
+   * Paid jobs, proven frauds and the payments' counted validation records in the block `hash` at
+   * `height` of the active chain.
+   */
+  async #blockActivity(hash: string, height: number): Promise<BlockActivity> {
     const block = await this.#chain.getBlock(hash);
     if (!block) throw new ChainMoved("chain/moved", `block ${hash} is not stored`);
     const paid: string[] = [];
     const fraud: { node: string; txid: string }[] = [];
-    if (block.txs.length === 1) return { paid, fraud };
+    const evidence: PaymentEvidence[] = [];
+    if (block.txs.length === 1) return { paid, fraud, evidence };
     const spent = await this.#chain.store.readUndo(hash);
     let u = 0;
     for (const tx of block.txs.slice(1)) {
@@ -303,6 +489,8 @@ export class ChainReputation {
         const path = input.scriptSig[0];
         if (coin.scriptPubKey[0] === TEMPLATE_JOB_ESCROW && path === PATH_PAY) {
           paid.push(await this.#stakeNode(parsePay(input.scriptSig).stake));
+          const counted = await this.#paymentEvidence(height, tx);
+          if (counted) evidence.push(counted);
         } else if (
           (coin.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE &&
             (path === PATH_STAKE_FRAUD || path === PATH_BAD_ANSWER)) ||
@@ -315,7 +503,29 @@ export class ChainReputation {
         }
       }
     }
-    return { paid, fraud };
+    if (evidence.length > 0 && this.#chain.hashAtHeight(height) !== hash) {
+      // The weights it read were another chain's: not kept.
+      throw new ChainMoved("chain/moved", `block ${hash} left the active chain while it was read`);
+    }
+    return { paid, fraud, evidence };
+  }
+
+  /**
+   * A payment's counted records for its executor (output 0, the held reward, names it; consensus
+   * made the outputs after it validator rewards and records), null when none counts.
+   */
+  async #paymentEvidence(height: number, tx: Transaction): Promise<PaymentEvidence | null> {
+    const held = tx.outputs[0] && parseOutputScript(tx.outputs[0].scriptPubKey);
+    if (!held || held.type !== "held-reward") return null;
+    const records: ValidationRecord[] = [];
+    for (const o of tx.outputs.slice(1)) {
+      if (o.scriptPubKey[0] !== TEMPLATE_VALIDATION_RECORD) continue;
+      const s = parseOutputScript(o.scriptPubKey);
+      if (s.type === "validation-record") records.push(s.record);
+    }
+    if (records.length === 0) return null;
+    const counted = await this.#countedRecords(height, held.nodeHash, records);
+    return counted && { executor: toHex(held.nodeHash), txid: txid(tx), ...counted };
   }
 
   /** The node HASH160 (hex) of the stake a payment names (consensus made it a stake of the job). */

@@ -13,19 +13,18 @@ import { fromHex } from "../../chain/bytes.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
 import { addressFromHash } from "../../chain/keys.ts";
 import { parseOutputScript } from "../../chain/script.ts";
-import { MarginEvidence, type MarginTestParams, type ProviderEvidence } from "./margin_sprt.ts";
+import {
+  MARGIN_TEST,
+  MarginEvidence,
+  type MarginTestParams,
+  type ProviderEvidence,
+} from "./margin_sprt.ts";
 
 /**
- * The test a node runs: level 0 (the verifier scores another token above the claim), p0 = 0.016%
- * and p1 = 1.32% as measured for q8_0 served as f16 (llama.cpp -> WASM, tiny fixture;
- * docs/verification.md, "the margin test"), alpha 1/1,000 per executor per epoch.
+ * The test a node runs on its own checks: the network's margin test ({@link MARGIN_TEST}, the same
+ * one the chain derivation runs on validation records).
  */
-export const LOCAL_MARGIN_TEST: MarginTestParams & { readonly level: number } = {
-  level: 0,
-  p0: 0.00016,
-  p1: 0.0132,
-  alpha: 0.001,
-};
+export const LOCAL_MARGIN_TEST: MarginTestParams & { readonly level: number } = MARGIN_TEST;
 
 const log = getLogger(["camelid", "evidence"]);
 const PREFIX = "local-evidence";

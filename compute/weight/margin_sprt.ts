@@ -20,6 +20,21 @@ export interface MarginTestParams {
   readonly alpha: number;
 }
 
+/**
+ * The network's margin test, one definition for a node's own evidence (local_evidence.ts) and the
+ * evidence every node derives from validation records on chain (chain_reputation.ts): level 0 (the
+ * verifier scores another token above the claim), p0 = 0.016% and p1 = 1.32% as measured for q8_0
+ * served as f16 (llama.cpp -> WASM, tiny fixture; docs/verification.md, "the margin test"), alpha
+ * 1/1,000 per executor per epoch. A validator's record counts as exceeding the positions whose
+ * margin is above `level`.
+ */
+export const MARGIN_TEST: MarginTestParams & { readonly level: number } = {
+  level: 0,
+  p0: 0.00016,
+  p1: 0.0132,
+  alpha: 0.001,
+};
+
 /** Log-likelihood ratio of one exceeding / non-exceeding position. */
 function steps(p: MarginTestParams): { up: number; down: number } {
   if (!(p.p0 > 0 && p.p1 > p.p0 && p.p1 < 1 && p.alpha > 0 && p.alpha < 1)) {
@@ -76,15 +91,45 @@ export class MarginEvidence {
    * Returns true when this job makes the provider flagged (once per epoch).
    */
   observe(provider: string, margins: readonly number[], level: number): boolean {
-    const e = this.#providers.get(provider) ??
-      { llr: 0, positions: 0, exceeded: 0, flagged: false };
-    this.#providers.set(provider, e);
+    const e = this.#state(provider);
     for (const m of margins) {
       const x = m > level;
       e.llr += x ? this.#up : this.#down;
       e.positions++;
       if (x) e.exceeded++;
     }
+    return this.#cross(e);
+  }
+
+  /**
+   * Adds one verified job's counts for `provider`: `positions` checked, `exceeded` of them above the
+   * level (as a validation record states them). The job's log-likelihood ratio is exceeded x
+   * ln(p1/p0) + (positions - exceeded) x ln((1-p1)/(1-p0)), added at once. Returns true when this
+   * job makes the provider flagged (once per epoch).
+   */
+  observeCounts(provider: string, positions: number, exceeded: number): boolean {
+    if (!(Number.isInteger(positions) && Number.isInteger(exceeded) && exceeded >= 0)) {
+      throw new RangeError("positions and exceeded must be whole numbers");
+    }
+    if (exceeded > positions) throw new RangeError("more exceeded than positions");
+    const e = this.#state(provider);
+    e.llr += exceeded * this.#up + (positions - exceeded) * this.#down;
+    e.positions += positions;
+    e.exceeded += exceeded;
+    return this.#cross(e);
+  }
+
+  #state(provider: string): ProviderEvidence {
+    let e = this.#providers.get(provider);
+    if (!e) {
+      e = { llr: 0, positions: 0, exceeded: 0, flagged: false };
+      this.#providers.set(provider, e);
+    }
+    return e;
+  }
+
+  /** Marks `e` flagged the first time its sum reaches the bound; true then. */
+  #cross(e: ProviderEvidence): boolean {
     if (!e.flagged && e.llr >= this.#bound) {
       e.flagged = true;
       return true;

@@ -63,7 +63,10 @@ export interface EpochOutcome {
   readonly active: Iterable<string>;
   /** Nodes with proven fraud (a fraud proof, a confirmed report). */
   readonly fraud?: Iterable<string>;
-  /** Nodes flagged by the statistical test (margin_sprt.ts). */
+  /**
+   * Nodes flagged by the statistical test (margin_sprt.ts) over the validation records on chain
+   * (chain_reputation.ts).
+   */
   readonly flagged?: Iterable<string>;
 }
 

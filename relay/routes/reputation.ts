@@ -3,7 +3,8 @@
  * are validated, derived from the active chain by compute/weight/chain_reputation.ts (the same on
  * every node holding that chain). The key is the node's compressed public key (66 hex) or its
  * address, as stakes and receipts name it. An unknown node answers reputation 0, probability 1.0.
- * Apart from the chain data, `localEvidence` is this node's own margin evidence of the node's jobs it
+ * `chainEvidence` is the node's margin evidence from the validation records on chain (the same on
+ * every node) and `lastFlag` the last payment that made it cross. Apart from the chain data, `localEvidence` is this node's own margin evidence of the node's jobs it
  * checked as a verifier (compute/weight/local_evidence.ts): other nodes see other evidence.
  */
 
@@ -14,6 +15,7 @@ import { hash160 } from "../../chain/hash.ts";
 import { addressFromHash, decodeAddress, isValidPublicKey } from "../../chain/keys.ts";
 import { ChainReputation } from "../../compute/weight/chain_reputation.ts";
 import { LocalEvidence, type LocalEvidenceRecord } from "../../compute/weight/local_evidence.ts";
+import { MARGIN_TEST } from "../../compute/weight/margin_sprt.ts";
 import type { ReputationParams } from "../../compute/weight/reputation.ts";
 import { RequestError } from "../errors.ts";
 
@@ -38,7 +40,7 @@ export function reputationRoutes(chain: ChainNode, params?: ReputationParams): H
   const app = new Hono();
   const reputations = new ChainReputation(chain, params);
   const evidence = new LocalEvidence(chain.store.kv);
-  const recordJson = (r: LocalEvidenceRecord | null) =>
+  const recordJson = (r: Readonly<LocalEvidenceRecord> | null) =>
     r && {
       epoch: r.epoch,
       jobs: r.jobs,
@@ -68,10 +70,16 @@ export function reputationRoutes(chain: ChainNode, params?: ReputationParams): H
       maturityEpochs: s.params.maturityEpochs,
       lastActiveEpoch: n.lastActiveEpoch,
       lastFraud: n.lastFraud,
+      lastFlag: n.lastFlag,
       validationProbability: n.validationProbability,
       floor: s.floor,
       jobVolume: s.volume,
       jobs: n.jobs,
+      chainEvidence: {
+        test: MARGIN_TEST,
+        currentEpoch: recordJson(n.evidence.currentEpoch),
+        lastEpoch: recordJson(n.evidence.lastEpoch),
+      },
       localEvidence: {
         source: "this node's own checks as a verifier, not chain data",
         flagged: !!(current?.flagged || previous?.flagged),
