@@ -6,133 +6,18 @@
  */
 
 import assert from "node:assert/strict";
-import { ChainNode } from "./node.ts";
-import { networkParams } from "./params.ts";
 import { COIN } from "./params.ts";
-import { jobIdBytes } from "./job.ts";
-import { addressFromHash, publicKeyOf } from "./keys.ts";
-import { outputCommitment } from "./commitment.ts";
-import { epochEnd } from "./sprint.ts";
+import { addressFromHash } from "./keys.ts";
 import { heldRewardScript, parseOutputScript } from "./script.ts";
-import {
-  claimHeldTx,
-  fraudProofTx,
-  heldPayout,
-  type JobCoin,
-  payTx,
-  type RewardCoin,
-} from "./job_tx.ts";
+import { claimHeldTx, fraudProofTx, type JobCoin } from "./job_tx.ts";
 import { buildPayment } from "./wallet.ts";
 import { decodeTransaction, type Transaction } from "./tx.ts";
-import { coinbaseOf, makeBlock, mine, newKey, type TestKey } from "../tests/chain_helpers.ts";
-import {
-  expectCode,
-  jobOutputs,
-  keyHash,
-  lockJobOutput,
-  sent,
-} from "../tests/job_spend_helpers.ts";
-import { fixtureJob, fixtureModel, honestOutput } from "../tests/fixture_job.ts";
-import { checkFraudClaim } from "../compute/fraud.ts";
-
-const fixture = await fixtureModel();
+import { makeBlock, mine, newKey, type TestKey } from "../tests/chain_helpers.ts";
+import { expectCode, keyHash, lockJobOutput, sent } from "../tests/job_spend_helpers.ts";
+import { heldBench, paidJob } from "../tests/held_job_helpers.ts";
 
 /** The transaction a sent one carries. */
 const decode = (t: { bytes: Uint8Array }): Transaction => decodeTransaction(t.bytes);
-
-/** A dev node whose fraud proofs are decided with the fixture model; a client and a compute key funded. */
-async function heldBench() {
-  const dir = await Deno.makeTempDir({ prefix: "camelid-held-" });
-  const kv = await Deno.openKv(`${dir}/chain.kv`);
-  const node = await ChainNode.open({
-    params: networkParams("dev"),
-    kv,
-    fraudChecker: (claim) => checkFraudClaim(claim, fixture.gguf),
-  });
-  const client = newKey();
-  const compute = newKey();
-  const [c0] = await mine(node, client, 1);
-  const [n0] = await mine(node, compute, 1);
-  await mine(node, newKey(), node.params.coinbaseMaturity);
-  const coins = { client: await coinbaseOf(node, c0), compute: await coinbaseOf(node, n0) };
-  return {
-    node,
-    client,
-    compute,
-    coins,
-    close: async () => {
-      kv.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
-
-type Bench = Awaited<ReturnType<typeof heldBench>>;
-
-/**
- * A fixture job of `b.client` staked by `b.compute` on the honest output, or on one with a changed
- * last token (`cheat`: the fraud is at `last`), paid in the first block of an epoch; the held reward and its epoch end.
- */
-async function paidJob(b: Bench, cheat: boolean) {
-  const { node, client, compute } = b;
-  const job = {
-    ...fixtureJob(fixture.modelId),
-    clientKey: publicKeyOf(client.secret),
-    expiryHeight: node.tip().height + 60,
-  };
-  const id = jobIdBytes(job);
-  const honest = await honestOutput(fixture, job, id);
-  const tokens = [...honest.outputTokens];
-  const last = tokens.length - 1;
-  if (cheat) tokens[last] = tokens[last] === 100 ? 101 : 100;
-  const output = { outputTokens: tokens, finishReason: honest.finishReason };
-  const commitment = outputCommitment(id, output.outputTokens, output.finishReason);
-  const { jobId, escrowOut, stakeOut } = jobOutputs(job, client, compute, commitment, {
-    escrow: 5n * COIN,
-    stake: 2n * COIN,
-  });
-  const e = lockJobOutput(client, b.coins.client, escrowOut, jobId);
-  const s = lockJobOutput(compute, b.coins.compute, stakeOut, jobId);
-  await node.processTx(e.bytes);
-  await node.processTx(s.bytes);
-  await mine(node, newKey(), 1);
-  const escrow: JobCoin = { txid: e.id, vout: 0, ...escrowOut };
-  const stake: JobCoin = { txid: s.id, vout: 0, ...stakeOut };
-
-  // A payment to the node's address is not a payment: consensus takes only the held reward.
-  await mine(node, newKey(), node.params.jobs.disputeWindow);
-  const plain = sent(
-    payTx(escrow, stake, { payTo: compute.script, fee: 10_000n }, jobId, client.secret),
-  );
-  await expectCode(node.processTx(plain.bytes), "job/pay-not-held");
-
-  // Mine so that the payment lands in the first block of an epoch: held for a whole epoch.
-  const I = node.params.sprint.interval;
-  await mine(node, newKey(), (I - ((node.tip().height + 1) % I)) % I);
-  const pay = sent(payTx(escrow, stake, heldPayout(stake, 10_000n), jobId, client.secret));
-  await node.processTx(pay.bytes);
-  await mine(node, newKey(), 1);
-  const paidHeight = node.tip().height;
-  assert.equal(paidHeight % I, 0);
-  const held: RewardCoin & JobCoin = {
-    txid: pay.id,
-    vout: 0,
-    value: escrow.value - 10_000n,
-    scriptPubKey: heldRewardScript(jobId, keyHash(compute), keyHash(client), commitment),
-    held: true,
-  };
-  const coin = (await node.store.getCoins([held]))[0];
-  assert.deepEqual(coin?.scriptPubKey, held.scriptPubKey, "the payment's output is held");
-  return {
-    job,
-    jobId,
-    output,
-    last,
-    stake,
-    held,
-    until: epochEnd(node.params.sprint, paidHeight),
-  };
-}
 
 /** The node's claim of its held reward, to its own address. */
 const claimOf = (compute: TestKey, held: JobCoin, jobId: Uint8Array) =>

@@ -213,8 +213,9 @@ export type RewardCoin = Outpoint & {
 /**
  * The fraud proof: slashes the stake by revealing the output and naming false positions, and (when
  * given) takes the reward back beside it (the escrow on its FRAUD path, or the held payment with the
- * same proof; the held payment alone when `stake` is null, the stake being released); one output of
- * everything less the fee.
+ * same proof; the held payment alone when `stake` is null, the stake being released), and the
+ * `validatorRewards` of the payment (the validators vouched for that output) with the same proof;
+ * one output of everything less the fee.
  */
 export function fraudProofTx(
   job: Job,
@@ -223,16 +224,18 @@ export function fraudProofTx(
   stake: (Outpoint & { value: bigint }) | null,
   reward: RewardCoin | null,
   out: Payout,
+  validatorRewards: readonly (Outpoint & { value: bigint })[] = [],
 ): Transaction {
-  if (!stake && !reward?.held) {
-    throw new RangeError("a fraud proof spends a stake or a held reward");
+  if (!stake && !reward?.held && validatorRewards.length === 0) {
+    throw new RangeError("a fraud proof spends a stake, a held reward or a validator's reward");
   }
   const proof = encodeFraudProof({ job, ...output, positions });
   const inputs = stake ? [spendInput(stake, proof)] : [];
   if (reward) {
     inputs.push(spendInput(reward, reward.held ? proof : encodeBarePath(PATH_ESCROW_FRAUD)));
   }
-  const total = (stake?.value ?? 0n) + (reward?.value ?? 0n);
+  for (const v of validatorRewards) inputs.push(spendInput(v, proof));
+  const total = [stake, reward, ...validatorRewards].reduce((sum, c) => sum + (c?.value ?? 0n), 0n);
   return {
     version: 1,
     inputs,

@@ -10,9 +10,13 @@
  * FRAUD (anyone; the fraud checker must prove every named position false), NON-DELIVERY (a claim
  * unanswered for the window), BAD-ANSWER (the named answer provably does not decrypt to the committed
  * output); every slash pays only the client.
- * A PAY spend's one output is the job's held reward (`TEMPLATE_HELD_REWARD`, the stake's node, client
- * and commitment). Held reward paths: CLAIM (node, from the end of the epoch it was paid in), FRAUD
- * (a fraud proof against its commitment before that height; every output pays the client).
+ * A PAY spend's output 0 is the job's held reward (`TEMPLATE_HELD_REWARD`, the stake's node, client
+ * and commitment), followed by 0..MAX_PAID_VALIDATORS pairs of a validator's reward
+ * (`TEMPLATE_VALIDATOR_REWARD`) and its validation record (`TEMPLATE_VALIDATION_RECORD`, value 0,
+ * unspendable, never in the UTXO set), the values split by `validatorSplit`. Held reward and
+ * validator reward paths alike: CLAIM (the key of its node hash, from the end of the epoch it was
+ * paid in), FRAUD (a fraud proof against its commitment before that height; every output pays the
+ * client).
  */
 
 import { toHex } from "./bytes.ts";
@@ -44,7 +48,16 @@ import {
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
   TEMPLATE_JOB_ESCROW,
+  TEMPLATE_VALIDATION_RECORD,
+  TEMPLATE_VALIDATOR_REWARD,
+  validatorRewardScript,
 } from "./script.ts";
+import {
+  MAX_PAID_VALIDATORS,
+  recordFault,
+  type ValidationRecord,
+  validatorSplit,
+} from "./validation_record.ts";
 import { epochEnd } from "./sprint.ts";
 import type { SprintParams } from "./params.ts";
 import { hash160 } from "./hash.ts";
@@ -109,6 +122,81 @@ function allOutputsPayClient(tx: Transaction, clientHash: Uint8Array): boolean {
   });
 }
 
+/**
+ * True when `tx`'s outputs have a payment's shape: one output, then 0..{@link MAX_PAID_VALIDATORS}
+ * pairs of a validator reward (0x08) and a validation record (0x09), by template byte.
+ */
+function isPaymentShape(tx: Transaction): boolean {
+  const pairs = (tx.outputs.length - 1) / 2;
+  if (!Number.isInteger(pairs) || pairs < 0 || pairs > MAX_PAID_VALIDATORS) return false;
+  return tx.outputs.slice(1).every((o, j) =>
+    o.scriptPubKey[0] === (j % 2 === 0 ? TEMPLATE_VALIDATOR_REWARD : TEMPLATE_VALIDATION_RECORD)
+  );
+}
+
+/**
+ * Checks the validator pairs of a payment of the job staked by `stake` (its shape checked by
+ * {@link isPaymentShape}): each reward pays the HASH160 of its record's key on the stake's job,
+ * client and commitment (`job/validator-reward`); no record is the executor's own
+ * (`job/self-validation`) and no key appears twice (`job/duplicate-validator`); the values are
+ * exactly {@link validatorSplit} of the payment's total with every record worth 0
+ * (`job/validator-split`); and every record's ticket and signature hold for the job and the stake's
+ * commitment ({@link recordFault}: `job/bad-ticket`, `job/bad-attestation`), checked last as the
+ * costly part (a DLEQ verification each).
+ */
+function checkValidatorOutputs(
+  tx: Transaction,
+  index: number,
+  stake: Extract<OutputScript, { type: "compute-stake" }>,
+): void {
+  const records: ValidationRecord[] = [];
+  const keys = new Set<string>();
+  for (let n = 1; n < tx.outputs.length; n += 2) {
+    const parsed = parseOutputScript(tx.outputs[n + 1].scriptPubKey);
+    if (parsed.type !== "validation-record") fail("job/pay-not-held", "not a record"); // shape checked
+    const { record } = parsed;
+    const validatorHash = hash160(record.validatorKey);
+    const reward = validatorRewardScript(
+      stake.jobId,
+      validatorHash,
+      stake.clientHash,
+      stake.commitment,
+    );
+    if (!equalBytes(tx.outputs[n].scriptPubKey, reward)) {
+      fail(
+        "job/validator-reward",
+        `input ${index}: output ${n} is not the reward of the validator of record ${n + 1}`,
+      );
+    }
+    if (equalBytes(validatorHash, stake.nodeHash)) {
+      fail("job/self-validation", `input ${index}: record ${n + 1} is the executor's own`);
+    }
+    const key = toHex(record.validatorKey);
+    if (keys.has(key)) {
+      fail("job/duplicate-validator", `input ${index}: validator ${key} appears twice`);
+    }
+    keys.add(key);
+    records.push(record);
+  }
+  const total = tx.outputs.reduce((sum, o) => sum + o.value, 0n);
+  const { each, executor } = validatorSplit(total, records.length);
+  const splitHolds = tx.outputs[0].value === executor &&
+    tx.outputs.slice(1).every((o, j) => o.value === (j % 2 === 0 ? each : 0n));
+  if (!splitHolds) {
+    fail(
+      "job/validator-split",
+      `input ${index}: a payment of ${total} to ${records.length} validators pays ${each} to each ` +
+        `validator, ${executor} to the executor and 0 to each record`,
+    );
+  }
+  for (const [j, record] of records.entries()) {
+    const fault = recordFault(stake.jobId, stake.commitment, record);
+    if (fault) {
+      fail(fault, `input ${index}: record ${2 * j + 2} does not hold for this job and output`);
+    }
+  }
+}
+
 /** Applies the rules of an escrow input. `checkSig` verifies a signature for the given key hash. */
 export function checkEscrowSpend(
   tx: Transaction,
@@ -143,12 +231,14 @@ export function checkEscrowSpend(
         );
       }
       const held = heldRewardScript(script.jobId, s.nodeHash, script.clientHash, s.commitment);
-      if (tx.outputs.length !== 1 || !equalBytes(tx.outputs[0].scriptPubKey, held)) {
+      if (!isPaymentShape(tx) || !equalBytes(tx.outputs[0].scriptPubKey, held)) {
         fail(
           "job/pay-not-held",
-          `input ${index}: a payment's one output is the job's held reward for the stake's node`,
+          `input ${index}: a payment's outputs are the job's held reward for the stake's node, ` +
+            `then up to ${MAX_PAID_VALIDATORS} pairs (validator reward, validation record)`,
         );
       }
+      checkValidatorOutputs(tx, index, s);
       if (spendHeight < stake.height + disputeWindow) {
         fail(
           "job/dispute-window",
@@ -288,13 +378,14 @@ export function checkStakeSpend(
 }
 
 /**
- * Applies the rules of a held reward input (`coinHeight`: the block of its payment): the node claims
- * it from the end of that block's epoch; before then a proven fraud proof forfeits it to the client.
+ * Applies the rules of a held reward input, the executor's (0x07) or a validator's (0x08), alike
+ * (`coinHeight`: the block of its payment): the key hashing to its `nodeHash` claims it from the end
+ * of that block's epoch; before then a proven fraud proof forfeits it to the client.
  */
 export function checkHeldSpend(
   tx: Transaction,
   index: number,
-  script: Extract<OutputScript, { type: "held-reward" }>,
+  script: Extract<OutputScript, { type: "held-reward" | "validator-reward" }>,
   coinHeight: number,
   spendHeight: number,
   sprint: SprintParams,
@@ -392,7 +483,8 @@ export async function gatherSpendContext(
     if (spendsStake) {
       await noticeFor(`${toHex(tx.inputs[i].prevout.txid)}:${tx.inputs[i].prevout.vout}`);
     }
-    const spendsHeld = script[0] === TEMPLATE_HELD_REWARD;
+    const spendsHeld = script[0] === TEMPLATE_HELD_REWARD ||
+      script[0] === TEMPLATE_VALIDATOR_REWARD;
     if ((spendsStake || spendsHeld) && sig[0] === PATH_STAKE_FRAUD) {
       ctx.fraud.set(i, await fraudVerdict(sig, script, checker, verdicts));
     }
@@ -401,9 +493,10 @@ export async function gatherSpendContext(
 }
 
 /**
- * The verdict of a fraud proof `sig` against a stake or held reward `script` (false when malformed,
- * of another job, or without a checker); one proof against one commitment is decided once per
- * transaction (`verdicts`), so a stake and its held reward slashed together run the model once.
+ * The verdict of a fraud proof `sig` against a stake, held reward or validator reward `script`
+ * (false when malformed, of another job, or without a checker); one proof against one commitment is
+ * decided once per transaction (`verdicts`), so a stake, its held reward and its validators' rewards
+ * slashed together run the model once.
  */
 async function fraudVerdict(
   sig: Uint8Array,
@@ -413,7 +506,12 @@ async function fraudVerdict(
 ): Promise<boolean> {
   try {
     const parsed = parseOutputScript(script);
-    if (parsed.type !== "compute-stake" && parsed.type !== "held-reward") return false;
+    if (
+      parsed.type !== "compute-stake" && parsed.type !== "held-reward" &&
+      parsed.type !== "validator-reward"
+    ) {
+      return false;
+    }
     const claim = parseFraudProof(sig);
     if (!equalBytes(claim.jobId, parsed.jobId) || !checker) return false;
     const key = `${toHex(parsed.commitment)}:${toHex(sig)}`;
@@ -428,21 +526,32 @@ async function fraudVerdict(
   }
 }
 
+/** Templates of the outputs only a payment creates. */
+const PAYMENT_TEMPLATES = new Set([
+  TEMPLATE_HELD_REWARD,
+  TEMPLATE_VALIDATOR_REWARD,
+  TEMPLATE_VALIDATION_RECORD,
+]);
+
 /**
- * Checks that a transaction creating a held reward output spends an escrow by PAY (whose rule then
- * makes that output the job's one held reward, for the named stake): no other transaction creates
- * one, so every held reward is a real payment, with a stake's node and commitment.
+ * Checks that a transaction creating a held reward, validator reward or validation record output
+ * spends an escrow by PAY (whose rule then makes those outputs the job's held reward for the named
+ * stake and its validators' pairs): no other transaction creates one, so every held reward is a
+ * real payment, with a stake's node and commitment, and every record on chain came with one.
  */
 export function checkHeldOutputs(
   tx: Transaction,
   coins: ({ scriptPubKey: Uint8Array } | undefined)[],
 ): void {
-  if (!tx.outputs.some((o) => o.scriptPubKey[0] === TEMPLATE_HELD_REWARD)) return;
+  if (!tx.outputs.some((o) => PAYMENT_TEMPLATES.has(o.scriptPubKey[0]))) return;
   const pays = coins.some((c, i) =>
     c?.scriptPubKey[0] === TEMPLATE_JOB_ESCROW && tx.inputs[i].scriptSig[0] === PATH_PAY
   );
   if (!pays) {
-    fail("job/held-not-from-pay", "a held reward is created only by an escrow's PAY spend");
+    fail(
+      "job/held-not-from-pay",
+      "a held reward, validator reward or validation record is created only by an escrow's PAY spend",
+    );
   }
 }
 

@@ -19,6 +19,7 @@ import {
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
   TEMPLATE_JOB_ESCROW,
+  TEMPLATE_VALIDATOR_REWARD,
 } from "./script.ts";
 import { sprintProofOutputs, type StoredSprintProof } from "./sprint_record.ts";
 import type { Notice } from "./spend.ts";
@@ -43,7 +44,10 @@ export const UNDO_CHUNKS = "undon";
 export const UTXO = "utxo";
 /** `[ADDRESS, address, txid, vout]`: an unspent pay-to-address output (value true). */
 export const ADDRESS = "addr";
-/** `[JOB_COIN, jobId, txid, vout]`: an unspent escrow, stake or held reward output (value true). */
+/**
+ * `[JOB_COIN, jobId, txid, vout]`: an unspent escrow, stake, held reward or validator reward output
+ * (value true).
+ */
 export const JOB_COIN = "jobcoin";
 /** `[TX_INDEX, txid]`: `{block, index}` of a transaction on a stored chain. */
 export const TX_INDEX = "txi";
@@ -135,14 +139,17 @@ export function decodeUndo(bytes: Uint8Array): Coin[] {
   return coins;
 }
 
-/** Secondary index keys of an output: by address (pay-to-address) or by job id (escrow, stake, held reward). */
+/**
+ * Secondary index keys of an output: by address (pay-to-address) or by job id (escrow, stake, held
+ * reward, validator reward).
+ */
 function outputIndexKeys(script: Uint8Array, txidHex: string, vout: number): Deno.KvKey[] {
   const addr = scriptAddress(script);
   if (addr) return [addressKey(addr, txidHex, vout)];
   const t = script[0];
   if (
-    (t === TEMPLATE_JOB_ESCROW || t === TEMPLATE_COMPUTE_STAKE || t === TEMPLATE_HELD_REWARD) &&
-    script.length >= 33
+    (t === TEMPLATE_JOB_ESCROW || t === TEMPLATE_COMPUTE_STAKE || t === TEMPLATE_HELD_REWARD ||
+      t === TEMPLATE_VALIDATOR_REWARD) && script.length >= 33
   ) {
     return [[JOB_COIN, toHex(script.subarray(1, 33)), txidHex, vout]];
   }

@@ -22,6 +22,7 @@ import {
   TEMPLATE_COMPUTE_STAKE,
   TEMPLATE_HELD_REWARD,
   TEMPLATE_JOB_ESCROW,
+  TEMPLATE_VALIDATOR_REWARD,
 } from "./script.ts";
 import { publicKeyMatchesHash } from "./keys.ts";
 import { verifySignatureCached } from "./sig_cache.ts";
@@ -197,6 +198,7 @@ export function verifyInputScript(
     case "compute-stake":
       return checkStakeSpend(tx, index, script, coin.height, spendHeight, window, ctx, checkSig);
     case "held-reward":
+    case "validator-reward":
       return checkHeldSpend(
         tx,
         index,
@@ -212,25 +214,29 @@ export function verifyInputScript(
   }
 }
 
-/** True when `script` can be spent: pay-to-address, escrow, stake and held reward (not data, claims, answers). */
+/**
+ * True when `script` can be spent: pay-to-address, escrow, stake, held reward and validator reward
+ * (not data, claims, answers, sprint proofs, validation records: those never enter the UTXO set).
+ */
 export function isSpendableScript(script: Uint8Array): boolean {
   try {
     const type = parseOutputScript(script).type;
     return type === "pay-to-address" || type === "job-escrow" || type === "compute-stake" ||
-      type === "held-reward";
+      type === "held-reward" || type === "validator-reward";
   } catch {
     return false;
   }
 }
 
 /**
- * True when any input spends a job template (escrow, stake or held reward): such inputs are always
- * fully checked.
+ * True when any input spends a job template (escrow, stake, held reward or validator reward): such
+ * inputs are always fully checked.
  */
 export function spendsJobTemplate(coins: (Coin | undefined)[]): boolean {
   return coins.some((c) =>
     c && (c.scriptPubKey[0] === TEMPLATE_JOB_ESCROW ||
-      c.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE || c.scriptPubKey[0] === TEMPLATE_HELD_REWARD)
+      c.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE || c.scriptPubKey[0] === TEMPLATE_HELD_REWARD ||
+      c.scriptPubKey[0] === TEMPLATE_VALIDATOR_REWARD)
   );
 }
 

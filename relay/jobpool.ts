@@ -1,7 +1,8 @@
 /**
  * @module The job pool: every node's public view of jobs, in Deno KV. Offers come from the network;
  * the chain moves a job through committed (stake confirmed), paid (escrow spent to the node's held
- * reward, shown with the height it is held until), settled (stake released), disputed (stake slashed,
+ * reward, shown with the height it is held until, and the rewards and records of the validators the
+ * payment names), settled (stake released), disputed (stake slashed,
  * or the held reward forfeited, by a fraud proof) and expired (escrow refunded).
  * Client-side states (accepted, delivered, verified) live with the client.
  */
@@ -13,8 +14,10 @@ import { sha256d } from "../chain/hash.ts";
 import type { ChainNode } from "../chain/node.ts";
 import { decodeBlock } from "../chain/block.ts";
 import { parseOutputScript } from "../chain/script.ts";
+import type { RecordVerdict } from "../chain/validation_record.ts";
+import { addressFromHash } from "../chain/keys.ts";
 import { epochEnd } from "../chain/sprint.ts";
-import { txid } from "../chain/tx.ts";
+import { type Transaction, txid } from "../chain/tx.ts";
 import {
   PATH_BAD_ANSWER,
   PATH_HELD_FRAUD,
@@ -55,6 +58,52 @@ export interface PoolEntry {
   stake: { txid: string; vout: number; value: string; commitment: string; height: number } | null;
   /** The payment's held reward: outpoint, value and the height it is held until (absent: unpaid). */
   held?: { txid: string; vout: number; value: string; heldUntil: number };
+  /** The payment's validators: each one's reward (outpoint, value) and record (absent: unpaid). */
+  validators?: PaidValidator[];
+}
+
+/** A validator a payment rewards: its address, reward outpoint and value, and its record's counts. */
+export interface PaidValidator {
+  /** The validator's address (its reward's key hash). */
+  address: string;
+  /** Its reward's value. */
+  value: string;
+  /** Its record's verdict. */
+  verdict: RecordVerdict;
+  /** Positions it checked. */
+  positions: number;
+  /** Of those, positions over the margin level. */
+  exceeded: number;
+  /** The payment's txid. */
+  txid: string;
+  /** Its reward's output index (its record is the next output). */
+  vout: number;
+}
+
+/** The validators a payment `tx` (txid `tid`) rewards: its (validator reward, record) pairs. */
+function paidValidators(tx: Transaction, tid: string): PaidValidator[] {
+  const out: PaidValidator[] = [];
+  tx.outputs.forEach((o, vout) => {
+    const next = tx.outputs[vout + 1];
+    if (!next) return;
+    try {
+      const reward = parseOutputScript(o.scriptPubKey);
+      const record = parseOutputScript(next.scriptPubKey);
+      if (reward.type !== "validator-reward" || record.type !== "validation-record") return;
+      const { verdict, positions, exceeded } = record.record;
+      const address = addressFromHash(reward.nodeHash);
+      out.push({
+        address,
+        value: formatCoins(o.value),
+        verdict,
+        positions,
+        exceeded,
+        txid: tid,
+        vout,
+      });
+    } catch { /* not a pair */ }
+  });
+  return out;
 }
 
 /** JSON form served by `/v1/jobs`. */
@@ -165,6 +214,7 @@ export class JobPool {
         if (s.type === "held-reward" && height !== null) {
           const heldUntil = epochEnd(this.#chain.params.sprint, height);
           entry.held = { txid: tid, vout, value: formatCoins(o.value), heldUntil };
+          entry.validators = paidValidators(tx, tid);
         }
         if (s.type === "compute-stake") {
           entry.stake = {

@@ -1,0 +1,153 @@
+/**
+ * @module Test helpers of held payments (chain/held_reward_test.ts, chain/validator_reward_test.ts):
+ * a dev node whose fraud proofs are decided by the real fraud checker on the tiny fixture model, a
+ * fixture job staked on its honest (or a cheating) output, and its payment mined in the first block
+ * of an epoch, with validation records when given.
+ */
+
+import assert from "node:assert/strict";
+import { ChainNode } from "../chain/node.ts";
+import { COIN, networkParams } from "../chain/params.ts";
+import { jobIdBytes } from "../chain/job.ts";
+import { publicKeyOf } from "../chain/keys.ts";
+import { outputCommitment } from "../chain/commitment.ts";
+import { epochEnd } from "../chain/sprint.ts";
+import { heldRewardScript } from "../chain/script.ts";
+import { heldPayout, type JobCoin, payTx, type RewardCoin } from "../chain/job_tx.ts";
+import type { ValidationRecord } from "../chain/validation_record.ts";
+import { coinbaseOf, mine, newKey } from "./chain_helpers.ts";
+import { expectCode, jobOutputs, keyHash, lockJobOutput, sent } from "./job_spend_helpers.ts";
+import { fixtureJob, fixtureModel, honestOutput } from "./fixture_job.ts";
+import { checkFraudClaim } from "../compute/fraud.ts";
+
+/** The fixture model every held-payment test decides fraud proofs with (made once per process). */
+let fixtureOnce: ReturnType<typeof fixtureModel> | undefined;
+
+/**
+ * A dev node whose fraud proofs are decided with the fixture model (counted in `fraudChecks`); a
+ * client and a compute key funded.
+ */
+export async function heldBench() {
+  const fixture = await (fixtureOnce ??= fixtureModel());
+  const dir = await Deno.makeTempDir({ prefix: "camelid-held-" });
+  const kv = await Deno.openKv(`${dir}/chain.kv`);
+  const fraudChecks = { count: 0 };
+  const node = await ChainNode.open({
+    params: networkParams("dev"),
+    kv,
+    fraudChecker: (claim) => {
+      fraudChecks.count++;
+      return checkFraudClaim(claim, fixture.gguf);
+    },
+  });
+  const client = newKey();
+  const compute = newKey();
+  const [c0] = await mine(node, client, 1);
+  const [n0] = await mine(node, compute, 1);
+  await mine(node, newKey(), node.params.coinbaseMaturity);
+  const coins = { client: await coinbaseOf(node, c0), compute: await coinbaseOf(node, n0) };
+  return {
+    fixture,
+    /** How many fraud claims the node's checker has decided (model runs). */
+    fraudChecks,
+    node,
+    client,
+    compute,
+    coins,
+    close: async () => {
+      kv.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** A {@link heldBench}. */
+export type HeldBench = Awaited<ReturnType<typeof heldBench>>;
+
+/**
+ * A fixture job of `b.client` staked by `b.compute` on the honest output, or on one with a changed
+ * last token (`cheat`: the fraud is at `last`), escrow and stake mined and a dispute window deep:
+ * ready to be paid.
+ */
+export async function stakedFixtureJob(b: HeldBench, cheat: boolean) {
+  const { node, client, compute, fixture } = b;
+  const job = {
+    ...fixtureJob(fixture.modelId),
+    clientKey: publicKeyOf(client.secret),
+    expiryHeight: node.tip().height + 60,
+  };
+  const id = jobIdBytes(job);
+  const honest = await honestOutput(fixture, job, id);
+  const tokens = [...honest.outputTokens];
+  const last = tokens.length - 1;
+  if (cheat) tokens[last] = tokens[last] === 100 ? 101 : 100;
+  const output = { outputTokens: tokens, finishReason: honest.finishReason };
+  const commitment = outputCommitment(id, output.outputTokens, output.finishReason);
+  const { jobId, escrowOut, stakeOut } = jobOutputs(job, client, compute, commitment, {
+    escrow: 5n * COIN,
+    stake: 2n * COIN,
+  });
+  const e = lockJobOutput(client, b.coins.client, escrowOut, jobId);
+  const s = lockJobOutput(compute, b.coins.compute, stakeOut, jobId);
+  await node.processTx(e.bytes);
+  await node.processTx(s.bytes);
+  await mine(node, newKey(), 1);
+  await mine(node, newKey(), node.params.jobs.disputeWindow);
+  const escrow: JobCoin = { txid: e.id, vout: 0, ...escrowOut };
+  const stake: JobCoin = { txid: s.id, vout: 0, ...stakeOut };
+  return { job, jobId, output, last, commitment, escrow, stake };
+}
+
+/** A {@link stakedFixtureJob}. */
+export type StakedFixtureJob = Awaited<ReturnType<typeof stakedFixtureJob>>;
+
+/** The fee of every payment these helpers make. */
+export const PAY_FEE = 10_000n;
+
+/**
+ * Pays `staked` (with validation `records`, in their order) in the first block of an epoch, so the
+ * payment is held for a whole epoch; before, checks that a payment to the node's address is
+ * refused. Returns the payment, the executor's held reward and the height it is held until.
+ */
+export async function payInEpochStart(
+  b: HeldBench,
+  staked: StakedFixtureJob,
+  records: readonly ValidationRecord[] = [],
+) {
+  const { node, client, compute } = b;
+  const { escrow, stake, jobId, commitment } = staked;
+  // A payment to the node's address is not a payment: consensus takes only the held reward.
+  const plain = sent(
+    payTx(escrow, stake, { payTo: compute.script, fee: PAY_FEE }, jobId, client.secret),
+  );
+  await expectCode(node.processTx(plain.bytes), "job/pay-not-held");
+
+  const I = node.params.sprint.interval;
+  await mine(node, newKey(), (I - ((node.tip().height + 1) % I)) % I);
+  const payment = payTx(escrow, stake, heldPayout(stake, PAY_FEE), jobId, client.secret, records);
+  const pay = sent(payment);
+  await node.processTx(pay.bytes);
+  await mine(node, newKey(), 1);
+  const paidHeight = node.tip().height;
+  assert.equal(paidHeight % I, 0);
+  const held: RewardCoin & JobCoin = {
+    txid: pay.id,
+    vout: 0,
+    value: payment.outputs[0].value,
+    scriptPubKey: heldRewardScript(jobId, keyHash(compute), keyHash(client), commitment),
+    held: true,
+  };
+  const coin = (await node.store.getCoins([held]))[0];
+  assert.deepEqual(coin?.scriptPubKey, held.scriptPubKey, "the payment's output is held");
+  return { payment, pay, paidHeight, held, until: epochEnd(node.params.sprint, paidHeight) };
+}
+
+/**
+ * A fixture job staked on the honest output (or a cheating one) and paid without validators in the
+ * first block of an epoch: the job, the held reward and its epoch end.
+ */
+export async function paidJob(b: HeldBench, cheat: boolean) {
+  const staked = await stakedFixtureJob(b, cheat);
+  const { held, until } = await payInEpochStart(b, staked);
+  return { ...staked, held, until };
+}
