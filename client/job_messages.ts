@@ -178,9 +178,18 @@ export interface TicketJson {
   proof: string;
 }
 
-/** A due validator's ticket on its verdict, with the validator key's signature of the verdict. */
+/**
+ * A due validator's ticket on its verdict, with the validator key's signature of the verdict as a
+ * validation record (chain/validation_record.ts: the record's fields are the ticket's and the
+ * verdict's, so none travels twice).
+ */
 export interface SignedTicketJson extends TicketJson {
-  /** Compact low-S ECDSA signature (64 bytes hex) of the verdict (client/validator_ticket.ts). */
+  /**
+   * Compact low-S ECDSA signature (64 bytes hex) of the record's attestation preimage: the job id,
+   * the output commitment checked, the ticket's sprint and Gamma, the verdict, positions checked,
+   * those whose margin exceeds 0, and the digest of the request nonce and every checked position
+   * (client/validator_ticket.ts `verdictRecordBody`).
+   */
   signature: string;
 }
 

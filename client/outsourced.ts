@@ -4,12 +4,14 @@
  * tally them (a majority of the verifiers asked decides). Where compute weights are in force, only
  * validators due for the job by their draw vote (client/validator_ticket.ts): a verdict without a
  * ticket that checks is refused with its code and does not count, a checked not-due answer counts
- * as answered, and a majority of the due votes that came decides. The answering side is
+ * as answered, and a majority of the due votes that came decides; each counted due vote is a signed
+ * validation record, which the payment puts on chain (phases/pay.ts). The answering side is
  * compute/jobs/verifier_service.ts.
  */
 
 import { fromHex, toHex } from "../chain/bytes.ts";
 import { encodeJob } from "../chain/job.ts";
+import { MAX_PAID_VALIDATORS, type ValidationRecord } from "../chain/validation_record.ts";
 import { choosePositions, selectionSeed } from "../verifier-wasm/mod.ts";
 import { isTimeout } from "./errors.ts";
 import {
@@ -106,6 +108,22 @@ export interface OutsourcedCheck {
   notDue: string[];
   /** Answers refused (no ticket, bad ticket, not due, bad signature), one per verifier and code. */
   refused: RefusedAnswer[];
+  /**
+   * The validation record of every counted due vote (weights in force), in the order the votes
+   * came: what the payment may put on chain ({@link paidRecords}).
+   */
+  records: ValidationRecord[];
+}
+
+/**
+ * The records a payment carries: those of the counted due votes, in ascending order of the
+ * validator key (hex), at most MAX_PAID_VALIDATORS (the first in that order).
+ */
+export function paidRecords(records: readonly ValidationRecord[]): ValidationRecord[] {
+  return records.map((r) => ({ hex: toHex(r.validatorKey), r }))
+    .sort((a, b) => a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0)
+    .slice(0, MAX_PAID_VALIDATORS)
+    .map(({ r }) => r);
 }
 
 /**
@@ -130,9 +148,10 @@ export async function outsourceVerification(
   want: OutsourceOptions,
 ): Promise<OutsourcedCheck> {
   const { outputTokens: tokens, finishReason: finish } = output;
+  const stakeCommitment = fromHex(commitment, 32);
   const seed = selectionSeed(
     { secret: crypto.getRandomValues(new Uint8Array(32)) },
-    fromHex(commitment),
+    stakeCommitment,
     offered.jobId,
   );
   const plan = choosePositions(
@@ -159,6 +178,7 @@ export async function outsourceVerification(
   const asked = new Set(plan.positions);
   const ctx = want.validators ?? null;
   const votes = new Map<string, Vote>();
+  const records = new Map<string, ValidationRecord>();
   const notDue = new Map<string, string>();
   const refused = new Map<string, RefusedAnswer>();
   const refuse = (key: string, e: unknown) => {
@@ -195,9 +215,10 @@ export async function outsourceVerification(
       continue;
     }
     let validator: CheckedTicket | undefined;
+    let record: ValidationRecord | undefined;
     if (ctx) {
       try {
-        validator = checkVerdictTicket(ctx, offered.jobId, m);
+        ({ record, ...validator } = checkVerdictTicket(ctx, offered.jobId, stakeCommitment, m));
       } catch (e) {
         refuse(key, e);
         continue;
@@ -206,6 +227,7 @@ export async function outsourceVerification(
     // Where weights are in force a vote is the ticket key's (one per weight), else the envelope's.
     const voter = validator ? m.validator!.key : key;
     if (votes.has(voter) || notDue.has(voter)) continue;
+    if (record) records.set(voter, record);
     votes.set(voter, {
       key,
       verdict: m.verdict,
@@ -221,6 +243,7 @@ export async function outsourceVerification(
       : { by: "any-verifier", reason: want.openReason ?? "no compute weights in force" },
     notDue: [...notDue.values()],
     refused: [...refused.values()],
+    records: [...records.values()],
   };
 }
 

@@ -2,15 +2,23 @@
  * @module Validator tickets on outsourced verdicts (issue 16, "who validates"): where compute
  * weights are in force, a verifier votes on a job only when its draw (chain/validator_draw.ts) for
  * the job id is due under the weights and the executor's validation probability, and its verdict
- * carries the ticket (Gamma, DLEQ proof) and a signature by the weight's key; a verifier that is
- * not due says so with its ticket. The verifier (compute/jobs/verifier_service.ts) issues and the
+ * carries the ticket (Gamma, DLEQ proof) and the weight key's signature of the verdict as a
+ * validation record (chain/validation_record.ts), which the client puts on chain in its payment; a
+ * verifier that is not due says so with its ticket. The verifier (compute/jobs/verifier_service.ts) issues and the
  * client (client/outsourced.ts) checks with the same rule. Without weights (no sprint closed, no
  * weight on chain) there is no rule and every serving verifier votes, as before.
  */
 
-import { concatBytes, fromHex, toHex } from "../chain/bytes.ts";
+import { fromHex, toHex } from "../chain/bytes.ts";
 import { CodedError } from "../chain/errors.ts";
-import { addressFromPublicKey, publicKeyOf, signPreimage, verifySignature } from "../chain/keys.ts";
+import { addressFromPublicKey, publicKeyOf, verifySignature } from "../chain/keys.ts";
+import {
+  attestationPreimage,
+  type RecordBody,
+  signRecord,
+  type ValidationRecord,
+  verdictDetail,
+} from "../chain/validation_record.ts";
 import type {
   NotDueMessage,
   SignedTicketJson,
@@ -46,8 +54,10 @@ export type ValidatorTicketCode =
   | "validator/not-due"
   /** A not-due answer whose ticket shows the validator due: it declines its duty. */
   | "validator/due"
-  /** The verdict's signature is not the ticket key's over this verdict. */
-  | "validator/bad-signature";
+  /** The verdict's signature is not the ticket key's record signature for this job and output. */
+  | "validator/bad-signature"
+  /** The verdict checked no position, or more than a record can state. */
+  | "validator/positions";
 
 /** A refused validator answer, with its {@link ValidatorTicketCode}. */
 export class ValidatorTicketError extends CodedError<ValidatorTicketCode> {}
@@ -170,34 +180,59 @@ export function drawFor(ctx: DueContext, jobId: Uint8Array, secretKey: Uint8Arra
   };
 }
 
-const VERDICT_TAG = new TextEncoder().encode("camelid/validate/verdict");
+/**
+ * Margin level of a record's `exceeded` count: a checked position whose margin is above it (the
+ * verifier scores another token above the claimed one) exceeds, the margin test's level 0
+ * (compute/weight/margin_sprt.ts).
+ */
+export const RECORD_MARGIN_LEVEL = 0;
+
+/** Most positions a validation record can state (a u16; a request asks for far fewer). */
+export const MAX_RECORD_POSITIONS = 0xffff;
 
 /**
- * What a due validator signs: SHA-256 of the tag || JSON of [jobId, nonce, sprint, gamma, verdict,
- * [[position, outcome, margin], ...]], so a ticket cannot be moved to another verdict or request.
+ * The validation record body (chain/validation_record.ts) of a due validator's verdict: its ticket,
+ * its verdict, positions = the positions it checked, exceeded = those with a margin above
+ * {@link RECORD_MARGIN_LEVEL}, detail = `verdictDetail(request nonce, checked)`. Throws
+ * `validator/positions` when the verdict checked no position or more than a record can state.
  */
-export function verdictPreimage(
-  m: Pick<VerdictMessage, "jobId" | "nonce" | "verdict" | "checked">,
-  ticket: Pick<TicketJson, "sprint" | "gamma">,
-): Uint8Array {
-  const body = JSON.stringify([
-    m.jobId,
-    m.nonce,
-    ticket.sprint,
-    ticket.gamma,
-    m.verdict,
-    m.checked.map((c) => [c.position, c.outcome, c.margin]),
-  ]);
-  return concatBytes(VERDICT_TAG, new TextEncoder().encode(body));
+export function verdictRecordBody(
+  m: Pick<VerdictMessage, "nonce" | "verdict" | "checked">,
+  ticket: TicketJson,
+): RecordBody {
+  if (m.checked.length < 1 || m.checked.length > MAX_RECORD_POSITIONS) {
+    throw new ValidatorTicketError(
+      "validator/positions",
+      `a record states 1..${MAX_RECORD_POSITIONS} positions, the verdict checked ${m.checked.length}`,
+    );
+  }
+  return {
+    validatorKey: fromHex(ticket.key, 33),
+    sprint: ticket.sprint,
+    gamma: fromHex(ticket.gamma, 65),
+    proof: fromHex(ticket.proof, 98),
+    verdict: m.verdict,
+    positions: m.checked.length,
+    exceeded: m.checked.filter((c) => c.margin > RECORD_MARGIN_LEVEL).length,
+    detail: verdictDetail(m.nonce, m.checked),
+  };
 }
 
-/** Signs a due validator's verdict: the ticket with its signature, for `VerdictMessage.validator`. */
-export function signVerdict(
-  m: Pick<VerdictMessage, "jobId" | "nonce" | "verdict" | "checked">,
+/**
+ * Signs a due validator's verdict as a validation record for job `jobId` and the output
+ * `commitment` it checked (`outputCommitment` of the request's output): the ticket with the record
+ * signature, for `VerdictMessage.validator`. One signature per vote, which the client checks and
+ * puts on chain in its payment.
+ */
+export function signVerdictRecord(
+  jobId: Uint8Array,
+  commitment: Uint8Array,
+  m: Pick<VerdictMessage, "nonce" | "verdict" | "checked">,
   ticket: TicketJson,
   secretKey: Uint8Array,
 ): SignedTicketJson {
-  return { ...ticket, signature: toHex(signPreimage(verdictPreimage(m, ticket), secretKey)) };
+  const record = signRecord(jobId, commitment, verdictRecordBody(m, ticket), secretKey);
+  return { ...ticket, signature: toHex(record.signature) };
 }
 
 /** A checked ticket: the validator's address, its draw and the due probability. */
@@ -229,16 +264,24 @@ function checkTicket(ctx: DueContext, jobId: Uint8Array, t: TicketJson): Checked
   return { address, draw: ticketDraw(ticket), threshold: dueThreshold(ctx, address) };
 }
 
+/** A counted due vote: its checked ticket and the validation record the client may put on chain. */
+export interface CheckedVote extends CheckedTicket {
+  /** The verdict as a signed validation record (chain/validation_record.ts). */
+  record: ValidationRecord;
+}
+
 /**
- * Checks a verdict under weights in force: it must carry a ticket of the sprint in force whose
- * proof holds for this job id, whose draw is due, and whose key signed this verdict. Throws a
- * {@link ValidatorTicketError} naming the first rule broken.
+ * Checks a verdict under weights in force for the output `commitment` (the stake's, from the
+ * receipt): it must carry a ticket of the sprint in force whose proof holds for this job id, whose
+ * draw is due, and whose key signed this verdict as a validation record for this job and output.
+ * Throws a {@link ValidatorTicketError} naming the first rule broken; returns the record.
  */
 export function checkVerdictTicket(
   ctx: DueContext,
   jobId: Uint8Array,
+  commitment: Uint8Array,
   m: VerdictMessage,
-): CheckedTicket {
+): CheckedVote {
   if (!m.validator) {
     throw new ValidatorTicketError(
       "validator/no-ticket",
@@ -252,16 +295,18 @@ export function checkVerdictTicket(
       `draw ${checked.draw} is not under ${checked.threshold} for ${checked.address}`,
     );
   }
-  const signature = fromHex(m.validator.signature, 64);
-  if (
-    !verifySignature(signature, verdictPreimage(m, m.validator), fromHex(m.validator.key, 33))
-  ) {
+  const record = {
+    ...verdictRecordBody(m, m.validator),
+    signature: fromHex(m.validator.signature, 64),
+  };
+  const preimage = attestationPreimage(jobId, commitment, record);
+  if (!verifySignature(record.signature, preimage, record.validatorKey)) {
     throw new ValidatorTicketError(
       "validator/bad-signature",
-      "the verdict is not signed by the ticket's key",
+      "the verdict is not the ticket key's signed record of this job and output",
     );
   }
-  return checked;
+  return { ...checked, record };
 }
 
 /**

@@ -3,7 +3,8 @@
  * signed per-position verdict (outcome and margin at each requested position, never a bare token
  * hash), from one prefill of the WASM kernel. Requests are rate-limited per requester. Where compute
  * weights are in force and the node's validator key holds weight, it checks a job only when its draw
- * for the job is due (client/validator_ticket.ts) and signs its verdict with the ticket; when it is
+ * for the job is due (client/validator_ticket.ts) and signs its verdict, with the ticket, as a
+ * validation record for the job and the output it checked (chain/validation_record.ts); when it is
  * not due it answers `not-due` with the ticket. Without weights, or without weight of its own, it
  * answers every request with a plain verdict, as before (clients that check by weight refuse it). On
  * `dev` a node can be told to lie, so tests show a lying verifier outvoted by honest ones.
@@ -11,6 +12,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { fromHex, toHex } from "../../chain/bytes.ts";
+import { outputCommitment } from "../../chain/commitment.ts";
 import { sha256d } from "../../chain/hash.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import { decodeJob } from "../../chain/job.ts";
@@ -22,7 +24,7 @@ import {
   type VerdictMessage,
   type VerifyRequestMessage,
 } from "../../client/job_messages.ts";
-import { drawFor, type DueContext, signVerdict } from "../../client/validator_ticket.ts";
+import { drawFor, type DueContext, signVerdictRecord } from "../../client/validator_ticket.ts";
 import type { Envelope } from "../../relay/envelope.ts";
 import { BucketMap } from "../../relay/limits.ts";
 import { provenFalsePositions, type Verdict, verify } from "../../verifier-wasm/mod.ts";
@@ -194,7 +196,11 @@ export class VerifierService {
       verdict,
       checked,
     };
-    if (draw && weightKey) answer.validator = signVerdict(answer, draw.ticket, weightKey);
+    if (draw && weightKey) {
+      // The vote is a validation record bound to the output it checked (the stake's commitment).
+      const commitment = outputCommitment(jobId, m.outputTokens, m.finishReason);
+      answer.validator = signVerdictRecord(jobId, commitment, answer, draw.ticket, weightKey);
+    }
     this.#o.network.send(encodeJobMessage(answer), env.from);
     log.info("Verdict on job {id} for {key}: {verdict}", { id: m.jobId, key: requester, verdict });
     await this.#o.evidence?.(

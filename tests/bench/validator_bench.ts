@@ -13,12 +13,13 @@ import {
   checkVerdictTicket,
   drawFor,
   type DueContext,
-  signVerdict,
+  signVerdictRecord,
   VALIDATORS_PER_JOB,
 } from "../../client/validator_ticket.ts";
 
 const secret = generateSecretKey();
 const jobId = sha256(new TextEncoder().encode("a job"));
+const commitment = sha256(new TextEncoder().encode("an output"));
 const ctx: DueContext = {
   sprint: 1,
   byAddress: new Map([[addressFromPublicKey(publicKeyOf(secret)), 1]]),
@@ -35,7 +36,10 @@ const verdict: VerdictMessage = {
   checked: Array.from({ length: 64 }, (_, position) => ({ position, outcome: "pass", margin: -1 })),
 };
 const draw = drawFor(ctx, jobId, secret);
-const signed = { ...verdict, validator: signVerdict(verdict, draw.ticket, secret) };
+const signed = {
+  ...verdict,
+  validator: signVerdictRecord(jobId, commitment, verdict, draw.ticket, secret),
+};
 const preimage = new TextEncoder().encode("a message");
 const signature = signPreimage(preimage, secret);
 const publicKey = publicKeyOf(secret);
@@ -45,14 +49,16 @@ Deno.bench("validator: issue a ticket (hash to curve, Gamma, DLEQ proof)", {
 }, () => {
   drawFor(ctx, jobId, secret);
 });
-Deno.bench("validator: sign a 64-position verdict", { group: "validator ticket" }, () => {
-  signVerdict(verdict, draw.ticket, secret);
+Deno.bench("validator: sign a 64-position verdict as a record", {
+  group: "validator ticket",
+}, () => {
+  signVerdictRecord(jobId, commitment, verdict, draw.ticket, secret);
 });
 Deno.bench("client: check a signed ticket (DLEQ proof, draw, signature)", {
   group: "validator ticket",
   baseline: true,
 }, () => {
-  checkVerdictTicket(ctx, jobId, signed);
+  checkVerdictTicket(ctx, jobId, commitment, signed);
 });
 Deno.bench("one ECDSA signature check (every envelope pays it)", {
   group: "validator ticket",

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
 import { DecodeError } from "../../chain/errors.ts";
+import { recordFault } from "../../chain/validation_record.ts";
 import { sha256 } from "../../chain/hash.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import {
@@ -31,7 +32,7 @@ import {
   drawFor,
   type DueContext,
   dueContextOf,
-  signVerdict,
+  signVerdictRecord,
   VALIDATORS_PER_JOB,
   ValidatorTicketError,
 } from "../../client/validator_ticket.ts";
@@ -92,9 +93,12 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     const offered = await offerJob(b.s, { ...TERMS, modelId: fixture.modelId, maxTokens: 24 });
     const honest = await honestOutput(fixture, offered.job, offered.jobId);
     const output = { outputTokens: honest.outputTokens, finishReason: honest.finishReason };
-    const commitment = toHex(
-      outputCommitment(offered.jobId, output.outputTokens, output.finishReason),
+    const stakeCommitment = outputCommitment(
+      offered.jobId,
+      output.outputTokens,
+      output.finishReason,
     );
+    const commitment = toHex(stakeCommitment);
     const ask = (
       o: {
         validators: DueContext | null;
@@ -176,6 +180,23 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     };
     assert.equal(isDueToValidate(offered.jobId, publicKeyOf(heavy.secret), ticket, rule), true);
     assert.equal(tallyCheck(due, 3).verdict, "honest", "a majority of the due votes decides");
+    // Its vote is a validation record for this job and output, as the payment puts it on chain.
+    assert.equal(due.records.length, 1);
+    const record = due.records[0];
+    assert.equal(recordFault(offered.jobId, stakeCommitment, record), null);
+    assert.deepEqual(record.validatorKey, publicKeyOf(heavy.secret));
+    assert.deepEqual(
+      { sprint: record.sprint, verdict: record.verdict, positions: record.positions },
+      { sprint, verdict: "honest", positions: due.positions.length },
+    );
+    assert.deepEqual(record.gamma, ticket.gamma);
+    assert.ok(record.exceeded <= record.positions);
+    assert.equal(
+      recordFault(offered.jobId, sha256(new TextEncoder().encode("other")), record),
+      "job/bad-attestation",
+      "bound to the output commitment",
+    );
+    assert.deepEqual(open.records, [], "no record without weights");
 
     // Forged and undue verdicts, checked as the client does.
     const base: VerdictMessage = {
@@ -187,11 +208,18 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     };
     const heavyDraw = drawFor(ctx, offered.jobId, heavy.secret);
     assert.equal(heavyDraw.due, true);
-    const signed = (t = heavyDraw.ticket, key = heavy.secret, m = base): VerdictMessage => ({
+    const signed = (
+      t = heavyDraw.ticket,
+      key = heavy.secret,
+      m = base,
+      output = stakeCommitment,
+    ): VerdictMessage => ({
       ...m,
-      validator: signVerdict(m, t, key),
+      validator: signVerdictRecord(offered.jobId, output, m, t, key),
     });
-    assert.equal(codeOf(() => checkVerdictTicket(ctx, offered.jobId, signed())), "accepted");
+    const check = (c: DueContext, m: VerdictMessage) =>
+      codeOf(() => checkVerdictTicket(c, offered.jobId, stakeCommitment, m));
+    assert.equal(check(ctx, signed()), "accepted");
     const lightTicket = drawFor(ctx, offered.jobId, light.secret).ticket;
     const otherJob = sha256(new TextEncoder().encode("another job"));
     const otherJobTicket = drawFor(ctx, otherJob, heavy.secret).ticket;
@@ -221,7 +249,7 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
           ...base,
           validator: {
             ...heavyDraw.ticket,
-            signature: signVerdict(base, heavyDraw.ticket, light.secret).signature,
+            signature: signed(heavyDraw.ticket, light.secret).validator!.signature,
           },
         },
         "validator/bad-signature",
@@ -231,16 +259,31 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
         { ...signed(), verdict: "fraud" },
         "validator/bad-signature",
       ],
+      [
+        "another exceeded count (a margin changed after signing)",
+        { ...signed(), checked: [{ position: 0, outcome: "pass", margin: -1.5 }] },
+        "validator/bad-signature",
+      ],
+      [
+        "signed for another output commitment",
+        signed(heavyDraw.ticket, heavy.secret, base, sha256(new TextEncoder().encode("other"))),
+        "validator/bad-signature",
+      ],
+      [
+        "another request's nonce (the detail digest)",
+        { ...signed(), nonce: "01".repeat(16) },
+        "validator/bad-signature",
+      ],
     ];
-    for (const [what, m, code] of forged) {
-      assert.equal(codeOf(() => checkVerdictTicket(ctx, offered.jobId, m)), code, what);
-    }
+    for (const [what, m, code] of forged) assert.equal(check(ctx, m), code, what);
+    // A verdict that checked nothing makes no record (1..65535 positions).
+    assert.equal(
+      codeOf(() => signed(heavyDraw.ticket, heavy.secret, { ...base, checked: [] })),
+      "validator/positions",
+    );
     // Not due: the executor never validates its own job (its due probability is 0).
     const ownJob = { ...ctx, executor: addressOf(heavy) };
-    assert.equal(
-      codeOf(() => checkVerdictTicket(ownJob, offered.jobId, signed())),
-      "validator/not-due",
-    );
+    assert.equal(check(ownJob, signed()), "validator/not-due");
     const notDue = {
       t: "not-due" as const,
       jobId: offered.id,
@@ -251,7 +294,7 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
     assert.equal(codeOf(() => checkNotDue(ctx, offered.jobId, notDue)), "validator/due");
     // Tickets travel through the strict decoder; a malformed one is refused there.
     const wire = decodeJobMessage(encodeJobMessage(signed())) as VerdictMessage;
-    assert.equal(codeOf(() => checkVerdictTicket(ctx, offered.jobId, wire)), "accepted");
+    assert.equal(check(ctx, wire), "accepted");
     assert.throws(
       () =>
         decodeJobMessage(
@@ -276,7 +319,8 @@ Deno.test("validators by weight: no weights, every verifier votes without a tick
         nonce: m.nonce,
         checked: m.positions.map((position) => ({ position, outcome: "pass" as const, margin: 2 })),
       };
-      const ticketFor = (t = heavyDraw.ticket) => signVerdict(answer, t, heavy.secret);
+      const ticketFor = (t = heavyDraw.ticket) =>
+        signVerdictRecord(offered.jobId, stakeCommitment, answer, t, heavy.secret);
       void answerAs(b, forger, answer);
       void answerAs(b, forger, {
         ...answer,
