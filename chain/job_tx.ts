@@ -17,6 +17,7 @@ import {
   stakeNoticeScript,
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
+  TEMPLATE_VALIDATOR_REWARD,
   validatorRewardScript,
 } from "./script.ts";
 import { hash160 } from "./hash.ts";
@@ -243,6 +244,21 @@ export function fraudProofTx(
     lockTime: 0,
     jobId: jobIdBytes(job),
   };
+}
+
+/**
+ * The validators' rewards (0x08) among the outputs of a payment `paymentTxid`: the coins a fraud
+ * proof takes beside the held reward ({@link fraudProofTx}'s `validatorRewards`).
+ */
+export function validatorRewardCoins(
+  paymentTxid: string,
+  outputs: readonly { value: bigint; scriptPubKey: Uint8Array }[],
+): (Outpoint & { value: bigint })[] {
+  return outputs.flatMap((o, vout) =>
+    o.scriptPubKey[0] === TEMPLATE_VALIDATOR_REWARD
+      ? [{ txid: paymentTxid, vout, value: o.value }]
+      : []
+  );
 }
 
 /** The escrow output of a job: the reward, refundable to the client at the job's expiry height. */

@@ -21,6 +21,7 @@ import {
   type JobCoin,
   paymentOutputs,
   signFirstInput,
+  validatorRewardCoins,
 } from "./job_tx.ts";
 import { parseOutputScript, validatorRewardScript } from "./script.ts";
 import {
@@ -221,6 +222,9 @@ Deno.test("a fraud proof before the epoch end takes the stake, the held reward a
     assert.equal(payment.outputs.length, 3);
     const reward = rewardCoin(payment, pay.id, 1);
     assert.equal(reward.value, (staked.escrow.value - PAY_FEE) / 10n);
+    assert.deepEqual(validatorRewardCoins(pay.id, payment.outputs), [
+      { txid: pay.id, vout: 1, value: reward.value },
+    ]);
     const { job, output, last, stake } = staked;
     const toClient = { payTo: client.script, fee: 10_000n };
 
