@@ -34,10 +34,10 @@ import {
 } from "./validation_record.ts";
 import { validationTicket } from "./validator_draw.ts";
 import { spendInput, type Transaction, type TxOutput } from "./tx.ts";
-import { buildPayment } from "./wallet.ts";
 import { makeBlock, mine, newKey, spend, type TestKey } from "../tests/chain_helpers.ts";
 import { expectCode, keyHash, sent, SUBSIDY } from "../tests/job_spend_helpers.ts";
 import {
+  assertNotWalletCoin,
   type HeldBench,
   heldBench,
   PAY_FEE,
@@ -167,17 +167,7 @@ Deno.test("a payment with three validator records is mined: each validator claim
     const second = keyOf(validators, records[1]);
     const coin = rewardCoin(payment, pay.id, 1);
     // The wallet never takes a validator's reward as a coin.
-    assert.throws(
-      () =>
-        buildPayment({
-          utxos: [coin],
-          secretKey: first.secret,
-          to: addressFromHash(keyHash(client)),
-          amount: 1n,
-          fee: 1n,
-        }),
-      { code: "wallet/not-wallet-coin" },
-    );
+    assertNotWalletCoin(coin, first, client);
     const claimTx = claimHeldTx(
       coin,
       { payTo: first.script, fee: 10_000n },

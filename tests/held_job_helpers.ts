@@ -14,8 +14,10 @@ import { outputCommitment } from "../chain/commitment.ts";
 import { epochEnd } from "../chain/sprint.ts";
 import { heldRewardScript } from "../chain/script.ts";
 import { heldPayout, type JobCoin, payTx, type RewardCoin } from "../chain/job_tx.ts";
+import { buildPayment, type WalletUtxo } from "../chain/wallet.ts";
+import { addressFromHash } from "../chain/keys.ts";
 import type { ValidationRecord } from "../chain/validation_record.ts";
-import { coinbaseOf, mine, newKey } from "./chain_helpers.ts";
+import { coinbaseOf, mine, newKey, type TestKey } from "./chain_helpers.ts";
 import { expectCode, jobOutputs, keyHash, lockJobOutput, sent } from "./job_spend_helpers.ts";
 import { fixtureJob, fixtureModel, honestOutput } from "./fixture_job.ts";
 import { checkFraudClaim } from "../compute/fraud.ts";
@@ -150,4 +152,19 @@ export async function paidJob(b: HeldBench, cheat: boolean) {
   const staked = await stakedFixtureJob(b, cheat);
   const { held, until } = await payInEpochStart(b, staked);
   return { ...staked, held, until };
+}
+
+/** Asserts that the wallet of `owner` refuses `coin` (a held reward, its own or a validator's). */
+export function assertNotWalletCoin(coin: WalletUtxo, owner: TestKey, to: TestKey): void {
+  assert.throws(
+    () =>
+      buildPayment({
+        utxos: [coin],
+        secretKey: owner.secret,
+        to: addressFromHash(keyHash(to)),
+        amount: 1n,
+        fee: 1n,
+      }),
+    { code: "wallet/not-wallet-coin" },
+  );
 }
