@@ -38,6 +38,7 @@ import {
   undoWrites,
 } from "./store.ts";
 import { checkSprintProofOutputs } from "./sprint_tx.ts";
+import { checkReportOutputs, gatherReportContext, type WeightsOracle } from "./report_rules.ts";
 import { encodeTransaction, isCoinbase, type Transaction, txid } from "./tx.ts";
 import {
   blockSubsidy,
@@ -81,6 +82,8 @@ export interface ChainStateParts {
   minRelayFeeRate: number;
   /** Decides stake fraud proofs (needs the model); without one, no fraud proof is accepted. */
   fraudChecker?: FraudChecker;
+  /** A sprint's derived weights, for user reports' votes; without it no VOTES spend is accepted. */
+  weightsOracle?: WeightsOracle;
   /** Fault injection for crash tests: called between the commits of a multi-commit connect. */
   onCommitStep?: (step: string) => void;
   /** Called with each block made part of the active chain (after its commit), with its txids. */
@@ -105,6 +108,7 @@ export class ChainState implements MempoolView {
   readonly minRelayFeeRate: number;
   readonly #events: EventTarget;
   readonly #fraudChecker?: FraudChecker;
+  readonly #weightsOracle?: WeightsOracle;
   readonly #onCommitStep?: (step: string) => void;
   readonly #onConnected?: (block: Block, txids: string[]) => void;
   readonly #onStored?: (entry: IndexEntry) => void;
@@ -126,6 +130,7 @@ export class ChainState implements MempoolView {
     this.minRelayFeeRate = parts.minRelayFeeRate;
     this.#events = parts.events;
     this.#fraudChecker = parts.fraudChecker;
+    this.#weightsOracle = parts.weightsOracle;
     this.#onCommitStep = parts.onCommitStep;
     this.#onConnected = parts.onConnected;
     this.#onStored = parts.onStored;
@@ -170,20 +175,36 @@ export class ChainState implements MempoolView {
     return { tx: decodeBlock(bytes).txs[loc.index], blockHash: loc.block, height: e.height };
   }
 
-  /** Gathers the facts job spends of `tx` need: stakes, notices, fraud and bad-answer verdicts. */
-  spendContext(
+  /**
+   * Gathers the facts job spends of `tx` need: stakes, notices, fraud and bad-answer verdicts, and
+   * user reports' held rewards and weights.
+   */
+  async spendContext(
     tx: Transaction,
     coins: (Coin | undefined)[],
     getCoin: CoinLookup,
   ): Promise<SpendContext> {
-    return gatherSpendContext(
+    const scripts = coins.map((c) => c?.scriptPubKey);
+    const outputScript = async (t: string, v: number) =>
+      (await this.confirmedTransaction(t))?.tx.outputs[v]?.scriptPubKey;
+    const ctx = await gatherSpendContext(
       tx,
-      coins.map((c) => c?.scriptPubKey),
+      scripts,
       getCoin,
       this.#fraudChecker,
       (key) => this.store.notice(key),
-      async (t, v) => (await this.confirmedTransaction(t))?.tx.outputs[v]?.scriptPubKey,
+      outputScript,
     );
+    const values = coins.map((c) => c?.value);
+    ctx.report = await gatherReportContext(
+      tx,
+      scripts,
+      values,
+      getCoin,
+      outputScript,
+      this.#weightsOracle,
+    );
+    return ctx;
   }
 
   /**
@@ -376,6 +397,7 @@ export class ChainState implements MempoolView {
         checkNoticeOutputs(tx, coins, ctx);
         checkHeldOutputs(tx, coins);
         checkSprintProofOutputs(tx, coins, this.params);
+        checkReportOutputs(tx, coins, height, this.params, ctx.report);
         keys.forEach((key, j) => {
           spentInBlock.add(key);
           undo.push(coins[j]!);

@@ -9,7 +9,8 @@
  * NON-DELIVERY `0x03`, BAD-ANSWER `0x04 || answer txid 32 || answer vout u32 || client key 33 ||
  * shared point 65 || DLEQ proof 98`.
  * Held reward (`TEMPLATE_HELD_REWARD`) paths: CLAIM `0x01 || sig 64 || pubkey 33`, FRAUD the stake
- * FRAUD layout (`0x02 || ...`) against the held reward's commitment.
+ * FRAUD layout (`0x02 || ...`) against the held reward's commitment, REPORT `0x03 || sig 64 || pubkey
+ * 33` (the client, beside a confirmed report: chain/report_rules.ts).
  */
 
 import { ByteReader, ByteWriter, fromHex, toHex } from "./bytes.ts";
@@ -36,6 +37,8 @@ export const PATH_BAD_ANSWER = 0x04;
 export const PATH_HELD_CLAIM = 0x01;
 /** Held reward path of a fraud proof before the end of the payment's epoch (the stake FRAUD layout). */
 export const PATH_HELD_FRAUD = PATH_STAKE_FRAUD;
+/** Held reward path of a confirmed user report (the client signs; chain/report_rules.ts). */
+export const PATH_HELD_REPORT = 0x03;
 
 const SIG_LENGTH = 64;
 const PUBKEY_LENGTH = 33;
@@ -141,9 +144,12 @@ export function parsePay(scriptSig: Uint8Array): PayData {
   };
 }
 
-/** Writes REFUND (escrow), RELEASE (stake) or CLAIM (held reward) data: `path || sig || pubkey`. */
+/**
+ * Writes REFUND (escrow), RELEASE (stake), CLAIM or REPORT (held reward) data, or a report's EXPIRE
+ * (the same byte as REFUND): `path || sig || pubkey`.
+ */
 export function encodeSigned(
-  path: typeof PATH_REFUND | typeof PATH_RELEASE | typeof PATH_HELD_CLAIM,
+  path: typeof PATH_REFUND | typeof PATH_RELEASE | typeof PATH_HELD_CLAIM | typeof PATH_HELD_REPORT,
   d: SignedData,
 ): Uint8Array {
   checkSigned(d);

@@ -15,6 +15,7 @@ import { verifySignatureCached } from "./sig_cache.ts";
 import type { SpendContext } from "./spend.ts";
 import { checkHeldOutputs, checkNoticeOutputs } from "./spend.ts";
 import { checkSprintProofOutputs } from "./sprint_tx.ts";
+import { checkReportOutputs } from "./report_rules.ts";
 import type { ChainStore } from "./store.ts";
 import { decodeTransaction, isCoinbase, type Transaction, txid } from "./tx.ts";
 import { checkFinalTx, checkTransaction, checkTxInputs, type Coin } from "./validation.ts";
@@ -176,6 +177,7 @@ export async function acceptToMempool(
   checkNoticeOutputs(tx, coins, ctx);
   checkHeldOutputs(tx, coins);
   checkSprintProofOutputs(tx, coins, view.params);
+  checkReportOutputs(tx, coins, height, view.params, ctx.report);
   const size = prepared?.bytes.length ?? bytes.length;
   const feeRate = Number(fee) / size;
   if (feeRate < view.minRelayFeeRate) {

@@ -24,6 +24,7 @@ import { blockWork } from "./pow.ts";
 import { SideBlocks, workThreshold } from "./side_blocks.ts";
 import { prevalidateBlockSignatures } from "./sig_batch.ts";
 import type { FraudChecker } from "./spend.ts";
+import type { WeightsOracle } from "./report_rules.ts";
 import { ChainStore } from "./store.ts";
 import { encodeTransaction, type Transaction } from "./tx.ts";
 import type { TxFate } from "./tx_fates.ts";
@@ -53,6 +54,12 @@ export interface ChainNodeOptions {
   now?: () => number;
   /** Decides stake fraud proofs (needs the model); without one, no fraud proof is accepted. */
   fraudChecker?: FraudChecker;
+  /**
+   * Makes the oracle of a sprint's chain-derived weights over this node (verifier-wasm/
+   * weights_oracle.ts `chainWeightsOracle`), for user reports' votes; without it no VOTES spend is
+   * accepted.
+   */
+  weightsOracle?: (chain: ChainNode) => WeightsOracle;
   /** Fault injection for crash tests: called between the commits of a multi-commit connect. */
   onCommitStep?: (step: string) => void;
 }
@@ -139,6 +146,7 @@ export class ChainNode {
       events: this.events,
       minRelayFeeRate: this.minRelayFeeRate,
       fraudChecker: options.fraudChecker,
+      weightsOracle: options.weightsOracle?.(this),
       onCommitStep: options.onCommitStep,
       onConnected: (block, txids) => this.#connected.push({ block, txids }),
       onStored: (entry) => this.#side.add(entry.hash),

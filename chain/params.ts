@@ -33,6 +33,13 @@ export interface NetworkParams {
   readonly defaultPort: number;
   /** Sprint proof of compute (chain/sprint.ts, docs/protocol.md "Compute weight"). */
   readonly sprint: SprintParams;
+  /** Least value of a user report's bond, base units (chain/report_rules.ts). */
+  readonly reportFee: bigint;
+  /**
+   * Blocks after the accused held reward's epoch end during which only the client may spend a
+   * report's bond (on its validators' votes); from then on the executor may take it.
+   */
+  readonly reportWindow: number;
 }
 
 /** Shape of the seeded sprint transformer (a llama-architecture model, f32 weights). */
@@ -128,16 +135,18 @@ function network(p: NetworkSpecifics, genesisNonce: number): NetworkParams {
 const TABLE: Record<NetworkName, NetworkParams> = {
   main: network({ name: "main", magic: 0xc4a3e1d0, powLimitBits: 0x1e0fffff, defaultPort: 8787,
     targetSpacing: 120, retargetInterval: 720, coinbaseMaturity: 100, jobs: PUBLIC_JOBS,
-    sprint: { interval: 720, window: 15, ...PUBLIC_SPRINT } }, 258131),
+    sprint: { interval: 720, window: 15, ...PUBLIC_SPRINT }, reportFee: 100_000n,
+    reportWindow: 720 }, 258131),
   test: network({ name: "test", magic: 0xc4a3e1d1, powLimitBits: 0x1f00ffff, defaultPort: 18787,
     targetSpacing: 60, retargetInterval: 120, coinbaseMaturity: 20, jobs: PUBLIC_JOBS,
-    sprint: { interval: 120, window: 10, ...PUBLIC_SPRINT } }, 62537),
+    sprint: { interval: 120, window: 10, ...PUBLIC_SPRINT }, reportFee: 100_000n,
+    reportWindow: 120 }, 62537),
   dev: network({ name: "dev", magic: 0xc4a3e1d2, powLimitBits: 0x207fffff, defaultPort: 8787,
     targetSpacing: 2, retargetInterval: 0, coinbaseMaturity: 5,
     jobs: { inclusionDelay: 1, disputeWindow: 5, defaultExpiry: 20 },
     sprint: { interval: 10, window: 4, model: { vocab: 128, embd: 32, layers: 2, heads: 2, ff: 64,
       seqLen: 8 }, threshold: 1.3144343, odds: 16, maxNonces: 1024, sampleSize: 16,
-      ...SPRINT_TEST } }, 0),
+      ...SPRINT_TEST }, reportFee: 10_000n, reportWindow: 10 }, 0),
 };
 
 /** Returns the parameters of `name`, or throws `RangeError` for an unknown network. */

@@ -12,7 +12,9 @@ import {
   type ValidationRecord,
 } from "./validation_record.ts";
 
-export { TEMPLATE_VALIDATION_RECORD };
+import { parseReportScript, type ReportOutput, TEMPLATE_REPORT } from "./report.ts";
+
+export { TEMPLATE_REPORT, TEMPLATE_VALIDATION_RECORD };
 
 /** Template byte of pay-to-address outputs: 0x01 || HASH160(pubkey). */
 export const TEMPLATE_PAY_TO_ADDRESS = 0x01;
@@ -87,7 +89,8 @@ export type OutputScript =
   | { type: "validation-record"; record: ValidationRecord }
   | { type: "job-claim"; stake: { txid: string; vout: number } }
   | { type: "job-answer"; stake: { txid: string; vout: number }; ciphertext: Uint8Array }
-  | { type: "sprint-proof"; sprint: number; nodeKey: Uint8Array; nonces: Uint32Array };
+  | { type: "sprint-proof"; sprint: number; nodeKey: Uint8Array; nonces: Uint32Array }
+  | ({ type: "report" } & ReportOutput);
 
 /** The sprint proof output script of node `nodeKey` for sprint `sprint`. */
 export function sprintProofScript(
@@ -339,6 +342,8 @@ export function parseOutputScript(script: Uint8Array): OutputScript {
     }
     case TEMPLATE_SPRINT_PROOF:
       return parseSprintProof(script);
+    case TEMPLATE_REPORT:
+      return { type: "report", ...parseReportScript(script) };
     case TEMPLATE_UNSPENDABLE:
       if (script.length > 81) {
         throw new DecodeError("script/length", "unspendable script over 81 bytes");

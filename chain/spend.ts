@@ -65,6 +65,7 @@ import { decryptWithSharedPoint, ECIES_EPHEMERAL_LENGTH, verifySharedPoint } fro
 import { outputCommitment } from "./commitment.ts";
 import { equalBytes } from "./bytes.ts";
 import type { Transaction } from "./tx.ts";
+import type { ReportContext } from "./report_rules.ts";
 
 export * from "./job_unlock.ts";
 
@@ -90,6 +91,8 @@ export interface SpendContext {
   notices: Map<string, Notice>;
   /** Verdicts of stake BAD-ANSWER inputs (true: the answer is provably bad), by input index. */
   badAnswers: Map<number, boolean>;
+  /** What user reports' bonds and held REPORT spends need (chain/report_rules.ts), when gathered. */
+  report?: ReportContext;
 }
 
 /** The latest non-delivery claim and answer recorded on chain for a stake. */

@@ -30,6 +30,9 @@ import { toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
 import { INITIAL_SUBSIDY } from "./params.ts";
 import { checkEscrowSpend, checkHeldSpend, checkStakeSpend, type SpendContext } from "./spend.ts";
+import { PATH_HELD_REPORT } from "./job_unlock.ts";
+import { TEMPLATE_REPORT } from "./report.ts";
+import { checkHeldReportSpend, checkReportSpend } from "./report_rules.ts";
 
 /** An unspent output as the UTXO set holds it. */
 export interface Coin {
@@ -199,6 +202,10 @@ export function verifyInputScript(
       return checkStakeSpend(tx, index, script, coin.height, spendHeight, window, ctx, checkSig);
     case "held-reward":
     case "validator-reward":
+      if (tx.inputs[index].scriptSig[0] === PATH_HELD_REPORT) {
+        const heights = { coin: coin.height, spend: spendHeight };
+        return checkHeldReportSpend(tx, index, script, heights, params, ctx.report, checkSig);
+      }
       return checkHeldSpend(
         tx,
         index,
@@ -209,34 +216,36 @@ export function verifyInputScript(
         ctx,
         checkSig,
       );
+    case "report":
+      return checkReportSpend(tx, index, script, coin, spendHeight, params, ctx.report, checkSig);
     default:
       fail("tx/unspendable", `input ${index} spends an unspendable output`);
   }
 }
 
 /**
- * True when `script` can be spent: pay-to-address, escrow, stake, held reward and validator reward
- * (not data, claims, answers, sprint proofs, validation records: those never enter the UTXO set).
+ * True when `script` can be spent: pay-to-address, escrow, stake, held reward, validator reward
+ * and report bond (not data, claims, answers, sprint proofs, validation records: those never enter the UTXO set).
  */
 export function isSpendableScript(script: Uint8Array): boolean {
   try {
     const type = parseOutputScript(script).type;
     return type === "pay-to-address" || type === "job-escrow" || type === "compute-stake" ||
-      type === "held-reward" || type === "validator-reward";
+      type === "held-reward" || type === "validator-reward" || type === "report";
   } catch {
     return false;
   }
 }
 
 /**
- * True when any input spends a job template (escrow, stake, held reward or validator reward): such
- * inputs are always fully checked.
+ * True when any input spends a job template (escrow, stake, held reward, validator reward or report
+ * bond): such inputs are always fully checked.
  */
 export function spendsJobTemplate(coins: (Coin | undefined)[]): boolean {
   return coins.some((c) =>
     c && (c.scriptPubKey[0] === TEMPLATE_JOB_ESCROW ||
       c.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE || c.scriptPubKey[0] === TEMPLATE_HELD_REWARD ||
-      c.scriptPubKey[0] === TEMPLATE_VALIDATOR_REWARD)
+      c.scriptPubKey[0] === TEMPLATE_VALIDATOR_REWARD || c.scriptPubKey[0] === TEMPLATE_REPORT)
   );
 }
 

@@ -15,6 +15,7 @@ import { ensureNodeWallet } from "./wallet_file.ts";
 import { type MessageEventDetail, NetworkService } from "./network.ts";
 import { JobPool } from "./jobpool.ts";
 import type { FraudChecker } from "../chain/spend.ts";
+import { chainWeightsOracle } from "../verifier-wasm/weights_oracle.ts";
 import { decodeJobMessage, isJobPayload } from "../client/job_messages.ts";
 import { fromHex } from "../chain/bytes.ts"; // network wiring (relay/network.ts)
 import { lockDataDir } from "./data_dir_lock.ts";
@@ -88,6 +89,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     kv,
     onCommitStep: faultInjection(),
     fraudChecker: options.fraudChecker,
+    weightsOracle: chainWeightsOracle, // user reports' votes are judged by the chain's weights
   });
   const jobs = new JobPool(kv, chain);
   const statusExtras = new Map<string, () => unknown>();

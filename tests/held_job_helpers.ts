@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ChainNode } from "../chain/node.ts";
+import { ChainNode, type ChainNodeOptions } from "../chain/node.ts";
 import { COIN, networkParams } from "../chain/params.ts";
 import { jobIdBytes } from "../chain/job.ts";
 import { publicKeyOf } from "../chain/keys.ts";
@@ -27,9 +27,9 @@ let fixtureOnce: ReturnType<typeof fixtureModel> | undefined;
 
 /**
  * A dev node whose fraud proofs are decided with the fixture model (counted in `fraudChecks`); a
- * client and a compute key funded.
+ * client and a compute key funded. `weightsOracle`: as ChainNode.open takes it (user reports).
  */
-export async function heldBench() {
+export async function heldBench(weightsOracle?: ChainNodeOptions["weightsOracle"]) {
   const fixture = await (fixtureOnce ??= fixtureModel());
   const dir = await Deno.makeTempDir({ prefix: "camelid-held-" });
   const kv = await Deno.openKv(`${dir}/chain.kv`);
@@ -41,6 +41,7 @@ export async function heldBench() {
       fraudChecks.count++;
       return checkFraudClaim(claim, fixture.gguf);
     },
+    weightsOracle,
   });
   const client = newKey();
   const compute = newKey();
