@@ -406,8 +406,14 @@ Deno.test("a payment's validator pairs are refused with their codes, in the memp
     });
     await expectCode(node.processBlock(coinbase), "job/held-not-from-pay");
 
-    // The same payment, well formed, is taken.
-    const { pay } = await payInEpochStart(b, staked, [r1, r2]);
+    // The same payment, well formed, is taken; its record is no coin even in the mempool.
+    const pay = payWithOutputs(b, staked, goodOutputs(staked, [r1, r2]));
+    await node.processTx(pay.bytes);
+    const recordSpend = spend(client, [{ txid: pay.id, vout: 2, value: 0n }], [
+      { value: 0n, script: client.script },
+    ]);
+    await expectCode(node.processTx(recordSpend.bytes), "tx/unspendable");
+    await mine(node, newKey(), 1);
     assert.ok((await node.getTransaction(pay.id))?.blockHash, "the payment is mined");
   } finally {
     await b.close();
