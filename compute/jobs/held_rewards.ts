@@ -4,7 +4,8 @@
  * mined in (docs/protocol.md, "Held rewards"). Each is recorded in the node's KV before its payment is
  * broadcast, shown in `/v1/status` (`compute.heldRewards`: held until height H) and claimed to the
  * node's wallet at that height; one whose payment can no longer be mined (the escrow refunded or
- * slashed) or whose output is gone (claimed, or forfeited by a fraud proof) is dropped.
+ * slashed) or whose output is gone (claimed, or forfeited by a fraud proof) is dropped. The same book,
+ * under its own KV prefix, keeps a validator's rewards (validator_rewards.ts).
  */
 
 import { getLogger } from "@logtape/logtape";
@@ -24,8 +25,10 @@ export const HELD_REWARD = "cheld";
 export interface HeldReward {
   /** Job id (hex). */
   jobId: string;
-  /** Txid of the payment; the reward is its output 0. */
+  /** Txid of the payment. */
   payment: string;
+  /** The reward's output of the payment (absent: 0, the executor's held reward). */
+  vout?: number;
   /** The escrow the payment spends (gone otherwise: the payment can no longer be mined). */
   escrow: { txid: string; vout: number };
   /** Value of the reward, base units. */
@@ -54,21 +57,29 @@ export interface HeldRewardOptions {
   rewardAddress: string;
   /** Miner fee of a claim, base units. */
   fee: bigint;
+  /** Where the records are in KV (default `[HELD_REWARD]`; each record under `[...prefix, jobId]`). */
+  prefix?: Deno.KvKey;
+  /** What the log lines call a reward (default "held reward"). */
+  label?: string;
 }
 
 /** The node's held rewards, kept in KV and claimed as their epochs end. */
 export class HeldRewards {
   readonly #o: HeldRewardOptions;
+  readonly #prefix: Deno.KvKey;
+  readonly #label: string;
   readonly #shown = new Map<string, HeldRewardStatus>();
 
   /** Held rewards of the node in `options.chain`'s KV. */
   constructor(options: HeldRewardOptions) {
     this.#o = options;
+    this.#prefix = options.prefix ?? [HELD_REWARD];
+    this.#label = options.label ?? "held reward";
   }
 
   /** Records a payment before it is broadcast (idempotent). */
   async add(r: HeldReward): Promise<void> {
-    await this.#o.chain.store.kv.set([HELD_REWARD, r.jobId], r);
+    await this.#o.chain.store.kv.set([...this.#prefix, r.jobId], r);
     this.#shown.set(r.jobId, {
       jobId: r.jobId,
       units: r.value.toString(),
@@ -84,7 +95,7 @@ export class HeldRewards {
 
   /** Per block: notes each payment's height, claims the rewards whose epoch ended, drops the gone. */
   async onBlock(): Promise<void> {
-    for await (const e of this.#o.chain.store.kv.list<HeldReward>({ prefix: [HELD_REWARD] })) {
+    for await (const e of this.#o.chain.store.kv.list<HeldReward>({ prefix: this.#prefix })) {
       await this.#step(e.value);
     }
   }
@@ -106,26 +117,33 @@ export class HeldRewards {
     const heldUntil = paidHeight === null ? null : epochEnd(chain.params.sprint, paidHeight);
     this.#shown.set(r.jobId, { jobId: r.jobId, units: r.value.toString(), paidHeight, heldUntil });
     if (heldUntil === null) return;
-    const coin = (await chain.store.getCoins([{ txid: r.payment, vout: 0 }]))[0];
+    const vout = r.vout ?? 0;
+    const coin = (await chain.store.getCoins([{ txid: r.payment, vout }]))[0];
     if (!coin) {
-      log.info("Job {id}: the held reward is spent (claimed, or forfeited by a fraud proof)", {
+      log.info("Job {id}: the {what} is spent (claimed, or forfeited by a fraud proof)", {
         id: r.jobId,
+        what: this.#label,
       });
       return await this.#drop(r);
     }
-    if (chain.tip().height + 1 < heldUntil || chain.mempool.spender(r.payment, 0)) return;
+    if (chain.tip().height + 1 < heldUntil || chain.mempool.spender(r.payment, vout)) return;
     const tx = claimHeldTx(
-      { txid: r.payment, vout: 0, value: coin.value, scriptPubKey: coin.scriptPubKey },
+      { txid: r.payment, vout, value: coin.value, scriptPubKey: coin.scriptPubKey },
       { payTo: payToAddressScript(this.#o.rewardAddress), fee: this.#o.fee },
       fromHex(r.jobId, 32),
       this.#o.secretKey,
     );
     try {
       await chain.processTx(encodeTransaction(tx));
-      log.info("Job {id}: held reward claimed ({txid})", { id: r.jobId, txid: txid(tx) });
-    } catch (e) {
-      log.warn("Job {id}: held reward not claimed: {error}", {
+      log.info("Job {id}: {what} claimed ({txid})", {
         id: r.jobId,
+        what: this.#label,
+        txid: txid(tx),
+      });
+    } catch (e) {
+      log.warn("Job {id}: {what} not claimed: {error}", {
+        id: r.jobId,
+        what: this.#label,
         error: (e as Error).message,
       });
     }
@@ -133,6 +151,6 @@ export class HeldRewards {
 
   async #drop(r: HeldReward): Promise<void> {
     this.#shown.delete(r.jobId);
-    await this.#o.chain.store.kv.delete([HELD_REWARD, r.jobId]);
+    await this.#o.chain.store.kv.delete([...this.#prefix, r.jobId]);
   }
 }

@@ -19,7 +19,10 @@ import {
 } from "../../client/job_messages.ts";
 import type { LlamaModel } from "../llama/llama.ts";
 import type { ModelStore } from "../model_store.ts";
+import type { WeightsOracle } from "../../chain/report_rules.ts";
+import { chainWeightsOracle } from "../../verifier-wasm/weights_oracle.ts";
 import { HeldRewards } from "./held_rewards.ts";
+import { ValidatorRewards } from "./validator_rewards.ts";
 import { ComputeJobStore, type StoredJobState } from "./job_store.ts";
 import { inProcessSpendLock, type SpendLock, walletCoins } from "./wallet_coins.ts";
 
@@ -102,6 +105,10 @@ export class WorkerContext {
   readonly store: ComputeJobStore;
   /** The node's held rewards. */
   readonly rewards: HeldRewards;
+  /** The rewards paid to the node's key as a validator of other nodes' jobs. */
+  readonly validatorRewards: ValidatorRewards;
+  /** The node's chain-derived weights of a sprint, by address (which payment records it takes). */
+  readonly weights: WeightsOracle;
   /** Jobs accepted or in progress, by id. */
   readonly jobs = new Map<string, ActiveJob>();
   /** Context sizes of the served models, by model id. */
@@ -136,12 +143,15 @@ export class WorkerContext {
     const publicKey = publicKeyOf(options.secretKey);
     this.rewardAddress = addressFromPublicKey(publicKey);
     this.keyHash = hash160(publicKey);
-    this.rewards = new HeldRewards({
+    const book = {
       chain: options.chain,
       secretKey: options.secretKey,
       rewardAddress: this.rewardAddress,
       fee: this.o.fee,
-    });
+    };
+    this.rewards = new HeldRewards(book);
+    this.validatorRewards = new ValidatorRewards(book);
+    this.weights = chainWeightsOracle(options.chain);
   }
 
   /** Sends a job message to `to`; a failure is logged. */

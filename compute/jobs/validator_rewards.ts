@@ -1,0 +1,130 @@
+/**
+ * @module A validator's rewards (issue 16): a client's payment pays each due validator whose vote it
+ * counted a validator reward output (chain/script.ts `TEMPLATE_VALIDATOR_REWARD`, 0x08), held like
+ * the executor's reward until the end of the epoch the payment is mined in. The validator's node
+ * finds the outputs paying its wallet key's HASH160 in the blocks of its active chain, keeps them in
+ * KV, shows them in `/v1/status` (`compute.validatorRewards`) and claims each to its reward address
+ * at its epoch's end, dropping those gone (forfeited by a fraud proof, or a payment that can no
+ * longer be mined): the held reward book of held_rewards.ts under its own KV prefix.
+ */
+
+import { equalBytes, toHex } from "../../chain/bytes.ts";
+import { hash160 } from "../../chain/hash.ts";
+import { parsePay } from "../../chain/job_unlock.ts";
+import { publicKeyOf } from "../../chain/keys.ts";
+import { parseOutputScript, TEMPLATE_VALIDATOR_REWARD } from "../../chain/script.ts";
+import { type Transaction, txid } from "../../chain/tx.ts";
+import {
+  type HeldReward,
+  type HeldRewardOptions,
+  HeldRewards,
+  type HeldRewardStatus,
+} from "./held_rewards.ts";
+
+/** Prefix of the validator reward keys in the node's KV: `[VALIDATOR_REWARD, key hash hex, jobId]`. */
+export const VALIDATOR_REWARD = "cvreward";
+/** Where the scan of the active chain stands: `[VALIDATOR_SCAN, key hash hex]` -> {@link ScanMark}. */
+export const VALIDATOR_SCAN = "cvscan";
+/**
+ * Blocks scanned again below the last scanned one when that block left the active chain (a reorg):
+ * outputs found twice are the same record; those of the old branch are dropped once their payment
+ * can no longer be mined.
+ */
+export const REORG_RESCAN_BLOCKS = 100;
+
+/** The last block scanned. */
+interface ScanMark {
+  /** Its height. */
+  height: number;
+  /** Its hash. */
+  hash: string;
+}
+
+/**
+ * The validator rewards a transaction pays to the key hashing to `keyHash`: its outputs of template
+ * 0x08 naming that hash, each with the escrow the payment spends (its PAY input).
+ */
+export function validatorRewardsIn(tx: Transaction, keyHash: Uint8Array): HeldReward[] {
+  const found: HeldReward[] = [];
+  for (const [vout, o] of tx.outputs.entries()) {
+    if (o.scriptPubKey[0] !== TEMPLATE_VALIDATOR_REWARD) continue;
+    const s = parseOutputScript(o.scriptPubKey);
+    if (s.type !== "validator-reward" || !equalBytes(s.nodeHash, keyHash)) continue;
+    const escrow = tx.inputs.find((i) => {
+      try {
+        return parsePay(i.scriptSig) !== null;
+      } catch {
+        return false;
+      }
+    });
+    if (!escrow) continue; // consensus creates 0x08 only in a PAY
+    found.push({
+      jobId: toHex(s.jobId),
+      payment: txid(tx),
+      vout,
+      escrow: { txid: toHex(escrow.prevout.txid), vout: escrow.prevout.vout },
+      value: o.value,
+    });
+  }
+  return found;
+}
+
+/** The validator rewards of the node's wallet key, found in its blocks and claimed as they free. */
+export class ValidatorRewards {
+  readonly #o: HeldRewardOptions;
+  readonly #book: HeldRewards;
+  readonly #keyHash: Uint8Array;
+  readonly #scanKey: Deno.KvKey;
+  #running: Promise<void> = Promise.resolve();
+
+  /** The rewards of the key `options.secretKey`, kept in `options.chain`'s KV. */
+  constructor(options: Omit<HeldRewardOptions, "prefix" | "label">) {
+    this.#keyHash = hash160(publicKeyOf(options.secretKey));
+    const owner = toHex(this.#keyHash);
+    this.#o = options;
+    this.#book = new HeldRewards({
+      ...options,
+      prefix: [VALIDATOR_REWARD, owner],
+      label: "validator reward",
+    });
+    this.#scanKey = [VALIDATOR_SCAN, owner];
+  }
+
+  /** The validator rewards as last seen (for `/v1/status`). */
+  status(): HeldRewardStatus[] {
+    return this.#book.status();
+  }
+
+  /**
+   * Per block: scans the blocks connected since the last scan for rewards paying the key, then
+   * notes each payment's height, claims those whose epoch ended and drops the gone. Calls run one
+   * after another.
+   */
+  onBlock(): Promise<void> {
+    const run = this.#running.then(() => this.#scan()).then(() => this.#book.onBlock());
+    this.#running = run.catch(() => {});
+    return run;
+  }
+
+  async #scan(): Promise<void> {
+    const { chain } = this.#o;
+    const kv = chain.store.kv;
+    const mark = (await kv.get<ScanMark>(this.#scanKey)).value;
+    let from = 1;
+    if (mark) {
+      from = chain.hashAtHeight(mark.height) === mark.hash
+        ? mark.height + 1
+        : Math.max(1, mark.height - REORG_RESCAN_BLOCKS);
+    }
+    const tip = chain.tip();
+    for (let h = from; h <= tip.height; h++) {
+      const hash = chain.hashAtHeight(h);
+      const block = hash ? await chain.getBlock(hash) : null;
+      if (!hash || !block) return; // the chain moved under the scan: the next block resumes it
+      for (const tx of block.txs.slice(1)) {
+        for (const r of validatorRewardsIn(tx, this.#keyHash)) await this.#book.add(r);
+      }
+      await kv.set(this.#scanKey, { height: h, hash } satisfies ScanMark);
+    }
+  }
+}
