@@ -20,18 +20,6 @@
  */
 
 import { fromHex, toHex } from "../../chain/bytes.ts";
-import { addressFromHash, addressFromPublicKey } from "../../chain/keys.ts";
-import type { SprintParams } from "../../chain/params.ts";
-import {
-  TEMPLATE_VALIDATION_RECORD,
-  type ValidationRecord,
-} from "../../chain/validation_record.ts";
-import {
-  MAX_RECORD_SPRINT_AGE,
-  recordIneligibility,
-  recordSprintInRange,
-  type SprintWeights,
-} from "../../client/record_eligibility.ts";
 import type { Block } from "../../chain/block.ts";
 import { CamelidError } from "../../chain/errors.ts";
 import { hash160 } from "../../chain/hash.ts";
@@ -42,6 +30,8 @@ import {
   PATH_PAY,
   PATH_STAKE_FRAUD,
 } from "../../chain/job_unlock.ts";
+import { addressFromHash, addressFromPublicKey } from "../../chain/keys.ts";
+import type { SprintParams } from "../../chain/params.ts";
 import {
   parseOutputScript,
   TEMPLATE_COMPUTE_STAKE,
@@ -50,6 +40,16 @@ import {
 } from "../../chain/script.ts";
 import { type Transaction, txid } from "../../chain/tx.ts";
 import type { Coin } from "../../chain/validation.ts";
+import {
+  TEMPLATE_VALIDATION_RECORD,
+  type ValidationRecord,
+} from "../../chain/validation_record.ts";
+import {
+  MAX_RECORD_SPRINT_AGE,
+  recordIneligibility,
+  recordSprintInRange,
+  type SprintWeights,
+} from "../../client/record_eligibility.ts";
 import {
   type SprintChainView,
   type SprintWeight,
@@ -193,7 +193,10 @@ interface EpochActivity {
  * The newest sprint whose proof window had closed below a payment at `height` (its window end <
  * height), the newest whose weights a record of that payment may draw under (0: none yet).
  */
-export function newestClosedSprint(height: number, p: Pick<SprintParams, "interval" | "window">) {
+export function newestClosedSprint(
+  height: number,
+  p: Pick<SprintParams, "interval" | "window">,
+): number {
   return Math.max(0, Math.floor((height - 1 - p.window) / p.interval));
 }
 
@@ -483,14 +486,15 @@ export class ChainReputation {
     if (block.txs.length === 1) return { paid, fraud, evidence };
     const spent = await this.#chain.store.readUndo(hash);
     let u = 0;
+    let readRecords = false;
     for (const tx of block.txs.slice(1)) {
+      let payment = false;
       for (const input of tx.inputs) {
         const coin = spent[u++];
         const path = input.scriptSig[0];
         if (coin.scriptPubKey[0] === TEMPLATE_JOB_ESCROW && path === PATH_PAY) {
           paid.push(await this.#stakeNode(parsePay(input.scriptSig).stake));
-          const counted = await this.#paymentEvidence(height, tx);
-          if (counted) evidence.push(counted);
+          payment = true;
         } else if (
           (coin.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE &&
             (path === PATH_STAKE_FRAUD || path === PATH_BAD_ANSWER)) ||
@@ -502,8 +506,14 @@ export class ChainReputation {
           }
         }
       }
+      if (payment && tx.outputs.length > 1) {
+        // A payment's records count once, whatever inputs it spends.
+        readRecords = true;
+        const counted = await this.#paymentEvidence(height, tx);
+        if (counted) evidence.push(counted);
+      }
     }
-    if (evidence.length > 0 && this.#chain.hashAtHeight(height) !== hash) {
+    if (readRecords && this.#chain.hashAtHeight(height) !== hash) {
       // The weights it read were another chain's: not kept.
       throw new ChainMoved("chain/moved", `block ${hash} left the active chain while it was read`);
     }
