@@ -128,7 +128,7 @@ Deno.test("validators' records on chain flag a substituting executor: reputation
     // Sprint proofs: v1 heavy (1,600 tries), v2 light (200); w proves nothing. Past the window the
     // weights of sprint s are those the records draw under. (The hits are random, about 100 and
     // 12.5: v2's share stays under 1/3, so some jobs' draws are not eligible, but for a chance
-    // of about 1e-6 that v2 hits nothing.)
+    // of (15/16)^200 = 2.5e-6 that v2 hits nothing.)
     const s = Math.ceil(node.tip().height / I);
     await mine(node, miner, s * I - node.tip().height);
     const heavy = await proveAndSubmit(node, v1, s, 1600);
