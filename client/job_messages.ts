@@ -164,6 +164,11 @@ export interface VerifyRequestMessage {
   executor?: string;
   /** The sprint whose weights the client checks tickets with (absent: no weights in force). */
   sprint?: number;
+  /**
+   * A user report's bond (chain/report.ts) naming this job: every validator holding weight in its
+   * sprint answers with a signed record, whatever its draw (absent: an ordinary check).
+   */
+  report?: OutpointJson;
 }
 
 /** A validator's ticket for one job (chain/validator_draw.ts), as messages carry it. */
@@ -265,6 +270,7 @@ const FIELDS: Record<JobMessage["t"], string[]> = {
     "nonce",
     "executor",
     "sprint",
+    "report",
   ],
   verdict: ["p", "t", "jobId", "nonce", "verdict", "checked", "validator"],
   "not-due": ["p", "t", "jobId", "nonce", "validator"],
@@ -437,6 +443,7 @@ export function decodeJobMessage(payload: Uint8Array): JobMessage {
         nonce: hexField(v.nonce, "nonce", 16),
         ...(v.executor === undefined ? {} : { executor: address(v.executor, "executor") }),
         ...(v.sprint === undefined ? {} : { sprint: sprintIndex(v.sprint, "sprint") }),
+        ...(v.report === undefined ? {} : { report: outpoint(v.report, "report") }),
       };
     }
     case "verdict": {

@@ -10,6 +10,7 @@ import { fetchWeights, weightsByAddress, type WeightsLookup } from "../../client
 import { fetchReputation } from "../../client/phases/reputation.ts";
 import type { NodeClient } from "../../relay/client.ts";
 import type { ValidatorDuty } from "./verifier_service.ts";
+import { reportBondSprint } from "./report_bond.ts";
 
 /**
  * How long a validator waits for its node's weights or reputation (a first derivation after a
@@ -43,5 +44,6 @@ export function nodeValidatorDuty(api: NodeClient, secretKey: Uint8Array): Valid
       const weights = named ?? await fetchWeights(api, DUTY_READ_MS);
       return dueContextOf(weights, executor, reputation);
     },
+    reportSprint: (bond, jobId) => reportBondSprint(api, bond, jobId),
   };
 }

@@ -6,7 +6,9 @@
  * for the job is due (client/validator_ticket.ts) and signs its verdict, with the ticket, as a
  * validation record for the job and the output it checked (chain/validation_record.ts); when it is
  * not due it answers `not-due` with the ticket. Without weights, or without weight of its own, it
- * answers every request with a plain verdict, as before (clients that check by weight refuse it). On
+ * answers every request with a plain verdict, as before (clients that check by weight refuse it). A
+ * user report's request (its bond seen on the node: compute/jobs/report_bond.ts) is answered with a
+ * record under the report's sprint whatever the draw (a report asks the majority of weight). On
  * `dev` a node can be told to lie, so tests show a lying verifier outvoted by honest ones.
  */
 
@@ -25,6 +27,7 @@ import {
   type VerifyRequestMessage,
 } from "../../client/job_messages.ts";
 import { drawFor, type DueContext, signVerdictRecord } from "../../client/validator_ticket.ts";
+import { reportTicket } from "./report_bond.ts";
 import type { Envelope } from "../../relay/envelope.ts";
 import { BucketMap } from "../../relay/limits.ts";
 import { provenFalsePositions, type Verdict, verify } from "../../verifier-wasm/mod.ts";
@@ -107,6 +110,11 @@ export interface ValidatorDuty {
    * (`/v1/weights`, `/v1/reputation/:key`); null when no weight is in force.
    */
   context(executor: string | null, sprint: number | null): Promise<DueContext | null>;
+  /**
+   * The sprint of a user report's bond on job `jobId` (hex) as the node knows it (compute/jobs/
+   * report_bond.ts); null when there is no such bond: the report is not answered.
+   */
+  reportSprint?(bond: { txid: string; vout: number }, jobId: string): Promise<number | null>;
 }
 
 /** Answers verification requests for the models of a store. */
@@ -150,13 +158,18 @@ export class VerifierService {
     const modelId = toHex(job.modelId);
     if (!this.#o.models.path(modelId)) return;
     const duty = this.#o.validator;
+    // A user report asks every weight holder, whatever its draw, once its bond is seen.
+    const reportSprint = m.report ? await duty?.reportSprint?.(m.report, m.jobId) ?? null : null;
+    if (m.report && reportSprint === null) {
+      return log.info("Report on job {id}: no bond seen, not answered", { id: m.jobId });
+    }
     const ctx = duty ? await duty.context(m.executor ?? null, m.sprint ?? null) : null;
     // It draws only with a key that holds weight; without, it answers as before.
     const weightKey = duty && ctx?.byAddress.has(addressFromPublicKey(publicKeyOf(duty.secretKey)))
       ? duty.secretKey
       : null;
     const draw = weightKey && ctx ? drawFor(ctx, jobId, weightKey) : undefined;
-    if (draw && !draw.due) {
+    if (draw && !draw.due && reportSprint === null) {
       const notDue: NotDueMessage = {
         t: "not-due",
         jobId: m.jobId,
@@ -196,10 +209,14 @@ export class VerifierService {
       verdict,
       checked,
     };
-    if (draw && weightKey) {
-      // The vote is a validation record bound to the output it checked (the stake's commitment).
+    // The vote is a validation record bound to the output it checked (the stake's commitment); a
+    // report's record draws under the report's sprint.
+    const ticket = reportSprint !== null && duty
+      ? reportTicket(jobId, reportSprint, duty.secretKey)
+      : draw?.ticket;
+    if (ticket && duty) {
       const commitment = outputCommitment(jobId, m.outputTokens, m.finishReason);
-      answer.validator = signVerdictRecord(jobId, commitment, answer, draw.ticket, weightKey);
+      answer.validator = signVerdictRecord(jobId, commitment, answer, ticket, duty.secretKey);
     }
     this.#o.network.send(encodeJobMessage(answer), env.from);
     log.info("Verdict on job {id} for {key}: {verdict}", { id: m.jobId, key: requester, verdict });
