@@ -28,6 +28,7 @@ import {
   type OutsourcedCheck,
   type OutsourceOptions,
   outsourceVerification,
+  paidRecords,
   tallyCheck,
   type Vote,
 } from "./outsourced.ts";
@@ -35,7 +36,7 @@ import { chooseVoters, dueContextOf } from "./validator_ticket.ts";
 import { checkDelivery, slashBadAnswer } from "./phases/check.ts";
 import { awaitDelivery } from "./phases/delivery.ts";
 import { type JobTerms, offerJob } from "./phases/offer.ts";
-import { payForJob, paymentFor } from "./phases/pay.ts";
+import { payForJob, paymentFor, payValidators, type ValidatorPayment } from "./phases/pay.ts";
 import { awaitReceipt } from "./phases/receipt.ts";
 import { type ComputeReputation, fetchReputation } from "./phases/reputation.ts";
 import {
@@ -106,11 +107,13 @@ export interface SubmitResult {
   /**
    * Outsourced verification: the majority verdict, each verifier's vote, positions checked, who
    * might vote (due validators by weight, or any verifier without weights), the validators not due
-   * and the answers refused.
+   * and the answers refused; and, when due validators voted and the output is not disputed, the
+   * payment signed again with their validation records (`paidValidators`: each validator's share).
    */
   outsourced?:
     & { verdict: "honest" | "fraud" | "inconclusive"; votes: Vote[]; checked: number }
-    & Pick<OutsourcedCheck, "selection" | "notDue" | "refused">;
+    & Pick<OutsourcedCheck, "selection" | "notDue" | "refused">
+    & { paidValidators?: ValidatorPayment };
   /** Non-delivery or bad-answer slash txid (when slashed). */
   slashTxid?: string;
   /** Fraud proof txid (when disputed). */
@@ -280,6 +283,9 @@ async function runJob(
       );
       const { votes, positions, selection, notDue, refused } = check;
       const tally = tallyCheck(check, verifiers);
+      // The due validators that voted share the payment (not when it is disputed: the fraud proof
+      // takes the payment back).
+      const records = tally.verdict === "fraud" ? [] : paidRecords(check.records);
       const outsourced = {
         verdict: tally.verdict,
         votes,
@@ -287,6 +293,9 @@ async function runJob(
         selection,
         notDue,
         refused,
+        ...(records.length
+          ? { paidValidators: await payValidators(s, offered, committed, records) }
+          : {}),
       };
       s.say("outsourced", {
         verdict: tally.verdict,

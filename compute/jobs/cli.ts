@@ -26,6 +26,7 @@ import { refundAtExpiry, refundEscrow, submitJob } from "../../client/job_client
 import { describeAssignment } from "../../client/phases/choose.ts";
 import { describeReputation } from "../../client/phases/reputation.ts";
 import { describeSelection } from "../../client/outsourced.ts";
+import { describeValidatorPayment } from "../../client/phases/pay.ts";
 import { JobFailedError, refundAdvice } from "../../client/job_failure.ts";
 import { isJobState, JOB_STATES } from "../../client/job_states.ts";
 import { coverageOf, formatCoverage } from "../../verifier-wasm/cli.ts";
@@ -435,6 +436,8 @@ export function registerJobCommands(program: Command): void {
           const votes = result.outsourced.votes.map((v) => `${v.key.slice(0, 10)}…: ${v.verdict}`);
           console.log(`verdict (outsourced): ${result.outsourced.verdict} [${votes.join(", ")}]`);
           console.log(describeSelection(result.outsourced));
+          const paid = result.outsourced.paidValidators;
+          if (paid) console.log(describeValidatorPayment(paid));
           const outputPositions = result.outputTokens?.length ?? 0;
           const { checked } = result.outsourced;
           console.log(formatCoverage(

@@ -1,43 +1,206 @@
 /**
  * @module The job worker's payment intake: the client's payment for a staked job is checked (it
- * spends the escrow with a PAY naming this stake, signed by the client, paying the held reward),
- * kept in KV, then answered with the delivery; once mineable it is recorded as a held reward
- * (held_rewards.ts) and broadcast.
+ * spends the escrow with a PAY naming this stake, signed by the client, paying the held reward,
+ * and any validator pairs consensus would take and this node finds eligible), kept in KV, then
+ * answered with the delivery; once mineable it is recorded as a held reward (held_rewards.ts) and
+ * broadcast. A second, different payment before the broadcast (the client's payment signed again
+ * with its validators' records) replaces the first when it passes the same checks.
  */
 
 import { equalBytes, fromHex, toHex } from "../../chain/bytes.ts";
+import { CamelidError, CodedError } from "../../chain/errors.ts";
+import { hash160 } from "../../chain/hash.ts";
 import { parsePay, type PayData } from "../../chain/job_unlock.ts";
-import { heldRewardScriptOfStake } from "../../chain/script.ts";
+import type { SprintParams } from "../../chain/params.ts";
+import { parseOutputScript } from "../../chain/script.ts";
+import { checkEscrowSpend } from "../../chain/spend.ts";
 import { decodeTransaction, type Transaction, txid } from "../../chain/tx.ts";
 import type { PaymentMessage } from "../../client/job_messages.ts";
+import { recordIneligibility, recordSprintInRange } from "../../client/record_eligibility.ts";
 import type { Envelope } from "../../relay/envelope.ts";
+import type { WeightsOracle } from "../../chain/report_rules.ts";
 import { type ActiveJob, log, type WorkerContext } from "./worker_context.ts";
 import { deliver } from "./worker_delivery.ts";
 
-/** Why a payment transaction is unacceptable, or null. */
-function checkPayment(a: ActiveJob, tx: Transaction): string | null {
-  if (tx.inputs.length !== 1) return "a payment spends exactly the escrow";
+/** Why the node refuses a client's payment (consensus faults keep their own `job/...` code). */
+export type PaymentRefusalCode =
+  /** It does not spend exactly the job's escrow. */
+  | "job/payment-escrow"
+  /** Its input is not a PAY spend naming this job's stake, by the job's client. */
+  | "job/payment-pay"
+  /** Its outputs add up to less than the escrow (less the most fee taken). */
+  | "job/payment-value"
+  /** A validation record it carries is not eligible under this node's weights of its sprint. */
+  | "job/payment-validators";
+
+/** A refused payment, with its {@link PaymentRefusalCode}. */
+export class PaymentRefusedError extends CodedError<PaymentRefusalCode> {}
+
+/** The most miner fee a payment may take from the escrow, base units. */
+export const MAX_PAYMENT_FEE = 100_000n;
+
+/** What the payment check reads of the job and the node. */
+export interface PaymentTerms {
+  /** The job's escrow. */
+  escrow: { txid: string; vout: number; value: bigint };
+  /** The client's public key (it signs the PAY). */
+  client: Uint8Array;
+  /** The node's stake for the job. */
+  stake: { txid: string; vout: number; value: bigint; script: Uint8Array };
+  /** The executor's (this node's) reward address. */
+  executor: string;
+  /** The height the payment would be mined at, at the earliest (the tip's next). */
+  height: number;
+  /** The network's sprint parameters (which sprints a record may name). */
+  sprint: Pick<SprintParams, "interval" | "window">;
+  /** This node's weights of a closed sprint, by address. */
+  weights: WeightsOracle;
+}
+
+/**
+ * The newest sprint whose proof window had closed below `height` (its window end < height); 0 when
+ * none has.
+ */
+export function newestClosedSprintAt(
+  height: number,
+  p: Pick<SprintParams, "interval" | "window">,
+): number {
+  return Math.max(0, Math.floor((height - 1 - p.window) / p.interval));
+}
+
+/**
+ * Checks a client's payment for a job: it spends exactly the escrow by a PAY naming the stake,
+ * signed by the client's key, its outputs pay the escrow less at most {@link MAX_PAYMENT_FEE}, they
+ * are what consensus takes of a payment of this stake (chain/spend.ts `checkEscrowSpend`: the held
+ * reward, then validator pairs with records that hold for the job and the stake's commitment, split
+ * exactly; its `job/...` code otherwise), and each record is eligible under this node's weights of
+ * its sprint, a recent closed one (client/record_eligibility.ts; `job/payment-validators`
+ * otherwise). Throws the first fault.
+ */
+export async function checkPayment(t: PaymentTerms, tx: Transaction): Promise<void> {
+  const refuse = (code: PaymentRefusalCode, why: string): never => {
+    throw new PaymentRefusedError(code, why);
+  };
+  if (tx.inputs.length !== 1) refuse("job/payment-escrow", "a payment spends exactly the escrow");
   const inp = tx.inputs[0];
-  if (toHex(inp.prevout.txid) !== a.escrow.txid || inp.prevout.vout !== a.escrow.vout) {
-    return "it does not spend the escrow";
+  if (toHex(inp.prevout.txid) !== t.escrow.txid || inp.prevout.vout !== t.escrow.vout) {
+    refuse("job/payment-escrow", "it does not spend the escrow");
   }
-  let pay: PayData;
+  let pay: PayData | undefined;
   try {
     pay = parsePay(inp.scriptSig);
   } catch {
-    return "not a PAY spend";
+    refuse("job/payment-pay", "not a PAY spend");
   }
-  if (pay.stake.txid !== a.stake!.txid) return "it names another stake";
-  if (!equalBytes(pay.pubkey, a.client)) return "not signed by the client";
-  const held = heldRewardScriptOfStake(a.stake!.script);
-  const paid = tx.outputs.reduce(
-    (s, o) => equalBytes(o.scriptPubKey, held) ? s + o.value : s,
-    0n,
+  if (pay!.stake.txid !== t.stake.txid || pay!.stake.vout !== t.stake.vout) {
+    refuse("job/payment-pay", "it names another stake");
+  }
+  if (!equalBytes(pay!.pubkey, t.client)) refuse("job/payment-pay", "not signed by the client");
+  const paid = tx.outputs.reduce((s, o) => s + o.value, 0n);
+  if (paid + MAX_PAYMENT_FEE < t.escrow.value) {
+    refuse("job/payment-value", `it pays ${paid}, the escrow holds ${t.escrow.value}`);
+  }
+  const stake = parseOutputScript(t.stake.script);
+  if (stake.type !== "compute-stake") throw new RangeError("the job's stake is not a stake");
+  // The consensus rules of a PAY spend of this escrow and stake, as a block a dispute window after
+  // the stake applies them (the client's signature is the mempool's to check).
+  checkEscrowSpend(
+    tx,
+    0,
+    { type: "job-escrow", jobId: stake.jobId, clientHash: stake.clientHash, expiryHeight: 0 },
+    1,
+    1,
+    {
+      stakes: new Map([[`${t.stake.txid}:${t.stake.vout}`, {
+        value: t.stake.value,
+        scriptPubKey: t.stake.script,
+        height: 0,
+      }]]),
+      fraud: new Map(),
+      notices: new Map(),
+      badAnswers: new Map(),
+    },
+    (_sig, pubkey, keyHash) => {
+      if (!equalBytes(hash160(pubkey), keyHash)) refuse("job/payment-pay", "not the client's key");
+    },
+    [],
   );
-  if (paid + 100_000n < a.escrow.value) {
-    return `it pays ${paid}, the escrow holds ${a.escrow.value}`;
+  const newest = newestClosedSprintAt(t.height, t.sprint);
+  for (const o of tx.outputs) {
+    const parsed = parseOutputScript(o.scriptPubKey);
+    if (parsed.type !== "validation-record") continue;
+    const { record } = parsed;
+    const validator = toHex(record.validatorKey);
+    if (!recordSprintInRange(record.sprint, newest)) {
+      refuse(
+        "job/payment-validators",
+        `the record of ${validator} names sprint ${record.sprint}; sprints ${
+          Math.max(1, newest - 2)
+        }..${newest} are closed and recent`,
+      );
+    }
+    const byAddress = await t.weights(record.sprint);
+    const why = recordIneligibility(record, { sprint: record.sprint, byAddress }, t.executor);
+    if (why) {
+      refuse("job/payment-validators", `the record of ${validator} is not eligible (${why})`);
+    }
   }
-  return null;
+}
+
+/** The payment terms of job `a` on this node now. */
+function termsOf(ctx: WorkerContext, a: ActiveJob): PaymentTerms {
+  const { chain } = ctx.o;
+  return {
+    escrow: a.escrow,
+    client: a.client,
+    stake: a.stake!,
+    executor: ctx.rewardAddress,
+    height: chain.tip().height + 1,
+    sprint: chain.params.sprint,
+    weights: ctx.weights,
+  };
+}
+
+/** The payment's refusal, or null when it passes {@link checkPayment}. */
+async function refusalOf(
+  ctx: WorkerContext,
+  a: ActiveJob,
+  bytes: Uint8Array,
+): Promise<{ code: string; message: string } | null> {
+  try {
+    await checkPayment(termsOf(ctx, a), decodeTransaction(bytes));
+    return null;
+  } catch (e) {
+    if (!(e instanceof CamelidError)) throw e;
+    return { code: e.code, message: e.message };
+  }
+}
+
+/**
+ * A second, different payment: it replaces the one held while that one is not broadcast and it
+ * passes {@link checkPayment} (the client signed the payment again with its validators' records).
+ */
+async function replacePayment(ctx: WorkerContext, a: ActiveJob, bytes: Uint8Array): Promise<void> {
+  if (a.paymentSent) {
+    return log.info("Job {id}: a new payment came after the payment was broadcast; not taken", {
+      id: a.id,
+    });
+  }
+  const refused = await refusalOf(ctx, a, bytes);
+  if (refused) {
+    return log.warn("New payment for {id} refused ({code}): {reason}", {
+      id: a.id,
+      code: refused.code,
+      reason: refused.message,
+    });
+  }
+  a.payment = bytes;
+  await ctx.save(a);
+  const validators = (decodeTransaction(bytes).outputs.length - 1) / 2;
+  log.info("Job {id}: the payment is replaced by one paying {n} validator(s)", {
+    id: a.id,
+    n: validators,
+  });
 }
 
 /**
@@ -59,16 +222,24 @@ export async function onPayment(
     log.info("Payment for {id} not from its client", { id: m.jobId });
     return false;
   }
+  const bytes = fromHex(m.tx);
+  if (a.payment && !equalBytes(a.payment, bytes)) {
+    await replacePayment(ctx, a, bytes);
+    return false;
+  }
   if (a.payment) {
     if (ctx.o.cheat === "withhold") return false;
     log.info("Second payment for {id}: delivering again", { id: m.jobId });
     await deliver(ctx, a);
     return false;
   }
-  const bytes = fromHex(m.tx);
-  const reason = checkPayment(a, decodeTransaction(bytes));
-  if (reason) {
-    log.warn("Payment for {id} refused: {reason}", { id: m.jobId, reason });
+  const refused = await refusalOf(ctx, a, bytes);
+  if (refused) {
+    log.warn("Payment for {id} refused ({code}): {reason}", {
+      id: m.jobId,
+      code: refused.code,
+      reason: refused.message,
+    });
     return false;
   }
   a.payment = bytes;

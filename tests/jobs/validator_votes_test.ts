@@ -3,14 +3,41 @@
  * with a real verifier service: without weights every verifier votes as before (no ticket); with
  * sprint proofs on chain the verifier votes only when due, with a ticket that anyone can check, and
  * answers not-due for its own job; verdicts whose ticket does not check are refused with their
- * codes and do not count. And the messages' new fields, strictly decoded.
+ * codes and do not count; a due vote is a validation record bound to the job and output. End to
+ * end, with a real compute node's job worker in-process: the real client pays the due validator's
+ * share and record, the executor's node takes that payment (and refuses one naming a weightless
+ * key), the mined payment splits as consensus says and the validator's node claims its reward at
+ * the epoch's end. And the messages' new fields, strictly decoded.
  */
 
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
 import { DecodeError } from "../../chain/errors.ts";
-import { recordFault } from "../../chain/validation_record.ts";
+import { hash160 } from "../../chain/hash.ts";
+import { heldPayout, payTx } from "../../chain/job_tx.ts";
+import { COIN } from "../../chain/params.ts";
+import { parseOutputScript } from "../../chain/script.ts";
+import { epochEnd } from "../../chain/sprint.ts";
+import { decodeTransaction, encodeTransaction, txid } from "../../chain/tx.ts";
+import {
+  recordFault,
+  signRecord,
+  type ValidationRecord,
+  validatorSplit,
+} from "../../chain/validation_record.ts";
+import { submitJob } from "../../client/job_client.ts";
+import { describeValidatorPayment } from "../../client/phases/pay.ts";
+import { ComputeJobStore } from "../../compute/jobs/job_store.ts";
+import { ValidatorRewards } from "../../compute/jobs/validator_rewards.ts";
+import { JobWorker } from "../../compute/jobs/worker.ts";
+import {
+  checkPayment,
+  PaymentRefusedError,
+  type PaymentTerms,
+} from "../../compute/jobs/worker_payment.ts";
+import { loadModel } from "../../compute/llama/llama.ts";
+import { chainWeightsOracle } from "../../verifier-wasm/weights_oracle.ts";
 import { sha256 } from "../../chain/hash.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import {
@@ -43,7 +70,7 @@ import { createEnvelope, type Envelope } from "../../relay/envelope.ts";
 import { newKey, type TestKey } from "../chain_helpers.ts";
 import { fixtureModel, honestOutput } from "../fixture_job.ts";
 import { waitFor } from "../process_helpers.ts";
-import { type PhaseBench, phaseBench, TERMS, weighedBench } from "./phase_helpers.ts";
+import { type PhaseBench, phaseBench, sendAs, TERMS, weighedBench } from "./phase_helpers.ts";
 
 const addressOf = (k: TestKey) => addressFromPublicKey(publicKeyOf(k.secret));
 
@@ -412,4 +439,188 @@ Deno.test("job messages: verify-request names the executor and the sprint; not-d
     decodeJobMessage(raw({ ...verdict, validator: { ...ticket, signature: "44".repeat(64) } })),
     { ...verdict, validator: { ...ticket, signature: "44".repeat(64) } },
   );
+});
+
+Deno.test("validator rewards end to end: the real client pays the due validator's share and record, the executor's node holds it (and refuses a payment naming a weightless key), the mined payment splits as consensus says, the validator's node claims its reward at the epoch's end", async () => {
+  const fixture = await fixtureModel();
+  const dir = await Deno.makeTempDir();
+  const modelFile = `${dir}/m.gguf`;
+  await Deno.writeFile(modelFile, fixture.gguf);
+  const b = await phaseBench();
+  try {
+    const { heavy, newcomer, sprint } = await weighedBench(b);
+    const chain = b.node.chain;
+    // heavy validates (its weight makes it due for every job); newcomer, weightless, executes.
+    const models = await ModelStore.open({ files: [modelFile] });
+    new VerifierService({
+      network: b.node.network,
+      models,
+      minIntervalMs: 0,
+      validator: nodeValidatorDuty(b.api, heavy.secret),
+    });
+    b.node.addStatus("verifier", () => ({ models: models.ids(), validator: addressOf(heavy) }));
+    const worker = new JobWorker({
+      chain,
+      network: b.node.network,
+      models,
+      loadModel: (p) => loadModel(p),
+      secretKey: newcomer.secret,
+      stake: COIN,
+      minReward: 0n,
+    });
+    await worker.start();
+    b.node.addStatus("compute", () => worker.status());
+
+    const result = await submitJob({
+      ...TERMS,
+      modelId: fixture.modelId,
+      maxTokens: 12,
+      node: b.api,
+      secretKey: b.client.secret,
+      fee: 20_000n,
+      outsource: {},
+    });
+    assert.equal(result.state, "verified");
+    const out = result.outsourced!;
+    assert.deepEqual(out.selection, { by: "weight", sprint });
+    assert.equal(out.votes.length, 1);
+    assert.equal(out.votes[0].validator?.address, addressOf(heavy));
+    const total = TERMS.reward - 20_000n;
+    const split = validatorSplit(total, 1);
+    const paid = out.paidValidators!;
+    assert.deepEqual(paid.validators, [{
+      address: addressOf(heavy),
+      units: split.each.toString(),
+    }]);
+    assert.equal(paid.executorUnits, split.executor.toString());
+    assert.equal(
+      describeValidatorPayment(paid),
+      `paid validators: 1 (${split.each} units each; the executor ${split.executor})`,
+    );
+
+    // The executor's node holds the client's new payment in place of the first.
+    const store = new ComputeJobStore(chain.store.kv);
+    const held = await waitFor("the new payment held", async () => {
+      const job = (await store.all()).find((j) => j.id === result.jobId);
+      const payment = job?.state.payment;
+      return payment && txid(decodeTransaction(payment)) === paid.payment ? job : null;
+    });
+    const state = held.state;
+    const holding = decodeTransaction(state.payment!);
+    const recordOut = parseOutputScript(holding.outputs[2].scriptPubKey);
+    assert.equal(recordOut.type, "validation-record");
+
+    // A payment naming a weightless key's record: consensus takes it (the record holds), the
+    // executor's node does not (the key held no weight in the record's sprint).
+    const weightless = newKey();
+    const jobId = fromHex(result.jobId, 32);
+    const stake = parseOutputScript(state.stake!.script);
+    assert.equal(stake.type, "compute-stake");
+    const escrowTx = (await chain.getTransaction(state.escrow.txid))!.tx;
+    const escrow = {
+      ...state.escrow,
+      scriptPubKey: escrowTx.outputs[state.escrow.vout].scriptPubKey,
+    };
+    /** The client's payment of the job with `records`. */
+    const paymentWith = (records: ValidationRecord[]) =>
+      payTx(
+        escrow,
+        { txid: state.stake!.txid, vout: state.stake!.vout },
+        heldPayout({ scriptPubKey: state.stake!.script }, 20_000n),
+        jobId,
+        b.client.secret,
+        records,
+      );
+    /** `key`'s record of the job: the client's record with that key's ticket, signed by it. */
+    const recordBy = (key: TestKey) =>
+      signRecord(jobId, stake.commitment, {
+        ...recordOut.record,
+        validatorKey: publicKeyOf(key.secret),
+        ...validationTicket(jobId, key.secret),
+      }, key.secret);
+    const forgedRecord = recordBy(weightless);
+    assert.equal(recordFault(jobId, stake.commitment, forgedRecord), null);
+    const forged = paymentWith([forgedRecord]);
+    const terms: PaymentTerms = {
+      escrow: state.escrow,
+      client: state.client,
+      stake: state.stake!,
+      executor: addressOf(newcomer),
+      height: chain.tip().height + 1,
+      sprint: chain.params.sprint,
+      weights: chainWeightsOracle(chain),
+    };
+    await checkPayment(terms, holding); // the client's payment passes
+    const refusal = await checkPayment(terms, forged).then(() => null, (e) => e);
+    assert.ok(refusal instanceof PaymentRefusedError, `refused: ${refusal}`);
+    assert.equal(refusal.code, "job/payment-validators");
+    // The executor's own record is a consensus fault, refused with its consensus code.
+    await assert.rejects(
+      checkPayment(terms, paymentWith([recordBy(newcomer)])),
+      (e) => (e as { code?: string }).code === "job/self-validation",
+    );
+    // Sent to the node as the client's, the forged payment is refused: the client's stays held.
+    await sendAs(b, b.client, {
+      t: "payment",
+      jobId: result.jobId,
+      tx: toHex(encodeTransaction(forged)),
+    }, b.node.network.selfKey);
+
+    // Blocks: the node broadcasts the payment a dispute window after the stake; it is mined.
+    const validatorBook = new ValidatorRewards({
+      chain,
+      secretKey: heavy.secret,
+      rewardAddress: addressOf(heavy),
+      fee: 20_000n,
+    });
+    const mined = await waitFor("the payment mined", async () => {
+      const loc = await chain.getTransaction(paid.payment);
+      if (loc?.height != null) return loc;
+      await b.mine(1);
+      return null;
+    }, 60_000);
+    const outputs = mined.tx.outputs;
+    assert.equal(outputs.length, 3);
+    assert.equal(outputs[0].value, split.executor);
+    assert.deepEqual(parseOutputScript(outputs[1].scriptPubKey), {
+      type: "validator-reward",
+      jobId,
+      nodeHash: hash160(publicKeyOf(heavy.secret)),
+      clientHash: stake.clientHash,
+      commitment: stake.commitment,
+    });
+    assert.equal(outputs[1].value, split.each);
+    assert.equal(outputs[2].value, 0n);
+    assert.deepEqual(parseOutputScript(outputs[2].scriptPubKey), recordOut);
+    // The executor's node records output 0 as its held reward.
+    await waitFor("the executor's held reward", () => {
+      const h = (worker.status().heldRewards as { jobId: string; units: string }[])
+        .find((r) => r.jobId === result.jobId);
+      return Promise.resolve(h?.units === split.executor.toString() ? h : null);
+    });
+
+    // The validator's node finds its reward, held until the epoch's end, then claims it.
+    await validatorBook.onBlock();
+    const heldUntil = epochEnd(chain.params.sprint, mined.height!);
+    assert.deepEqual(validatorBook.status(), [{
+      jobId: result.jobId,
+      units: split.each.toString(),
+      paidHeight: mined.height,
+      heldUntil,
+    }]);
+    await b.mine(heldUntil - 1 - chain.tip().height);
+    await validatorBook.onBlock();
+    const claim = chain.mempool.entries().find((e) =>
+      e.tx.inputs.some((i) => toHex(i.prevout.txid) === paid.payment && i.prevout.vout === 1)
+    );
+    assert.ok(claim, "the validator's claim at the epoch's end");
+    await b.mine(1);
+    await validatorBook.onBlock();
+    assert.deepEqual(validatorBook.status(), [], "claimed, then forgotten");
+    const coins = await chain.getAddressCoins(addressOf(heavy));
+    assert.ok(coins.some((c) => c.txid === claim.txid && c.coin.value === split.each - 20_000n));
+  } finally {
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
