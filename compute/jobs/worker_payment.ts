@@ -19,6 +19,7 @@ import type { PaymentMessage } from "../../client/job_messages.ts";
 import { recordIneligibility, recordSprintInRange } from "../../client/record_eligibility.ts";
 import type { Envelope } from "../../relay/envelope.ts";
 import type { WeightsOracle } from "../../chain/report_rules.ts";
+import { newestClosedSprint } from "../weight/chain_reputation.ts";
 import { type ActiveJob, log, type WorkerContext } from "./worker_context.ts";
 import { deliver } from "./worker_delivery.ts";
 
@@ -55,17 +56,6 @@ export interface PaymentTerms {
   sprint: Pick<SprintParams, "interval" | "window">;
   /** This node's weights of a closed sprint, by address. */
   weights: WeightsOracle;
-}
-
-/**
- * The newest sprint whose proof window had closed below `height` (its window end < height); 0 when
- * none has.
- */
-export function newestClosedSprintAt(
-  height: number,
-  p: Pick<SprintParams, "interval" | "window">,
-): number {
-  return Math.max(0, Math.floor((height - 1 - p.window) / p.interval));
 }
 
 /**
@@ -125,7 +115,7 @@ export async function checkPayment(t: PaymentTerms, tx: Transaction): Promise<vo
     },
     [],
   );
-  const newest = newestClosedSprintAt(t.height, t.sprint);
+  const newest = newestClosedSprint(t.height, t.sprint);
   for (const o of tx.outputs) {
     const parsed = parseOutputScript(o.scriptPubKey);
     if (parsed.type !== "validation-record") continue;
