@@ -33,6 +33,7 @@ import { coverageOf, formatCoverage } from "../../verifier-wasm/cli.ts";
 import { walletSpendLock } from "../../cli/wallet_lock.ts";
 import { NodeClient } from "../../relay/client.ts";
 import { VerifierService } from "./verifier_service.ts";
+import { registerJobReportCommand } from "./report_cli.ts";
 import {
   CHEAT_CHOICES,
   parseCheatOption,
@@ -232,7 +233,7 @@ export function computeNodeHooks(
   };
 }
 
-/** Registers `job submit | status | refund | tree`. */
+/** Registers `job submit | status | refund | tree | report`. */
 export function registerJobCommands(program: Command): void {
   const job = program.command("job").description(
     "pay a compute node for a completion and check it",
@@ -488,4 +489,5 @@ export function registerJobCommands(program: Command): void {
     });
 
   registerJobTreeCommand(job, wallet, walletFileOf);
+  registerJobReportCommand(job, wallet, walletFileOf);
 }

@@ -12,7 +12,9 @@ import { toHex } from "../../chain/bytes.ts";
 import { encodeJob, type Job, jobIdBytes } from "../../chain/job.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import { parseOutputScript } from "../../chain/script.ts";
-import { ReportError, reportJob } from "../../client/phases/report.ts";
+import { ReportError, reportJob, type ReportResult } from "../../client/phases/report.ts";
+import { createKeystore } from "../../chain/keystore.ts";
+import { runCli, waitFor } from "../process_helpers.ts";
 import { nodeValidatorDuty } from "../../compute/jobs/validator_duty.ts";
 import { VerifierService } from "../../compute/jobs/verifier_service.ts";
 import { ModelStore } from "../../compute/model_store.ts";
@@ -36,7 +38,7 @@ async function offeredAndStaked(
 
 const addressOf = (k: TestKey) => addressFromPublicKey(publicKeyOf(k.secret));
 
-Deno.test("job report: a false output is confirmed by the weight majority and the held reward slashed to the client; an honest one is a false report that pays the validator from the bond", async () => {
+Deno.test("job report: a false output is confirmed by the weight majority and the held reward slashed to the client; an honest one, reported with `job report`, is a false report that pays the validator from the bond", async () => {
   const fixture = await fixtureModel();
   const dir = await Deno.makeTempDir();
   await Deno.writeFile(`${dir}/m.gguf`, fixture.gguf);
@@ -72,12 +74,40 @@ Deno.test("job report: a false output is confirmed by the weight majority and th
     await cheat.pay();
     await fair.pay();
     await b.mine(1);
+    for (const { jobId } of [cheat, fair]) {
+      await waitFor("the job pool's payment", async () => (await b.api.job(toHex(jobId))).held);
+    }
 
     // Reporting an output that is not the one committed to is refused before any bond.
     await assert.rejects(
       reportJob(b.s, { jobId: toHex(cheat.jobId), output: honestOut }),
       (e) => e instanceof ReportError && e.code === "report/output-mismatch",
     );
+    // The command line: the client's wallet file, `job report` on the bench's node.
+    const wallet = `${dir}/client.json`;
+    await Deno.writeTextFile(wallet, JSON.stringify(await createKeystore("pw", b.client.secret)));
+    const report = (id: Uint8Array, output: typeof honestOut) =>
+      runCli([
+        "job",
+        "report",
+        toHex(id),
+        "--network",
+        "dev",
+        "--wallet",
+        wallet,
+        "--node",
+        b.node.url,
+        "--output-tokens",
+        output.outputTokens.join(","),
+        "--finish-reason",
+        output.finishReason,
+        "--timeout",
+        "60",
+        "--json",
+      ], { CAMELID_PASSPHRASE: "pw" });
+    const mismatch = await report(cheat.jobId, honestOut);
+    assert.notEqual(mismatch.code, 0);
+    assert.match(mismatch.stderr.trim(), /^error \(report\/output-mismatch\): [^\n]+$/);
 
     // The false output: confirmed; the held reward goes to the client, the bond to the validator.
     const confirmed = await reportJob(b.s, {
@@ -108,12 +138,11 @@ Deno.test("job report: a false output is confirmed by the weight majority and th
     const heldOutpoint = { txid: confirmed.held.txid, vout: confirmed.held.vout };
     assert.equal((await chain.store.getCoins([heldOutpoint]))[0], undefined, "slashed");
 
-    // The honest output: a false report; the validator is paid, the reward stays the executor's.
-    const refuted = await reportJob(b.s, {
-      jobId: toHex(fair.jobId),
-      output: honestOut,
-      timeoutMs: 60_000,
-    });
+    // The honest output, reported with the command: a false report; the validator is paid, the
+    // reward stays the executor's.
+    const cli = await report(fair.jobId, honestOut);
+    assert.equal(cli.code, 0, cli.stderr);
+    const refuted: ReportResult = JSON.parse(cli.stdout);
     assert.equal(refuted.outcome, "false");
     assert.deepEqual(refuted.votes.map((v) => v.verdict), ["honest"]);
     await b.mine(1);
