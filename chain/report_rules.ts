@@ -34,7 +34,7 @@ import {
   type ReportOutput,
   TEMPLATE_REPORT,
 } from "./report.ts";
-import { type OutputScript, parseOutputScript } from "./script.ts";
+import { type OutputScript, parseOutputScript, TEMPLATE_HELD_REWARD } from "./script.ts";
 import { epochEnd } from "./sprint.ts";
 import type { Transaction } from "./tx.ts";
 import { recordFault, type ValidationRecord } from "./validation_record.ts";
@@ -379,6 +379,15 @@ export function checkReportSpend(
         `input ${index}: unknown report spend path 0x${(sig[0] ?? 0).toString(16)}`,
       );
   }
+}
+
+/**
+ * True when an input spending `spentScript` with `scriptSig` slashes an executor's held reward on
+ * its REPORT path: consensus takes that path only beside a report confirmed by a fraud majority of
+ * the weight, so a mined one is proven misbehaviour of the reward's node, as a fraud proof is.
+ */
+export function isConfirmedReportSpend(spentScript: Uint8Array, scriptSig: Uint8Array): boolean {
+  return spentScript[0] === TEMPLATE_HELD_REWARD && scriptSig[0] === PATH_HELD_REPORT;
 }
 
 /**

@@ -12,6 +12,7 @@ import { type JobCoin } from "./job_tx.ts";
 import { type ReportOutput } from "./report.ts";
 import { expireReportTx, reportOutput, reportResolutionTx } from "./report_tx.ts";
 import { parseOutputScript } from "./script.ts";
+import { isConfirmedReportSpend } from "./report_rules.ts";
 import {
   type RecordVerdict,
   signRecord,
@@ -183,6 +184,16 @@ Deno.test("user reports: the bond's rules; a confirmed report slashes the held r
       pubKeyHash: keyHash(client),
     });
     assert.equal((await node.store.getCoins([held]))[0], undefined, "the reward is slashed");
+    // What the reputation derivation reads as proven misbehaviour: the held input, not the bond's.
+    const mined = (await node.getTransaction(confirmed.id))!.tx;
+    assert.deepEqual(
+      mined.inputs.map((inp, i) =>
+        isConfirmedReportSpend(i === 1 ? held.scriptPubKey : b2.scriptPubKey, inp.scriptSig)
+      ),
+      [false, true],
+    );
+    const falseTx = (await node.getTransaction(falseReport.id))!.tx;
+    assert.equal(isConfirmedReportSpend(b1.scriptPubKey, falseTx.inputs[0].scriptSig), false);
     // Once the reward is gone, another confirmed report pays its validators without it; a new
     // bond on it finds no reward.
     await node.processTx(resolve(b3, [[v1, "fraud"], [v3, "fraud"]], false).bytes);

@@ -3,7 +3,8 @@
  * the chain moves a job through committed (stake confirmed), paid (escrow spent to the node's held
  * reward, shown with the height it is held until, and the rewards and records of the validators the
  * payment names), settled (stake released), disputed (stake slashed,
- * or the held reward forfeited, by a fraud proof) and expired (escrow refunded).
+ * or the held reward forfeited, by a fraud proof or a confirmed user report) and expired (escrow
+ * refunded).
  * Client-side states (accepted, delivered, verified) live with the client.
  */
 
@@ -21,6 +22,7 @@ import { type Transaction, txid } from "../chain/tx.ts";
 import {
   PATH_BAD_ANSWER,
   PATH_HELD_FRAUD,
+  PATH_HELD_REPORT,
   PATH_NON_DELIVERY,
   PATH_PAY,
   PATH_REFUND,
@@ -243,7 +245,7 @@ export class JobPool {
           }
         }
         if (entry.held && prev === `${entry.held.txid}:${entry.held.vout}`) {
-          if (path === PATH_HELD_FRAUD) move("disputed");
+          if (path === PATH_HELD_FRAUD || path === PATH_HELD_REPORT) move("disputed");
         }
       }
       await this.#kv.set(jobKey(id), entry);

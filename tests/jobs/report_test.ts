@@ -137,6 +137,8 @@ Deno.test("job report: a false output is confirmed by the weight majority and th
     });
     const heldOutpoint = { txid: confirmed.held.txid, vout: confirmed.held.vout };
     assert.equal((await chain.store.getCoins([heldOutpoint]))[0], undefined, "slashed");
+    const pool = () => b.api.job(toHex(cheat.jobId));
+    await waitFor("the job disputed", async () => (await pool()).state === "disputed" || null);
 
     // The honest output, reported with the command: a false report; the validator is paid, the
     // reward stays the executor's.
