@@ -10,7 +10,8 @@
  *   transaction's job; the spend height is before its epoch end; the sprint had closed (window end
  *   below the height) and is at most 2 sprints old; an input spends a pay-to-address coin of the
  *   held reward's client; at most one report output a transaction.
- * - VOTES: 1..16 records of distinct keys, each of the report's sprint, none the executor's, each
+ * - VOTES: signed by the client (an input spending a coin of its own, or the held reward's
+ *   REPORT); 1..16 records of distinct keys, each of the report's sprint, none the executor's, each
  *   key holding weight in that sprint, each holding for the job and the held reward's commitment;
  *   their keys hold more than half of the sprint's weight less the executor's; outputs 0..k-1 pay
  *   each record's key floor(bond / k). Fraud votes holding more than half of that weight confirm
@@ -34,7 +35,12 @@ import {
   type ReportOutput,
   TEMPLATE_REPORT,
 } from "./report.ts";
-import { type OutputScript, parseOutputScript, TEMPLATE_HELD_REWARD } from "./script.ts";
+import {
+  type OutputScript,
+  parseOutputScript,
+  TEMPLATE_HELD_REWARD,
+  TEMPLATE_PAY_TO_ADDRESS,
+} from "./script.ts";
 import { epochEnd } from "./sprint.ts";
 import type { Transaction } from "./tx.ts";
 import { recordFault, type ValidationRecord } from "./validation_record.ts";
@@ -86,6 +92,8 @@ export interface ReportContext {
   bonds: Map<string, { index: number; report: ReportOutput; value: bigint }>;
   /** Outcomes of the VOTES inputs decided so far, by input index. */
   outcomes: Map<number, ReportOutcome>;
+  /** HASH160s (hex) of the pay-to-address coins the transaction spends (who signed it). */
+  payers: Set<string>;
 }
 
 function fail(code: string, message: string): never {
@@ -123,6 +131,7 @@ export async function gatherReportContext(
     held: new Map(),
     bonds: new Map(),
     outcomes: new Map(),
+    payers: new Set(),
   };
   const view = async (o: { txid: string; vout: number }, withScript: boolean) => {
     const key = heldKey(o);
@@ -136,6 +145,9 @@ export async function gatherReportContext(
     if (report) await view(report.held, false);
   }
   for (const [i, script] of coinScripts.entries()) {
+    if (script?.[0] === TEMPLATE_PAY_TO_ADDRESS && script.length === 21) {
+      ctx.payers.add(toHex(script.subarray(1)));
+    }
     const report = reportOf(script);
     if (!report) continue;
     await view(report.held, true);
@@ -323,9 +335,9 @@ export function tallyVotes(
 }
 
 /**
- * Applies the rules of a bond input (`coinHeight`: its block, `value`: its value): VOTES (see
- * {@link reportOutcome}; a confirmed report needs the held reward spent beside it on REPORT while
- * it is unspent: `report/held-missing`) or EXPIRE (the executor's key, from the held reward's epoch
+ * Applies the rules of a bond input (`coin`: its value and block height): VOTES (signed by the
+ * client: `report/not-authorised`; see {@link reportOutcome}; a confirmed report needs the held
+ * reward spent beside it on REPORT while it is unspent: `report/held-missing`) or EXPIRE (the executor's key, from the held reward's epoch
  * end + `reportWindow`: `report/not-expired` before).
  */
 export function checkReportSpend(
@@ -346,12 +358,18 @@ export function checkReportSpend(
   const sig = tx.inputs[index].scriptSig;
   switch (sig[0]) {
     case PATH_REPORT_VOTES: {
-      const { confirmed } = reportOutcome(tx, index, report, coin.value, ctx);
-      if (!confirmed) return;
       const spent = tx.inputs.some((inp) =>
         toHex(inp.prevout.txid) === report.held.txid && inp.prevout.vout === report.held.vout &&
         inp.scriptSig[0] === PATH_HELD_REPORT
       );
+      if (!spent && !ctx.payers.has(toHex(held.clientHash))) {
+        fail(
+          "report/not-authorised",
+          `input ${index}: the client signs a report's resolution (a coin of its own, or the REPORT)`,
+        );
+      }
+      const { confirmed } = reportOutcome(tx, index, report, coin.value, ctx);
+      if (!confirmed) return;
       if (!spent && ctx.held.get(heldKey(report.held))?.unspent) {
         fail(
           "report/held-missing",

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { decodeTransaction } from "./tx.ts";
+import { decodeTransaction, encodeTransaction } from "./tx.ts";
 import { addressFromPublicKey, publicKeyOf } from "./keys.ts";
 import { type JobCoin } from "./job_tx.ts";
 import { type ReportOutput } from "./report.ts";
@@ -152,6 +152,14 @@ Deno.test("user reports: the bond's rules; a confirmed report slashes the held r
       node.processTx(resolve(b2, [[v1, "fraud"]], false).bytes),
       "report/held-missing",
     );
+    // Whoever holds the records cannot resolve for the client: it signs (a coin of its own here).
+    const signed = decode(resolve(b1, [[v1, "honest"], [v2, "fraud"]], false).bytes);
+    const bare = {
+      ...signed,
+      inputs: signed.inputs.slice(0, 1),
+      outputs: signed.outputs.slice(0, 2),
+    };
+    await expectCode(node.processTx(encodeTransaction(bare)), "report/not-authorised");
 
     // A false report (the honest votes hold the majority): the bond pays the validators only.
     const falseReport = resolve(b1, [[v1, "honest"], [v2, "fraud"]], false);

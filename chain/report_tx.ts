@@ -64,8 +64,9 @@ export interface ResolutionRequest {
 
 /**
  * The resolution: the bond on VOTES, paying each record's key floor(bond / k) (outputs 0..k-1); the
- * held reward on REPORT when given; wallet coins (largest first) where the fee needs them; the
- * rest to the client. Throws `wallet/insufficient-funds` when the fee cannot be met.
+ * held reward on REPORT when given; wallet coins (largest first) where the fee needs them, and at
+ * least one without the reward (the client's signature authorises the resolution); the rest to the
+ * client. Throws `wallet/insufficient-funds` when the fee cannot be met.
  */
 export function reportResolutionTx(r: ResolutionRequest): Transaction {
   const k = BigInt(r.records.length);
@@ -77,11 +78,12 @@ export function reportResolutionTx(r: ResolutionRequest): Transaction {
   let available = r.bond.value - each * k + (r.held?.value ?? 0n);
   const spent: (JobCoin | WalletUtxo)[] = [r.bond, ...(r.held ? [r.held] : [])];
   for (const u of [...r.utxos].sort((a, b) => (b.value > a.value ? 1 : -1))) {
-    if (available >= r.fee) break;
+    // The client signs: the REPORT input, or at least one coin of its own.
+    if (available >= r.fee && spent.length > 1) break;
     spent.push(u);
     available += u.value;
   }
-  if (available < r.fee) {
+  if (available < r.fee || spent.length < 2) {
     throw new ValidationError(
       "wallet/insufficient-funds",
       `the report's resolution needs a fee of ${r.fee} and finds ${available}`,
