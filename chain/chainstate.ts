@@ -404,6 +404,7 @@ export class ChainState implements MempoolView {
         });
       } else {
         checkHeldOutputs(tx, []); // a coinbase pays no held reward
+        checkReportOutputs(tx, [], height, this.params, undefined); // nor a report's bond
       }
       tx.outputs.forEach((out, vout) => {
         if (!isSpendableScript(out.scriptPubKey)) return;

@@ -103,6 +103,14 @@ Deno.test("user reports: the bond's rules; a confirmed report slashes the held r
       node.processTx(bondOf(clientCoins[0], report, node.params.reportFee - 1n).bytes),
       "report/bond-too-small",
     );
+    const minted = makeBlock(node, miner, (blk) => {
+      const out = blk.txs[0].outputs[0];
+      blk.txs[0].outputs = [
+        { ...out, value: out.value - bondValue },
+        reportOutput(report, bondValue),
+      ];
+    });
+    await expectCode(node.processBlock(minted), "report/no-held-reward"); // no coinbase bonds
     const bondTxs = clientCoins.slice(0, 4).map((c) => bondOf(c));
     for (const t of bondTxs) await node.processTx(t.bytes);
     await mine(node, miner, 1);
