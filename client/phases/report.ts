@@ -41,7 +41,9 @@ export type ReportErrorCode =
   /** No closed sprint that may judge the report gives weight to a validator other than the executor. */
   | "report/no-weights"
   /** The validators that answered do not hold a majority of the weight. */
-  | "report/no-majority";
+  | "report/no-majority"
+  /** The bond given to ask again is not a report output on this job's held reward. */
+  | "report/not-a-bond";
 
 /** A report error, with its {@link ReportErrorCode}. */
 export class ReportError extends CodedError<ReportErrorCode> {}
@@ -151,31 +153,9 @@ export async function reportJob(s: JobSession, o: ReportOptions): Promise<Report
     throw new ReportError("report/not-paid", `${held.txid}:${held.vout} is not a held reward`);
   }
   const executor = addressFromHash(heldScript.nodeHash);
-  const { height } = await s.node.status();
-  if (height + 1 >= held.heldUntil) {
-    throw new ReportError("report/reward-released", `the reward was held until ${held.heldUntil}`);
-  }
-  const { sprint, weights } = await judgingWeights(s, height, executor);
-  const report: ReportOutput = { held: { txid: held.txid, vout: held.vout }, sprint };
-
-  // The bond.
-  const bondValue = o.bond ?? s.params.reportFee;
-  let bond = o.existingBond;
-  if (!bond) {
-    const post = async () => {
-      const utxos = await s.node.spendableCoins(s.address);
-      const { tx, bytes } = reportBondTx(report, bondValue, jobId, {
-        utxos,
-        secretKey: s.secretKey,
-        fee: s.fee,
-      });
-      await s.node.sendTx(bytes);
-      return { txid: txid(tx), vout: 0 };
-    };
-    bond = await (s.spendLock ? s.spendLock(post) : post());
-    say("bond", { ...bond, units: bondValue.toString(), sprint });
-  }
-  const bondCoin = coinOf(await s.node.tx(bond.txid), bond.vout);
+  const { bond, bondCoin, sprint, weights } = o.existingBond
+    ? await existingBond(s, o.existingBond, held, executor)
+    : await postBond(s, o.bond ?? s.params.reportFee, jobId, held, executor, say);
 
   // The validators' records.
   const { votes, refused } = await gatherRecords(s, {
@@ -252,6 +232,62 @@ async function judgingWeights(s: JobSession, height: number, executor: string) {
       newest - MAX_RECORD_SPRINT_AGE
     }..${newest}`,
   );
+}
+
+/**
+ * Posts a bond of `value` on `held` under the sprint {@link judgingWeights} picks; throws
+ * `report/reward-released` when the reward's epoch ends with the next block.
+ */
+async function postBond(
+  s: JobSession,
+  value: bigint,
+  jobId: Uint8Array,
+  held: { txid: string; vout: number; heldUntil: number },
+  executor: string,
+  say: (state: string, detail: Record<string, unknown>) => void,
+) {
+  const { height } = await s.node.status();
+  if (height + 1 >= held.heldUntil) {
+    throw new ReportError("report/reward-released", `the reward was held until ${held.heldUntil}`);
+  }
+  const { sprint, weights } = await judgingWeights(s, height, executor);
+  const report: ReportOutput = { held: { txid: held.txid, vout: held.vout }, sprint };
+  const post = async () => {
+    const utxos = await s.node.spendableCoins(s.address);
+    const { tx, bytes } = reportBondTx(report, value, jobId, {
+      utxos,
+      secretKey: s.secretKey,
+      fee: s.fee,
+    });
+    await s.node.sendTx(bytes);
+    return { tx, bond: { txid: txid(tx), vout: 0 } };
+  };
+  const { tx, bond } = await (s.spendLock ? s.spendLock(post) : post());
+  say("bond", { ...bond, units: value.toString(), sprint });
+  const bondCoin = { ...bond, value, scriptPubKey: tx.outputs[0].scriptPubKey };
+  return { bond, bondCoin, sprint, weights };
+}
+
+/**
+ * A bond posted before (`job report --existing-bond`): it must be a report on `held`; its sprint
+ * and that sprint's weights judge the report.
+ */
+async function existingBond(
+  s: JobSession,
+  bond: { txid: string; vout: number },
+  held: { txid: string; vout: number },
+  executor: string,
+) {
+  const bondCoin = coinOf(await s.node.tx(bond.txid), bond.vout);
+  const r = parseOutputScript(bondCoin.scriptPubKey);
+  if (r.type !== "report" || r.held.txid !== held.txid || r.held.vout !== held.vout) {
+    throw new ReportError("report/not-a-bond", `${bond.txid}:${bond.vout} is no bond on this job`);
+  }
+  const weights = weightsByAddress(await s.node.weights(r.sprint));
+  if (![...weights.keys()].some((a) => a !== executor)) {
+    throw new ReportError("report/no-weights", `no validator holds weight in sprint ${r.sprint}`);
+  }
+  return { bond, bondCoin, sprint: r.sprint, weights };
 }
 
 /** What {@link gatherRecords} asks about. */

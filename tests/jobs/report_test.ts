@@ -38,7 +38,7 @@ async function offeredAndStaked(
 
 const addressOf = (k: TestKey) => addressFromPublicKey(publicKeyOf(k.secret));
 
-Deno.test("job report: a false output is confirmed by the weight majority and the held reward slashed to the client; an honest one, reported with `job report`, is a false report that pays the validator from the bond", async () => {
+Deno.test("job report: without votes the bond stands; asked again, a false output is confirmed by the weight majority and the held reward slashed to the client; an honest one, reported with `job report`, is a false report that pays the validator from the bond", async () => {
   const fixture = await fixtureModel();
   const dir = await Deno.makeTempDir();
   await Deno.writeFile(`${dir}/m.gguf`, fixture.gguf);
@@ -47,12 +47,6 @@ Deno.test("job report: a false output is confirmed by the weight majority and th
     const chain = b.node.chain;
     // The executor (the bench's compute key) and a validator hold weight; the executor is left out.
     const { light: validator, sprint } = await weighedBench(b);
-    new VerifierService({
-      network: b.node.network,
-      models: await ModelStore.open({ files: [`${dir}/m.gguf`] }),
-      minIntervalMs: 0,
-      validator: nodeValidatorDuty(b.api, validator.secret),
-    });
     const jobOf = (timestamp: number): Job => ({
       ...fixtureJob(fixture.modelId),
       timestamp,
@@ -109,12 +103,35 @@ Deno.test("job report: a false output is confirmed by the weight majority and th
     assert.notEqual(mismatch.code, 0);
     assert.match(mismatch.stderr.trim(), /^error \(report\/output-mismatch\): [^\n]+$/);
 
+    // No validator serves yet: no majority; the bond stands and is asked again below.
+    let posted: { txid: string; vout: number } | undefined;
+    await assert.rejects(
+      reportJob(b.s, {
+        jobId: toHex(cheat.jobId),
+        output: falseOutput,
+        timeoutMs: 1_000,
+        onState: (state, d) => {
+          if (state === "bond") posted = { txid: String(d.txid), vout: Number(d.vout) };
+        },
+      }),
+      (e) => e instanceof ReportError && e.code === "report/no-majority",
+    );
+    assert.ok(posted, "the bond was posted");
+    new VerifierService({
+      network: b.node.network,
+      models: await ModelStore.open({ files: [`${dir}/m.gguf`] }),
+      minIntervalMs: 0,
+      validator: nodeValidatorDuty(b.api, validator.secret),
+    });
+
     // The false output: confirmed; the held reward goes to the client, the bond to the validator.
     const confirmed = await reportJob(b.s, {
       jobId: toHex(cheat.jobId),
       output: falseOutput,
+      existingBond: posted,
       timeoutMs: 60_000,
     });
+    assert.deepEqual({ txid: confirmed.bond.txid, vout: confirmed.bond.vout }, posted);
     assert.equal(confirmed.sprint, sprint);
     assert.equal(confirmed.outcome, "confirmed");
     assert.deepEqual(confirmed.votes.map((v) => [v.address, v.verdict]), [
