@@ -286,6 +286,16 @@ async function runJob(
       // The due validators that voted share the payment (not when it is disputed: the fraud proof
       // takes the payment back).
       const records = tally.verdict === "fraud" ? [] : paidRecords(check.records);
+      // Not sent (the node unreachable): the job stands, paid to the executor alone.
+      const paidValidators = records.length
+        ? await payValidators(s, offered, committed, records).catch((e) => {
+          delivered.notes.push(
+            `the payment naming ${records.length} validator(s) was not sent ` +
+              `(${(e as Error).message}): the node's first payment pays the executor alone`,
+          );
+          return undefined;
+        })
+        : undefined;
       const outsourced = {
         verdict: tally.verdict,
         votes,
@@ -293,9 +303,7 @@ async function runJob(
         selection,
         notDue,
         refused,
-        ...(records.length
-          ? { paidValidators: await payValidators(s, offered, committed, records) }
-          : {}),
+        ...(paidValidators ? { paidValidators } : {}),
       };
       s.say("outsourced", {
         verdict: tally.verdict,
