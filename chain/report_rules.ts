@@ -44,7 +44,7 @@ import {
 import { epochEnd } from "./sprint.ts";
 import type { Transaction } from "./tx.ts";
 import { recordFault, type ValidationRecord } from "./validation_record.ts";
-import { recordSprintInRange } from "../client/record_eligibility.ts";
+import { recordSprintInRange } from "./validation_record.ts";
 
 /**
  * The chain-derived compute weights of one sprint, by address (verifier-wasm/sprint_weights.ts,

@@ -30,6 +30,17 @@ export const MAX_PAID_VALIDATORS = 8;
 /** The validators of a paid job share 1 / VALIDATOR_PART_DIVISOR of the payment. */
 export const VALIDATOR_PART_DIVISOR = 10n;
 
+/** How many sprints before the newest closed one a record's sprint may be. */
+export const MAX_RECORD_SPRINT_AGE = 2;
+
+/**
+ * Which sprints a record of a payment may name: from `newestClosed - MAX_RECORD_SPRINT_AGE` to
+ * `newestClosed`, the newest sprint whose window had closed below the payment's height.
+ */
+export function recordSprintInRange(sprint: number, newestClosed: number): boolean {
+  return sprint >= 1 && sprint <= newestClosed && sprint >= newestClosed - MAX_RECORD_SPRINT_AGE;
+}
+
 /** A validator's verdict on a job, as a record stores it (byte 0, 1, 2). */
 export const RECORD_VERDICTS = ["honest", "fraud", "inconclusive"] as const;
 /** A verdict a record can carry. */

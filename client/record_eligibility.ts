@@ -14,8 +14,7 @@ import type { ValidationRecord } from "../chain/validation_record.ts";
 import { dueProbability, ticketDraw } from "../chain/validator_draw.ts";
 import { VALIDATORS_PER_JOB } from "./validator_ticket.ts";
 
-/** How many sprints before the newest closed one a record's sprint may be. */
-export const MAX_RECORD_SPRINT_AGE = 2;
+export { MAX_RECORD_SPRINT_AGE, recordSprintInRange } from "../chain/validation_record.ts";
 
 /** Why a record does not count. */
 export type IneligibleReason =
@@ -34,14 +33,6 @@ export interface SprintWeights {
   readonly sprint: number;
   /** Weight by address. */
   readonly byAddress: ReadonlyMap<string, number>;
-}
-
-/**
- * Which sprints a record of a payment may name: from `newestClosed - MAX_RECORD_SPRINT_AGE` to
- * `newestClosed`, the newest sprint whose window had closed below the payment's height.
- */
-export function recordSprintInRange(sprint: number, newestClosed: number): boolean {
-  return sprint >= 1 && sprint <= newestClosed && sprint >= newestClosed - MAX_RECORD_SPRINT_AGE;
 }
 
 /**

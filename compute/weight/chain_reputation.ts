@@ -6,7 +6,8 @@
  * is **active** in an epoch when a client paid it for a job there (an escrow PAY spend naming its
  * stake) or its sprint proof for that epoch's sprint earned weight (verifier-wasm/sprint_weights.ts).
  * **Proven fraud** is a stake slashed by a fraud proof or a bad-answer proof, or a held reward
- * forfeited by a fraud proof (docs/protocol.md, "Held rewards"): it resets the node at once, in the
+ * forfeited by a fraud proof (docs/protocol.md, "Held rewards") or slashed by a user report that
+ * validators holding the weight majority confirmed ("User reports"): it resets the node at once, in the
  * open epoch too. A **statistical flag** does the same: the validation records (0x09) of the
  * payments of an executor's jobs in an epoch, those that count (client/record_eligibility.ts: the
  * key held weight in the record's sprint, a recent closed one, and its draw was eligible), add their
@@ -44,6 +45,7 @@ import {
   TEMPLATE_VALIDATION_RECORD,
   type ValidationRecord,
 } from "../../chain/validation_record.ts";
+import { isConfirmedReportSpend } from "../../chain/report_rules.ts";
 import {
   MAX_RECORD_SPRINT_AGE,
   recordIneligibility,
@@ -498,7 +500,8 @@ export class ChainReputation {
         } else if (
           (coin.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE &&
             (path === PATH_STAKE_FRAUD || path === PATH_BAD_ANSWER)) ||
-          (coin.scriptPubKey[0] === TEMPLATE_HELD_REWARD && path === PATH_HELD_FRAUD)
+          (coin.scriptPubKey[0] === TEMPLATE_HELD_REWARD && path === PATH_HELD_FRAUD) ||
+          isConfirmedReportSpend(coin.scriptPubKey, input.scriptSig)
         ) {
           const s = parseOutputScript(coin.scriptPubKey);
           if (s.type === "compute-stake" || s.type === "held-reward") {

@@ -156,6 +156,12 @@ Deno.test("job report: without votes the bond stands; asked again, a false outpu
     assert.equal((await chain.store.getCoins([heldOutpoint]))[0], undefined, "slashed");
     const pool = () => b.api.job(toHex(cheat.jobId));
     await waitFor("the job disputed", async () => (await pool()).state === "disputed" || null);
+    // A confirmed report is proven misbehaviour in every node's chain-derived reputation.
+    const executor = addressFromPublicKey(publicKeyOf(b.compute.secret));
+    const rep = await (await fetch(`${b.node.url}/v1/reputation/${executor}`)).json();
+    assert.equal(rep.reputation, 0);
+    assert.equal(rep.validationProbability, 1);
+    assert.equal(rep.lastFraud?.txid, confirmed.resolution, "the resolution is the proof");
 
     // The honest output, reported with the command: a false report; the validator is paid, the
     // reward stays the executor's.
