@@ -3,19 +3,21 @@
  * fixture model): the validator rewards a mined payment pays to a key are found in the blocks, shown
  * held until the epoch's end, claimed to the key's address at that height and then forgotten; a node
  * started again on the same KV finds them where it left off; another key finds nothing; a reward
- * forfeited by the client's fraud proof is dropped.
+ * forfeited by the client's fraud proof is dropped; a reorg that brings a payment in below the last
+ * block scanned is scanned again.
  */
 
 import assert from "node:assert/strict";
 import { toHex } from "../../chain/bytes.ts";
-import { fraudProofTx, validatorRewardCoins } from "../../chain/job_tx.ts";
+import { fraudProofTx, heldPayout, payTx, validatorRewardCoins } from "../../chain/job_tx.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
-import { encodeTransaction } from "../../chain/tx.ts";
+import { epochEnd } from "../../chain/sprint.ts";
+import { encodeTransaction, txid } from "../../chain/tx.ts";
 import { validatorSplit } from "../../chain/validation_record.ts";
 import { validationTicket } from "../../chain/validator_draw.ts";
 import { verdictRecordBody } from "../../client/validator_ticket.ts";
 import { signRecord } from "../../chain/validation_record.ts";
-import { mine, newKey, type TestKey } from "../../tests/chain_helpers.ts";
+import { mine, newKey, openDevNode, relayBlocks, type TestKey } from "../../tests/chain_helpers.ts";
 import {
   type HeldBench,
   heldBench,
@@ -130,6 +132,51 @@ Deno.test("validator rewards: a reward forfeited by the client's fraud proof bef
     await book.onBlock();
     assert.deepEqual(book.status(), [], "forfeited: gone from the book");
   } finally {
+    await b.close();
+  }
+});
+
+Deno.test("validator rewards: a reorg that brings the payment in below the last block scanned finds it there", async () => {
+  const b = await heldBench();
+  const other = await openDevNode();
+  try {
+    const [v, w] = [newKey(), newKey()];
+    const staked = await stakedFixtureJob(b, false);
+    const fork = b.node.tip().height;
+    const shared = [];
+    for (let h = 1; h <= fork; h++) shared.push(b.node.hashAtHeight(h)!);
+    await relayBlocks(b.node, other.node, shared);
+    // The other node mines the payment in the block after the fork, then three more.
+    const records = [recordOf(v, staked), recordOf(w, staked)]
+      .sort((x, y) => toHex(x.validatorKey) < toHex(y.validatorKey) ? -1 : 1);
+    const payment = payTx(
+      staked.escrow,
+      staked.stake,
+      heldPayout(staked.stake, PAY_FEE),
+      staked.jobId,
+      b.client.secret,
+      records,
+    );
+    await other.node.processTx(encodeTransaction(payment));
+    const branch = await mine(other.node, newKey(), 4);
+    assert.equal((await other.node.getTransaction(txid(payment)))?.height, fork + 1);
+    // This node mines three blocks without it; the book scans them.
+    await mine(b.node, newKey(), 3);
+    const book = bookOf(b, v);
+    await book.onBlock();
+    assert.deepEqual(book.status(), []);
+    // The longer branch replaces them: the payment is now below the last block scanned.
+    await relayBlocks(other.node, b.node, branch);
+    assert.equal(b.node.tip().hash, branch[3]);
+    await book.onBlock();
+    assert.deepEqual(book.status(), [{
+      jobId: toHex(staked.jobId),
+      units: validatorSplit(staked.escrow.value - PAY_FEE, 2).each.toString(),
+      paidHeight: fork + 1,
+      heldUntil: epochEnd(b.node.params.sprint, fork + 1),
+    }]);
+  } finally {
+    other.close();
     await b.close();
   }
 });
