@@ -15,8 +15,13 @@
  * test flagged it (its log line), and the final reputation answer. The test restarts each epoch, so
  * each (node, epoch) is one run of the table's "flagged after n jobs". Progress goes to stderr. Not
  * part of `deno task test`.
+ * With `weights=1` (the fifth argument) every node proves sprints at one `--sprint-rate`, so
+ * compute weights are in force: the client asks the validators due by weight, pays with a
+ * validation pool and distributes it to them with their records, and every node derives the
+ * statistical flags from the records on chain (`chainEvidence`, `lastFlag`); the script then also
+ * prints node 0's chain-derived evidence per node and epoch and the final `lastFlag`s.
  * Usage: deno run -A tests/bench/substitute_devnet.ts [epochs=8] [q8Concurrency=12]
- * [perturbedConcurrency=2] [honestConcurrency=1]
+ * [perturbedConcurrency=2] [honestConcurrency=1] [weights=0]
  */
 
 import { modelIdFromBytes } from "../../chain/model_id.ts";
@@ -38,6 +43,10 @@ const CONCURRENCY = {
   "perturbed-as-f16": Number(Deno.args[2] ?? 2),
   honest: Number(Deno.args[3] ?? 1),
 };
+/** Weights in force (every node proves sprints) or not (`--no-sprint`, the local evidence only). */
+const WEIGHTS = Deno.args[4] === "1";
+/** Nonces a second each node proves at, in the weights mode (equal weights). */
+const SPRINT_RATE = 200;
 const concurrencyOf = (name: string) =>
   CONCURRENCY[name as keyof typeof CONCURRENCY] ?? CONCURRENCY.honest;
 const DEV = networkParams("dev");
@@ -58,6 +67,8 @@ interface Reputation {
   validationProbability: number;
   lastFraud: unknown;
   epoch: { current: number };
+  lastFlag: { height: number; txid: string; epoch: number; jobs: number } | null;
+  chainEvidence?: { currentEpoch: EvidenceRecord | null; lastEpoch: EvidenceRecord | null };
   localEvidence: {
     flagged: boolean;
     test: { level: number; p0: number; p1: number; alpha: number };
@@ -98,7 +109,8 @@ const SPECS: { name: string; args: string[] }[] = [
 async function startNode(i: number): Promise<NodeProcess> {
   const p = await spawnNode(
     [
-      ...["--data-dir", `${dir}/n${i}`, "--threads", "1", "--no-sprint", "--queue", "12"],
+      ...["--data-dir", `${dir}/n${i}`, "--threads", "1", "--queue", "12"],
+      ...(WEIGHTS ? ["--sprint-rate", String(SPRINT_RATE)] : ["--no-sprint"]),
       ...["--model", `${dir}/f16.gguf`, ...SPECS[i].args],
       ...(i > 0 ? ["--seed", procs[0].url] : []),
     ],
@@ -113,6 +125,8 @@ const height = async (url: string) =>
   (await getJson<{ height: number }>(`${url}/v1/status`)).body.height;
 /** validator name -> executor name -> epoch -> last record seen. */
 const seen = new Map<string, Map<string, Map<number, EvidenceRecord>>>();
+/** Node 0's chain-derived evidence: executor name -> epoch -> last record seen. */
+const chainSeen = new Map<string, Map<number, EvidenceRecord>>();
 let members: Member[] = [];
 let polling = true;
 
@@ -129,6 +143,13 @@ async function pollEvidence(): Promise<void> {
           byExecutor.set(m.name, byEpoch);
           for (const rec of [r.localEvidence.lastEpoch, r.localEvidence.currentEpoch]) {
             if (rec) byEpoch.set(rec.epoch, rec);
+          }
+          if (v === verifiers[0] && r.chainEvidence) {
+            const chain = chainSeen.get(m.name) ?? new Map<number, EvidenceRecord>();
+            chainSeen.set(m.name, chain);
+            for (const rec of [r.chainEvidence.lastEpoch, r.chainEvidence.currentEpoch]) {
+              if (rec) chain.set(rec.epoch, rec);
+            }
           }
         }
       }
@@ -270,8 +291,10 @@ try {
     } s`,
   );
   console.log("\n### Jobs per node (client states; outsourced majority verdicts)");
-  console.log("| node | jobs | states | outsourced verdicts | failed | client saw FLAGGED |");
-  console.log("|---|---|---|---|---|---|");
+  console.log(
+    "| node | jobs | states | outsourced verdicts | failed | client saw FLAGGED | validators paid |",
+  );
+  console.log("|---|---|---|---|---|---|---|");
   for (const m of members) {
     const list = results.get(m.name) ?? [];
     const ok = list.filter((r): r is SubmitResult => "jobId" in r);
@@ -282,12 +305,15 @@ try {
     const flaggedSeen = ok.filter((r) =>
       r.computeNode && "localEvidence" in r.computeNode && r.computeNode.localEvidence?.flagged
     ).length;
+    const paid = ok.map((r) =>
+      r.outsourced?.paidValidators?.validators.length ?? 0
+    );
     console.log(
-      `| ${m.name} | ${list.length} | ${
-        count(ok.map((r) => r.state))
-      } | ${count(ok.map((r) => r.outsourced?.verdict ?? "none"))} | ${
-        list.length - ok.length
-      } | ${flaggedSeen} |`,
+      `| ${m.name} | ${list.length} | ${count(ok.map((r) => r.state))} | ${
+        count(ok.map((r) => r.outsourced?.verdict ?? "none"))
+      } | ${list.length - ok.length} | ${flaggedSeen} | ${paid.filter((n) => n > 0).length} jobs, ${
+        paid.reduce((a, b) => a + b, 0)
+      } records |`,
     );
     for (const r of list) if ("error" in r) console.log(`  failed: ${r.error.slice(0, 160)}`);
   }
@@ -360,6 +386,32 @@ try {
           r.localEvidence.currentEpoch?.jobs ?? "-"
         } / ${r.localEvidence.lastEpoch?.jobs ?? "-"} |`,
       );
+    }
+  }
+  if (WEIGHTS) {
+    console.log(
+      `\n### Chain-derived evidence (${verifiers[0].name}'s node; the same on every node): ` +
+        "jobs with counted records, exceeding / positions, llr, flagged",
+    );
+    console.log("| node | epoch | jobs | exc/pos | llr | flagged |");
+    console.log("|---|---|---|---|---|---|");
+    for (const m of members) {
+      for (const [e, rec] of [...(chainSeen.get(m.name) ?? new Map()).entries()].sort()) {
+        console.log(
+          `| ${m.name} | ${e} | ${rec.jobs} | ${rec.exceeded}/${rec.positions} | ${
+            rec.llr.toFixed(2)
+          } | ${rec.flagged ? "FLAGGED" : ""} |`,
+        );
+      }
+    }
+    console.log("\n### lastFlag at the end (every verifier's answer)");
+    for (const m of members) {
+      const flags = await Promise.all(verifiers.map(async (v) =>
+        JSON.stringify(
+          (await getJson<Reputation>(`${v.proc.url}/v1/reputation/${m.address}`)).body.lastFlag,
+        )
+      ));
+      console.log(`- ${m.name}: ${flags.join(" / ")}`);
     }
   }
   const test = (await getJson<Reputation>(`${url0}/v1/reputation/${members[0].address}`)).body
