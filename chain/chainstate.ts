@@ -39,6 +39,7 @@ import {
 } from "./store.ts";
 import { checkSprintProofOutputs } from "./sprint_tx.ts";
 import { checkReportOutputs, gatherReportContext, type WeightsOracle } from "./report_rules.ts";
+import { gatherPoolContext } from "./pool_rules.ts";
 import { encodeTransaction, isCoinbase, type Transaction, txid } from "./tx.ts";
 import {
   blockSubsidy,
@@ -82,7 +83,10 @@ export interface ChainStateParts {
   minRelayFeeRate: number;
   /** Decides stake fraud proofs (needs the model); without one, no fraud proof is accepted. */
   fraudChecker?: FraudChecker;
-  /** A sprint's derived weights, for user reports' votes; without it no VOTES spend is accepted. */
+  /**
+   * A sprint's derived weights, for user reports' votes and pool distributions; without it no VOTES
+   * or DISTRIBUTE spend is accepted.
+   */
   weightsOracle?: WeightsOracle;
   /** Fault injection for crash tests: called between the commits of a multi-commit connect. */
   onCommitStep?: (step: string) => void;
@@ -176,13 +180,14 @@ export class ChainState implements MempoolView {
   }
 
   /**
-   * Gathers the facts job spends of `tx` need: stakes, notices, fraud and bad-answer verdicts, and
-   * user reports' held rewards and weights.
+   * Gathers the facts job spends of `tx` at `spendHeight` need: stakes, notices, fraud and
+   * bad-answer verdicts, user reports' held rewards and weights, and a pool distribution's weights.
    */
   async spendContext(
     tx: Transaction,
     coins: (Coin | undefined)[],
     getCoin: CoinLookup,
+    spendHeight: number,
   ): Promise<SpendContext> {
     const scripts = coins.map((c) => c?.scriptPubKey);
     const outputScript = async (t: string, v: number) =>
@@ -202,6 +207,13 @@ export class ChainState implements MempoolView {
       values,
       getCoin,
       outputScript,
+      this.#weightsOracle,
+    );
+    ctx.pool = await gatherPoolContext(
+      tx,
+      scripts,
+      spendHeight,
+      this.params,
       this.#weightsOracle,
     );
     return ctx;
@@ -391,7 +403,7 @@ export class ChainState implements MempoolView {
         checkFinalTx(tx, height);
         const keys = inputKeys[i];
         const coins = keys.map(inBlockView);
-        const ctx = await this.spendContext(tx, coins, lookup);
+        const ctx = await this.spendContext(tx, coins, lookup, height);
         const full = !this.#verifiedTx.has(id) || spendsJobTemplate(coins);
         fees += checkTxInputs(tx, coins, height, this.params, full, ctx);
         checkNoticeOutputs(tx, coins, ctx);

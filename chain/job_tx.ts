@@ -2,10 +2,12 @@
  * @module Builders of every job transaction and output, beside their parsers (job_unlock.ts for the
  * unlocking data, script.ts for the outputs, spend.ts for the rules): the escrow, stake, claim and
  * answer outputs funded from a wallet, and the single-input spends of an escrow (pay, refund), a
- * stake (release, fraud proof, non-delivery, bad answer) or a held reward (claim, fraud proof).
+ * stake (release, fraud proof, non-delivery, bad answer) or a held reward (claim, fraud proof); a
+ * payment with a validation pool and the pool's distribution (chain/pool_rules.ts).
  */
 
 import { fromHex } from "./bytes.ts";
+import { ValidationError } from "./errors.ts";
 import type { Job } from "./job.ts";
 import { jobIdBytes } from "./job.ts";
 import { publicKeyOf, signDigest } from "./keys.ts";
@@ -14,19 +16,29 @@ import {
   heldRewardScriptOfStake,
   jobEscrowScript,
   parseOutputScript,
+  payToHashScript,
   stakeNoticeScript,
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
+  TEMPLATE_VALIDATION_POOL,
   TEMPLATE_VALIDATOR_REWARD,
+  validationPoolScriptOfStake,
   validatorRewardScript,
 } from "./script.ts";
+import { poolSplit } from "./pool_rules.ts";
 import { hash160 } from "./hash.ts";
 import {
   type ValidationRecord,
   validationRecordScript,
   validatorSplit,
 } from "./validation_record.ts";
-import { signatureHash, spendInput, type Transaction, type TxOutput } from "./tx.ts";
+import {
+  signatureHash,
+  signPayToAddressInput,
+  spendInput,
+  type Transaction,
+  type TxOutput,
+} from "./tx.ts";
 import { buildSpend, type WalletUtxo } from "./wallet.ts";
 import {
   type BadAnswerData,
@@ -39,6 +51,7 @@ import {
   PATH_ESCROW_FRAUD,
   PATH_HELD_CLAIM,
   PATH_NON_DELIVERY,
+  PATH_POOL_DISTRIBUTE,
   PATH_REFUND,
   PATH_RELEASE,
   type SignedData,
@@ -162,6 +175,122 @@ export function paymentOutputs(
   return outputs;
 }
 
+/**
+ * The client pays the escrow out with a validation pool, naming the node's stake (`stake`: its
+ * outpoint and script): output 0 the executor's held reward, output 1 the job's pool, split by
+ * {@link poolSplit} of the escrow less `fee`. The pool is (payment txid, 1).
+ */
+export function payWithPoolTx(
+  escrow: JobCoin,
+  stake: JobCoin,
+  fee: bigint,
+  jobId: Uint8Array,
+  secretKey: Uint8Array,
+): Transaction {
+  const tx: Transaction = {
+    version: 1,
+    inputs: [spendInput(escrow)],
+    outputs: poolPaymentOutputs(escrow.value - fee, stake.scriptPubKey),
+    lockTime: 0,
+    jobId,
+  };
+  tx.inputs[0].scriptSig = encodePay({
+    ...signFirstInput(tx, escrow, secretKey),
+    stake: { txid: stake.txid, vout: stake.vout },
+  });
+  return tx;
+}
+
+/** The outputs of a payment of `total` with a pool: the stake's held reward, then its pool. */
+export function poolPaymentOutputs(total: bigint, stakeScript: Uint8Array): TxOutput[] {
+  const { pool, executor } = poolSplit(total);
+  return [
+    { value: executor, scriptPubKey: heldRewardScriptOfStake(stakeScript) },
+    { value: pool, scriptPubKey: validationPoolScriptOfStake(stakeScript) },
+  ];
+}
+
+/** What the client's distribution of a validation pool spends and pays. */
+export interface DistributionRequest {
+  /** The pool (0x0B coin: outpoint, value, script). */
+  pool: JobCoin;
+  /** The eligible validators' records (1..MAX_PAID_VALIDATORS), in the order they are paid. */
+  records: readonly ValidationRecord[];
+  /** The client's secret key (signs the DISTRIBUTE and its coins; takes the change). */
+  secretKey: Uint8Array;
+  /** The client's pay-to-address coins, used (largest first) where the pool's remainder falls short of the fee. */
+  utxos: readonly WalletUtxo[];
+  /** Miner fee. */
+  fee: bigint;
+}
+
+/**
+ * The client's distribution of a pool: per record the validator's reward (floor(pool / k)) and the
+ * record, stamped with the pool's job id; the pool's remainder and the client's coins pay the fee,
+ * the rest back to the client. Throws `wallet/insufficient-funds` when the fee cannot be met.
+ */
+export function distributeTx(r: DistributionRequest): Transaction {
+  const pool = parseOutputScript(r.pool.scriptPubKey);
+  if (pool.type !== "validation-pool") throw new RangeError("not a validation pool coin");
+  if (r.records.length === 0) throw new RangeError("a distribution pays at least one validator");
+  const each = r.pool.value / BigInt(r.records.length);
+  const outputs: TxOutput[] = r.records.flatMap((rec) => [
+    {
+      value: each,
+      scriptPubKey: validatorRewardScript(
+        pool.jobId,
+        hash160(rec.validatorKey),
+        pool.clientHash,
+        pool.commitment,
+      ),
+    },
+    { value: 0n, scriptPubKey: validationRecordScript(rec) },
+  ]);
+  let available = r.pool.value - each * BigInt(r.records.length);
+  const coins: WalletUtxo[] = [];
+  for (const u of [...r.utxos].sort((a, b) => (b.value > a.value ? 1 : -1))) {
+    if (available >= r.fee) break;
+    coins.push(u);
+    available += u.value;
+  }
+  if (available < r.fee) {
+    throw new ValidationError(
+      "wallet/insufficient-funds",
+      `the pool's distribution needs a fee of ${r.fee} and finds ${available}`,
+    );
+  }
+  const change = available - r.fee;
+  if (change > 0n) {
+    outputs.push({ value: change, scriptPubKey: payToHashScript(pool.clientHash) });
+  }
+  const tx: Transaction = {
+    version: 1,
+    inputs: [r.pool, ...coins].map((c) => spendInput(c)),
+    outputs,
+    lockTime: 0,
+    jobId: pool.jobId,
+  };
+  signDistribution(tx, r.pool, coins, r.secretKey);
+  return tx;
+}
+
+/**
+ * Signs a distribution `tx` (input 0 spends `pool`, inputs 1.. spend `coins`) with `secretKey`:
+ * the DISTRIBUTE path of the pool and each pay-to-address coin.
+ */
+export function signDistribution(
+  tx: Transaction,
+  pool: JobCoin,
+  coins: readonly WalletUtxo[],
+  secretKey: Uint8Array,
+): void {
+  tx.inputs[0].scriptSig = encodeSigned(
+    PATH_POOL_DISTRIBUTE,
+    signFirstInput(tx, pool, secretKey),
+  );
+  coins.forEach((c, i) => signPayToAddressInput(tx, i + 1, c, secretKey));
+}
+
 /** A spend of `coin` by its owner's signature alone, on path `path` (`path || sig || pubkey`). */
 function signedPathSpend(
   path: typeof PATH_REFUND | typeof PATH_RELEASE | typeof PATH_HELD_CLAIM,
@@ -181,7 +310,10 @@ export const refundTx = signedPathSpend(PATH_REFUND);
 /** The node takes its stake back (two dispute windows after the stake). */
 export const releaseTx = signedPathSpend(PATH_RELEASE);
 
-/** The node takes its held reward (from the end of the epoch it was paid in). */
+/**
+ * The node takes its held reward, a validator its reward, or the executor an undistributed pool
+ * (from the end of the epoch it was paid in).
+ */
 export const claimHeldTx = signedPathSpend(PATH_HELD_CLAIM);
 
 /** Slashes a stake whose non-delivery claim went unanswered for the window. */
@@ -214,9 +346,9 @@ export type RewardCoin = Outpoint & {
 /**
  * The fraud proof: slashes the stake by revealing the output and naming false positions, and (when
  * given) takes the reward back beside it (the escrow on its FRAUD path, or the held payment with the
- * same proof; the held payment alone when `stake` is null, the stake being released), and the
- * `validatorRewards` of the payment (the validators vouched for that output) with the same proof;
- * one output of everything less the fee.
+ * same proof; the held payment alone when `stake` is null, the stake being released), the
+ * `validatorRewards` of the payment (the validators vouched for that output) and its undistributed
+ * `pool` with the same proof; one output of everything less the fee.
  */
 export function fraudProofTx(
   job: Job,
@@ -226,17 +358,21 @@ export function fraudProofTx(
   reward: RewardCoin | null,
   out: Payout,
   validatorRewards: readonly (Outpoint & { value: bigint })[] = [],
+  pool: (Outpoint & { value: bigint }) | null = null,
 ): Transaction {
-  if (!stake && !reward?.held && validatorRewards.length === 0) {
-    throw new RangeError("a fraud proof spends a stake, a held reward or a validator's reward");
+  const held = [...validatorRewards, ...(pool ? [pool] : [])];
+  if (!stake && !reward?.held && held.length === 0) {
+    throw new RangeError(
+      "a fraud proof spends a stake, a held reward, a validator's reward or a pool",
+    );
   }
   const proof = encodeFraudProof({ job, ...output, positions });
   const inputs = stake ? [spendInput(stake, proof)] : [];
   if (reward) {
     inputs.push(spendInput(reward, reward.held ? proof : encodeBarePath(PATH_ESCROW_FRAUD)));
   }
-  for (const v of validatorRewards) inputs.push(spendInput(v, proof));
-  const total = [stake, reward, ...validatorRewards].reduce((sum, c) => sum + (c?.value ?? 0n), 0n);
+  for (const v of held) inputs.push(spendInput(v, proof));
+  const total = [stake, reward, ...held].reduce((sum, c) => sum + (c?.value ?? 0n), 0n);
   return {
     version: 1,
     inputs,
@@ -259,6 +395,20 @@ export function validatorRewardCoins(
       ? [{ txid: paymentTxid, vout, value: o.value }]
       : []
   );
+}
+
+/**
+ * The validation pool (0x0B) among the outputs of a payment `paymentTxid`, with its script, or null
+ * (a payment without a pool).
+ */
+export function poolCoin(
+  paymentTxid: string,
+  outputs: readonly { value: bigint; scriptPubKey: Uint8Array }[],
+): JobCoin | null {
+  const vout = outputs.findIndex((o) => o.scriptPubKey[0] === TEMPLATE_VALIDATION_POOL);
+  if (vout < 0) return null;
+  const { value, scriptPubKey } = outputs[vout];
+  return { txid: paymentTxid, vout, value, scriptPubKey };
 }
 
 /** The escrow output of a job: the reward, refundable to the client at the job's expiry height. */

@@ -11,6 +11,8 @@
  * Held reward (`TEMPLATE_HELD_REWARD`) paths: CLAIM `0x01 || sig 64 || pubkey 33`, FRAUD the stake
  * FRAUD layout (`0x02 || ...`) against the held reward's commitment, REPORT `0x03 || sig 64 || pubkey
  * 33` (the client, beside a confirmed report: chain/report_rules.ts).
+ * Validation pool (`TEMPLATE_VALIDATION_POOL`) paths: CLAIM and FRAUD as a held reward's, DISTRIBUTE
+ * `0x04 || sig 64 || pubkey 33` (the client, to eligible validators: chain/pool_rules.ts).
  */
 
 import { ByteReader, ByteWriter, fromHex, toHex } from "./bytes.ts";
@@ -39,6 +41,8 @@ export const PATH_HELD_CLAIM = 0x01;
 export const PATH_HELD_FRAUD = PATH_STAKE_FRAUD;
 /** Held reward path of a confirmed user report (the client signs; chain/report_rules.ts). */
 export const PATH_HELD_REPORT = 0x03;
+/** Validation pool path of the client, distributing it to eligible validators (chain/pool_rules.ts). */
+export const PATH_POOL_DISTRIBUTE = 0x04;
 
 const SIG_LENGTH = 64;
 const PUBKEY_LENGTH = 33;
@@ -145,11 +149,16 @@ export function parsePay(scriptSig: Uint8Array): PayData {
 }
 
 /**
- * Writes REFUND (escrow), RELEASE (stake), CLAIM or REPORT (held reward) data, or a report's EXPIRE
- * (the same byte as REFUND): `path || sig || pubkey`.
+ * Writes REFUND (escrow), RELEASE (stake), CLAIM or REPORT (held reward) data, a report's EXPIRE
+ * (the same byte as REFUND) or a pool's DISTRIBUTE: `path || sig || pubkey`.
  */
 export function encodeSigned(
-  path: typeof PATH_REFUND | typeof PATH_RELEASE | typeof PATH_HELD_CLAIM | typeof PATH_HELD_REPORT,
+  path:
+    | typeof PATH_REFUND
+    | typeof PATH_RELEASE
+    | typeof PATH_HELD_CLAIM
+    | typeof PATH_HELD_REPORT
+    | typeof PATH_POOL_DISTRIBUTE,
   d: SignedData,
 ): Uint8Array {
   checkSigned(d);

@@ -49,11 +49,12 @@ export interface MempoolView {
   readonly mempool: Mempool;
   /** Minimum relay fee rate (base units per byte). */
   readonly minRelayFeeRate: number;
-  /** Gathers the facts job spends need (stakes, notices, fraud verdicts) for `tx`. */
+  /** Gathers the facts job spends need (stakes, notices, fraud verdicts, weights) for `tx`. */
   spendContext(
     tx: Transaction,
     coins: (Coin | undefined)[],
     getCoin: CoinLookup,
+    spendHeight: number,
   ): Promise<SpendContext>;
 }
 
@@ -172,7 +173,7 @@ export async function acceptToMempool(
   const coins = outpoints.map((o, j) => stored[j] ?? unconfirmedCoin(mempool, o, height));
   const absent = [...new Set(outpoints.filter((_, j) => !coins[j]).map((o) => o.txid))];
   if (absent.length) await refuseMissingInputs(view, absent);
-  const ctx = await view.spendContext(tx, coins, (t, v) => store.getCoin(t, v));
+  const ctx = await view.spendContext(tx, coins, (t, v) => store.getCoin(t, v), height);
   const fee = checkTxInputs(tx, coins, height, view.params, true, ctx);
   checkNoticeOutputs(tx, coins, ctx);
   checkHeldOutputs(tx, coins);

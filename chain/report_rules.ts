@@ -153,13 +153,26 @@ export async function gatherReportContext(
     await view(report.held, true);
     if (tx.inputs[i].scriptSig[0] !== PATH_REPORT_VOTES) continue;
     ctx.bonds.set(heldKey(report.held), { index: i, report, value: coinValues[i] ?? 0n });
-    if (oracle && !ctx.weights!.has(report.sprint)) {
-      try {
-        ctx.weights!.set(report.sprint, await oracle(report.sprint));
-      } catch { /* no weights: VOTES is refused report/no-weights */ }
-    }
+    if (oracle) await gatherSprintWeights(ctx.weights!, report.sprint, oracle);
   }
   return ctx;
+}
+
+/**
+ * Adds `sprint`'s weights through `oracle` to `weights` unless there already (once per sprint and
+ * transaction); a derivation that fails adds nothing, and the rule that needs them refuses
+ * (`report/no-weights`, `job/no-weights`). Shared by user reports and pool distributions
+ * (chain/pool_rules.ts).
+ */
+export async function gatherSprintWeights(
+  weights: Map<number, ReadonlyMap<string, number>>,
+  sprint: number,
+  oracle: WeightsOracle,
+): Promise<void> {
+  if (weights.has(sprint)) return;
+  try {
+    weights.set(sprint, await oracle(sprint));
+  } catch { /* no weights: the rule refuses */ }
 }
 
 /** The held reward named `o` in `ctx`, parsed from its script, or null. */
@@ -179,7 +192,7 @@ function heldScriptOf(
 }
 
 /** The newest sprint whose proof window had closed below `height` (0: none yet). */
-function newestClosedSprintAt(height: number, params: NetworkParams): number {
+export function newestClosedSprintAt(height: number, params: NetworkParams): number {
   const { interval, window } = params.sprint;
   return Math.max(0, Math.floor((height - 1 - window) / interval));
 }

@@ -48,6 +48,12 @@ export const TEMPLATE_HELD_REWARD = 0x07;
  * "Validator rewards").
  */
 export const TEMPLATE_VALIDATOR_REWARD = 0x08;
+/**
+ * Template byte of a validation pool (a payment's validators' tenth, held for its epoch until the
+ * client distributes it to the eligible validators): 0x0B || jobId 32 || executor HASH160 20 ||
+ * client HASH160 20 || commitment 32 (chain/pool_rules.ts).
+ */
+export const TEMPLATE_VALIDATION_POOL = 0x0b;
 /** Template byte of provably unspendable outputs (the genesis coinbase); payload up to 80 bytes. */
 export const TEMPLATE_UNSPENDABLE = 0x00;
 
@@ -82,6 +88,14 @@ export type OutputScript =
     type: "validator-reward";
     jobId: Uint8Array;
     /** The validator's HASH160. */
+    nodeHash: Uint8Array;
+    clientHash: Uint8Array;
+    commitment: Uint8Array;
+  }
+  | {
+    type: "validation-pool";
+    jobId: Uint8Array;
+    /** The executor's HASH160. */
     nodeHash: Uint8Array;
     clientHash: Uint8Array;
     commitment: Uint8Array;
@@ -214,6 +228,20 @@ export function validatorRewardScript(
   return nodeJobScript(TEMPLATE_VALIDATOR_REWARD, jobId, validatorHash, clientHash, commitment);
 }
 
+/**
+ * A job's validation pool script: the validators' part of its payment, which the client distributes
+ * to eligible validators before the end of the payment's epoch, the executor claims from then, and a
+ * fraud proof against `commitment` forfeits to the client before.
+ */
+export function validationPoolScript(
+  jobId: Uint8Array,
+  nodeHash: Uint8Array,
+  clientHash: Uint8Array,
+  commitment: Uint8Array,
+): Uint8Array {
+  return nodeJobScript(TEMPLATE_VALIDATION_POOL, jobId, nodeHash, clientHash, commitment);
+}
+
 /** The held reward script paying the node of a stake (same job, node, client and commitment). */
 export function heldRewardScriptOfStake(stakeScript: Uint8Array): Uint8Array {
   const s = parseOutputScript(stakeScript);
@@ -221,12 +249,20 @@ export function heldRewardScriptOfStake(stakeScript: Uint8Array): Uint8Array {
   return heldRewardScript(s.jobId, s.nodeHash, s.clientHash, s.commitment);
 }
 
+/** The validation pool script of a stake's job (same job, executor, client and commitment). */
+export function validationPoolScriptOfStake(stakeScript: Uint8Array): Uint8Array {
+  const s = parseOutputScript(stakeScript);
+  if (s.type !== "compute-stake") throw new RangeError("not a compute stake script");
+  return validationPoolScript(s.jobId, s.nodeHash, s.clientHash, s.commitment);
+}
+
 /** A stake or held reward script: template || jobId 32 || node 20 || client 20 || commitment 32. */
 function nodeJobScript(
   template:
     | typeof TEMPLATE_COMPUTE_STAKE
     | typeof TEMPLATE_HELD_REWARD
-    | typeof TEMPLATE_VALIDATOR_REWARD,
+    | typeof TEMPLATE_VALIDATOR_REWARD
+    | typeof TEMPLATE_VALIDATION_POOL,
   jobId: Uint8Array,
   nodeHash: Uint8Array,
   clientHash: Uint8Array,
@@ -270,10 +306,14 @@ export function unspendableScript(data: Uint8Array): Uint8Array {
   return s;
 }
 
-const NODE_JOB_TYPES: Record<number, "compute-stake" | "held-reward" | "validator-reward"> = {
+const NODE_JOB_TYPES: Record<
+  number,
+  "compute-stake" | "held-reward" | "validator-reward" | "validation-pool"
+> = {
   [TEMPLATE_COMPUTE_STAKE]: "compute-stake",
   [TEMPLATE_HELD_REWARD]: "held-reward",
   [TEMPLATE_VALIDATOR_REWARD]: "validator-reward",
+  [TEMPLATE_VALIDATION_POOL]: "validation-pool",
 };
 
 /** Throws `DecodeError` `script/length` unless a `what` script is exactly `length` bytes. */
@@ -306,7 +346,8 @@ export function parseOutputScript(script: Uint8Array): OutputScript {
       };
     case TEMPLATE_COMPUTE_STAKE:
     case TEMPLATE_HELD_REWARD:
-    case TEMPLATE_VALIDATOR_REWARD: {
+    case TEMPLATE_VALIDATOR_REWARD:
+    case TEMPLATE_VALIDATION_POOL: {
       const type = NODE_JOB_TYPES[script[0]];
       requireScriptLength(script, COMPUTE_STAKE_SCRIPT_LENGTH, type.replace("-", " "));
       return {

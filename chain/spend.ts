@@ -34,6 +34,7 @@ import {
   PATH_HELD_FRAUD,
   PATH_NON_DELIVERY,
   PATH_PAY,
+  PATH_POOL_DISTRIBUTE,
   PATH_REFUND,
   PATH_RELEASE,
   PATH_STAKE_FRAUD,
@@ -48,16 +49,18 @@ import {
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
   TEMPLATE_JOB_ESCROW,
+  TEMPLATE_VALIDATION_POOL,
   TEMPLATE_VALIDATION_RECORD,
   TEMPLATE_VALIDATOR_REWARD,
-  validatorRewardScript,
 } from "./script.ts";
+import { MAX_PAID_VALIDATORS, validatorSplit } from "./validation_record.ts";
 import {
-  MAX_PAID_VALIDATORS,
-  recordFault,
-  type ValidationRecord,
-  validatorSplit,
-} from "./validation_record.ts";
+  checkRecordsHold,
+  checkValidatorPairs,
+  leadingPairs,
+  pairValuesAre,
+} from "./validator_pairs.ts";
+import { checkPoolPayment, isPoolPaymentShape, type PoolContext } from "./pool_rules.ts";
 import { epochEnd } from "./sprint.ts";
 import type { SprintParams } from "./params.ts";
 import { hash160 } from "./hash.ts";
@@ -93,6 +96,8 @@ export interface SpendContext {
   badAnswers: Map<number, boolean>;
   /** What user reports' bonds and held REPORT spends need (chain/report_rules.ts), when gathered. */
   report?: ReportContext;
+  /** What a validation pool's DISTRIBUTE needs (chain/pool_rules.ts), when gathered. */
+  pool?: PoolContext;
 }
 
 /** The latest non-delivery claim and answer recorded on chain for a stake. */
@@ -131,73 +136,35 @@ function allOutputsPayClient(tx: Transaction, clientHash: Uint8Array): boolean {
  */
 function isPaymentShape(tx: Transaction): boolean {
   const pairs = (tx.outputs.length - 1) / 2;
-  if (!Number.isInteger(pairs) || pairs < 0 || pairs > MAX_PAID_VALIDATORS) return false;
-  return tx.outputs.slice(1).every((o, j) =>
-    o.scriptPubKey[0] === (j % 2 === 0 ? TEMPLATE_VALIDATOR_REWARD : TEMPLATE_VALIDATION_RECORD)
-  );
+  return Number.isInteger(pairs) && pairs >= 0 && pairs <= MAX_PAID_VALIDATORS &&
+    leadingPairs(tx, 1) === pairs;
 }
 
 /**
  * Checks the validator pairs of a payment of the job staked by `stake` (its shape checked by
- * {@link isPaymentShape}): each reward pays the HASH160 of its record's key on the stake's job,
- * client and commitment (`job/validator-reward`); no record is the executor's own
- * (`job/self-validation`) and no key appears twice (`job/duplicate-validator`); the values are
- * exactly {@link validatorSplit} of the payment's total with every record worth 0
- * (`job/validator-split`); and every record's ticket and signature hold for the job and the stake's
- * commitment ({@link recordFault}: `job/bad-ticket`, `job/bad-attestation`), checked last as the
- * costly part (a DLEQ verification each).
+ * {@link isPaymentShape}; chain/validator_pairs.ts: `job/validator-reward`, `job/self-validation`,
+ * `job/duplicate-validator`); the values are exactly {@link validatorSplit} of the payment's total
+ * with every record worth 0 (`job/validator-split`); and every record's ticket and signature hold
+ * for the job and the stake's commitment (`job/bad-ticket`, `job/bad-attestation`), checked last as
+ * the costly part (a DLEQ verification each).
  */
 function checkValidatorOutputs(
   tx: Transaction,
   index: number,
   stake: Extract<OutputScript, { type: "compute-stake" }>,
 ): void {
-  const records: ValidationRecord[] = [];
-  const keys = new Set<string>();
-  for (let n = 1; n < tx.outputs.length; n += 2) {
-    const parsed = parseOutputScript(tx.outputs[n + 1].scriptPubKey);
-    if (parsed.type !== "validation-record") fail("job/pay-not-held", "not a record"); // shape checked
-    const { record } = parsed;
-    const validatorHash = hash160(record.validatorKey);
-    const reward = validatorRewardScript(
-      stake.jobId,
-      validatorHash,
-      stake.clientHash,
-      stake.commitment,
-    );
-    if (!equalBytes(tx.outputs[n].scriptPubKey, reward)) {
-      fail(
-        "job/validator-reward",
-        `input ${index}: output ${n} is not the reward of the validator of record ${n + 1}`,
-      );
-    }
-    if (equalBytes(validatorHash, stake.nodeHash)) {
-      fail("job/self-validation", `input ${index}: record ${n + 1} is the executor's own`);
-    }
-    const key = toHex(record.validatorKey);
-    if (keys.has(key)) {
-      fail("job/duplicate-validator", `input ${index}: validator ${key} appears twice`);
-    }
-    keys.add(key);
-    records.push(record);
-  }
+  const k = (tx.outputs.length - 1) / 2;
+  const records = checkValidatorPairs(tx, index, stake, 1, k);
   const total = tx.outputs.reduce((sum, o) => sum + o.value, 0n);
-  const { each, executor } = validatorSplit(total, records.length);
-  const splitHolds = tx.outputs[0].value === executor &&
-    tx.outputs.slice(1).every((o, j) => o.value === (j % 2 === 0 ? each : 0n));
-  if (!splitHolds) {
+  const { each, executor } = validatorSplit(total, k);
+  if (tx.outputs[0].value !== executor || !pairValuesAre(tx, 1, k, each)) {
     fail(
       "job/validator-split",
-      `input ${index}: a payment of ${total} to ${records.length} validators pays ${each} to each ` +
+      `input ${index}: a payment of ${total} to ${k} validators pays ${each} to each ` +
         `validator, ${executor} to the executor and 0 to each record`,
     );
   }
-  for (const [j, record] of records.entries()) {
-    const fault = recordFault(stake.jobId, stake.commitment, record);
-    if (fault) {
-      fail(fault, `input ${index}: record ${2 * j + 2} does not hold for this job and output`);
-    }
-  }
+  checkRecordsHold(stake, records, index, 1);
 }
 
 /** Applies the rules of an escrow input. `checkSig` verifies a signature for the given key hash. */
@@ -234,14 +201,17 @@ export function checkEscrowSpend(
         );
       }
       const held = heldRewardScript(script.jobId, s.nodeHash, script.clientHash, s.commitment);
-      if (!isPaymentShape(tx) || !equalBytes(tx.outputs[0].scriptPubKey, held)) {
+      const pool = isPoolPaymentShape(tx);
+      if ((!pool && !isPaymentShape(tx)) || !equalBytes(tx.outputs[0].scriptPubKey, held)) {
         fail(
           "job/pay-not-held",
           `input ${index}: a payment's outputs are the job's held reward for the stake's node, ` +
-            `then up to ${MAX_PAID_VALIDATORS} pairs (validator reward, validation record)`,
+            `then its validation pool or up to ${MAX_PAID_VALIDATORS} pairs (validator reward, ` +
+            "validation record)",
         );
       }
-      checkValidatorOutputs(tx, index, s);
+      if (pool) checkPoolPayment(tx, index, s);
+      else checkValidatorOutputs(tx, index, s);
       if (spendHeight < stake.height + disputeWindow) {
         fail(
           "job/dispute-window",
@@ -381,14 +351,18 @@ export function checkStakeSpend(
 }
 
 /**
- * Applies the rules of a held reward input, the executor's (0x07) or a validator's (0x08), alike
- * (`coinHeight`: the block of its payment): the key hashing to its `nodeHash` claims it from the end
- * of that block's epoch; before then a proven fraud proof forfeits it to the client.
+ * Applies the CLAIM and FRAUD rules of a held reward input, the executor's (0x07), a validator's
+ * (0x08) or a validation pool (0x0B), alike (`coinHeight`: the block of its payment): the key
+ * hashing to its `nodeHash` claims it from the end of that block's epoch; before then a proven fraud
+ * proof forfeits it to the client.
  */
 export function checkHeldSpend(
   tx: Transaction,
   index: number,
-  script: Extract<OutputScript, { type: "held-reward" | "validator-reward" }>,
+  script: Extract<
+    OutputScript,
+    { type: "held-reward" | "validator-reward" | "validation-pool" }
+  >,
   coinHeight: number,
   spendHeight: number,
   sprint: SprintParams,
@@ -487,7 +461,7 @@ export async function gatherSpendContext(
       await noticeFor(`${toHex(tx.inputs[i].prevout.txid)}:${tx.inputs[i].prevout.vout}`);
     }
     const spendsHeld = script[0] === TEMPLATE_HELD_REWARD ||
-      script[0] === TEMPLATE_VALIDATOR_REWARD;
+      script[0] === TEMPLATE_VALIDATOR_REWARD || script[0] === TEMPLATE_VALIDATION_POOL;
     if ((spendsStake || spendsHeld) && sig[0] === PATH_STAKE_FRAUD) {
       ctx.fraud.set(i, await fraudVerdict(sig, script, checker, verdicts));
     }
@@ -496,7 +470,7 @@ export async function gatherSpendContext(
 }
 
 /**
- * The verdict of a fraud proof `sig` against a stake, held reward or validator reward `script`
+ * The verdict of a fraud proof `sig` against a stake, held reward, validator reward or pool `script`
  * (false when malformed, of another job, or without a checker); one proof against one commitment is
  * decided once per transaction (`verdicts`), so a stake, its held reward and its validators' rewards
  * slashed together run the model once.
@@ -511,7 +485,7 @@ async function fraudVerdict(
     const parsed = parseOutputScript(script);
     if (
       parsed.type !== "compute-stake" && parsed.type !== "held-reward" &&
-      parsed.type !== "validator-reward"
+      parsed.type !== "validator-reward" && parsed.type !== "validation-pool"
     ) {
       return false;
     }
@@ -530,32 +504,34 @@ async function fraudVerdict(
 }
 
 /** Templates of the outputs only a payment creates. */
-const PAYMENT_TEMPLATES = new Set([
-  TEMPLATE_HELD_REWARD,
-  TEMPLATE_VALIDATOR_REWARD,
-  TEMPLATE_VALIDATION_RECORD,
-]);
+const PAYMENT_TEMPLATES = new Set([TEMPLATE_HELD_REWARD, TEMPLATE_VALIDATION_POOL]);
+
+/** Templates of the outputs only a payment or a pool's distribution creates. */
+const PAIR_TEMPLATES = new Set([TEMPLATE_VALIDATOR_REWARD, TEMPLATE_VALIDATION_RECORD]);
 
 /**
- * Checks that a transaction creating a held reward, validator reward or validation record output
- * spends an escrow by PAY (whose rule then makes those outputs the job's held reward for the named
- * stake and its validators' pairs): no other transaction creates one, so every held reward is a
- * real payment, with a stake's node and commitment, and every record on chain came with one.
+ * Checks that a transaction creating a held reward or a validation pool spends an escrow by PAY,
+ * and one creating a validator reward or a validation record spends an escrow by PAY or a pool by
+ * DISTRIBUTE (whose rules then make those outputs the job's held reward, pool and validators'
+ * pairs): no other transaction creates one, so every held reward and pool is a real payment, with a
+ * stake's node and commitment, and every record on chain came with a payment or its pool.
  */
 export function checkHeldOutputs(
   tx: Transaction,
   coins: ({ scriptPubKey: Uint8Array } | undefined)[],
 ): void {
-  if (!tx.outputs.some((o) => PAYMENT_TEMPLATES.has(o.scriptPubKey[0]))) return;
-  const pays = coins.some((c, i) =>
-    c?.scriptPubKey[0] === TEMPLATE_JOB_ESCROW && tx.inputs[i].scriptSig[0] === PATH_PAY
+  const spends = (template: number, path: number) =>
+    coins.some((c, i) => c?.scriptPubKey[0] === template && tx.inputs[i].scriptSig[0] === path);
+  const held = tx.outputs.some((o) => PAYMENT_TEMPLATES.has(o.scriptPubKey[0]));
+  const pairs = tx.outputs.some((o) => PAIR_TEMPLATES.has(o.scriptPubKey[0]));
+  if (!held && !pairs) return;
+  const pays = spends(TEMPLATE_JOB_ESCROW, PATH_PAY);
+  if (pays || (!held && spends(TEMPLATE_VALIDATION_POOL, PATH_POOL_DISTRIBUTE))) return;
+  fail(
+    "job/held-not-from-pay",
+    "a held reward or validation pool is created only by an escrow's PAY spend, a validator " +
+      "reward or validation record by a PAY or a pool's DISTRIBUTE",
   );
-  if (!pays) {
-    fail(
-      "job/held-not-from-pay",
-      "a held reward, validator reward or validation record is created only by an escrow's PAY spend",
-    );
-  }
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
   TEMPLATE_JOB_ESCROW,
+  TEMPLATE_VALIDATION_POOL,
   TEMPLATE_VALIDATOR_REWARD,
 } from "./script.ts";
 import { sprintProofOutputs, type StoredSprintProof } from "./sprint_record.ts";
@@ -141,7 +142,7 @@ export function decodeUndo(bytes: Uint8Array): Coin[] {
 
 /**
  * Secondary index keys of an output: by address (pay-to-address) or by job id (escrow, stake, held
- * reward, validator reward).
+ * reward, validator reward, validation pool).
  */
 function outputIndexKeys(script: Uint8Array, txidHex: string, vout: number): Deno.KvKey[] {
   const addr = scriptAddress(script);
@@ -149,7 +150,7 @@ function outputIndexKeys(script: Uint8Array, txidHex: string, vout: number): Den
   const t = script[0];
   if (
     (t === TEMPLATE_JOB_ESCROW || t === TEMPLATE_COMPUTE_STAKE || t === TEMPLATE_HELD_REWARD ||
-      t === TEMPLATE_VALIDATOR_REWARD) && script.length >= 33
+      t === TEMPLATE_VALIDATOR_REWARD || t === TEMPLATE_VALIDATION_POOL) && script.length >= 33
   ) {
     return [[JOB_COIN, toHex(script.subarray(1, 33)), txidHex, vout]];
   }

@@ -22,6 +22,7 @@ import {
   TEMPLATE_COMPUTE_STAKE,
   TEMPLATE_HELD_REWARD,
   TEMPLATE_JOB_ESCROW,
+  TEMPLATE_VALIDATION_POOL,
   TEMPLATE_VALIDATOR_REWARD,
 } from "./script.ts";
 import { publicKeyMatchesHash } from "./keys.ts";
@@ -30,7 +31,8 @@ import { toHex } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
 import { INITIAL_SUBSIDY } from "./params.ts";
 import { checkEscrowSpend, checkHeldSpend, checkStakeSpend, type SpendContext } from "./spend.ts";
-import { PATH_HELD_REPORT } from "./job_unlock.ts";
+import { PATH_HELD_REPORT, PATH_POOL_DISTRIBUTE } from "./job_unlock.ts";
+import { checkPoolDistribute } from "./pool_rules.ts";
 import { TEMPLATE_REPORT } from "./report.ts";
 import { checkHeldReportSpend, checkReportSpend } from "./report_rules.ts";
 
@@ -216,6 +218,31 @@ export function verifyInputScript(
         ctx,
         checkSig,
       );
+    case "validation-pool":
+      if (tx.inputs[index].scriptSig[0] === PATH_POOL_DISTRIBUTE) {
+        const scripts = coins.map((c) => c?.scriptPubKey);
+        return checkPoolDistribute(
+          tx,
+          index,
+          script,
+          coin,
+          spendHeight,
+          params,
+          ctx.pool,
+          checkSig,
+          scripts,
+        );
+      }
+      return checkHeldSpend(
+        tx,
+        index,
+        script,
+        coin.height,
+        spendHeight,
+        params.sprint,
+        ctx,
+        checkSig,
+      );
     case "report":
       return checkReportSpend(tx, index, script, coin, spendHeight, params, ctx.report, checkSig);
     default:
@@ -224,29 +251,37 @@ export function verifyInputScript(
 }
 
 /**
- * True when `script` can be spent: pay-to-address, escrow, stake, held reward, validator reward
- * and report bond (not data, claims, answers, sprint proofs, validation records: those never enter the UTXO set).
+ * True when `script` can be spent: pay-to-address, escrow, stake, held reward, validator reward,
+ * validation pool and report bond (not data, claims, answers, sprint proofs, validation records:
+ * those never enter the UTXO set).
  */
 export function isSpendableScript(script: Uint8Array): boolean {
   try {
     const type = parseOutputScript(script).type;
     return type === "pay-to-address" || type === "job-escrow" || type === "compute-stake" ||
-      type === "held-reward" || type === "validator-reward" || type === "report";
+      type === "held-reward" || type === "validator-reward" || type === "validation-pool" ||
+      type === "report";
   } catch {
     return false;
   }
 }
 
+/** Templates of the coins whose spends are always fully checked. */
+const JOB_TEMPLATES = new Set([
+  TEMPLATE_JOB_ESCROW,
+  TEMPLATE_COMPUTE_STAKE,
+  TEMPLATE_HELD_REWARD,
+  TEMPLATE_VALIDATOR_REWARD,
+  TEMPLATE_VALIDATION_POOL,
+  TEMPLATE_REPORT,
+]);
+
 /**
- * True when any input spends a job template (escrow, stake, held reward, validator reward or report
- * bond): such inputs are always fully checked.
+ * True when any input spends a job template (escrow, stake, held reward, validator reward,
+ * validation pool or report bond): such inputs are always fully checked.
  */
 export function spendsJobTemplate(coins: (Coin | undefined)[]): boolean {
-  return coins.some((c) =>
-    c && (c.scriptPubKey[0] === TEMPLATE_JOB_ESCROW ||
-      c.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE || c.scriptPubKey[0] === TEMPLATE_HELD_REWARD ||
-      c.scriptPubKey[0] === TEMPLATE_VALIDATOR_REWARD || c.scriptPubKey[0] === TEMPLATE_REPORT)
-  );
+  return coins.some((c) => c !== undefined && JOB_TEMPLATES.has(c.scriptPubKey[0]));
 }
 
 /** Lock-time check (IsFinalTx): a transaction with a lock time enters only blocks above it. */

@@ -36,11 +36,9 @@ import {
 } from "../chain/validator_draw.ts";
 import { verifySharedPoint } from "../chain/dleq.ts";
 
-/**
- * Validators wanted per validated job (the expected number of due validators when every weight
- * holder serves verification and the executor's validation probability is 1).
- */
-export const VALIDATORS_PER_JOB = 3;
+import { VALIDATORS_PER_JOB } from "../chain/record_eligibility.ts";
+
+export { VALIDATORS_PER_JOB };
 
 /** Why a validator's verdict or not-due answer was refused (it does not count). */
 export type ValidatorTicketCode =

@@ -1,10 +1,10 @@
 /**
  * @module The job pool: every node's public view of jobs, in Deno KV. Offers come from the network;
  * the chain moves a job through committed (stake confirmed), paid (escrow spent to the node's held
- * reward, shown with the height it is held until, and the rewards and records of the validators the
- * payment names), settled (stake released), disputed (stake slashed,
- * or the held reward forfeited, by a fraud proof or a confirmed user report) and expired (escrow
- * refunded).
+ * reward, shown with the height it is held until, its validation pool when it has one, and the
+ * rewards and records of the validators the payment or the pool's distribution names), settled
+ * (stake released), disputed (stake slashed, or the held reward or pool forfeited, by a fraud proof
+ * or a confirmed user report) and expired (escrow refunded).
  * Client-side states (accepted, delivered, verified) live with the client.
  */
 
@@ -25,6 +25,7 @@ import {
   PATH_HELD_REPORT,
   PATH_NON_DELIVERY,
   PATH_PAY,
+  PATH_POOL_DISTRIBUTE,
   PATH_REFUND,
   PATH_RELEASE,
   PATH_STAKE_FRAUD,
@@ -60,7 +61,12 @@ export interface PoolEntry {
   stake: { txid: string; vout: number; value: string; commitment: string; height: number } | null;
   /** The payment's held reward: outpoint, value and the height it is held until (absent: unpaid). */
   held?: { txid: string; vout: number; value: string; heldUntil: number };
-  /** The payment's validators: each one's reward (outpoint, value) and record (absent: unpaid). */
+  /** The payment's validation pool: outpoint and value (absent: unpaid, or paid without a pool). */
+  pool?: { txid: string; vout: number; value: string };
+  /**
+   * The validators paid: each one's reward (outpoint, value) and record, from the payment or from
+   * the pool's distribution (absent: unpaid).
+   */
   validators?: PaidValidator[];
 }
 
@@ -76,13 +82,16 @@ export interface PaidValidator {
   positions: number;
   /** Of those, positions over the margin level. */
   exceeded: number;
-  /** The payment's txid. */
+  /** The txid of the payment or distribution that pays it. */
   txid: string;
   /** Its reward's output index (its record is the next output). */
   vout: number;
 }
 
-/** The validators a payment `tx` (txid `tid`) rewards: its (validator reward, record) pairs. */
+/**
+ * The validators a payment or a pool's distribution `tx` (txid `tid`) rewards: its (validator
+ * reward, record) pairs.
+ */
 function paidValidators(tx: Transaction, tid: string): PaidValidator[] {
   const out: PaidValidator[] = [];
   tx.outputs.forEach((o, vout) => {
@@ -218,6 +227,9 @@ export class JobPool {
           entry.held = { txid: tid, vout, value: formatCoins(o.value), heldUntil };
           entry.validators = paidValidators(tx, tid);
         }
+        if (s.type === "validation-pool") {
+          entry.pool = { txid: tid, vout, value: formatCoins(o.value) };
+        }
         if (s.type === "compute-stake") {
           entry.stake = {
             txid: tid,
@@ -246,6 +258,10 @@ export class JobPool {
         }
         if (entry.held && prev === `${entry.held.txid}:${entry.held.vout}`) {
           if (path === PATH_HELD_FRAUD || path === PATH_HELD_REPORT) move("disputed");
+        }
+        if (entry.pool && prev === `${entry.pool.txid}:${entry.pool.vout}`) {
+          if (path === PATH_POOL_DISTRIBUTE) entry.validators = paidValidators(tx, tid);
+          else if (path === PATH_HELD_FRAUD) move("disputed");
         }
       }
       await this.#kv.set(jobKey(id), entry);
