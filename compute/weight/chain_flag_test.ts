@@ -5,7 +5,8 @@
  * 0 at once, validation probability 1.0, `lastFlag`); records with exceeded 0 do not; the same
  * counts from a weightless key, from a key whose draw is not eligible or from a sprint too old
  * count for nothing; the route and the job client's line show it; and a second node fed the same
- * blocks, asked at other tips, derives the same.
+ * blocks, asked at other tips, derives the same. A validation pool's distribution counts its
+ * records as a payment does.
  */
 
 import assert from "node:assert/strict";
@@ -26,6 +27,16 @@ import { mine, newKey, openDevNode, relayBlocks, type TestKey } from "../../test
 import { sampleJob } from "../../tests/job_spend_helpers.ts";
 import { closeEpoch, stakedJob } from "../../tests/paid_job_helpers.ts";
 import { proveAndSubmit } from "../../tests/sprint_helpers.ts";
+import { distributeTx } from "../../chain/job_tx.ts";
+import { sent } from "../../tests/job_spend_helpers.ts";
+import {
+  heldBench,
+  payWithPoolInEpochStart,
+  proveWeights,
+  signedRecord,
+  stakedFixtureJob,
+} from "../../tests/held_job_helpers.ts";
+import { chainWeightsOracle } from "../../verifier-wasm/weights_oracle.ts";
 import { sprintWeights } from "../../verifier-wasm/sprint_weights.ts";
 import { reputationParamsFor } from "./chain_reputation.ts";
 import { MARGIN_TEST } from "./margin_sprt.ts";
@@ -279,5 +290,56 @@ Deno.test("validators' records on chain flag a substituting executor: reputation
       n.close();
       await Deno.remove(n.dir, { recursive: true });
     }
+  }
+});
+
+Deno.test("a validation pool's distribution counts its eligible records as a payment's: 3 of 24 positions exceeding flag the executor, the distribution named", async () => {
+  const b = await heldBench(chainWeightsOracle);
+  const app = createApp({ chain: b.node });
+  try {
+    const { node, client, compute } = b;
+    const miner = newKey();
+    const I = node.params.sprint.interval;
+    const get = async (k: TestKey) => await (await app.request(`/v1/reputation/${addr(k)}`)).json();
+    const job = await stakedFixtureJob(b, false);
+    const v1 = newKey();
+    const sprint = await proveWeights(node, miner, [[v1, 1600]]);
+    const { paid: [paid] } = await payWithPoolInEpochStart(b, [job]);
+    const epoch = Math.floor(node.tip().height / I);
+    let r = await get(compute);
+    assert.equal(r.jobs.currentEpoch, 1, "the payment is a paid job");
+    assert.equal(r.chainEvidence.currentEpoch, null, "a pool carries no record");
+
+    const record = signedRecord(v1, job, sprint, { positions: POSITIONS, exceeded: 3 });
+    const distribution = sent(distributeTx({
+      pool: paid.pool,
+      records: [record],
+      secretKey: client.secret,
+      utxos: [job.change],
+      fee: 20_000n,
+    }));
+    await node.processTx(distribution.bytes);
+    await mine(node, miner, 1);
+    const height = node.tip().height;
+    assert.equal(Math.floor(height / I), epoch);
+    r = await get(compute);
+    assert.deepEqual(r.lastFlag, {
+      height,
+      txid: distribution.id,
+      epoch,
+      jobs: 1,
+      positions: POSITIONS,
+      exceeded: 3,
+    });
+    assert.equal(r.lastFraud, null, "a flag is not proven fraud");
+    assert.equal(r.reputation, 0);
+    assert.equal(r.validationProbability, 1);
+    assert.equal(r.jobs.currentEpoch, 1, "a distribution is no second paid job");
+    assert.deepEqual(
+      { ...r.chainEvidence.currentEpoch, llr: 0 },
+      { epoch, jobs: 1, positions: POSITIONS, exceeded: 3, llr: 0, flagged: true },
+    );
+  } finally {
+    await b.close();
   }
 });

@@ -9,11 +9,12 @@
  * forfeited by a fraud proof (docs/protocol.md, "Held rewards") or slashed by a user report that
  * validators holding the weight majority confirmed ("User reports"): it resets the node at once, in the
  * open epoch too. A **statistical flag** does the same: the validation records (0x09) of the
- * payments of an executor's jobs in an epoch, those that count (client/record_eligibility.ts: the
- * key held weight in the record's sprint, a recent closed one, and its draw was eligible), add their
- * positions and exceeded counts to the executor's margin test (margin_sprt.ts, {@link MARGIN_TEST})
- * in chain order; the payment that makes it cross flags the executor. The job volume of an epoch is
- * its number of paid jobs. The last
+ * payments of an executor's jobs in an epoch, and of the distributions of their validation pools
+ * (chain/pool_rules.ts; the executor is the pool's node, the epoch the distribution's block), those
+ * that count (chain/record_eligibility.ts: the key held weight in the record's sprint, a recent
+ * closed one, and its draw was eligible), add their positions and exceeded counts to the executor's
+ * margin test (margin_sprt.ts, {@link MARGIN_TEST}) in chain order; the payment or distribution that
+ * makes it cross flags the executor. The job volume of an epoch is its number of paid jobs. The last
  * {@link countedEpochs} closed epochs are replayed through an empty {@link ReputationBook}, so the
  * cost is bounded whatever the chain's length; each closed epoch's activity is kept by the hash of
  * its last block (which commits to the whole chain below it), so a new tip reads only the open
@@ -29,6 +30,7 @@ import {
   PATH_BAD_ANSWER,
   PATH_HELD_FRAUD,
   PATH_PAY,
+  PATH_POOL_DISTRIBUTE,
   PATH_STAKE_FRAUD,
 } from "../../chain/job_unlock.ts";
 import { addressFromHash, addressFromPublicKey } from "../../chain/keys.ts";
@@ -38,6 +40,7 @@ import {
   TEMPLATE_COMPUTE_STAKE,
   TEMPLATE_HELD_REWARD,
   TEMPLATE_JOB_ESCROW,
+  TEMPLATE_VALIDATION_POOL,
 } from "../../chain/script.ts";
 import { type Transaction, txid } from "../../chain/tx.ts";
 import type { Coin } from "../../chain/validation.ts";
@@ -51,7 +54,7 @@ import {
   recordIneligibility,
   recordSprintInRange,
   type SprintWeights,
-} from "../../client/record_eligibility.ts";
+} from "../../chain/record_eligibility.ts";
 import {
   type SprintChainView,
   type SprintWeight,
@@ -99,9 +102,12 @@ export interface FraudRecord {
   readonly epoch: number;
 }
 
-/** A statistical flag: the payment whose counted validation records made the margin test cross. */
+/**
+ * A statistical flag: the payment (or pool distribution) whose counted validation records made the
+ * margin test cross.
+ */
 export interface FlagRecord extends FraudRecord {
-  /** Jobs (payments with counted records) of the executor in that epoch up to this one. */
+  /** Jobs (payments or distributions with counted records) of the executor in that epoch up to this one. */
   readonly jobs: number;
   /** Positions the counted records checked, up to this payment. */
   readonly positions: number;
@@ -113,7 +119,7 @@ export interface FlagRecord extends FraudRecord {
 export interface ChainEvidenceRecord {
   /** The epoch. */
   readonly epoch: number;
-  /** Jobs (payments) with at least one counted record. */
+  /** Jobs (payments or distributions) with at least one counted record. */
   readonly jobs: number;
   /** Positions the counted records checked. */
   readonly positions: number;
@@ -166,7 +172,10 @@ export interface ReputationSnapshot {
   node(nodeHash: Uint8Array): NodeReputation;
 }
 
-/** One payment's counted validation records: their summed counts, for the executor (HASH160 hex). */
+/**
+ * One payment's (or pool distribution's) counted validation records: their summed counts, for the
+ * executor (HASH160 hex).
+ */
 interface PaymentEvidence {
   readonly executor: string;
   readonly txid: string;
@@ -440,10 +449,11 @@ export class ChainReputation {
   }
 
   /**
-   * The counted validation records of a payment at `height` to the executor `executorHash`: each
-   * whose sprint is a recent closed one there and that is eligible under that sprint's weights
-   * (client/record_eligibility.ts, the rule the executor's node applies too); their positions and
-   * exceeded counts summed, null when none counts.
+   * The counted validation records of a payment or distribution at `height` for the executor
+   * `executorHash`: each whose sprint is a recent closed one there and that is eligible under that
+   * sprint's weights (chain/record_eligibility.ts, the rule consensus applies to a distribution and
+   * the executor's node to a payment); their positions and exceeded counts summed, null when none
+   * counts.
    */
   async #countedRecords(
     height: number,
@@ -476,8 +486,8 @@ export class ChainReputation {
   }
 
   /**
-   * Paid jobs, proven frauds and the payments' counted validation records in the block `hash` at
-   * `height` of the active chain.
+   * Paid jobs, proven frauds and the counted validation records of the payments and pool
+   * distributions in the block `hash` at `height` of the active chain.
    */
   async #blockActivity(hash: string, height: number): Promise<BlockActivity> {
     const block = await this.#chain.getBlock(hash);
@@ -491,12 +501,18 @@ export class ChainReputation {
     let readRecords = false;
     for (const tx of block.txs.slice(1)) {
       let payment = false;
+      let distributed: Uint8Array | null = null;
       for (const input of tx.inputs) {
         const coin = spent[u++];
         const path = input.scriptSig[0];
         if (coin.scriptPubKey[0] === TEMPLATE_JOB_ESCROW && path === PATH_PAY) {
           paid.push(await this.#stakeNode(parsePay(input.scriptSig).stake));
           payment = true;
+        } else if (
+          coin.scriptPubKey[0] === TEMPLATE_VALIDATION_POOL && path === PATH_POOL_DISTRIBUTE
+        ) {
+          const s = parseOutputScript(coin.scriptPubKey);
+          if (s.type === "validation-pool") distributed = s.nodeHash;
         } else if (
           (coin.scriptPubKey[0] === TEMPLATE_COMPUTE_STAKE &&
             (path === PATH_STAKE_FRAUD || path === PATH_BAD_ANSWER)) ||
@@ -509,10 +525,11 @@ export class ChainReputation {
           }
         }
       }
-      if (payment && tx.outputs.length > 1) {
-        // A payment's records count once, whatever inputs it spends.
+      // A payment's (or distribution's) records count once, whatever inputs it spends.
+      const executor = payment ? heldNode(tx) : distributed;
+      if (executor && tx.outputs.length > 1) {
         readRecords = true;
-        const counted = await this.#paymentEvidence(height, tx);
+        const counted = await this.#recordEvidence(height, tx, executor);
         if (counted) evidence.push(counted);
       }
     }
@@ -524,12 +541,14 @@ export class ChainReputation {
   }
 
   /**
-   * A payment's counted records for its executor (output 0, the held reward, names it; consensus
-   * made the outputs after it validator rewards and records), null when none counts.
+   * The counted records of a payment or distribution `tx` for its executor `executorHash`, null
+   * when none counts.
    */
-  async #paymentEvidence(height: number, tx: Transaction): Promise<PaymentEvidence | null> {
-    const held = tx.outputs[0] && parseOutputScript(tx.outputs[0].scriptPubKey);
-    if (!held || held.type !== "held-reward") return null;
+  async #recordEvidence(
+    height: number,
+    tx: Transaction,
+    executorHash: Uint8Array,
+  ): Promise<PaymentEvidence | null> {
     const records: ValidationRecord[] = [];
     for (const o of tx.outputs.slice(1)) {
       if (o.scriptPubKey[0] !== TEMPLATE_VALIDATION_RECORD) continue;
@@ -537,8 +556,8 @@ export class ChainReputation {
       if (s.type === "validation-record") records.push(s.record);
     }
     if (records.length === 0) return null;
-    const counted = await this.#countedRecords(height, held.nodeHash, records);
-    return counted && { executor: toHex(held.nodeHash), txid: txid(tx), ...counted };
+    const counted = await this.#countedRecords(height, executorHash, records);
+    return counted && { executor: toHex(executorHash), txid: txid(tx), ...counted };
   }
 
   /** The node HASH160 (hex) of the stake a payment names (consensus made it a stake of the job). */
@@ -551,4 +570,13 @@ export class ChainReputation {
     }
     return toHex(s.nodeHash);
   }
+}
+
+/**
+ * The executor a payment `tx` pays (its output 0, the held reward, names it; consensus made the
+ * outputs after it a pool or validator rewards and records), null when output 0 is no held reward.
+ */
+function heldNode(tx: Transaction): Uint8Array | null {
+  const held = tx.outputs[0] && parseOutputScript(tx.outputs[0].scriptPubKey);
+  return held && held.type === "held-reward" ? held.nodeHash : null;
 }
