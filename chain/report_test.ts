@@ -13,40 +13,20 @@ import { type ReportOutput } from "./report.ts";
 import { expireReportTx, reportOutput, reportResolutionTx } from "./report_tx.ts";
 import { parseOutputScript } from "./script.ts";
 import { isConfirmedReportSpend } from "./report_rules.ts";
-import {
-  type RecordVerdict,
-  signRecord,
-  type ValidationRecord,
-  verdictDetail,
-} from "./validation_record.ts";
-import { validationTicket } from "./validator_draw.ts";
+import type { RecordVerdict, ValidationRecord } from "./validation_record.ts";
 import { coinbaseOf, makeBlock, mine, newKey, type TestKey } from "../tests/chain_helpers.ts";
 import { expectCode, keyHash, lockJobOutput, sent } from "../tests/job_spend_helpers.ts";
-import { heldBench, paidJob } from "../tests/held_job_helpers.ts";
+import { heldBench, paidJob, proveWeights, signedRecord } from "../tests/held_job_helpers.ts";
 import { fundFrom } from "../tests/paid_job_helpers.ts";
-import { proveAndSubmit } from "../tests/sprint_helpers.ts";
 import { chainWeightsOracle } from "../verifier-wasm/weights_oracle.ts";
 
 /** `key`'s signed record of `verdict` on a job's output, its ticket drawn for the job. */
-function voteOf(
+const voteOf = (
   key: TestKey,
   verdict: RecordVerdict,
   job: { jobId: Uint8Array; commitment: Uint8Array },
   sprint: number,
-): ValidationRecord {
-  const { gamma, proof } = validationTicket(job.jobId, key.secret);
-  const checked = [{ position: 0, outcome: verdict === "fraud" ? "fraud" : "match", margin: 0 }];
-  return signRecord(job.jobId, job.commitment, {
-    validatorKey: publicKeyOf(key.secret),
-    sprint,
-    gamma,
-    proof,
-    verdict,
-    positions: 1,
-    exceeded: 0,
-    detail: verdictDetail("report", checked),
-  }, key.secret);
-}
+): ValidationRecord => signedRecord(key, job, sprint, { verdict });
 
 const decode = (bytes: Uint8Array) => decodeTransaction(bytes);
 
@@ -59,16 +39,9 @@ Deno.test("user reports: the bond's rules; a confirmed report slashes the held r
     // Coins: five coinbases of the client (bonds), one of each prover.
     const clientCoins: string[] = [];
     for (const h of await mine(node, client, 5)) clientCoins.push(await coinbaseOf(node, h));
-    for (const k of [v1, v2, v3]) await mine(node, k, 1);
-    const I = node.params.sprint.interval;
-    const sprint = Math.ceil((node.tip().height + node.params.coinbaseMaturity) / I);
-    await mine(node, miner, sprint * I - node.tip().height);
     // Weights of the sprint: v1 clearly more than v2 and v3 together (the executor's coin is kept
     // for its stake: it holds no weight, and its record is refused as its own all the same).
-    for (const [k, tries] of [[v1, 1600], [v2, 300], [v3, 300]] as const) {
-      await proveAndSubmit(node, k, sprint, tries);
-    }
-    await mine(node, miner, 1);
+    const sprint = await proveWeights(node, miner, [[v1, 1600], [v2, 300], [v3, 300]]);
 
     const job = await paidJob(b, true);
     const { held, until } = job;

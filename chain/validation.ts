@@ -204,22 +204,9 @@ export function verifyInputScript(
       return checkStakeSpend(tx, index, script, coin.height, spendHeight, window, ctx, checkSig);
     case "held-reward":
     case "validator-reward":
-      if (tx.inputs[index].scriptSig[0] === PATH_HELD_REPORT) {
-        const heights = { coin: coin.height, spend: spendHeight };
-        return checkHeldReportSpend(tx, index, script, heights, params, ctx.report, checkSig);
-      }
-      return checkHeldSpend(
-        tx,
-        index,
-        script,
-        coin.height,
-        spendHeight,
-        params.sprint,
-        ctx,
-        checkSig,
-      );
-    case "validation-pool":
-      if (tx.inputs[index].scriptSig[0] === PATH_POOL_DISTRIBUTE) {
+    case "validation-pool": {
+      const path = tx.inputs[index].scriptSig[0];
+      if (script.type === "validation-pool" && path === PATH_POOL_DISTRIBUTE) {
         const scripts = coins.map((c) => c?.scriptPubKey);
         return checkPoolDistribute(
           tx,
@@ -233,6 +220,10 @@ export function verifyInputScript(
           scripts,
         );
       }
+      if (script.type !== "validation-pool" && path === PATH_HELD_REPORT) {
+        const heights = { coin: coin.height, spend: spendHeight };
+        return checkHeldReportSpend(tx, index, script, heights, params, ctx.report, checkSig);
+      }
       return checkHeldSpend(
         tx,
         index,
@@ -243,6 +234,7 @@ export function verifyInputScript(
         ctx,
         checkSig,
       );
+    }
     case "report":
       return checkReportSpend(tx, index, script, coin, spendHeight, params, ctx.report, checkSig);
     default:

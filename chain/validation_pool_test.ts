@@ -26,7 +26,7 @@ import { poolSplit } from "./pool_rules.ts";
 import { recordIneligibility } from "./record_eligibility.ts";
 import { type ValidationRecord, validationRecordScript } from "./validation_record.ts";
 import { ticketDraw, validationTicket } from "./validator_draw.ts";
-import type { Transaction, TxOutput } from "./tx.ts";
+import { signPayToAddressInput, spendInput, type Transaction, type TxOutput } from "./tx.ts";
 import {
   coinbaseOf,
   makeBlock,
@@ -162,6 +162,15 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
 
     const { paid, until } = await payWithPoolInEpochStart(b, jobs);
     const [pA, pB, pC, pD] = paid;
+    /** The client's distribution of `job`'s pool `pool` to `keys`' records (ascending by key). */
+    const distribution = (pool: JobCoin, job: StakedFixtureJob, keys: TestKey[], s = sprint) =>
+      distributeTx({
+        pool,
+        records: keys.map((k) => signedRecord(k, job, s)).sort(byKey),
+        secretKey: client.secret,
+        utxos: [job.change],
+        fee: DIST_FEE,
+      });
 
     await t.step(
       "the payment is mined: held reward and pool coins, indexed by job, shown by the job pool",
@@ -188,24 +197,11 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
     );
 
     await t.step("a distribution that breaks a rule is refused with its code", async () => {
-      const one = (k: TestKey) =>
-        distributeTx({
-          pool: pB.pool,
-          records: [signedRecord(k, B, sprint)],
-          secretKey: client.secret,
-          utxos: [B.change],
-          fee: DIST_FEE,
-        });
+      const one = (k: TestKey) => distribution(pB.pool, B, [k]);
       await expectCode(node.processTx(sent(one(newcomer)).bytes), "job/validator-ineligible");
       await expectCode(node.processTx(sent(one(low)).bytes), "job/validator-ineligible");
       await expectCode(node.processTx(sent(one(compute)).bytes), "job/self-validation");
-      const stale = distributeTx({
-        pool: pB.pool,
-        records: [signedRecord(v1, B, sprint + 1)],
-        secretKey: client.secret,
-        utxos: [B.change],
-        fee: DIST_FEE,
-      });
+      const stale = distribution(pB.pool, B, [v1], sprint + 1);
       await expectCode(node.processTx(sent(stale).bytes), "job/validator-ineligible");
       // Signed by a validator, not by the client.
       const thief = distributeTx({
@@ -217,13 +213,7 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
       });
       await expectCode(node.processTx(sent(thief).bytes), "tx/wrong-key");
       // Two records: unequal rewards, change to another, a record without its reward.
-      const two = distributeTx({
-        pool: pB.pool,
-        records: [signedRecord(v1, B, sprint), signedRecord(v2, B, sprint)].sort(byKey),
-        secretKey: client.secret,
-        utxos: [B.change],
-        fee: DIST_FEE,
-      });
+      const two = distribution(pB.pool, B, [v1, v2]);
       const redo = (edit: (o: TxOutput[]) => TxOutput[]) =>
         sent(edited(two, pB.pool, [B.change], client, edit));
       await expectCode(
@@ -246,6 +236,16 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
         "job/distribute-change",
       );
       await expectCode(node.processTx(redo((o) => o.slice(1)).bytes), "job/distribute-shape");
+      // A coin of another than the client among the inputs, signed by its owner.
+      const mature = node.tip().height + 1 - node.params.coinbaseMaturity;
+      const [own] = (await node.getAddressCoins(addressFromHash(keyHash(miner))))
+        .filter((c) => c.coin.height <= mature);
+      const foreign: JobCoin = { txid: own.txid, vout: own.vout, ...own.coin };
+      const mixed = distribution(pB.pool, B, [v1]);
+      mixed.inputs[1] = spendInput(foreign);
+      signDistribution(mixed, pB.pool, [], client.secret);
+      signPayToAddressInput(mixed, 1, foreign, miner.secret);
+      await expectCode(node.processTx(sent(mixed).bytes), "job/distribute-inputs");
       await expectCode(
         node.processBlock(
           makeBlock(
@@ -274,21 +274,13 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
       }
     });
 
-    const recordsA = [signedRecord(v1, A, sprint), signedRecord(v2, A, sprint)].sort(byKey);
-    const distA = distributeTx({
-      pool: pA.pool,
-      records: recordsA,
-      secretKey: client.secret,
-      utxos: [A.change],
-      fee: DIST_FEE,
+    const distA = distribution(pA.pool, A, [v1, v2]);
+    const recordsA = [1, 3].map((vout) => {
+      const s = parseOutputScript(distA.outputs[vout].scriptPubKey);
+      assert.equal(s.type, "validation-record");
+      return (s as Extract<typeof s, { type: "validation-record" }>).record;
     });
-    const distB = distributeTx({
-      pool: pB.pool,
-      records: [signedRecord(v1, B, sprint)],
-      secretKey: client.secret,
-      utxos: [B.change],
-      fee: DIST_FEE,
-    });
+    const distB = distribution(pB.pool, B, [v1]);
     await t.step(
       "distributions to two validators (mempool) and to one (a block) are mined",
       async () => {
@@ -372,13 +364,7 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
         await expectCode(node.processTx(claimPool(compute).bytes), "job/reward-held");
         await expectCode(node.processTx(claimReward.bytes), "job/reward-held");
         await mine(node, miner, until - 1 - node.tip().height); // the next block is the epoch's end
-        const late = distributeTx({
-          pool: pC.pool,
-          records: [signedRecord(v1, C, sprint)],
-          secretKey: client.secret,
-          utxos: [C.change],
-          fee: DIST_FEE,
-        });
+        const late = distribution(pC.pool, C, [v1]);
         await expectCode(node.processTx(sent(late).bytes), "job/pool-closed");
         await expectCode(
           node.processBlock(makeBlock(node, miner, (blk) => blk.txs.push(late))),

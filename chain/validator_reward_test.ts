@@ -12,7 +12,6 @@ import { toHex } from "./bytes.ts";
 import { formatCoins } from "./amount.ts";
 import { addressFromHash, publicKeyOf } from "./keys.ts";
 import { COIN } from "./params.ts";
-import { encodePay } from "./job_unlock.ts";
 import {
   claimHeldTx,
   fraudProofTx,
@@ -20,7 +19,6 @@ import {
   heldPayout,
   type JobCoin,
   paymentOutputs,
-  signFirstInput,
   validatorRewardCoins,
 } from "./job_tx.ts";
 import { parseOutputScript, validatorRewardScript } from "./script.ts";
@@ -33,15 +31,15 @@ import {
   verdictDetail,
 } from "./validation_record.ts";
 import { validationTicket } from "./validator_draw.ts";
-import { spendInput, type Transaction, type TxOutput } from "./tx.ts";
+import type { Transaction, TxOutput } from "./tx.ts";
 import { makeBlock, mine, newKey, spend, type TestKey } from "../tests/chain_helpers.ts";
 import { expectCode, keyHash, sent, SUBSIDY } from "../tests/job_spend_helpers.ts";
 import {
   assertNotWalletCoin,
-  type HeldBench,
   heldBench,
   PAY_FEE,
   payInEpochStart,
+  paymentWithOutputs,
   type StakedFixtureJob,
   stakedFixtureJob,
 } from "../tests/held_job_helpers.ts";
@@ -78,22 +76,6 @@ function recordBy(
 function recordsFor(validators: TestKey[], staked: StakedFixtureJob): ValidationRecord[] {
   return validators.map((v) => recordBy(v, staked.jobId, staked.commitment))
     .sort((a, b) => toHex(a.validatorKey) < toHex(b.validatorKey) ? -1 : 1);
-}
-
-/** The client's payment of `staked` with exactly `outputs` (signed over them). */
-function payWithOutputs(b: HeldBench, staked: StakedFixtureJob, outputs: TxOutput[]) {
-  const tx: Transaction = {
-    version: 1,
-    inputs: [spendInput(staked.escrow)],
-    outputs,
-    lockTime: 0,
-    jobId: staked.jobId,
-  };
-  tx.inputs[0].scriptSig = encodePay({
-    ...signFirstInput(tx, staked.escrow, b.client.secret),
-    stake: staked.stake,
-  });
-  return { ...sent(tx), tx };
 }
 
 /** The outputs consensus takes for a payment of `staked` with `records`. */
@@ -364,9 +346,9 @@ Deno.test("a payment's validator pairs are refused with their codes, in the memp
         ],
       ],
     ];
-    const refused = new Map<string, ReturnType<typeof payWithOutputs>>();
+    const refused = new Map<string, ReturnType<typeof paymentWithOutputs>>();
     for (const [what, code, outputs] of cases) {
-      const bad = payWithOutputs(b, staked, outputs);
+      const bad = paymentWithOutputs(b, staked, outputs);
       await expectCode(node.processTx(bad.bytes), code).catch((e) => {
         throw new Error(`${what}: ${e.message}`);
       });
@@ -407,7 +389,7 @@ Deno.test("a payment's validator pairs are refused with their codes, in the memp
     await expectCode(node.processBlock(coinbase), "job/held-not-from-pay");
 
     // The same payment, well formed, is taken; its record is no coin even in the mempool.
-    const pay = payWithOutputs(b, staked, goodOutputs(staked, [r1, r2]));
+    const pay = paymentWithOutputs(b, staked, goodOutputs(staked, [r1, r2]));
     await node.processTx(pay.bytes);
     const recordSpend = spend(client, [{ txid: pay.id, vout: 2, value: 0n }], [
       { value: 0n, script: client.script },
