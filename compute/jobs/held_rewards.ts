@@ -5,7 +5,9 @@
  * broadcast, shown in `/v1/status` (`compute.heldRewards`: held until height H) and claimed to the
  * node's wallet at that height; one whose payment can no longer be mined (the escrow refunded or
  * slashed) or whose output is gone (claimed, or forfeited by a fraud proof) is dropped. The same book,
- * under its own KV prefix, keeps a validator's rewards (validator_rewards.ts).
+ * under its own KV prefix, keeps the node's validation pools (a payment's output 1, claimed at the
+ * same height unless the client distributed it to the validators) and a validator's rewards
+ * (validator_rewards.ts).
  */
 
 import { getLogger } from "@logtape/logtape";
@@ -20,6 +22,8 @@ const log = getLogger(["camelid", "compute"]);
 
 /** Prefix of the held reward keys in the node's KV: `[HELD_REWARD, jobId]`. */
 export const HELD_REWARD = "cheld";
+/** Prefix of the executor's validation pools in the node's KV: `[VALIDATION_POOL, jobId]`. */
+export const VALIDATION_POOL = "cpool";
 
 /** A payment the node broadcast, held until the end of its epoch. */
 export interface HeldReward {
@@ -29,7 +33,10 @@ export interface HeldReward {
   payment: string;
   /** The reward's output of the payment (absent: 0, the executor's held reward). */
   vout?: number;
-  /** The escrow the payment spends (gone otherwise: the payment can no longer be mined). */
+  /**
+   * The coin the payment spends: the escrow (a validator's reward paid by a pool's distribution:
+   * the pool); gone otherwise, the payment can no longer be mined.
+   */
   escrow: { txid: string; vout: number };
   /** Value of the reward, base units. */
   value: bigint;
@@ -61,6 +68,8 @@ export interface HeldRewardOptions {
   prefix?: Deno.KvKey;
   /** What the log lines call a reward (default "held reward"). */
   label?: string;
+  /** What may have spent it, for the log (default "claimed, or forfeited by a fraud proof"). */
+  spentBy?: string;
 }
 
 /** The node's held rewards, kept in KV and claimed as their epochs end. */
@@ -120,9 +129,10 @@ export class HeldRewards {
     const vout = r.vout ?? 0;
     const coin = (await chain.store.getCoins([{ txid: r.payment, vout }]))[0];
     if (!coin) {
-      log.info("Job {id}: the {what} is spent (claimed, or forfeited by a fraud proof)", {
+      log.info("Job {id}: the {what} is spent ({how})", {
         id: r.jobId,
         what: this.#label,
+        how: this.#o.spentBy ?? "claimed, or forfeited by a fraud proof",
       });
       return await this.#drop(r);
     }

@@ -1,16 +1,17 @@
 /**
- * @module A validator's rewards (issue 16): a client's payment pays each due validator whose vote it
- * counted a validator reward output (chain/script.ts `TEMPLATE_VALIDATOR_REWARD`, 0x08), held like
- * the executor's reward until the end of the epoch the payment is mined in. The validator's node
- * finds the outputs paying its wallet key's HASH160 in the blocks of its active chain, keeps them in
- * KV, shows them in `/v1/status` (`compute.validatorRewards`) and claims each to its reward address
- * at its epoch's end, dropping those gone (forfeited by a fraud proof, or a payment that can no
- * longer be mined): the held reward book of held_rewards.ts under its own KV prefix.
+ * @module A validator's rewards (issue 16): a client pays each due validator whose vote it counted a
+ * validator reward output (chain/script.ts `TEMPLATE_VALIDATOR_REWARD`, 0x08), in its payment or,
+ * since payments carry a validation pool, in the DISTRIBUTE of that pool; held like the executor's
+ * reward until the end of the epoch of the block that pays it. The validator's node finds the
+ * outputs paying its wallet key's HASH160 in the blocks of its active chain, keeps them in KV, shows
+ * them in `/v1/status` (`compute.validatorRewards`) and claims each to its reward address at its
+ * epoch's end, dropping those gone (forfeited by a fraud proof, or a payment that can no longer be
+ * mined): the held reward book of held_rewards.ts under its own KV prefix.
  */
 
 import { equalBytes, toHex } from "../../chain/bytes.ts";
 import { hash160 } from "../../chain/hash.ts";
-import { parsePay } from "../../chain/job_unlock.ts";
+import { parsePay, parseSigned, PATH_POOL_DISTRIBUTE } from "../../chain/job_unlock.ts";
 import { publicKeyOf } from "../../chain/keys.ts";
 import { parseOutputScript, TEMPLATE_VALIDATOR_REWARD } from "../../chain/script.ts";
 import { type Transaction, txid } from "../../chain/tx.ts";
@@ -40,29 +41,48 @@ interface ScanMark {
   hash: string;
 }
 
+/** Whether `scriptSig` parses as `parse` reads it (a path's layout). */
+function parses(scriptSig: Uint8Array, parse: (scriptSig: Uint8Array) => unknown): boolean {
+  try {
+    parse(scriptSig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The coin a transaction that pays validator rewards spends for them: the escrow of a payment (its
+ * PAY input), or the validation pool of a distribution (its DISTRIBUTE input); undefined for any
+ * other transaction (consensus creates 0x08 outputs only in those two).
+ */
+function rewardSource(tx: Transaction): { txid: string; vout: number } | undefined {
+  const input = tx.inputs.find((i) => parses(i.scriptSig, parsePay)) ??
+    tx.inputs.find((i) =>
+      parses(i.scriptSig, (d) => parseSigned(d, PATH_POOL_DISTRIBUTE, "DISTRIBUTE"))
+    );
+  return input && { txid: toHex(input.prevout.txid), vout: input.prevout.vout };
+}
+
 /**
  * The validator rewards a transaction pays to the key hashing to `keyHash`: its outputs of template
- * 0x08 naming that hash, each with the escrow the payment spends (its PAY input).
+ * 0x08 naming that hash, each with the coin the transaction spends for them (the escrow of a PAY,
+ * the pool of a DISTRIBUTE: gone otherwise, the transaction can no longer be mined).
  */
 export function validatorRewardsIn(tx: Transaction, keyHash: Uint8Array): HeldReward[] {
   const found: HeldReward[] = [];
+  let source: { txid: string; vout: number } | undefined | null = null;
   for (const [vout, o] of tx.outputs.entries()) {
     if (o.scriptPubKey[0] !== TEMPLATE_VALIDATOR_REWARD) continue;
     const s = parseOutputScript(o.scriptPubKey);
     if (s.type !== "validator-reward" || !equalBytes(s.nodeHash, keyHash)) continue;
-    const escrow = tx.inputs.find((i) => {
-      try {
-        return parsePay(i.scriptSig) !== null;
-      } catch {
-        return false;
-      }
-    });
-    if (!escrow) continue; // consensus creates 0x08 only in a PAY
+    if (source === null) source = rewardSource(tx);
+    if (!source) continue;
     found.push({
       jobId: toHex(s.jobId),
       payment: txid(tx),
       vout,
-      escrow: { txid: toHex(escrow.prevout.txid), vout: escrow.prevout.vout },
+      escrow: source,
       value: o.value,
     });
   }

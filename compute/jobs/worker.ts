@@ -79,6 +79,7 @@ export class JobWorker {
       tokensPerSecond: ctx.speed === null ? null : Math.round(ctx.speed),
       jobs: ctx.jobs.size,
       heldRewards: ctx.rewards.status(),
+      pools: ctx.pools.status(),
       validatorRewards: ctx.validatorRewards.status(),
     };
   }

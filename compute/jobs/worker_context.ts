@@ -21,7 +21,7 @@ import type { LlamaModel } from "../llama/llama.ts";
 import type { ModelStore } from "../model_store.ts";
 import type { WeightsOracle } from "../../chain/report_rules.ts";
 import { chainWeightsOracle } from "../../verifier-wasm/weights_oracle.ts";
-import { HeldRewards } from "./held_rewards.ts";
+import { HeldRewards, VALIDATION_POOL } from "./held_rewards.ts";
 import { ValidatorRewards } from "./validator_rewards.ts";
 import { ComputeJobStore, type StoredJobState } from "./job_store.ts";
 import { inProcessSpendLock, type SpendLock, walletCoins } from "./wallet_coins.ts";
@@ -105,6 +105,11 @@ export class WorkerContext {
   readonly store: ComputeJobStore;
   /** The node's held rewards. */
   readonly rewards: HeldRewards;
+  /**
+   * The validation pools of the node's payments (output 1): the node claims each at the epoch's end
+   * unless the client distributed it to its validators first.
+   */
+  readonly pools: HeldRewards;
   /** The rewards paid to the node's key as a validator of other nodes' jobs. */
   readonly validatorRewards: ValidatorRewards;
   /** The node's chain-derived weights of a sprint, by address (which payment records it takes). */
@@ -150,6 +155,12 @@ export class WorkerContext {
       fee: this.o.fee,
     };
     this.rewards = new HeldRewards(book);
+    this.pools = new HeldRewards({
+      ...book,
+      prefix: [VALIDATION_POOL],
+      label: "validation pool",
+      spentBy: "distributed to the validators, claimed, or forfeited by a fraud proof",
+    });
     this.validatorRewards = new ValidatorRewards(book);
     this.weights = chainWeightsOracle(options.chain);
   }

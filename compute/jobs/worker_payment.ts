@@ -1,15 +1,16 @@
 /**
  * @module The job worker's payment intake: the client's payment for a staked job is checked (it
- * spends the escrow with a PAY naming this stake, signed by the client, paying the held reward,
- * and any validator pairs consensus would take and this node finds eligible), kept in KV, then
- * answered with the delivery; once mineable it is recorded as a held reward (held_rewards.ts) and
- * broadcast. A second, different payment before the broadcast (the client's payment signed again
- * with its validators' records) replaces the first when it passes the same checks.
+ * spends the escrow with a PAY naming this stake, signed by the client, paying the held reward, and
+ * the job's validation pool or validator pairs when consensus would take them and this node finds
+ * the pairs' records eligible), kept in KV, then answered with the delivery; once mineable its held
+ * reward (output 0) and its pool (output 1, when it has one) are recorded (held_rewards.ts) and it
+ * is broadcast. A different payment for a job already paid is not taken: the payment is one.
  */
 
 import { equalBytes, fromHex, toHex } from "../../chain/bytes.ts";
 import { CamelidError, CodedError } from "../../chain/errors.ts";
 import { hash160 } from "../../chain/hash.ts";
+import { poolCoin } from "../../chain/job_tx.ts";
 import { parsePay, type PayData } from "../../chain/job_unlock.ts";
 import type { SprintParams } from "../../chain/params.ts";
 import { parseOutputScript } from "../../chain/script.ts";
@@ -62,10 +63,11 @@ export interface PaymentTerms {
  * Checks a client's payment for a job: it spends exactly the escrow by a PAY naming the stake,
  * signed by the client's key, its outputs pay the escrow less at most {@link MAX_PAYMENT_FEE}, they
  * are what consensus takes of a payment of this stake (chain/spend.ts `checkEscrowSpend`: the held
- * reward, then validator pairs with records that hold for the job and the stake's commitment, split
- * exactly; its `job/...` code otherwise), and each record is eligible under this node's weights of
- * its sprint, a recent closed one (client/record_eligibility.ts; `job/payment-validators`
- * otherwise). Throws the first fault.
+ * reward, then the job's validation pool worth a tenth, or validator pairs with records that hold
+ * for the job and the stake's commitment, split exactly; its `job/...` code otherwise, e.g.
+ * `job/validator-split` for a pool of another value), and each record is eligible under this
+ * node's weights of its sprint, a recent closed one (client/record_eligibility.ts;
+ * `job/payment-validators` otherwise). Throws the first fault.
  */
 export async function checkPayment(t: PaymentTerms, tx: Transaction): Promise<void> {
   const refuse = (code: PaymentRefusalCode, why: string): never => {
@@ -167,33 +169,6 @@ async function refusalOf(
 }
 
 /**
- * A second, different payment: it replaces the one held while that one is not broadcast and it
- * passes {@link checkPayment} (the client signed the payment again with its validators' records).
- */
-async function replacePayment(ctx: WorkerContext, a: ActiveJob, bytes: Uint8Array): Promise<void> {
-  if (a.paymentSent) {
-    return log.info("Job {id}: a new payment came after the payment was broadcast; not taken", {
-      id: a.id,
-    });
-  }
-  const refused = await refusalOf(ctx, a, bytes);
-  if (refused) {
-    return log.warn("New payment for {id} refused ({code}): {reason}", {
-      id: a.id,
-      code: refused.code,
-      reason: refused.message,
-    });
-  }
-  a.payment = bytes;
-  await ctx.save(a);
-  const validators = (decodeTransaction(bytes).outputs.length - 1) / 2;
-  log.info("Job {id}: the payment is replaced by one paying {n} validator(s)", {
-    id: a.id,
-    n: validators,
-  });
-}
-
-/**
  * The client's payment: checked, kept in KV, then answered with the delivery. A payment for a job
  * already paid (the client did not get the delivery) is answered with the delivery again. Returns
  * whether a new payment was taken and the output delivered (then the caller runs the block upkeep).
@@ -214,7 +189,9 @@ export async function onPayment(
   }
   const bytes = fromHex(m.tx);
   if (a.payment && !equalBytes(a.payment, bytes)) {
-    await replacePayment(ctx, a, bytes);
+    log.info("Job {id}: a different payment came for a job already paid; not taken", {
+      id: a.id,
+    });
     return false;
   }
   if (a.payment) {
@@ -246,18 +223,21 @@ export async function onPayment(
 }
 
 /**
- * Hands a held payment over as a held reward (recorded in KV first), broadcasts it and records that
- * it was sent.
+ * Hands a held payment over as a held reward (output 0) and, when it pays one, the job's validation
+ * pool (output 1: the node's at the epoch's end unless the client distributes it first), both
+ * recorded in KV first; broadcasts it and records that it was sent.
  */
 export async function broadcastPayment(ctx: WorkerContext, a: ActiveJob): Promise<void> {
   const payment = a.payment!;
   const tx = decodeTransaction(payment);
-  await ctx.rewards.add({
+  const paid = {
     jobId: a.id,
     payment: txid(tx),
     escrow: { txid: a.escrow.txid, vout: a.escrow.vout },
-    value: tx.outputs[0].value,
-  });
+  };
+  await ctx.rewards.add({ ...paid, value: tx.outputs[0].value });
+  const pool = poolCoin(paid.payment, tx.outputs);
+  if (pool) await ctx.pools.add({ ...paid, vout: pool.vout, value: pool.value });
   await ctx.o.chain.processTx(payment);
   a.paymentSent = true;
   await ctx.save(a);

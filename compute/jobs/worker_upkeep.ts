@@ -1,9 +1,9 @@
 /**
  * @module The job worker's upkeep per block: notes the height of each stake, answers claims,
  * broadcasts payments once mineable (after a dispute window), releases stakes once they mature
- * (after two), and claims the held rewards whose epoch ended, and the validator rewards paid to the
- * node's key (validator_rewards.ts). A refused spend is retried on a later block when its code
- * says a block may cure it, and given up otherwise.
+ * (after two), and claims the held rewards and the undistributed validation pools whose epoch
+ * ended, and the validator rewards paid to the node's key (validator_rewards.ts). A refused spend is
+ * retried on a later block when its code says a block may cure it, and given up otherwise.
  */
 
 import { fromHex } from "../../chain/bytes.ts";
@@ -61,8 +61,8 @@ async function release(ctx: WorkerContext, a: ActiveJob): Promise<void> {
 
 /**
  * Per block: record stake heights, broadcast mineable payments (each recorded as a held reward
- * first), release matured stakes, claim the held rewards whose epoch ended; find and claim the
- * node's validator rewards.
+ * first), release matured stakes, claim the held rewards and the undistributed pools whose epoch
+ * ended; find and claim the node's validator rewards.
  */
 export async function onBlock(ctx: WorkerContext): Promise<void> {
   const { chain } = ctx.o;
@@ -100,5 +100,6 @@ export async function onBlock(ctx: WorkerContext): Promise<void> {
     }
   }
   await ctx.rewards.onBlock();
+  await ctx.pools.onBlock();
   await ctx.validatorRewards.onBlock();
 }
