@@ -3,7 +3,9 @@
  * take before any coin is locked (phases/survey.ts), offer (phases/offer.ts), await the receipt
  * (phases/receipt.ts), pay (phases/pay.ts), await the delivery with the non-delivery claim
  * (phases/delivery.ts), check the delivery (phases/check.ts), and verify it locally or by neighbours
- * (phases/verify.ts, outsourced.ts), publishing a fraud proof when the work is false. A failure
+ * (phases/verify.ts, outsourced.ts), publishing a fraud proof when the work is false, or
+ * distributing the payment's validation pool to the due validators that checked it
+ * (phases/distribute.ts). A failure
  * after the escrow is published is a {@link JobFailedError} naming the escrow and when it refunds;
  * {@link refundAtExpiry} takes it back. It speaks to one node over HTTP, as a light client would,
  * and imports nothing with FFI or file access.
@@ -15,7 +17,7 @@ import { publicKeyOf } from "../chain/keys.ts";
 import { networkParams } from "../chain/params.ts";
 import { payToHashScript } from "../chain/script.ts";
 import { encodeTransaction } from "../chain/tx.ts";
-import { refundTx } from "../chain/job_tx.ts";
+import { poolCoin, refundTx } from "../chain/job_tx.ts";
 import type { NodeClient } from "../relay/client.ts";
 import type { Verdict } from "../verifier-wasm/mod.ts";
 import { JobClientError } from "./errors.ts";
@@ -36,7 +38,8 @@ import { chooseVoters, dueContextOf } from "./validator_ticket.ts";
 import { checkDelivery, slashBadAnswer } from "./phases/check.ts";
 import { awaitDelivery } from "./phases/delivery.ts";
 import { type JobTerms, offerJob } from "./phases/offer.ts";
-import { payForJob, paymentFor, payValidators, type ValidatorPayment } from "./phases/pay.ts";
+import { payForJob, paymentFor } from "./phases/pay.ts";
+import { distributePool, type PaidValidators } from "./phases/distribute.ts";
 import { awaitReceipt } from "./phases/receipt.ts";
 import { type ComputeReputation, fetchReputation } from "./phases/reputation.ts";
 import {
@@ -108,12 +111,12 @@ export interface SubmitResult {
    * Outsourced verification: the majority verdict, each verifier's vote, positions checked, who
    * might vote (due validators by weight, or any verifier without weights), the validators not due
    * and the answers refused; and, when due validators voted and the output is not disputed, the
-   * payment signed again with their validation records (`paidValidators`: each validator's share).
+   * distribution of the payment's validation pool to them (`paidValidators`: each one's share).
    */
   outsourced?:
     & { verdict: "honest" | "fraud" | "inconclusive"; votes: Vote[]; checked: number }
     & Pick<OutsourcedCheck, "selection" | "notDue" | "refused">
-    & { paidValidators?: ValidatorPayment };
+    & { paidValidators?: PaidValidators };
   /** Non-delivery or bad-answer slash txid (when slashed). */
   slashTxid?: string;
   /** Fraud proof txid (when disputed). */
@@ -222,8 +225,10 @@ async function runJob(
       s.say("unpaid", {});
       return { ...base, state: "unpaid" };
     }
-    const payment = paymentFor(s, offered, committed);
-    await payForJob(s, offered, committed);
+    // Weights in force at the client's node: a tenth of the payment goes to the job's validation
+    // pool, for the due validators that check the output (distributed below), else the executor's.
+    const payment = paymentFor(s, offered, committed, weights !== null && "sprint" in weights);
+    await payForJob(s, offered, committed, payment);
     paymentSent = true;
 
     const delivery = await awaitDelivery(s, offered, committed, {
@@ -283,15 +288,19 @@ async function runJob(
       );
       const { votes, positions, selection, notDue, refused } = check;
       const tally = tallyCheck(check, verifiers);
-      // The due validators that voted share the payment (not when it is disputed: the fraud proof
-      // takes the payment back).
-      const records = tally.verdict === "fraud" ? [] : paidRecords(check.records);
-      // Not sent (the node unreachable): the job stands, paid to the executor alone.
+      // The due validators that voted share the payment's pool (not when it is disputed: the fraud
+      // proof takes the payment back, pool included).
+      const records = tally.verdict === "fraud" || !poolCoin(payment.txid, payment.tx.outputs)
+        ? []
+        : paidRecords(check.records);
+      // Not taken (the payment not yet known, the node unreachable): the job stands, the pool goes
+      // to the executor at the epoch's end.
       const paidValidators = records.length
-        ? await payValidators(s, offered, committed, records).catch((e) => {
+        ? await distributePool(s, payment, records).catch((e) => {
           delivered.notes.push(
-            `the payment naming ${records.length} validator(s) was not sent ` +
-              `(${(e as Error).message}): the node's first payment pays the executor alone`,
+            `the validation pool was not distributed to ${records.length} validator(s) ` +
+              `(${(e as Error).message}); ` +
+              `the executor takes it at the epoch's end`,
           );
           return undefined;
         })
@@ -335,7 +344,14 @@ async function runJob(
         return { ...delivered, outsourced, state: "verified" };
       }
       if (tally.verdict !== "fraud") return { ...delivered, outsourced, state: "delivered" };
-      const fraudTxid = await publishFraudProof(s, offered, committed, output, tally.positions);
+      const fraudTxid = await publishFraudProof(
+        s,
+        offered,
+        committed,
+        output,
+        tally.positions,
+        payment,
+      );
       s.say("disputed", { fraudTx: fraudTxid, positions: tally.positions });
       return { ...delivered, outsourced, state: "disputed", fraudTxid };
     }
@@ -350,7 +366,14 @@ async function runJob(
       s.say("verified", { verdict: local.verdict.verdict });
       return { ...delivered, state: "verified", verdict: local.verdict };
     }
-    const fraudTxid = await publishFraudProof(s, offered, committed, output, local.dispute);
+    const fraudTxid = await publishFraudProof(
+      s,
+      offered,
+      committed,
+      output,
+      local.dispute,
+      payment,
+    );
     s.say("disputed", {
       fraudTx: fraudTxid,
       positions: local.dispute,

@@ -211,8 +211,11 @@ export class NodeClient {
     return this.call<TxAnswer>(`/v1/txs/${txid}`);
   }
 
-  /** Broadcasts a raw transaction. */
-  sendTx(bytes: Uint8Array): Promise<{ txid: string }> {
+  /**
+   * Broadcasts a raw transaction; `status` `orphan`: the node holds it until its missing parents
+   * come (chain/tx_intake.ts).
+   */
+  sendTx(bytes: Uint8Array): Promise<{ txid: string; status?: "mempool" | "orphan" }> {
     return this.call("/v1/txs", {
       method: "POST",
       headers: { "content-type": "text/plain" },

@@ -1,11 +1,11 @@
 /**
  * @module Phase 6 of a job: verify the output with RASTiC against the model and, when it is provably
  * false, publish a fraud proof that slashes the stake and takes the reward back: the escrow, or the
- * held payment once the payment is on its way. Which positions to name is read from the verdict's
- * data, never from its messages.
+ * held payment (and its validation pool) once the payment is on its way. Which positions to name is
+ * read from the verdict's data, never from its messages.
  */
 
-import { fraudProofTx, type JobCoin, type RewardCoin } from "../../chain/job_tx.ts";
+import { fraudProofTx, type JobCoin, poolCoin, type RewardCoin } from "../../chain/job_tx.ts";
 import { NotFoundError } from "../../chain/errors.ts";
 import { MAX_FRAUD_POSITIONS } from "../../chain/job_unlock.ts";
 import { payToHashScript } from "../../chain/script.ts";
@@ -16,7 +16,7 @@ import type { JobSession } from "../job_session.ts";
 import type { JobOutput } from "./check.ts";
 import type { OfferedJob } from "./offer.ts";
 import type { CommittedJob } from "./receipt.ts";
-import { paymentFor } from "./pay.ts";
+import { type Payment, paymentFor } from "./pay.ts";
 
 /** How to verify locally. */
 export interface LocalVerification {
@@ -74,19 +74,26 @@ export async function verifyLocally(
   return { verdict, dispute: disputePositions(full, output.outputTokens.length) };
 }
 
+/** What a fraud proof takes back of a payment the node knows: its held reward, and its pool. */
+interface HeldPayment {
+  /** The held reward (output 0). */
+  held: RewardCoin;
+  /** The validation pool (output 1), when the payment has one: taken with the same proof. */
+  pool: JobCoin | null;
+}
+
 /**
- * The held reward of this job's payment when the node knows the payment (mempool or chain), else
- * null (the escrow is still the reward).
+ * The held reward and pool of this job's `payment` when the node knows the payment (mempool or
+ * chain), else null (the escrow is still the reward).
  */
-async function heldPayment(
-  s: JobSession,
-  offered: OfferedJob,
-  committed: CommittedJob,
-): Promise<RewardCoin | null> {
-  const id = paymentFor(s, offered, committed).txid;
+async function heldPayment(s: JobSession, payment: Payment): Promise<HeldPayment | null> {
+  const id = payment.txid;
   try {
     const tx = await s.node.tx(id);
-    return { txid: id, vout: 0, value: BigInt(tx.outputs[0].units), held: true };
+    return {
+      held: { txid: id, vout: 0, value: BigInt(tx.outputs[0].units), held: true },
+      pool: poolCoin(id, payment.tx.outputs),
+    };
   } catch (e) {
     if (e instanceof NotFoundError) return null;
     throw e;
@@ -95,8 +102,9 @@ async function heldPayment(
 
 /**
  * Publishes the fraud proof: the stake slashed and the reward taken back to the client (the escrow,
- * or the held payment when the payment is on its way; the held payment alone when the stake is
- * already released).
+ * or the held payment, its validation pool with it, when the payment is on its way; the held
+ * payment alone when the stake is already released). `payment` is the one the client signed
+ * (default: without a pool).
  */
 export async function publishFraudProof(
   s: JobSession,
@@ -104,8 +112,13 @@ export async function publishFraudProof(
   committed: CommittedJob,
   output: JobOutput,
   positions: number[],
+  payment: Payment = paymentFor(s, offered, committed),
 ): Promise<string> {
-  const send = async (stake: JobCoin | null, reward: RewardCoin) => {
+  const send = async (
+    stake: JobCoin | null,
+    reward: RewardCoin,
+    pool: HeldPayment["pool"] = null,
+  ) => {
     const tx = fraudProofTx(
       offered.job,
       output,
@@ -113,23 +126,25 @@ export async function publishFraudProof(
       stake,
       reward,
       { payTo: payToHashScript(s.clientHash), fee: s.fee },
+      [],
+      pool,
     );
     return (await s.node.sendTx(encodeTransaction(tx))).txid;
   };
-  let held = await heldPayment(s, offered, committed);
+  let held = await heldPayment(s, payment);
   if (!held) {
     try {
       return await send(committed.stake, offered.escrow);
     } catch (e) {
-      held = alreadySpent(e) ? await heldPayment(s, offered, committed) : null;
+      held = alreadySpent(e) ? await heldPayment(s, payment) : null;
       if (!held) throw e; // not because the payment went out meanwhile
     }
   }
   try {
-    return await send(committed.stake, held);
+    return await send(committed.stake, held.held, held.pool);
   } catch (e) {
     if (!alreadySpent(e)) throw e;
-    return await send(null, held); // the stake is released: the held payment alone
+    return await send(null, held.held, held.pool); // the stake is released: the held payment alone
   }
 }
 

@@ -26,7 +26,7 @@ import { refundAtExpiry, refundEscrow, submitJob } from "../../client/job_client
 import { describeAssignment } from "../../client/phases/choose.ts";
 import { describeReputation } from "../../client/phases/reputation.ts";
 import { describeSelection } from "../../client/outsourced.ts";
-import { describeValidatorPayment } from "../../client/phases/pay.ts";
+import { describePaidValidators } from "../../client/phases/distribute.ts";
 import { JobFailedError, refundAdvice } from "../../client/job_failure.ts";
 import { isJobState, JOB_STATES } from "../../client/job_states.ts";
 import { coverageOf, formatCoverage } from "../../verifier-wasm/cli.ts";
@@ -438,7 +438,7 @@ export function registerJobCommands(program: Command): void {
           console.log(`verdict (outsourced): ${result.outsourced.verdict} [${votes.join(", ")}]`);
           console.log(describeSelection(result.outsourced));
           const paid = result.outsourced.paidValidators;
-          if (paid) console.log(describeValidatorPayment(paid));
+          if (paid) console.log(describePaidValidators(paid));
           const outputPositions = result.outputTokens?.length ?? 0;
           const { checked } = result.outsourced;
           console.log(formatCoverage(

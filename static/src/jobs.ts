@@ -14,7 +14,7 @@ import { JobFailedError } from "../../client/job_failure.ts";
 import { refundEscrow } from "../../client/job_client.ts";
 import { JOB_STATES } from "../../client/job_states.ts";
 import { describeSelection } from "../../client/outsourced.ts";
-import { describeValidatorPayment } from "../../client/phases/pay.ts";
+import { describePaidValidators } from "../../client/phases/distribute.ts";
 import { fetchModelMetadata, tokenizerForModel } from "../../client/model_metadata.ts";
 import { type Survey, surveyNetwork } from "../../client/phases/survey.ts";
 import { answerText, messagesPrompt, textPrompt } from "../../client/prompt.ts";
@@ -169,7 +169,7 @@ function Votes({ outsourced }: { outsourced: NonNullable<SubmitResult["outsource
     <p class="muted" id="voters">${describeSelection(outsourced)}</p>
     ${outsourced.paidValidators &&
       html`<p class="muted" id="paid-validators">${
-        describeValidatorPayment(outsourced.paidValidators)
+        describePaidValidators(outsourced.paidValidators)
       }</p>`}
   `;
 }

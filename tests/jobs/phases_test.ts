@@ -18,10 +18,11 @@ import { decodeTransaction } from "../../chain/tx.ts";
 import { answerOutput, fundJobOutput } from "../../chain/job_tx.ts";
 import { parsePay } from "../../chain/job_unlock.ts";
 import { modelIdFromBytes } from "../../chain/model_id.ts";
+import { VALIDATOR_PART_DIVISOR } from "../../chain/validation_record.ts";
 import { JobClientError } from "../../client/errors.ts";
 import { offerJob } from "../../client/phases/offer.ts";
 import { awaitReceipt, checkReceipt } from "../../client/phases/receipt.ts";
-import { payForJob } from "../../client/phases/pay.ts";
+import { payForJob, paymentFor } from "../../client/phases/pay.ts";
 import { awaitDelivery } from "../../client/phases/delivery.ts";
 import { checkDelivery, slashBadAnswer } from "../../client/phases/check.ts";
 import { publishFraudProof, verifyLocally } from "../../client/phases/verify.ts";
@@ -388,6 +389,51 @@ Deno.test("verify: once the payment is mined, the fraud proof takes the held pay
     await waitFor(
       "the pool showing the job disputed",
       async () => (await b.api.job(offered.id)).state === "disputed",
+    );
+  } finally {
+    await b.close();
+  }
+});
+Deno.test("verify: a payment with a validation pool, mined: the fraud proof takes its held reward and its pool back with the stake", async () => {
+  const { gguf, b, offered, honest } = await offeredFixtureJob();
+  try {
+    const cheat = [...honest.outputTokens];
+    cheat[0] = cheat[0] === 100 ? 101 : 100;
+    const false_ = { outputTokens: cheat, finishReason: honest.finishReason };
+    const { committed } = await commitJob(b, offered, false_);
+    const payment = paymentFor(b.s, offered, committed, true);
+    assert.equal(await payForJob(b.s, offered, committed, payment), payment.txid);
+    const m = await nextMessageTo(b, b.compute, "payment");
+    assert.equal(m.tx, payment.message.tx);
+    const total = offered.escrow.value - b.s.fee;
+    const pool = total / BigInt(VALIDATOR_PART_DIVISOR);
+    assert.deepEqual(payment.tx.outputs.map((o) => o.value), [total - pool, pool]);
+    assert.equal(parseOutputScript(payment.tx.outputs[1].scriptPubKey).type, "validation-pool");
+    await b.mine(b.s.params.jobs.disputeWindow + 1);
+    await b.node.chain.processTx(fromHex(m.tx));
+    await b.mine(1);
+    const bad = await verifyLocally(offered, false_, { gguf });
+    const fraudTxid = await publishFraudProof(
+      b.s,
+      offered,
+      committed,
+      false_,
+      bad.dispute!,
+      payment,
+    );
+    const proof = await b.api.tx(fraudTxid);
+    const spent = decodeTransaction(fromHex(proof.hex)).inputs.map((i) =>
+      `${toHex(i.prevout.txid)}:${i.prevout.vout}`
+    );
+    assert.deepEqual(
+      spent,
+      [`${committed.stake.txid}:${committed.stake.vout}`, `${payment.txid}:0`, `${payment.txid}:1`],
+      "the stake, the held reward and the pool",
+    );
+    assert.equal(proof.outputs[0].address, b.s.address);
+    assert.equal(
+      BigInt(proof.outputs[0].units),
+      committed.stake.value + offered.escrow.value - 2n * b.s.fee,
     );
   } finally {
     await b.close();

@@ -4,30 +4,32 @@
  * sprint proofs on chain the verifier votes only when due, with a ticket that anyone can check, and
  * answers not-due for its own job; verdicts whose ticket does not check are refused with their
  * codes and do not count; a due vote is a validation record bound to the job and output. End to
- * end, with a real compute node's job worker in-process: the real client pays the due validator's
- * share and record, the executor's node takes that payment (and refuses one naming a weightless
- * key), the mined payment splits as consensus says and the validator's node claims its reward at
- * the epoch's end. And the messages' new fields, strictly decoded.
+ * end, with a real compute node's job worker in-process: the real client pays with a validation
+ * pool, the executor's node takes that payment (and refuses one with a wrong pool value or naming
+ * a weightless key's record), the client's distribution pays the due validator the pool with its
+ * record, the validator's node claims its reward at the epoch's end, and the pool of a job nobody
+ * validated goes to the executor's node there. And the messages' new fields, strictly decoded.
  */
 
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../../chain/bytes.ts";
+import { equalBytes, fromHex, toHex } from "../../chain/bytes.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
 import { DecodeError } from "../../chain/errors.ts";
 import { hash160 } from "../../chain/hash.ts";
-import { heldPayout, payTx } from "../../chain/job_tx.ts";
+import { heldPayout, payTx, payWithPoolTx, signFirstInput } from "../../chain/job_tx.ts";
+import { encodePay } from "../../chain/job_unlock.ts";
 import { COIN } from "../../chain/params.ts";
-import { parseOutputScript } from "../../chain/script.ts";
+import { parseOutputScript, payToHashScript } from "../../chain/script.ts";
 import { epochEnd } from "../../chain/sprint.ts";
 import { decodeTransaction, encodeTransaction, txid } from "../../chain/tx.ts";
 import {
   recordFault,
   signRecord,
   type ValidationRecord,
-  validatorSplit,
+  VALIDATOR_PART_DIVISOR,
 } from "../../chain/validation_record.ts";
 import { submitJob } from "../../client/job_client.ts";
-import { describeValidatorPayment } from "../../client/phases/pay.ts";
+import { describePaidValidators } from "../../client/phases/distribute.ts";
 import { ComputeJobStore } from "../../compute/jobs/job_store.ts";
 import { ValidatorRewards } from "../../compute/jobs/validator_rewards.ts";
 import { JobWorker } from "../../compute/jobs/worker.ts";
@@ -441,7 +443,7 @@ Deno.test("job messages: verify-request names the executor and the sprint; not-d
   );
 });
 
-Deno.test("validator rewards end to end: the real client pays the due validator's share and record, the executor's node holds it (and refuses a payment naming a weightless key), the mined payment splits as consensus says, the validator's node claims its reward at the epoch's end", async () => {
+Deno.test("validation pool end to end: the real client pays with a pool and, after the check, distributes it to the due validator (mined); the executor's node refuses a payment with a wrong pool value or an ineligible record, books its pool and drops it once distributed; the validator's node claims its reward at the epoch's end; a job nobody validated leaves its pool, which the executor's node claims there", async () => {
   const fixture = await fixtureModel();
   const dir = await Deno.makeTempDir();
   const modelFile = `${dir}/m.gguf`;
@@ -470,58 +472,96 @@ Deno.test("validator rewards end to end: the real client pays the due validator'
     });
     await worker.start();
     b.node.addStatus("compute", () => worker.status());
+    const submit = (outsource?: object) =>
+      submitJob({
+        ...TERMS,
+        modelId: fixture.modelId,
+        maxTokens: 12,
+        node: b.api,
+        secretKey: b.client.secret,
+        fee: 20_000n,
+        ...(outsource ? { outsource } : {}),
+      });
+    type Shown = {
+      jobId: string;
+      units: string;
+      paidHeight: number | null;
+      heldUntil: number | null;
+    };
+    const shown = (book: "heldRewards" | "pools", jobId: string) =>
+      (worker.status()[book] as Shown[]).find((r) => r.jobId === jobId);
+    const store = new ComputeJobStore(chain.store.kv);
+    const heldState = async (jobId: string) =>
+      (await store.all()).find((j) => j.id === jobId)?.state;
+    const total = TERMS.reward - 20_000n;
+    const pool = total / BigInt(VALIDATOR_PART_DIVISOR);
 
-    const result = await submitJob({
-      ...TERMS,
-      modelId: fixture.modelId,
-      maxTokens: 12,
-      node: b.api,
-      secretKey: b.client.secret,
-      fee: 20_000n,
-      outsource: {},
-    });
+    const result = await submit({});
     assert.equal(result.state, "verified");
     const out = result.outsourced!;
     assert.deepEqual(out.selection, { by: "weight", sprint });
     assert.equal(out.votes.length, 1);
     assert.equal(out.votes[0].validator?.address, addressOf(heavy));
-    const total = TERMS.reward - 20_000n;
-    const split = validatorSplit(total, 1);
+    // One validator: the whole pool is its reward. The executor's node broadcasts the payment a
+    // dispute window after the stake, so the client's node holds the distribution until then.
     const paid = out.paidValidators!;
-    assert.deepEqual(paid.validators, [{
-      address: addressOf(heavy),
-      units: split.each.toString(),
-    }]);
-    assert.equal(paid.executorUnits, split.executor.toString());
+    assert.deepEqual(paid.validators, [{ address: addressOf(heavy), units: pool.toString() }]);
+    assert.equal(paid.poolUnits, pool.toString());
+    assert.equal(paid.waiting, true);
     assert.equal(
-      describeValidatorPayment(paid),
-      `paid validators: 1 (${split.each} units each; the executor ${split.executor})`,
+      describePaidValidators(paid),
+      `paid validators: 1 (${pool} units each from the pool of ${pool}); your node holds the ` +
+        `distribution until the payment is broadcast`,
     );
+    assert.deepEqual(result.notes, []);
 
-    // The executor's node holds the client's new payment in place of the first.
-    const store = new ComputeJobStore(chain.store.kv);
-    const held = await waitFor("the new payment held", async () => {
-      const job = (await store.all()).find((j) => j.id === result.jobId);
-      const payment = job?.state.payment;
-      return payment && txid(decodeTransaction(payment)) === paid.payment ? job : null;
-    });
-    const state = held.state;
+    // The executor's node holds the client's one payment: its held reward, then the pool.
+    const state = (await heldState(result.jobId))!;
     const holding = decodeTransaction(state.payment!);
-    const recordOut = parseOutputScript(holding.outputs[2].scriptPubKey);
-    assert.equal(recordOut.type, "validation-record");
-
-    // A payment naming a weightless key's record: consensus takes it (the record holds), the
-    // executor's node does not (the key held no weight in the record's sprint).
-    const weightless = newKey();
+    const paymentId = txid(holding);
     const jobId = fromHex(result.jobId, 32);
     const stake = parseOutputScript(state.stake!.script);
     assert.equal(stake.type, "compute-stake");
+    assert.deepEqual(holding.outputs.map((o) => o.value), [total - pool, pool]);
+    assert.deepEqual(parseOutputScript(holding.outputs[1].scriptPubKey), {
+      type: "validation-pool",
+      jobId,
+      nodeHash: hash160(publicKeyOf(newcomer.secret)),
+      clientHash: stake.clientHash,
+      commitment: stake.commitment,
+    });
+
     const escrowTx = (await chain.getTransaction(state.escrow.txid))!.tx;
     const escrow = {
       ...state.escrow,
       scriptPubKey: escrowTx.outputs[state.escrow.vout].scriptPubKey,
     };
-    /** The client's payment of the job with `records`. */
+    const stakeCoin = { ...state.stake!, scriptPubKey: state.stake!.script };
+    const terms: PaymentTerms = {
+      escrow: state.escrow,
+      client: state.client,
+      stake: state.stake!,
+      executor: addressOf(newcomer),
+      height: chain.tip().height + 1,
+      sprint: chain.params.sprint,
+      weights: chainWeightsOracle(chain),
+    };
+    await checkPayment(terms, holding); // the client's payment passes
+    // A pool one unit short (the held reward one more), signed by the client: refused by consensus.
+    const wrongPool = payWithPoolTx(escrow, stakeCoin, 20_000n, jobId, b.client.secret);
+    wrongPool.outputs[0].value += 1n;
+    wrongPool.outputs[1].value -= 1n;
+    wrongPool.inputs[0].scriptSig = encodePay({
+      ...signFirstInput(wrongPool, escrow, b.client.secret),
+      stake: { txid: state.stake!.txid, vout: state.stake!.vout },
+    });
+    await assert.rejects(
+      checkPayment(terms, wrongPool),
+      (e) => (e as { code?: string }).code === "job/validator-split",
+    );
+    // A payment naming a weightless key's record (the pair shape of a payment): consensus takes it
+    // (the record holds), the executor's node does not (the key held no weight in its sprint).
+    /** The client's payment of the job paying `records` their pairs. */
     const paymentWith = (records: ValidationRecord[]) =>
       payTx(
         escrow,
@@ -534,24 +574,20 @@ Deno.test("validator rewards end to end: the real client pays the due validator'
     /** `key`'s record of the job: the client's record with that key's ticket, signed by it. */
     const recordBy = (key: TestKey) =>
       signRecord(jobId, stake.commitment, {
-        ...recordOut.record,
         validatorKey: publicKeyOf(key.secret),
+        sprint,
         ...validationTicket(jobId, key.secret),
+        verdict: "honest",
+        positions: 12,
+        exceeded: 0,
+        detail: sha256(new TextEncoder().encode("a verdict")),
       }, key.secret);
-    const forgedRecord = recordBy(weightless);
+    const forgedRecord = recordBy(newKey());
     assert.equal(recordFault(jobId, stake.commitment, forgedRecord), null);
-    const forged = paymentWith([forgedRecord]);
-    const terms: PaymentTerms = {
-      escrow: state.escrow,
-      client: state.client,
-      stake: state.stake!,
-      executor: addressOf(newcomer),
-      height: chain.tip().height + 1,
-      sprint: chain.params.sprint,
-      weights: chainWeightsOracle(chain),
-    };
-    await checkPayment(terms, holding); // the client's payment passes
-    const refusal = await checkPayment(terms, forged).then(() => null, (e) => e);
+    const refusal = await checkPayment(terms, paymentWith([forgedRecord])).then(
+      () => null,
+      (e) => e,
+    );
     assert.ok(refusal instanceof PaymentRefusedError, `refused: ${refusal}`);
     assert.equal(refusal.code, "job/payment-validators");
     // The executor's own record is a consensus fault, refused with its consensus code.
@@ -559,66 +595,144 @@ Deno.test("validator rewards end to end: the real client pays the due validator'
       checkPayment(terms, paymentWith([recordBy(newcomer)])),
       (e) => (e as { code?: string }).code === "job/self-validation",
     );
-    // Sent to the node as the client's, the forged payment is refused: the client's stays held.
-    await sendAs(b, b.client, {
-      t: "payment",
-      jobId: result.jobId,
-      tx: toHex(encodeTransaction(forged)),
-    }, b.node.network.selfKey);
+    // Sent to the node as the client's, another payment is not taken: the job is paid already.
+    for (const other of [wrongPool, paymentWith([forgedRecord])]) {
+      await sendAs(b, b.client, {
+        t: "payment",
+        jobId: result.jobId,
+        tx: toHex(encodeTransaction(other)),
+      }, b.node.network.selfKey);
+    }
 
-    // Blocks: the node broadcasts the payment a dispute window after the stake; it is mined.
+    // Blocks: the node broadcasts the payment a dispute window after the stake (booking its pool
+    // first); the held distribution enters the mempool beside it; both are mined.
     const validatorBook = new ValidatorRewards({
       chain,
       secretKey: heavy.secret,
       rewardAddress: addressOf(heavy),
       fee: 20_000n,
     });
-    const mined = await waitFor("the payment mined", async () => {
-      const loc = await chain.getTransaction(paid.payment);
+    let poolBooked: Shown | undefined;
+    const distributed = await waitFor("the distribution mined", async () => {
+      poolBooked ??= shown("pools", result.jobId);
+      const loc = await chain.getTransaction(paid.distribution);
       if (loc?.height != null) return loc;
       await b.mine(1);
       return null;
     }, 60_000);
-    const outputs = mined.tx.outputs;
-    assert.equal(outputs.length, 3);
-    assert.equal(outputs[0].value, split.executor);
-    assert.deepEqual(parseOutputScript(outputs[1].scriptPubKey), {
+    assert.deepEqual(
+      poolBooked && { jobId: poolBooked.jobId, units: poolBooked.units },
+      { jobId: result.jobId, units: pool.toString() },
+      "the executor's node booked its pool",
+    );
+    const mined = (await chain.getTransaction(paymentId))!;
+    assert.ok(mined.height !== null && mined.height <= distributed.height!);
+    assert.deepEqual(mined.tx.outputs.map((o) => o.value), [total - pool, pool]);
+    // The distribution: the pool (and a client coin for the fee) to heavy's reward and record,
+    // the change to the client.
+    const dist = distributed.tx;
+    assert.deepEqual(
+      { txid: toHex(dist.inputs[0].prevout.txid), vout: dist.inputs[0].prevout.vout },
+      { txid: paymentId, vout: 1 },
+    );
+    assert.deepEqual(parseOutputScript(dist.outputs[0].scriptPubKey), {
       type: "validator-reward",
       jobId,
       nodeHash: hash160(publicKeyOf(heavy.secret)),
       clientHash: stake.clientHash,
       commitment: stake.commitment,
     });
-    assert.equal(outputs[1].value, split.each);
-    assert.equal(outputs[2].value, 0n);
-    assert.deepEqual(parseOutputScript(outputs[2].scriptPubKey), recordOut);
-    // The executor's node records output 0 as its held reward.
-    await waitFor("the executor's held reward", () => {
-      const h = (worker.status().heldRewards as { jobId: string; units: string }[])
-        .find((r) => r.jobId === result.jobId);
-      return Promise.resolve(h?.units === split.executor.toString() ? h : null);
-    });
+    assert.equal(dist.outputs[0].value, pool);
+    assert.equal(dist.outputs[1].value, 0n);
+    const recordOut = parseOutputScript(dist.outputs[1].scriptPubKey);
+    assert.equal(recordOut.type, "validation-record");
+    assert.deepEqual(recordOut.record.validatorKey, publicKeyOf(heavy.secret));
+    assert.equal(recordFault(jobId, stake.commitment, recordOut.record), null);
+    assert.ok(
+      dist.outputs.slice(2).every((o) =>
+        equalBytes(o.scriptPubKey, payToHashScript(hash160(publicKeyOf(b.client.secret))))
+      ),
+    );
+    // The executor's node: its held reward is output 0's value; the pool, distributed, is dropped.
+    await waitFor(
+      "the executor's held reward",
+      () =>
+        Promise.resolve(shown("heldRewards", result.jobId)?.units === (total - pool).toString()),
+    );
+    await waitFor(
+      "the distributed pool dropped",
+      () => Promise.resolve(shown("pools", result.jobId) === undefined),
+    );
 
-    // The validator's node finds its reward, held until the epoch's end, then claims it.
+    // The validator's node finds its reward in the distribution, held until the epoch's end of
+    // the distribution's block, then claims it.
     await validatorBook.onBlock();
-    const heldUntil = epochEnd(chain.params.sprint, mined.height!);
+    const heldUntil = epochEnd(chain.params.sprint, distributed.height!);
     assert.deepEqual(validatorBook.status(), [{
       jobId: result.jobId,
-      units: split.each.toString(),
-      paidHeight: mined.height,
+      units: pool.toString(),
+      paidHeight: distributed.height,
       heldUntil,
     }]);
     await b.mine(heldUntil - 1 - chain.tip().height);
     await validatorBook.onBlock();
     const claim = chain.mempool.entries().find((e) =>
-      e.tx.inputs.some((i) => toHex(i.prevout.txid) === paid.payment && i.prevout.vout === 1)
+      e.tx.inputs.some((i) => toHex(i.prevout.txid) === paid.distribution && i.prevout.vout === 0)
     );
     assert.ok(claim, "the validator's claim at the epoch's end");
     await b.mine(1);
     await validatorBook.onBlock();
     assert.deepEqual(validatorBook.status(), [], "claimed, then forgotten");
     const coins = await chain.getAddressCoins(addressOf(heavy));
-    assert.ok(coins.some((c) => c.txid === claim.txid && c.coin.value === split.each - 20_000n));
+    assert.ok(coins.some((c) => c.txid === claim.txid && c.coin.value === pool - 20_000n));
+
+    // A job nobody validated (no outsourced check): paid with a pool all the same, which nobody
+    // distributes; the executor's node claims it at the epoch's end of the payment's block.
+    const unchecked = await submit();
+    assert.equal(unchecked.state, "delivered");
+    assert.equal(unchecked.outsourced, undefined);
+    const second = decodeTransaction((await heldState(unchecked.jobId))!.payment!);
+    const secondId = txid(second);
+    assert.deepEqual(second.outputs.map((o) => o.value), [total - pool, pool]);
+    const secondMined = await waitFor("the second payment mined", async () => {
+      const loc = await chain.getTransaction(secondId);
+      if (loc?.height != null) return loc;
+      await b.mine(1);
+      return null;
+    }, 60_000);
+    const poolUntil = epochEnd(chain.params.sprint, secondMined.height!);
+    await waitFor("the pool shown held", () =>
+      Promise.resolve(
+        shown("pools", unchecked.jobId)?.heldUntil === poolUntil &&
+          shown("pools", unchecked.jobId),
+      ));
+    assert.deepEqual(shown("pools", unchecked.jobId), {
+      jobId: unchecked.jobId,
+      units: pool.toString(),
+      paidHeight: secondMined.height,
+      heldUntil: poolUntil,
+    });
+    assert.equal(
+      chain.mempool.spender(secondId, 1),
+      undefined,
+      "not claimed before the epoch's end",
+    );
+    await b.mine(poolUntil - 1 - chain.tip().height);
+    const poolClaim = await waitFor("the executor's claim of the pool", () =>
+      Promise.resolve(
+        chain.mempool.entries().find((e) =>
+          e.tx.inputs.some((i) => toHex(i.prevout.txid) === secondId && i.prevout.vout === 1)
+        ),
+      ));
+    await b.mine(1);
+    await waitFor(
+      "the claimed pool dropped",
+      () => Promise.resolve(shown("pools", unchecked.jobId) === undefined),
+    );
+    const executorCoins = await chain.getAddressCoins(addressOf(newcomer));
+    assert.ok(
+      executorCoins.some((c) => c.txid === poolClaim.txid && c.coin.value === pool - 20_000n),
+    );
   } finally {
     await b.close();
     await Deno.remove(dir, { recursive: true });
