@@ -523,13 +523,18 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
     const stake = parseOutputScript(state.stake!.script);
     assert.equal(stake.type, "compute-stake");
     assert.deepEqual(holding.outputs.map((o) => o.value), [total - pool, pool]);
-    assert.deepEqual(parseOutputScript(holding.outputs[1].scriptPubKey), {
-      type: "validation-pool",
+    /** The parsed script of a job output of `type` naming `key` (this job, client and output). */
+    const jobScript = (type: "validation-pool" | "validator-reward", key: TestKey) => ({
+      type,
       jobId,
-      nodeHash: hash160(publicKeyOf(newcomer.secret)),
+      nodeHash: hash160(publicKeyOf(key.secret)),
       clientHash: stake.clientHash,
       commitment: stake.commitment,
     });
+    assert.deepEqual(
+      parseOutputScript(holding.outputs[1].scriptPubKey),
+      jobScript("validation-pool", newcomer),
+    );
 
     const escrowTx = (await chain.getTransaction(state.escrow.txid))!.tx;
     const escrow = {
@@ -635,13 +640,10 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
       { txid: toHex(dist.inputs[0].prevout.txid), vout: dist.inputs[0].prevout.vout },
       { txid: paymentId, vout: 1 },
     );
-    assert.deepEqual(parseOutputScript(dist.outputs[0].scriptPubKey), {
-      type: "validator-reward",
-      jobId,
-      nodeHash: hash160(publicKeyOf(heavy.secret)),
-      clientHash: stake.clientHash,
-      commitment: stake.commitment,
-    });
+    assert.deepEqual(
+      parseOutputScript(dist.outputs[0].scriptPubKey),
+      jobScript("validator-reward", heavy),
+    );
     assert.equal(dist.outputs[0].value, pool);
     assert.equal(dist.outputs[1].value, 0n);
     const recordOut = parseOutputScript(dist.outputs[1].scriptPubKey);
