@@ -119,6 +119,8 @@ export class ChainState implements MempoolView {
   readonly #onDisconnected?: (entry: IndexEntry) => void;
   /** Txids whose scripts were verified on mempool entry (connect skips them, as a sig cache). */
   readonly #verifiedTx = new Set<string>();
+  /** Pool transactions that a height-bounded rule allows only below a height, by txid. */
+  readonly #expiring = new Map<string, number>();
   /**
    * The block {@link acceptBlock} is activating, decoded, so connecting it reads no KV, with its
    * txids when the caller had them (connecting it then hashes none).
@@ -217,6 +219,26 @@ export class ChainState implements MempoolView {
       this.#weightsOracle,
     );
     return ctx;
+  }
+
+  /** Notes that pool transaction `txid` can be mined only below `height` (chain/mempool_expiry.ts). */
+  expiresAt(txid: string, height: number): void {
+    this.#expiring.set(txid, height);
+  }
+
+  /**
+   * Evicts the pool transactions that can no longer be mined at `nextHeight` (and what spends
+   * them), so no block template carries a transaction its block would be refused for.
+   */
+  #evictExpired(nextHeight: number): void {
+    for (const [id, height] of this.#expiring) {
+      if (!this.mempool.has(id)) this.#expiring.delete(id);
+      else if (height <= nextHeight) {
+        this.mempool.remove(id, true, "evicted");
+        this.#expiring.delete(id);
+        log.info("Evicted {txid}: not mineable from height {height}", { txid: id, height });
+      }
+    }
   }
 
   /**
@@ -464,6 +486,7 @@ export class ChainState implements MempoolView {
     for (const id of ids) this.#verifiedTx.delete(id);
     this.index.pushTip(e);
     this.#removeConfirmed(block, ids);
+    this.#evictExpired(e.height + 1);
     this.#onConnected?.(block, ids);
   }
 

@@ -16,6 +16,7 @@ import type { SpendContext } from "./spend.ts";
 import { checkHeldOutputs, checkNoticeOutputs } from "./spend.ts";
 import { checkSprintProofOutputs } from "./sprint_tx.ts";
 import { checkReportOutputs } from "./report_rules.ts";
+import { invalidFromHeight } from "./mempool_expiry.ts";
 import type { ChainStore } from "./store.ts";
 import { decodeTransaction, isCoinbase, type Transaction, txid } from "./tx.ts";
 import { checkFinalTx, checkTransaction, checkTxInputs, type Coin } from "./validation.ts";
@@ -56,6 +57,11 @@ export interface MempoolView {
     getCoin: CoinLookup,
     spendHeight: number,
   ): Promise<SpendContext>;
+  /**
+   * Told, for an admitted transaction that a height-bounded rule holds only below `height`
+   * (chain/mempool_expiry.ts), that height: the pool must drop it once the next block reaches it.
+   */
+  expiresAt?(txid: string, height: number): void;
 }
 
 /** An outpoint as admission reads it. */
@@ -196,6 +202,8 @@ export async function acceptToMempool(
     added: Date.now(),
   };
   mempool.add(entry);
+  const expiry = invalidFromHeight(tx, coins, view.params, ctx.report);
+  if (expiry !== null) view.expiresAt?.(id, expiry);
   return entry;
 }
 

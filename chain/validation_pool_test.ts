@@ -26,7 +26,7 @@ import { poolSplit } from "./pool_rules.ts";
 import { recordIneligibility } from "./record_eligibility.ts";
 import { type ValidationRecord, validationRecordScript } from "./validation_record.ts";
 import { ticketDraw, validationTicket } from "./validator_draw.ts";
-import { signPayToAddressInput, spendInput, type Transaction, type TxOutput } from "./tx.ts";
+import { signPayToAddressInput, spendInput, type Transaction, txid, type TxOutput } from "./tx.ts";
 import {
   coinbaseOf,
   makeBlock,
@@ -363,8 +363,20 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
         );
         await expectCode(node.processTx(claimPool(compute).bytes), "job/reward-held");
         await expectCode(node.processTx(claimReward.bytes), "job/reward-held");
-        await mine(node, miner, until - 1 - node.tip().height); // the next block is the epoch's end
+        // A distribution sent for the epoch's last block and left out of it is evicted at the end
+        // (a template carrying it would be refused).
+        await mine(node, miner, until - 2 - node.tip().height);
         const late = distribution(pC.pool, C, [v1]);
+        const lateId = sent(late).id;
+        await node.processTx(sent(late).bytes);
+        const { fee } = node.mempool.get(lateId)!;
+        const without = makeBlock(node, miner, (blk) => {
+          blk.txs = blk.txs.filter((tx) => txid(tx) !== lateId);
+          blk.txs[0].outputs[0].value -= fee;
+        });
+        assert.equal((await node.processBlock(without)).status, "connected");
+        assert.equal(node.tip().height, until - 1); // the next block is the epoch's end
+        assert.equal(node.mempool.has(lateId), false, "evicted");
         await expectCode(node.processTx(sent(late).bytes), "job/pool-closed");
         await expectCode(
           node.processBlock(makeBlock(node, miner, (blk) => blk.txs.push(late))),
