@@ -8,8 +8,8 @@
  * - PAY with a pool: outputs exactly `[held reward of the stake, pool of the same job, executor,
  *   client and commitment]`, the pool worth floor(total / 10) ({@link poolSplit}), the held reward
  *   the rest.
- * - DISTRIBUTE (`0x04 || sig 64 || pubkey 33`, the client's key) before `epochEnd(pool height)`
- *   (`job/pool-closed`): other inputs only the client's pay-to-address coins
+ * - DISTRIBUTE (`0x04 || sig 64 || pubkey 33`, the client's key; the transaction stamped with the
+ *   pool's job id, `job/wrong-job-id`) before `epochEnd(pool height)` (`job/pool-closed`): other inputs only the client's pay-to-address coins
  *   (`job/distribute-inputs`); outputs k = 1..8 (validator reward, record) pairs of the pool's job,
  *   client and commitment, then pay-to-address change to the client only (`job/distribute-shape`,
  *   `job/distribute-change`); the pair rules of a payment (chain/validator_pairs.ts); every reward
@@ -153,6 +153,9 @@ export function checkPoolDistribute(
   checkSig: (sig: Uint8Array, pubkey: Uint8Array, keyHash: Uint8Array) => void,
   coinScripts: (Uint8Array | undefined)[],
 ): void {
+  if (!equalBytes(tx.jobId, pool.jobId)) {
+    fail("job/wrong-job-id", `input ${index}: the transaction's job id differs from the pool's`);
+  }
   const signed = parseSigned(tx.inputs[index].scriptSig, PATH_POOL_DISTRIBUTE, "pool DISTRIBUTE");
   checkSig(signed.sig, signed.pubkey, pool.clientHash);
   const until = epochEnd(params.sprint, coin.height);

@@ -11,12 +11,13 @@
  * unanswered for the window), BAD-ANSWER (the named answer provably does not decrypt to the committed
  * output); every slash pays only the client.
  * A PAY spend's output 0 is the job's held reward (`TEMPLATE_HELD_REWARD`, the stake's node, client
- * and commitment), followed by 0..MAX_PAID_VALIDATORS pairs of a validator's reward
+ * and commitment), followed either by the job's validation pool (`TEMPLATE_VALIDATION_POOL`, a tenth
+ * of the payment: chain/pool_rules.ts) or by 0..MAX_PAID_VALIDATORS pairs of a validator's reward
  * (`TEMPLATE_VALIDATOR_REWARD`) and its validation record (`TEMPLATE_VALIDATION_RECORD`, value 0,
- * unspendable, never in the UTXO set), the values split by `validatorSplit`. Held reward and
- * validator reward paths alike: CLAIM (the key of its node hash, from the end of the epoch it was
- * paid in), FRAUD (a fraud proof against its commitment before that height; every output pays the
- * client).
+ * unspendable, never in the UTXO set; chain/validator_pairs.ts), the values split by
+ * `validatorSplit`. Held reward, validator reward and pool paths alike: CLAIM (the key of its node
+ * hash, from the end of the epoch it was paid in), FRAUD (a fraud proof against its commitment
+ * before that height; every output pays the client); a pool's DISTRIBUTE is in chain/pool_rules.ts.
  */
 
 import { toHex } from "./bytes.ts";

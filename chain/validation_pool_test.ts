@@ -236,6 +236,9 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
         "job/distribute-change",
       );
       await expectCode(node.processTx(redo((o) => o.slice(1)).bytes), "job/distribute-shape");
+      const stamped = { ...two, inputs: two.inputs.map((i) => ({ ...i })), jobId: A.jobId };
+      signDistribution(stamped, pB.pool, [B.change], client.secret);
+      await expectCode(node.processTx(sent(stamped).bytes), "job/wrong-job-id");
       // A coin of another than the client among the inputs, signed by its owner.
       const mature = node.tip().height + 1 - node.params.coinbaseMaturity;
       const [own] = (await node.getAddressCoins(addressFromHash(keyHash(miner))))
