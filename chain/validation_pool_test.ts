@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { toHex } from "./bytes.ts";
 import { formatCoins } from "./amount.ts";
 import { addressFromHash, publicKeyOf } from "./keys.ts";
+import { hash160 } from "./hash.ts";
 import {
   claimHeldTx,
   distributeTx,
@@ -438,3 +439,68 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
 function keyOf(keys: TestKey[], record: ValidationRecord): TestKey {
   return keys.find((k) => toHex(publicKeyOf(k.secret)) === toHex(record.validatorKey))!;
 }
+
+Deno.test("distributeTx: rewards floor(pool / k) and the records in order; the remainder pays the fee first, the client's coins (largest first) the rest, change to the client; too little is wallet/insufficient-funds", () => {
+  const [client, v1, v2, v3] = [newKey(), newKey(), newKey(), newKey()];
+  const job = { jobId: new Uint8Array(32).fill(1), commitment: new Uint8Array(32).fill(2) };
+  const script = validationPoolScript(job.jobId, keyHash(v3), keyHash(client), job.commitment);
+  const pool: JobCoin = { txid: "aa".repeat(32), vout: 1, value: 1_000_003n, scriptPubKey: script };
+  const records = [v1, v2].map((k) => signedRecord(k, job, 4)).sort(byKey);
+  const coin = (vout: number, value: bigint): JobCoin => ({
+    txid: "bb".repeat(32),
+    vout,
+    value,
+    scriptPubKey: client.script,
+  });
+  // The remainder (1 unit) covers a fee of 1: no coin of the client is spent, no change.
+  const bare = distributeTx({
+    pool,
+    records,
+    secretKey: client.secret,
+    utxos: [coin(0, 9n)],
+    fee: 1n,
+  });
+  assert.equal(bare.inputs.length, 1);
+  assert.deepEqual(bare.jobId, job.jobId);
+  assert.deepEqual(bare.outputs.map((o) => o.value), [500_001n, 0n, 500_001n, 0n]);
+  assert.deepEqual(
+    [0, 2].map((n) => parseOutputScript(bare.outputs[n].scriptPubKey)),
+    records.map((r) => ({
+      type: "validator-reward",
+      jobId: job.jobId,
+      nodeHash: hash160(r.validatorKey),
+      clientHash: keyHash(client),
+      commitment: job.commitment,
+    })),
+  );
+  assert.deepEqual(bare.outputs[1].scriptPubKey, validationRecordScript(records[0]));
+  // A fee of 20,001: the larger coin pays it, the rest comes back.
+  const funded = distributeTx({
+    pool,
+    records,
+    secretKey: client.secret,
+    utxos: [coin(0, 5_000n), coin(1, 30_000n)],
+    fee: 20_001n,
+  });
+  assert.equal(funded.inputs.length, 2);
+  assert.equal(funded.inputs[1].prevout.vout, 1);
+  assert.deepEqual(funded.outputs[4], {
+    value: 30_000n + 1n - 20_001n,
+    scriptPubKey: client.script,
+  });
+  assert.throws(
+    () =>
+      distributeTx({
+        pool,
+        records,
+        secretKey: client.secret,
+        utxos: [coin(0, 5_000n)],
+        fee: 20_001n,
+      }),
+    { code: "wallet/insufficient-funds" },
+  );
+  assert.throws(
+    () => distributeTx({ pool, records: [], secretKey: client.secret, utxos: [], fee: 0n }),
+    RangeError,
+  );
+});
