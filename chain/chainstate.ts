@@ -40,6 +40,8 @@ import {
 import { checkSprintProofOutputs } from "./sprint_tx.ts";
 import { checkReportOutputs, gatherReportContext, type WeightsOracle } from "./report_rules.ts";
 import { gatherPoolContext } from "./pool_rules.ts";
+import { TEMPLATE_HELD_REWARD } from "./script.ts";
+import { PATH_HELD_CLAIM } from "./job_unlock.ts";
 import { encodeTransaction, isCoinbase, type Transaction, txid } from "./tx.ts";
 import {
   blockSubsidy,
@@ -218,7 +220,34 @@ export class ChainState implements MempoolView {
       this.params,
       this.#weightsOracle,
     );
+    ctx.pendingReports = await this.#pendingReports(tx, scripts, getCoin);
     return ctx;
+  }
+
+  /**
+   * The inputs of `tx` that CLAIM a held reward (0x07) named by an unspent report bond: bonds from
+   * the store's index, each still unspent in `getCoin`'s view (a bond spent earlier in the same
+   * block no longer holds the claim).
+   */
+  async #pendingReports(
+    tx: Transaction,
+    scripts: (Uint8Array | undefined)[],
+    getCoin: CoinLookup,
+  ): Promise<Set<number>> {
+    const pending = new Set<number>();
+    for (const [i, input] of tx.inputs.entries()) {
+      if (scripts[i]?.[0] !== TEMPLATE_HELD_REWARD || input.scriptSig[0] !== PATH_HELD_CLAIM) {
+        continue;
+      }
+      const held = input.prevout;
+      for (const bond of await this.store.reportBonds(toHex(held.txid), held.vout)) {
+        if (await getCoin(bond.txid, bond.vout)) {
+          pending.add(i);
+          break;
+        }
+      }
+    }
+    return pending;
   }
 
   /** Notes that pool transaction `txid` can be mined only below `height` (chain/mempool_expiry.ts). */

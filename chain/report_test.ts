@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { decodeTransaction, encodeTransaction } from "./tx.ts";
 import { addressFromPublicKey, publicKeyOf } from "./keys.ts";
-import { type JobCoin } from "./job_tx.ts";
+import { claimHeldTx, type JobCoin } from "./job_tx.ts";
 import { type ReportOutput } from "./report.ts";
 import { expireReportTx, reportOutput, reportResolutionTx } from "./report_tx.ts";
 import { parseOutputScript } from "./script.ts";
@@ -203,6 +203,56 @@ Deno.test("user reports: the bond's rules; a confirmed report slashes the held r
     await node.processTx(taken.bytes);
     await mine(node, miner, 1);
     assert.equal((await node.getTransaction(taken.id))?.height, node.tip().height);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("an open report holds the executor's claim from the epoch end (job/report-pending, mempool and block) until the bond is spent: resolved, or taken by the executor after the window", async () => {
+  const b = await heldBench(chainWeightsOracle);
+  try {
+    const { node, client, compute } = b;
+    const miner = newKey();
+    const v1 = newKey();
+    const clientCoins: string[] = [];
+    for (const h of await mine(node, client, 2)) clientCoins.push(await coinbaseOf(node, h));
+    const sprint = await proveWeights(node, miner, [[v1, 800]]);
+    const job = await paidJob(b, false);
+    const { held, until } = job;
+    const bondValue = 1_000_000n;
+    const bondTx = lockJobOutput(
+      client,
+      clientCoins[0],
+      reportOutput({ held, sprint }, bondValue),
+      job.jobId,
+    );
+    await node.processTx(bondTx.bytes);
+    await mine(node, miner, until - node.tip().height);
+    assert.equal(node.tip().height, until, "the reward's epoch has ended");
+
+    const claim = () =>
+      sent(claimHeldTx(held, { payTo: compute.script, fee: 10_000n }, job.jobId, compute.secret));
+    await expectCode(node.processTx(claim().bytes), "job/report-pending");
+    const block = makeBlock(node, miner, (blk) => blk.txs.push(decodeTransaction(claim().bytes)));
+    await expectCode(node.processBlock(block), "job/report-pending");
+
+    // Nobody resolves it: the executor takes the bond after the window, then claims.
+    const bond = {
+      txid: bondTx.id,
+      vout: 0,
+      value: bondValue,
+      scriptPubKey: bondTx.tx.outputs[0].scriptPubKey,
+    };
+    await mine(node, miner, node.params.reportWindow);
+    const taken = sent(
+      expireReportTx(bond, { payTo: compute.script, fee: 20_000n }, job.jobId, compute.secret),
+    );
+    await node.processTx(taken.bytes);
+    await mine(node, miner, 1);
+    const claimed = claim();
+    await node.processTx(claimed.bytes);
+    await mine(node, miner, 1);
+    assert.equal((await node.getTransaction(claimed.id))?.height, node.tip().height);
   } finally {
     await b.close();
   }

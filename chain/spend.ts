@@ -99,6 +99,11 @@ export interface SpendContext {
   report?: ReportContext;
   /** What a validation pool's DISTRIBUTE needs (chain/pool_rules.ts), when gathered. */
   pool?: PoolContext;
+  /**
+   * Inputs (by index) that CLAIM a held reward while a user report's bond naming it is unspent
+   * (`job/report-pending`), when gathered.
+   */
+  pendingReports?: Set<number>;
 }
 
 /** The latest non-delivery claim and answer recorded on chain for a stake. */
@@ -381,6 +386,13 @@ export function checkHeldSpend(
       checkSig(claim.sig, claim.pubkey, script.nodeHash);
       if (spendHeight < until) {
         fail("job/reward-held", `input ${index}: the reward is held until height ${until}`);
+      }
+      if (ctx.pendingReports?.has(index)) {
+        fail(
+          "job/report-pending",
+          `input ${index}: a user report on this reward is open (resolved, or taken by the ` +
+            "executor once its window ends)",
+        );
       }
       return;
     }

@@ -22,6 +22,7 @@ import {
   TEMPLATE_VALIDATION_POOL,
   TEMPLATE_VALIDATOR_REWARD,
 } from "./script.ts";
+import { parseReportScript, REPORT_SCRIPT_LENGTH, TEMPLATE_REPORT } from "./report.ts";
 import { sprintProofOutputs, type StoredSprintProof } from "./sprint_record.ts";
 import type { Notice } from "./spend.ts";
 import { type Transaction, txid } from "./tx.ts";
@@ -50,6 +51,11 @@ export const ADDRESS = "addr";
  * (value true).
  */
 export const JOB_COIN = "jobcoin";
+/**
+ * `[REPORT_BOND, held reward "txid:vout", txid, vout]`: an unspent user report bond naming that held
+ * reward (value true); the held reward's CLAIM waits while one is open (chain/report_rules.ts).
+ */
+export const REPORT_BOND = "bond";
 /** `[TX_INDEX, txid]`: `{block, index}` of a transaction on a stored chain. */
 export const TX_INDEX = "txi";
 /** `[NOTICE, stake txid:vout, "claim" | "answer", txid]`: height of a claim or answer. */
@@ -148,6 +154,10 @@ function outputIndexKeys(script: Uint8Array, txidHex: string, vout: number): Den
   const addr = scriptAddress(script);
   if (addr) return [addressKey(addr, txidHex, vout)];
   const t = script[0];
+  if (t === TEMPLATE_REPORT && script.length === REPORT_SCRIPT_LENGTH) {
+    const held = parseReportScript(script).held;
+    return [[REPORT_BOND, `${held.txid}:${held.vout}`, txidHex, vout]];
+  }
   if (
     (t === TEMPLATE_JOB_ESCROW || t === TEMPLATE_COMPUTE_STAKE || t === TEMPLATE_HELD_REWARD ||
       t === TEMPLATE_VALIDATOR_REWARD || t === TEMPLATE_VALIDATION_POOL) && script.length >= 33
@@ -348,6 +358,14 @@ export class ChainStore {
   /** Unspent escrow and stake outputs of a job, with their coins. */
   jobCoins(jobIdHex: string): Promise<{ txid: string; vout: number; coin: Coin }[]> {
     return this.#indexedCoins([JOB_COIN, jobIdHex]);
+  }
+
+  /** The unspent user report bonds naming the held reward `heldTxid:heldVout`. */
+  reportBonds(
+    heldTxid: string,
+    heldVout: number,
+  ): Promise<{ txid: string; vout: number; coin: Coin }[]> {
+    return this.#indexedCoins([REPORT_BOND, `${heldTxid}:${heldVout}`]);
   }
 
   /** Coins listed under an index prefix `[name, value]` whose keys end in txid and vout. */
