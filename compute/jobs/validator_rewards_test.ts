@@ -4,12 +4,22 @@
  * held until the epoch's end, claimed to the key's address at that height and then forgotten; a node
  * started again on the same KV finds them where it left off; another key finds nothing; a reward
  * forfeited by the client's fraud proof is dropped; a reorg that brings a payment in below the last
- * block scanned is scanned again.
+ * block scanned is scanned again. And the rewards of a pool's distribution, found with the pool as
+ * their source coin.
  */
 
 import assert from "node:assert/strict";
 import { toHex } from "../../chain/bytes.ts";
-import { fraudProofTx, heldPayout, payTx, validatorRewardCoins } from "../../chain/job_tx.ts";
+import {
+  distributeTx,
+  fraudProofTx,
+  heldPayout,
+  payTx,
+  validatorRewardCoins,
+} from "../../chain/job_tx.ts";
+import { hash160, sha256 } from "../../chain/hash.ts";
+import { COIN } from "../../chain/params.ts";
+import { payToHashScript, validationPoolScript } from "../../chain/script.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import { epochEnd } from "../../chain/sprint.ts";
 import { encodeTransaction, txid } from "../../chain/tx.ts";
@@ -26,7 +36,7 @@ import {
   type StakedFixtureJob,
   stakedFixtureJob,
 } from "../../tests/held_job_helpers.ts";
-import { ValidatorRewards } from "./validator_rewards.ts";
+import { ValidatorRewards, validatorRewardsIn } from "./validator_rewards.ts";
 
 const CLAIM_FEE = 20_000n;
 
@@ -179,4 +189,64 @@ Deno.test("validator rewards: a reorg that brings the payment in below the last 
     other.close();
     await b.close();
   }
+});
+
+Deno.test("validator rewards in a pool's distribution: each reward paying the key, its source coin the pool (not the fee coin); other keys and transactions without a PAY or DISTRIBUTE input find none", () => {
+  const [client, executor] = [newKey(), newKey()];
+  const [v, w] = [newKey(), newKey()].sort((x, y) =>
+    toHex(publicKeyOf(x.secret)) < toHex(publicKeyOf(y.secret)) ? -1 : 1
+  );
+  const jobId = sha256(new TextEncoder().encode("a job"));
+  const commitment = sha256(new TextEncoder().encode("its output"));
+  const clientHash = hash160(publicKeyOf(client.secret));
+  const pool = {
+    txid: "ab".repeat(32),
+    vout: 1,
+    value: 290_000n,
+    scriptPubKey: validationPoolScript(
+      jobId,
+      hash160(publicKeyOf(executor.secret)),
+      clientHash,
+      commitment,
+    ),
+  };
+  const fee = {
+    txid: "cd".repeat(32),
+    vout: 0,
+    value: COIN,
+    scriptPubKey: payToHashScript(clientHash),
+  };
+  const record = (key: TestKey) =>
+    signRecord(jobId, commitment, {
+      validatorKey: publicKeyOf(key.secret),
+      sprint: 1,
+      ...validationTicket(jobId, key.secret),
+      verdict: "honest",
+      positions: 2,
+      exceeded: 0,
+      detail: sha256(new TextEncoder().encode("a verdict")),
+    }, key.secret);
+  const tx = distributeTx({
+    pool,
+    records: [record(v), record(w)],
+    secretKey: client.secret,
+    utxos: [fee],
+    fee: 20_000n,
+  });
+  assert.equal(tx.inputs.length, 2, "the pool and the client's fee coin");
+  const found = validatorRewardsIn(tx, hash160(publicKeyOf(w.secret)));
+  assert.deepEqual(found, [{
+    jobId: toHex(jobId),
+    payment: txid(tx),
+    vout: 2,
+    escrow: { txid: pool.txid, vout: pool.vout },
+    value: 145_000n,
+  }]);
+  assert.equal(validatorRewardsIn(tx, hash160(publicKeyOf(v.secret)))[0].vout, 0);
+  assert.deepEqual(validatorRewardsIn(tx, hash160(publicKeyOf(client.secret))), []);
+  // The same outputs without the DISTRIBUTE input (consensus creates none such): no source, none.
+  assert.deepEqual(
+    validatorRewardsIn({ ...tx, inputs: tx.inputs.slice(1) }, hash160(publicKeyOf(w.secret))),
+    [],
+  );
 });
