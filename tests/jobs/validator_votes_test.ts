@@ -8,7 +8,8 @@
  * pool, the executor's node takes that payment (and refuses one with a wrong pool value or naming
  * a weightless key's record), the client's distribution pays the due validator the pool with its
  * record, the validator's node claims its reward at the epoch's end, and the pool of a job nobody
- * validated goes to the executor's node there. And the messages' new fields, strictly decoded.
+ * validated goes to the executor's node there; without weights in force it pays as before (one
+ * output). And the messages' new fields, strictly decoded.
  */
 
 import assert from "node:assert/strict";
@@ -735,6 +736,69 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
     assert.ok(
       executorCoins.some((c) => c.txid === poolClaim.txid && c.coin.value === pool - 20_000n),
     );
+  } finally {
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("without weights in force the real client pays as before: one output, the executor's held reward of everything, no pool booked, nothing distributed", async () => {
+  const fixture = await fixtureModel();
+  const dir = await Deno.makeTempDir();
+  const modelFile = `${dir}/m.gguf`;
+  await Deno.writeFile(modelFile, fixture.gguf);
+  const b = await phaseBench();
+  try {
+    const chain = b.node.chain;
+    const models = await ModelStore.open({ files: [modelFile] });
+    const verifier = newKey();
+    new VerifierService({
+      network: b.node.network,
+      models,
+      minIntervalMs: 0,
+      validator: nodeValidatorDuty(b.api, verifier.secret),
+    });
+    b.node.addStatus("verifier", () => ({ models: models.ids(), validator: addressOf(verifier) }));
+    const worker = new JobWorker({
+      chain,
+      network: b.node.network,
+      models,
+      loadModel: (p) => loadModel(p),
+      secretKey: b.compute.secret,
+      stake: COIN,
+      minReward: 0n,
+    });
+    await worker.start();
+    b.node.addStatus("compute", () => worker.status());
+    assert.ok("unavailable" in await fetchWeights(b.api), "no sprint has closed");
+    const result = await submitJob({
+      ...TERMS,
+      modelId: fixture.modelId,
+      maxTokens: 12,
+      node: b.api,
+      secretKey: b.client.secret,
+      fee: 20_000n,
+      outsource: {},
+    });
+    assert.equal(result.state, "verified");
+    assert.equal(result.outsourced?.selection.by, "any-verifier");
+    assert.equal(result.outsourced?.paidValidators, undefined);
+    const state = (await new ComputeJobStore(chain.store.kv).all())
+      .find((j) => j.id === result.jobId)!.state;
+    const paymentId = txid(decodeTransaction(state.payment!));
+    const mined = await waitFor("the payment mined", async () => {
+      const loc = await chain.getTransaction(paymentId);
+      if (loc?.height != null) return loc;
+      await b.mine(1);
+      return null;
+    }, 60_000);
+    assert.deepEqual(mined.tx.outputs.map((o) => o.value), [TERMS.reward - 20_000n]);
+    assert.equal(parseOutputScript(mined.tx.outputs[0].scriptPubKey).type, "held-reward");
+    await waitFor("the held reward shown", () =>
+      Promise.resolve(
+        (worker.status().heldRewards as { jobId: string }[]).some((r) => r.jobId === result.jobId),
+      ));
+    assert.deepEqual(worker.status().pools, []);
   } finally {
     await b.close();
     await Deno.remove(dir, { recursive: true });
