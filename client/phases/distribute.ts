@@ -8,6 +8,7 @@
  * is the executor's at the epoch's end.
  */
 
+import { toHex } from "../../chain/bytes.ts";
 import { CamelidError } from "../../chain/errors.ts";
 import { distributeTx, poolCoin } from "../../chain/job_tx.ts";
 import { addressFromPublicKey } from "../../chain/keys.ts";
@@ -44,6 +45,12 @@ export interface PaidValidators {
    * broadcasts it a dispute window after the stake): it enters the mempool then.
    */
   waiting?: boolean;
+  /**
+   * With `waiting`: the signed distribution (hex), which anyone may submit again (`POST /v1/txs`)
+   * once the payment is known, before the end of the payment's epoch, should the node's hold
+   * expire first.
+   */
+  tx?: string;
 }
 
 /**
@@ -83,7 +90,7 @@ export async function distributePool(
           units: outputs[2 * i].value.toString(),
         })),
         poolUnits: pool.value.toString(),
-        ...(sent.status === "orphan" ? { waiting: true } : {}),
+        ...(sent.status === "orphan" ? { waiting: true, tx: toHex(sent.bytes) } : {}),
       };
     } catch (e) {
       const unknown = e instanceof CamelidError && e.code === "tx/missing-inputs";

@@ -637,6 +637,7 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
     // The distribution: the pool (and a client coin for the fee) to heavy's reward and record,
     // the change to the client.
     const dist = distributed.tx;
+    assert.equal(paid.tx, toHex(encodeTransaction(dist)), "the distribution the client signed");
     assert.deepEqual(
       { txid: toHex(dist.inputs[0].prevout.txid), vout: dist.inputs[0].prevout.vout },
       { txid: paymentId, vout: 1 },
