@@ -41,7 +41,7 @@ import {
   TEMPLATE_HELD_REWARD,
   TEMPLATE_PAY_TO_ADDRESS,
 } from "./script.ts";
-import { epochEnd } from "./sprint.ts";
+import { epochEnd, newestClosedSprint } from "./sprint.ts";
 import type { Transaction } from "./tx.ts";
 import { recordFault, type ValidationRecord } from "./validation_record.ts";
 import { recordSprintInRange } from "./validation_record.ts";
@@ -191,10 +191,9 @@ function heldScriptOf(
   }
 }
 
-/** The newest sprint whose proof window had closed below `height` (0: none yet). */
+/** {@link newestClosedSprint} of the network's sprint parameters. */
 export function newestClosedSprintAt(height: number, params: NetworkParams): number {
-  const { interval, window } = params.sprint;
-  return Math.max(0, Math.floor((height - 1 - window) / interval));
+  return newestClosedSprint(height, params.sprint);
 }
 
 /**

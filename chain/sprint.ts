@@ -64,6 +64,17 @@ export function epochEnd(p: SprintParams, height: number): number {
   return (Math.floor(height / p.interval) + 1) * p.interval;
 }
 
+/**
+ * The newest sprint whose proof window had closed below `height` (window end < height), the newest
+ * whose weights a record or a report bond at `height` may name (0: none yet).
+ */
+export function newestClosedSprint(
+  height: number,
+  p: Pick<SprintParams, "interval" | "window">,
+): number {
+  return Math.max(0, Math.floor((height - 1 - p.window) / p.interval));
+}
+
 /** The 32-byte node seed of a compute node: SHA-256("camelid/sprint/node" || public key). */
 export function sprintNodeSeed(publicKey: Uint8Array): Uint8Array {
   return sha256Concat([SPRINT_TAGS.node, publicKey]);

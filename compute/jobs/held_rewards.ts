@@ -13,6 +13,7 @@
 import { getLogger } from "@logtape/logtape";
 import { fromHex } from "../../chain/bytes.ts";
 import { claimHeldTx } from "../../chain/job_tx.ts";
+import { expireReportTx } from "../../chain/report_tx.ts";
 import type { ChainNode } from "../../chain/node.ts";
 import { payToAddressScript } from "../../chain/script.ts";
 import { epochEnd } from "../../chain/sprint.ts";
@@ -78,6 +79,8 @@ export class HeldRewards {
   readonly #prefix: Deno.KvKey;
   readonly #label: string;
   readonly #shown = new Map<string, HeldRewardStatus>();
+  /** Jobs whose claim waits on an open report (logged once). */
+  readonly #waiting = new Set<string>();
 
   /** Held rewards of the node in `options.chain`'s KV. */
   constructor(options: HeldRewardOptions) {
@@ -137,6 +140,7 @@ export class HeldRewards {
       return await this.#drop(r);
     }
     if (chain.tip().height + 1 < heldUntil || chain.mempool.spender(r.payment, vout)) return;
+    if (await this.#reportsOpen(r, vout, heldUntil)) return;
     const tx = claimHeldTx(
       { txid: r.payment, vout, value: coin.value, scriptPubKey: coin.scriptPubKey },
       { payTo: payToAddressScript(this.#o.rewardAddress), fee: this.#o.fee },
@@ -157,6 +161,53 @@ export class HeldRewards {
         error: (e as Error).message,
       });
     }
+  }
+
+  /**
+   * True while a user report's bond names the reward (consensus holds its CLAIM:
+   * `job/report-pending`): the report's client resolves it, or from the reward's epoch end + the
+   * report window the node takes each bond left (EXPIRE, to its reward address) and claims after.
+   */
+  async #reportsOpen(r: HeldReward, vout: number, heldUntil: number): Promise<boolean> {
+    const { chain } = this.#o;
+    const bonds = await chain.store.reportBonds(r.payment, vout);
+    if (bonds.length === 0) return false;
+    const expiresAt = heldUntil + chain.params.reportWindow;
+    if (chain.tip().height + 1 < expiresAt) {
+      if (!this.#waiting.has(r.jobId)) {
+        this.#waiting.add(r.jobId);
+        log.info(
+          "Job {id}: a user report on the {what} is open; the claim waits for its resolution, or " +
+            "for height {height}, from which the node takes the bond",
+          { id: r.jobId, what: this.#label, height: expiresAt },
+        );
+      }
+      return true;
+    }
+    for (const b of bonds) {
+      if (chain.mempool.spender(b.txid, b.vout)) continue;
+      // A bond is at least the network's report fee; the claim fee may be more (dev): half of it.
+      const fee = b.coin.value > 2n * this.#o.fee ? this.#o.fee : b.coin.value / 2n;
+      try {
+        const tx = expireReportTx(
+          { txid: b.txid, vout: b.vout, value: b.coin.value, scriptPubKey: b.coin.scriptPubKey },
+          { payTo: payToAddressScript(this.#o.rewardAddress), fee },
+          fromHex(r.jobId, 32),
+          this.#o.secretKey,
+        );
+        await chain.processTx(encodeTransaction(tx));
+        log.info("Job {id}: the unresolved report's bond taken ({txid})", {
+          id: r.jobId,
+          txid: txid(tx),
+        });
+      } catch (e) {
+        log.warn("Job {id}: the report's bond not taken: {error}", {
+          id: r.jobId,
+          error: (e as Error).message,
+        });
+      }
+    }
+    return true;
   }
 
   async #drop(r: HeldReward): Promise<void> {

@@ -1,16 +1,19 @@
 /**
  * @module Tests of the compute node's held rewards on a real dev node: a recorded payment shows as held
  * until its epoch's end, is claimed to the node's address at that height and then forgotten; one whose
- * escrow was spent otherwise (refunded) is dropped.
+ * escrow was spent otherwise (refunded) is dropped; an open user report holds the claim until the
+ * node takes the unresolved bond after the report window.
  */
 
 import assert from "node:assert/strict";
 import { toHex } from "../../chain/bytes.ts";
 import { addressFromHash } from "../../chain/keys.ts";
 import { epochEnd } from "../../chain/sprint.ts";
-import { mine, newKey, openDevNode } from "../../tests/chain_helpers.ts";
-import { keyHash } from "../../tests/job_spend_helpers.ts";
+import { coinbaseOf, mine, newKey, openDevNode } from "../../tests/chain_helpers.ts";
+import { keyHash, lockJobOutput } from "../../tests/job_spend_helpers.ts";
 import { stakedJob } from "../../tests/paid_job_helpers.ts";
+import { newestClosedSprintAt } from "../../chain/report_rules.ts";
+import { reportOutput } from "../../chain/report_tx.ts";
 import { HeldRewards } from "./held_rewards.ts";
 import { COIN } from "../../chain/params.ts";
 import { heldPayout, payTx, refundTx } from "../../chain/job_tx.ts";
@@ -95,6 +98,60 @@ Deno.test("held rewards: a payment that can no longer be mined (its escrow refun
     await mine(node, miner, 1);
     await held.onBlock();
     assert.deepEqual(held.status(), []);
+  } finally {
+    close();
+  }
+});
+
+Deno.test("held rewards: an open user report holds the claim at the epoch's end; from the report window's end the node takes the bond, then claims", async () => {
+  const { node, close, client, compute, miner, rewardAddress, held } = await heldBench();
+  try {
+    const [bondCoin] = await mine(node, client, 1);
+    const j = await stakedJob(node, client, compute);
+    await mine(
+      node,
+      miner,
+      Math.max(1 + node.params.jobs.disputeWindow, node.params.coinbaseMaturity),
+    );
+    const { interval } = node.params.sprint;
+    await mine(node, miner, (interval - ((node.tip().height + 1) % interval)) % interval);
+    const { txid: payment } = await j.pay();
+    const jobId = toHex(j.jobId);
+    await held.add({ jobId, payment, escrow: j.escrow, value: 3n * COIN - 20_000n });
+    await mine(node, miner, 1);
+    const heldUntil = epochEnd(node.params.sprint, node.tip().height);
+    assert.equal(heldUntil, node.tip().height + interval, "paid in the epoch's first block");
+    const sprint = newestClosedSprintAt(node.tip().height + 1, node.params);
+    const report = reportOutput(
+      { held: { txid: payment, vout: 0 }, sprint },
+      node.params.reportFee,
+    );
+    const bondTx = lockJobOutput(client, await coinbaseOf(node, bondCoin), report, j.jobId);
+    await node.processTx(bondTx.bytes);
+    const bond = bondTx.id;
+    await mine(node, miner, heldUntil - node.tip().height);
+    await held.onBlock();
+    assert.equal(node.mempool.entries().length, 0, "no claim while the report is open");
+
+    const expiresAt = heldUntil + node.params.reportWindow;
+    await mine(node, miner, expiresAt - 2 - node.tip().height);
+    await held.onBlock();
+    assert.equal(node.mempool.entries().length, 0, "the bond is not the node's yet");
+    await mine(node, miner, 1);
+    await held.onBlock();
+    const taken = node.mempool.entries();
+    assert.equal(taken.length, 1, "the bond taken");
+    assert.deepEqual(taken[0].tx.inputs.map((i) => toHex(i.prevout.txid)), [bond]);
+    await mine(node, miner, 1);
+    await held.onBlock();
+    const claim = node.mempool.entries();
+    assert.equal(claim.length, 1, "then the claim");
+    assert.equal(toHex(claim[0].tx.inputs[0].prevout.txid), payment);
+    await mine(node, miner, 1);
+    await held.onBlock();
+    assert.deepEqual(held.status(), []);
+    const coins = (await node.getAddressCoins(rewardAddress)).map((c) => c.txid);
+    assert.ok(coins.includes(taken[0].txid) && coins.includes(claim[0].txid));
   } finally {
     close();
   }

@@ -34,7 +34,6 @@ import {
   PATH_STAKE_FRAUD,
 } from "../../chain/job_unlock.ts";
 import { addressFromHash, addressFromPublicKey } from "../../chain/keys.ts";
-import type { SprintParams } from "../../chain/params.ts";
 import {
   parseOutputScript,
   TEMPLATE_COMPUTE_STAKE,
@@ -200,16 +199,9 @@ interface EpochActivity {
   readonly volume: number;
 }
 
-/**
- * The newest sprint whose proof window had closed below a payment at `height` (its window end <
- * height), the newest whose weights a record of that payment may draw under (0: none yet).
- */
-export function newestClosedSprint(
-  height: number,
-  p: Pick<SprintParams, "interval" | "window">,
-): number {
-  return Math.max(0, Math.floor((height - 1 - p.window) / p.interval));
-}
+import { newestClosedSprint } from "../../chain/sprint.ts";
+
+export { newestClosedSprint };
 
 /** Sprints whose weights records of one payment may name (kept beyond the counted epochs'). */
 const MAX_RECORD_SPRINTS = MAX_RECORD_SPRINT_AGE + 1;
