@@ -16,7 +16,6 @@ import {
   heldRewardScriptOfStake,
   jobEscrowScript,
   parseOutputScript,
-  payToHashScript,
   stakeNoticeScript,
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
@@ -25,7 +24,7 @@ import {
   validationPoolScriptOfStake,
   validatorRewardScript,
 } from "./script.ts";
-import { poolSplit } from "./pool_rules.ts";
+import { maxDistributeFee, poolSplit } from "./pool_rules.ts";
 import { hash160 } from "./hash.ts";
 import {
   type ValidationRecord,
@@ -33,8 +32,8 @@ import {
   validatorSplit,
 } from "./validation_record.ts";
 import {
+  encodeTransaction,
   signatureHash,
-  signPayToAddressInput,
   spendInput,
   type Transaction,
   type TxOutput,
@@ -212,83 +211,66 @@ export function poolPaymentOutputs(total: bigint, stakeScript: Uint8Array): TxOu
 
 /** What the client's distribution of a validation pool spends and pays. */
 export interface DistributionRequest {
-  /** The pool (0x0B coin: outpoint, value, script). */
+  /** The pool (0x0B coin: outpoint, value, script), the distribution's only input. */
   pool: JobCoin;
   /** The eligible validators' records (1..MAX_PAID_VALIDATORS), in the order they are paid. */
   records: readonly ValidationRecord[];
-  /** The client's secret key (signs the DISTRIBUTE and its coins; takes the change). */
+  /** The client's secret key (signs the DISTRIBUTE). */
   secretKey: Uint8Array;
-  /** The client's pay-to-address coins, used (largest first) where the pool's remainder falls short of the fee. */
-  utxos: readonly WalletUtxo[];
-  /** Miner fee. */
+  /** Miner fee, paid from the pool: at most `MAX_DISTRIBUTE_FEE_RATE` a byte of the transaction. */
   fee: bigint;
 }
 
 /**
- * The client's distribution of a pool: per record the validator's reward (floor(pool / k)) and the
- * record, stamped with the pool's job id; the pool's remainder and the client's coins pay the fee,
- * the rest back to the client. Throws `wallet/insufficient-funds` when the fee cannot be met.
+ * The client's distribution of a pool, its only input: per record the validator's reward
+ * (floor((pool - fee) / k)) and the record, stamped with the pool's job id; the rest of the pool
+ * (`fee` and the division's remainder, < k units) is the fee. Throws `job/validator-split` when the
+ * fee is negative, exceeds the pool or exceeds the consensus cap ({@link maxDistributeFee} of the
+ * transaction's size).
  */
 export function distributeTx(r: DistributionRequest): Transaction {
   const pool = parseOutputScript(r.pool.scriptPubKey);
   if (pool.type !== "validation-pool") throw new RangeError("not a validation pool coin");
   if (r.records.length === 0) throw new RangeError("a distribution pays at least one validator");
-  const each = r.pool.value / BigInt(r.records.length);
-  const outputs: TxOutput[] = r.records.flatMap((rec) => [
-    {
-      value: each,
-      scriptPubKey: validatorRewardScript(
-        pool.jobId,
-        hash160(rec.validatorKey),
-        pool.clientHash,
-        pool.commitment,
-      ),
-    },
-    { value: 0n, scriptPubKey: validationRecordScript(rec) },
-  ]);
-  let available = r.pool.value - each * BigInt(r.records.length);
-  const coins: WalletUtxo[] = [];
-  for (const u of [...r.utxos].sort((a, b) => (b.value > a.value ? 1 : -1))) {
-    if (available >= r.fee) break;
-    coins.push(u);
-    available += u.value;
-  }
-  if (available < r.fee) {
-    throw new ValidationError(
-      "wallet/insufficient-funds",
-      `the pool's distribution needs a fee of ${r.fee} and finds ${available}`,
-    );
-  }
-  const change = available - r.fee;
-  if (change > 0n) {
-    outputs.push({ value: change, scriptPubKey: payToHashScript(pool.clientHash) });
-  }
+  const k = BigInt(r.records.length);
+  const each = r.fee >= 0n && r.fee <= r.pool.value ? (r.pool.value - r.fee) / k : 0n;
   const tx: Transaction = {
     version: 1,
-    inputs: [r.pool, ...coins].map((c) => spendInput(c)),
-    outputs,
+    inputs: [spendInput(r.pool)],
+    outputs: r.records.flatMap((rec) => [
+      {
+        value: each,
+        scriptPubKey: validatorRewardScript(
+          pool.jobId,
+          hash160(rec.validatorKey),
+          pool.clientHash,
+          pool.commitment,
+        ),
+      },
+      { value: 0n, scriptPubKey: validationRecordScript(rec) },
+    ]),
     lockTime: 0,
     jobId: pool.jobId,
   };
-  signDistribution(tx, r.pool, coins, r.secretKey);
+  signDistribution(tx, r.pool, r.secretKey);
+  const cap = maxDistributeFee(encodeTransaction(tx).length);
+  if (r.fee < 0n || r.fee > r.pool.value || r.fee > cap) {
+    throw new ValidationError(
+      "job/validator-split",
+      `a distribution of a pool of ${r.pool.value} pays a fee of 0..${
+        r.pool.value < cap ? r.pool.value : cap
+      }, not ${r.fee}`,
+    );
+  }
   return tx;
 }
 
-/**
- * Signs a distribution `tx` (input 0 spends `pool`, inputs 1.. spend `coins`) with `secretKey`:
- * the DISTRIBUTE path of the pool and each pay-to-address coin.
- */
-export function signDistribution(
-  tx: Transaction,
-  pool: JobCoin,
-  coins: readonly WalletUtxo[],
-  secretKey: Uint8Array,
-): void {
+/** Signs a distribution `tx` (its input 0 spends `pool`) with `secretKey`: the DISTRIBUTE path. */
+export function signDistribution(tx: Transaction, pool: JobCoin, secretKey: Uint8Array): void {
   tx.inputs[0].scriptSig = encodeSigned(
     PATH_POOL_DISTRIBUTE,
     signFirstInput(tx, pool, secretKey),
   );
-  coins.forEach((c, i) => signPayToAddressInput(tx, i + 1, c, secretKey));
 }
 
 /** A spend of `coin` by its owner's signature alone, on path `path` (`path || sig || pubkey`). */

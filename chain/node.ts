@@ -97,6 +97,8 @@ export interface MempoolStatus {
   maxBytes: number;
   /** Rolling minimum fee rate a newcomer must reach, base units per byte (0: not raised). */
   minFeeRate: number;
+  /** The node's minimum relay fee rate, base units per byte (below it a transaction is refused). */
+  minRelayFeeRate: number;
   /** Orphan transactions held. */
   orphans: { count: number; bytes: number };
   /** True while the mempool saved at the last stop is being restored. */
@@ -228,6 +230,7 @@ export class ChainNode {
       bytes: this.mempool.bytes,
       maxBytes: this.mempool.maxBytes,
       minFeeRate: this.mempool.minFeeRate(),
+      minRelayFeeRate: this.minRelayFeeRate,
       orphans: { count: this.#intake.orphans.size, bytes: this.#intake.orphans.bytes },
       restoring: this.#restore?.running ?? false,
     };

@@ -9,14 +9,15 @@
  *   client and commitment]`, the pool worth floor(total / 10) ({@link poolSplit}), the held reward
  *   the rest.
  * - DISTRIBUTE (`0x04 || sig 64 || pubkey 33`, the client's key; the transaction stamped with the
- *   pool's job id, `job/wrong-job-id`) before `epochEnd(pool height)` (`job/pool-closed`): other inputs only the client's pay-to-address coins
- *   (`job/distribute-inputs`); outputs k = 1..8 (validator reward, record) pairs of the pool's job,
- *   client and commitment, then pay-to-address change to the client only (`job/distribute-shape`,
- *   `job/distribute-change`); the pair rules of a payment (chain/validator_pairs.ts); every reward
- *   floor(pool / k), every record 0, the remainder fee (`job/validator-split`); each record of a
- *   recent closed sprint at the spend height and eligible under that sprint's weights
- *   (chain/record_eligibility.ts; `job/validator-ineligible`); without the weights
- *   `job/no-weights`.
+ *   pool's job id, `job/wrong-job-id`) before `epochEnd(pool height)` (`job/pool-closed`): the pool
+ *   is its only input (`job/distribute-inputs`), so it needs no coin of the client's wallet; its
+ *   outputs are k = 1..8 (validator reward, record) pairs of the pool's job, client and commitment
+ *   and nothing else (`job/distribute-shape`); the pair rules of a payment
+ *   (chain/validator_pairs.ts); every reward equal, every record 0, and the fee, the pool less the k
+ *   rewards, between 0 and {@link MAX_DISTRIBUTE_FEE_RATE} times the transaction's size in bytes
+ *   (`job/validator-split`); each record of a recent closed sprint at the spend height and eligible
+ *   under that sprint's weights (chain/record_eligibility.ts; `job/validator-ineligible`); without
+ *   the weights `job/no-weights`.
  * - CLAIM and FRAUD: those of a held reward (chain/spend.ts `checkHeldSpend`): the executor from the
  *   epoch end, a proven fraud proof to the client before.
  */
@@ -28,13 +29,12 @@ import { parseSigned, PATH_POOL_DISTRIBUTE } from "./job_unlock.ts";
 import type { NetworkParams } from "./params.ts";
 import {
   type OutputScript,
-  parseOutputScript,
   TEMPLATE_VALIDATION_POOL,
   TEMPLATE_VALIDATION_RECORD,
   validationPoolScript,
 } from "./script.ts";
 import { epochEnd } from "./sprint.ts";
-import type { Transaction } from "./tx.ts";
+import { encodeTransaction, type Transaction } from "./tx.ts";
 import {
   MAX_PAID_VALIDATORS,
   parseValidationRecord,
@@ -48,6 +48,18 @@ import {
   leadingPairs,
   pairValuesAre,
 } from "./validator_pairs.ts";
+
+/**
+ * The most a pool's distribution may pay as fee, base units per byte of the transaction: several
+ * times the minimum relay fee (1 a byte), so a distribution always relays, and small enough that a
+ * client colluding with a miner cannot hand the validators' part to the miner as fee.
+ */
+export const MAX_DISTRIBUTE_FEE_RATE = 10n;
+
+/** The largest fee a distribution of `size` bytes may pay ({@link MAX_DISTRIBUTE_FEE_RATE}). */
+export function maxDistributeFee(size: number): bigint {
+  return MAX_DISTRIBUTE_FEE_RATE * BigInt(size);
+}
 
 /** What a DISTRIBUTE needs, gathered before the synchronous checks. */
 export interface PoolContext {
@@ -140,7 +152,7 @@ export async function gatherPoolContext(
 
 /**
  * Applies the DISTRIBUTE rules (module doc) to pool input `index` (`coin`: its value and the height
- * of its payment; `coinScripts`: the scripts of every input's coin).
+ * of its payment).
  */
 export function checkPoolDistribute(
   tx: Transaction,
@@ -151,7 +163,6 @@ export function checkPoolDistribute(
   params: NetworkParams,
   ctx: PoolContext | undefined,
   checkSig: (sig: Uint8Array, pubkey: Uint8Array, keyHash: Uint8Array) => void,
-  coinScripts: (Uint8Array | undefined)[],
 ): void {
   if (!equalBytes(tx.jobId, pool.jobId)) {
     fail("job/wrong-job-id", `input ${index}: the transaction's job id differs from the pool's`);
@@ -162,40 +173,29 @@ export function checkPoolDistribute(
   if (spendHeight >= until) {
     fail("job/pool-closed", `input ${index}: the pool was distributable until height ${until - 1}`);
   }
-  for (const [i, script] of coinScripts.entries()) {
-    if (i === index) continue;
-    const s = script && parseOutputScript(script);
-    if (!s || s.type !== "pay-to-address" || !equalBytes(s.pubKeyHash, pool.clientHash)) {
-      fail(
-        "job/distribute-inputs",
-        `input ${i}: a distribution spends its pool and the client's own coins only`,
-      );
-    }
+  if (tx.inputs.length !== 1) {
+    fail(
+      "job/distribute-inputs",
+      `input ${index === 0 ? 1 : 0}: a distribution spends its pool and nothing else`,
+    );
   }
   const k = leadingPairs(tx, 0);
-  if (k < 1 || k > MAX_PAID_VALIDATORS) {
+  if (k < 1 || k > MAX_PAID_VALIDATORS || tx.outputs.length !== 2 * k) {
     fail(
       "job/distribute-shape",
       `input ${index}: a distribution's outputs are 1..${MAX_PAID_VALIDATORS} pairs ` +
-        "(validator reward, validation record), then the client's change",
+        "(validator reward, validation record) and nothing else",
     );
   }
-  for (const [n, out] of tx.outputs.entries()) {
-    if (n < 2 * k) continue;
-    const s = parseOutputScript(out.scriptPubKey);
-    if (s.type !== "pay-to-address") {
-      fail("job/distribute-shape", `input ${index}: output ${n} is neither a pair nor change`);
-    }
-    if (!equalBytes(s.pubKeyHash, pool.clientHash)) {
-      fail("job/distribute-change", `input ${index}: output ${n} pays another than the client`);
-    }
-  }
   const records = checkValidatorPairs(tx, index, pool, 0, k);
-  const each = coin.value / BigInt(k);
-  if (!pairValuesAre(tx, 0, k, each)) {
+  const each = tx.outputs[0].value;
+  const fee = coin.value - each * BigInt(k);
+  const cap = maxDistributeFee(encodeTransaction(tx).length);
+  if (!pairValuesAre(tx, 0, k, each) || fee < 0n || fee > cap) {
     fail(
       "job/validator-split",
-      `input ${index}: a pool of ${coin.value} pays ${each} to each of ${k} validators, 0 to each record`,
+      `input ${index}: a pool of ${coin.value} pays each of ${k} validators the same, 0 to each ` +
+        `record, and at most ${cap} as fee (${MAX_DISTRIBUTE_FEE_RATE} a byte)`,
     );
   }
   if (!ctx?.weights) {

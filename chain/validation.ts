@@ -207,7 +207,6 @@ export function verifyInputScript(
     case "validation-pool": {
       const path = tx.inputs[index].scriptSig[0];
       if (script.type === "validation-pool" && path === PATH_POOL_DISTRIBUTE) {
-        const scripts = coins.map((c) => c?.scriptPubKey);
         return checkPoolDistribute(
           tx,
           index,
@@ -217,7 +216,6 @@ export function verifyInputScript(
           params,
           ctx.pool,
           checkSig,
-          scripts,
         );
       }
       if (script.type !== "validation-pool" && path === PATH_HELD_REPORT) {

@@ -3,7 +3,8 @@
  * validators' tenth aside in a pool (0x0B) beside the executor's held reward, exactly split; the
  * client distributes it before the epoch's end to validators whose records are eligible under the
  * chain-derived weights of their sprint (real sprint proofs on a real dev chain), in the mempool and
- * in blocks; every malformed distribution is refused with its code; the executor claims a pool left
+ * in blocks, the pool its only input and its fee (at most MAX_DISTRIBUTE_FEE_RATE a byte) from the
+ * pool; every malformed distribution is refused with its code; the executor claims a pool left
  * undistributed from the epoch's end; a fraud proof forfeits it to the client before; only a payment
  * creates one. Real dev node, real keys, fraud decided on the fixture model.
  */
@@ -23,11 +24,18 @@ import {
   signDistribution,
 } from "./job_tx.ts";
 import { parseOutputScript, validationPoolScript, validatorRewardScript } from "./script.ts";
-import { poolSplit } from "./pool_rules.ts";
+import { MAX_DISTRIBUTE_FEE_RATE, maxDistributeFee, poolSplit } from "./pool_rules.ts";
 import { recordIneligibility } from "./record_eligibility.ts";
 import { type ValidationRecord, validationRecordScript } from "./validation_record.ts";
 import { ticketDraw, validationTicket } from "./validator_draw.ts";
-import { signPayToAddressInput, spendInput, type Transaction, txid, type TxOutput } from "./tx.ts";
+import {
+  encodeTransaction,
+  signPayToAddressInput,
+  spendInput,
+  type Transaction,
+  txid,
+  type TxOutput,
+} from "./tx.ts";
 import {
   coinbaseOf,
   makeBlock,
@@ -52,8 +60,11 @@ import { waitFor } from "../tests/process_helpers.ts";
 import { chainWeightsOracle } from "../verifier-wasm/weights_oracle.ts";
 import { JobPool } from "../relay/jobpool.ts";
 
-/** The fee of every distribution here. */
-const DIST_FEE = 20_000n;
+/** The fee rate of the distributions here, base units a byte (the client's: twice the relay floor). */
+const DIST_RATE = 2n;
+
+/** The serialized size of `tx`, bytes. */
+const sizeOf = (tx: Transaction) => encodeTransaction(tx).length;
 
 /** A fresh key whose ticket for `jobId` draws above `floor` (its record is not due at a small share). */
 function keyDrawingAbove(jobId: Uint8Array, floor: number): TestKey {
@@ -71,13 +82,12 @@ const byKey = (a: ValidationRecord, b: ValidationRecord) =>
 function edited(
   tx: Transaction,
   pool: JobCoin,
-  coins: JobCoin[],
   client: TestKey,
   edit: (outputs: TxOutput[]) => TxOutput[],
 ): Transaction {
   const copy: Transaction = { ...tx, inputs: tx.inputs.map((i) => ({ ...i })) };
   copy.outputs = edit(tx.outputs.map((o) => ({ ...o })));
-  signDistribution(copy, pool, coins, client.secret);
+  signDistribution(copy, pool, client.secret);
   return copy;
 }
 
@@ -163,15 +173,21 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
 
     const { paid, until } = await payWithPoolInEpochStart(b, jobs);
     const [pA, pB, pC, pD] = paid;
-    /** The client's distribution of `job`'s pool `pool` to `keys`' records (ascending by key). */
-    const distribution = (pool: JobCoin, job: StakedFixtureJob, keys: TestKey[], s = sprint) =>
-      distributeTx({
-        pool,
-        records: keys.map((k) => signedRecord(k, job, s)).sort(byKey),
-        secretKey: client.secret,
-        utxos: [job.change],
-        fee: DIST_FEE,
-      });
+    /**
+     * The client's distribution of `job`'s pool `pool` to `keys`' records (ascending by key), its
+     * fee `rate` a byte from the pool.
+     */
+    const distribution = (
+      pool: JobCoin,
+      job: StakedFixtureJob,
+      keys: TestKey[],
+      s = sprint,
+      rate = DIST_RATE,
+    ) => {
+      const records = keys.map((k) => signedRecord(k, job, s)).sort(byKey);
+      const size = sizeOf(distributeTx({ pool, records, secretKey: client.secret, fee: 0n }));
+      return distributeTx({ pool, records, secretKey: client.secret, fee: rate * BigInt(size) });
+    };
 
     await t.step(
       "the payment is mined: held reward and pool coins, indexed by job, shown by the job pool",
@@ -209,14 +225,14 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
         pool: pB.pool,
         records: [signedRecord(v1, B, sprint)],
         secretKey: v1.secret,
-        utxos: [],
-        fee: 0n,
+        fee: 2_000n,
       });
       await expectCode(node.processTx(sent(thief).bytes), "tx/wrong-key");
-      // Two records: unequal rewards, change to another, a record without its reward.
+      // Two records: unequal rewards, change to the client or to another, a record without its
+      // reward.
       const two = distribution(pB.pool, B, [v1, v2]);
       const redo = (edit: (o: TxOutput[]) => TxOutput[]) =>
-        sent(edited(two, pB.pool, [B.change], client, edit));
+        sent(edited(two, pB.pool, client, edit));
       await expectCode(
         node.processTx(
           redo((o) => {
@@ -227,36 +243,55 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
         ),
         "job/validator-split",
       );
-      await expectCode(
-        node.processTx(
-          redo((o) => {
-            o[4].scriptPubKey = v1.script;
-            return o;
-          }).bytes,
-        ),
-        "job/distribute-change",
-      );
+      for (const to of [client, v1]) {
+        const change = redo((o) => {
+          o[0].value -= 1_000n;
+          o[2].value -= 1_000n;
+          return [...o, { value: 2_000n, scriptPubKey: to.script }];
+        });
+        await expectCode(node.processTx(change.bytes), "job/distribute-shape");
+      }
       await expectCode(node.processTx(redo((o) => o.slice(1)).bytes), "job/distribute-shape");
       const stamped = { ...two, inputs: two.inputs.map((i) => ({ ...i })), jobId: A.jobId };
-      signDistribution(stamped, pB.pool, [B.change], client.secret);
+      signDistribution(stamped, pB.pool, client.secret);
       await expectCode(node.processTx(sent(stamped).bytes), "job/wrong-job-id");
-      // A coin of another than the client among the inputs, signed by its owner.
+      // Fees: one unit over the cap (MAX_DISTRIBUTE_FEE_RATE a byte), or rewards beyond the pool.
+      const one1 = one(v1);
+      const cap = maxDistributeFee(sizeOf(one1));
+      assert.equal(cap, MAX_DISTRIBUTE_FEE_RATE * BigInt(sizeOf(one1)));
+      const overCap = edited(one1, pB.pool, client, ([r, rec]) => [
+        { ...r, value: pB.pool.value - cap - 1n },
+        rec,
+      ]);
+      await expectCode(node.processTx(sent(overCap).bytes), "job/validator-split");
+      await expectCode(
+        node.processBlock(makeBlock(node, miner, (blk) => blk.txs.push(overCap))),
+        "job/validator-split",
+      );
+      const beyond = edited(one1, pB.pool, client, ([r, rec]) => [
+        { ...r, value: pB.pool.value + 1n },
+        rec,
+      ]);
+      await expectCode(node.processTx(sent(beyond).bytes), "job/validator-split");
+      // A second input beside the pool: another's coin signed by its owner, or the client's own.
       const mature = node.tip().height + 1 - node.params.coinbaseMaturity;
       const [own] = (await node.getAddressCoins(addressFromHash(keyHash(miner))))
         .filter((c) => c.coin.height <= mature);
       const foreign: JobCoin = { txid: own.txid, vout: own.vout, ...own.coin };
-      const mixed = distribution(pB.pool, B, [v1]);
-      mixed.inputs[1] = spendInput(foreign);
-      signDistribution(mixed, pB.pool, [], client.secret);
-      signPayToAddressInput(mixed, 1, foreign, miner.secret);
-      await expectCode(node.processTx(sent(mixed).bytes), "job/distribute-inputs");
+      for (const [coin, owner] of [[foreign, miner], [B.change, client]] as const) {
+        const mixed = distribution(pB.pool, B, [v1]);
+        mixed.inputs.push(spendInput(coin));
+        signDistribution(mixed, pB.pool, client.secret);
+        signPayToAddressInput(mixed, 1, coin, owner.secret);
+        await expectCode(node.processTx(sent(mixed).bytes), "job/distribute-inputs");
+      }
       await expectCode(
         node.processBlock(
           makeBlock(
             node,
             miner,
             (blk) =>
-              blk.txs.push(edited(two, pB.pool, [B.change], client, (o) => {
+              blk.txs.push(edited(two, pB.pool, client, (o) => {
                 o[0].value += 1n;
                 o[2].value -= 1n;
                 return o;
@@ -284,16 +319,23 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
       assert.equal(s.type, "validation-record");
       return (s as Extract<typeof s, { type: "validation-record" }>).record;
     });
-    const distB = distribution(pB.pool, B, [v1]);
+    // B's at the cap: MAX_DISTRIBUTE_FEE_RATE a byte.
+    const distB = distribution(pB.pool, B, [v1], sprint, MAX_DISTRIBUTE_FEE_RATE);
     await t.step(
-      "distributions to two validators (mempool) and to one (a block) are mined",
+      "distributions to two validators (mempool) and to one (a block, its fee at the cap) are mined, the pool their only input and their fee",
       async () => {
+        assert.deepEqual([distA.inputs.length, distA.outputs.length], [1, 4]);
+        assert.deepEqual([distB.inputs.length, distB.outputs.length], [1, 2]);
         await node.processTx(sent(distA).bytes);
+        const feeA = split.pool - 2n * distA.outputs[0].value;
+        assert.equal(node.mempool.get(sent(distA).id)?.fee, feeA, "the pool pays the fee");
+        const asked = DIST_RATE * BigInt(sizeOf(distA));
+        assert.equal(feeA, asked + (split.pool - asked) % 2n, "the fee asked and the remainder");
         const r = await node.processBlock(makeBlock(node, miner, (blk) => blk.txs.push(distB)));
         assert.equal(r.status, "connected");
         const idA = sent(distA).id;
         assert.equal((await node.getTransaction(idA))?.blockHash, r.hash, "A's is in the block");
-        const each = split.pool / 2n;
+        const each = (split.pool - DIST_RATE * BigInt(sizeOf(distA))) / 2n;
         const outA = await node.store.getCoins([0, 1, 2, 3].map((vout) => ({ txid: idA, vout })));
         assert.deepEqual(outA.map((c) => c?.value), [each, undefined, each, undefined]);
         recordsA.forEach((rec, j) =>
@@ -307,10 +349,9 @@ Deno.test("validation pool: a payment with a pool is split exactly; the client d
             ),
           )
         );
-        assert.equal(distA.outputs[4].value, A.change.value + split.pool - 2n * each - DIST_FEE);
         assert.equal((await node.store.getCoins([pA.pool]))[0], undefined, "the pool is spent");
         const [rewardB] = await node.store.getCoins([{ txid: sent(distB).id, vout: 0 }]);
-        assert.equal(rewardB?.value, split.pool);
+        assert.equal(rewardB?.value, split.pool - maxDistributeFee(sizeOf(distB)));
         const entry = await waitFor("the distribution in the job pool", async () => {
           const e = await jobPool.get(toHex(A.jobId));
           return e?.validators?.length ? e : undefined;
@@ -440,31 +481,23 @@ function keyOf(keys: TestKey[], record: ValidationRecord): TestKey {
   return keys.find((k) => toHex(publicKeyOf(k.secret)) === toHex(record.validatorKey))!;
 }
 
-Deno.test("distributeTx: rewards floor(pool / k) and the records in order; the remainder pays the fee first, the client's coins (largest first) the rest, change to the client; too little is wallet/insufficient-funds", () => {
+Deno.test("distributeTx: the pool its only input; rewards floor((pool - fee) / k) and the records in order, the rest fee; a fee below 0, above the pool or above MAX_DISTRIBUTE_FEE_RATE a byte is job/validator-split", () => {
   const [client, v1, v2, v3] = [newKey(), newKey(), newKey(), newKey()];
   const job = { jobId: new Uint8Array(32).fill(1), commitment: new Uint8Array(32).fill(2) };
   const script = validationPoolScript(job.jobId, keyHash(v3), keyHash(client), job.commitment);
   const pool: JobCoin = { txid: "aa".repeat(32), vout: 1, value: 1_000_003n, scriptPubKey: script };
   const records = [v1, v2].map((k) => signedRecord(k, job, 4)).sort(byKey);
-  const coin = (vout: number, value: bigint): JobCoin => ({
-    txid: "bb".repeat(32),
-    vout,
-    value,
-    scriptPubKey: client.script,
-  });
-  // The remainder (1 unit) covers a fee of 1: no coin of the client is spent, no change.
-  const bare = distributeTx({
-    pool,
-    records,
-    secretKey: client.secret,
-    utxos: [coin(0, 9n)],
-    fee: 1n,
-  });
-  assert.equal(bare.inputs.length, 1);
-  assert.deepEqual(bare.jobId, job.jobId);
-  assert.deepEqual(bare.outputs.map((o) => o.value), [500_001n, 0n, 500_001n, 0n]);
+  // A fee of 2,000: each (1,000,003 - 2,000) / 2 = 499,001, the unit left over is fee too.
+  const tx = distributeTx({ pool, records, secretKey: client.secret, fee: 2_000n });
+  assert.equal(tx.inputs.length, 1);
   assert.deepEqual(
-    [0, 2].map((n) => parseOutputScript(bare.outputs[n].scriptPubKey)),
+    { txid: toHex(tx.inputs[0].prevout.txid), vout: tx.inputs[0].prevout.vout },
+    { txid: pool.txid, vout: pool.vout },
+  );
+  assert.deepEqual(tx.jobId, job.jobId);
+  assert.deepEqual(tx.outputs.map((o) => o.value), [499_001n, 0n, 499_001n, 0n]);
+  assert.deepEqual(
+    [0, 2].map((n) => parseOutputScript(tx.outputs[n].scriptPubKey)),
     records.map((r) => ({
       type: "validator-reward",
       jobId: job.jobId,
@@ -473,34 +506,29 @@ Deno.test("distributeTx: rewards floor(pool / k) and the records in order; the r
       commitment: job.commitment,
     })),
   );
-  assert.deepEqual(bare.outputs[1].scriptPubKey, validationRecordScript(records[0]));
-  // A fee of 20,001: the larger coin pays it, the rest comes back.
-  const funded = distributeTx({
-    pool,
-    records,
-    secretKey: client.secret,
-    utxos: [coin(0, 5_000n), coin(1, 30_000n)],
-    fee: 20_001n,
-  });
-  assert.equal(funded.inputs.length, 2);
-  assert.equal(funded.inputs[1].prevout.vout, 1);
-  assert.deepEqual(funded.outputs[4], {
-    value: 30_000n + 1n - 20_001n,
-    scriptPubKey: client.script,
-  });
-  assert.throws(
-    () =>
-      distributeTx({
-        pool,
-        records,
-        secretKey: client.secret,
-        utxos: [coin(0, 5_000n)],
-        fee: 20_001n,
-      }),
-    { code: "wallet/insufficient-funds" },
+  assert.deepEqual(tx.outputs[1].scriptPubKey, validationRecordScript(records[0]));
+  assert.deepEqual(tx.outputs[3].scriptPubKey, validationRecordScript(records[1]));
+  // The cap: MAX_DISTRIBUTE_FEE_RATE times the size (which the values do not change).
+  const cap = MAX_DISTRIBUTE_FEE_RATE * BigInt(sizeOf(tx));
+  const atCap = distributeTx({ pool, records, secretKey: client.secret, fee: cap });
+  assert.equal(sizeOf(atCap), sizeOf(tx));
+  assert.equal(atCap.outputs[0].value, (pool.value - cap) / 2n);
+  const small: JobCoin = { ...pool, value: 999n };
+  for (const [p, fee] of [[pool, cap + 1n], [pool, -1n], [small, 1_000n]] as const) {
+    assert.throws(
+      () => distributeTx({ pool: p, records, secretKey: client.secret, fee }),
+      { code: "job/validator-split" },
+    );
+  }
+  // A pool smaller than the cap may go to fee whole (the validators get 0, their records stand).
+  assert.deepEqual(
+    distributeTx({ pool: small, records, secretKey: client.secret, fee: 999n }).outputs.map((o) =>
+      o.value
+    ),
+    [0n, 0n, 0n, 0n],
   );
   assert.throws(
-    () => distributeTx({ pool, records: [], secretKey: client.secret, utxos: [], fee: 0n }),
+    () => distributeTx({ pool, records: [], secretKey: client.secret, fee: 0n }),
     RangeError,
   );
 });

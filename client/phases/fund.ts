@@ -1,6 +1,5 @@
 /**
- * @module The client's wallet-funded job outputs (escrow, claim) and spends (the fee of a pool's
- * distribution, phases/distribute.ts): coins chosen and the transaction
+ * @module The client's wallet-funded job outputs (escrow, claim): coins chosen and the transaction
  * broadcast with the wallet's coins reserved (the session's spend lock), so processes sharing one
  * wallet never build two spends of one coin; a coin another spender took first (`mempool/conflict`)
  * is left out and the spend rebuilt from the others.

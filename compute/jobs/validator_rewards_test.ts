@@ -18,8 +18,7 @@ import {
   validatorRewardCoins,
 } from "../../chain/job_tx.ts";
 import { hash160, sha256 } from "../../chain/hash.ts";
-import { COIN } from "../../chain/params.ts";
-import { payToHashScript, validationPoolScript } from "../../chain/script.ts";
+import { validationPoolScript } from "../../chain/script.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import { epochEnd } from "../../chain/sprint.ts";
 import { encodeTransaction, txid } from "../../chain/tx.ts";
@@ -191,7 +190,7 @@ Deno.test("validator rewards: a reorg that brings the payment in below the last 
   }
 });
 
-Deno.test("validator rewards in a pool's distribution: each reward paying the key, its source coin the pool (not the fee coin); other keys and transactions without a PAY or DISTRIBUTE input find none", () => {
+Deno.test("validator rewards in a pool's distribution: each reward paying the key, its source coin the pool (its only input, which pays the fee); other keys and transactions without a PAY or DISTRIBUTE input find none", () => {
   const [client, executor] = [newKey(), newKey()];
   const [v, w] = [newKey(), newKey()].sort((x, y) =>
     toHex(publicKeyOf(x.secret)) < toHex(publicKeyOf(y.secret)) ? -1 : 1
@@ -210,12 +209,6 @@ Deno.test("validator rewards in a pool's distribution: each reward paying the ke
       commitment,
     ),
   };
-  const fee = {
-    txid: "cd".repeat(32),
-    vout: 0,
-    value: COIN,
-    scriptPubKey: payToHashScript(clientHash),
-  };
   const record = (key: TestKey) =>
     signRecord(jobId, commitment, {
       validatorKey: publicKeyOf(key.secret),
@@ -230,17 +223,16 @@ Deno.test("validator rewards in a pool's distribution: each reward paying the ke
     pool,
     records: [record(v), record(w)],
     secretKey: client.secret,
-    utxos: [fee],
-    fee: 20_000n,
+    fee: 2_000n,
   });
-  assert.equal(tx.inputs.length, 2, "the pool and the client's fee coin");
+  assert.equal(tx.inputs.length, 1, "the pool alone, which pays the fee");
   const found = validatorRewardsIn(tx, hash160(publicKeyOf(w.secret)));
   assert.deepEqual(found, [{
     jobId: toHex(jobId),
     payment: txid(tx),
     vout: 2,
     escrow: { txid: pool.txid, vout: pool.vout },
-    value: 145_000n,
+    value: 144_000n,
   }]);
   assert.equal(validatorRewardsIn(tx, hash160(publicKeyOf(v.secret)))[0].vout, 0);
   assert.deepEqual(validatorRewardsIn(tx, hash160(publicKeyOf(client.secret))), []);

@@ -315,8 +315,7 @@ Deno.test("a validation pool's distribution counts its eligible records as a pay
       pool: paid.pool,
       records: [record],
       secretKey: client.secret,
-      utxos: [job.change],
-      fee: 20_000n,
+      fee: 2_000n,
     }));
     await node.processTx(distribution.bytes);
     await mine(node, miner, 1);
