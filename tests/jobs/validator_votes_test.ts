@@ -6,21 +6,21 @@
  * codes and do not count; a due vote is a validation record bound to the job and output. End to
  * end, with a real compute node's job worker in-process: the real client pays with a validation
  * pool, the executor's node takes that payment (and refuses one with a wrong pool value or naming
- * a weightless key's record), the client's distribution pays the due validator the pool with its
- * record, the validator's node claims its reward at the epoch's end, and the pool of a job nobody
+ * a weightless key's record), the client's distribution pays the due validator the pool less the
+ * fee (the pool its only input, the fee twice the node's relay fee rate a byte) with its record, the validator's node claims its reward at the epoch's end, and the pool of a job nobody
  * validated goes to the executor's node there; without weights in force it pays as before (one
  * output). And the messages' new fields, strictly decoded.
  */
 
 import assert from "node:assert/strict";
-import { equalBytes, fromHex, toHex } from "../../chain/bytes.ts";
+import { fromHex, toHex } from "../../chain/bytes.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
 import { DecodeError } from "../../chain/errors.ts";
 import { hash160 } from "../../chain/hash.ts";
 import { heldPayout, payTx, payWithPoolTx, signFirstInput } from "../../chain/job_tx.ts";
 import { encodePay } from "../../chain/job_unlock.ts";
 import { COIN } from "../../chain/params.ts";
-import { parseOutputScript, payToHashScript } from "../../chain/script.ts";
+import { parseOutputScript } from "../../chain/script.ts";
 import { epochEnd } from "../../chain/sprint.ts";
 import { decodeTransaction, encodeTransaction, txid } from "../../chain/tx.ts";
 import {
@@ -503,16 +503,23 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
     assert.deepEqual(out.selection, { by: "weight", sprint });
     assert.equal(out.votes.length, 1);
     assert.equal(out.votes[0].validator?.address, addressOf(heavy));
-    // One validator: the whole pool is its reward. The executor's node broadcasts the payment a
-    // dispute window after the stake, so the client's node holds the distribution until then.
+    // One validator: the pool less the fee is its reward; the fee, from the pool, is the
+    // distribution's size times twice the node's relay fee rate (1 a byte; the mempool's rolling
+    // minimum not raised). The executor's node broadcasts the payment a dispute window after the
+    // stake, so the client's node holds the distribution until then.
     const paid = out.paidValidators!;
-    assert.deepEqual(paid.validators, [{ address: addressOf(heavy), units: pool.toString() }]);
-    assert.equal(paid.poolUnits, pool.toString());
     assert.equal(paid.waiting, true);
+    const distFee = 2n * BigInt(paid.tx!.length / 2);
+    assert.deepEqual(paid.validators, [{
+      address: addressOf(heavy),
+      units: (pool - distFee).toString(),
+    }]);
+    assert.equal(paid.poolUnits, pool.toString());
+    assert.equal(paid.feeUnits, distFee.toString());
     assert.equal(
       describePaidValidators(paid),
-      `paid validators: 1 (${pool} units each from the pool of ${pool}); your node holds the ` +
-        `distribution until the payment is broadcast`,
+      `paid validators: 1 (${pool - distFee} units each from the pool of ${pool}); your node ` +
+        `holds the distribution until the payment is broadcast`,
     );
     assert.deepEqual(result.notes, []);
 
@@ -634,8 +641,7 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
     const mined = (await chain.getTransaction(paymentId))!;
     assert.ok(mined.height !== null && mined.height <= distributed.height!);
     assert.deepEqual(mined.tx.outputs.map((o) => o.value), [total - pool, pool]);
-    // The distribution: the pool (and a client coin for the fee) to heavy's reward and record,
-    // the change to the client.
+    // The distribution: the pool, its only input, to heavy's reward and record, nothing else.
     const dist = distributed.tx;
     assert.equal(paid.tx, toHex(encodeTransaction(dist)), "the distribution the client signed");
     assert.deepEqual(
@@ -646,17 +652,13 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
       parseOutputScript(dist.outputs[0].scriptPubKey),
       jobScript("validator-reward", heavy),
     );
-    assert.equal(dist.outputs[0].value, pool);
+    assert.deepEqual([dist.inputs.length, dist.outputs.length], [1, 2]);
+    assert.equal(dist.outputs[0].value, pool - distFee);
     assert.equal(dist.outputs[1].value, 0n);
     const recordOut = parseOutputScript(dist.outputs[1].scriptPubKey);
     assert.equal(recordOut.type, "validation-record");
     assert.deepEqual(recordOut.record.validatorKey, publicKeyOf(heavy.secret));
     assert.equal(recordFault(jobId, stake.commitment, recordOut.record), null);
-    assert.ok(
-      dist.outputs.slice(2).every((o) =>
-        equalBytes(o.scriptPubKey, payToHashScript(hash160(publicKeyOf(b.client.secret))))
-      ),
-    );
     // The executor's node: its held reward is output 0's value; the pool, distributed, is dropped.
     await waitFor(
       "the executor's held reward",
@@ -674,7 +676,7 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
     const heldUntil = epochEnd(chain.params.sprint, distributed.height!);
     assert.deepEqual(validatorBook.status(), [{
       jobId: result.jobId,
-      units: pool.toString(),
+      units: (pool - distFee).toString(),
       paidHeight: distributed.height,
       heldUntil,
     }]);
@@ -688,7 +690,9 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
     await validatorBook.onBlock();
     assert.deepEqual(validatorBook.status(), [], "claimed, then forgotten");
     const coins = await chain.getAddressCoins(addressOf(heavy));
-    assert.ok(coins.some((c) => c.txid === claim.txid && c.coin.value === pool - 20_000n));
+    assert.ok(
+      coins.some((c) => c.txid === claim.txid && c.coin.value === pool - distFee - 20_000n),
+    );
 
     // A job nobody validated (no outsourced check): paid with a pool all the same, which nobody
     // distributes; the executor's node claims it at the epoch's end of the payment's block.
