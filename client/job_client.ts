@@ -5,7 +5,7 @@
  * (phases/delivery.ts), check the delivery (phases/check.ts), and verify it locally or by neighbours
  * (phases/verify.ts, outsourced.ts), publishing a fraud proof when the work is false, or
  * distributing the payment's validation pool to the due validators that checked it
- * (phases/distribute.ts). A failure
+ * (phases/distribute.ts) and handing them the distribution (phases/hand_distribution.ts). A failure
  * after the escrow is published is a {@link JobFailedError} naming the escrow and when it refunds;
  * {@link refundAtExpiry} takes it back. It speaks to one node over HTTP, as a light client would,
  * and imports nothing with FFI or file access.
@@ -40,6 +40,7 @@ import { awaitDelivery } from "./phases/delivery.ts";
 import { type JobTerms, offerJob } from "./phases/offer.ts";
 import { payForJob, paymentFor } from "./phases/pay.ts";
 import { distributePool, type PaidValidators } from "./phases/distribute.ts";
+import { handDistribution } from "./phases/hand_distribution.ts";
 import { awaitReceipt } from "./phases/receipt.ts";
 import { type ComputeReputation, fetchReputation } from "./phases/reputation.ts";
 import {
@@ -305,6 +306,8 @@ async function runJob(
           return undefined;
         })
         : undefined;
+      // The paid validators' nodes keep it and submit it once the payment is known.
+      if (paidValidators) await handDistribution(s, offered.id, paidValidators, votes);
       const outsourced = {
         verdict: tally.verdict,
         votes,

@@ -1,7 +1,8 @@
 /**
  * @module Job protocol messages: the payloads of `direct` envelopes exchanged by clients and compute
  * nodes (offer, accept, decline, withdraw, assign, receipt, payment, delivery) and between clients
- * and verifiers (verify-request, verdict, not-due). UTF-8 JSON with a `t` type field, decoded
+ * and verifiers (verify-request, verdict, not-due), and from a client to the validators it pays
+ * (distribution). UTF-8 JSON with a `t` type field, decoded
  * strictly: known fields only, exact hex lengths, bounded sizes. The envelope signs and addresses them.
  */
 
@@ -226,6 +227,29 @@ export interface NotDueMessage {
   validator: TicketJson;
 }
 
+/**
+ * Largest distribution carried by a `distribution` message, bytes: a distribution pays at most
+ * MAX_PAID_VALIDATORS = 8 pairs (a validator reward of 105 script bytes and a record of 302, about
+ * 430 bytes a pair with their values), 3.5 KB with its pool input; twice that leaves room for a few
+ * inputs more.
+ */
+export const MAX_DISTRIBUTION_BYTES = 8 * 1024;
+
+/**
+ * Client -> each validator its distribution pays: the signed DISTRIBUTE of the job's validation
+ * pool, which the validator's node keeps and submits once the payment it spends is known
+ * (compute/jobs/distribution_keeper.ts): the executor's node broadcasts that payment only a dispute
+ * window after its stake, longer than the client's node holds an orphan.
+ */
+export interface DistributionMessage {
+  /** Type. */
+  t: "distribution";
+  /** Job id hex. */
+  jobId: string;
+  /** The distribution transaction, hex (at most {@link MAX_DISTRIBUTION_BYTES}). */
+  tx: string;
+}
+
 /** Any job message. */
 export type JobMessage =
   | OfferMessage
@@ -238,7 +262,8 @@ export type JobMessage =
   | DeliveryMessage
   | VerifyRequestMessage
   | VerdictMessage
-  | NotDueMessage;
+  | NotDueMessage
+  | DistributionMessage;
 
 const FIELDS: Record<JobMessage["t"], string[]> = {
   offer: ["p", "t", "job", "escrow", "escrowTx"],
@@ -274,6 +299,7 @@ const FIELDS: Record<JobMessage["t"], string[]> = {
   ],
   verdict: ["p", "t", "jobId", "nonce", "verdict", "checked", "validator"],
   "not-due": ["p", "t", "jobId", "nonce", "validator"],
+  distribution: ["p", "t", "jobId", "tx"],
 };
 
 /** Encodes a job message as a payload. */
@@ -425,6 +451,12 @@ export function decodeJobMessage(payload: Uint8Array): JobMessage {
         t,
         jobId: hexField(v.jobId, "jobId", 32),
         tx: hexField(v.tx, "tx", undefined, 100_000),
+      };
+    case "distribution":
+      return {
+        t,
+        jobId: hexField(v.jobId, "jobId", 32),
+        tx: hexField(v.tx, "tx", undefined, MAX_DISTRIBUTION_BYTES),
       };
     case "verify-request": {
       const tokens = u32List(v.outputTokens, "outputTokens", MAX_OUTPUT_TOKENS);

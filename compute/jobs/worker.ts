@@ -81,6 +81,7 @@ export class JobWorker {
       heldRewards: ctx.rewards.status(),
       pools: ctx.pools.status(),
       validatorRewards: ctx.validatorRewards.status(),
+      distributionsKept: ctx.distributions.kept,
     };
   }
 
@@ -110,5 +111,6 @@ export class JobWorker {
     }
     if (m.t === "assign") return await onAssign(ctx, env, m.jobId);
     if (m.t === "withdraw") return onWithdraw(ctx, env, m.jobId);
+    if (m.t === "distribution") await ctx.distributions.receive(env.from, m);
   }
 }

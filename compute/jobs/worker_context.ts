@@ -23,6 +23,7 @@ import type { WeightsOracle } from "../../chain/report_rules.ts";
 import { chainWeightsOracle } from "../../verifier-wasm/weights_oracle.ts";
 import { HeldRewards, VALIDATION_POOL } from "./held_rewards.ts";
 import { ValidatorRewards } from "./validator_rewards.ts";
+import { DistributionKeeper } from "./distribution_keeper.ts";
 import { ComputeJobStore, type StoredJobState } from "./job_store.ts";
 import { inProcessSpendLock, type SpendLock, walletCoins } from "./wallet_coins.ts";
 
@@ -112,6 +113,11 @@ export class WorkerContext {
   readonly pools: HeldRewards;
   /** The rewards paid to the node's key as a validator of other nodes' jobs. */
   readonly validatorRewards: ValidatorRewards;
+  /**
+   * The clients' distributions paying the node's key (validator rewards from a pool), kept and
+   * submitted once the payment holding the pool is known.
+   */
+  readonly distributions: DistributionKeeper;
   /** The node's chain-derived weights of a sprint, by address (which payment records it takes). */
   readonly weights: WeightsOracle;
   /** Jobs accepted or in progress, by id. */
@@ -162,6 +168,7 @@ export class WorkerContext {
       spentBy: "distributed to the validators, claimed, or forfeited by a fraud proof",
     });
     this.validatorRewards = new ValidatorRewards(book);
+    this.distributions = new DistributionKeeper(book);
     this.weights = chainWeightsOracle(options.chain);
   }
 

@@ -2,7 +2,8 @@
  * @module The job worker's upkeep per block: notes the height of each stake, answers claims,
  * broadcasts payments once mineable (after a dispute window), releases stakes once they mature
  * (after two), and claims the held rewards and the undistributed validation pools whose epoch
- * ended, and the validator rewards paid to the node's key (validator_rewards.ts). A refused spend is
+ * ended, and the validator rewards paid to the node's key (validator_rewards.ts), submitting the
+ * kept distributions paying it once their payments are known (distribution_keeper.ts). A refused spend is
  * retried on a later block when its code says a block may cure it, and given up otherwise.
  */
 
@@ -62,7 +63,7 @@ async function release(ctx: WorkerContext, a: ActiveJob): Promise<void> {
 /**
  * Per block: record stake heights, broadcast mineable payments (each recorded as a held reward
  * first), release matured stakes, claim the held rewards and the undistributed pools whose epoch
- * ended; find and claim the node's validator rewards.
+ * ended; submit the kept distributions paying the node; find and claim its validator rewards.
  */
 export async function onBlock(ctx: WorkerContext): Promise<void> {
   const { chain } = ctx.o;
@@ -101,5 +102,6 @@ export async function onBlock(ctx: WorkerContext): Promise<void> {
   }
   await ctx.rewards.onBlock();
   await ctx.pools.onBlock();
+  await ctx.distributions.onBlock();
   await ctx.validatorRewards.onBlock();
 }
