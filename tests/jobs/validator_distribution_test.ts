@@ -6,7 +6,8 @@
  * worker on the same node ignores it (it does not pay its key); the client's node loses its orphan
  * copy (its orphan pool bounds each source, as on test and main the orphan's time to live runs out
  * before the payment is broadcast); the validator's keeper, restarted on the same KV, still keeps
- * it, submits it once the executor's node broadcasts the payment, and drops it once mined.
+ * it, submits it once the executor's node broadcasts the payment, and drops it once mined. And the
+ * `distribution` message, strictly decoded.
  */
 
 import assert from "node:assert/strict";
@@ -16,7 +17,14 @@ import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import { COIN } from "../../chain/params.ts";
 import { payToHashScript } from "../../chain/script.ts";
 import { encodeTransaction, NO_JOB, spendInput } from "../../chain/tx.ts";
-import { decodeJobMessage, isJobPayload } from "../../client/job_messages.ts";
+import { DecodeError } from "../../chain/errors.ts";
+import {
+  decodeJobMessage,
+  encodeJobMessage,
+  isJobPayload,
+  JOB_PROTOCOL,
+  MAX_DISTRIBUTION_BYTES,
+} from "../../client/job_messages.ts";
 import { submitJob } from "../../client/job_client.ts";
 import { paidVoterKeys } from "../../client/phases/hand_distribution.ts";
 import { DistributionKeeper, distributionPays } from "../../compute/jobs/distribution_keeper.ts";
@@ -150,5 +158,28 @@ Deno.test("the validator's node keeps the client's distribution and submits it o
   } finally {
     await b.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("job messages: a distribution decodes strictly (job id, lowercase hex, at most MAX_DISTRIBUTION_BYTES)", () => {
+  const m = { t: "distribution" as const, jobId: "ab".repeat(32), tx: "00".repeat(300) };
+  assert.deepEqual(decodeJobMessage(encodeJobMessage(m)), m);
+  const largest = { ...m, tx: "00".repeat(MAX_DISTRIBUTION_BYTES) };
+  assert.deepEqual(decodeJobMessage(encodeJobMessage(largest)), largest);
+  const raw = (v: object) => new TextEncoder().encode(JSON.stringify({ p: JOB_PROTOCOL, ...v }));
+  for (
+    const bad of [
+      { ...m, tx: "00".repeat(MAX_DISTRIBUTION_BYTES + 1) },
+      { ...m, tx: "AB" },
+      { ...m, tx: "abc" },
+      { ...m, jobId: "ab".repeat(31) },
+      { ...m, extra: 1 },
+      { t: "distribution", jobId: m.jobId },
+    ]
+  ) {
+    assert.throws(
+      () => decodeJobMessage(raw(bad)),
+      (e) => e instanceof DecodeError && e.code === "job-message/malformed",
+    );
   }
 });
