@@ -13,8 +13,7 @@
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { hash160 } from "../../chain/hash.ts";
-import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
-import { COIN } from "../../chain/params.ts";
+import { publicKeyOf } from "../../chain/keys.ts";
 import { payToHashScript } from "../../chain/script.ts";
 import { encodeTransaction, NO_JOB, spendInput } from "../../chain/tx.ts";
 import { DecodeError } from "../../chain/errors.ts";
@@ -25,20 +24,15 @@ import {
   JOB_PROTOCOL,
   MAX_DISTRIBUTION_BYTES,
 } from "../../client/job_messages.ts";
-import { submitJob } from "../../client/job_client.ts";
 import { paidVoterKeys } from "../../client/phases/hand_distribution.ts";
 import { DistributionKeeper, distributionPays } from "../../compute/jobs/distribution_keeper.ts";
-import { nodeValidatorDuty } from "../../compute/jobs/validator_duty.ts";
-import { VerifierService } from "../../compute/jobs/verifier_service.ts";
-import { JobWorker } from "../../compute/jobs/worker.ts";
-import { loadModel } from "../../compute/llama/llama.ts";
-import { ModelStore } from "../../compute/model_store.ts";
 import type { Envelope } from "../../relay/envelope.ts";
 import { decodeTransaction, txid } from "../../chain/tx.ts";
 import { newKey } from "../chain_helpers.ts";
 import { fixtureModel } from "../fixture_job.ts";
 import { waitFor } from "../process_helpers.ts";
-import { phaseBench, TERMS, weighedBench } from "./phase_helpers.ts";
+import { phaseBench, weighedBench } from "./phase_helpers.ts";
+import { serveValidationAndJobs, submitBenchJob } from "./validation_bench.ts";
 
 /** A transaction spending a coin nobody knows: an orphan to the node. */
 function unknownParentTx(): Uint8Array {
@@ -63,28 +57,7 @@ Deno.test("the validator's node keeps the client's distribution and submits it o
   try {
     const { heavy, newcomer } = await weighedBench(b);
     const chain = b.node.chain;
-    const models = await ModelStore.open({ files: [modelFile] });
-    new VerifierService({
-      network: b.node.network,
-      models,
-      minIntervalMs: 0,
-      validator: nodeValidatorDuty(b.api, heavy.secret),
-    });
-    b.node.addStatus("verifier", () => ({
-      models: models.ids(),
-      validator: addressFromPublicKey(publicKeyOf(heavy.secret)),
-    }));
-    const worker = new JobWorker({
-      chain,
-      network: b.node.network,
-      models,
-      loadModel: (p) => loadModel(p),
-      secretKey: newcomer.secret,
-      stake: COIN,
-      minReward: 0n,
-    });
-    await worker.start();
-    b.node.addStatus("compute", () => worker.status());
+    await serveValidationAndJobs(b, modelFile, heavy, newcomer);
     // The validator's node: its keeper of the distributions paying heavy, fed the node's messages
     // as the job worker feeds its own.
     let keeper = new DistributionKeeper({ chain, secretKey: heavy.secret });
@@ -98,15 +71,7 @@ Deno.test("the validator's node keeps the client's distribution and submits it o
       keeper.receive(env.from, m);
     });
 
-    const result = await submitJob({
-      ...TERMS,
-      modelId: fixture.modelId,
-      maxTokens: 12,
-      node: b.api,
-      secretKey: b.client.secret,
-      fee: 20_000n,
-      outsource: {},
-    });
+    const result = await submitBenchJob(b, fixture.modelId, {});
     assert.equal(result.state, "verified");
     const out = result.outsourced!;
     const paid = out.paidValidators!;

@@ -19,7 +19,6 @@ import { DecodeError } from "../../chain/errors.ts";
 import { hash160 } from "../../chain/hash.ts";
 import { heldPayout, payTx, payWithPoolTx, signFirstInput } from "../../chain/job_tx.ts";
 import { encodePay } from "../../chain/job_unlock.ts";
-import { COIN } from "../../chain/params.ts";
 import { parseOutputScript } from "../../chain/script.ts";
 import { epochEnd } from "../../chain/sprint.ts";
 import { decodeTransaction, encodeTransaction, txid } from "../../chain/tx.ts";
@@ -29,17 +28,14 @@ import {
   type ValidationRecord,
   VALIDATOR_PART_DIVISOR,
 } from "../../chain/validation_record.ts";
-import { submitJob } from "../../client/job_client.ts";
 import { describePaidValidators } from "../../client/phases/distribute.ts";
 import { ComputeJobStore } from "../../compute/jobs/job_store.ts";
 import { ValidatorRewards } from "../../compute/jobs/validator_rewards.ts";
-import { JobWorker } from "../../compute/jobs/worker.ts";
 import {
   checkPayment,
   PaymentRefusedError,
   type PaymentTerms,
 } from "../../compute/jobs/worker_payment.ts";
-import { loadModel } from "../../compute/llama/llama.ts";
 import { chainWeightsOracle } from "../../verifier-wasm/weights_oracle.ts";
 import { sha256 } from "../../chain/hash.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
@@ -74,6 +70,7 @@ import { newKey, type TestKey } from "../chain_helpers.ts";
 import { fixtureModel, honestOutput } from "../fixture_job.ts";
 import { waitFor } from "../process_helpers.ts";
 import { type PhaseBench, phaseBench, sendAs, TERMS, weighedBench } from "./phase_helpers.ts";
+import { serveValidationAndJobs, submitBenchJob } from "./validation_bench.ts";
 
 const addressOf = (k: TestKey) => addressFromPublicKey(publicKeyOf(k.secret));
 
@@ -454,35 +451,8 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
     const { heavy, newcomer, sprint } = await weighedBench(b);
     const chain = b.node.chain;
     // heavy validates (its weight makes it due for every job); newcomer, weightless, executes.
-    const models = await ModelStore.open({ files: [modelFile] });
-    new VerifierService({
-      network: b.node.network,
-      models,
-      minIntervalMs: 0,
-      validator: nodeValidatorDuty(b.api, heavy.secret),
-    });
-    b.node.addStatus("verifier", () => ({ models: models.ids(), validator: addressOf(heavy) }));
-    const worker = new JobWorker({
-      chain,
-      network: b.node.network,
-      models,
-      loadModel: (p) => loadModel(p),
-      secretKey: newcomer.secret,
-      stake: COIN,
-      minReward: 0n,
-    });
-    await worker.start();
-    b.node.addStatus("compute", () => worker.status());
-    const submit = (outsource?: object) =>
-      submitJob({
-        ...TERMS,
-        modelId: fixture.modelId,
-        maxTokens: 12,
-        node: b.api,
-        secretKey: b.client.secret,
-        fee: 20_000n,
-        ...(outsource ? { outsource } : {}),
-      });
+    const worker = await serveValidationAndJobs(b, modelFile, heavy, newcomer);
+    const submit = (outsource?: object) => submitBenchJob(b, fixture.modelId, outsource);
     type Shown = {
       jobId: string;
       units: string;
@@ -755,36 +725,9 @@ Deno.test("without weights in force the real client pays as before: one output, 
   const b = await phaseBench();
   try {
     const chain = b.node.chain;
-    const models = await ModelStore.open({ files: [modelFile] });
-    const verifier = newKey();
-    new VerifierService({
-      network: b.node.network,
-      models,
-      minIntervalMs: 0,
-      validator: nodeValidatorDuty(b.api, verifier.secret),
-    });
-    b.node.addStatus("verifier", () => ({ models: models.ids(), validator: addressOf(verifier) }));
-    const worker = new JobWorker({
-      chain,
-      network: b.node.network,
-      models,
-      loadModel: (p) => loadModel(p),
-      secretKey: b.compute.secret,
-      stake: COIN,
-      minReward: 0n,
-    });
-    await worker.start();
-    b.node.addStatus("compute", () => worker.status());
+    const worker = await serveValidationAndJobs(b, modelFile, newKey(), b.compute);
     assert.ok("unavailable" in await fetchWeights(b.api), "no sprint has closed");
-    const result = await submitJob({
-      ...TERMS,
-      modelId: fixture.modelId,
-      maxTokens: 12,
-      node: b.api,
-      secretKey: b.client.secret,
-      fee: 20_000n,
-      outsource: {},
-    });
+    const result = await submitBenchJob(b, fixture.modelId, {});
     assert.equal(result.state, "verified");
     assert.equal(result.outsourced?.selection.by, "any-verifier");
     assert.equal(result.outsourced?.paidValidators, undefined);
