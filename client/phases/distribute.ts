@@ -15,7 +15,7 @@ import { CamelidError } from "../../chain/errors.ts";
 import { distributeTx, type JobCoin, poolCoin } from "../../chain/job_tx.ts";
 import { addressFromPublicKey } from "../../chain/keys.ts";
 import { MAX_DISTRIBUTE_FEE_RATE } from "../../chain/pool_rules.ts";
-import { encodeTransaction } from "../../chain/tx.ts";
+import { encodeTransaction, txid } from "../../chain/tx.ts";
 import type { ValidationRecord } from "../../chain/validation_record.ts";
 import type { StatusAnswer } from "../../relay/client.ts";
 import type { JobSession } from "../job_session.ts";
@@ -66,6 +66,12 @@ export interface PaidValidators {
    * expire first.
    */
   tx?: string;
+  /**
+   * With `waiting`: the code of the client's node's refusal when it would not hold the distribution
+   * either (`tx/missing-inputs` after {@link DISTRIBUTE_WAIT_MS}); the paid validators' nodes still
+   * get it and submit it once the payment is known (compute/jobs/distribution_keeper.ts).
+   */
+  refusedByNode?: string;
 }
 
 /**
@@ -99,9 +105,11 @@ export function distributionFee(
  * order: outsourced.ts `paidRecords`, 1..MAX_PAID_VALIDATORS): builds the DISTRIBUTE from the pool
  * alone, its fee {@link distributionFee} at the node's rate ({@link distributionFeeRate}), and
  * submits it to the client's node. A node that does not know the payment yet (`tx/missing-inputs`)
- * is asked again every {@link DISTRIBUTE_RETRY_MS} for {@link DISTRIBUTE_WAIT_MS}; then that refusal
- * is thrown (the caller notes it: the job stands, the pool goes to the executor at the epoch's end),
- * as is a pool too small for the fee (`job/validator-split`).
+ * is asked again every {@link DISTRIBUTE_RETRY_MS} for {@link DISTRIBUTE_WAIT_MS}; then the signed
+ * distribution is returned all the same (`refusedByNode`): the client hands it to the paid
+ * validators, whose nodes submit it once the payment is known. A pool too small for the fee
+ * (`job/validator-split`) and any other refusal are thrown (the caller notes it: the job stands, the
+ * pool goes to the executor at the epoch's end).
  */
 export async function distributePool(
   s: JobSession,
@@ -114,23 +122,26 @@ export async function distributePool(
   const fee = distributionFee(pool, records, s.secretKey, rate);
   const tx = distributeTx({ pool, records, secretKey: s.secretKey, fee });
   const bytes = encodeTransaction(tx);
+  const paid = {
+    distribution: txid(tx),
+    validators: records.map((r, i) => ({
+      address: addressFromPublicKey(r.validatorKey),
+      units: tx.outputs[2 * i].value.toString(),
+    })),
+    poolUnits: pool.value.toString(),
+    feeUnits: (pool.value - tx.outputs[0].value * BigInt(records.length)).toString(),
+  };
   const until = Date.now() + DISTRIBUTE_WAIT_MS;
   for (;;) {
     try {
       const sent = await s.node.sendTx(bytes);
-      return {
-        distribution: sent.txid,
-        validators: records.map((r, i) => ({
-          address: addressFromPublicKey(r.validatorKey),
-          units: tx.outputs[2 * i].value.toString(),
-        })),
-        poolUnits: pool.value.toString(),
-        feeUnits: (pool.value - tx.outputs[0].value * BigInt(records.length)).toString(),
-        ...(sent.status === "orphan" ? { waiting: true, tx: toHex(bytes) } : {}),
-      };
+      return sent.status === "orphan" ? { ...paid, waiting: true, tx: toHex(bytes) } : paid;
     } catch (e) {
       const unknown = e instanceof CamelidError && e.code === "tx/missing-inputs";
-      if (!unknown || Date.now() >= until) throw e;
+      if (!unknown) throw e;
+      if (Date.now() >= until) {
+        return { ...paid, waiting: true, tx: toHex(bytes), refusedByNode: e.code };
+      }
       await new Promise((r) => setTimeout(r, DISTRIBUTE_RETRY_MS));
     }
   }
@@ -140,6 +151,10 @@ export async function distributePool(
 export function describePaidValidators(p: PaidValidators): string {
   return `paid validators: ${p.validators.length} (${p.validators[0]?.units ?? "0"} units each ` +
     `from the pool of ${p.poolUnits})${
-      p.waiting ? "; your node holds the distribution until the payment is broadcast" : ""
+      p.refusedByNode
+        ? `; your node would not hold the distribution (${p.refusedByNode}): the validators submit it once the payment is broadcast`
+        : p.waiting
+        ? "; your node holds the distribution until the payment is broadcast"
+        : ""
     }`;
 }
