@@ -127,6 +127,8 @@ const height = async (url: string) =>
 const seen = new Map<string, Map<string, Map<number, EvidenceRecord>>>();
 /** Node 0's chain-derived evidence: executor name -> epoch -> last record seen. */
 const chainSeen = new Map<string, Map<number, EvidenceRecord>>();
+/** Node 0's chain-derived flags: executor name -> epoch -> counted jobs at the flag. */
+const chainFlags = new Map<string, Map<number, number>>();
 let members: Member[] = [];
 let polling = true;
 
@@ -149,6 +151,11 @@ async function pollEvidence(): Promise<void> {
             chainSeen.set(m.name, chain);
             for (const rec of [r.chainEvidence.lastEpoch, r.chainEvidence.currentEpoch]) {
               if (rec) chain.set(rec.epoch, rec);
+            }
+            if (r.lastFlag) {
+              const flags = chainFlags.get(m.name) ?? new Map<number, number>();
+              chainFlags.set(m.name, flags);
+              flags.set(r.lastFlag.epoch, r.lastFlag.jobs);
             }
           }
         }
@@ -393,14 +400,15 @@ try {
       `\n### Chain-derived evidence (${verifiers[0].name}'s node; the same on every node): ` +
         "jobs with counted records, exceeding / positions, llr, flagged",
     );
-    console.log("| node | epoch | jobs | exc/pos | llr | flagged |");
-    console.log("|---|---|---|---|---|---|");
+    console.log("| node | epoch | jobs | exc/pos | llr | flagged | at counted job |");
+    console.log("|---|---|---|---|---|---|---|");
     for (const m of members) {
-      for (const [e, rec] of [...(chainSeen.get(m.name) ?? new Map()).entries()].sort()) {
+      const byEpoch = [...(chainSeen.get(m.name) ?? new Map<number, EvidenceRecord>()).entries()];
+      for (const [e, rec] of byEpoch.sort((a, b) => a[0] - b[0])) {
         console.log(
           `| ${m.name} | ${e} | ${rec.jobs} | ${rec.exceeded}/${rec.positions} | ${
             rec.llr.toFixed(2)
-          } | ${rec.flagged ? "FLAGGED" : ""} |`,
+          } | ${rec.flagged ? "FLAGGED" : ""} | ${chainFlags.get(m.name)?.get(e) ?? "-"} |`,
         );
       }
     }

@@ -14,7 +14,8 @@ import { JobWorker } from "../../compute/jobs/worker.ts";
 import { loadModel } from "../../compute/llama/llama.ts";
 import { ModelStore } from "../../compute/model_store.ts";
 import type { TestKey } from "../chain_helpers.ts";
-import { type PhaseBench, TERMS } from "./phase_helpers.ts";
+import { type PhaseBench, phaseBench, TERMS } from "./phase_helpers.ts";
+import { fixtureModel } from "../fixture_job.ts";
 
 /**
  * Starts on `b`'s node a verifier service validating with `validator`'s key and a job worker
@@ -68,4 +69,16 @@ export function submitBenchJob(
     fee: 20_000n,
     ...(outsource ? { outsource } : {}),
   });
+}
+
+/**
+ * Where the end-to-end validation tests start: the fixture model, written to a file in a fresh
+ * temporary directory (removed by the caller), and a phase bench.
+ */
+export async function fixtureFileBench() {
+  const fixture = await fixtureModel();
+  const dir = await Deno.makeTempDir();
+  const modelFile = `${dir}/m.gguf`;
+  await Deno.writeFile(modelFile, fixture.gguf);
+  return { fixture, dir, modelFile, b: await phaseBench() };
 }

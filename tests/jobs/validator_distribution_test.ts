@@ -29,10 +29,9 @@ import { DistributionKeeper, distributionPays } from "../../compute/jobs/distrib
 import type { Envelope } from "../../relay/envelope.ts";
 import { decodeTransaction, txid } from "../../chain/tx.ts";
 import { newKey } from "../chain_helpers.ts";
-import { fixtureModel } from "../fixture_job.ts";
 import { waitFor } from "../process_helpers.ts";
-import { phaseBench, weighedBench } from "./phase_helpers.ts";
-import { serveValidationAndJobs, submitBenchJob } from "./validation_bench.ts";
+import { weighedBench } from "./phase_helpers.ts";
+import { fixtureFileBench, serveValidationAndJobs, submitBenchJob } from "./validation_bench.ts";
 
 /** A transaction spending a coin nobody knows: an orphan to the node. */
 function unknownParentTx(): Uint8Array {
@@ -49,11 +48,7 @@ function unknownParentTx(): Uint8Array {
 }
 
 Deno.test("the validator's node keeps the client's distribution and submits it once the payment comes, when the client's node no longer holds it; the executor's worker ignores it; a restarted keeper still keeps it; dropped once mined", async () => {
-  const fixture = await fixtureModel();
-  const dir = await Deno.makeTempDir();
-  const modelFile = `${dir}/m.gguf`;
-  await Deno.writeFile(modelFile, fixture.gguf);
-  const b = await phaseBench();
+  const { fixture, dir, modelFile, b } = await fixtureFileBench();
   try {
     const { heavy, newcomer } = await weighedBench(b);
     const chain = b.node.chain;

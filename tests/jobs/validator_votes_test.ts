@@ -70,7 +70,7 @@ import { newKey, type TestKey } from "../chain_helpers.ts";
 import { fixtureModel, honestOutput } from "../fixture_job.ts";
 import { waitFor } from "../process_helpers.ts";
 import { type PhaseBench, phaseBench, sendAs, TERMS, weighedBench } from "./phase_helpers.ts";
-import { serveValidationAndJobs, submitBenchJob } from "./validation_bench.ts";
+import { fixtureFileBench, serveValidationAndJobs, submitBenchJob } from "./validation_bench.ts";
 
 const addressOf = (k: TestKey) => addressFromPublicKey(publicKeyOf(k.secret));
 
@@ -442,11 +442,7 @@ Deno.test("job messages: verify-request names the executor and the sprint; not-d
 });
 
 Deno.test("validation pool end to end: the real client pays with a pool and, after the check, distributes it to the due validator (mined); the executor's node refuses a payment with a wrong pool value or an ineligible record, books its pool and drops it once distributed; the validator's node claims its reward at the epoch's end; a job nobody validated leaves its pool, which the executor's node claims there", async () => {
-  const fixture = await fixtureModel();
-  const dir = await Deno.makeTempDir();
-  const modelFile = `${dir}/m.gguf`;
-  await Deno.writeFile(modelFile, fixture.gguf);
-  const b = await phaseBench();
+  const { fixture, dir, modelFile, b } = await fixtureFileBench();
   try {
     const { heavy, newcomer, sprint } = await weighedBench(b);
     const chain = b.node.chain;
@@ -718,11 +714,7 @@ Deno.test("validation pool end to end: the real client pays with a pool and, aft
 });
 
 Deno.test("without weights in force the real client pays as before: one output, the executor's held reward of everything, no pool booked, nothing distributed", async () => {
-  const fixture = await fixtureModel();
-  const dir = await Deno.makeTempDir();
-  const modelFile = `${dir}/m.gguf`;
-  await Deno.writeFile(modelFile, fixture.gguf);
-  const b = await phaseBench();
+  const { fixture, dir, modelFile, b } = await fixtureFileBench();
   try {
     const chain = b.node.chain;
     const worker = await serveValidationAndJobs(b, modelFile, newKey(), b.compute);
