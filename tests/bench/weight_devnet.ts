@@ -30,10 +30,11 @@ import {
   TEMPLATE_COMPUTE_STAKE,
   TEMPLATE_HELD_REWARD,
   TEMPLATE_JOB_ESCROW,
+  TEMPLATE_VALIDATION_POOL,
 } from "../../chain/script.ts";
 import { decodeTransaction, encodeTransaction } from "../../chain/tx.ts";
 import { type Job, jobIdBytes } from "../../chain/job.ts";
-import { fraudProofTx } from "../../chain/job_tx.ts";
+import { fraudProofTx, poolCoin } from "../../chain/job_tx.ts";
 import { jobRecordOf } from "../../client/job_record.ts";
 import { disputePositions } from "../../client/phases/verify.ts";
 import { type Verdict, verify } from "../../verifier-wasm/mod.ts";
@@ -620,6 +621,7 @@ async function describeSpends(id: string, client: string): Promise<string> {
     [TEMPLATE_JOB_ESCROW]: "the job's escrow",
     [TEMPLATE_COMPUTE_STAKE]: "the node's stake",
     [TEMPLATE_HELD_REWARD]: "the held reward (payment)",
+    [TEMPLATE_VALIDATION_POOL]: "the validation pool (payment)",
   };
   const spent = [];
   for (const input of decoded.inputs) {
@@ -752,6 +754,9 @@ async function lateFraudProof(
   const units = async (o: { txid: string; vout: number }) =>
     BigInt((await client.tx(o.txid)).outputs[o.vout].units);
   const reward = { txid: held.txid, vout: held.vout, value: await units(held), held: true };
+  // Weights are in force, so the payment set a validation pool aside (output 1): the proof takes it.
+  const paymentTx = decodeTransaction(fromHex((await client.tx(held.txid)).hex));
+  const pool = poolCoin(held.txid, paymentTx.outputs);
   const stake = { ...entry.stake!, value: await units(entry.stake!) };
   const payout = {
     payTo: payToAddressScript(addressFromPublicKey(publicKeyOf(clientKey))),
@@ -762,7 +767,16 @@ async function lateFraudProof(
   const proof = (withStake: boolean) =>
     client.sendTx(
       encodeTransaction(
-        fraudProofTx(provenJob, output, positions, withStake ? stake : null, reward, payout),
+        fraudProofTx(
+          provenJob,
+          output,
+          positions,
+          withStake ? stake : null,
+          reward,
+          payout,
+          [],
+          pool,
+        ),
       ),
     );
   const { txid } = await proof(true).catch((e) => {
