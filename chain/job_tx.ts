@@ -20,17 +20,12 @@ import {
   TEMPLATE_JOB_ANSWER,
   TEMPLATE_JOB_CLAIM,
   TEMPLATE_VALIDATION_POOL,
-  TEMPLATE_VALIDATOR_REWARD,
   validationPoolScriptOfStake,
   validatorRewardScript,
 } from "./script.ts";
 import { maxDistributeFee, poolSplit } from "./pool_rules.ts";
 import { hash160 } from "./hash.ts";
-import {
-  type ValidationRecord,
-  validationRecordScript,
-  validatorSplit,
-} from "./validation_record.ts";
+import { type ValidationRecord, validationRecordScript } from "./validation_record.ts";
 import {
   encodeTransaction,
   signatureHash,
@@ -121,10 +116,8 @@ export function heldPayout(stake: { scriptPubKey: Uint8Array }, fee: bigint): Pa
 
 /**
  * The client pays the escrow out, naming the node's stake (mineable a dispute window after the
- * stake); `out` is the stake's {@link heldPayout}. With validation `records` (the due validators
- * whose verdicts the client counted, at most MAX_PAID_VALIDATORS), the payment splits as
- * consensus requires ({@link validatorSplit}): output 0 the executor's held reward, then per record
- * the validator's reward and the record itself (value 0).
+ * stake); `out` is the stake's {@link heldPayout}: the plain payment, one output, the executor's
+ * held reward ({@link payWithPoolTx} sets the job's validation pool aside beside it).
  */
 export function payTx(
   escrow: JobCoin,
@@ -132,46 +125,16 @@ export function payTx(
   out: Payout,
   jobId: Uint8Array,
   secretKey: Uint8Array,
-  records: readonly ValidationRecord[] = [],
 ): Transaction {
   const tx: Transaction = {
     version: 1,
     inputs: [spendInput(escrow)],
-    outputs: paymentOutputs(escrow.value - out.fee, out.payTo, records),
+    outputs: [{ value: escrow.value - out.fee, scriptPubKey: out.payTo }],
     lockTime: 0,
     jobId,
   };
   tx.inputs[0].scriptSig = encodePay({ ...signFirstInput(tx, escrow, secretKey), stake });
   return tx;
-}
-
-/**
- * The outputs of a payment of `total`: the executor's held reward (`heldScript`), then each
- * record's validator reward (same job, client and commitment, the validator's HASH160) and the
- * record.
- */
-export function paymentOutputs(
-  total: bigint,
-  heldScript: Uint8Array,
-  records: readonly ValidationRecord[],
-): TxOutput[] {
-  const { each, executor } = validatorSplit(total, records.length);
-  const outputs: TxOutput[] = [{ value: executor, scriptPubKey: heldScript }];
-  if (records.length === 0) return outputs;
-  const held = parseOutputScript(heldScript);
-  if (held.type !== "held-reward") throw new RangeError("a split payment pays a held reward first");
-  for (const r of records) {
-    outputs.push({
-      value: each,
-      scriptPubKey: validatorRewardScript(
-        held.jobId,
-        hash160(r.validatorKey),
-        held.clientHash,
-        held.commitment,
-      ),
-    }, { value: 0n, scriptPubKey: validationRecordScript(r) });
-  }
-  return outputs;
 }
 
 /**
@@ -362,21 +325,6 @@ export function fraudProofTx(
     lockTime: 0,
     jobId: jobIdBytes(job),
   };
-}
-
-/**
- * The validators' rewards (0x08) among the outputs of a payment `paymentTxid`: the coins a fraud
- * proof takes beside the held reward ({@link fraudProofTx}'s `validatorRewards`).
- */
-export function validatorRewardCoins(
-  paymentTxid: string,
-  outputs: readonly { value: bigint; scriptPubKey: Uint8Array }[],
-): (Outpoint & { value: bigint })[] {
-  return outputs.flatMap((o, vout) =>
-    o.scriptPubKey[0] === TEMPLATE_VALIDATOR_REWARD
-      ? [{ txid: paymentTxid, vout, value: o.value }]
-      : []
-  );
 }
 
 /**

@@ -11,11 +11,10 @@
  * unanswered for the window), BAD-ANSWER (the named answer provably does not decrypt to the committed
  * output); every slash pays only the client.
  * A PAY spend's output 0 is the job's held reward (`TEMPLATE_HELD_REWARD`, the stake's node, client
- * and commitment), followed either by the job's validation pool (`TEMPLATE_VALIDATION_POOL`, a tenth
- * of the payment: chain/pool_rules.ts) or by 0..MAX_PAID_VALIDATORS pairs of a validator's reward
- * (`TEMPLATE_VALIDATOR_REWARD`) and its validation record (`TEMPLATE_VALIDATION_RECORD`, value 0,
- * unspendable, never in the UTXO set; chain/validator_pairs.ts), the values split by
- * `validatorSplit`. Held reward, validator reward and pool paths alike: CLAIM (the key of its node
+ * and commitment), alone or followed by the job's validation pool (`TEMPLATE_VALIDATION_POOL`, a
+ * tenth of the payment: chain/pool_rules.ts); only the pool's DISTRIBUTE creates a validator's
+ * reward (`TEMPLATE_VALIDATOR_REWARD`) and its validation record (`TEMPLATE_VALIDATION_RECORD`,
+ * value 0, unspendable, never in the UTXO set; chain/validator_pairs.ts). Held reward, validator reward and pool paths alike: CLAIM (the key of its node
  * hash, from the end of the epoch it was paid in), FRAUD (a fraud proof against its commitment
  * before that height; every output pays the client); a pool's DISTRIBUTE is in chain/pool_rules.ts.
  */
@@ -54,13 +53,6 @@ import {
   TEMPLATE_VALIDATION_RECORD,
   TEMPLATE_VALIDATOR_REWARD,
 } from "./script.ts";
-import { MAX_PAID_VALIDATORS, validatorSplit } from "./validation_record.ts";
-import {
-  checkRecordsHold,
-  checkValidatorPairs,
-  leadingPairs,
-  pairValuesAre,
-} from "./validator_pairs.ts";
 import { checkPoolPayment, isPoolPaymentShape, type PoolContext } from "./pool_rules.ts";
 import { epochEnd } from "./sprint.ts";
 import type { SprintParams } from "./params.ts";
@@ -136,43 +128,6 @@ function allOutputsPayClient(tx: Transaction, clientHash: Uint8Array): boolean {
   });
 }
 
-/**
- * True when `tx`'s outputs have a payment's shape: one output, then 0..{@link MAX_PAID_VALIDATORS}
- * pairs of a validator reward (0x08) and a validation record (0x09), by template byte.
- */
-function isPaymentShape(tx: Transaction): boolean {
-  const pairs = (tx.outputs.length - 1) / 2;
-  return Number.isInteger(pairs) && pairs >= 0 && pairs <= MAX_PAID_VALIDATORS &&
-    leadingPairs(tx, 1) === pairs;
-}
-
-/**
- * Checks the validator pairs of a payment of the job staked by `stake` (its shape checked by
- * {@link isPaymentShape}; chain/validator_pairs.ts: `job/validator-reward`, `job/self-validation`,
- * `job/duplicate-validator`); the values are exactly {@link validatorSplit} of the payment's total
- * with every record worth 0 (`job/validator-split`); and every record's ticket and signature hold
- * for the job and the stake's commitment (`job/bad-ticket`, `job/bad-attestation`), checked last as
- * the costly part (a DLEQ verification each).
- */
-function checkValidatorOutputs(
-  tx: Transaction,
-  index: number,
-  stake: Extract<OutputScript, { type: "compute-stake" }>,
-): void {
-  const k = (tx.outputs.length - 1) / 2;
-  const records = checkValidatorPairs(tx, index, stake, 1, k);
-  const total = tx.outputs.reduce((sum, o) => sum + o.value, 0n);
-  const { each, executor } = validatorSplit(total, k);
-  if (tx.outputs[0].value !== executor || !pairValuesAre(tx, 1, k, each)) {
-    fail(
-      "job/validator-split",
-      `input ${index}: a payment of ${total} to ${k} validators pays ${each} to each ` +
-        `validator, ${executor} to the executor and 0 to each record`,
-    );
-  }
-  checkRecordsHold(stake, records, index, 1);
-}
-
 /** Applies the rules of an escrow input. `checkSig` verifies a signature for the given key hash. */
 export function checkEscrowSpend(
   tx: Transaction,
@@ -208,16 +163,16 @@ export function checkEscrowSpend(
       }
       const held = heldRewardScript(script.jobId, s.nodeHash, script.clientHash, s.commitment);
       const pool = isPoolPaymentShape(tx);
-      if ((!pool && !isPaymentShape(tx)) || !equalBytes(tx.outputs[0].scriptPubKey, held)) {
+      if (
+        (!pool && tx.outputs.length !== 1) || !equalBytes(tx.outputs[0].scriptPubKey, held)
+      ) {
         fail(
           "job/pay-not-held",
           `input ${index}: a payment's outputs are the job's held reward for the stake's node, ` +
-            `then its validation pool or up to ${MAX_PAID_VALIDATORS} pairs (validator reward, ` +
-            "validation record)",
+            "alone or followed by its validation pool",
         );
       }
       if (pool) checkPoolPayment(tx, index, s);
-      else checkValidatorOutputs(tx, index, s);
       if (spendHeight < stake.height + disputeWindow) {
         fail(
           "job/dispute-window",
@@ -519,15 +474,16 @@ async function fraudVerdict(
 /** Templates of the outputs only a payment creates. */
 const PAYMENT_TEMPLATES = new Set([TEMPLATE_HELD_REWARD, TEMPLATE_VALIDATION_POOL]);
 
-/** Templates of the outputs only a payment or a pool's distribution creates. */
+/** Templates of the outputs only a pool's distribution creates. */
 const PAIR_TEMPLATES = new Set([TEMPLATE_VALIDATOR_REWARD, TEMPLATE_VALIDATION_RECORD]);
 
 /**
  * Checks that a transaction creating a held reward or a validation pool spends an escrow by PAY,
- * and one creating a validator reward or a validation record spends an escrow by PAY or a pool by
- * DISTRIBUTE (whose rules then make those outputs the job's held reward, pool and validators'
- * pairs): no other transaction creates one, so every held reward and pool is a real payment, with a
- * stake's node and commitment, and every record on chain came with a payment or its pool.
+ * and one creating a validator reward or a validation record spends a pool by DISTRIBUTE (whose
+ * rules then make those outputs the job's held reward, pool and validators' pairs, the validators
+ * eligible): no other transaction creates one, a PAY included, so every held reward and pool is a
+ * real payment, with a stake's node and commitment, and every record on chain came with its pool's
+ * distribution.
  */
 export function checkHeldOutputs(
   tx: Transaction,
@@ -537,14 +493,18 @@ export function checkHeldOutputs(
     coins.some((c, i) => c?.scriptPubKey[0] === template && tx.inputs[i].scriptSig[0] === path);
   const held = tx.outputs.some((o) => PAYMENT_TEMPLATES.has(o.scriptPubKey[0]));
   const pairs = tx.outputs.some((o) => PAIR_TEMPLATES.has(o.scriptPubKey[0]));
-  if (!held && !pairs) return;
-  const pays = spends(TEMPLATE_JOB_ESCROW, PATH_PAY);
-  if (pays || (!held && spends(TEMPLATE_VALIDATION_POOL, PATH_POOL_DISTRIBUTE))) return;
-  fail(
-    "job/held-not-from-pay",
-    "a held reward or validation pool is created only by an escrow's PAY spend, a validator " +
-      "reward or validation record by a PAY or a pool's DISTRIBUTE",
-  );
+  if (held && !spends(TEMPLATE_JOB_ESCROW, PATH_PAY)) {
+    fail(
+      "job/held-not-from-pay",
+      "a held reward or validation pool is created only by an escrow's PAY spend",
+    );
+  }
+  if (pairs && !spends(TEMPLATE_VALIDATION_POOL, PATH_POOL_DISTRIBUTE)) {
+    fail(
+      "job/held-not-from-pay",
+      "a validator reward or validation record is created only by a pool's DISTRIBUTE",
+    );
+  }
 }
 
 /**

@@ -1,29 +1,32 @@
 /**
  * @module Consensus tests of validator rewards (docs/protocol.md, "Validator rewards and on-chain
- * evidence"): a payment names its validators by pairs of a reward (0x08) and a signed validation
- * record (0x09) after the executor's held reward, split as `validatorSplit` says; every malformed
- * pair is refused with its code, in the mempool and in blocks; only a payment creates them; a
- * record never enters the UTXO set; a validator's reward is held like the executor's and forfeited
- * to the client by the same fraud proof. Real dev node, real keys, fraud decided on the fixture model.
+ * evidence"): only a pool's DISTRIBUTE creates a validator's reward (0x08) and its signed
+ * validation record (0x09); a PAY naming validators by such pairs is refused (`job/pay-not-held`),
+ * in the mempool and in blocks, as is any other transaction or a coinbase making one; every
+ * malformed pair of a distribution is refused with its code; a record never enters the UTXO set; a
+ * validator's reward is held like the executor's, claimed by its key from the epoch's end and
+ * forfeited to the client by the same fraud proof. Real dev node with chain-derived weights (real
+ * sprint proofs), real keys, fraud decided on the fixture model.
  */
 
 import assert from "node:assert/strict";
 import { toHex } from "./bytes.ts";
 import { formatCoins } from "./amount.ts";
+import { hash160 } from "./hash.ts";
 import { addressFromHash, publicKeyOf } from "./keys.ts";
 import { COIN } from "./params.ts";
 import {
   claimHeldTx,
+  distributeTx,
   fraudProofTx,
   fundJobOutput,
   heldPayout,
   type JobCoin,
-  paymentOutputs,
-  validatorRewardCoins,
+  signDistribution,
 } from "./job_tx.ts";
 import { parseOutputScript, validatorRewardScript } from "./script.ts";
+import { recordIneligibility } from "./record_eligibility.ts";
 import {
-  MAX_PAID_VALIDATORS,
   signRecord,
   type ValidationRecord,
   validationRecordScript,
@@ -31,389 +34,369 @@ import {
   verdictDetail,
 } from "./validation_record.ts";
 import { validationTicket } from "./validator_draw.ts";
-import type { Transaction, TxOutput } from "./tx.ts";
-import { makeBlock, mine, newKey, spend, type TestKey } from "../tests/chain_helpers.ts";
-import { expectCode, keyHash, sent, SUBSIDY } from "../tests/job_spend_helpers.ts";
+import { encodeTransaction, type Transaction, type TxOutput } from "./tx.ts";
+import {
+  coinbaseOf,
+  makeBlock,
+  mine,
+  newKey,
+  spend,
+  type TestKey,
+} from "../tests/chain_helpers.ts";
+import { expectCode, keyHash, sent } from "../tests/job_spend_helpers.ts";
 import {
   assertNotWalletCoin,
   heldBench,
   PAY_FEE,
-  payInEpochStart,
   paymentWithOutputs,
+  payWithPoolInEpochStart,
+  proveWeights,
+  signedRecord,
   type StakedFixtureJob,
   stakedFixtureJob,
 } from "../tests/held_job_helpers.ts";
+import { waitFor } from "../tests/process_helpers.ts";
+import { chainWeightsOracle } from "../verifier-wasm/weights_oracle.ts";
 import { JobPool } from "../relay/jobpool.ts";
 
-/**
- * The honest record of `validator` for a job and output commitment, signed with its key; its ticket
- * drawn for `ticketJobId` (another job's ticket when it differs).
- */
-function recordBy(
-  validator: TestKey,
-  jobId: Uint8Array,
-  commitment: Uint8Array,
-  ticketJobId: Uint8Array = jobId,
+/** `key`'s honest record of `job` under `sprint`, its ticket drawn for another job `ticketJobId`. */
+function recordWithTicketOf(
+  key: TestKey,
+  job: StakedFixtureJob,
+  sprint: number,
+  ticketJobId: Uint8Array,
 ): ValidationRecord {
-  const ticket = validationTicket(ticketJobId, validator.secret);
-  const checked = [
-    { position: 0, outcome: "match", margin: -1.5 },
-    { position: 5, outcome: "match", margin: 0.25 },
-  ];
-  return signRecord(jobId, commitment, {
-    validatorKey: publicKeyOf(validator.secret),
-    sprint: 1,
+  const ticket = validationTicket(ticketJobId, key.secret);
+  return signRecord(job.jobId, job.commitment, {
+    validatorKey: publicKeyOf(key.secret),
+    sprint,
     gamma: ticket.gamma,
     proof: ticket.proof,
     verdict: "honest",
-    positions: checked.length,
-    exceeded: 1,
-    detail: verdictDetail("request-nonce", checked),
-  }, validator.secret);
+    positions: 1,
+    exceeded: 0,
+    detail: verdictDetail("test", [{ position: 0, outcome: "match", margin: -1 }]),
+  }, key.secret);
 }
 
-/** The records of `validators` for `staked`, in ascending order of key hex (as clients pay them). */
-function recordsFor(validators: TestKey[], staked: StakedFixtureJob): ValidationRecord[] {
-  return validators.map((v) => recordBy(v, staked.jobId, staked.commitment))
-    .sort((a, b) => toHex(a.validatorKey) < toHex(b.validatorKey) ? -1 : 1);
+/** Records in ascending order of key hex (as clients pay them). */
+const byKey = (a: ValidationRecord, b: ValidationRecord) =>
+  toHex(a.validatorKey) < toHex(b.validatorKey) ? -1 : 1;
+
+/** The test key of `keys` whose public key made `record`. */
+function keyOf(keys: TestKey[], record: ValidationRecord): TestKey {
+  return keys.find((k) => toHex(publicKeyOf(k.secret)) === toHex(record.validatorKey))!;
 }
 
-/** The outputs consensus takes for a payment of `staked` with `records`. */
-const goodOutputs = (staked: StakedFixtureJob, records: ValidationRecord[]) =>
-  paymentOutputs(
-    staked.escrow.value - PAY_FEE,
-    heldPayout(staked.stake, PAY_FEE).payTo,
-    records,
-  );
-
-/** The reward coin of the validator paid at `vout` of a payment. */
-function rewardCoin(payment: Transaction, payId: string, vout: number): JobCoin {
-  const o = payment.outputs[vout];
-  return { txid: payId, vout, value: o.value, scriptPubKey: o.scriptPubKey };
-}
-
-Deno.test("a payment with three validator records is mined: each validator claims its share from the epoch end, a record never enters the UTXO set, the job pool lists them", async () => {
-  const b = await heldBench();
+Deno.test("validator rewards come only from a pool's distribution: a PAY with validator pairs is refused; bad pairs are refused with their codes; each validator claims its share from the epoch end; a record never enters the UTXO set; the job pool lists them; a fraud proof takes their rewards; no wallet spend or coinbase makes one", async (t) => {
+  const b = await heldBench(chainWeightsOracle);
   const poolDir = await Deno.makeTempDir({ prefix: "camelid-pool-" });
   const poolKv = await Deno.openKv(`${poolDir}/pool.kv`);
   try {
-    const { node, client } = b;
-    const pool = new JobPool(poolKv, node);
-    const staked = await stakedFixtureJob(b, false);
-    const validators = [newKey(), newKey(), newKey()];
-    const records = recordsFor(validators, staked);
-    const { payment, pay, held, until } = await payInEpochStart(b, staked, records);
-    assert.ok((await node.getTransaction(pay.id))?.blockHash, "the payment is mined");
-
-    const total = staked.escrow.value - PAY_FEE;
-    const { each, executor } = validatorSplit(total, 3);
-    assert.equal(held.value, executor);
-    assert.equal(payment.outputs.length, 7);
-    const stored = await node.store.getCoins(
-      [1, 2, 3, 4, 5, 6].map((vout) => ({ txid: pay.id, vout })),
-    );
-    stored.forEach((coin, j) => {
-      if (j % 2 === 0) assert.equal(coin?.value, each, "a validator's reward is a coin");
-      else assert.equal(coin, undefined, "a record is not a coin");
+    const { node, client, compute } = b;
+    const jobPool = new JobPool(poolKv, node);
+    const miner = newKey();
+    const clientCoins = [b.coins.client, await coinbaseOf(node, (await mine(node, client, 1))[0])];
+    const computeCoins = [
+      b.coins.compute,
+      await coinbaseOf(node, (await mine(node, compute, 1))[0]),
+    ];
+    await mine(node, miner, node.params.coinbaseMaturity);
+    // A: honest, distributed to two validators; D: a cheat, distributed to one, then proven.
+    const A = await stakedFixtureJob(b, false, {
+      client: clientCoins[0],
+      compute: computeCoins[0],
     });
+    const D = await stakedFixtureJob(b, true, { client: clientCoins[1], compute: computeCoins[1] });
+    const [v1, v2] = [newKey(), newKey()];
+    const sprint = await proveWeights(node, miner, [[v1, 1600], [v2, 1600]]);
+    const weights = await chainWeightsOracle(node)(sprint);
+    const executor = addressFromHash(keyHash(compute));
+    for (const k of [v1, v2]) {
+      for (const job of [A, D]) {
+        const why = recordIneligibility(
+          signedRecord(k, job, sprint),
+          { sprint, byAddress: weights },
+          executor,
+        );
+        assert.equal(why, null, "v1 and v2 hold all the weight: eligible whatever their draw");
+      }
+    }
+    const recordsA = [v1, v2].map((k) => signedRecord(k, A, sprint)).sort(byKey);
+    /** The (validator reward, record) pairs of `records` on `job`, each reward worth `value`. */
+    const pairs = (job: StakedFixtureJob, records: ValidationRecord[], value: bigint) =>
+      records.flatMap((r): TxOutput[] => [
+        {
+          value,
+          scriptPubKey: validatorRewardScript(
+            job.jobId,
+            hash160(r.validatorKey),
+            keyHash(client),
+            job.commitment,
+          ),
+        },
+        { value: 0n, scriptPubKey: validationRecordScript(r) },
+      ]);
 
-    // A record is unspendable: a spend of it finds no input, in the mempool and in a block.
-    const recordSpend = spend(client, [{ txid: pay.id, vout: 2, value: 0n }], [
-      { value: 0n, script: client.script },
-    ]);
-    await expectCode(node.processTx(recordSpend.bytes), "tx/missing-inputs");
-    await expectCode(
-      node.processBlock(makeBlock(node, newKey(), (blk) => blk.txs.push(recordSpend.tx))),
-      "tx/missing-inputs",
+    await t.step(
+      "a PAY naming validators by (reward, record) pairs after the held reward is refused: job/pay-not-held (mempool and block)",
+      async () => {
+        const { each, executor: toExecutor } = validatorSplit(A.escrow.value - PAY_FEE, 2);
+        const held = { value: toExecutor, scriptPubKey: heldPayout(A.stake, PAY_FEE).payTo };
+        const withPairs = paymentWithOutputs(b, A, [held, ...pairs(A, recordsA, each)]);
+        await expectCode(node.processTx(withPairs.bytes), "job/pay-not-held");
+        await expectCode(
+          node.processBlock(makeBlock(node, miner, (blk) => blk.txs.push(withPairs.tx))),
+          "job/pay-not-held",
+        );
+        // The client's own weightless keys named as validators: refused alike.
+        const [w1, w2] = [newKey(), newKey()];
+        const own = [w1, w2].map((k) => signedRecord(k, A, sprint)).sort(byKey);
+        const selfPaid = paymentWithOutputs(b, A, [held, ...pairs(A, own, each)]);
+        await expectCode(node.processTx(selfPaid.bytes), "job/pay-not-held");
+      },
     );
 
-    // The job pool shows the payment's validators.
-    const entry = await waitFor(async () => {
-      const e = await pool.get(toHex(staked.jobId));
-      return e?.validators?.length ? e : undefined;
-    });
-    assert.deepEqual(
-      entry.validators,
-      records.map((r, j) => ({
-        address: addressFromHash(keyHash(keyOf(validators, r))),
-        value: formatCoins(payment.outputs[1 + 2 * j].value),
-        verdict: "honest",
-        positions: 2,
-        exceeded: 1,
-        txid: pay.id,
-        vout: 1 + 2 * j,
-      })),
+    const { paid, until } = await payWithPoolInEpochStart(b, [A, D]);
+    const [pA, pD] = paid;
+    /** The client's distribution of `pool` to `records` (in order), its fee 2 units a byte. */
+    const distribution = (pool: JobCoin, records: ValidationRecord[]) => {
+      const size = encodeTransaction(
+        distributeTx({ pool, records, secretKey: client.secret, fee: 0n }),
+      ).length;
+      return distributeTx({ pool, records, secretKey: client.secret, fee: 2n * BigInt(size) });
+    };
+    /** `tx` with its outputs changed by `edit`, signed again by the client. */
+    const resigned = (tx: Transaction, pool: JobCoin, edit: (o: TxOutput[]) => void) => {
+      const copy: Transaction = { ...tx, inputs: tx.inputs.map((i) => ({ ...i })) };
+      copy.outputs = tx.outputs.map((o) => ({ ...o }));
+      edit(copy.outputs);
+      signDistribution(copy, pool, client.secret);
+      return copy;
+    };
+
+    await t.step(
+      "a distribution's malformed pairs are refused with their codes (mempool and block)",
+      async () => {
+        const [r1, r2] = recordsA;
+        const [k1, k2] = [keyOf([v1, v2], r1), keyOf([v1, v2], r2)];
+        const otherJob = new Uint8Array(32).fill(7);
+        const otherCommitment = new Uint8Array(32).fill(8);
+        const one = distribution(pA.pool, [r1]);
+        const cases: [string, string, Transaction][] = [
+          [
+            "another job's ticket",
+            "job/bad-ticket",
+            distribution(pA.pool, [recordWithTicketOf(k1, A, sprint, otherJob)]),
+          ],
+          [
+            "a record signed for another output",
+            "job/bad-attestation",
+            distribution(pA.pool, [
+              signedRecord(k1, { jobId: A.jobId, commitment: otherCommitment }, sprint),
+            ]),
+          ],
+          [
+            "a record whose counts were changed after signing",
+            "job/bad-attestation",
+            distribution(pA.pool, [{ ...r1, exceeded: 1 }]),
+          ],
+          [
+            "a reward to another key than the record's",
+            "job/validator-reward",
+            resigned(one, pA.pool, (o) => {
+              o[0].scriptPubKey = validatorRewardScript(
+                A.jobId,
+                keyHash(k2),
+                keyHash(client),
+                A.commitment,
+              );
+            }),
+          ],
+          [
+            "a reward on another commitment",
+            "job/validator-reward",
+            resigned(one, pA.pool, (o) => {
+              o[0].scriptPubKey = validatorRewardScript(
+                A.jobId,
+                keyHash(k1),
+                keyHash(client),
+                otherCommitment,
+              );
+            }),
+          ],
+          ["a validator twice", "job/duplicate-validator", distribution(pA.pool, [r1, r2, r1])],
+        ];
+        const refused = new Map<string, Transaction>();
+        for (const [what, code, tx] of cases) {
+          await expectCode(node.processTx(sent(tx).bytes), code).catch((e) => {
+            throw new Error(`${what}: ${e.message}`);
+          });
+          refused.set(code, tx);
+        }
+        for (const code of ["job/bad-ticket", "job/duplicate-validator", "job/validator-reward"]) {
+          const blk = makeBlock(node, miner, (blk) => blk.txs.push(refused.get(code)!));
+          await expectCode(node.processBlock(blk), code);
+        }
+      },
     );
 
-    const first = keyOf(validators, records[0]);
-    const second = keyOf(validators, records[1]);
-    const coin = rewardCoin(payment, pay.id, 1);
-    // The wallet never takes a validator's reward as a coin.
-    assertNotWalletCoin(coin, first, client);
-    const claimTx = claimHeldTx(
-      coin,
-      { payTo: first.script, fee: 10_000n },
-      staked.jobId,
-      first.secret,
+    const distA = distribution(pA.pool, recordsA);
+    const idA = sent(distA).id;
+    const each = distA.outputs[0].value;
+    await t.step(
+      "a distribution to two validators: its records are no coins in the mempool (tx/unspendable) nor once mined (tx/missing-inputs); the job pool lists the validators",
+      async () => {
+        await node.processTx(sent(distA).bytes);
+        const recordSpend = spend(client, [{ txid: idA, vout: 1, value: 0n }], [
+          { value: 0n, script: client.script },
+        ]);
+        await expectCode(node.processTx(recordSpend.bytes), "tx/unspendable");
+        await mine(node, miner, 1);
+        assert.ok((await node.getTransaction(idA))?.blockHash, "the distribution is mined");
+        const stored = await node.store.getCoins([0, 1, 2, 3].map((vout) => ({ txid: idA, vout })));
+        assert.deepEqual(stored.map((c) => c?.value), [each, undefined, each, undefined]);
+        await expectCode(node.processTx(recordSpend.bytes), "tx/missing-inputs");
+        await expectCode(
+          node.processBlock(makeBlock(node, miner, (blk) => blk.txs.push(recordSpend.tx))),
+          "tx/missing-inputs",
+        );
+        const entry = await waitFor("the distribution in the job pool", async () => {
+          const e = await jobPool.get(toHex(A.jobId));
+          return e?.validators?.length ? e : undefined;
+        });
+        assert.deepEqual(
+          entry.validators,
+          recordsA.map((r, j) => ({
+            address: addressFromHash(keyHash(keyOf([v1, v2], r))),
+            value: formatCoins(each),
+            verdict: "honest",
+            positions: 1,
+            exceeded: 0,
+            txid: idA,
+            vout: 2 * j,
+          })),
+        );
+      },
     );
-    const claim = sent(claimTx);
-    const thief = sent(
-      claimHeldTx(coin, { payTo: second.script, fee: 10_000n }, staked.jobId, second.secret),
+
+    const distD = distribution(pD.pool, [signedRecord(v1, D, sprint)]);
+    const rewardD: JobCoin = { txid: sent(distD).id, vout: 0, ...distD.outputs[0] };
+    await t.step(
+      "a fraud proof before the epoch end takes the stake, the held reward and the validator's reward to the client, the model run once",
+      async () => {
+        await node.processTx(sent(distD).bytes);
+        await mine(node, miner, 1);
+        assert.ok((await node.getTransaction(rewardD.txid))?.blockHash, "distributed");
+        const { job, output, last, stake } = D;
+        const toClient = { payTo: client.script, fee: 10_000n };
+        // The validator's reward alone: to anyone but the client, or with a position that holds.
+        await expectCode(
+          node.processTx(
+            sent(
+              fraudProofTx(
+                job,
+                output,
+                [last],
+                null,
+                null,
+                { ...toClient, payTo: compute.script },
+                [
+                  rewardD,
+                ],
+              ),
+            ).bytes,
+          ),
+          "job/slash-not-to-client",
+        );
+        await expectCode(
+          node.processTx(
+            sent(fraudProofTx(job, output, [0], null, null, toClient, [rewardD])).bytes,
+          ),
+          "job/fraud-not-proven",
+        );
+        const checksBefore = b.fraudChecks.count;
+        const proofTx = fraudProofTx(job, output, [last], stake, pD.held, toClient, [rewardD]);
+        const block = makeBlock(node, miner, (blk) => blk.txs.push(proofTx));
+        assert.equal((await node.processBlock(block)).status, "connected");
+        assert.equal(b.fraudChecks.count - checksBefore, 1, "one proof, one commitment: one run");
+        assert.ok(node.tip().height < until);
+        const tx = (await node.getTransaction(sent(proofTx).id))!.tx;
+        assert.equal(tx.inputs.length, 3);
+        assert.equal(tx.outputs[0].value, stake.value + pD.held.value + rewardD.value - 10_000n);
+        assert.deepEqual(parseOutputScript(tx.outputs[0].scriptPubKey), {
+          type: "pay-to-address",
+          pubKeyHash: keyHash(client),
+        });
+      },
     );
-    await expectCode(node.processTx(claim.bytes), "job/reward-held");
-    await expectCode(
-      node.processBlock(makeBlock(node, newKey(), (blk) => blk.txs.push(claimTx))),
-      "job/reward-held",
+
+    await t.step(
+      "no wallet spend and no coinbase makes a validator's reward or a record: job/held-not-from-pay",
+      async () => {
+        const forged: TxOutput[] = [
+          { ...pairs(A, [recordsA[0]], COIN)[0] },
+          pairs(A, [recordsA[0]], COIN)[1],
+        ];
+        for (const output of forged) {
+          const made = fundJobOutput(output, A.jobId, {
+            utxos: [A.change],
+            secretKey: client.secret,
+            fee: 100_000n,
+          });
+          await expectCode(node.processTx(made.bytes), "job/held-not-from-pay");
+          await expectCode(
+            node.processBlock(makeBlock(node, miner, (blk) => blk.txs.push(made.tx))),
+            "job/held-not-from-pay",
+          );
+        }
+        const coinbase = makeBlock(node, miner, (blk) => {
+          const out = blk.txs[0].outputs[0];
+          blk.txs[0].outputs = [{ ...out, value: out.value - COIN }, forged[0]];
+        });
+        await expectCode(node.processBlock(coinbase), "job/held-not-from-pay");
+      },
     );
-    await mine(node, newKey(), until - 1 - node.tip().height); // the next block is the epoch's end
-    await expectCode(node.processTx(thief.bytes), "tx/wrong-key");
-    await node.processTx(claim.bytes);
-    await mine(node, newKey(), 1);
-    assert.ok((await node.getTransaction(claim.id))?.blockHash, "the claim is mined at the end");
-    const paid = await node.getAddressCoins(addressFromHash(keyHash(first)));
-    assert.ok(paid.some((c) => c.txid === claim.id && c.coin.value === each - 10_000n));
+
+    await t.step(
+      "each validator claims its share from the epoch end, by its key only; a forfeited reward is gone",
+      async () => {
+        const keys = recordsA.map((r) => keyOf([v1, v2], r));
+        const rewards: JobCoin[] = [0, 2].map((vout) => ({
+          txid: idA,
+          vout,
+          ...distA.outputs[vout],
+        }));
+        // The wallet never takes a validator's reward as a coin.
+        assertNotWalletCoin(rewards[0], keys[0], client);
+        const claims = keys.map((k, j) =>
+          claimHeldTx(rewards[j], { payTo: k.script, fee: 10_000n }, A.jobId, k.secret)
+        );
+        const thief = sent(
+          claimHeldTx(rewards[0], { payTo: keys[1].script, fee: 10_000n }, A.jobId, keys[1].secret),
+        );
+        await expectCode(node.processTx(sent(claims[0]).bytes), "job/reward-held");
+        await expectCode(
+          node.processBlock(makeBlock(node, miner, (blk) => blk.txs.push(claims[0]))),
+          "job/reward-held",
+        );
+        await mine(node, miner, until - 1 - node.tip().height); // the next block is the epoch's end
+        await expectCode(node.processTx(thief.bytes), "tx/wrong-key");
+        for (const c of claims) await node.processTx(sent(c).bytes);
+        await mine(node, miner, 1);
+        for (const [j, k] of keys.entries()) {
+          const id = sent(claims[j]).id;
+          assert.equal((await node.getTransaction(id))?.height, until, "claimed at the end");
+          const coins = await node.getAddressCoins(addressFromHash(keyHash(k)));
+          assert.ok(coins.some((c) => c.txid === id && c.coin.value === each - 10_000n));
+        }
+        const late = claimHeldTx(rewardD, { payTo: v1.script, fee: 10_000n }, D.jobId, v1.secret);
+        await expectCode(node.processTx(sent(late).bytes), "tx/missing-inputs");
+      },
+    );
   } finally {
     poolKv.close();
     await Deno.remove(poolDir, { recursive: true });
     await b.close();
   }
 });
-
-Deno.test("a fraud proof before the epoch end takes the stake, the held reward and the validator's reward to the client, the model run once", async () => {
-  const b = await heldBench();
-  try {
-    const { node, client, compute } = b;
-    const staked = await stakedFixtureJob(b, true);
-    const validator = newKey();
-    const { payment, pay, held, until } = await payInEpochStart(
-      b,
-      staked,
-      recordsFor([validator], staked),
-    );
-    assert.ok((await node.getTransaction(pay.id))?.blockHash, "the payment is mined");
-    assert.equal(payment.outputs.length, 3);
-    const reward = rewardCoin(payment, pay.id, 1);
-    assert.equal(reward.value, (staked.escrow.value - PAY_FEE) / 10n);
-    assert.deepEqual(validatorRewardCoins(pay.id, payment.outputs), [
-      { txid: pay.id, vout: 1, value: reward.value },
-    ]);
-    const { job, output, last, stake } = staked;
-    const toClient = { payTo: client.script, fee: 10_000n };
-
-    // The validator's reward alone: to anyone but the client, or with a position that holds, refused.
-    await expectCode(
-      node.processTx(
-        sent(fraudProofTx(job, output, [last], null, null, { ...toClient, payTo: compute.script }, [
-          reward,
-        ])).bytes,
-      ),
-      "job/slash-not-to-client",
-    );
-    await expectCode(
-      node.processTx(sent(fraudProofTx(job, output, [0], null, null, toClient, [reward])).bytes),
-      "job/fraud-not-proven",
-    );
-
-    const checksBefore = b.fraudChecks.count;
-    const proofTx = fraudProofTx(job, output, [last], stake, held, toClient, [reward]);
-    const proof = sent(proofTx);
-    const block = makeBlock(node, newKey(), (blk) => blk.txs.push(proofTx));
-    assert.equal((await node.processBlock(block)).status, "connected");
-    assert.equal(b.fraudChecks.count - checksBefore, 1, "one proof, one commitment: one model run");
-    assert.ok(node.tip().height < until);
-    const tx = (await node.getTransaction(proof.id))!.tx;
-    assert.equal(tx.inputs.length, 3);
-    assert.equal(tx.outputs[0].value, stake.value + held.value + reward.value - 10_000n);
-    assert.deepEqual(parseOutputScript(tx.outputs[0].scriptPubKey), {
-      type: "pay-to-address",
-      pubKeyHash: keyHash(client),
-    });
-    await mine(node, newKey(), until - node.tip().height);
-    const late = claimHeldTx(
-      reward,
-      { payTo: validator.script, fee: 10_000n },
-      staked.jobId,
-      validator.secret,
-    );
-    await expectCode(node.processTx(sent(late).bytes), "tx/missing-inputs");
-  } finally {
-    await b.close();
-  }
-});
-
-Deno.test("a payment's validator pairs are refused with their codes, in the mempool and in blocks; only a payment creates them", async () => {
-  const b = await heldBench();
-  try {
-    const { node, client, compute } = b;
-    const staked = await stakedFixtureJob(b, false);
-    const { jobId, commitment } = staked;
-    const [v1, v2] = [newKey(), newKey()];
-    const [r1, r2] = recordsFor([v1, v2], staked);
-    const [k1, k2] = [keyOf([v1, v2], r1), keyOf([v1, v2], r2)];
-    const otherJob = new Uint8Array(32).fill(7);
-    const otherCommitment = new Uint8Array(32).fill(8);
-    const edited = (records: ValidationRecord[], edit: (o: TxOutput[]) => void) => {
-      const outputs = goodOutputs(staked, records);
-      edit(outputs);
-      return outputs;
-    };
-    const nine = Array.from({ length: MAX_PAID_VALIDATORS + 1 }, () => newKey());
-    const nineRecords = recordsFor(nine, staked);
-    const cases: [string, string, TxOutput[]][] = [
-      [
-        "another job's ticket",
-        "job/bad-ticket",
-        goodOutputs(staked, [recordBy(v1, jobId, commitment, otherJob)]),
-      ],
-      [
-        "a record signed for another output",
-        "job/bad-attestation",
-        goodOutputs(staked, [recordBy(v1, jobId, otherCommitment)]),
-      ],
-      [
-        "a record whose counts were changed after signing",
-        "job/bad-attestation",
-        goodOutputs(staked, [{ ...r1, exceeded: 0 }]),
-      ],
-      [
-        "a reward to another key than the record's",
-        "job/validator-reward",
-        edited([r1], (o) => {
-          o[1].scriptPubKey = validatorRewardScript(
-            jobId,
-            keyHash(k2),
-            keyHash(client),
-            commitment,
-          );
-        }),
-      ],
-      [
-        "a reward on another commitment",
-        "job/validator-reward",
-        edited([r1], (o) => {
-          o[1].scriptPubKey = validatorRewardScript(
-            jobId,
-            keyHash(k1),
-            keyHash(client),
-            otherCommitment,
-          );
-        }),
-      ],
-      [
-        "the executor's own record",
-        "job/self-validation",
-        goodOutputs(staked, [recordBy(compute, jobId, commitment)]),
-      ],
-      ["a validator twice", "job/duplicate-validator", goodOutputs(staked, [r1, r2, r1])],
-      [
-        "a validator paid one unit less",
-        "job/validator-split",
-        edited([r1, r2], (o) => {
-          o[0].value += 1n;
-          o[3].value -= 1n;
-        }),
-      ],
-      [
-        "a record carrying value",
-        "job/validator-split",
-        edited([r1], (o) => {
-          o[0].value -= 1n;
-          o[2].value = 1n;
-        }),
-      ],
-      [
-        "the split of two validators paid to one",
-        "job/validator-split",
-        edited([r1], (o) => {
-          const split = validatorSplit(staked.escrow.value - PAY_FEE, 2);
-          o[0].value = split.executor + split.each;
-          o[1].value = split.each;
-        }),
-      ],
-      ["a reward without its record", "job/pay-not-held", goodOutputs(staked, [r1]).slice(0, 2)],
-      [
-        "a record before its reward",
-        "job/pay-not-held",
-        edited([r1], (o) => o.splice(1, 2, o[2], o[1])),
-      ],
-      [
-        `${MAX_PAID_VALIDATORS + 1} validators`,
-        "job/pay-not-held",
-        [
-          ...goodOutputs(staked, nineRecords.slice(0, MAX_PAID_VALIDATORS)),
-          { value: 0n, scriptPubKey: goodOutputs(staked, nineRecords.slice(8))[1].scriptPubKey },
-          { value: 0n, scriptPubKey: validationRecordScript(nineRecords[8]) },
-        ],
-      ],
-    ];
-    const refused = new Map<string, ReturnType<typeof paymentWithOutputs>>();
-    for (const [what, code, outputs] of cases) {
-      const bad = paymentWithOutputs(b, staked, outputs);
-      await expectCode(node.processTx(bad.bytes), code).catch((e) => {
-        throw new Error(`${what}: ${e.message}`);
-      });
-      refused.set(code, bad);
-    }
-    for (const code of ["job/bad-ticket", "job/validator-split", "job/duplicate-validator"]) {
-      const blk = makeBlock(node, newKey(), (blk) => blk.txs.push(refused.get(code)!.tx));
-      await expectCode(node.processBlock(blk), code);
-    }
-
-    // A wallet spend that makes a validator's reward or a record is refused, as is a coinbase.
-    const change = {
-      txid: staked.escrow.txid,
-      vout: 1,
-      value: SUBSIDY - 5n * COIN - 100_000n,
-      scriptPubKey: client.script,
-    };
-    const forged: TxOutput[] = [
-      { value: COIN, scriptPubKey: goodOutputs(staked, [r1])[1].scriptPubKey },
-      { value: 0n, scriptPubKey: validationRecordScript(r1) },
-    ];
-    for (const output of forged) {
-      const made = fundJobOutput(output, jobId, {
-        utxos: [change],
-        secretKey: client.secret,
-        fee: 100_000n,
-      });
-      await expectCode(node.processTx(made.bytes), "job/held-not-from-pay");
-      await expectCode(
-        node.processBlock(makeBlock(node, newKey(), (blk) => blk.txs.push(made.tx))),
-        "job/held-not-from-pay",
-      );
-    }
-    const coinbase = makeBlock(node, newKey(), (blk) => {
-      const out = blk.txs[0].outputs[0];
-      blk.txs[0].outputs = [{ ...out, value: out.value - COIN }, forged[0]];
-    });
-    await expectCode(node.processBlock(coinbase), "job/held-not-from-pay");
-
-    // The same payment, well formed, is taken; its record is no coin even in the mempool.
-    const pay = paymentWithOutputs(b, staked, goodOutputs(staked, [r1, r2]));
-    await node.processTx(pay.bytes);
-    const recordSpend = spend(client, [{ txid: pay.id, vout: 2, value: 0n }], [
-      { value: 0n, script: client.script },
-    ]);
-    await expectCode(node.processTx(recordSpend.bytes), "tx/unspendable");
-    await mine(node, newKey(), 1);
-    assert.ok((await node.getTransaction(pay.id))?.blockHash, "the payment is mined");
-  } finally {
-    await b.close();
-  }
-});
-
-/** The test key whose public key made `record`. */
-function keyOf(keys: TestKey[], record: ValidationRecord): TestKey {
-  return keys.find((k) => toHex(publicKeyOf(k.secret)) === toHex(record.validatorKey))!;
-}
-
-/** Polls `read` until it gives a value (the job pool follows blocks asynchronously). */
-async function waitFor<T>(read: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await read();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error("timed out waiting for the job pool");
-}

@@ -2,7 +2,7 @@
  * @module The job pool: every node's public view of jobs, in Deno KV. Offers come from the network;
  * the chain moves a job through committed (stake confirmed), paid (escrow spent to the node's held
  * reward, shown with the height it is held until, its validation pool when it has one, and the
- * rewards and records of the validators the payment or the pool's distribution names), settled
+ * rewards and records of the validators the pool's distribution names), settled
  * (stake released), disputed (stake slashed, or the held reward or pool forfeited, by a fraud proof
  * or a confirmed user report) and expired (escrow refunded).
  * Client-side states (accepted, delivered, verified) live with the client.
@@ -64,8 +64,8 @@ export interface PoolEntry {
   /** The payment's validation pool: outpoint and value (absent: unpaid, or paid without a pool). */
   pool?: { txid: string; vout: number; value: string };
   /**
-   * The validators paid: each one's reward (outpoint, value) and record, from the payment or from
-   * the pool's distribution (absent: unpaid).
+   * The validators paid: each one's reward (outpoint, value) and record, from the pool's
+   * distribution (absent: unpaid; none until the pool is distributed).
    */
   validators?: PaidValidator[];
 }
@@ -82,15 +82,15 @@ export interface PaidValidator {
   positions: number;
   /** Of those, positions over the margin level. */
   exceeded: number;
-  /** The txid of the payment or distribution that pays it. */
+  /** The txid of the distribution that pays it. */
   txid: string;
   /** Its reward's output index (its record is the next output). */
   vout: number;
 }
 
 /**
- * The validators a payment or a pool's distribution `tx` (txid `tid`) rewards: its (validator
- * reward, record) pairs.
+ * The validators a pool's distribution `tx` (txid `tid`) rewards: its (validator reward, record)
+ * pairs.
  */
 function paidValidators(tx: Transaction, tid: string): PaidValidator[] {
   const out: PaidValidator[] = [];
@@ -225,7 +225,7 @@ export class JobPool {
         if (s.type === "held-reward" && height !== null) {
           const heldUntil = epochEnd(this.#chain.params.sprint, height);
           entry.held = { txid: tid, vout, value: formatCoins(o.value), heldUntil };
-          entry.validators = paidValidators(tx, tid);
+          entry.validators = []; // a payment names none: only a pool's distribution does
         }
         if (s.type === "validation-pool") {
           entry.pool = { txid: tid, vout, value: formatCoins(o.value) };

@@ -132,15 +132,11 @@ export type StakedFixtureJob = Awaited<ReturnType<typeof stakedFixtureJob>>;
 export const PAY_FEE = 10_000n;
 
 /**
- * Pays `staked` (with validation `records`, in their order) in the first block of an epoch, so the
+ * Pays `staked` (the plain payment, the held reward alone) in the first block of an epoch, so the
  * payment is held for a whole epoch; before, checks that a payment to the node's address is
  * refused. Returns the payment, the executor's held reward and the height it is held until.
  */
-export async function payInEpochStart(
-  b: HeldBench,
-  staked: StakedFixtureJob,
-  records: readonly ValidationRecord[] = [],
-) {
+export async function payInEpochStart(b: HeldBench, staked: StakedFixtureJob) {
   const { node, client, compute } = b;
   const { escrow, stake, jobId, commitment } = staked;
   // A payment to the node's address is not a payment: consensus takes only the held reward.
@@ -151,7 +147,7 @@ export async function payInEpochStart(
 
   const I = node.params.sprint.interval;
   await mine(node, newKey(), (I - ((node.tip().height + 1) % I)) % I);
-  const payment = payTx(escrow, stake, heldPayout(stake, PAY_FEE), jobId, client.secret, records);
+  const payment = payTx(escrow, stake, heldPayout(stake, PAY_FEE), jobId, client.secret);
   const pay = sent(payment);
   await node.processTx(pay.bytes);
   await mine(node, newKey(), 1);

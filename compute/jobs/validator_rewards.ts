@@ -1,17 +1,16 @@
 /**
  * @module A validator's rewards (issue 16): a client pays each due validator whose vote it counted a
- * validator reward output (chain/script.ts `TEMPLATE_VALIDATOR_REWARD`, 0x08), in its payment or,
- * since payments carry a validation pool, in the DISTRIBUTE of that pool; held like the executor's
- * reward until the end of the epoch of the block that pays it. The validator's node finds the
- * outputs paying its wallet key's HASH160 in the blocks of its active chain, keeps them in KV, shows
- * them in `/v1/status` (`compute.validatorRewards`) and claims each to its reward address at its
- * epoch's end, dropping those gone (forfeited by a fraud proof, or a payment that can no longer be
- * mined): the held reward book of held_rewards.ts under its own KV prefix.
- */
+ * validator reward output (chain/script.ts `TEMPLATE_VALIDATOR_REWARD`, 0x08) in the DISTRIBUTE of
+ * its payment's validation pool (consensus creates 0x08 in no other transaction); held like the
+ * executor's reward until the end of the epoch of the block that pays it. The validator's node
+ * finds the outputs paying its wallet key's HASH160 in the blocks of its active chain, keeps them in
+ * KV, shows them in `/v1/status` (`compute.validatorRewards`) and claims each to its reward address
+ * at its epoch's end, dropping those gone (forfeited by a fraud proof, or a distribution that can no
+ * longer be mined): the held reward book of held_rewards.ts under its own KV prefix. */
 
 import { equalBytes, toHex } from "../../chain/bytes.ts";
 import { hash160 } from "../../chain/hash.ts";
-import { parsePay, parseSigned, PATH_POOL_DISTRIBUTE } from "../../chain/job_unlock.ts";
+import { parseSigned, PATH_POOL_DISTRIBUTE } from "../../chain/job_unlock.ts";
 import { publicKeyOf } from "../../chain/keys.ts";
 import { parseOutputScript, TEMPLATE_VALIDATOR_REWARD } from "../../chain/script.ts";
 import { type Transaction, txid } from "../../chain/tx.ts";
@@ -52,22 +51,21 @@ function parses(scriptSig: Uint8Array, parse: (scriptSig: Uint8Array) => unknown
 }
 
 /**
- * The coin a transaction that pays validator rewards spends for them: the escrow of a payment (its
- * PAY input), or the validation pool of a distribution (its DISTRIBUTE input); undefined for any
- * other transaction (consensus creates 0x08 outputs only in those two).
+ * The coin a transaction that pays validator rewards spends for them: the validation pool of a
+ * distribution (its DISTRIBUTE input); undefined for any other transaction (consensus creates 0x08
+ * outputs only in a distribution).
  */
 function rewardSource(tx: Transaction): { txid: string; vout: number } | undefined {
-  const input = tx.inputs.find((i) => parses(i.scriptSig, parsePay)) ??
-    tx.inputs.find((i) =>
-      parses(i.scriptSig, (d) => parseSigned(d, PATH_POOL_DISTRIBUTE, "DISTRIBUTE"))
-    );
+  const input = tx.inputs.find((i) =>
+    parses(i.scriptSig, (d) => parseSigned(d, PATH_POOL_DISTRIBUTE, "DISTRIBUTE"))
+  );
   return input && { txid: toHex(input.prevout.txid), vout: input.prevout.vout };
 }
 
 /**
  * The validator rewards a transaction pays to the key hashing to `keyHash`: its outputs of template
- * 0x08 naming that hash, each with the coin the transaction spends for them (the escrow of a PAY,
- * the pool of a DISTRIBUTE: gone otherwise, the transaction can no longer be mined).
+ * 0x08 naming that hash, each with the coin the transaction spends for them (the pool of a
+ * DISTRIBUTE: gone otherwise, the transaction can no longer be mined).
  */
 export function validatorRewardsIn(tx: Transaction, keyHash: Uint8Array): HeldReward[] {
   const found: HeldReward[] = [];

@@ -1,62 +1,40 @@
 /**
- * Tests of a validator's rewards on a real dev node (fraud proofs decided by the real checker on the
- * fixture model): the validator rewards a mined payment pays to a key are found in the blocks, shown
- * held until the epoch's end, claimed to the key's address at that height and then forgotten; a node
+ * Tests of a validator's rewards on a real dev node with chain-derived weights (real sprint proofs;
+ * fraud proofs decided by the real checker on the fixture model): the validator rewards a mined
+ * distribution of a payment's validation pool pays to a key are found in the blocks, shown held
+ * until the epoch's end, claimed to the key's address at that height and then forgotten; a node
  * started again on the same KV finds them where it left off; another key finds nothing; a reward
- * forfeited by the client's fraud proof is dropped; a reorg that brings a payment in below the last
- * block scanned is scanned again. And the rewards of a pool's distribution, found with the pool as
- * their source coin.
+ * forfeited by the client's fraud proof is dropped; a reorg that brings a distribution in below the
+ * last block scanned is scanned again. And the rewards of a pool's distribution, found with the pool
+ * as their source coin.
  */
 
 import assert from "node:assert/strict";
 import { toHex } from "../../chain/bytes.ts";
-import {
-  distributeTx,
-  fraudProofTx,
-  heldPayout,
-  payTx,
-  validatorRewardCoins,
-} from "../../chain/job_tx.ts";
+import { distributeTx, fraudProofTx, type JobCoin } from "../../chain/job_tx.ts";
 import { hash160, sha256 } from "../../chain/hash.ts";
 import { validationPoolScript } from "../../chain/script.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
 import { epochEnd } from "../../chain/sprint.ts";
 import { encodeTransaction, txid } from "../../chain/tx.ts";
-import { validatorSplit } from "../../chain/validation_record.ts";
 import { validationTicket } from "../../chain/validator_draw.ts";
-import { verdictRecordBody } from "../../client/validator_ticket.ts";
 import { signRecord } from "../../chain/validation_record.ts";
-import { mine, newKey, openDevNode, relayBlocks, type TestKey } from "../../tests/chain_helpers.ts";
+import { mine, newKey, relayBlocks, type TestKey } from "../../tests/chain_helpers.ts";
 import {
   type HeldBench,
   heldBench,
-  PAY_FEE,
-  payInEpochStart,
+  payWithPoolInEpochStart,
+  proveWeights,
+  signedRecord,
   type StakedFixtureJob,
   stakedFixtureJob,
 } from "../../tests/held_job_helpers.ts";
+import { ChainNode } from "../../chain/node.ts";
+import { networkParams } from "../../chain/params.ts";
+import { chainWeightsOracle } from "../../verifier-wasm/weights_oracle.ts";
 import { ValidatorRewards, validatorRewardsIn } from "./validator_rewards.ts";
 
 const CLAIM_FEE = 20_000n;
-
-/** `validator`'s signed record of an honest verdict on two positions of `staked`. */
-function recordOf(validator: TestKey, staked: StakedFixtureJob) {
-  const ticket = validationTicket(staked.jobId, validator.secret);
-  const body = verdictRecordBody({
-    nonce: "00".repeat(16),
-    verdict: "honest",
-    checked: [
-      { position: 0, outcome: "pass", margin: -2 },
-      { position: 1, outcome: "pass", margin: 0.5 },
-    ],
-  }, {
-    key: toHex(publicKeyOf(validator.secret)),
-    sprint: 1,
-    gamma: toHex(ticket.gamma),
-    proof: toHex(ticket.proof),
-  });
-  return signRecord(staked.jobId, staked.commitment, body, validator.secret);
-}
 
 /** The validator rewards book of `key` on the bench's node. */
 function bookOf(b: HeldBench, key: TestKey): ValidatorRewards {
@@ -68,18 +46,46 @@ function bookOf(b: HeldBench, key: TestKey): ValidatorRewards {
   });
 }
 
-/** A fixture job paid in the first block of an epoch to validators `v` and `w` (ascending key). */
-async function paidToValidators(b: HeldBench, cheat: boolean, v: TestKey, w: TestKey) {
+/** A weights bench: the fixture job of `cheat` staked, `v` and `w` holding all the weight. */
+async function weightedJob(b: HeldBench, cheat: boolean, v: TestKey, w: TestKey) {
   const staked = await stakedFixtureJob(b, cheat);
-  const records = [recordOf(v, staked), recordOf(w, staked)]
+  const sprint = await proveWeights(b.node, newKey(), [[v, 1600], [w, 1600]]);
+  return { staked, sprint };
+}
+
+/** The client's distribution of `pool` to the records of `v` and `w` (ascending key) on `staked`. */
+function distributionOf(
+  b: HeldBench,
+  pool: JobCoin,
+  staked: StakedFixtureJob,
+  sprint: number,
+  v: TestKey,
+  w: TestKey,
+) {
+  const records = [signedRecord(v, staked, sprint), signedRecord(w, staked, sprint)]
     .sort((x, y) => toHex(x.validatorKey) < toHex(y.validatorKey) ? -1 : 1);
-  const paid = await payInEpochStart(b, staked, records);
-  const { each } = validatorSplit(staked.escrow.value - PAY_FEE, 2);
-  return { staked, ...paid, each };
+  return distributeTx({ pool, records, secretKey: b.client.secret, fee: 4_000n });
+}
+
+/**
+ * A fixture job paid with a validation pool in the first block of an epoch, the pool distributed to
+ * validators `v` and `w` in the next block: the distribution, its height, the epoch's end and each
+ * validator's reward.
+ */
+async function paidToValidators(b: HeldBench, cheat: boolean, v: TestKey, w: TestKey) {
+  const { staked, sprint } = await weightedJob(b, cheat, v, w);
+  const { paid, until } = await payWithPoolInEpochStart(b, [staked]);
+  const dist = distributionOf(b, paid[0].pool, staked, sprint, v, w);
+  await b.node.processTx(encodeTransaction(dist));
+  await mine(b.node, newKey(), 1);
+  const paidHeight = b.node.tip().height;
+  assert.equal((await b.node.getTransaction(txid(dist)))?.height, paidHeight);
+  assert.equal(epochEnd(b.node.params.sprint, paidHeight), until, "distributed in the epoch");
+  return { staked, held: paid[0].held, dist, paidHeight, until, each: dist.outputs[0].value };
 }
 
 Deno.test("validator rewards: found in the blocks, held until the epoch's end, claimed to the validator's address, then forgotten; a restarted book resumes; another key finds none", async () => {
-  const b = await heldBench();
+  const b = await heldBench(chainWeightsOracle);
   try {
     const [v, w] = [newKey(), newKey()];
     const book = bookOf(b, v);
@@ -120,11 +126,11 @@ Deno.test("validator rewards: found in the blocks, held until the epoch's end, c
 });
 
 Deno.test("validator rewards: a reward forfeited by the client's fraud proof before the epoch's end is dropped", async () => {
-  const b = await heldBench();
+  const b = await heldBench(chainWeightsOracle);
   try {
     const [v, w] = [newKey(), newKey()];
     const book = bookOf(b, v);
-    const { staked, payment, pay, held } = await paidToValidators(b, true, v, w);
+    const { staked, dist, held } = await paidToValidators(b, true, v, w);
     await book.onBlock();
     assert.equal(book.status().length, 1);
     const proof = fraudProofTx(
@@ -134,7 +140,7 @@ Deno.test("validator rewards: a reward forfeited by the client's fraud proof bef
       staked.stake,
       held,
       { payTo: b.client.script, fee: 10_000n },
-      validatorRewardCoins(pay.id, payment.outputs),
+      [0, 2].map((vout) => ({ txid: txid(dist), vout, value: dist.outputs[vout].value })),
     );
     await b.node.processTx(encodeTransaction(proof));
     await mine(b.node, newKey(), 1);
@@ -145,52 +151,51 @@ Deno.test("validator rewards: a reward forfeited by the client's fraud proof bef
   }
 });
 
-Deno.test("validator rewards: a reorg that brings the payment in below the last block scanned finds it there", async () => {
-  const b = await heldBench();
-  const other = await openDevNode();
+Deno.test("validator rewards: a reorg that brings the distribution in below the last block scanned finds it there", async () => {
+  const b = await heldBench(chainWeightsOracle);
+  const otherDir = await Deno.makeTempDir({ prefix: "camelid-chain-" });
+  const otherKv = await Deno.openKv(`${otherDir}/chain.kv`);
   try {
+    const other = await ChainNode.open({
+      params: networkParams("dev"),
+      kv: otherKv,
+      weightsOracle: chainWeightsOracle,
+    });
     const [v, w] = [newKey(), newKey()];
-    const staked = await stakedFixtureJob(b, false);
+    const { staked, sprint } = await weightedJob(b, false, v, w);
+    const { paid } = await payWithPoolInEpochStart(b, [staked]);
     const fork = b.node.tip().height;
     const shared = [];
     for (let h = 1; h <= fork; h++) shared.push(b.node.hashAtHeight(h)!);
-    await relayBlocks(b.node, other.node, shared);
-    // The other node mines the payment in the block after the fork, then three more.
-    const records = [recordOf(v, staked), recordOf(w, staked)]
-      .sort((x, y) => toHex(x.validatorKey) < toHex(y.validatorKey) ? -1 : 1);
-    const payment = payTx(
-      staked.escrow,
-      staked.stake,
-      heldPayout(staked.stake, PAY_FEE),
-      staked.jobId,
-      b.client.secret,
-      records,
-    );
-    await other.node.processTx(encodeTransaction(payment));
-    const branch = await mine(other.node, newKey(), 4);
-    assert.equal((await other.node.getTransaction(txid(payment)))?.height, fork + 1);
+    await relayBlocks(b.node, other, shared);
+    // The other node mines the distribution in the block after the fork, then three more.
+    const dist = distributionOf(b, paid[0].pool, staked, sprint, v, w);
+    await other.processTx(encodeTransaction(dist));
+    const branch = await mine(other, newKey(), 4);
+    assert.equal((await other.getTransaction(txid(dist)))?.height, fork + 1);
     // This node mines three blocks without it; the book scans them.
     await mine(b.node, newKey(), 3);
     const book = bookOf(b, v);
     await book.onBlock();
     assert.deepEqual(book.status(), []);
-    // The longer branch replaces them: the payment is now below the last block scanned.
-    await relayBlocks(other.node, b.node, branch);
+    // The longer branch replaces them: the distribution is now below the last block scanned.
+    await relayBlocks(other, b.node, branch);
     assert.equal(b.node.tip().hash, branch[3]);
     await book.onBlock();
     assert.deepEqual(book.status(), [{
       jobId: toHex(staked.jobId),
-      units: validatorSplit(staked.escrow.value - PAY_FEE, 2).each.toString(),
+      units: dist.outputs[0].value.toString(),
       paidHeight: fork + 1,
       heldUntil: epochEnd(b.node.params.sprint, fork + 1),
     }]);
   } finally {
-    other.close();
+    otherKv.close();
+    await Deno.remove(otherDir, { recursive: true });
     await b.close();
   }
 });
 
-Deno.test("validator rewards in a pool's distribution: each reward paying the key, its source coin the pool (its only input, which pays the fee); other keys and transactions without a PAY or DISTRIBUTE input find none", () => {
+Deno.test("validator rewards in a pool's distribution: each reward paying the key, its source coin the pool (its only input, which pays the fee); other keys and transactions without a DISTRIBUTE input find none", () => {
   const [client, executor] = [newKey(), newKey()];
   const [v, w] = [newKey(), newKey()].sort((x, y) =>
     toHex(publicKeyOf(x.secret)) < toHex(publicKeyOf(y.secret)) ? -1 : 1

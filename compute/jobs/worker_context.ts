@@ -19,8 +19,6 @@ import {
 } from "../../client/job_messages.ts";
 import type { LlamaModel } from "../llama/llama.ts";
 import type { ModelStore } from "../model_store.ts";
-import type { WeightsOracle } from "../../chain/report_rules.ts";
-import { chainWeightsOracle } from "../../verifier-wasm/weights_oracle.ts";
 import { HeldRewards, VALIDATION_POOL } from "./held_rewards.ts";
 import { ValidatorRewards } from "./validator_rewards.ts";
 import { DistributionKeeper } from "./distribution_keeper.ts";
@@ -118,8 +116,6 @@ export class WorkerContext {
    * submitted once the payment holding the pool is known.
    */
   readonly distributions: DistributionKeeper;
-  /** The node's chain-derived weights of a sprint, by address (which payment records it takes). */
-  readonly weights: WeightsOracle;
   /** Jobs accepted or in progress, by id. */
   readonly jobs = new Map<string, ActiveJob>();
   /** Context sizes of the served models, by model id. */
@@ -169,7 +165,6 @@ export class WorkerContext {
     });
     this.validatorRewards = new ValidatorRewards(book);
     this.distributions = new DistributionKeeper(book);
-    this.weights = chainWeightsOracle(options.chain);
   }
 
   /** Sends a job message to `to`; a failure is logged. */

@@ -1,8 +1,7 @@
 /**
  * @module The job worker's payment intake: the client's payment for a staked job is checked (it
  * spends the escrow with a PAY naming this stake, signed by the client, paying the held reward, and
- * the job's validation pool or validator pairs when consensus would take them and this node finds
- * the pairs' records eligible), kept in KV, then answered with the delivery; once mineable its held
+ * alone or with the job's validation pool, as consensus would take it), kept in KV, then answered with the delivery; once mineable its held
  * reward (output 0) and its pool (output 1, when it has one) are recorded (held_rewards.ts) and it
  * is broadcast. A different payment for a job already paid is not taken: the payment is one.
  */
@@ -12,15 +11,11 @@ import { CamelidError, CodedError } from "../../chain/errors.ts";
 import { hash160 } from "../../chain/hash.ts";
 import { poolCoin } from "../../chain/job_tx.ts";
 import { parsePay, type PayData } from "../../chain/job_unlock.ts";
-import type { SprintParams } from "../../chain/params.ts";
 import { parseOutputScript } from "../../chain/script.ts";
 import { checkEscrowSpend } from "../../chain/spend.ts";
 import { decodeTransaction, type Transaction, txid } from "../../chain/tx.ts";
 import type { PaymentMessage } from "../../client/job_messages.ts";
-import { recordIneligibility, recordSprintInRange } from "../../client/record_eligibility.ts";
 import type { Envelope } from "../../relay/envelope.ts";
-import type { WeightsOracle } from "../../chain/report_rules.ts";
-import { newestClosedSprint } from "../weight/chain_reputation.ts";
 import { type ActiveJob, log, type WorkerContext } from "./worker_context.ts";
 import { deliver } from "./worker_delivery.ts";
 
@@ -31,9 +26,7 @@ export type PaymentRefusalCode =
   /** Its input is not a PAY spend naming this job's stake, by the job's client. */
   | "job/payment-pay"
   /** Its outputs add up to less than the escrow (less the most fee taken). */
-  | "job/payment-value"
-  /** A validation record it carries is not eligible under this node's weights of its sprint. */
-  | "job/payment-validators";
+  | "job/payment-value";
 
 /** A refused payment, with its {@link PaymentRefusalCode}. */
 export class PaymentRefusedError extends CodedError<PaymentRefusalCode> {}
@@ -49,27 +42,17 @@ export interface PaymentTerms {
   client: Uint8Array;
   /** The node's stake for the job. */
   stake: { txid: string; vout: number; value: bigint; script: Uint8Array };
-  /** The executor's (this node's) reward address. */
-  executor: string;
-  /** The height the payment would be mined at, at the earliest (the tip's next). */
-  height: number;
-  /** The network's sprint parameters (which sprints a record may name). */
-  sprint: Pick<SprintParams, "interval" | "window">;
-  /** This node's weights of a closed sprint, by address. */
-  weights: WeightsOracle;
 }
 
 /**
  * Checks a client's payment for a job: it spends exactly the escrow by a PAY naming the stake,
  * signed by the client's key, its outputs pay the escrow less at most {@link MAX_PAYMENT_FEE}, they
  * are what consensus takes of a payment of this stake (chain/spend.ts `checkEscrowSpend`: the held
- * reward, then the job's validation pool worth a tenth, or validator pairs with records that hold
- * for the job and the stake's commitment, split exactly; its `job/...` code otherwise, e.g.
- * `job/validator-split` for a pool of another value), and each record is eligible under this
- * node's weights of its sprint, a recent closed one (client/record_eligibility.ts;
- * `job/payment-validators` otherwise). Throws the first fault.
+ * reward, alone or then the job's validation pool worth a tenth; its `job/...` code otherwise, e.g.
+ * `job/validator-split` for a pool of another value, `job/pay-not-held` for any other outputs).
+ * Throws the first fault.
  */
-export async function checkPayment(t: PaymentTerms, tx: Transaction): Promise<void> {
+export function checkPayment(t: PaymentTerms, tx: Transaction): void {
   const refuse = (code: PaymentRefusalCode, why: string): never => {
     throw new PaymentRefusedError(code, why);
   };
@@ -117,50 +100,17 @@ export async function checkPayment(t: PaymentTerms, tx: Transaction): Promise<vo
     },
     [],
   );
-  const newest = newestClosedSprint(t.height, t.sprint);
-  for (const o of tx.outputs) {
-    const parsed = parseOutputScript(o.scriptPubKey);
-    if (parsed.type !== "validation-record") continue;
-    const { record } = parsed;
-    const validator = toHex(record.validatorKey);
-    if (!recordSprintInRange(record.sprint, newest)) {
-      refuse(
-        "job/payment-validators",
-        `the record of ${validator} names sprint ${record.sprint}; sprints ${
-          Math.max(1, newest - 2)
-        }..${newest} are closed and recent`,
-      );
-    }
-    const byAddress = await t.weights(record.sprint);
-    const why = recordIneligibility(record, { sprint: record.sprint, byAddress }, t.executor);
-    if (why) {
-      refuse("job/payment-validators", `the record of ${validator} is not eligible (${why})`);
-    }
-  }
 }
 
 /** The payment terms of job `a` on this node now. */
-function termsOf(ctx: WorkerContext, a: ActiveJob): PaymentTerms {
-  const { chain } = ctx.o;
-  return {
-    escrow: a.escrow,
-    client: a.client,
-    stake: a.stake!,
-    executor: ctx.rewardAddress,
-    height: chain.tip().height + 1,
-    sprint: chain.params.sprint,
-    weights: ctx.weights,
-  };
+function termsOf(a: ActiveJob): PaymentTerms {
+  return { escrow: a.escrow, client: a.client, stake: a.stake! };
 }
 
 /** The payment's refusal, or null when it passes {@link checkPayment}. */
-async function refusalOf(
-  ctx: WorkerContext,
-  a: ActiveJob,
-  bytes: Uint8Array,
-): Promise<{ code: string; message: string } | null> {
+function refusalOf(a: ActiveJob, bytes: Uint8Array): { code: string; message: string } | null {
   try {
-    await checkPayment(termsOf(ctx, a), decodeTransaction(bytes));
+    checkPayment(termsOf(a), decodeTransaction(bytes));
     return null;
   } catch (e) {
     if (!(e instanceof CamelidError)) throw e;
@@ -200,7 +150,7 @@ export async function onPayment(
     await deliver(ctx, a);
     return false;
   }
-  const refused = await refusalOf(ctx, a, bytes);
+  const refused = refusalOf(a, bytes);
   if (refused) {
     log.warn("Payment for {id} refused ({code}): {reason}", {
       id: m.jobId,

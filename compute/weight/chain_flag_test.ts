@@ -1,21 +1,22 @@
 /**
  * @module Statistical flags from chain data (docs/protocol.md, "Validator rewards and on-chain
- * evidence"), on real dev chains (Deno KV) with real sprint proofs: payments carrying validation
- * records of a weighted, eligible validator with high exceeded counts flag the executor (reputation
- * 0 at once, validation probability 1.0, `lastFlag`); records with exceeded 0 do not; the same
- * counts from a weightless key, from a key whose draw is not eligible or from a sprint too old
- * count for nothing; the route and the job client's line show it; and a second node fed the same
- * blocks, asked at other tips, derives the same. A validation pool's distribution counts its
- * records as a payment does.
+ * evidence"), on real dev chains (Deno KV) with real sprint proofs and chain-derived weights:
+ * distributions of payments' validation pools carrying validation records of a weighted, eligible
+ * validator with high exceeded counts flag the executor (reputation 0 at once, validation
+ * probability 1.0, `lastFlag`); records with exceeded 0 do not; the same counts from a weightless
+ * key, from a key whose draw is not eligible or from a sprint too old are refused by consensus
+ * (`job/validator-ineligible`), so they never reach the chain; the route and the job client's line
+ * show it; and a second node fed the same blocks, asked at other tips, derives the same.
  */
 
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../../chain/bytes.ts";
 import { outputCommitment } from "../../chain/commitment.ts";
 import { type Job, jobIdBytes } from "../../chain/job.ts";
-import { heldPayout, payTx } from "../../chain/job_tx.ts";
+import { type JobCoin, payWithPoolTx, poolCoin } from "../../chain/job_tx.ts";
 import { addressFromPublicKey, publicKeyOf } from "../../chain/keys.ts";
-import type { ChainNode } from "../../chain/node.ts";
+import { ChainNode } from "../../chain/node.ts";
+import { networkParams } from "../../chain/params.ts";
 import { encodeTransaction, txid } from "../../chain/tx.ts";
 import { signRecord, type ValidationRecord, verdictDetail } from "../../chain/validation_record.ts";
 import { validationTicket } from "../../chain/validator_draw.ts";
@@ -23,12 +24,12 @@ import { recordIneligibility, type SprintWeights } from "../../client/record_eli
 import { describeReputation, fetchReputation } from "../../client/phases/reputation.ts";
 import { createApp } from "../../relay/app.ts";
 import { NodeClient } from "../../relay/client.ts";
-import { mine, newKey, openDevNode, relayBlocks, type TestKey } from "../../tests/chain_helpers.ts";
+import { mine, newKey, relayBlocks, type TestKey } from "../../tests/chain_helpers.ts";
 import { sampleJob } from "../../tests/job_spend_helpers.ts";
 import { closeEpoch, stakedJob } from "../../tests/paid_job_helpers.ts";
 import { proveAndSubmit } from "../../tests/sprint_helpers.ts";
 import { distributeTx } from "../../chain/job_tx.ts";
-import { sent } from "../../tests/job_spend_helpers.ts";
+import { expectCode, sent } from "../../tests/job_spend_helpers.ts";
 import {
   heldBench,
   payWithPoolInEpochStart,
@@ -79,23 +80,31 @@ function recordBy(
   );
 }
 
-/** The client's payment of a staked job, carrying `records`; submitted, returns its txid. */
-async function payWith(
+/** The client's payment of a staked job with its validation pool; submitted, returns the pool. */
+async function payWithPool(
   node: ChainNode,
   client: TestKey,
   job: Awaited<ReturnType<typeof stakedJob>>,
-  records: ValidationRecord[],
-): Promise<string> {
-  const tx = payTx(
-    job.escrow,
-    job.stake,
-    heldPayout(job.stake, 20_000n),
-    job.jobId,
-    client.secret,
-    records,
-  );
+): Promise<JobCoin> {
+  const tx = payWithPoolTx(job.escrow, job.stake, 20_000n, job.jobId, client.secret);
   await node.processTx(encodeTransaction(tx));
-  return txid(tx);
+  return poolCoin(txid(tx), tx.outputs)!;
+}
+
+/** The client's distribution of `pool` to `records` (in order). */
+const distribution = (client: TestKey, pool: JobCoin, records: ValidationRecord[]) =>
+  distributeTx({ pool, records, secretKey: client.secret, fee: 2_000n });
+
+/** A dev node on its own KV file whose consensus reads the chain-derived weights. */
+async function openWeightedNode() {
+  const dir = await Deno.makeTempDir({ prefix: "camelid-chain-" });
+  const kv = await Deno.openKv(`${dir}/chain.kv`);
+  const node = await ChainNode.open({
+    params: networkParams("dev"),
+    kv,
+    weightsOracle: chainWeightsOracle,
+  });
+  return { node, dir, close: () => kv.close() };
 }
 
 /** The weights of closed sprint `sprint` by address, as the derivation reads them. */
@@ -109,9 +118,9 @@ async function weightsOf(node: ChainNode, sprint: number): Promise<SprintWeights
   return { sprint, byAddress };
 }
 
-Deno.test("validators' records on chain flag a substituting executor: reputation 0 and validation 1.0 at once; exceeded 0, weightless keys, ineligible draws and stale sprints count for nothing; every node derives the same", async () => {
-  const a = await openDevNode();
-  const b = await openDevNode();
+Deno.test("validators' records on chain flag a substituting executor: reputation 0 and validation 1.0 at once; exceeded 0 counts for nothing; weightless keys, ineligible draws and stale sprints are refused by consensus; every node derives the same", async () => {
+  const a = await openWeightedNode();
+  const b = await openWeightedNode();
   const app = createApp({ chain: a.node });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   const appB = createApp({ chain: b.node });
@@ -186,18 +195,34 @@ Deno.test("validators' records on chain flag a substituting executor: reputation
     assert.equal(recordIneligibility(records.z, weights, addr(z)), "record/not-due");
     await mine(node, miner, W);
 
-    // y (weightless key), z (draw not eligible) and u (exceeded 0) are paid first; u's payment
-    // also carries w's 3 of 24, which does not count beside v1's record.
+    // All five are paid with a pool in one block. y's pool distributed to a weightless key, z's to
+    // a key whose draw is not eligible, u's to v1 beside w's 3 of 24: refused by consensus (only a
+    // distribution creates records, and it checks eligibility). u's to v1 alone (exceeded 0) is
+    // mined.
     const flagEpoch = epochOf(node.tip().height + 1);
-    for (const k of ["y", "z"] as const) await payWith(node, client, jobs[k], [records[k]]);
+    const pools = {
+      x: await payWithPool(node, client, jobs.x),
+      y: await payWithPool(node, client, jobs.y),
+      z: await payWithPool(node, client, jobs.z),
+      u: await payWithPool(node, client, jobs.u),
+    };
+    await mine(node, miner, 1);
     const byKey = (r: ValidationRecord[]) =>
       r.sort((p, q) => toHex(p.validatorKey) < toHex(q.validatorKey) ? -1 : 1);
-    await payWith(node, client, jobs.u, byKey([records.u, recordBy(w, jobs.u.jobId, s, 3)]));
+    const ineligible = [
+      distribution(client, pools.y, [records.y]),
+      distribution(client, pools.z, [records.z]),
+      distribution(client, pools.u, byKey([records.u, recordBy(w, jobs.u.jobId, s, 3)])),
+    ];
+    for (const tx of ineligible) {
+      await expectCode(node.processTx(encodeTransaction(tx)), "job/validator-ineligible");
+    }
+    await node.processTx(encodeTransaction(distribution(client, pools.u, [records.u])));
     await mine(node, miner, 1);
     assert.equal(epochOf(node.tip().height), flagEpoch);
     for (const k of [y, z]) {
       const r = await get(k);
-      assert.equal(r.lastFlag, null, "the same counts from an ineligible record flag nothing");
+      assert.equal(r.lastFlag, null, "the same counts from an ineligible record never reach it");
       assert.equal(r.chainEvidence.currentEpoch, null, "nothing counted");
       assert.equal(r.jobs.currentEpoch, 1, "still a paid job");
     }
@@ -218,8 +243,10 @@ Deno.test("validators' records on chain flag a substituting executor: reputation
     assert.ok(r.validationProbability < 1, `${r.validationProbability}`);
     assert.equal(r.lastFlag, null);
 
-    // x is paid with v1's record, 3 of 24 positions exceeding: flagged at once.
-    const flagTx = await payWith(node, client, jobs.x, [records.x]);
+    // x's pool is distributed to v1's record, 3 of 24 positions exceeding: flagged at once.
+    const flagDistribution = distribution(client, pools.x, [records.x]);
+    await node.processTx(encodeTransaction(flagDistribution));
+    const flagTx = txid(flagDistribution);
     await mine(node, miner, 1);
     const flagHeight = node.tip().height;
     assert.equal(epochOf(flagHeight), flagEpoch);
@@ -264,12 +291,17 @@ Deno.test("validators' records on chain flag a substituting executor: reputation
     assert.equal(r.lastFlag.txid, flagTx);
     for (const k of [y, z, u]) assert.equal((await get(k)).reputation, 1, addr(k));
 
-    // t is paid with v1's record of sprint s once s is more than two closed sprints old.
+    // t is paid with a pool once s is more than two closed sprints old: its distribution to v1's
+    // record of sprint s is refused by consensus.
     await mine(node, miner, (s + 3) * I + node.params.sprint.window - node.tip().height);
-    await payWith(node, client, jobs.t, [records.t]);
+    const poolT = await payWithPool(node, client, jobs.t);
     await mine(node, miner, 1);
+    await expectCode(
+      node.processTx(encodeTransaction(distribution(client, poolT, [records.t]))),
+      "job/validator-ineligible",
+    );
     const stale = await get(t);
-    assert.equal(stale.lastFlag, null, "a stale sprint's record counts for nothing");
+    assert.equal(stale.lastFlag, null, "a stale sprint's record never reaches the chain");
     assert.equal(stale.chainEvidence.currentEpoch, null);
     assert.equal(stale.jobs.currentEpoch, 1);
 
@@ -293,7 +325,7 @@ Deno.test("validators' records on chain flag a substituting executor: reputation
   }
 });
 
-Deno.test("a validation pool's distribution counts its eligible records as a payment's: 3 of 24 positions exceeding flag the executor, the distribution named", async () => {
+Deno.test("a validation pool's distribution counts its eligible records: 3 of 24 positions exceeding flag the executor, the distribution named", async () => {
   const b = await heldBench(chainWeightsOracle);
   const app = createApp({ chain: b.node });
   try {

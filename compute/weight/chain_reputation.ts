@@ -9,12 +9,12 @@
  * forfeited by a fraud proof (docs/protocol.md, "Held rewards") or slashed by a user report that
  * validators holding the weight majority confirmed ("User reports"): it resets the node at once, in the
  * open epoch too. A **statistical flag** does the same: the validation records (0x09) of the
- * payments of an executor's jobs in an epoch, and of the distributions of their validation pools
- * (chain/pool_rules.ts; the executor is the pool's node, the epoch the distribution's block), those
- * that count (chain/record_eligibility.ts: the key held weight in the record's sprint, a recent
+ * distributions of the validation pools of an executor's jobs (chain/pool_rules.ts, the only
+ * transaction consensus lets create records; the executor is the pool's node, the epoch the
+ * distribution's block), those that count (chain/record_eligibility.ts: the key held weight in the record's sprint, a recent
  * closed one, and its draw was eligible), add their positions and exceeded counts to the executor's
- * margin test (margin_sprt.ts, {@link MARGIN_TEST}) in chain order; the payment or distribution that
- * makes it cross flags the executor. The job volume of an epoch is its number of paid jobs. The last
+ * margin test (margin_sprt.ts, {@link MARGIN_TEST}) in chain order; the distribution that makes it
+ * cross flags the executor. The job volume of an epoch is its number of paid jobs. The last
  * {@link countedEpochs} closed epochs are replayed through an empty {@link ReputationBook}, so the
  * cost is bounded whatever the chain's length; each closed epoch's activity is kept by the hash of
  * its last block (which commits to the whole chain below it), so a new tip reads only the open
@@ -441,10 +441,10 @@ export class ChainReputation {
   }
 
   /**
-   * The counted validation records of a payment or distribution at `height` for the executor
+   * The counted validation records of a distribution at `height` for the executor
    * `executorHash`: each whose sprint is a recent closed one there and that is eligible under that
-   * sprint's weights (chain/record_eligibility.ts, the rule consensus applies to a distribution and
-   * the executor's node to a payment); their positions and exceeded counts summed, null when none
+   * sprint's weights (chain/record_eligibility.ts, the rule consensus applies to a distribution);
+   * their positions and exceeded counts summed, null when none
    * counts.
    */
   async #countedRecords(
@@ -478,8 +478,8 @@ export class ChainReputation {
   }
 
   /**
-   * Paid jobs, proven frauds and the counted validation records of the payments and pool
-   * distributions in the block `hash` at `height` of the active chain.
+   * Paid jobs, proven frauds and the counted validation records of the pool distributions in the
+   * block `hash` at `height` of the active chain.
    */
   async #blockActivity(hash: string, height: number): Promise<BlockActivity> {
     const block = await this.#chain.getBlock(hash);
@@ -492,14 +492,12 @@ export class ChainReputation {
     let u = 0;
     let readRecords = false;
     for (const tx of block.txs.slice(1)) {
-      let payment = false;
       let distributed: Uint8Array | null = null;
       for (const input of tx.inputs) {
         const coin = spent[u++];
         const path = input.scriptSig[0];
         if (coin.scriptPubKey[0] === TEMPLATE_JOB_ESCROW && path === PATH_PAY) {
           paid.push(await this.#stakeNode(parsePay(input.scriptSig).stake));
-          payment = true;
         } else if (
           coin.scriptPubKey[0] === TEMPLATE_VALIDATION_POOL && path === PATH_POOL_DISTRIBUTE
         ) {
@@ -517,11 +515,11 @@ export class ChainReputation {
           }
         }
       }
-      // A payment's (or distribution's) records count once, whatever inputs it spends.
-      const executor = payment ? heldNode(tx) : distributed;
-      if (executor && tx.outputs.length > 1) {
+      // A distribution's records count once, whatever inputs it spends; no other transaction
+      // creates records (chain/spend.ts checkHeldOutputs).
+      if (distributed && tx.outputs.length > 1) {
         readRecords = true;
-        const counted = await this.#recordEvidence(height, tx, executor);
+        const counted = await this.#recordEvidence(height, tx, distributed);
         if (counted) evidence.push(counted);
       }
     }
@@ -533,7 +531,7 @@ export class ChainReputation {
   }
 
   /**
-   * The counted records of a payment or distribution `tx` for its executor `executorHash`, null
+   * The counted records of a distribution `tx` for its executor `executorHash`, null
    * when none counts.
    */
   async #recordEvidence(
@@ -562,13 +560,4 @@ export class ChainReputation {
     }
     return toHex(s.nodeHash);
   }
-}
-
-/**
- * The executor a payment `tx` pays (its output 0, the held reward, names it; consensus made the
- * outputs after it a pool or validator rewards and records), null when output 0 is no held reward.
- */
-function heldNode(tx: Transaction): Uint8Array | null {
-  const held = tx.outputs[0] && parseOutputScript(tx.outputs[0].scriptPubKey);
-  return held && held.type === "held-reward" ? held.nodeHash : null;
 }
