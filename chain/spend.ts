@@ -14,9 +14,10 @@
  * and commitment), alone or followed by the job's validation pool (`TEMPLATE_VALIDATION_POOL`, a
  * tenth of the payment: chain/pool_rules.ts); only the pool's DISTRIBUTE creates a validator's
  * reward (`TEMPLATE_VALIDATOR_REWARD`) and its validation record (`TEMPLATE_VALIDATION_RECORD`,
- * value 0, unspendable, never in the UTXO set; chain/validator_pairs.ts). Held reward, validator reward and pool paths alike: CLAIM (the key of its node
- * hash, from the end of the epoch it was paid in), FRAUD (a fraud proof against its commitment
- * before that height; every output pays the client); a pool's DISTRIBUTE is in chain/pool_rules.ts.
+ * value 0, unspendable, never in the UTXO set; chain/validator_pairs.ts). Held reward, validator
+ * reward and pool paths alike: CLAIM (the key of its node hash, from the end of the epoch it was paid
+ * in), FRAUD (a fraud proof against its commitment before that height; every output pays the
+ * client); a pool's DISTRIBUTE is in chain/pool_rules.ts.
  */
 
 import { toHex } from "./bytes.ts";

@@ -1,9 +1,9 @@
 /**
  * @module The job worker's payment intake: the client's payment for a staked job is checked (it
- * spends the escrow with a PAY naming this stake, signed by the client, paying the held reward, and
- * alone or with the job's validation pool, as consensus would take it), kept in KV, then answered with the delivery; once mineable its held
- * reward (output 0) and its pool (output 1, when it has one) are recorded (held_rewards.ts) and it
- * is broadcast. A different payment for a job already paid is not taken: the payment is one.
+ * spends the escrow with a PAY naming this stake, signed by the client, paying the held reward
+ * alone or with the job's validation pool, as consensus would take it), kept in KV, then answered
+ * with the delivery; once mineable its held reward (output 0) and its pool (output 1, when it has
+ * one) are recorded (held_rewards.ts) and it is broadcast. A different payment for a job already paid is not taken: the payment is one.
  */
 
 import { equalBytes, fromHex, toHex } from "../../chain/bytes.ts";
