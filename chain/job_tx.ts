@@ -126,13 +126,24 @@ export function payTx(
   jobId: Uint8Array,
   secretKey: Uint8Array,
 ): Transaction {
-  const tx: Transaction = {
-    version: 1,
-    inputs: [spendInput(escrow)],
-    outputs: [{ value: escrow.value - out.fee, scriptPubKey: out.payTo }],
-    lockTime: 0,
+  return signedPayment(
+    escrow,
+    stake,
+    [{ value: escrow.value - out.fee, scriptPubKey: out.payTo }],
     jobId,
-  };
+    secretKey,
+  );
+}
+
+/** The escrow's PAY spend to `outputs`, naming `stake`, signed by the client. */
+function signedPayment(
+  escrow: JobCoin,
+  stake: Outpoint,
+  outputs: TxOutput[],
+  jobId: Uint8Array,
+  secretKey: Uint8Array,
+): Transaction {
+  const tx: Transaction = { version: 1, inputs: [spendInput(escrow)], outputs, lockTime: 0, jobId };
   tx.inputs[0].scriptSig = encodePay({ ...signFirstInput(tx, escrow, secretKey), stake });
   return tx;
 }
@@ -149,18 +160,13 @@ export function payWithPoolTx(
   jobId: Uint8Array,
   secretKey: Uint8Array,
 ): Transaction {
-  const tx: Transaction = {
-    version: 1,
-    inputs: [spendInput(escrow)],
-    outputs: poolPaymentOutputs(escrow.value - fee, stake.scriptPubKey),
-    lockTime: 0,
+  return signedPayment(
+    escrow,
+    { txid: stake.txid, vout: stake.vout },
+    poolPaymentOutputs(escrow.value - fee, stake.scriptPubKey),
     jobId,
-  };
-  tx.inputs[0].scriptSig = encodePay({
-    ...signFirstInput(tx, escrow, secretKey),
-    stake: { txid: stake.txid, vout: stake.vout },
-  });
-  return tx;
+    secretKey,
+  );
 }
 
 /** The outputs of a payment of `total` with a pool: the stake's held reward, then its pool. */
