@@ -83,8 +83,9 @@ export function askPassphrase(input: SecretInput, purpose: string, confirm: bool
 export const terminalSecretInput: SecretInput = {
   readSecret(question) {
     const encoder = new TextEncoder();
-    Deno.stderr.writeSync(encoder.encode(question));
+    // Echo off before the question shows: a key typed as soon as it appears is never echoed.
     Deno.stdin.setRaw(true);
+    Deno.stderr.writeSync(encoder.encode(question));
     try {
       // One byte per read: nothing typed ahead (a pasted confirmation) is lost between prompts.
       const buffer = new Uint8Array(1);
